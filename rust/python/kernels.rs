@@ -1,0 +1,330 @@
+//! Bindings for preprocessing, the kernel learner (SPEC §1) and feature maps.
+
+use ndarray::{Array1, Array2, Array3, Array4};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyReadonlyArray1, PyReadonlyArray3,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+use super::common::{to_py, with_threads};
+use crate::conv::{conv_f32, out_len};
+use crate::error::Error;
+use crate::image::{
+    check_saturation_quantile, check_unit_range, saturate_in_place, StreamQuantile,
+};
+use crate::kernels::{KernelLearner, KernelParams};
+use crate::rng;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(preprocess, m)?)?;
+    m.add_function(wrap_pyfunction!(permutation, m)?)?;
+    m.add_function(wrap_pyfunction!(conv_features, m)?)?;
+    m.add_class::<PyStreamQuantile>()?;
+    m.add_class::<PyKernelLearner>()?;
+    Ok(())
+}
+
+/// Owned copy of a (N, H, W) stack as brightness in f64: uint8 is divided by 255,
+/// float64 must already lie in [0, 1].
+fn brightness_stack(images: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, [usize; 3])> {
+    if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
+        let shape = [a.shape()[0], a.shape()[1], a.shape()[2]];
+        let v = a.as_array().iter().map(|&x| f64::from(x) / 255.0).collect();
+        return Ok((v, shape));
+    }
+    if let Ok(a) = images.extract::<PyReadonlyArray3<'_, f64>>() {
+        let shape = [a.shape()[0], a.shape()[1], a.shape()[2]];
+        let v: Vec<f64> = a.as_array().iter().copied().collect();
+        check_unit_range(&v, "images").map_err(to_py)?;
+        return Ok((v, shape));
+    }
+    Err(PyTypeError::new_err(
+        "images: expected a 3-D numpy array of uint8 or float64 (N, H, W)",
+    ))
+}
+
+/// Preprocess a stack: brightness in [0, 1], then the per-image saturation rule.
+#[pyfunction]
+#[pyo3(signature = (images, saturation_quantile=None, n_threads=None))]
+fn preprocess<'py>(
+    py: Python<'py>,
+    images: &Bound<'py, PyAny>,
+    saturation_quantile: Option<f64>,
+    n_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray3<f64>>> {
+    check_saturation_quantile(saturation_quantile).map_err(to_py)?;
+    let (mut data, [n, h, w]) = brightness_stack(images)?;
+    if let Some(sq) = saturation_quantile {
+        if h * w > 0 {
+            py.detach(|| {
+                with_threads(n_threads, || {
+                    data.par_chunks_mut(h * w)
+                        .for_each_init(Vec::new, |scratch, img| saturate_in_place(img, sq, scratch))
+                })
+            })?;
+        }
+    }
+    let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
+    Ok(arr.into_pyarray(py))
+}
+
+/// Seeded permutation of 0..n for epoch `epoch` (one PCG stream per epoch).
+#[pyfunction]
+fn permutation<'py>(py: Python<'py>, n: usize, seed: u64, epoch: u64) -> Bound<'py, PyArray1<u64>> {
+    let mut r = rng::stream(seed, rng::purpose::SHUFFLE, epoch);
+    let p: Vec<u64> = rng::permutation(n, &mut r)
+        .into_iter()
+        .map(|i| i as u64)
+        .collect();
+    Array1::from(p).into_pyarray(py)
+}
+
+/// Valid cross-correlation of preprocessed images (N, H, W) with kernels (n, K, K)
+/// at `stride`; returns float32 maps (N, n, P, Q).
+#[pyfunction]
+#[pyo3(signature = (images, kernels, stride, n_threads=None))]
+fn conv_features<'py>(
+    py: Python<'py>,
+    images: PyReadonlyArray3<'py, f64>,
+    kernels: PyReadonlyArray3<'py, f64>,
+    stride: usize,
+    n_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray4<f32>>> {
+    let (n_img, h, w) = (images.shape()[0], images.shape()[1], images.shape()[2]);
+    let (n_k, k, k2) = (kernels.shape()[0], kernels.shape()[1], kernels.shape()[2]);
+    if k != k2 || k == 0 {
+        return Err(to_py(Error::input(
+            "kernels",
+            "must have shape (n_kernels, K, K) with K >= 1",
+        )));
+    }
+    if stride < 1 {
+        return Err(to_py(Error::param(
+            "stride",
+            format!("must be >= 1, got {stride}"),
+        )));
+    }
+    if h < k || w < k {
+        return Err(to_py(Error::input(
+            "images",
+            format!("image of {h}x{w} is smaller than the {k}x{k} kernels"),
+        )));
+    }
+    let g: Vec<f32> = images.as_array().iter().map(|&v| v as f32).collect();
+    let kern: Vec<f32> = kernels.as_array().iter().map(|&v| v as f32).collect();
+    let (p, q) = (out_len(h, k, stride), out_len(w, k, stride));
+    let per = n_k * p * q;
+    let mut out = vec![0f32; n_img * per];
+    if per > 0 {
+        py.detach(|| {
+            with_threads(n_threads, || {
+                // Across images when there are many small ones; within an image (the
+                // conv parallelises itself) when frames are large.
+                if n_img > 1 && per * k * k < (1 << 20) {
+                    out.par_chunks_mut(per).enumerate().for_each(|(i, o)| {
+                        conv_f32(&g[i * h * w..(i + 1) * h * w], (h, w), &kern, k, stride, o)
+                    });
+                } else {
+                    for (i, o) in out.chunks_mut(per).enumerate() {
+                        conv_f32(&g[i * h * w..(i + 1) * h * w], (h, w), &kern, k, stride, o);
+                    }
+                }
+            })
+        })?;
+    }
+    Ok(Array4::from_shape_vec((n_img, n_k, p, q), out)
+        .expect("shape")
+        .into_pyarray(py))
+}
+
+/// Exact quantile over a stream of arrays, in two passes (see the Rust docs).
+#[pyclass(name = "StreamQuantile", module = "snnconv._core")]
+struct PyStreamQuantile(StreamQuantile);
+
+#[pymethods]
+impl PyStreamQuantile {
+    #[new]
+    fn new(q: f64) -> PyResult<Self> {
+        Ok(Self(StreamQuantile::new(q).map_err(to_py)?))
+    }
+    fn count(&mut self, values: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
+        self.0.count(values.as_slice()?);
+        Ok(())
+    }
+    fn locate(&mut self) -> bool {
+        self.0.locate()
+    }
+    fn collect(&mut self, values: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
+        self.0.collect(values.as_slice()?);
+        Ok(())
+    }
+    fn finish(&mut self) -> Option<f64> {
+        self.0.finish()
+    }
+}
+
+/// The learner state; Python's `KernelLearner` drives it in chunks of images so
+/// progress is shown and Ctrl-C is honoured between chunks.
+#[pyclass(name = "KernelLearnerCore", module = "snnconv._core")]
+struct PyKernelLearner(KernelLearner);
+
+#[pymethods]
+impl PyKernelLearner {
+    #[new]
+    #[pyo3(signature = (kernel_size, n_kernels, stride, w_min, w_max, learning_rate,
+                        brightness_threshold, seed, initial_resource=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        kernel_size: usize,
+        n_kernels: usize,
+        stride: usize,
+        w_min: f64,
+        w_max: f64,
+        learning_rate: f64,
+        brightness_threshold: f64,
+        seed: u64,
+        initial_resource: Option<PyReadonlyArray3<'_, f64>>,
+    ) -> PyResult<Self> {
+        let params = KernelParams {
+            kernel_size,
+            n_kernels,
+            stride,
+            w_min,
+            w_max,
+            learning_rate,
+            brightness_threshold,
+        };
+        let learner = match initial_resource {
+            None => KernelLearner::new(params, seed),
+            Some(r) => {
+                let s = r.shape();
+                if s != [n_kernels, kernel_size, kernel_size] {
+                    return Err(to_py(Error::input(
+                        "initial_resource",
+                        format!(
+                            "must have shape ({n_kernels}, {kernel_size}, {kernel_size}), got {s:?}"
+                        ),
+                    )));
+                }
+                KernelLearner::with_resource(params, seed, r.as_array().iter().copied().collect())
+            }
+        };
+        Ok(Self(learner.map_err(to_py)?))
+    }
+
+    /// Restores a saved state exactly.
+    #[staticmethod]
+    #[pyo3(signature = (kernel_size, n_kernels, stride, w_min, w_max, learning_rate,
+                        brightness_threshold, seed, resource, weights, fired, images_seen))]
+    #[allow(clippy::too_many_arguments)]
+    fn restore(
+        kernel_size: usize,
+        n_kernels: usize,
+        stride: usize,
+        w_min: f64,
+        w_max: f64,
+        learning_rate: f64,
+        brightness_threshold: f64,
+        seed: u64,
+        resource: PyReadonlyArray3<'_, f64>,
+        weights: PyReadonlyArray3<'_, f64>,
+        fired: Vec<bool>,
+        images_seen: u64,
+    ) -> PyResult<Self> {
+        let params = KernelParams {
+            kernel_size,
+            n_kernels,
+            stride,
+            w_min,
+            w_max,
+            learning_rate,
+            brightness_threshold,
+        };
+        let shape = [n_kernels, kernel_size, kernel_size];
+        if resource.shape() != shape || weights.shape() != shape {
+            return Err(to_py(Error::input(
+                "state",
+                "kernel arrays have the wrong shape",
+            )));
+        }
+        let learner = KernelLearner::restore(
+            params,
+            seed,
+            resource.as_array().iter().copied().collect(),
+            weights.as_array().iter().copied().collect(),
+            fired,
+            images_seen,
+        );
+        Ok(Self(learner.map_err(to_py)?))
+    }
+
+    /// Learns from preprocessed images (N, H, W) in the given order (all of them in
+    /// index order when `order` is None). Returns per-image counts (forced,
+    /// spontaneous, picks) as an (N, 3) array.
+    #[pyo3(signature = (images, order=None, n_threads=None))]
+    fn learn<'py>(
+        &mut self,
+        py: Python<'py>,
+        images: PyReadonlyArray3<'py, f64>,
+        order: Option<PyReadonlyArray1<'py, u64>>,
+        n_threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyArray2<u32>>> {
+        let (n, h, w) = (images.shape()[0], images.shape()[1], images.shape()[2]);
+        let data: Vec<f64> = images.as_array().iter().copied().collect();
+        let order: Vec<usize> = match order {
+            None => (0..n).collect(),
+            Some(o) => o.as_array().iter().map(|&i| i as usize).collect(),
+        };
+        if let Some(&bad) = order.iter().find(|&&i| i >= n) {
+            return Err(to_py(Error::input(
+                "order",
+                format!("index {bad} out of range for {n} images"),
+            )));
+        }
+        let learner = &mut self.0;
+        let stats = py
+            .detach(|| {
+                with_threads(n_threads, || {
+                    let mut stats = Vec::with_capacity(order.len() * 3);
+                    for &i in &order {
+                        let st = learner.learn_image(&data[i * h * w..(i + 1) * h * w], (h, w))?;
+                        stats.extend([st.forced, st.spontaneous, st.picks]);
+                    }
+                    Ok::<_, Error>(stats)
+                })
+            })?
+            .map_err(to_py)?;
+        Ok(Array2::from_shape_vec((order.len(), 3), stats)
+            .expect("shape")
+            .into_pyarray(py))
+    }
+
+    #[getter]
+    fn weights<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray3<f64>> {
+        self.kernel_array(py, self.0.weights())
+    }
+    #[getter]
+    fn resource<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray3<f64>> {
+        self.kernel_array(py, self.0.resource())
+    }
+    #[getter]
+    fn fired(&self) -> Vec<bool> {
+        self.0.fired().to_vec()
+    }
+    #[getter]
+    fn images_seen(&self) -> u64 {
+        self.0.images_seen()
+    }
+}
+
+impl PyKernelLearner {
+    fn kernel_array<'py>(&self, py: Python<'py>, v: &[f64]) -> Bound<'py, PyArray3<f64>> {
+        let p = self.0.params();
+        Array3::from_shape_vec((p.n_kernels, p.kernel_size, p.kernel_size), v.to_vec())
+            .expect("shape")
+            .into_pyarray(py)
+    }
+}
