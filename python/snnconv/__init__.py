@@ -7,6 +7,7 @@ their optional dependencies only when used.
 from __future__ import annotations
 
 from ._core import __version__
+from .conv_snn import ConvSNN, SpikeCounts
 from .kernel_learner import KernelLearner
 
-__all__ = ["KernelLearner", "__version__"]
+__all__ = ["ConvSNN", "KernelLearner", "SpikeCounts", "__version__"]

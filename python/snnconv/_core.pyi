@@ -1,5 +1,7 @@
 """Type stubs for the compiled core (rust/python/)."""
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -67,3 +69,59 @@ class KernelLearnerCore:
     def fired(self) -> list[bool]: ...
     @property
     def images_seen(self) -> int: ...
+
+def sum_pool_spikes(
+    spikes: npt.NDArray[np.bool_], pool: int
+) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint16]]: ...
+
+class SpikingFrontEnd:
+    def __init__(
+        self,
+        kernels: npt.NDArray[np.float64],
+        scales: npt.NDArray[np.float64],
+        height: int,
+        width: int,
+        stride: int,
+        pool: int,
+        tau: float | None,
+        threshold: float,
+        frame_steps: int,
+        active_steps: int,
+        encoding: str,
+        max_rate: float,
+        reset_carry: bool,
+        reset: str,
+        seed: int,
+    ) -> None: ...
+    @property
+    def conv_shape(self) -> tuple[int, int, int]: ...
+    @property
+    def output_shape(self) -> tuple[int, int, int]: ...
+    @property
+    def scales(self) -> npt.NDArray[np.float64]: ...
+    def run(
+        self,
+        images: npt.NDArray[np.float64],
+        carry: npt.NDArray[np.uint64] | None = None,
+        first_index: int = 0,
+        n_threads: int | None = None,
+    ) -> tuple[
+        npt.NDArray[np.uint16],
+        npt.NDArray[np.uint16],
+        npt.NDArray[np.uint32],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+    ]: ...
+    def calibrate(
+        self,
+        images: npt.NDArray[np.float64],
+        target_rate: float,
+        per_kernel: bool = False,
+        n_threads: int | None = None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int]: ...
+    def simulate(
+        self,
+        image: npt.NDArray[np.float64],
+        carry: npt.NDArray[np.uint64] | None = None,
+        image_index: int = 0,
+    ) -> dict[str, Any]: ...

@@ -1,0 +1,504 @@
+"""scikit-learn style front for the convolutional spiking front-end of SPEC §2."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from ._images import as_stack, chunks, frames, preprocess
+from ._params import ParamsMixin
+from ._persist import load_npz, save_npz
+from ._progress import progress_bar
+
+_FORMAT = "snnconv.ConvSNN"
+_FORMAT_VERSION = 1
+_DEFAULT_SATURATION = 0.03
+
+
+@dataclass(frozen=True)
+class SpikeCounts:
+    """Everything :meth:`ConvSNN.run` measures, one row per image.
+
+    ``pooled`` and ``backlog`` are (N, n_kernels, P', Q') uint16: the pooled spike
+    counts, and the spikes each pooling neuron still held when the frame ended (all
+    zero when the silent steps were long enough; ``pooled + backlog`` is the exact
+    sum of the block's conv spikes). ``conv_counts`` (N, n_kernels) uint32 are conv
+    spikes per kernel; ``input_spikes``, ``conv_spikes``, ``pool_spikes`` and
+    ``synaptic_events`` (N,) uint64 are totals per image (events = input→conv
+    synapse activations + conv→pool ones, an energy proxy). ``carry`` (H, W) uint64
+    is the accumulator state after the last image (units of 1/(255·2²³) spike).
+    """
+
+    pooled: np.ndarray
+    backlog: np.ndarray
+    conv_counts: np.ndarray
+    input_spikes: np.ndarray
+    conv_spikes: np.ndarray
+    pool_spikes: np.ndarray
+    synaptic_events: np.ndarray
+    carry: np.ndarray | None
+
+
+class ConvSNN(ParamsMixin):
+    """Learned kernels ported into a fixed-step spiking network (SPEC §2).
+
+    Each image is one frame of ``frame_steps`` steps: pixels spike during the first
+    ``active_steps`` (rate g·``max_rate`` per step), a layer of LIF neurons (one per
+    kernel and position, synapses α·w, leak 1 − 1/``tau``, threshold ``threshold``,
+    reset by subtraction) integrates them, and sum-pooling neurons count the conv
+    spikes of each ``pool``×``pool`` block exactly. α is calibrated by bisection so
+    the conv neurons fire ``target_rate`` spikes per frame on average.
+
+    Parameters
+    ----------
+    kernels : array (n_kernels, K, K) or KernelLearner
+        The kernels. A fitted ``KernelLearner`` contributes its ``kernels_`` as they
+        are; an unfitted one is cloned and fitted on the images given to ``fit``
+        (kept as ``kernel_learner_``), so ``ConvSNN(KernelLearner())`` is a complete
+        unsupervised feature extractor in a scikit-learn Pipeline.
+    stride, pool : int
+        Convolution stride; side of the sum-pooling blocks (conv rows/columns past
+        the last full block are not pooled).
+    tau : float or None
+        Leak time constant in steps (>= 1); ``None`` or ``math.inf``: no leak.
+    threshold : float
+        u_THR of the conv neurons (> 0). Only α/threshold matters once calibrated.
+    target_rate : float
+        Mean conv spikes per neuron per frame that calibration aims at, in
+        (0, frame_steps).
+    frame_steps, active_steps : int
+        P and T_p of SPEC §2 (1 <= T_p <= P).
+    encoding : {"accumulator", "poisson"}
+        Deterministic accumulator (spikes ≈ T_p·g, exact integer arithmetic) or
+        seeded Bernoulli spikes with probability g·max_rate per step (one stream per
+        image index, seeded by ``random_state``).
+    max_rate : float
+        f_max, spikes per step at brightness 1, in (0, 1].
+    reset_carry : bool
+        Accumulator only: start every frame from zero carry instead of carrying the
+        fractional remainder from the previous image. Each call (``fit``,
+        ``transform``, ...) is one presentation that starts from zero carry, so a
+        call's result depends on the order of its images but never on earlier calls.
+    reset : {"subtract", "zero"}
+        Conv neuron reset after a spike: u − u_THR (SPEC §2) or 0 (for comparison).
+    scale : None, float or array (n_kernels,)
+        Fixed α instead of calibration (``fit`` then only resolves the kernels).
+    scale_per_kernel : bool
+        Calibrate one α per kernel (each kernel fires at ``target_rate``) instead of
+        one for the layer.
+    saturation_quantile : "auto", float or None
+        Per-image brightness preprocessing of SPEC §1, so the network sees the
+        brightness the kernels were learned on. "auto": the KernelLearner's own
+        setting when ``kernels`` is one, else the SPEC §1 default 0.03. ``None``:
+        plain g = pixel / 255.
+    flatten : bool
+        ``transform`` returns (N, n_kernels·P'·Q') instead of (N, n_kernels, P', Q').
+    on_backlog : {"warn", "ignore", "raise"}
+        What ``transform`` does when a pooling neuron still holds spikes at the end
+        of a frame (its count is then short of the block sum; a pooling neuron emits
+        at most one spike per step, so busy blocks need more than the silent steps
+        to drain). ``run`` always reports the backlog.
+    random_state : int
+        Seed of the Poisson encoder.
+    n_threads : int or None
+        Threads of the Rust core (None: all cores). Results do not depend on it.
+    progress : bool
+        Show a progress bar (needs the ``progress`` extra).
+
+    Attributes (after ``fit``/``calibrate``): ``kernels_``, ``scale_`` (α per kernel,
+    float64 (n_kernels,); all equal for a per-layer scale), ``calibration_rate_``
+    (mean conv rate reached on the calibration sample), ``calibration_rates_`` (per
+    kernel), ``n_calibration_evaluations_``, ``saturation_quantile_``,
+    ``kernel_learner_`` (only when a KernelLearner was fitted here).
+    """
+
+    def __init__(
+        self,
+        kernels: Any,
+        stride: int = 2,
+        pool: int = 2,
+        tau: float | None = 10.0,
+        threshold: float = 1.0,
+        target_rate: float = 1.0,
+        frame_steps: int = 15,
+        active_steps: int = 10,
+        encoding: str = "accumulator",
+        max_rate: float = 1.0,
+        reset_carry: bool = False,
+        reset: str = "subtract",
+        scale: Any = None,
+        scale_per_kernel: bool = False,
+        saturation_quantile: float | str | None = "auto",
+        flatten: bool = False,
+        on_backlog: str = "warn",
+        random_state: int = 0,
+        n_threads: int | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.kernels = kernels
+        self.stride = stride
+        self.pool = pool
+        self.tau = tau
+        self.threshold = threshold
+        self.target_rate = target_rate
+        self.frame_steps = frame_steps
+        self.active_steps = active_steps
+        self.encoding = encoding
+        self.max_rate = max_rate
+        self.reset_carry = reset_carry
+        self.reset = reset
+        self.scale = scale
+        self.scale_per_kernel = scale_per_kernel
+        self.saturation_quantile = saturation_quantile
+        self.flatten = flatten
+        self.on_backlog = on_backlog
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.progress = progress
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        def integer(name: str, lo: int, hi: int | None = None) -> int:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name}: must be an integer, got {type(v).__name__}")
+            if v < lo or (hi is not None and v > hi):
+                rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+                raise ValueError(f"{name}: must be an integer {rng}, got {v!r}")
+            return int(v)
+
+        def real(name: str, ok: Any, rng: str) -> float:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+                raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
+            if math.isnan(v) or not ok(float(v)):
+                raise ValueError(f"{name}: must be {rng}, got {v!r}")
+            return float(v)
+
+        integer("stride", 1)
+        pool = integer("pool", 1)
+        steps = integer("frame_steps", 1, 65535)
+        integer("active_steps", 1, steps)
+        if pool * pool * steps > 65535:
+            raise ValueError(
+                f"pool: pool² · frame_steps must be <= 65535 (uint16 counts, exact pooling), "
+                f"got {pool}² · {steps}"
+            )
+        if self.tau is not None:
+            real("tau", lambda v: v >= 1, ">= 1 step, or None / math.inf for no leak")
+        real("threshold", lambda v: math.isfinite(v) and v > 0, "finite and > 0")
+        real(
+            "target_rate",
+            lambda v: 0 < v < steps,
+            f"in (0, frame_steps={steps}) spikes per neuron per frame",
+        )
+        real("max_rate", lambda v: 0 < v <= 1, "in (0, 1] spikes per step")
+        if self.encoding not in ("accumulator", "poisson"):
+            raise ValueError(f"encoding: must be 'accumulator' or 'poisson', got {self.encoding!r}")
+        if self.on_backlog not in ("warn", "ignore", "raise"):
+            raise ValueError(
+                f"on_backlog: must be 'warn', 'ignore' or 'raise', got {self.on_backlog!r}"
+            )
+        if self.reset not in ("subtract", "zero"):
+            raise ValueError(f"reset: must be 'subtract' or 'zero', got {self.reset!r}")
+        sq = self.saturation_quantile
+        if sq is not None and sq != "auto":
+            real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1), None or 'auto'")
+        if (
+            isinstance(self.random_state, bool)
+            or not isinstance(self.random_state, (int, np.integer))
+            or self.random_state < 0
+        ):
+            raise ValueError(
+                f"random_state: must be a non-negative integer, got {self.random_state!r}"
+            )
+        if self.n_threads is not None:
+            integer("n_threads", 1)
+
+    # ------------------------------------------------------------------ kernels
+    def _resolve(self, images: Any, fitting: bool) -> tuple[np.ndarray, float | None]:
+        """The kernel array and the saturation quantile to use."""
+        from .kernel_learner import KernelLearner
+
+        k = self.kernels
+        sq = self.saturation_quantile
+        if isinstance(k, KernelLearner):
+            if hasattr(k, "kernels_"):
+                learner = k
+            elif fitting:
+                learner = type(k)(**k.get_params(deep=False))
+                learner.fit(images)
+                self.kernel_learner_ = learner
+            else:
+                raise RuntimeError("kernels: the KernelLearner is not fitted")
+            arr = learner.kernels_
+            if sq == "auto":
+                sq = learner.saturation_quantile
+        else:
+            arr = k
+            if sq == "auto":
+                sq = _DEFAULT_SATURATION
+        return _check_kernels(arr), (None if sq is None else float(sq))
+
+    def _scales(self, n_kernels: int) -> np.ndarray:
+        s = np.asarray(self.scale, dtype=np.float64)
+        if s.ndim == 0:
+            s = np.full(n_kernels, float(s))
+        if s.shape != (n_kernels,):
+            raise ValueError(
+                f"scale: must be a number or an array of one value per kernel ({n_kernels}), "
+                f"got shape {s.shape}"
+            )
+        if not np.isfinite(s).all() or (s < 0).any():
+            raise ValueError("scale: values must be finite and >= 0")
+        return s
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, images: Any, y: Any = None) -> ConvSNN:
+        """Calibrates α on ``images`` (see :meth:`calibrate`)."""
+        return self.calibrate(images)
+
+    def calibrate(self, images: Any) -> ConvSNN:
+        """Sets ``scale_`` so the mean conv rate over ``images`` equals ``target_rate``.
+
+        The whole sample is simulated once per bisection step (typically 15-30), so
+        pass a representative sample (a few hundred images), not a whole data set.
+        With ``scale`` given, only the kernels are resolved.
+        """
+        self._check_params()
+        for attr in ("_cores", "calibration_rate_", "calibration_rates_"):
+            self.__dict__.pop(attr, None)
+        stack = _stack(images)
+        kernels, sq = self._resolve(stack, fitting=True)
+        _check_size(stack.shape[1:], kernels.shape[1])
+        self.kernels_ = kernels
+        self.saturation_quantile_ = sq
+        n = kernels.shape[0]
+        if self.scale is not None:
+            self.scale_ = self._scales(n)
+            self.n_calibration_evaluations_ = 0
+            return self
+        core = self._new_core(stack.shape[1], stack.shape[2], np.ones(n))
+        g = np.concatenate([preprocess(stack[i], sq, self.n_threads) for i in chunks(stack)])
+        scales, rates, rate, evaluations = core.calibrate(
+            g, float(self.target_rate), bool(self.scale_per_kernel), self.n_threads
+        )
+        self.scale_ = scales
+        self.calibration_rates_ = rates
+        self.calibration_rate_ = float(rate)
+        self.n_calibration_evaluations_ = int(evaluations)
+        return self
+
+    # ------------------------------------------------------------------ running
+    def _new_core(self, h: int, w: int, scales: np.ndarray) -> Any:
+        tau = self.tau
+        if tau is not None and math.isinf(tau):
+            tau = None
+        return _core.SpikingFrontEnd(
+            np.ascontiguousarray(self.kernels_, dtype=np.float64),
+            np.ascontiguousarray(scales, dtype=np.float64),
+            int(h),
+            int(w),
+            int(self.stride),
+            int(self.pool),
+            None if tau is None else float(tau),
+            float(self.threshold),
+            int(self.frame_steps),
+            int(self.active_steps),
+            str(self.encoding),
+            float(self.max_rate),
+            bool(self.reset_carry),
+            str(self.reset),
+            int(self.random_state),
+        )
+
+    def _core_for(self, h: int, w: int) -> Any:
+        self._check_fitted()
+        _check_size((h, w), self.kernels_.shape[1])
+        cores = self.__dict__.setdefault("_cores", {})
+        if (h, w) not in cores:
+            self._check_params()
+            cores[(h, w)] = self._new_core(h, w, self.scale_)
+        return cores[(h, w)]
+
+    def run(self, images: Any) -> SpikeCounts:
+        """Simulates every image (one frame each, in order) and returns all counts."""
+        stack = _stack(images)
+        core = self._core_for(stack.shape[1], stack.shape[2])
+        sq = self.saturation_quantile_
+        carry = None
+        parts: list[tuple[np.ndarray, ...]] = []
+        first = 0
+        with progress_bar(self.progress, stack.shape[0], "spiking front-end") as bar:
+            for idx in chunks(stack):
+                g = preprocess(stack[idx], sq, self.n_threads)
+                pooled, backlog, conv, stats, carry = core.run(g, carry, first, self.n_threads)
+                parts.append((pooled, backlog, conv, stats))
+                first += len(idx)
+                bar.update(len(idx))
+        pooled, backlog, conv, stats = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return SpikeCounts(
+            pooled=pooled,
+            backlog=backlog,
+            conv_counts=conv,
+            input_spikes=stats[:, 0],
+            conv_spikes=stats[:, 1],
+            pool_spikes=stats[:, 2],
+            synaptic_events=stats[:, 3],
+            carry=carry if self.encoding == "accumulator" else None,
+        )
+
+    def transform(self, images: Any) -> np.ndarray:
+        """Pooled spike counts, uint16 (N, n_kernels, P', Q') (flattened if ``flatten``).
+
+        When some pooling neuron still held spikes at the end of its frame (a frame
+        too short for the rates), warns or raises as ``on_backlog`` says; :meth:`run`
+        reports the backlog itself.
+        """
+        out = self.run(images)
+        lagging = int(np.count_nonzero(out.backlog))
+        if lagging and self.on_backlog != "ignore":
+            msg = (
+                f"{lagging} of {out.backlog.size} pooling neurons still held "
+                f"{int(out.backlog.sum())} spikes at the end of their frame, so their counts "
+                "are short of the block sums; lengthen frame_steps, lower target_rate, or "
+                "set on_backlog='ignore' (ConvSNN.run reports the backlog)"
+            )
+            if self.on_backlog == "raise":
+                raise RuntimeError(msg)
+            warnings.warn(msg, UserWarning, stacklevel=2)
+        pooled = out.pooled
+        return pooled.reshape(pooled.shape[0], -1) if self.flatten else pooled
+
+    def fit_transform(self, images: Any, y: Any = None) -> np.ndarray:
+        return self.fit(images).transform(images)
+
+    def simulate(
+        self, image: Any, image_index: int = 0, carry: np.ndarray | None = None
+    ) -> dict[str, Any]:
+        """One frame of one image (H, W) with full recordings.
+
+        Returns a dict: ``input`` (P, H, W), ``conv`` (P, n_kernels, P_c, Q_c) and
+        ``pool`` (P, n_kernels, P', Q') boolean spike rasters; ``conv_potential``
+        (float32) and ``pool_charge`` (float64, in thresholds) after each step;
+        ``pooled``, ``backlog``, ``carry`` (accumulator state after the frame),
+        ``synaptic_events`` and ``image`` (the preprocessed brightness). The frame
+        starts from ``carry`` (zeros by default); ``image_index`` picks the Poisson
+        stream, so ``simulate(x[i], i)`` reproduces image i of ``run(x)``.
+        """
+        a = np.asarray(image)
+        if a.ndim != 2:
+            raise ValueError(f"image: must be one 2-D image (H, W), got shape {a.shape}")
+        stack = _stack(a[None], "image")
+        core = self._core_for(a.shape[0], a.shape[1])
+        g = preprocess(stack, self.saturation_quantile_, self.n_threads)[0]
+        if isinstance(image_index, bool) or not isinstance(image_index, (int, np.integer)):
+            raise TypeError("image_index: must be an integer")
+        if image_index < 0:
+            raise ValueError(f"image_index: must be >= 0, got {image_index}")
+        if carry is not None:
+            carry = np.ascontiguousarray(carry, dtype=np.uint64)
+        out = core.simulate(g, carry, int(image_index))
+        out["image"] = g
+        return out
+
+    def output_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """(n_kernels, P', Q') of ``transform`` for images of ``height``×``width``."""
+        return tuple(self._core_for(int(height), int(width)).output_shape)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "scale_"):
+            raise RuntimeError(
+                "This ConvSNN is not calibrated yet; call fit(images) or calibrate(images) "
+                "(or load(path)) first"
+            )
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Writes parameters, kernels and the calibrated scale to an ``.npz`` file."""
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params(deep=False).items() if k != "kernels"}
+        if params["scale"] is not None:
+            params["scale"] = np.asarray(params["scale"], dtype=np.float64).tolist()
+        meta = {
+            "params": params,
+            "saturation_quantile_": self.saturation_quantile_,
+            "calibration_rate_": getattr(self, "calibration_rate_", None),
+            "n_calibration_evaluations_": self.n_calibration_evaluations_,
+            "snnconv_version": _core.__version__,
+        }
+        arrays = {"kernels": self.kernels_, "scale": self.scale_}
+        if hasattr(self, "calibration_rates_"):
+            arrays["calibration_rates"] = self.calibration_rates_
+        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ConvSNN:
+        """Reads a front-end written by :meth:`save` (``kernels`` becomes the array)."""
+        meta, arrays = load_npz(path, _FORMAT, _FORMAT_VERSION)
+        try:
+            params = dict(meta["params"])
+            kernels = _check_kernels(arrays["kernels"])
+            self = cls(kernels=kernels, **params)
+            self._check_params()
+            scale = np.ascontiguousarray(arrays["scale"], dtype=np.float64)
+            if scale.shape != (kernels.shape[0],) or not np.isfinite(scale).all():
+                raise ValueError("scale array does not match the kernels")
+            sq = meta["saturation_quantile_"]
+            self.kernels_ = kernels
+            self.scale_ = scale
+            self.saturation_quantile_ = None if sq is None else float(sq)
+            self.n_calibration_evaluations_ = int(meta["n_calibration_evaluations_"])
+            if meta.get("calibration_rate_") is not None:
+                self.calibration_rate_ = float(meta["calibration_rate_"])
+            if "calibration_rates" in arrays:
+                self.calibration_rates_ = np.asarray(arrays["calibration_rates"], np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: incomplete or corrupt ConvSNN file ({exc})") from exc
+        return self
+
+
+def _check_kernels(k: Any) -> np.ndarray:
+    if not isinstance(k, np.ndarray):
+        raise TypeError(
+            f"kernels: expected a numpy array (n_kernels, K, K) or a KernelLearner, "
+            f"got {type(k).__name__}"
+        )
+    if k.ndim != 3 or k.shape[1] != k.shape[2] or k.shape[0] == 0 or k.shape[1] == 0:
+        hint = "; for one kernel use kernels[None]" if k.ndim == 2 else ""
+        raise ValueError(
+            f"kernels: must have shape (n_kernels, K, K) with n_kernels, K >= 1, "
+            f"got {k.shape}{hint}"
+        )
+    if not np.issubdtype(k.dtype, np.number) or np.issubdtype(k.dtype, np.complexfloating):
+        raise TypeError(f"kernels: dtype {k.dtype} is not a real number type")
+    out = np.ascontiguousarray(k, dtype=np.float64)
+    if not np.isfinite(out).all():
+        raise ValueError("kernels: contains NaN or infinity")
+    return out
+
+
+def _stack(images: Any, name: str = "images") -> np.ndarray:
+    """A validated (N, H, W) uint8/float64 stack; iterables of equal-size frames too."""
+    stack = as_stack(images, name)
+    if stack is not None:
+        return stack
+    parts = list(frames(images, name))
+    shapes = {p.shape[1:] for p in parts}
+    if len(shapes) > 1:
+        raise ValueError(f"{name}: frames must all have the same size, got {sorted(shapes)}")
+    if len({p.dtype for p in parts}) > 1:
+        parts = [p.astype(np.float64) / 255.0 if p.dtype == np.uint8 else p for p in parts]
+    return np.concatenate(parts)
+
+
+def _check_size(hw: tuple[int, ...], k: int) -> None:
+    h, w = hw
+    if h < k or w < k:
+        raise ValueError(f"images: {h}x{w} images are smaller than the {k}x{k} kernels")

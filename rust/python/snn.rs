@@ -1,0 +1,389 @@
+//! Bindings for the spiking front-end (SPEC §2).
+
+use ndarray::{Array1, Array2, Array3, Array4};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyReadonlyArray1, PyReadonlyArray2,
+    PyReadonlyArray3, PyReadonlyArray4, PyUntypedArrayMethods,
+};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::common::{to_py, with_threads};
+use crate::error::Error;
+use crate::image::check_unit_range;
+use crate::snn::{
+    calibrate, pool_raster, CalibrationOptions, Encoding, FrameOut, Network, NetworkParams, Raster,
+    Reset,
+};
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(sum_pool_spikes, m)?)?;
+    m.add_class::<PyFrontEnd>()?;
+    Ok(())
+}
+
+type U16x3<'py> = Bound<'py, PyArray3<u16>>;
+type F64x1<'py> = Bound<'py, PyArray1<f64>>;
+
+/// Runs the pooling layer alone on a conv raster (steps, n_kernels, P, Q) of bools;
+/// returns pooled counts and end-of-run backlog, each (n_kernels, P // pool, Q // pool).
+#[pyfunction]
+fn sum_pool_spikes<'py>(
+    py: Python<'py>,
+    spikes: PyReadonlyArray4<'py, bool>,
+    pool: usize,
+) -> PyResult<(U16x3<'py>, U16x3<'py>)> {
+    let s = spikes.shape();
+    let shape = (s[0], s[1], s[2], s[3]);
+    let data: Vec<bool> = spikes.as_array().iter().copied().collect();
+    let (mut counts, mut backlog) = (Vec::new(), Vec::new());
+    let layer = pool_raster(&data, shape, pool, &mut counts, &mut backlog).map_err(to_py)?;
+    let dims = (layer.n_kernels, layer.p_len, layer.q_len);
+    Ok((
+        Array3::from_shape_vec(dims, counts)
+            .expect("shape")
+            .into_pyarray(py),
+        Array3::from_shape_vec(dims, backlog)
+            .expect("shape")
+            .into_pyarray(py),
+    ))
+}
+
+/// A front-end for images of one size, built from validated parameters.
+#[pyclass(name = "SpikingFrontEnd", module = "snnconv._core")]
+struct PyFrontEnd {
+    net: Network,
+    scales: Vec<f64>,
+}
+
+fn parse_encoding(encoding: &str, reset_carry: bool, seed: u64) -> PyResult<Encoding> {
+    match encoding {
+        "accumulator" => Ok(Encoding::Accumulator { reset_carry }),
+        "poisson" => Ok(Encoding::Bernoulli { seed }),
+        other => Err(to_py(Error::param(
+            "encoding",
+            format!("must be 'accumulator' or 'poisson', got {other:?}"),
+        ))),
+    }
+}
+
+fn parse_reset(reset: &str) -> PyResult<Reset> {
+    match reset {
+        "subtract" => Ok(Reset::Subtract),
+        "zero" => Ok(Reset::Zero),
+        other => Err(to_py(Error::param(
+            "reset",
+            format!("must be 'subtract' or 'zero', got {other:?}"),
+        ))),
+    }
+}
+
+#[pymethods]
+impl PyFrontEnd {
+    #[new]
+    #[pyo3(signature = (kernels, scales, height, width, stride, pool, tau, threshold,
+                        frame_steps, active_steps, encoding, max_rate, reset_carry, reset, seed))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        kernels: PyReadonlyArray3<'_, f64>,
+        scales: PyReadonlyArray1<'_, f64>,
+        height: usize,
+        width: usize,
+        stride: usize,
+        pool: usize,
+        tau: Option<f64>,
+        threshold: f64,
+        frame_steps: usize,
+        active_steps: usize,
+        encoding: &str,
+        max_rate: f64,
+        reset_carry: bool,
+        reset: &str,
+        seed: u64,
+    ) -> PyResult<Self> {
+        let s = kernels.shape();
+        if s[1] != s[2] || s[0] == 0 || s[1] == 0 {
+            return Err(to_py(Error::input(
+                "kernels",
+                format!("must have shape (n_kernels, K, K) with n_kernels, K >= 1, got {s:?}"),
+            )));
+        }
+        let params = NetworkParams {
+            stride,
+            pool,
+            tau,
+            threshold,
+            frame_steps,
+            active_steps,
+            encoding: parse_encoding(encoding, reset_carry, seed)?,
+            max_rate,
+            reset: parse_reset(reset)?,
+        };
+        let k: Vec<f64> = kernels.as_array().iter().copied().collect();
+        let scales: Vec<f64> = scales.as_array().iter().copied().collect();
+        let net = Network::new(params, &k, s[1], &scales, (height, width)).map_err(to_py)?;
+        Ok(Self { net, scales })
+    }
+
+    /// (n_kernels, P, Q) of the convolution layer.
+    #[getter]
+    fn conv_shape(&self) -> (usize, usize, usize) {
+        let c = &self.net.conv;
+        (c.n_kernels, c.p_len, c.q_len)
+    }
+
+    /// (n_kernels, P', Q') of the pooled output.
+    #[getter]
+    fn output_shape(&self) -> (usize, usize, usize) {
+        let p = &self.net.pool;
+        (p.n_kernels, p.p_len, p.q_len)
+    }
+
+    #[getter]
+    fn scales<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        Array1::from(self.scales.clone()).into_pyarray(py)
+    }
+
+    /// Simulates a batch (N, H, W) of brightness images. `carry` (H, W) is the
+    /// accumulator state before the first image (zeros when None). Returns pooled
+    /// counts and backlogs (N, n_kernels, P', Q') uint16, conv spikes per kernel
+    /// (N, n_kernels) uint32, per-image stats (N, 4) uint64 [input spikes, conv
+    /// spikes, pool spikes, synaptic events], and the carry after the last image.
+    #[pyo3(signature = (images, carry=None, first_index=0, n_threads=None))]
+    #[allow(clippy::type_complexity)]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        images: PyReadonlyArray3<'py, f64>,
+        carry: Option<PyReadonlyArray2<'py, u64>>,
+        first_index: u64,
+        n_threads: Option<usize>,
+    ) -> PyResult<(
+        Bound<'py, PyArray4<u16>>,
+        Bound<'py, PyArray4<u16>>,
+        Bound<'py, PyArray2<u32>>,
+        Bound<'py, PyArray2<u64>>,
+        Bound<'py, PyArray2<u64>>,
+    )> {
+        let (n, data) = self.images(&images)?;
+        let mut c = self.carry(carry)?;
+        let net = &self.net;
+        let out =
+            py.detach(|| with_threads(n_threads, || net.run_batch(&data, &mut c, first_index)))?;
+        let (nk, pp, pq) = self.output_shape();
+        let stats: Vec<u64> = out
+            .stats
+            .iter()
+            .flat_map(|s| {
+                [
+                    s.input_spikes,
+                    s.conv_spikes,
+                    s.pool_spikes,
+                    s.synaptic_events,
+                ]
+            })
+            .collect();
+        let (h, w) = (net.conv.height, net.conv.width);
+        Ok((
+            Array4::from_shape_vec((n, nk, pp, pq), out.pooled)
+                .expect("shape")
+                .into_pyarray(py),
+            Array4::from_shape_vec((n, nk, pp, pq), out.backlog)
+                .expect("shape")
+                .into_pyarray(py),
+            Array2::from_shape_vec((n, nk), out.conv_counts)
+                .expect("shape")
+                .into_pyarray(py),
+            Array2::from_shape_vec((n, 4), stats)
+                .expect("shape")
+                .into_pyarray(py),
+            Array2::from_shape_vec((h, w), c)
+                .expect("shape")
+                .into_pyarray(py),
+        ))
+    }
+
+    /// Bisection on α over the sample `images` (encoder carry starting at zero);
+    /// keeps the result. Returns (scales, per-kernel rates, mean rate, evaluations).
+    #[pyo3(signature = (images, target_rate, per_kernel=false, n_threads=None))]
+    fn calibrate<'py>(
+        &mut self,
+        py: Python<'py>,
+        images: PyReadonlyArray3<'py, f64>,
+        target_rate: f64,
+        per_kernel: bool,
+        n_threads: Option<usize>,
+    ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
+        let (_, data) = self.images(&images)?;
+        let max_rate = self.net.params.frame_steps as f64;
+        if !(target_rate > 0.0 && target_rate < max_rate) {
+            return Err(to_py(Error::param(
+                "target_rate",
+                format!(
+                    "must be in (0, frame_steps={max_rate}) spikes per neuron per frame, \
+                     got {target_rate}"
+                ),
+            )));
+        }
+        let mut net = self.net.clone();
+        let zero = vec![0u64; net.n_pixels()];
+        let opts = CalibrationOptions::new(target_rate, per_kernel);
+        let nk = net.conv.n_kernels;
+        let cal = py
+            .detach(|| {
+                with_threads(n_threads, || {
+                    calibrate(nk, &opts, |s| {
+                        net.conv.set_scales(s)?;
+                        Ok(net.kernel_rates(&data, &zero))
+                    })
+                })
+            })?
+            .map_err(to_py)?;
+        net.conv.set_scales(&cal.scales).map_err(to_py)?;
+        self.net = net;
+        self.scales = cal.scales.clone();
+        Ok((
+            Array1::from(cal.scales).into_pyarray(py),
+            Array1::from(cal.kernel_rates).into_pyarray(py),
+            cal.rate,
+            cal.evaluations,
+        ))
+    }
+
+    /// One frame of one image (H, W) with full recordings; a dict of arrays.
+    #[pyo3(signature = (image, carry=None, image_index=0))]
+    fn simulate<'py>(
+        &self,
+        py: Python<'py>,
+        image: PyReadonlyArray2<'py, f64>,
+        carry: Option<PyReadonlyArray2<'py, u64>>,
+        image_index: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let net = &self.net;
+        let (h, w) = (net.conv.height, net.conv.width);
+        if image.shape() != [h, w] {
+            return Err(to_py(Error::input(
+                "image",
+                format!("must have shape ({h}, {w}), got {:?}", image.shape()),
+            )));
+        }
+        let g: Vec<f64> = image.as_array().iter().copied().collect();
+        check_unit_range(&g, "image").map_err(to_py)?;
+        let mut c = self.carry(carry)?;
+        let steps = net.params.frame_steps;
+        let mut rec = Raster::new(steps, h * w, &net.conv, &net.pool);
+        let (nk, pp, pq) = self.output_shape();
+        let (_, cp, cq) = self.conv_shape();
+        let (mut pooled, mut backlog, mut cc) =
+            (vec![0; rec.n_pool], vec![0; rec.n_pool], vec![0; nk]);
+        let mut scratch = net.scratch();
+        let st = net.run_frame(
+            &g,
+            &mut c,
+            image_index,
+            &mut scratch,
+            FrameOut {
+                pooled: &mut pooled,
+                backlog: &mut backlog,
+                conv_counts: &mut cc,
+            },
+            &mut rec,
+        );
+        let d = PyDict::new(py);
+        let conv4 = (steps, nk, cp, cq);
+        let pool4 = (steps, nk, pp, pq);
+        d.set_item(
+            "input",
+            Array3::from_shape_vec((steps, h, w), rec.input)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "conv",
+            Array4::from_shape_vec(conv4, rec.conv)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "pool",
+            Array4::from_shape_vec(pool4, rec.pool)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "conv_potential",
+            Array4::from_shape_vec(conv4, rec.potential)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "pool_charge",
+            Array4::from_shape_vec(pool4, rec.charge)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "pooled",
+            Array3::from_shape_vec((nk, pp, pq), pooled)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "backlog",
+            Array3::from_shape_vec((nk, pp, pq), backlog)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "carry",
+            Array2::from_shape_vec((h, w), c)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item("synaptic_events", st.synaptic_events)?;
+        Ok(d)
+    }
+}
+
+impl PyFrontEnd {
+    /// Owned copy of a (N, H, W) brightness stack of this network's image size.
+    fn images(&self, images: &PyReadonlyArray3<'_, f64>) -> PyResult<(usize, Vec<f64>)> {
+        let s = images.shape();
+        let (h, w) = (self.net.conv.height, self.net.conv.width);
+        if s[1] != h || s[2] != w {
+            return Err(to_py(Error::input(
+                "images",
+                format!("must be {h}x{w} for this network, got {}x{}", s[1], s[2]),
+            )));
+        }
+        let data: Vec<f64> = images.as_array().iter().copied().collect();
+        check_unit_range(&data, "images").map_err(to_py)?;
+        Ok((s[0], data))
+    }
+
+    fn carry(&self, carry: Option<PyReadonlyArray2<'_, u64>>) -> PyResult<Vec<u64>> {
+        let (h, w) = (self.net.conv.height, self.net.conv.width);
+        match carry {
+            None => Ok(vec![0; h * w]),
+            Some(c) => {
+                if c.shape() != [h, w] {
+                    return Err(to_py(Error::input(
+                        "carry",
+                        format!("must have shape ({h}, {w}), got {:?}", c.shape()),
+                    )));
+                }
+                let v: Vec<u64> = c.as_array().iter().copied().collect();
+                if let Some(bad) = v.iter().find(|&&z| z >= crate::snn::encoder::QUANTUM) {
+                    return Err(to_py(Error::input(
+                        "carry",
+                        format!(
+                            "accumulator states must be < {}, got {bad}",
+                            crate::snn::encoder::QUANTUM
+                        ),
+                    )));
+                }
+                Ok(v)
+            }
+        }
+    }
+}

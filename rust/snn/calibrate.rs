@@ -1,0 +1,238 @@
+//! Scale calibration of SPEC §2: choose α (one per layer, or one per kernel) by
+//! bisection so the mean conv firing rate over a calibration sample equals
+//! `target` spikes per neuron per frame.
+//!
+//! The rate is a non-decreasing step function of α in practice (more drive, more
+//! spikes), so: start at α = 1, double (or halve) until the target is bracketed,
+//! then bisect. Kernels never interact in the conv layer, so per-kernel calibration
+//! runs all kernels' bisections side by side on the same simulations and costs no
+//! more than the per-layer one. The rate only moves in steps of one spike per
+//! sample, so exact equality is generally impossible: the search stops within
+//! `rel_tol` of the target, or when the bracket collapses, and keeps the best α seen.
+
+use crate::error::{Error, Result};
+
+/// Search controls.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CalibrationOptions {
+    /// Target spikes per conv neuron per frame (> 0).
+    pub target: f64,
+    /// One α per kernel instead of one for the layer.
+    pub per_kernel: bool,
+    /// Stop when |rate − target| ≤ rel_tol · target.
+    pub rel_tol: f64,
+    /// Maximum number of rate evaluations (full simulations of the sample).
+    pub max_evaluations: usize,
+}
+
+impl CalibrationOptions {
+    pub fn new(target: f64, per_kernel: bool) -> Self {
+        Self {
+            target,
+            per_kernel,
+            rel_tol: 1e-3,
+            max_evaluations: 80,
+        }
+    }
+}
+
+/// Result of a calibration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calibration {
+    /// α per kernel (all equal for a per-layer calibration).
+    pub scales: Vec<f64>,
+    /// Rate of each kernel's neurons at `scales`.
+    pub kernel_rates: Vec<f64>,
+    /// Mean over all conv neurons at `scales`.
+    pub rate: f64,
+    pub evaluations: usize,
+}
+
+/// Scales beyond this mean the target is out of reach (e.g. a kernel without any
+/// positive cell on the data).
+const MAX_SCALE: f64 = 1e12;
+
+/// One bisection: bracket [lo, hi] and the best point seen.
+#[derive(Clone, Copy, Debug)]
+struct Search {
+    alpha: f64,
+    lo: f64,
+    hi: Option<f64>,
+    best: (f64, f64), // (|rate − target|, α)
+    best_rate: f64,
+    done: bool,
+}
+
+impl Search {
+    fn new() -> Self {
+        Self {
+            alpha: 1.0,
+            lo: 0.0,
+            hi: None,
+            best: (f64::INFINITY, 1.0),
+            best_rate: 0.0,
+            done: false,
+        }
+    }
+
+    /// Feeds the rate at the current α and moves α. Returns whether this α is the
+    /// new best (ties go to the latest, which lies closest to the jump), or the rate
+    /// reached at [`MAX_SCALE`] if the target is out of reach.
+    fn update(&mut self, rate: f64, o: &CalibrationOptions) -> std::result::Result<bool, f64> {
+        let err = (rate - o.target).abs();
+        let improved = err <= self.best.0;
+        if improved {
+            self.best = (err, self.alpha);
+            self.best_rate = rate;
+        }
+        if err <= o.rel_tol * o.target {
+            self.done = true;
+            return Ok(improved);
+        }
+        if rate < o.target {
+            self.lo = self.alpha;
+        } else {
+            self.hi = Some(self.alpha);
+        }
+        self.alpha = match self.hi {
+            None => {
+                if self.alpha >= MAX_SCALE {
+                    return Err(rate);
+                }
+                self.alpha * 2.0
+            }
+            Some(hi) if self.lo == 0.0 => hi / 2.0,
+            Some(hi) => 0.5 * (self.lo + hi),
+        };
+        if let Some(hi) = self.hi {
+            if self.lo > 0.0 && hi - self.lo <= 1e-12 * hi {
+                self.done = true;
+            }
+            if self.lo == 0.0 && hi < 1e-300 {
+                self.done = true;
+            }
+        }
+        Ok(improved)
+    }
+}
+
+/// Runs the search. `rates(scales)` simulates the sample with α per kernel and
+/// returns the mean rate of each kernel's neurons (every kernel has the same
+/// number of neurons, so the layer rate is their plain mean).
+pub fn calibrate(
+    n_kernels: usize,
+    o: &CalibrationOptions,
+    mut rates: impl FnMut(&[f64]) -> Result<Vec<f64>>,
+) -> Result<Calibration> {
+    if !(o.target.is_finite() && o.target > 0.0) {
+        return Err(Error::param(
+            "target_rate",
+            format!("must be finite and > 0, got {}", o.target),
+        ));
+    }
+    let groups = if o.per_kernel { n_kernels } else { 1 };
+    let mut search = vec![Search::new(); groups];
+    let mut kernel_rates = vec![0.0; n_kernels];
+    let mut scales = vec![1.0; n_kernels];
+    let mut evaluations = 0;
+    while evaluations < o.max_evaluations && search.iter().any(|s| !s.done) {
+        for (a, s) in scales.iter_mut().enumerate() {
+            *s = search[if o.per_kernel { a } else { 0 }].alpha;
+        }
+        let r = rates(&scales)?;
+        evaluations += 1;
+        for (g, s) in search.iter_mut().enumerate().filter(|(_, s)| !s.done) {
+            let rate = if o.per_kernel {
+                kernel_rates[g] = r[g];
+                r[g]
+            } else {
+                r.iter().sum::<f64>() / n_kernels as f64
+            };
+            let improved = s.update(rate, o).map_err(|got| {
+                let which = if o.per_kernel {
+                    format!("kernel {g}")
+                } else {
+                    "the layer".to_string()
+                };
+                Error::param(
+                    "target_rate",
+                    format!(
+                        "{} cannot be reached by {which}: at scale {MAX_SCALE:e} its rate is \
+                         only {got} (kernels without positive cells on these images?)",
+                        o.target
+                    ),
+                )
+            })?;
+            if !o.per_kernel && improved {
+                kernel_rates.copy_from_slice(&r);
+            }
+        }
+    }
+    for (a, s) in scales.iter_mut().enumerate() {
+        *s = search[if o.per_kernel { a } else { 0 }].best.1;
+    }
+    if o.per_kernel {
+        for (a, s) in search.iter().enumerate() {
+            kernel_rates[a] = s.best_rate;
+        }
+    }
+    let rate = kernel_rates.iter().sum::<f64>() / n_kernels.max(1) as f64;
+    Ok(Calibration {
+        scales,
+        kernel_rates,
+        rate,
+        evaluations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A smooth monotone stand-in: kernel a's rate is c_a · α² (capped at 15).
+    fn fake(c: Vec<f64>) -> impl FnMut(&[f64]) -> Result<Vec<f64>> {
+        move |s| {
+            Ok(s.iter()
+                .zip(&c)
+                .map(|(a, c)| (c * a * a).min(15.0))
+                .collect())
+        }
+    }
+
+    #[test]
+    fn per_layer_hits_the_mean() {
+        let o = CalibrationOptions::new(1.0, false);
+        let cal = calibrate(3, &o, fake(vec![0.01, 0.02, 0.03])).unwrap();
+        assert!((cal.rate - 1.0).abs() <= 1e-3, "{cal:?}");
+        assert!(cal.scales.iter().all(|&s| s == cal.scales[0]));
+        // 0.02 α² = 1  →  α = √50.
+        assert!((cal.scales[0] - 50f64.sqrt()).abs() < 0.01);
+    }
+
+    #[test]
+    fn per_kernel_hits_each_kernel() {
+        let o = CalibrationOptions::new(2.0, true);
+        let cal = calibrate(3, &o, fake(vec![100.0, 1.0, 0.001])).unwrap();
+        for r in &cal.kernel_rates {
+            assert!((r - 2.0).abs() <= 2e-3, "{cal:?}");
+        }
+        assert!((cal.scales[2] - 2000f64.sqrt()).abs() < 0.1);
+    }
+
+    #[test]
+    fn unreachable_target_is_an_error() {
+        let o = CalibrationOptions::new(1.0, true);
+        let e = calibrate(2, &o, fake(vec![1.0, 0.0])).unwrap_err();
+        assert!(e.to_string().contains("kernel 1"), "{e}");
+    }
+
+    #[test]
+    fn step_functions_stop_at_the_closest_point() {
+        // Rate jumps from 0.5 to 1.5 at α = 3: the target 1 is never hit exactly.
+        let o = CalibrationOptions::new(1.0, false);
+        let cal = calibrate(1, &o, |s| Ok(vec![if s[0] < 3.0 { 0.5 } else { 1.5 }])).unwrap();
+        assert_eq!(cal.rate, 0.5);
+        assert!(cal.evaluations <= o.max_evaluations);
+        assert!((cal.scales[0] - 3.0).abs() < 1e-6);
+    }
+}

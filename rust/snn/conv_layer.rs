@@ -1,0 +1,335 @@
+//! The convolution layer of SPEC §2: one LIF neuron per (kernel a, position p, q),
+//! synapses α_a·w[a, i, j] from its K×K receptive field (negative cells inhibit).
+//!
+//! Membrane potentials are f32 laid out position-major, `u[(p·Q + q)·lanes + a]`,
+//! with the kernel count padded to `lanes` (a multiple of 8). An input spike at
+//! pixel (y, x) then adds one contiguous weight row `wt[(i·K + j)·lanes ..]` to one
+//! contiguous potential row per covering position: the event-driven update is a
+//! short run of SIMD adds, and nothing is recomputed densely per step except the
+//! O(1)-per-neuron leak and threshold test.
+
+use crate::error::{Error, Result};
+
+/// What a neuron does with its potential after a spike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reset {
+    /// u ← u − u_THR (SPEC §2): surplus charge is kept, so rates stay linear.
+    Subtract,
+    /// u ← 0 (the ArNI-X default), for comparison.
+    Zero,
+}
+
+/// Padding granule of the kernel axis (one AVX register of f32).
+const LANE_GRANULE: usize = 8;
+
+/// Geometry, weights and neuron constants of one convolution layer.
+#[derive(Clone, Debug)]
+pub struct ConvLayer {
+    pub n_kernels: usize,
+    pub lanes: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub height: usize,
+    pub width: usize,
+    pub p_len: usize,
+    pub q_len: usize,
+    kernels: Vec<f64>,
+    weights: Vec<f32>,
+    threshold: f32,
+    decay: Option<f32>,
+    reset: Reset,
+    /// Per image row y: the half-open range of conv rows p whose field holds y.
+    rows: Vec<(usize, usize)>,
+    /// Per image column x: the same for conv columns q.
+    cols: Vec<(usize, usize)>,
+}
+
+/// Half-open range of outputs along one axis whose window [o·s, o·s + k) holds `y`.
+fn covering(y: usize, k: usize, stride: usize, n_out: usize) -> (usize, usize) {
+    let first = if y + 1 >= k {
+        (y + 1 - k).div_ceil(stride)
+    } else {
+        0
+    };
+    let last = (y / stride + 1).min(n_out);
+    (first.min(last), last)
+}
+
+/// The f32 leak factor 1 − 1/τ, or None for τ = ∞ (no leak).
+pub fn decay_factor(tau: Option<f64>) -> Option<f32> {
+    tau.filter(|t| t.is_finite())
+        .map(|t| (1.0 - 1.0 / t) as f32)
+}
+
+impl ConvLayer {
+    /// `kernels` is (n_kernels, k, k) row-major; `scales` holds α per kernel.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        kernels: &[f64],
+        k: usize,
+        scales: &[f64],
+        stride: usize,
+        (height, width): (usize, usize),
+        threshold: f64,
+        tau: Option<f64>,
+        reset: Reset,
+    ) -> Result<Self> {
+        if k == 0 || kernels.is_empty() || kernels.len() % (k * k) != 0 {
+            return Err(Error::input(
+                "kernels",
+                "must have shape (n_kernels, K, K) with n_kernels >= 1 and K >= 1",
+            ));
+        }
+        if kernels.iter().any(|v| !v.is_finite()) {
+            return Err(Error::input("kernels", "contains NaN or infinity"));
+        }
+        if stride == 0 {
+            return Err(Error::param("stride", "must be >= 1, got 0"));
+        }
+        if height < k || width < k {
+            return Err(Error::input(
+                "images",
+                format!("{height}x{width} images are smaller than the {k}x{k} kernels"),
+            ));
+        }
+        if !(threshold.is_finite() && threshold > 0.0) {
+            return Err(Error::param(
+                "threshold",
+                format!("must be finite and > 0, got {threshold}"),
+            ));
+        }
+        if let Some(t) = tau {
+            if t.is_nan() || t < 1.0 {
+                return Err(Error::param(
+                    "tau",
+                    format!("must be >= 1 step, or infinite for no leak, got {t}"),
+                ));
+            }
+        }
+        let n_kernels = kernels.len() / (k * k);
+        let lanes = n_kernels.div_ceil(LANE_GRANULE) * LANE_GRANULE;
+        let p_len = (height - k) / stride + 1;
+        let q_len = (width - k) / stride + 1;
+        let mut layer = Self {
+            n_kernels,
+            lanes,
+            k,
+            stride,
+            height,
+            width,
+            p_len,
+            q_len,
+            kernels: kernels.to_vec(),
+            weights: vec![0.0; k * k * lanes],
+            threshold: threshold as f32,
+            decay: decay_factor(tau),
+            reset,
+            rows: (0..height).map(|y| covering(y, k, stride, p_len)).collect(),
+            cols: (0..width).map(|x| covering(x, k, stride, q_len)).collect(),
+        };
+        layer.set_scales(scales)?;
+        Ok(layer)
+    }
+
+    /// Sets α per kernel: weight = (α_a · w[a, i, j]) rounded once to f32.
+    pub fn set_scales(&mut self, scales: &[f64]) -> Result<()> {
+        if scales.len() != self.n_kernels {
+            return Err(Error::input(
+                "scale",
+                format!(
+                    "needs one value per kernel ({}), got {}",
+                    self.n_kernels,
+                    scales.len()
+                ),
+            ));
+        }
+        if let Some(s) = scales.iter().find(|s| !(s.is_finite() && **s >= 0.0)) {
+            return Err(Error::param(
+                "scale",
+                format!("must be finite and >= 0, got {s}"),
+            ));
+        }
+        let kk = self.k * self.k;
+        for (a, &alpha) in scales.iter().enumerate() {
+            for c in 0..kk {
+                self.weights[c * self.lanes + a] = (alpha * self.kernels[a * kk + c]) as f32;
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of neurons including padding lanes (the length of `u`).
+    pub fn state_len(&self) -> usize {
+        self.p_len * self.q_len * self.lanes
+    }
+
+    /// Synapses a spike at (y, x) reaches (kernels × covering positions).
+    #[inline]
+    pub fn fan_out(&self, y: usize, x: usize) -> usize {
+        let (p0, p1) = self.rows[y];
+        let (q0, q1) = self.cols[x];
+        (p1 - p0) * (q1 - q0) * self.n_kernels
+    }
+
+    /// The leak u ← u·(1 − 1/τ) of one step (nothing for τ = ∞).
+    #[inline(always)]
+    pub fn leak(&self, u: &mut [f32]) {
+        if let Some(d) = self.decay {
+            for v in u.iter_mut() {
+                *v *= d;
+            }
+        }
+    }
+
+    /// Event-driven delivery of one input spike at pixel (y, x).
+    #[inline(always)]
+    pub fn deliver(&self, u: &mut [f32], y: usize, x: usize) {
+        let (p0, p1) = self.rows[y];
+        let (q0, q1) = self.cols[x];
+        let (l, k, s) = (self.lanes, self.k, self.stride);
+        for p in p0..p1 {
+            let i = y - p * s;
+            for q in q0..q1 {
+                let j = x - q * s;
+                let dst = &mut u[(p * self.q_len + q) * l..][..l];
+                let src = &self.weights[(i * k + j) * l..][..l];
+                for (d, w) in dst.iter_mut().zip(src) {
+                    *d += *w;
+                }
+            }
+        }
+    }
+
+    /// Threshold test of every neuron; calls `on_spike(p, q, a)` for each spike
+    /// (at most one per neuron per step) after applying the reset.
+    #[inline(always)]
+    pub fn fire(&self, u: &mut [f32], mut on_spike: impl FnMut(usize, usize, usize)) {
+        let (l, n, th) = (self.lanes, self.n_kernels, self.threshold);
+        for (pos, row) in u.chunks_exact_mut(l).enumerate() {
+            // Cheap whole-row test first: most rows hold no spike on most steps.
+            if !row.iter().any(|&v| v >= th) {
+                continue;
+            }
+            for (a, v) in row[..n].iter_mut().enumerate() {
+                if *v >= th {
+                    *v = match self.reset {
+                        Reset::Subtract => *v - th,
+                        Reset::Zero => 0.0,
+                    };
+                    on_spike(pos / self.q_len, pos % self.q_len, a);
+                }
+            }
+        }
+    }
+
+    /// Potential of neuron (a, p, q) in a state vector.
+    #[inline]
+    pub fn potential(&self, u: &[f32], a: usize, p: usize, q: usize) -> f32 {
+        u[(p * self.q_len + q) * self.lanes + a]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn covering_ranges() {
+        // 28 pixels, K = 9, stride 2: 10 outputs; pixel 0 only in output 0,
+        // pixel 8 in outputs 0..=4, pixel 26 only in output 9 (window 18..=26), and
+        // pixel 27 in none (it lies beyond the last window: an empty range).
+        assert_eq!(covering(0, 9, 2, 10), (0, 1));
+        assert_eq!(covering(8, 9, 2, 10), (0, 5));
+        assert_eq!(covering(26, 9, 2, 10), (9, 10));
+        assert_eq!(covering(27, 9, 2, 10), (10, 10));
+        // 29 pixels give 11 outputs; the last (20..=28) holds pixel 28.
+        assert_eq!(covering(28, 9, 2, 11), (10, 11));
+    }
+
+    #[test]
+    fn delivery_equals_convolution() {
+        // Delivering every pixel once with weight g must give the cross-correlation
+        // of an all-ones image, i.e. the sum of each kernel.
+        let k = 3;
+        let kernels: Vec<f64> = (0..2 * 9).map(|v| v as f64 - 4.0).collect();
+        let layer = ConvLayer::new(
+            &kernels,
+            k,
+            &[1.0, 0.5],
+            2,
+            (7, 8),
+            1.0,
+            None,
+            Reset::Subtract,
+        )
+        .unwrap();
+        assert_eq!((layer.p_len, layer.q_len), (3, 3));
+        let mut u = vec![0f32; layer.state_len()];
+        for y in 0..7 {
+            for x in 0..8 {
+                layer.deliver(&mut u, y, x);
+            }
+        }
+        let s0: f64 = kernels[..9].iter().sum();
+        let s1: f64 = kernels[9..].iter().sum::<f64>() * 0.5;
+        for p in 0..3 {
+            for q in 0..3 {
+                assert_eq!(layer.potential(&u, 0, p, q) as f64, s0);
+                assert_eq!(layer.potential(&u, 1, p, q) as f64, s1);
+            }
+        }
+    }
+
+    #[test]
+    fn subtractive_and_zero_reset() {
+        let mk = |reset| ConvLayer::new(&[1.7], 1, &[1.0], 1, (1, 1), 1.0, None, reset).unwrap();
+        for (reset, expect) in [(Reset::Subtract, 0.7f32), (Reset::Zero, 0.0)] {
+            let layer = mk(reset);
+            let mut u = vec![0f32; layer.state_len()];
+            layer.deliver(&mut u, 0, 0);
+            let mut spikes = 0;
+            layer.fire(&mut u, |_, _, _| spikes += 1);
+            assert_eq!(spikes, 1);
+            assert!((u[0] - expect).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let e = ConvLayer::new(&[1.0; 9], 3, &[1.0], 1, (2, 5), 1.0, None, Reset::Subtract);
+        assert!(matches!(e, Err(Error::InvalidInput { name: "images", .. })));
+        let e = ConvLayer::new(
+            &[1.0; 9],
+            3,
+            &[1.0],
+            1,
+            (5, 5),
+            1.0,
+            Some(0.0),
+            Reset::Subtract,
+        );
+        assert!(matches!(
+            e,
+            Err(Error::InvalidParameter { name: "tau", .. })
+        ));
+        let e = ConvLayer::new(&[1.0; 9], 3, &[1.0], 1, (5, 5), 0.0, None, Reset::Subtract);
+        assert!(matches!(
+            e,
+            Err(Error::InvalidParameter {
+                name: "threshold",
+                ..
+            })
+        ));
+        let e = ConvLayer::new(
+            &[1.0; 9],
+            3,
+            &[1.0, 2.0],
+            1,
+            (5, 5),
+            1.0,
+            None,
+            Reset::Subtract,
+        );
+        assert!(matches!(e, Err(Error::InvalidInput { name: "scale", .. })));
+    }
+}

@@ -1,0 +1,21 @@
+//! The convolutional spiking front-end of SPEC §2: input encoder → LIF convolution
+//! (weights α·w, calibrated α) → exact sum pooling, in fixed frames of P steps.
+//!
+//! One concept per file: [`encoder`] (input codes), [`conv_layer`] (LIF conv
+//! neurons, event-driven delivery), [`pool`] (sum pooling), [`network`] (the step
+//! loop and parallel batches), [`calibrate`] (bisection on α), [`raster`] (full
+//! recordings of one frame).
+
+pub mod calibrate;
+pub mod conv_layer;
+pub mod encoder;
+pub mod network;
+pub mod pool;
+pub mod raster;
+
+pub use calibrate::{calibrate, Calibration, CalibrationOptions};
+pub use conv_layer::{ConvLayer, Reset};
+pub use encoder::{Encoding, InputEncoder};
+pub use network::{BatchOut, FrameOut, FrameStats, Network, NetworkParams, NoRecord, Recorder};
+pub use pool::{pool_raster, PoolLayer};
+pub use raster::Raster;

@@ -1,0 +1,470 @@
+//! The whole front-end of SPEC §2 for one frame, and batches of frames in parallel.
+//!
+//! Order of events within step t (a choice; SPEC §2 does not fix it):
+//! 1. leak: u ← u·(1 − 1/τ) for every conv neuron;
+//! 2. if t < T_p, the encoder emits input spikes in raster order, and each one adds
+//!    its weights to the conv neurons that see it, immediately (so a neuron's input
+//!    is summed in raster order of the pixels — the numpy reference does the same);
+//! 3. every conv neuron with u ≥ u_THR spikes once and is reset;
+//! 4. those spikes reach the pooling neurons in the same step (no synaptic delay),
+//!    which then fire and reset.
+//!
+//! The network state (conv potentials, pool charges) starts at zero in every frame —
+//! only the encoder carry runs from frame to frame, as SPEC §2 says — so frames can be
+//! simulated on any thread once each frame's starting carry is known (it is, in
+//! closed form: `encoder::advance_carry`).
+
+use rayon::prelude::*;
+
+use super::conv_layer::{ConvLayer, Reset};
+use super::encoder::{advance_carry, Encoding, InputEncoder};
+use super::pool::PoolLayer;
+use crate::error::{Error, Result};
+
+/// Everything about the front-end except the kernels and the image size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NetworkParams {
+    pub stride: usize,
+    pub pool: usize,
+    /// Leak time constant in steps; None (or ∞) = no leak.
+    pub tau: Option<f64>,
+    pub threshold: f64,
+    pub frame_steps: usize,
+    pub active_steps: usize,
+    pub encoding: Encoding,
+    /// f_max: spikes per step at brightness 1 (≤ 1).
+    pub max_rate: f64,
+    pub reset: Reset,
+}
+
+impl NetworkParams {
+    pub fn validate(&self) -> Result<()> {
+        if self.frame_steps == 0 {
+            return Err(Error::param("frame_steps", "must be >= 1, got 0"));
+        }
+        if self.active_steps == 0 || self.active_steps > self.frame_steps {
+            return Err(Error::param(
+                "active_steps",
+                format!(
+                    "must be in [1, frame_steps={}], got {}",
+                    self.frame_steps, self.active_steps
+                ),
+            ));
+        }
+        if !(self.max_rate > 0.0 && self.max_rate <= 1.0) {
+            return Err(Error::param(
+                "max_rate",
+                format!("must be in (0, 1] spikes per step, got {}", self.max_rate),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Spike and event totals of one frame (or summed over a batch).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameStats {
+    pub input_spikes: u64,
+    pub conv_spikes: u64,
+    pub pool_spikes: u64,
+    /// Synapse activations: input→conv deliveries plus conv→pool deliveries.
+    pub synaptic_events: u64,
+}
+
+impl std::ops::Add for FrameStats {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        Self {
+            input_spikes: self.input_spikes + o.input_spikes,
+            conv_spikes: self.conv_spikes + o.conv_spikes,
+            pool_spikes: self.pool_spikes + o.pool_spikes,
+            synaptic_events: self.synaptic_events + o.synaptic_events,
+        }
+    }
+}
+
+/// Observer of a frame, for rasters and plots. The default methods do nothing and
+/// inline away, so the batch path pays nothing for the hook.
+pub trait Recorder {
+    #[inline(always)]
+    fn input(&mut self, _t: usize, _pixel: usize) {}
+    #[inline(always)]
+    fn conv(&mut self, _t: usize, _a: usize, _p: usize, _q: usize) {}
+    #[inline(always)]
+    fn pool(&mut self, _t: usize, _idx: usize) {}
+    /// End of step t, with the conv potentials and pool charges after the resets.
+    #[inline(always)]
+    fn end_step(&mut self, _t: usize, _conv: &ConvLayer, _u: &[f32], _v: &[u64]) {}
+}
+
+/// The recorder that records nothing.
+pub struct NoRecord;
+impl Recorder for NoRecord {}
+
+/// Per-thread buffers, allocated once and reused for every frame.
+pub struct Scratch {
+    u: Vec<f32>,
+    v: Vec<u64>,
+    encoder: InputEncoder,
+}
+
+/// Where one frame's results go.
+pub struct FrameOut<'a> {
+    /// Pooled spike counts (n_kernels, P', Q').
+    pub pooled: &'a mut [u16],
+    /// Spikes still held by each pooling neuron at the end of the frame.
+    pub backlog: &'a mut [u16],
+    /// Conv spikes per kernel.
+    pub conv_counts: &'a mut [u32],
+}
+
+/// Outputs of a batch of frames, image-major.
+pub struct BatchOut {
+    pub pooled: Vec<u16>,
+    pub backlog: Vec<u16>,
+    pub conv_counts: Vec<u32>,
+    pub stats: Vec<FrameStats>,
+}
+
+/// A front-end for images of one size.
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub params: NetworkParams,
+    pub conv: ConvLayer,
+    pub pool: PoolLayer,
+}
+
+impl Network {
+    /// `kernels` (n, k, k) row-major, `scales` α per kernel, images of `size`.
+    pub fn new(
+        params: NetworkParams,
+        kernels: &[f64],
+        k: usize,
+        scales: &[f64],
+        size: (usize, usize),
+    ) -> Result<Self> {
+        params.validate()?;
+        let conv = ConvLayer::new(
+            kernels,
+            k,
+            scales,
+            params.stride,
+            size,
+            params.threshold,
+            params.tau,
+            params.reset,
+        )?;
+        let pool = PoolLayer::new(
+            params.pool,
+            conv.n_kernels,
+            (conv.p_len, conv.q_len),
+            params.frame_steps,
+        )?;
+        Ok(Self { params, conv, pool })
+    }
+
+    pub fn n_pixels(&self) -> usize {
+        self.conv.height * self.conv.width
+    }
+
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            u: vec![0.0; self.conv.state_len()],
+            v: vec![0; self.pool.len()],
+            encoder: InputEncoder::new(self.params.encoding, self.params.max_rate, self.n_pixels()),
+        }
+    }
+
+    /// Simulates one frame of image `g` starting from encoder state `carry`
+    /// (per pixel; updated to the end-of-frame state). `image_index` selects the
+    /// Bernoulli stream. Outputs are added to `out` (callers pass zeroed slices).
+    pub fn run_frame<R: Recorder>(
+        &self,
+        g: &[f64],
+        carry: &mut [u64],
+        image_index: u64,
+        scratch: &mut Scratch,
+        out: FrameOut<'_>,
+        rec: &mut R,
+    ) -> FrameStats {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.run_frame_avx2(g, carry, image_index, scratch, out, rec) };
+            }
+        }
+        self.run_frame_generic(g, carry, image_index, scratch, out, rec)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_frame_avx2<R: Recorder>(
+        &self,
+        g: &[f64],
+        carry: &mut [u64],
+        image_index: u64,
+        scratch: &mut Scratch,
+        out: FrameOut<'_>,
+        rec: &mut R,
+    ) -> FrameStats {
+        self.run_frame_generic(g, carry, image_index, scratch, out, rec)
+    }
+
+    /// The step loop. No allocation: all state lives in `scratch` and `out`.
+    #[inline(always)]
+    fn run_frame_generic<R: Recorder>(
+        &self,
+        g: &[f64],
+        carry: &mut [u64],
+        image_index: u64,
+        scratch: &mut Scratch,
+        out: FrameOut<'_>,
+        rec: &mut R,
+    ) -> FrameStats {
+        let Scratch { u, v, encoder } = scratch;
+        let (conv, pool) = (&self.conv, &self.pool);
+        let w = conv.width;
+        u.fill(0.0);
+        v.fill(0);
+        encoder.begin_frame(g, carry, image_index);
+        let mut st = FrameStats::default();
+        let mut fan_out = 0u64;
+        let mut pooled_events = 0u64;
+        for t in 0..self.params.frame_steps {
+            conv.leak(u);
+            if t < self.params.active_steps {
+                encoder.step(|px| {
+                    let (y, x) = (px / w, px % w);
+                    conv.deliver(u, y, x);
+                    fan_out += conv.fan_out(y, x) as u64;
+                    st.input_spikes += 1;
+                    rec.input(t, px);
+                });
+            }
+            conv.fire(u, |p, q, a| {
+                st.conv_spikes += 1;
+                out.conv_counts[a] += 1;
+                if let Some(idx) = pool.target(a, p, q) {
+                    PoolLayer::receive(v, idx);
+                    pooled_events += 1;
+                }
+                rec.conv(t, a, p, q);
+            });
+            PoolLayer::fire(v, |idx| {
+                st.pool_spikes += 1;
+                out.pooled[idx] += 1;
+                rec.pool(t, idx);
+            });
+            rec.end_step(t, conv, u, v);
+        }
+        for (b, &c) in out.backlog.iter_mut().zip(v.iter()) {
+            *b = PoolLayer::backlog(c) as u16;
+        }
+        encoder.end_frame(carry);
+        st.synaptic_events = fan_out + pooled_events;
+        st
+    }
+
+    /// Simulates a batch of images `(n, h, w)` in parallel (rayon, current pool).
+    /// `carry` is the encoder state before the first image and is advanced past
+    /// the last; image i uses Bernoulli stream `first_index + i`. Results are the
+    /// same for any number of threads.
+    pub fn run_batch(&self, images: &[f64], carry: &mut [u64], first_index: u64) -> BatchOut {
+        let hw = self.n_pixels();
+        let n = images.len().checked_div(hw).unwrap_or(0);
+        let per = self.pool.len();
+        let nk = self.conv.n_kernels;
+        let mut out = BatchOut {
+            pooled: vec![0; n * per],
+            backlog: vec![0; n * per],
+            conv_counts: vec![0; n * nk],
+            stats: vec![FrameStats::default(); n],
+        };
+        // Starting carry of every image, in closed form, sequentially (cheap).
+        let starts: Vec<u64> = if self.params.encoding.carries() {
+            let mut s = Vec::with_capacity(n * hw);
+            for img in images.chunks_exact(hw) {
+                s.extend_from_slice(carry);
+                advance_carry(carry, img, self.params.active_steps, self.params.max_rate);
+            }
+            s
+        } else {
+            Vec::new()
+        };
+        let starts = &starts;
+        out.pooled
+            .par_chunks_mut(per.max(1))
+            .zip(out.backlog.par_chunks_mut(per.max(1)))
+            .zip(out.conv_counts.par_chunks_mut(nk))
+            .zip(out.stats.par_iter_mut())
+            .enumerate()
+            .for_each_init(
+                || (self.scratch(), vec![0u64; hw]),
+                |(scratch, c), (i, (((pooled, backlog), conv_counts), stats))| {
+                    if starts.is_empty() {
+                        c.fill(0);
+                    } else {
+                        c.copy_from_slice(&starts[i * hw..(i + 1) * hw]);
+                    }
+                    let frame = FrameOut {
+                        pooled,
+                        backlog,
+                        conv_counts,
+                    };
+                    *stats = self.run_frame(
+                        &images[i * hw..(i + 1) * hw],
+                        c,
+                        first_index + i as u64,
+                        scratch,
+                        frame,
+                        &mut NoRecord,
+                    );
+                },
+            );
+        out
+    }
+
+    /// Mean conv spikes per neuron per frame for each kernel over a batch (the
+    /// quantity calibration steers), with the encoder starting from `carry`
+    /// (left unchanged).
+    pub fn kernel_rates(&self, images: &[f64], carry: &[u64]) -> Vec<f64> {
+        let mut c = carry.to_vec();
+        let out = self.run_batch(images, &mut c, 0);
+        let nk = self.conv.n_kernels;
+        let n = out.stats.len();
+        let mut totals = vec![0u64; nk];
+        for row in out.conv_counts.chunks_exact(nk) {
+            for (t, &x) in totals.iter_mut().zip(row) {
+                *t += u64::from(x);
+            }
+        }
+        let neurons = (n * self.conv.p_len * self.conv.q_len).max(1) as f64;
+        totals.iter().map(|&t| t as f64 / neurons).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(tau: Option<f64>) -> NetworkParams {
+        NetworkParams {
+            stride: 1,
+            pool: 1,
+            tau,
+            threshold: 1.0,
+            frame_steps: 15,
+            active_steps: 10,
+            encoding: Encoding::Accumulator { reset_carry: true },
+            max_rate: 1.0,
+            reset: Reset::Subtract,
+        }
+    }
+
+    fn one_neuron(weight: f64, tau: Option<f64>, reset: Reset) -> (u16, u16, FrameStats) {
+        let mut p = params(tau);
+        p.reset = reset;
+        let net = Network::new(p, &[weight], 1, &[1.0], (1, 1)).unwrap();
+        let mut s = net.scratch();
+        let (mut pooled, mut backlog, mut cc) = ([0u16], [0u16], [0u32]);
+        let st = net.run_frame(
+            &[1.0],
+            &mut [0],
+            0,
+            &mut s,
+            FrameOut {
+                pooled: &mut pooled,
+                backlog: &mut backlog,
+                conv_counts: &mut cc,
+            },
+            &mut NoRecord,
+        );
+        assert_eq!(u64::from(cc[0]), st.conv_spikes);
+        (pooled[0], backlog[0], st)
+    }
+
+    #[test]
+    fn non_leaky_neuron_fires_floor_of_total_input() {
+        // Ten input spikes of weight w: floor(10 w) spikes when the frame is long
+        // enough to drain (at most one per step, 15 steps).
+        for (w, expect) in [(0.375, 3), (0.25, 2), (0.5, 5), (1.25, 12), (0.0625, 0)] {
+            let (pooled, backlog, st) = one_neuron(w, None, Reset::Subtract);
+            assert_eq!(st.conv_spikes, expect, "w = {w}");
+            assert_eq!((pooled, backlog), (expect as u16, 0));
+            assert_eq!(st.input_spikes, 10);
+            assert_eq!(st.synaptic_events, 10 + expect);
+        }
+    }
+
+    #[test]
+    fn subtractive_reset_keeps_the_surplus() {
+        // w = 0.75: subtract → u = .75, 1.5→.5, 1.25→.25, 1.0→0, ... 7 spikes in 10
+        // steps; reset to zero loses the surplus: a spike every 2nd step → 5.
+        let (_, _, sub) = one_neuron(0.75, None, Reset::Subtract);
+        let (_, _, zero) = one_neuron(0.75, None, Reset::Zero);
+        assert_eq!(sub.conv_spikes, 7);
+        assert_eq!(zero.conv_spikes, 5);
+    }
+
+    #[test]
+    fn leak_reduces_firing() {
+        let (_, _, no_leak) = one_neuron(0.375, None, Reset::Subtract);
+        let (_, _, leak) = one_neuron(0.375, Some(2.0), Reset::Subtract);
+        // tau = 2 halves u each step: u converges to 0.75 < 1, never fires.
+        assert_eq!(no_leak.conv_spikes, 3);
+        assert_eq!(leak.conv_spikes, 0);
+    }
+
+    #[test]
+    fn batch_is_thread_count_independent_and_chains_the_carry() {
+        let (h, w) = (12, 11);
+        let mut state = 9u64;
+        let mut rnd = || {
+            state = crate::rng::mix64(state);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let kernels: Vec<f64> = (0..3 * 16).map(|_| rnd() - 0.3).collect();
+        let images: Vec<f64> = (0..20 * h * w).map(|_| rnd()).collect();
+        let mut p = params(Some(10.0));
+        p.stride = 2;
+        p.pool = 2;
+        p.encoding = Encoding::Accumulator { reset_carry: false };
+        let net = Network::new(p, &kernels, 4, &[1.0, 0.8, 1.5], (h, w)).unwrap();
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut c = vec![0u64; h * w];
+                let out = net.run_batch(&images, &mut c, 0);
+                (out.pooled, out.backlog, out.conv_counts, out.stats, c)
+            })
+        };
+        let one = run(1);
+        assert_eq!(one, run(3));
+        // Sequential frames through run_frame give the same, carry included.
+        let mut s = net.scratch();
+        let mut c = vec![0u64; h * w];
+        let per = net.pool.len();
+        for i in 0..20 {
+            let (mut pooled, mut backlog, mut cc) = (vec![0; per], vec![0; per], vec![0; 3]);
+            let st = net.run_frame(
+                &images[i * h * w..(i + 1) * h * w],
+                &mut c,
+                i as u64,
+                &mut s,
+                FrameOut {
+                    pooled: &mut pooled,
+                    backlog: &mut backlog,
+                    conv_counts: &mut cc,
+                },
+                &mut NoRecord,
+            );
+            assert_eq!(pooled, one.0[i * per..(i + 1) * per]);
+            assert_eq!(st, one.3[i]);
+        }
+        assert_eq!(c, one.4);
+    }
+}
