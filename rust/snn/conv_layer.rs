@@ -44,6 +44,19 @@ pub struct ConvLayer {
     cols: Vec<(usize, usize)>,
 }
 
+/// `d += w` on one register's worth of lanes (fixed-size arrays, so the adds
+/// become one SIMD instruction).
+#[inline(always)]
+fn add_lanes(d: &mut [f32; LANE_GRANULE], w: &[f32; LANE_GRANULE]) {
+    // Load both, add, store once: written this way the compiler need not prove
+    // that `d` and `w` do not overlap before using one vector add.
+    let (mut acc, add) = (*d, *w);
+    for c in 0..LANE_GRANULE {
+        acc[c] += add[c];
+    }
+    *d = acc;
+}
+
 /// Half-open range of outputs along one axis whose window [o·s, o·s + k) holds `y`.
 fn covering(y: usize, k: usize, stride: usize, n_out: usize) -> (usize, usize) {
     let first = if y + 1 >= k {
@@ -181,42 +194,53 @@ impl ConvLayer {
         }
     }
 
-    /// Event-driven delivery of one input spike at pixel (y, x).
+    /// Event-driven delivery of one input spike at pixel (y, x): for each covering
+    /// position, one weight row added to one potential row, `LANE_GRANULE` at a time
+    /// (fixed-width chunks compile to whole SIMD registers).
     #[inline(always)]
     pub fn deliver(&self, u: &mut [f32], y: usize, x: usize) {
         let (p0, p1) = self.rows[y];
         let (q0, q1) = self.cols[x];
         let (l, k, s) = (self.lanes, self.k, self.stride);
         for p in p0..p1 {
-            let i = y - p * s;
-            for q in q0..q1 {
-                let j = x - q * s;
-                let dst = &mut u[(p * self.q_len + q) * l..][..l];
-                let src = &self.weights[(i * k + j) * l..][..l];
-                for (d, w) in dst.iter_mut().zip(src) {
-                    *d += *w;
+            let wrow = &self.weights[(y - p * s) * k * l..][..k * l];
+            let urow = &mut u[(p * self.q_len + q0) * l..(p * self.q_len + q1) * l];
+            for (dq, dst) in urow.chunks_exact_mut(l).enumerate() {
+                let j = x - (q0 + dq) * s;
+                let src = &wrow[j * l..(j + 1) * l];
+                for (d, w) in dst
+                    .chunks_exact_mut(LANE_GRANULE)
+                    .zip(src.chunks_exact(LANE_GRANULE))
+                {
+                    add_lanes(d.try_into().unwrap(), w.try_into().unwrap());
                 }
             }
         }
     }
 
-    /// Threshold test of every neuron; calls `on_spike(p, q, a)` for each spike
-    /// (at most one per neuron per step) after applying the reset.
+    /// Threshold test of every neuron: spiking neurons are reset and their
+    /// (position p·Q + q, kernel a) replace the contents of `spikes` (at most one
+    /// spike per neuron per step; capacity for all neurons, so no allocation).
     #[inline(always)]
-    pub fn fire(&self, u: &mut [f32], mut on_spike: impl FnMut(usize, usize, usize)) {
-        let (l, n, th) = (self.lanes, self.n_kernels, self.threshold);
-        for (pos, row) in u.chunks_exact_mut(l).enumerate() {
-            // Cheap whole-row test first: most rows hold no spike on most steps.
-            if !row.iter().any(|&v| v >= th) {
-                continue;
-            }
-            for (a, v) in row[..n].iter_mut().enumerate() {
-                if *v >= th {
+    pub fn fire(&self, u: &mut [f32], spikes: &mut Vec<(u32, u32)>) {
+        spikes.clear();
+        let th = self.threshold;
+        for (pos, row) in u.chunks_exact_mut(self.lanes).enumerate() {
+            for (c, chunk) in row.chunks_exact_mut(LANE_GRANULE).enumerate() {
+                // One compare per register; padding lanes hold 0 < u_THR.
+                let mut mask = 0u32;
+                for (i, &v) in chunk.iter().enumerate() {
+                    mask |= u32::from(v >= th) << i;
+                }
+                while mask != 0 {
+                    let i = mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    let v = &mut chunk[i];
                     *v = match self.reset {
                         Reset::Subtract => *v - th,
                         Reset::Zero => 0.0,
                     };
-                    on_spike(pos / self.q_len, pos % self.q_len, a);
+                    spikes.push((pos as u32, (c * LANE_GRANULE + i) as u32));
                 }
             }
         }
@@ -287,9 +311,9 @@ mod tests {
             let layer = mk(reset);
             let mut u = vec![0f32; layer.state_len()];
             layer.deliver(&mut u, 0, 0);
-            let mut spikes = 0;
-            layer.fire(&mut u, |_, _, _| spikes += 1);
-            assert_eq!(spikes, 1);
+            let mut spikes = Vec::with_capacity(layer.state_len());
+            layer.fire(&mut u, &mut spikes);
+            assert_eq!(spikes, vec![(0, 0)]);
             assert!((u[0] - expect).abs() < 1e-6);
         }
     }

@@ -116,16 +116,19 @@ impl InputEncoder {
         }
     }
 
-    /// One active step: calls `emit(pixel)` for every spiking pixel in raster order.
+    /// One active step: replaces the contents of `spikes` with the spiking pixels
+    /// in raster order. `spikes` needs capacity for every pixel, so pushing never
+    /// allocates (see [`InputEncoder::spike_buffer`]).
     #[inline(always)]
-    pub fn step(&mut self, mut emit: impl FnMut(usize)) {
+    pub fn step(&mut self, spikes: &mut Vec<u32>) {
+        spikes.clear();
         match self.encoding {
             Encoding::Accumulator { .. } => {
                 for ((&px, z), &lv) in self.active.iter().zip(&mut self.carry).zip(&self.levels) {
                     *z += lv;
                     if *z >= QUANTUM {
                         *z -= QUANTUM;
-                        emit(px as usize);
+                        spikes.push(px);
                     }
                 }
             }
@@ -134,11 +137,16 @@ impl InputEncoder {
                 for (&px, &p) in self.active.iter().zip(&self.prob) {
                     let u = (self.rng.next_u64() >> 11) as f64 * SCALE;
                     if u < p {
-                        emit(px as usize);
+                        spikes.push(px);
                     }
                 }
             }
         }
+    }
+
+    /// A buffer for [`InputEncoder::step`] that can hold a spike from every pixel.
+    pub fn spike_buffer(&self) -> Vec<u32> {
+        Vec::with_capacity(self.active.capacity())
     }
 
     /// Writes the accumulator state back into the per-pixel `carry` (pixels that
@@ -161,8 +169,12 @@ mod tests {
 
     fn count_spikes(enc: &mut InputEncoder, n_px: usize, steps: usize) -> Vec<u32> {
         let mut counts = vec![0u32; n_px];
+        let mut buf = enc.spike_buffer();
         for _ in 0..steps {
-            enc.step(|px| counts[px] += 1);
+            enc.step(&mut buf);
+            for &px in &buf {
+                counts[px as usize] += 1;
+            }
         }
         counts
     }

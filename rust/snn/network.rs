@@ -88,8 +88,9 @@ impl std::ops::Add for FrameStats {
 pub trait Recorder {
     #[inline(always)]
     fn input(&mut self, _t: usize, _pixel: usize) {}
+    /// A conv spike of kernel `a` at conv position `pos` = p·Q + q.
     #[inline(always)]
-    fn conv(&mut self, _t: usize, _a: usize, _p: usize, _q: usize) {}
+    fn conv(&mut self, _t: usize, _a: usize, _pos: usize) {}
     #[inline(always)]
     fn pool(&mut self, _t: usize, _idx: usize) {}
     /// End of step t, with the conv potentials and pool charges after the resets.
@@ -106,6 +107,9 @@ pub struct Scratch {
     u: Vec<f32>,
     v: Vec<u64>,
     encoder: InputEncoder,
+    /// Spiking pixels / conv neurons of the current step.
+    input_spikes: Vec<u32>,
+    conv_spikes: Vec<(u32, u32)>,
 }
 
 /// Where one frame's results go.
@@ -168,10 +172,14 @@ impl Network {
     }
 
     pub fn scratch(&self) -> Scratch {
+        let encoder =
+            InputEncoder::new(self.params.encoding, self.params.max_rate, self.n_pixels());
         Scratch {
             u: vec![0.0; self.conv.state_len()],
             v: vec![0; self.pool.len()],
-            encoder: InputEncoder::new(self.params.encoding, self.params.max_rate, self.n_pixels()),
+            input_spikes: encoder.spike_buffer(),
+            conv_spikes: Vec::with_capacity(self.conv.state_len()),
+            encoder,
         }
     }
 
@@ -222,7 +230,13 @@ impl Network {
         out: FrameOut<'_>,
         rec: &mut R,
     ) -> FrameStats {
-        let Scratch { u, v, encoder } = scratch;
+        let Scratch {
+            u,
+            v,
+            encoder,
+            input_spikes,
+            conv_spikes,
+        } = scratch;
         let (conv, pool) = (&self.conv, &self.pool);
         let w = conv.width;
         u.fill(0.0);
@@ -234,28 +248,38 @@ impl Network {
         for t in 0..self.params.frame_steps {
             conv.leak(u);
             if t < self.params.active_steps {
-                encoder.step(|px| {
+                encoder.step(input_spikes);
+                for &px in input_spikes.iter() {
+                    let px = px as usize;
                     let (y, x) = (px / w, px % w);
                     conv.deliver(u, y, x);
                     fan_out += conv.fan_out(y, x) as u64;
-                    st.input_spikes += 1;
                     rec.input(t, px);
-                });
+                }
+                st.input_spikes += input_spikes.len() as u64;
             }
-            conv.fire(u, |p, q, a| {
-                st.conv_spikes += 1;
+            conv.fire(u, conv_spikes);
+            st.conv_spikes += conv_spikes.len() as u64;
+            for &(pos, a) in conv_spikes.iter() {
+                let (pos, a) = (pos as usize, a as usize);
                 out.conv_counts[a] += 1;
-                if let Some(idx) = pool.target(a, p, q) {
+                if let Some(idx) = pool.target(a, pos) {
                     PoolLayer::receive(v, idx);
                     pooled_events += 1;
                 }
-                rec.conv(t, a, p, q);
-            });
-            PoolLayer::fire(v, |idx| {
-                st.pool_spikes += 1;
-                out.pooled[idx] += 1;
-                rec.pool(t, idx);
-            });
+                rec.conv(t, a, pos);
+            }
+            // Every pooled conv spike owes exactly one pool spike (pool.rs), so the
+            // dense pass is skipped on the many steps where nothing is owed.
+            if pooled_events > st.pool_spikes {
+                for (idx, c) in v.iter_mut().enumerate() {
+                    if PoolLayer::fire_one(c) {
+                        st.pool_spikes += 1;
+                        out.pooled[idx] += 1;
+                        rec.pool(t, idx);
+                    }
+                }
+            }
             rec.end_step(t, conv, u, v);
         }
         for (b, &c) in out.backlog.iter_mut().zip(v.iter()) {

@@ -29,7 +29,11 @@ pub struct PoolLayer {
     pub n_kernels: usize,
     pub p_len: usize,
     pub q_len: usize,
+    /// Per conv position p·Q_c + q: its block P·Q' + Q, or `NOT_POOLED`.
+    block_of: Vec<u32>,
 }
+
+const NOT_POOLED: u32 = u32::MAX;
 
 impl PoolLayer {
     pub fn new(
@@ -56,11 +60,23 @@ impl PoolLayer {
                 ),
             ));
         }
+        let (p_len, q_len) = (conv_p / pool, conv_q / pool);
+        let block_of = (0..conv_p * conv_q)
+            .map(|pos| {
+                let (bp, bq) = (pos / conv_q / pool, pos % conv_q / pool);
+                if bp < p_len && bq < q_len {
+                    (bp * q_len + bq) as u32
+                } else {
+                    NOT_POOLED
+                }
+            })
+            .collect();
         Ok(Self {
             pool,
             n_kernels,
-            p_len: conv_p / pool,
-            q_len: conv_q / pool,
+            p_len,
+            q_len,
+            block_of,
         })
     }
 
@@ -73,11 +89,12 @@ impl PoolLayer {
         self.len() == 0
     }
 
-    /// Index of the pooling neuron fed by conv neuron (a, p, q), if any.
+    /// Index of the pooling neuron fed by the conv neuron of kernel `a` at conv
+    /// position `pos` = p·Q_c + q, if any (a table lookup, no division).
     #[inline(always)]
-    pub fn target(&self, a: usize, p: usize, q: usize) -> Option<usize> {
-        let (bp, bq) = (p / self.pool, q / self.pool);
-        (bp < self.p_len && bq < self.q_len).then(|| (a * self.p_len + bp) * self.q_len + bq)
+    pub fn target(&self, a: usize, pos: usize) -> Option<usize> {
+        let b = self.block_of[pos];
+        (b != NOT_POOLED).then(|| a * self.p_len * self.q_len + b as usize)
     }
 
     /// One conv spike arrives at pooling neuron `idx`.
@@ -86,15 +103,14 @@ impl PoolLayer {
         v[idx] += UNITS + 1;
     }
 
-    /// Threshold test and subtractive reset of every pooling neuron; `on_spike(idx)`.
+    /// Threshold test and subtractive reset of one pooling neuron; true on a spike.
     #[inline(always)]
-    pub fn fire(v: &mut [u64], mut on_spike: impl FnMut(usize)) {
-        for (i, c) in v.iter_mut().enumerate() {
-            if *c >= UNITS {
-                *c -= UNITS;
-                on_spike(i);
-            }
+    pub fn fire_one(charge: &mut u64) -> bool {
+        let spike = *charge >= UNITS;
+        if spike {
+            *charge -= UNITS;
         }
+        spike
     }
 
     /// Spikes still owed: ⌊v / u_THR⌋.
@@ -130,12 +146,14 @@ pub fn pool_raster(
     for t in 0..steps {
         let frame = &spikes[t * per_step..(t + 1) * per_step];
         for (i, _) in frame.iter().enumerate().filter(|(_, &s)| s) {
-            let (a, p, q) = (i / (conv_p * conv_q), (i / conv_q) % conv_p, i % conv_q);
-            if let Some(idx) = layer.target(a, p, q) {
+            let (a, pos) = (i / (conv_p * conv_q), i % (conv_p * conv_q));
+            if let Some(idx) = layer.target(a, pos) {
                 PoolLayer::receive(&mut v, idx);
             }
         }
-        PoolLayer::fire(&mut v, |i| counts[i] += 1);
+        for (c, n) in v.iter_mut().zip(counts.iter_mut()) {
+            *n += u16::from(PoolLayer::fire_one(c));
+        }
     }
     backlog.clear();
     backlog.extend(v.iter().map(|&c| PoolLayer::backlog(c) as u16));

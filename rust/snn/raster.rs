@@ -48,8 +48,8 @@ impl Recorder for Raster {
     fn input(&mut self, t: usize, pixel: usize) {
         self.input[t * self.n_pixels + pixel] = true;
     }
-    fn conv(&mut self, t: usize, a: usize, p: usize, q: usize) {
-        let i = self.conv_index(a, p, q);
+    fn conv(&mut self, t: usize, a: usize, pos: usize) {
+        let i = a * self.conv_p * self.conv_q + pos;
         self.conv[t * self.n_conv + i] = true;
     }
     fn pool(&mut self, t: usize, idx: usize) {
