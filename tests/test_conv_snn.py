@@ -277,3 +277,24 @@ def test_repr_and_params():
     snn = snnconv.ConvSNN(GOOD, tau=None, pool=3)
     assert "tau=None" in repr(snn) and "pool=3" in repr(snn)
     assert snn.set_params(pool=2).pool == 2
+
+
+def test_set_params_after_fit_takes_effect():
+    snn = snnconv.ConvSNN(GOOD, scale=1.0, tau=None).fit(IMAGES)
+    no_leak = snn.run(IMAGES).conv_spikes
+    snn.set_params(tau=2.0)
+    assert (snn.run(IMAGES).conv_spikes < no_leak).all()
+    snn.set_params(tau=None)
+    np.testing.assert_array_equal(snn.run(IMAGES).conv_spikes, no_leak)
+
+
+def test_degenerate_values_are_rejected():
+    with pytest.raises(ValueError, match="threshold"):
+        snnconv.ConvSNN(GOOD, scale=1.0, threshold=1e-60).fit(IMAGES).transform(IMAGES)
+    with pytest.raises(ValueError, match="scale"):
+        snnconv.ConvSNN(GOOD, scale=1e300).fit(IMAGES).transform(IMAGES)
+    dark = np.zeros((2, 16, 16), np.uint8)  # nothing to learn: no kernel fires
+    learner = snnconv.KernelLearner(n_kernels=2, kernel_size=5, random_state=0).fit(dark)
+    assert learner.kernels_.shape[0] == 0
+    with pytest.raises(ValueError, match="no kernel"):
+        snnconv.ConvSNN(learner).fit(IMAGES)

@@ -19,6 +19,20 @@ from ._progress import progress_bar
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 1
 _DEFAULT_SATURATION = 0.03
+#: Parameters baked into a compiled network.
+_CORE_PARAMS = (
+    "stride",
+    "pool",
+    "tau",
+    "threshold",
+    "frame_steps",
+    "active_steps",
+    "encoding",
+    "max_rate",
+    "reset_carry",
+    "reset",
+    "random_state",
+)
 
 
 @dataclass(frozen=True)
@@ -238,6 +252,11 @@ class ConvSNN(ParamsMixin):
             else:
                 raise RuntimeError("kernels: the KernelLearner is not fitted")
             arr = learner.kernels_
+            if arr.shape[0] == 0:
+                raise ValueError(
+                    "kernels: the KernelLearner kept no kernel (none fired); learn on more "
+                    "images or use keep_only_fired=False"
+                )
             if sq == "auto":
                 sq = learner.saturation_quantile
         else:
@@ -319,13 +338,24 @@ class ConvSNN(ParamsMixin):
         )
 
     def _core_for(self, h: int, w: int) -> Any:
+        """The compiled network for h×w images, rebuilt whenever a parameter it
+        depends on has changed (set_params after fit takes effect)."""
         self._check_fitted()
         _check_size((h, w), self.kernels_.shape[1])
+        self._check_params()
+        key = (
+            h,
+            w,
+            *(repr(getattr(self, p)) for p in _CORE_PARAMS),
+            self.scale_.tobytes(),
+            self.kernels_.tobytes(),
+        )
         cores = self.__dict__.setdefault("_cores", {})
-        if (h, w) not in cores:
-            self._check_params()
-            cores[(h, w)] = self._new_core(h, w, self.scale_)
-        return cores[(h, w)]
+        if key not in cores:
+            if len(cores) >= 8:
+                cores.clear()
+            cores[key] = self._new_core(h, w, self.scale_)
+        return cores[key]
 
     def run(self, images: Any) -> SpikeCounts:
         """Simulates every image (one frame each, in order) and returns all counts."""

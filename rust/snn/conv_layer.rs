@@ -105,10 +105,10 @@ impl ConvLayer {
                 format!("{height}x{width} images are smaller than the {k}x{k} kernels"),
             ));
         }
-        if !(threshold.is_finite() && threshold > 0.0) {
+        if !(threshold > 0.0 && (threshold as f32).is_normal()) {
             return Err(Error::param(
                 "threshold",
-                format!("must be finite and > 0, got {threshold}"),
+                format!("must be > 0 and representable in float32, got {threshold}"),
             ));
         }
         if let Some(t) = tau {
@@ -165,7 +165,14 @@ impl ConvLayer {
         let kk = self.k * self.k;
         for (a, &alpha) in scales.iter().enumerate() {
             for c in 0..kk {
-                self.weights[c * self.lanes + a] = (alpha * self.kernels[a * kk + c]) as f32;
+                let w = (alpha * self.kernels[a * kk + c]) as f32;
+                if !w.is_finite() {
+                    return Err(Error::param(
+                        "scale",
+                        format!("{alpha} makes kernel {a}'s weights overflow float32"),
+                    ));
+                }
+                self.weights[c * self.lanes + a] = w;
             }
         }
         Ok(())
