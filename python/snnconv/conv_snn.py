@@ -418,7 +418,8 @@ class ConvSNN(ParamsMixin):
         ``pool`` (P, n_kernels, P', Q') boolean spike rasters; ``conv_potential``
         (float32) and ``pool_charge`` (float64, in thresholds) after each step;
         ``pooled``, ``backlog``, ``carry`` (accumulator state after the frame),
-        ``synaptic_events`` and ``image`` (the preprocessed brightness). The frame
+        ``synaptic_events``, ``active_steps`` and ``image`` (the preprocessed
+        brightness). The frame
         starts from ``carry`` (zeros by default); ``image_index`` picks the Poisson
         stream, so ``simulate(x[i], i)`` reproduces image i of ``run(x)``.
         """
@@ -436,6 +437,7 @@ class ConvSNN(ParamsMixin):
             carry = np.ascontiguousarray(carry, dtype=np.uint64)
         out = core.simulate(g, carry, int(image_index))
         out["image"] = g
+        out["active_steps"] = int(self.active_steps)
         return out
 
     def output_shape(self, height: int, width: int) -> tuple[int, int, int]:
