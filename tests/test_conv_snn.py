@@ -88,6 +88,18 @@ def test_chunked_run_chains_carry_and_streams(mnist, learner, monkeypatch):
         np.testing.assert_array_equal(parts.input_spikes, whole.input_spikes)
 
 
+def test_run_continues_a_stream_across_calls(mnist, learner):
+    x = mnist[0][:30]
+    for enc in ("accumulator", "poisson"):
+        snn = snnconv.ConvSNN(learner, encoding=enc, scale=0.3).fit(x)
+        whole = snn.run(x)
+        head = snn.run(x[:13])
+        tail = snn.run(x[13:], carry=head.carry, first_index=13)
+        np.testing.assert_array_equal(np.concatenate([head.pooled, tail.pooled]), whole.pooled)
+        fresh = snn.run(x[13:])  # a new presentation: differs
+        assert not np.array_equal(fresh.input_spikes, whole.input_spikes[13:])
+
+
 def test_transform_shapes_dtypes_and_inputs(mnist, learner):
     x = mnist[0][:20]
     snn = snnconv.ConvSNN(learner, on_backlog="ignore").fit(x)

@@ -357,14 +357,26 @@ class ConvSNN(ParamsMixin):
             cores[key] = self._new_core(h, w, self.scale_)
         return cores[key]
 
-    def run(self, images: Any) -> SpikeCounts:
-        """Simulates every image (one frame each, in order) and returns all counts."""
+    def run(
+        self, images: Any, carry: np.ndarray | None = None, first_index: int = 0
+    ) -> SpikeCounts:
+        """Simulates every image (one frame each, in order) and returns all counts.
+
+        A stream cut into batches continues seamlessly by passing the previous
+        result's ``carry`` (accumulator) and the number of images already seen as
+        ``first_index`` (Poisson streams are numbered by image index).
+        """
         stack = _stack(images)
         core = self._core_for(stack.shape[1], stack.shape[2])
         sq = self.saturation_quantile_
-        carry = None
+        if carry is not None:
+            carry = np.ascontiguousarray(carry, dtype=np.uint64)
+        if isinstance(first_index, bool) or not isinstance(first_index, (int, np.integer)):
+            raise TypeError("first_index: must be an integer")
+        if first_index < 0:
+            raise ValueError(f"first_index: must be >= 0, got {first_index}")
         parts: list[tuple[np.ndarray, ...]] = []
-        first = 0
+        first = int(first_index)
         with progress_bar(self.progress, stack.shape[0], "spiking front-end") as bar:
             for idx in chunks(stack):
                 g = preprocess(stack[idx], sq, self.n_threads)
@@ -419,9 +431,9 @@ class ConvSNN(ParamsMixin):
         (float32) and ``pool_charge`` (float64, in thresholds) after each step;
         ``pooled``, ``backlog``, ``carry`` (accumulator state after the frame),
         ``synaptic_events``, ``active_steps`` and ``image`` (the preprocessed
-        brightness). The frame
-        starts from ``carry`` (zeros by default); ``image_index`` picks the Poisson
-        stream, so ``simulate(x[i], i)`` reproduces image i of ``run(x)``.
+        brightness). The frame starts from ``carry`` (zeros by default);
+        ``image_index`` picks the Poisson stream, so ``simulate(x[i], i)`` reproduces
+        image i of ``run(x)``.
         """
         a = np.asarray(image)
         if a.ndim != 2:
