@@ -281,8 +281,11 @@ def test_unreachable_target_is_reported():
     with pytest.raises(ValueError, match=r"target_rate.*cannot be reached"):
         snnconv.ConvSNN(negative).fit(IMAGES)
     mixed = np.stack([np.ones((5, 5)), np.zeros((5, 5))])
+    snn = snnconv.ConvSNN(mixed).fit(IMAGES)  # the layer mean is reachable
+    snn.set_params(scale_per_kernel=True)
     with pytest.raises(ValueError, match="kernel 1"):
-        snnconv.ConvSNN(mixed, scale_per_kernel=True).fit(IMAGES)
+        snn.fit(IMAGES)
+    assert not hasattr(snn, "scale_")  # a failed fit leaves nothing stale behind
 
 
 def test_repr_and_params():

@@ -19,6 +19,17 @@ from ._progress import progress_bar
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 1
 _DEFAULT_SATURATION = 0.03
+#: Learned state, cleared at the start of every fit.
+_FITTED = (
+    "_cores",
+    "kernels_",
+    "scale_",
+    "saturation_quantile_",
+    "calibration_rate_",
+    "calibration_rates_",
+    "n_calibration_evaluations_",
+    "kernel_learner_",
+)
 #: Parameters baked into a compiled network.
 _CORE_PARAMS = (
     "stride",
@@ -291,36 +302,35 @@ class ConvSNN(ParamsMixin):
         With ``scale`` given, only the kernels are resolved.
         """
         self._check_params()
-        for attr in ("_cores", "calibration_rate_", "calibration_rates_"):
+        for attr in _FITTED:  # a failed calibration leaves the estimator unfitted
             self.__dict__.pop(attr, None)
         stack = _stack(images)
         kernels, sq = self._resolve(stack, fitting=True)
         _check_size(stack.shape[1:], kernels.shape[1])
-        self.kernels_ = kernels
-        self.saturation_quantile_ = sq
         n = kernels.shape[0]
         if self.scale is not None:
-            self.scale_ = self._scales(n)
-            self.n_calibration_evaluations_ = 0
-            return self
-        core = self._new_core(stack.shape[1], stack.shape[2], np.ones(n))
-        g = np.concatenate([preprocess(stack[i], sq, self.n_threads) for i in chunks(stack)])
-        scales, rates, rate, evaluations = core.calibrate(
-            g, float(self.target_rate), bool(self.scale_per_kernel), self.n_threads
-        )
-        self.scale_ = scales
-        self.calibration_rates_ = rates
-        self.calibration_rate_ = float(rate)
+            scales, evaluations = self._scales(n), 0
+        else:
+            core = self._new_core(kernels, stack.shape[1], stack.shape[2], np.ones(n))
+            g = np.concatenate([preprocess(stack[i], sq, self.n_threads) for i in chunks(stack)])
+            scales, rates, rate, evaluations = core.calibrate(
+                g, float(self.target_rate), bool(self.scale_per_kernel), self.n_threads
+            )
+            self.calibration_rates_ = rates
+            self.calibration_rate_ = float(rate)
+        self.kernels_ = kernels
+        self.saturation_quantile_ = sq
         self.n_calibration_evaluations_ = int(evaluations)
+        self.scale_ = scales
         return self
 
     # ------------------------------------------------------------------ running
-    def _new_core(self, h: int, w: int, scales: np.ndarray) -> Any:
+    def _new_core(self, kernels: np.ndarray, h: int, w: int, scales: np.ndarray) -> Any:
         tau = self.tau
         if tau is not None and math.isinf(tau):
             tau = None
         return _core.SpikingFrontEnd(
-            np.ascontiguousarray(self.kernels_, dtype=np.float64),
+            np.ascontiguousarray(kernels, dtype=np.float64),
             np.ascontiguousarray(scales, dtype=np.float64),
             int(h),
             int(w),
@@ -354,7 +364,7 @@ class ConvSNN(ParamsMixin):
         if key not in cores:
             if len(cores) >= 8:
                 cores.clear()
-            cores[key] = self._new_core(h, w, self.scale_)
+            cores[key] = self._new_core(self.kernels_, h, w, self.scale_)
         return cores[key]
 
     def run(
