@@ -371,6 +371,65 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    /// Passes through to the system allocator, counting allocations made by the
+    /// current thread, so a test can assert that a frame allocates nothing.
+    struct Counting;
+
+    thread_local! {
+        static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCATIONS.with(|c| c.set(c.get() + 1));
+            System.alloc(layout)
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            System.dealloc(ptr, layout)
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    #[test]
+    fn a_frame_allocates_nothing() {
+        let (h, w) = (16, 16);
+        let kernels: Vec<f64> = (0..5 * 25).map(|i| (i % 7) as f64 / 7.0 - 0.2).collect();
+        let images: Vec<f64> = (0..h * w).map(|i| (i % 11) as f64 / 10.0).collect();
+        for encoding in [
+            Encoding::Accumulator { reset_carry: false },
+            Encoding::Bernoulli { seed: 1 },
+        ] {
+            let mut p = params(Some(10.0));
+            p.stride = 2;
+            p.pool = 2;
+            p.encoding = encoding;
+            let net = Network::new(p, &kernels, 5, &[0.5; 5], (h, w)).unwrap();
+            let mut s = net.scratch();
+            let per = net.pool.len();
+            let (mut pooled, mut backlog, mut cc) = (vec![0; per], vec![0; per], vec![0; 5]);
+            let mut carry = vec![0u64; h * w];
+            let before = ALLOCATIONS.with(|c| c.get());
+            let st = net.run_frame(
+                &images,
+                &mut carry,
+                0,
+                &mut s,
+                FrameOut {
+                    pooled: &mut pooled,
+                    backlog: &mut backlog,
+                    conv_counts: &mut cc,
+                },
+                &mut NoRecord,
+            );
+            assert_eq!(ALLOCATIONS.with(|c| c.get()), before);
+            assert!(st.conv_spikes > 0 && st.pool_spikes > 0);
+        }
+    }
 
     fn params(tau: Option<f64>) -> NetworkParams {
         NetworkParams {
