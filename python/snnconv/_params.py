@@ -51,5 +51,13 @@ class ParamsMixin:
             except Exception:
                 same = False
             if not same:
-                shown.append(f"{k}={v!r}")
+                shown.append(f"{k}={_short(v)}")
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _short(value: Any) -> str:
+    """repr, except arrays (kernels, resources), which would flood the screen."""
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if shape is not None and dtype is not None and len(shape) > 0:
+        return f"<{type(value).__name__} shape={tuple(shape)} dtype={dtype}>"
+    return repr(value)
