@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -195,6 +196,14 @@ def test_save_load_roundtrip(tmp_path, mnist, learner):
     bad.write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="not a readable"):
         snnconv.ConvSNN.load(bad)
+
+
+def test_fitted_front_end_can_be_copied_between_processes(mnist, learner):
+    x = mnist[0][:10]
+    snn = snnconv.ConvSNN(learner.kernels_, on_backlog="ignore").fit(x)
+    expected = snn.transform(x)  # builds a compiled network, which is not picklable
+    copy = pickle.loads(pickle.dumps(snn))
+    np.testing.assert_array_equal(copy.transform(x), expected)
 
 
 def test_fixed_scale_skips_calibration(mnist, learner):

@@ -466,6 +466,13 @@ class ConvSNN(ParamsMixin):
         """(n_kernels, P', Q') of ``transform`` for images of ``height``×``width``."""
         return tuple(self._core_for(int(height), int(width)).output_shape)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Compiled networks are caches; dropping them lets joblib / multiprocessing
+        # copy a fitted front-end (model files use save/load, not pickle).
+        state = self.__dict__.copy()
+        state.pop("_cores", None)
+        return state
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "scale_"):
             raise RuntimeError(
