@@ -11,12 +11,11 @@
 import os
 import time
 
+import kernel_reference as ref
 import numpy as np
 import pytest
-from conftest import report
-
-import kernel_reference as ref
 import snnconv
+from conftest import report
 from snnconv import _core
 
 N_FIT = 2000
@@ -36,12 +35,15 @@ def test_fit_vs_numpy(benchmark, mnist_images, capsys):
     ref.fit(pre, 9, 28, 2, -0.3, 1.0, kl.learning_rate_, kl.brightness_threshold_)
     numpy_per_image = (time.perf_counter() - t0) / N_NUMPY
     benchmark.extra_info["speedup_vs_numpy"] = numpy_per_image / rust_per_image
-    report(capsys, [
-        f"fit, 1 thread: {1e6 * rust_per_image:.1f} us/image "
-        f"({1 / rust_per_image:,.0f} images/s)",
-        f"numpy reference: {1e6 * numpy_per_image:.0f} us/image",
-        f"speed-up: {numpy_per_image / rust_per_image:.0f}x (target >= 50x)",
-    ])
+    report(
+        capsys,
+        [
+            f"fit, 1 thread: {1e6 * rust_per_image:.1f} us/image "
+            f"({1 / rust_per_image:,.0f} images/s)",
+            f"numpy reference: {1e6 * numpy_per_image:.0f} us/image",
+            f"speed-up: {numpy_per_image / rust_per_image:.0f}x (target >= 50x)",
+        ],
+    )
 
 
 @pytest.mark.parametrize("threads", [1, os.cpu_count() or 1])
@@ -49,14 +51,21 @@ def test_transform_full_hd(benchmark, threads, capsys):
     rng = np.random.default_rng(0)
     frame = rng.random((1, 1080, 1920))
     kernels = rng.uniform(-0.3, 0.7, (28, 9, 9))
-    out = benchmark.pedantic(lambda: _core.conv_features(frame, kernels, 2, threads),
-                             rounds=5, iterations=1, warmup_rounds=1)
+    out = benchmark.pedantic(
+        lambda: _core.conv_features(frame, kernels, 2, threads),
+        rounds=5,
+        iterations=1,
+        warmup_rounds=1,
+    )
     p, q = out.shape[2:]
     macs = 28 * 81 * p * q
     gmacs = macs / benchmark.stats.stats.min / 1e9
     benchmark.extra_info["gmac_per_s"] = gmacs
-    report(capsys, [
-        f"transform 1920x1080, 28 kernels 9x9, stride 2, {threads} thread(s): "
-        f"{1e3 * benchmark.stats.stats.min:.1f} ms, {gmacs:.1f} GMAC/s "
-        f"({gmacs / threads:.1f} per core; target >= 8 per core)",
-    ])
+    report(
+        capsys,
+        [
+            f"transform 1920x1080, 28 kernels 9x9, stride 2, {threads} thread(s): "
+            f"{1e3 * benchmark.stats.stats.min:.1f} ms, {gmacs:.1f} GMAC/s "
+            f"({gmacs / threads:.1f} per core; target >= 8 per core)",
+        ],
+    )
