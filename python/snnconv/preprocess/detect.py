@@ -38,10 +38,10 @@ def merge_boxes(boxes: np.ndarray, distance: int) -> np.ndarray:
 
 def detect_boxes(
     heat: np.ndarray,
-    threshold: float = 12.0,
-    min_area: int = 20,
+    threshold: float = 6.0,
+    min_area: int = 12,
     connectivity: int = 8,
-    merge_distance: int = 3,
+    merge_distance: int = 6,
     ignore: np.ndarray | None = None,
 ) -> np.ndarray:
     """Boxes (x0, y0, x1, y1), half-open, of the moving regions of a heat map.

@@ -232,9 +232,9 @@ def extract_objects(
 def detect_objects(
     clips: Sequence[Clip],
     *,
-    threshold: float = 12.0,
-    min_area: int = 20,
-    merge_distance: int = 3,
+    threshold: float = 6.0,
+    min_area: int = 12,
+    merge_distance: int = 6,
     margin: float = 1.2,
     raster: int = 31,
     n_frames: float = 3.0,
