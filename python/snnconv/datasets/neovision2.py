@@ -39,11 +39,16 @@ __all__ = [
 class Clip:
     """Annotations and lazily decoded greyscale frames of one clip."""
 
-    def __init__(self, csv_path: Path, frames: FrameFolder | VideoFrames) -> None:
+    def __init__(
+        self,
+        csv_path: Path,
+        frames: FrameFolder | VideoFrames,
+        annotations: Annotations | None = None,
+    ) -> None:
         self.csv_path = csv_path
         self.name = csv_path.stem
         self.frames = frames
-        self.annotations: Annotations = read_annotations(csv_path)
+        self.annotations = read_annotations(csv_path) if annotations is None else annotations
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -94,6 +99,7 @@ def open_clip(path: str | os.PathLike[str], frames: str | os.PathLike[str] | Non
         csv_path = p.with_name(p.name + ".csv")
     if not csv_path.is_file():
         raise FileNotFoundError(f"{csv_path}: annotation CSV not found")
+    annotations = read_annotations(csv_path)  # CSV errors first: they name file and line
     if frames is None:
         stem = csv_path.with_suffix("")
         candidates = [stem] + [stem.with_suffix(s) for s in VIDEO_SUFFIXES]
@@ -104,4 +110,4 @@ def open_clip(path: str | os.PathLike[str], frames: str | os.PathLike[str] | Non
                 f"{stem}{{{','.join(VIDEO_SUFFIXES)}}})"
             )
         frames = found[0]
-    return Clip(csv_path, open_frames(frames))
+    return Clip(csv_path, open_frames(frames), annotations)

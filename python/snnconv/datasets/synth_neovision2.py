@@ -220,7 +220,7 @@ def generate_clip(
     n_frames: int = 60,
     frame_size: tuple[int, int] = (180, 320),
     noise: float = 2.0,
-    arrival_rate: float = 0.04,
+    arrival_rate: float = 0.06,
     n_dcr: int = 2,
     empty_rows: bool = True,
     image_format: str = "pgm",
