@@ -48,25 +48,35 @@ def _check(source: str, margin: float, raster: int, every: int, min_size: int) -
         raise ValueError(f"min_size: must be an integer >= 1, got {min_size!r}")
 
 
-def _frames(clip: Clip, last: int, needed: set[int], heat: bool) -> Iterator[tuple[int, Any]]:
-    """(t, frame) for t = 0..last; a frame folder without heat map skips unneeded ones."""
+def _images(
+    clip: Clip, last: int, needed: set[int], heat: DifferenceHeatMap | None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(t, image) for the frames up to ``last``: the heat map after frame t when
+    ``heat`` is given (every frame is needed for it), else the grey frame t of each
+    ``needed`` t (a frame folder reads just those)."""
+    if last < 0:
+        return
     if last >= len(clip):
         raise ValueError(
             f"{clip.csv_path}: annotations reach frame {last}, the clip has {len(clip)} frames"
         )
-    if not heat and isinstance(clip.frames, FrameFolder):
+    if heat is None and isinstance(clip.frames, FrameFolder):
         for t in sorted(needed):
             yield t, clip.frame(t)
         return
-    for t, f in enumerate(clip):
-        yield t, f
+    if heat is not None:
+        heat.reset()
+    for t, frame in enumerate(clip):
+        if heat is not None:
+            yield t, heat.update(frame)
+        elif t in needed:
+            yield t, frame
         if t >= last:
             return
 
 
 def _subsample(track: np.ndarray, frame: np.ndarray, every: int) -> np.ndarray:
     """Mask keeping the 0th, k-th, 2k-th … row of each track in frame order."""
-    keep = np.zeros(len(track), dtype=bool)
     order = np.lexsort((frame, track))
     rank = np.zeros(len(track), dtype=np.int64)
     prev, r = None, 0
@@ -74,73 +84,33 @@ def _subsample(track: np.ndarray, frame: np.ndarray, every: int) -> np.ndarray:
         r = r + 1 if track[i] == prev else 0
         prev = track[i]
         rank[i] = r
-    keep[:] = rank % every == 0
-    return keep
+    return rank % every == 0
 
 
-def _crop_rows(
-    clips: Sequence[Clip],
-    rows_per_clip: list[dict[str, np.ndarray]],
-    source: str,
-    margin: float,
+def _assemble(
+    images: list[np.ndarray],
+    rows: list[dict[str, np.ndarray]],
     raster: int,
-    n_frames: float,
-    n_threads: int | None,
-    progress: bool,
-    detector: dict[str, Any] | None = None,
-) -> tuple[list[np.ndarray], list[dict[str, np.ndarray]]]:
-    """Crops of the given rows (or of detections when ``detector``), clip by clip."""
-    heat = source == "heat" or detector is not None
-    total = 0
-    for clip, rows in zip(clips, rows_per_clip, strict=False):
-        if detector is not None:
-            total += len(clip)
-        elif len(rows["frame"]):
-            total += int(rows["frame"].max()) + 1 if heat else len(np.unique(rows["frame"]))
-    images: list[np.ndarray] = []
-    found: list[dict[str, np.ndarray]] = []
-    with progress_bar(progress, total, "frames", unit="frame") as bar:
-        for clip, rows in zip(clips, rows_per_clip, strict=False):
-            hm = DifferenceHeatMap(n_frames=n_frames, n_threads=n_threads)
-            if detector is not None:
-                last, needed = len(clip) - 1, set(range(len(clip)))
-            else:
-                last = int(rows["frame"].max()) if len(rows["frame"]) else -1
-                needed = set(rows["frame"].tolist())
-            by_frame: dict[int, list[int]] = defaultdict(list)
-            if detector is None:
-                for i, t in enumerate(rows["frame"].tolist()):
-                    by_frame[t].append(i)
-            crops: list[np.ndarray] = [np.empty(0)] * len(rows["frame"])
-            det_rows: dict[str, list[Any]] = {"frame": [], "boxes": []}
-            det_crops: list[np.ndarray] = []
-            if last >= 0:
-                h, w = clip.frame_size
-                for t, frame in _frames(clip, last, needed, heat):
-                    img = hm.update(frame) if heat else frame
-                    if detector is not None:
-                        if t > 0:
-                            ignore = clip.annotations.ignore_mask(t, w, h)
-                            for b in detect_boxes(img, ignore=ignore, **detector):
-                                det_rows["frame"].append(t)
-                                det_rows["boxes"].append(b)
-                                det_crops.append(object_raster(img, tuple(b), margin, raster))
-                    else:
-                        for i in by_frame.get(t, ()):
-                            crops[i] = object_raster(img, tuple(rows["boxes"][i]), margin, raster)
-                    bar.update(1)
-            if detector is not None:
-                images.extend(det_crops)
-                found.append(
-                    {
-                        "frame": np.asarray(det_rows["frame"], dtype=np.int64),
-                        "boxes": np.asarray(det_rows["boxes"], dtype=np.int64).reshape(-1, 4),
-                    }
-                )
-            else:
-                images.extend(crops)
-                found.append(rows)
-    return images, found
+    classes: tuple[str, ...],
+    clips: Sequence[Clip],
+    info: dict[str, Any],
+) -> ObjectArray:
+    def cat(key: str, width: int | None = None) -> np.ndarray:
+        parts = [r[key] for r in rows]
+        shape = (0, width) if width else (0,)
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(shape, np.int64)
+
+    return ObjectArray(
+        images=np.stack(images) if images else np.zeros((0, raster, raster), np.uint8),
+        labels=cat("label"),
+        classes=classes,
+        clip=cat("clip"),
+        track=cat("track"),
+        frame=cat("frame"),
+        boxes=cat("boxes", 4).reshape(-1, 4),
+        clip_names=tuple(c.name for c in clips),
+        info=info,
+    )
 
 
 def extract_objects(
@@ -197,36 +167,37 @@ def extract_objects(
         rows_per_clip.append(
             {"frame": frame[sel], "boxes": bx[sel], "label": label[sel], "track": track[sel]}
         )
-    images, found = _crop_rows(
-        clips, rows_per_clip, source, margin, raster, n_frames, n_threads, progress
+    heat = DifferenceHeatMap(n_frames=n_frames, n_threads=n_threads) if source == "heat" else None
+    total = sum(
+        (int(r["frame"].max()) + 1 if heat else len(np.unique(r["frame"])))
+        if len(r["frame"])
+        else 0
+        for r in rows_per_clip
     )
-    n = len(images)
-    cat = lambda key: (  # noqa: E731
-        np.concatenate([r[key] for r in found]) if found else np.zeros(0, np.int64)
-    )
-    return ObjectArray(
-        images=np.stack(images) if n else np.zeros((0, raster, raster), np.uint8),
-        labels=cat("label").astype(np.int64),
-        classes=classes,
-        clip=np.concatenate(
-            [np.full(len(r["frame"]), i, dtype=np.int64) for i, r in enumerate(found)]
-        )
-        if found
-        else np.zeros(0, np.int64),
-        track=cat("track").astype(np.int64),
-        frame=cat("frame").astype(np.int64),
-        boxes=cat("boxes").reshape(-1, 4).astype(np.int64),
-        clip_names=tuple(c.name for c in clips),
-        info={
-            "source": source,
-            "margin": margin,
-            "raster": raster,
-            "n_frames": n_frames,
-            "every": every,
-            "min_size": min_size,
-            "skipped": dict(skipped),
-        },
-    )
+    images: list[np.ndarray] = []
+    with progress_bar(progress, total, "frames", unit="frame") as bar:
+        for ci, (clip, rows) in enumerate(zip(clips, rows_per_clip, strict=True)):
+            rows["clip"] = np.full(len(rows["frame"]), ci, dtype=np.int64)
+            by_frame: dict[int, list[int]] = defaultdict(list)
+            for i, t in enumerate(rows["frame"].tolist()):
+                by_frame[t].append(i)
+            crops: list[np.ndarray] = [np.empty(0)] * len(rows["frame"])
+            last = int(rows["frame"].max()) if len(rows["frame"]) else -1
+            for t, img in _images(clip, last, set(by_frame), heat):
+                for i in by_frame.get(t, ()):
+                    crops[i] = object_raster(img, tuple(rows["boxes"][i]), margin, raster)
+                bar.update(1)
+            images.extend(crops)
+    info = {
+        "source": source,
+        "margin": margin,
+        "raster": raster,
+        "n_frames": n_frames,
+        "every": every,
+        "min_size": min_size,
+        "skipped": dict(skipped),
+    }
+    return _assemble(images, rows_per_clip, raster, classes, clips, info)
 
 
 def detect_objects(
@@ -246,46 +217,45 @@ def detect_objects(
 ) -> ObjectArray:
     """Unlabelled object array of moving regions found by the heat-map detector."""
     _check("heat", margin, raster, every, 1)
-    detector = {"threshold": threshold, "min_area": min_area, "merge_distance": merge_distance}
-    empty = [{"frame": np.zeros(0, np.int64)} for _ in clips]
-    images, found = _crop_rows(
-        clips, empty, "heat", margin, raster, n_frames, n_threads, progress, detector
-    )
-    tracks, keep_all, next_track = [], [], 0
-    for r in found:
-        t = assign_tracks(r["frame"], r["boxes"], np.zeros(len(r["frame"])), iou_min, max_gap)
-        t = t + next_track
-        next_track = int(t.max()) + 1 if len(t) else next_track
-        tracks.append(t)
-        keep_all.append(_subsample(t, r["frame"], every))
-    keep = np.concatenate(keep_all) if keep_all else np.zeros(0, bool)
-    n = int(keep.sum())
-    stack = np.stack(images)[keep] if images else np.zeros((0, raster, raster), np.uint8)
-    return ObjectArray(
-        images=stack if n else np.zeros((0, raster, raster), np.uint8),
-        labels=np.full(n, -1, dtype=np.int64),
-        classes=(),
-        clip=np.concatenate([np.full(len(r["frame"]), i) for i, r in enumerate(found)])[
-            keep
-        ].astype(np.int64)
-        if found
-        else np.zeros(0, np.int64),
-        track=np.concatenate(tracks)[keep].astype(np.int64) if tracks else np.zeros(0, np.int64),
-        frame=np.concatenate([r["frame"] for r in found])[keep].astype(np.int64)
-        if found
-        else np.zeros(0, np.int64),
-        boxes=np.concatenate([r["boxes"] for r in found])[keep].reshape(-1, 4).astype(np.int64)
-        if found
-        else np.zeros((0, 4), np.int64),
-        clip_names=tuple(c.name for c in clips),
-        info={
-            "source": "detector",
-            "threshold": threshold,
-            "min_area": min_area,
-            "merge_distance": merge_distance,
-            "margin": margin,
-            "raster": raster,
-            "n_frames": n_frames,
-            "every": every,
-        },
-    )
+    heat = DifferenceHeatMap(n_frames=n_frames, n_threads=n_threads)
+    images: list[np.ndarray] = []
+    rows_per_clip: list[dict[str, np.ndarray]] = []
+    next_track = 0
+    with progress_bar(progress, sum(len(c) for c in clips), "frames", unit="frame") as bar:
+        for ci, clip in enumerate(clips):
+            h, w = clip.frame_size
+            frames, boxes, crops = [], [], []
+            for t, img in _images(clip, len(clip) - 1, set(), heat):
+                if t > 0:  # no difference yet at frame 0
+                    ignore = clip.annotations.ignore_mask(t, w, h)
+                    for b in detect_boxes(img, threshold, min_area, 8, merge_distance, ignore):
+                        frames.append(t)
+                        boxes.append(b)
+                        crops.append(object_raster(img, tuple(b), margin, raster))
+                bar.update(1)
+            frame = np.asarray(frames, dtype=np.int64)
+            bx = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+            track = assign_tracks(frame, bx, np.zeros(len(frame)), iou_min, max_gap) + next_track
+            next_track = int(track.max()) + 1 if len(track) else next_track
+            keep = _subsample(track, frame, every)
+            images.extend(c for c, k in zip(crops, keep, strict=True) if k)
+            rows_per_clip.append(
+                {
+                    "frame": frame[keep],
+                    "boxes": bx[keep],
+                    "label": np.full(int(keep.sum()), -1, dtype=np.int64),
+                    "track": track[keep],
+                    "clip": np.full(int(keep.sum()), ci, dtype=np.int64),
+                }
+            )
+    info = {
+        "source": "detector",
+        "threshold": threshold,
+        "min_area": min_area,
+        "merge_distance": merge_distance,
+        "margin": margin,
+        "raster": raster,
+        "n_frames": n_frames,
+        "every": every,
+    }
+    return _assemble(images, rows_per_clip, raster, (), clips, info)
