@@ -215,3 +215,52 @@ def test_iou_and_tracks():
     # A different label never joins a track.
     labels[3:6] = 1
     np.testing.assert_array_equal(assign_tracks(frame, boxes, labels), [0, 1, 1, 2, 2, 2, 3])
+
+
+def _components_reference(mask, connectivity):
+    """Plain breadth-first flood fill: sorted boxes (x0, y0, x1, y1, area)."""
+    h, w = mask.shape
+    seen = np.zeros_like(mask)
+    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)]
+    if connectivity == 8:
+        steps += [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    out = []
+    for y in range(h):
+        for x in range(w):
+            if not mask[y, x] or seen[y, x]:
+                continue
+            seen[y, x] = True
+            queue, pixels = [(y, x)], []
+            while queue:
+                cy, cx = queue.pop()
+                pixels.append((cy, cx))
+                for dy, dx in steps:
+                    ny, nx = cy + dy, cx + dx
+                    if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not seen[ny, nx]:
+                        seen[ny, nx] = True
+                        queue.append((ny, nx))
+            ys, xs = zip(*pixels, strict=True)
+            out.append((min(xs), min(ys), max(xs) + 1, max(ys) + 1, len(pixels)))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_components_match_flood_fill_reference(connectivity):
+    from snnconv import _core
+
+    rng = np.random.default_rng(connectivity)
+    for _ in range(20):
+        heat = rng.random((int(rng.integers(1, 30)), int(rng.integers(1, 30)))).astype(np.float32)
+        ignore = rng.random(heat.shape) < 0.1
+        got = _core.components(heat, 0.6, 1, connectivity, ignore)
+        expected = _components_reference((heat > 0.6) & ~ignore, connectivity)
+        assert sorted(map(tuple, got.tolist())) == expected
+
+
+def test_heat_map_independent_of_thread_count():
+    rng = np.random.default_rng(8)
+    frames = [rng.integers(0, 256, (150, 97), dtype=np.uint8) for _ in range(4)]
+    one = list(DifferenceHeatMap(n_frames=2.5, n_threads=1).transform(frames))
+    two = list(DifferenceHeatMap(n_frames=2.5, n_threads=2).transform(frames))
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
