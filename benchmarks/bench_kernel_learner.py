@@ -11,12 +11,14 @@
 import os
 import time
 
-import kernel_reference as ref
 import numpy as np
 import pytest
+
 import snnconv
-from conftest import report
 from snnconv import _core
+
+import kernel_reference as ref
+from conftest import report
 
 N_FIT = 2000
 N_NUMPY = 200  # the numpy loop is timed on a prefix and compared per image

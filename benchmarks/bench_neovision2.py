@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pytest
+
 from snnconv.datasets.neovision2 import open_clip
 from snnconv.datasets.synth_neovision2 import generate_clip
 from snnconv.preprocess import DifferenceHeatMap, detect_boxes

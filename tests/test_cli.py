@@ -1,6 +1,7 @@
 """The command line runs the main job end to end."""
 
 import numpy as np
+
 import snnconv
 from snnconv.cli import main
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from snnconv.cli import main
 from snnconv.datasets.neovision2 import HEADER
 from snnconv.preprocess import ObjectArray

@@ -7,6 +7,7 @@ import struct
 
 import numpy as np
 import pytest
+
 from snnconv.datasets import (
     load,
     load_fashion_mnist,

@@ -1,9 +1,11 @@
 """KernelLearner as a library: inputs, invariants, persistence, determinism, errors."""
 
-import kernel_reference as ref
 import numpy as np
 import pytest
+
 import snnconv
+
+import kernel_reference as ref
 
 
 def small(**kw):

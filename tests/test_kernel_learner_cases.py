@@ -1,9 +1,11 @@
 """Hand-made cases for every branch and edge of SPEC §1, with exact expected values."""
 
-import kernel_reference as ref
 import numpy as np
 import pytest
+
 import snnconv
+
+import kernel_reference as ref
 
 W_MIN, W_MAX = -0.3, 1.0
 R0 = ref.zero_weight_resource(W_MIN, W_MAX)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 import snnconv
 from snnconv.probe import probe_accuracy, relu_pool_features
 

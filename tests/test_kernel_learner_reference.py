@@ -1,9 +1,11 @@
 """The Rust kernel learner against the numpy transcription of SPEC §1."""
 
-import kernel_reference as ref
 import numpy as np
 import pytest
+
 import snnconv
+
+import kernel_reference as ref
 
 CASES = [
     # (n_images, H, W, K, n_kernels, stride, saturation_quantile)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from snnconv.datasets.frames import FrameFolder, read_netpbm, write_pgm
 from snnconv.datasets.neovision2 import HEADER, TOWER_CLASSES, open_clip
 from snnconv.datasets.synth_neovision2 import generate_clip, generate_clips

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from snnconv.datasets.neovision2 import HEADER, canonical_type, read_annotations
 from snnconv.datasets.neovision2_csv import format_row
 

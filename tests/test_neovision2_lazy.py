@@ -9,6 +9,7 @@ import weakref
 
 import numpy as np
 import pytest
+
 import snnconv.datasets.frames as frames_mod
 from snnconv.datasets.frames import VideoFrames
 from snnconv.datasets.neovision2 import open_clip

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from snnconv.preprocess import (
     DifferenceHeatMap,
     assign_tracks,

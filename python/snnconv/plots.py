@@ -61,8 +61,13 @@ def _pyplot():
     return require("matplotlib.pyplot", "plotting")
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str],
-                     path: str | os.PathLike[str] | None = None, title: str = ""):
+def confusion_matrix(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: list[str],
+    path: str | os.PathLike[str] | None = None,
+    title: str = "",
+):
     """Row-normalised confusion matrix (true class in rows)."""
     plt = _pyplot()
     k = len(class_names)
@@ -74,8 +79,15 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[s
     for i in range(k):
         for j in range(k):
             if cm[i, j]:
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if norm[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black",
+                )
     ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=7)
     ax.set_yticks(range(k), class_names, fontsize=7)
     ax.set_xlabel("predicted")
@@ -87,13 +99,20 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[s
     return fig
 
 
-def per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str],
-                       path: str | os.PathLike[str] | None = None, title: str = ""):
+def per_class_accuracy(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: list[str],
+    path: str | os.PathLike[str] | None = None,
+    title: str = "",
+):
     """Bar chart of the accuracy on each class."""
     plt = _pyplot()
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    acc = [float(np.mean(y_pred[y_true == c] == c)) if np.any(y_true == c) else 0.0
-           for c in range(len(class_names))]
+    acc = [
+        float(np.mean(y_pred[y_true == c] == c)) if np.any(y_true == c) else 0.0
+        for c in range(len(class_names))
+    ]
     fig, ax = plt.subplots(figsize=(1.5 + 0.5 * len(class_names), 3))
     ax.bar(range(len(acc)), [100 * a for a in acc], color="tab:blue")
     ax.set_xticks(range(len(acc)), class_names, rotation=45, ha="right", fontsize=7)
@@ -106,8 +125,12 @@ def per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray, class_names: list
     return fig
 
 
-def learning_curve(sizes: list[int], accuracies: list[list[float]],
-                   path: str | os.PathLike[str] | None = None, title: str = ""):
+def learning_curve(
+    sizes: list[int],
+    accuracies: list[list[float]],
+    path: str | os.PathLike[str] | None = None,
+    title: str = "",
+):
     """Accuracy (mean ± std over runs) against the number of training images."""
     plt = _pyplot()
     acc = 100 * np.asarray(accuracies, dtype=float)  # (sizes, runs)
@@ -125,8 +148,12 @@ def learning_curve(sizes: list[int], accuracies: list[list[float]],
     return fig
 
 
-def spike_rasters(rasters: dict[str, np.ndarray], path: str | os.PathLike[str] | None = None,
-                  title: str = "", max_neurons: int = 400):
+def spike_rasters(
+    rasters: dict[str, np.ndarray],
+    path: str | os.PathLike[str] | None = None,
+    title: str = "",
+    max_neurons: int = 400,
+):
     """One panel per layer: spikes (step × neuron). Each raster is (steps, ...) and is
     flattened over neurons; at most ``max_neurons`` (the most active) are drawn."""
     plt = _pyplot()
