@@ -3,7 +3,7 @@
 MNIST-size set-up of issue 3: 28×28 images, 28 kernels 9×9, stride 2, pool 2,
 15-step frames (10 active), calibrated to 1 conv spike per neuron per frame.
 
-    python -m pytest benchmarks/bench_conv_snn.py -s
+    python -m pytest benchmarks/bench_conv_snn.py
 
 Prints images/s and synaptic events/s per core for the Rust core on one thread and
 on all threads, and the ratio to two numpy implementations: the step-by-step
@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import math
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from snn_reference import accumulator_input, simulate
+
 import snnconv
 from snnconv import _core
-from snnconv.datasets import load_mnist5k
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from snn_reference import accumulator_input, simulate
+from conftest import report
 
 N_RUST = 2000
 N_LOOP = 20
@@ -35,9 +33,8 @@ RESULTS: dict[str, tuple[float, float]] = {}  # name -> (images/s, events/s)
 
 
 @pytest.fixture(scope="module")
-def setup():
-    images, _ = load_mnist5k()
-    images = images[np.random.default_rng(0).permutation(len(images))]
+def setup(mnist_images):
+    images = mnist_images
     learner = snnconv.KernelLearner(keep_only_fired=False, random_state=0).fit(images[:1000])
     snn = snnconv.ConvSNN(learner, on_backlog="ignore").fit(images[1000:1200])
     assert snn.kernels_.shape == (28, 9, 9)
@@ -122,13 +119,16 @@ def test_numpy_dense(benchmark, setup):
     record("numpy dense batched", benchmark, N_DENSE, epi, 1)
 
 
-def test_report(setup):
+def test_report(setup, capsys):
     _, _, _, epi = setup
     if "rust, 1 thread" not in RESULTS:
         pytest.skip("run the whole file")
     one = RESULTS["rust, 1 thread"][0]
-    print(f"\nsynaptic events per image: {epi:,.0f}")
-    print(f"{'':22s}{'images/s':>12s}{'events/s/core':>16s}{'rust 1-thread ×':>18s}")
+    lines = [
+        f"synaptic events per image: {epi:,.0f}",
+        f"{'':22s}{'images/s':>12s}{'events/s/core':>16s}{'rust 1-thread ×':>18s}",
+    ]
     for name, (ips, eps) in RESULTS.items():
-        print(f"{name:22s}{ips:12,.0f}{eps:16.3e}{one / ips:18.1f}")
+        lines.append(f"{name:22s}{ips:12,.0f}{eps:16.3e}{one / ips:18.1f}")
+    report(capsys, lines)
     assert math.isfinite(one)

@@ -51,16 +51,227 @@ pub fn conv_f64(
     }
 }
 
+/// Same sums as [`conv_f64`] (each output accumulated from 0.0 in row-major kernel
+/// order, so results are bit-identical), but with kernels stored cell-major
+/// (`kernels_t[cell * n + a]`): for each pixel the update runs across kernels, which
+/// vectorises and keeps independent accumulator chains. This is the learner's hot
+/// loop: images are small and `n` is a few dozen. Rows of `kernels_t` are padded to
+/// [`padded_kernels`]`(n)` entries (zeros beyond `n`) so every block is full width.
+///
+/// The output is position-major: `out[pos * n_pad + a]`, which is what the learner
+/// scans (the best kernel of each position).
+pub fn conv_f64_cell_major(
+    g: &[f64],
+    (h, w): (usize, usize),
+    kernels_t: &[f64],
+    n: usize,
+    k: usize,
+    stride: usize,
+    out: &mut [f64],
+) {
+    let n_pad = padded_kernels(n);
+    assert_eq!(kernels_t.len(), n_pad * k * k);
+    let (p_len, q_len) = (out_len(h, k, stride), out_len(w, k, stride));
+    let positions = p_len * q_len;
+    assert_eq!(out.len(), n_pad * positions);
+    let bits = (k <= 64).then(|| NonZeroBits::new(g, h, w));
+    let bits = bits.as_ref();
+    let one = |pos0: usize, block: &mut [f64]| {
+        // block holds positions pos0.. as [pos][a], a < n_pad
+        let mut scratch = Gather::new(k * k);
+        for (d, acc) in block.chunks_mut(n_pad).enumerate() {
+            let pos = pos0 + d;
+            let (p, q) = (pos / q_len, pos % q_len);
+            match bits {
+                Some(b) => scratch.collect_bits(g, w, b, k, p * stride, q * stride),
+                None => scratch.collect(g, w, k, p * stride, q * stride),
+            }
+            accumulate(&scratch, kernels_t, n_pad, acc);
+        }
+    };
+    const BLOCK: usize = 64;
+    if n * positions * k * k >= PARALLEL_MACS {
+        out.par_chunks_mut(BLOCK * n_pad)
+            .enumerate()
+            .for_each(|(b, blk)| one(b * BLOCK, blk));
+    } else {
+        out.chunks_mut(BLOCK * n_pad)
+            .enumerate()
+            .for_each(|(b, blk)| one(b * BLOCK, blk));
+    }
+}
+
+/// Row length of a cell-major kernel table for `n` kernels.
+pub fn padded_kernels(n: usize) -> usize {
+    n.div_ceil(KBLOCK) * KBLOCK
+}
+
+/// One bit per pixel (set where the pixel is non-zero), rows padded to whole
+/// words, so a tile row's non-zero pixels are found with a shift and a mask.
+struct NonZeroBits {
+    words_per_row: usize,
+    bits: Vec<u64>,
+}
+
+impl NonZeroBits {
+    fn new(g: &[f64], h: usize, w: usize) -> Self {
+        let words_per_row = w.div_ceil(64) + 1; // +1: reads of x0/64 + 1 stay inside
+        let mut bits = vec![0u64; h * words_per_row];
+        for (y, row) in g.chunks(w).take(h).enumerate() {
+            let words = &mut bits[y * words_per_row..(y + 1) * words_per_row];
+            for (x, &v) in row.iter().enumerate() {
+                words[x / 64] |= u64::from(v != 0.0) << (x % 64);
+            }
+        }
+        Self {
+            words_per_row,
+            bits,
+        }
+    }
+
+    /// Bits of pixels x0..x0+k of row y (k <= 64), bit j for pixel x0 + j.
+    #[inline]
+    fn window(&self, y: usize, x0: usize, k: usize) -> u64 {
+        let row = &self.bits[y * self.words_per_row..(y + 1) * self.words_per_row];
+        let (word, shift) = (x0 / 64, x0 % 64);
+        let mut v = row[word] >> shift;
+        if shift != 0 {
+            v |= row[word + 1] << (64 - shift);
+        }
+        if k < 64 {
+            v &= (1u64 << k) - 1;
+        }
+        v
+    }
+}
+
+/// The non-zero pixels of one tile, in row-major order, with their cell indices.
+///
+/// Adding w·0 = ±0.0 never changes a sum that starts at +0.0 (round to nearest), so
+/// skipping dark pixels is exact — and in most images most pixels are dark. Keeping
+/// row-major order keeps the summation order of every output fixed.
+struct Gather {
+    cells: Vec<u32>,
+    values: Vec<f64>,
+    len: usize,
+}
+
+impl Gather {
+    fn new(size: usize) -> Self {
+        Self {
+            cells: vec![0; size],
+            values: vec![0.0; size],
+            len: 0,
+        }
+    }
+
+    /// The non-zero pixels of the K×K tile at (y0, x0), found through the bit rows.
+    #[inline]
+    fn collect_bits(
+        &mut self,
+        g: &[f64],
+        w: usize,
+        bits: &NonZeroBits,
+        k: usize,
+        y0: usize,
+        x0: usize,
+    ) {
+        let mut m = 0;
+        for i in 0..k {
+            let mut row_bits = bits.window(y0 + i, x0, k);
+            let row = &g[(y0 + i) * w + x0..][..k];
+            while row_bits != 0 {
+                let j = row_bits.trailing_zeros() as usize;
+                self.cells[m] = (i * k + j) as u32;
+                self.values[m] = row[j];
+                m += 1;
+                row_bits &= row_bits - 1;
+            }
+        }
+        self.len = m;
+    }
+
+    /// Branch-free compaction of the K×K tile at (y0, x0).
+    #[inline]
+    fn collect(&mut self, g: &[f64], w: usize, k: usize, y0: usize, x0: usize) {
+        let mut m = 0;
+        let (cells, values) = (&mut self.cells[..k * k], &mut self.values[..k * k]);
+        for i in 0..k {
+            let row = &g[(y0 + i) * w + x0..][..k];
+            for (j, &v) in row.iter().enumerate() {
+                // m <= i*k + j < k*k: the write is always in bounds.
+                cells[m] = (i * k + j) as u32;
+                values[m] = v;
+                m += usize::from(v != 0.0);
+            }
+        }
+        self.len = m;
+    }
+}
+
+fn accumulate(tile: &Gather, kernels_t: &[f64], n: usize, acc: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { accumulate_avx2(tile, kernels_t, n, acc) };
+            return;
+        }
+    }
+    accumulate_generic(tile, kernels_t, n, acc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn accumulate_avx2(tile: &Gather, kernels_t: &[f64], n: usize, acc: &mut [f64]) {
+    accumulate_generic(tile, kernels_t, n, acc)
+}
+
+/// Kernels per register block of the cell-major conv (4 AVX2 vectors of f64).
+const KBLOCK: usize = 16;
+
+#[inline(always)]
+fn accumulate_generic(tile: &Gather, kernels_t: &[f64], n: usize, acc: &mut [f64]) {
+    let m = tile.len;
+    let (cells, values) = (&tile.cells[..m], &tile.values[..m]);
+    // n is a multiple of KBLOCK here (padded).
+    let mut a0 = 0;
+    while a0 < n {
+        // A fixed-size local block stays in registers across the whole cell loop.
+        let mut block = [0f64; KBLOCK];
+        for (&c, &v) in cells.iter().zip(values) {
+            let base = c as usize * n + a0;
+            let wt: &[f64; KBLOCK] = kernels_t[base..base + KBLOCK].try_into().unwrap();
+            for l in 0..KBLOCK {
+                block[l] += wt[l] * v;
+            }
+        }
+        acc[a0..a0 + KBLOCK].copy_from_slice(&block);
+        a0 += KBLOCK;
+    }
+}
+
 /// Width of the register block of output columns in the fast path.
 const LANES: usize = 16;
+/// Kernels accumulated together, so one load of input pixels feeds several
+/// independent accumulator chains (hides add latency, cuts loads per MAC).
+const GROUP: usize = 4;
+
+/// Output pointer shared by tasks that write disjoint rows.
+#[derive(Clone, Copy)]
+struct RowsPtr(*mut f32);
+// SAFETY: tasks write disjoint regions only (see `conv_f32`).
+unsafe impl Send for RowsPtr {}
+unsafe impl Sync for RowsPtr {}
 
 /// Fast f32 version of [`conv_f64`] with the same semantics.
 ///
 /// The input is first split into `stride` column phases so that, for a fixed kernel
-/// cell, the pixels seen by consecutive outputs are contiguous; each output row is
-/// then accumulated in blocks of `LANES` columns held in registers. Sums run in
-/// row-major kernel order with separate multiply and add (no fused multiply-add), so
-/// the result is the same on every x86-64 CPU and for any thread count.
+/// cell, the pixels seen by consecutive outputs are contiguous; then, per output row,
+/// groups of `GROUP` kernels are accumulated over blocks of `LANES` columns held in
+/// registers. Sums run in row-major kernel order with separate multiply and add (no
+/// fused multiply-add), so the result is the same on every x86-64 CPU and for any
+/// thread count.
 pub fn conv_f32(
     g: &[f32],
     (h, w): (usize, usize),
@@ -71,7 +282,7 @@ pub fn conv_f32(
 ) {
     let n = kernels.len() / (k * k);
     let (p_len, q_len) = (out_len(h, k, stride), out_len(w, k, stride));
-    debug_assert_eq!(out.len(), n * p_len * q_len);
+    assert_eq!(out.len(), n * p_len * q_len);
     // phases[r][y][c] = g[y][c * stride + r], padded so block reads never overrun.
     let phase_w = q_len + k.div_ceil(stride) + LANES;
     let mut phases = vec![0f32; stride * h * phase_w];
@@ -86,86 +297,126 @@ pub fn conv_f32(
             }
         }
     }
-    let phases = &phases;
-    let row = |(idx, out_row): (usize, &mut [f32])| {
-        let (a, p) = (idx / p_len, idx % p_len);
-        let ker = &kernels[a * k * k..(a + 1) * k * k];
-        conv_row(phases, h, phase_w, ker, k, stride, p, out_row);
+    // Kernels padded to a multiple of GROUP with zeros (their outputs are dropped).
+    let groups = n.div_ceil(GROUP);
+    let mut padded = vec![0f32; groups * GROUP * k * k];
+    padded[..kernels.len()].copy_from_slice(kernels);
+    let geom = Geometry {
+        h,
+        phase_w,
+        k,
+        stride,
+        n,
+        p_len,
+        q_len,
+    };
+    let (phases, padded) = (&phases, &padded);
+    let ptr = RowsPtr(out.as_mut_ptr());
+    let task = move |t: usize| {
+        let (grp, p) = (t / p_len, t % p_len);
+        // SAFETY: task (grp, p) writes only rows (a, p) for a in its group; tasks are
+        // distinct (grp, p) pairs, so writes never overlap, and `out` outlives them.
+        unsafe { conv_rows(phases, padded, &geom, grp, p, ptr) };
     };
     if n * p_len * q_len * k * k >= PARALLEL_MACS {
-        out.par_chunks_mut(q_len).enumerate().for_each(row);
+        (0..groups * p_len).into_par_iter().for_each(task);
     } else {
-        out.chunks_mut(q_len).enumerate().for_each(row);
+        (0..groups * p_len).for_each(task);
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn conv_row(
-    phases: &[f32],
+struct Geometry {
     h: usize,
     phase_w: usize,
-    ker: &[f32],
     k: usize,
     stride: usize,
+    n: usize,
+    p_len: usize,
+    q_len: usize,
+}
+
+/// # Safety
+/// `out` must point to `n * p_len * q_len` floats, and no other task may write the
+/// rows of this (group, p).
+unsafe fn conv_rows(
+    phases: &[f32],
+    kernels: &[f32],
+    geom: &Geometry,
+    grp: usize,
     p: usize,
-    out_row: &mut [f32],
+    out: RowsPtr,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { conv_row_avx2(phases, h, phase_w, ker, k, stride, p, out_row) };
+            unsafe { conv_rows_avx2(phases, kernels, geom, grp, p, out) };
             return;
         }
     }
-    conv_row_generic(phases, h, phase_w, ker, k, stride, p, out_row);
+    unsafe { conv_rows_generic(phases, kernels, geom, grp, p, out) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn conv_row_avx2(
+unsafe fn conv_rows_avx2(
     phases: &[f32],
-    h: usize,
-    phase_w: usize,
-    ker: &[f32],
-    k: usize,
-    stride: usize,
+    kernels: &[f32],
+    geom: &Geometry,
+    grp: usize,
     p: usize,
-    out_row: &mut [f32],
+    out: RowsPtr,
 ) {
-    conv_row_generic(phases, h, phase_w, ker, k, stride, p, out_row)
+    unsafe { conv_rows_generic(phases, kernels, geom, grp, p, out) }
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn conv_row_generic(
+unsafe fn conv_rows_generic(
     phases: &[f32],
-    h: usize,
-    phase_w: usize,
-    ker: &[f32],
-    k: usize,
-    stride: usize,
+    kernels: &[f32],
+    geom: &Geometry,
+    grp: usize,
     p: usize,
-    out_row: &mut [f32],
+    out: RowsPtr,
 ) {
-    let q_len = out_row.len();
+    let Geometry {
+        h,
+        phase_w,
+        k,
+        stride,
+        n,
+        p_len,
+        q_len,
+    } = *geom;
+    let kk = k * k;
+    let ker = &kernels[grp * GROUP * kk..(grp + 1) * GROUP * kk];
     let mut q0 = 0;
     while q0 < q_len {
-        let mut acc = [0f32; LANES];
+        let mut acc = [[0f32; LANES]; GROUP];
         for i in 0..k {
             let y = p * stride + i;
             for j in 0..k {
-                let wv = ker[i * k + j];
                 let start = ((j % stride) * h + y) * phase_w + q0 + j / stride;
                 let src: &[f32; LANES] = phases[start..start + LANES].try_into().unwrap();
-                for l in 0..LANES {
-                    acc[l] += wv * src[l];
+                for (m, acc_m) in acc.iter_mut().enumerate() {
+                    let wv = ker[m * kk + i * k + j];
+                    for l in 0..LANES {
+                        acc_m[l] += wv * src[l];
+                    }
                 }
             }
         }
-        let m = LANES.min(q_len - q0);
-        out_row[q0..q0 + m].copy_from_slice(&acc[..m]);
+        let take = LANES.min(q_len - q0);
+        for (m, acc_m) in acc.iter().enumerate() {
+            let a = grp * GROUP + m;
+            if a < n {
+                // SAFETY: row (a, p) belongs to this task; q0 + take <= q_len.
+                unsafe {
+                    let dst = out.0.add((a * p_len + p) * q_len + q0);
+                    std::ptr::copy_nonoverlapping(acc_m.as_ptr(), dst, take);
+                }
+            }
+        }
         q0 += LANES;
     }
 }
@@ -192,6 +443,35 @@ mod tests {
         let mut out2 = [0.0; 1];
         conv_f64(&g, (3, 3), &ker, 2, 2, &mut out2);
         assert_eq!(out2, [-4.0]);
+    }
+
+    #[test]
+    fn cell_major_is_bit_identical_to_plain() {
+        let mut s = 5;
+        for &(h, w, k, stride, n) in &[(28, 28, 9, 2, 28), (13, 17, 3, 1, 5), (40, 33, 4, 3, 7)] {
+            let g: Vec<f64> = (0..h * w).map(|_| lcg(&mut s)).collect();
+            let ker: Vec<f64> = (0..n * k * k).map(|_| lcg(&mut s) - 0.3).collect();
+            let np = padded_kernels(n);
+            let mut kt = vec![0.0; np * k * k];
+            for a in 0..n {
+                for c in 0..k * k {
+                    kt[c * np + a] = ker[a * k * k + c];
+                }
+            }
+            let positions = out_len(h, k, stride) * out_len(w, k, stride);
+            let mut o1 = vec![0.0; n * positions];
+            let mut o2 = vec![0.0; np * positions];
+            conv_f64(&g, (h, w), &ker, k, stride, &mut o1);
+            conv_f64_cell_major(&g, (h, w), &kt, n, k, stride, &mut o2);
+            for a in 0..n {
+                for pos in 0..positions {
+                    assert_eq!(
+                        o1[a * positions + pos].to_bits(),
+                        o2[pos * np + a].to_bits()
+                    );
+                }
+            }
+        }
     }
 
     #[test]

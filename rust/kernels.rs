@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use crate::conv::{conv_f64, out_len};
+use crate::conv::{conv_f64_cell_major, out_len, padded_kernels};
 use crate::error::{Error, Result};
 use crate::rng::{derive_seed, mix64, purpose};
 
@@ -136,10 +136,14 @@ pub struct KernelLearner {
     seed: u64,
     resource: Vec<f64>,
     weights: Vec<f64>,
+    /// The weights again, cell-major (`[cell][kernel]`), for the vectorised conv.
+    weights_t: Vec<f64>,
     fired: Vec<bool>,
     images_seen: u64,
     responses: Vec<f64>,
-    order: Vec<usize>,
+    tile: Vec<f64>,
+    heap: Vec<Candidate>,
+    updated: Vec<bool>,
 }
 
 impl KernelLearner {
@@ -196,6 +200,7 @@ impl KernelLearner {
             ));
         }
         s.weights = weights;
+        s.transpose_all();
         s.fired = fired;
         s.images_seen = images_seen;
         Ok(s)
@@ -203,15 +208,34 @@ impl KernelLearner {
 
     fn assemble(params: KernelParams, seed: u64, resource: Vec<f64>, weights: Vec<f64>) -> Self {
         let n = params.n_kernels;
-        Self {
+        let table = padded_kernels(n) * params.cells();
+        let mut s = Self {
             params,
             seed,
             resource,
+            weights_t: vec![0.0; table],
             weights,
             fired: vec![false; n],
             images_seen: 0,
             responses: Vec::new(),
-            order: Vec::new(),
+            tile: Vec::new(),
+            heap: Vec::new(),
+            updated: Vec::new(),
+        };
+        s.transpose_all();
+        s
+    }
+
+    fn transpose_all(&mut self) {
+        for a in 0..self.params.n_kernels {
+            self.transpose_kernel(a);
+        }
+    }
+
+    fn transpose_kernel(&mut self, a: usize) {
+        let (n_pad, cells) = (padded_kernels(self.params.n_kernels), self.params.cells());
+        for c in 0..cells {
+            self.weights_t[c * n_pad + a] = self.weights[a * cells + c];
         }
     }
 
@@ -261,50 +285,42 @@ impl KernelLearner {
         }
 
         let mut responses = std::mem::take(&mut self.responses);
-        responses.clear();
-        responses.resize(n * positions, 0.0);
-        conv_f64(g, (h, w), &self.weights, k, s, &mut responses);
+        let n_pad = padded_kernels(n);
+        responses.resize(n_pad * positions, 0.0);
+        conv_f64_cell_major(g, (h, w), &self.weights_t, n, k, s, &mut responses);
 
         // Only the best kernel of a position can ever be picked there: the first pick
         // at a position removes all of its candidates. Keys are a counter-based hash
         // of (seed, image, kernel, position), so ties are uniform and reproducible.
         let image_seed = derive_seed(self.seed, purpose::TIE_BREAK, self.images_seen);
         let key = |a: usize, pos: usize| mix64(image_seed ^ ((a * positions + pos) as u64));
-        let mut heap: Vec<Candidate> = Vec::with_capacity(positions);
-        for pos in 0..positions {
-            let mut best = Candidate {
-                c: responses[pos],
-                key: 0,
-                kernel: 0,
-                position: pos as u32,
-            };
-            let mut best_key_known = false;
-            for a in 1..n {
-                let c = responses[a * positions + pos];
-                if c > best.c {
-                    best.c = c;
-                    best.kernel = a as u32;
-                    best_key_known = false;
-                } else if c == best.c {
-                    if !best_key_known {
-                        best.key = key(best.kernel as usize, pos);
-                        best_key_known = true;
-                    }
+        let mut heap = std::mem::take(&mut self.heap);
+        heap.clear();
+        for (pos, c_pos) in responses.chunks(n_pad).enumerate() {
+            let c_pos = &c_pos[..n];
+            let top = c_pos.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            // The best kernel; among exact ties the one with the largest key.
+            let mut best: Option<(u64, usize)> = None;
+            for (a, &c) in c_pos.iter().enumerate() {
+                if c == top {
                     let kk = key(a, pos);
-                    if kk > best.key {
-                        best.kernel = a as u32;
-                        best.key = kk;
+                    if best.is_none_or(|(bk, _)| kk > bk) {
+                        best = Some((kk, a));
                     }
                 }
             }
-            if !best_key_known {
-                best.key = key(best.kernel as usize, pos);
-            }
-            heap.push(best);
+            let (key_best, a_best) = best.expect("at least one kernel");
+            heap.push(Candidate {
+                c: top,
+                key: key_best,
+                kernel: a_best as u32,
+                position: pos as u32,
+            });
         }
         let mut heap = BinaryHeap::from(heap);
+        self.updated.clear();
+        self.updated.resize(n, false);
 
-        let mut updated = vec![false; n];
         let mut n_updated = 0;
         let mut stats = ImageStats::default();
         let mut first = true;
@@ -315,8 +331,8 @@ impl KernelLearner {
             first = false;
             stats.picks += 1;
             let a = cand.kernel as usize;
-            if !updated[a] {
-                updated[a] = true;
+            if !self.updated[a] {
+                self.updated[a] = true;
                 n_updated += 1;
                 let pos = cand.position as usize;
                 let (p, q) = (pos / q_len, pos % q_len);
@@ -334,13 +350,18 @@ impl KernelLearner {
             }
         }
         self.responses = responses;
+        self.heap = heap.into_vec();
         self.images_seen += 1;
         Ok(stats)
     }
 
-    fn tile_value(&self, g: &[f64], w: usize, origin: usize, cell: usize) -> f64 {
+    /// Copies the K×K tile at `origin` into `self.tile` (row-major).
+    fn load_tile(&mut self, g: &[f64], w: usize, origin: usize) {
         let k = self.params.kernel_size;
-        g[origin + (cell / k) * w + cell % k]
+        self.tile.clear();
+        for i in 0..k {
+            self.tile.extend_from_slice(&g[origin + i * w..][..k]);
+        }
     }
 
     /// Forced branch: potentiate cells brighter than B, depress the rest so the
@@ -349,20 +370,15 @@ impl KernelLearner {
         let cells = self.params.cells();
         let b = self.params.brightness_threshold;
         let l = self.params.learning_rate;
-        let n_b = (0..cells)
-            .filter(|&c| self.tile_value(g, w, origin, c) > b)
-            .count();
+        self.load_tile(g, w, origin);
+        let n_b = self.tile.iter().filter(|&&v| v > b).count();
         if n_b == 0 || n_b == cells {
             return;
         }
         let dec = l * n_b as f64 / (cells - n_b) as f64;
-        for c in 0..cells {
-            let delta = if self.tile_value(g, w, origin, c) > b {
-                l
-            } else {
-                -dec
-            };
-            self.resource[a * cells + c] += delta;
+        let res = &mut self.resource[a * cells..(a + 1) * cells];
+        for (r, &v) in res.iter_mut().zip(&self.tile) {
+            *r += if v > b { l } else { -dec };
         }
         self.refresh_weights(a);
     }
@@ -374,27 +390,31 @@ impl KernelLearner {
         let cells = self.params.cells();
         let l = self.params.learning_rate;
         self.fired[a] = true;
-        let mut order = std::mem::take(&mut self.order);
-        order.clear();
-        order.extend(0..cells);
-        // Stable: equal values keep row-major order, which fixes the summation order.
-        order.sort_by(|&x, &y| {
-            self.tile_value(g, w, origin, y)
-                .total_cmp(&self.tile_value(g, w, origin, x))
-        });
+        // The walk visits value groups from the brightest down, each group in
+        // row-major order (which fixes the summation order of P). It usually stops
+        // after a few groups, so each group is found by a scan instead of a sort.
+        self.load_tile(g, w, origin);
+        let tile = std::mem::take(&mut self.tile);
         let mut potential = 0.0;
-        let mut n_b = 0;
         let mut reached = false;
-        let mut idx = 0;
-        while idx < cells {
-            let v = self.tile_value(g, w, origin, order[idx]);
-            while idx < cells && self.tile_value(g, w, origin, order[idx]) == v {
-                let c = a * cells + order[idx];
-                potential += v * self.weights[c];
-                self.resource[c] += l;
-                n_b += 1;
-                idx += 1;
+        let mut n_b = 0;
+        let mut upper = f64::INFINITY;
+        while n_b < cells {
+            let mut v = f64::NEG_INFINITY;
+            for &x in &tile {
+                if x < upper && x > v {
+                    v = x;
+                }
             }
+            for (c, &x) in tile.iter().enumerate() {
+                if x == v {
+                    let i = a * cells + c;
+                    potential += v * self.weights[i];
+                    self.resource[i] += l;
+                    n_b += 1;
+                }
+            }
+            upper = v;
             if potential >= 1.0 {
                 reached = true;
                 break;
@@ -402,11 +422,13 @@ impl KernelLearner {
         }
         if reached && n_b < cells {
             let dec = l * n_b as f64 / (cells - n_b) as f64;
-            for &cell in &order[n_b..] {
-                self.resource[a * cells + cell] -= dec;
+            for (c, &x) in tile.iter().enumerate() {
+                if x < upper {
+                    self.resource[a * cells + c] -= dec;
+                }
             }
         }
-        self.order = order;
+        self.tile = tile;
         self.refresh_weights(a);
     }
 
@@ -416,6 +438,7 @@ impl KernelLearner {
         for c in a * cells..(a + 1) * cells {
             self.weights[c] = weight(self.resource[c], lo, hi);
         }
+        self.transpose_kernel(a);
     }
 }
 

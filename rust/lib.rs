@@ -6,6 +6,7 @@ pub mod conv;
 pub mod error;
 pub mod image;
 pub mod kernels;
+pub mod preprocess;
 pub mod rng;
 pub mod snn;
 

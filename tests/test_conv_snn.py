@@ -8,15 +8,13 @@ import warnings
 
 import numpy as np
 import pytest
+
 import snnconv
-from snnconv.datasets import load_mnist5k
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    images, labels = load_mnist5k()
-    order = np.random.default_rng(0).permutation(len(images))
-    return images[order], labels[order]
+def mnist(mnist5k):
+    return mnist5k  # shuffled (images, labels), shared by the whole session
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import snnconv
 from snn_reference import accumulator_input
+
+import snnconv
 
 
 def one_pixel_snn(**kw):

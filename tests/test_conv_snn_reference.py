@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 import pytest
-import snnconv
 from snn_reference import accumulator_input, simulate
+
+import snnconv
 from snnconv.datasets import load_mnist5k
 
 

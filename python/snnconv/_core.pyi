@@ -70,6 +70,27 @@ class KernelLearnerCore:
     @property
     def images_seen(self) -> int: ...
 
+class HeatMapCore:
+    def __init__(
+        self, height: int, width: int, decay: float, n_threads: int | None = None
+    ) -> None: ...
+    def update(
+        self,
+        previous: npt.NDArray[np.uint8] | npt.NDArray[np.float32],
+        current: npt.NDArray[np.uint8] | npt.NDArray[np.float32],
+    ) -> None: ...
+    def heat(self) -> npt.NDArray[np.float32]: ...
+    def reset(self) -> None: ...
+    @property
+    def pairs(self) -> int: ...
+
+def components(
+    heat: npt.NDArray[np.float32],
+    threshold: float,
+    min_area: int = 1,
+    connectivity: int = 8,
+    ignore: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.int64]: ...
 def sum_pool_spikes(
     spikes: npt.NDArray[np.bool_], pool: int
 ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint16]]: ...

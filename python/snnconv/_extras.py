@@ -12,6 +12,10 @@ _EXTRA_OF = {
     "mlxtend": "data",
     "tqdm": "progress",
     "tqdm.auto": "progress",
+    "PIL": "video",
+    "PIL.Image": "video",
+    "imageio": "video",
+    "imageio.v3": "video",
 }
 
 

@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--no-probe", action="store_true", help="skip the feature probe")
     k.add_argument("--quiet", action="store_true", help="no progress bar")
     k.set_defaults(func=_kernels)
+    from .cli_neovision2 import add_neovision2_parser
+    from .cli_run import add_run_parsers
+
+    add_run_parsers(sub)
+    add_neovision2_parser(sub)
     return parser
 
 

@@ -54,41 +54,120 @@ def _save_atomic(fig, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def spike_raster(
-    simulation: dict, path: str | os.PathLike[str] | None = None, title: str | None = None
-):
-    """Draws the spikes of one frame from :meth:`snnconv.ConvSNN.simulate`.
-
-    Three rasters over the frame's steps (input pixels, conv neurons, pooling
-    neurons; one dot per spike, neurons numbered in array order) and the pooled
-    counts of each kernel. The grey band marks the silent steps. Returns the Figure.
-    """
+def _pyplot():
     mpl = require("matplotlib", "plotting")
     if "matplotlib.pyplot" not in sys.modules:
         mpl.use("Agg")
-    plt = require("matplotlib.pyplot", "plotting")
-    try:
-        layers = [(name, np.asarray(simulation[name], bool)) for name in ("input", "conv", "pool")]
-        pooled = np.asarray(simulation["pooled"])
-    except KeyError as exc:
-        raise ValueError(
-            f"simulation: expected the dict of ConvSNN.simulate, missing {exc}"
-        ) from exc
-    steps = layers[0][1].shape[0]
-    active = int(simulation.get("active_steps", steps))
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
-    for ax, (name, raster) in zip(axes, layers, strict=False):
-        t, i = np.nonzero(raster.reshape(steps, -1))
-        ax.scatter(t, i, s=2, marker="|", color="k")
-        ax.axvspan(active - 0.5, steps - 0.5, color="0.9", zorder=0)
-        ax.set_xlim(-0.5, steps - 0.5)
-        ax.set_xlabel("step")
-        ax.set_ylabel("neuron")
-        ax.set_title(f"{name}: {len(t)} spikes", fontsize=9)
-    axes[3].bar(np.arange(pooled.shape[0]), pooled.reshape(pooled.shape[0], -1).sum(axis=1))
-    axes[3].set_xlabel("kernel")
-    axes[3].set_title("pooled spikes per kernel", fontsize=9)
-    fig.suptitle(title or "spiking front-end, one frame", fontsize=10)
+    return require("matplotlib.pyplot", "plotting")
+
+
+def confusion_matrix(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: list[str],
+    path: str | os.PathLike[str] | None = None,
+    title: str = "",
+):
+    """Row-normalised confusion matrix (true class in rows)."""
+    plt = _pyplot()
+    k = len(class_names)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.45 * k, 0.8 + 0.45 * k))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j]:
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black",
+                )
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(k), class_names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or "confusion matrix", fontsize=9)
+    fig.tight_layout()
+    if path is not None:
+        _save_atomic(fig, Path(path))
+    return fig
+
+
+def per_class_accuracy(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: list[str],
+    path: str | os.PathLike[str] | None = None,
+    title: str = "",
+):
+    """Bar chart of the accuracy on each class."""
+    plt = _pyplot()
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    acc = [
+        float(np.mean(y_pred[y_true == c] == c)) if np.any(y_true == c) else 0.0
+        for c in range(len(class_names))
+    ]
+    fig, ax = plt.subplots(figsize=(1.5 + 0.5 * len(class_names), 3))
+    ax.bar(range(len(acc)), [100 * a for a in acc], color="tab:blue")
+    ax.set_xticks(range(len(acc)), class_names, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("accuracy, %")
+    ax.set_ylim(0, 100)
+    ax.set_title(title or "per-class accuracy", fontsize=9)
+    fig.tight_layout()
+    if path is not None:
+        _save_atomic(fig, Path(path))
+    return fig
+
+
+def learning_curve(
+    sizes: list[int],
+    accuracies: list[list[float]],
+    path: str | os.PathLike[str] | None = None,
+    title: str = "",
+):
+    """Accuracy (mean ± std over runs) against the number of training images."""
+    plt = _pyplot()
+    acc = 100 * np.asarray(accuracies, dtype=float)  # (sizes, runs)
+    mean, std = acc.mean(axis=1), acc.std(axis=1)
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    ax.plot(sizes, mean, marker="o")
+    ax.fill_between(sizes, mean - std, mean + std, alpha=0.25)
+    ax.set_xlabel("training images")
+    ax.set_ylabel("test accuracy, %")
+    ax.set_title(title or "learning curve", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    if path is not None:
+        _save_atomic(fig, Path(path))
+    return fig
+
+
+def spike_rasters(
+    rasters: dict[str, np.ndarray],
+    path: str | os.PathLike[str] | None = None,
+    title: str = "",
+    max_neurons: int = 400,
+):
+    """One panel per layer: spikes (step × neuron). Each raster is (steps, ...) and is
+    flattened over neurons; at most ``max_neurons`` (the most active) are drawn."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(rasters), 1, figsize=(6, 1.6 * len(rasters)), squeeze=False)
+    for ax, (name, r) in zip(axes[:, 0], rasters.items(), strict=True):
+        r = np.asarray(r).reshape(np.asarray(r).shape[0], -1)
+        active = np.argsort(-r.sum(axis=0), kind="stable")[:max_neurons]
+        steps, neurons = np.nonzero(r[:, np.sort(active)])
+        ax.scatter(steps, neurons, s=2, marker="|", color="black")
+        ax.set_ylabel(f"{name}\nneuron", fontsize=7)
+        ax.set_xlim(-0.5, r.shape[0] - 0.5)
+        ax.set_title(f"{name}: {int(r.sum())} spikes", fontsize=8)
+    axes[-1, 0].set_xlabel("step (1 ms)")
+    fig.suptitle(title or "spike rasters", fontsize=9)
     fig.tight_layout()
     if path is not None:
         _save_atomic(fig, Path(path))

@@ -3,6 +3,7 @@
 
 mod common;
 mod kernels;
+mod preprocess;
 mod snn;
 
 use pyo3::prelude::*;
@@ -11,6 +12,7 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     kernels::register(m)?;
+    preprocess::register(m)?;
     snn::register(m)?;
     Ok(())
 }

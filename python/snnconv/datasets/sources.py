@@ -1,14 +1,16 @@
-"""Loaders for the small real datasets that ship inside Python packages."""
+"""Loaders for the small real datasets that ship inside Python or Debian packages."""
 
 from __future__ import annotations
 
 import gzip
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
 
 from .._extras import require
+from .idx import load_idx
 
 
 def _mnist5k_path() -> Path:
@@ -43,3 +45,32 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     d = datasets.load_digits()
     images = np.rint(d.images * (255.0 / 16.0)).astype(np.uint8)
     return images, d.target.astype(np.int64)
+
+
+#: Where Debian's ``dataset-fashion-mnist`` installs the IDX files.
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+_FASHION_PREFIX = {"train": "train", "test": "t10k"}
+
+
+def load_fashion_mnist(
+    path: str | os.PathLike[str] | None = None, split: str = "train"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST (60,000 train / 10,000 test 28×28 images, labels 0–9).
+
+    ``path`` is the folder with the four IDX files (``train-images-idx3-ubyte[.gz]``,
+    ``t10k-labels-idx1-ubyte[.gz]``, ...); default: Debian's
+    ``/usr/share/datasets/fashion-mnist`` (``apt-get install dataset-fashion-mnist``).
+    """
+    if split not in _FASHION_PREFIX:
+        raise ValueError(f"split: must be 'train' or 'test', got {split!r}")
+    folder = FASHION_MNIST_DIR if path is None else Path(path)
+    prefix = _FASHION_PREFIX[split]
+    files = []
+    for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+        stem = folder / f"{prefix}-{kind}"
+        found = [p for p in (stem.with_name(stem.name + ".gz"), stem) if p.is_file()]
+        if not found:
+            hint = " (apt-get install dataset-fashion-mnist)" if path is None else ""
+            raise FileNotFoundError(f"{stem}.gz: Fashion-MNIST file not found{hint}")
+        files.append(found[0])
+    return load_idx(files[0], files[1])

@@ -1,0 +1,128 @@
+"""``snnconv run`` and ``snnconv config``: the end-to-end experiment from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def add_run_parsers(sub: Any) -> None:
+    r = sub.add_parser(
+        "run",
+        help="the main job: learn kernels, train and evaluate the CSNN and baselines over folds",
+        description="Every configuration field can be given in a TOML file (--config) and "
+        "overridden with --set table.field=value; see `snnconv config --print-defaults`.",
+    )
+    r.add_argument("--config", help="TOML configuration file")
+    r.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="TABLE.FIELD=VALUE",
+        help="override one field (repeatable), e.g. --set kernels.stride=1",
+    )
+    r.add_argument(
+        "--dataset",
+        help="mnist5k | fashion-mnist | digits | idx | objects | "
+        "synthetic-neovision2 (shortcut for --set run.dataset=...)",
+    )
+    r.add_argument(
+        "dataset_args",
+        nargs="*",
+        help="idx: IMAGES LABELS; objects: FILE.npz; synthetic-neovision2: number of clips",
+    )
+    r.add_argument("--methods", help="comma-separated, e.g. csnn,cnn2,ulsnn100")
+    r.add_argument("--folds", type=int)
+    r.add_argument("--limit", type=int, help="use at most this many images")
+    r.add_argument("--seed", type=int)
+    r.add_argument("--backend", choices=["local", "dask", "serial"])
+    r.add_argument("--scheduler", help="Dask scheduler address (implies --backend dask)")
+    r.add_argument("--jobs", type=int, help="parallel tasks")
+    r.add_argument("--out", help="output folder (default snnconv-out)")
+    r.add_argument("--no-figures", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(func=_run)
+
+    c = sub.add_parser("config", help="show the experiment configuration")
+    c.add_argument(
+        "--print-defaults", action="store_true", help="print every field with its default, as TOML"
+    )
+    c.add_argument("--config", help="print this file merged over the defaults")
+    c.set_defaults(func=_config)
+
+
+def config_from_args(args: argparse.Namespace):
+    from .experiment import ExperimentConfig
+
+    cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
+    for assignment in args.set:
+        cfg.override(assignment)
+    shortcuts = {
+        "dataset": args.dataset,
+        "methods": args.methods,
+        "folds": args.folds,
+        "limit": args.limit,
+        "seed": args.seed,
+        "backend": args.backend,
+        "scheduler": args.scheduler,
+        "n_jobs": args.jobs,
+        "out": args.out,
+    }
+    for name, value in shortcuts.items():
+        if value is not None:
+            cfg.set(f"run.{name}", value)
+    if args.dataset_args:
+        cfg.run.dataset_args = list(args.dataset_args)
+    if args.scheduler:
+        cfg.run.backend = "dask"
+    if args.no_figures:
+        cfg.run.figures = False
+    if args.quiet:
+        cfg.run.progress = False
+    return cfg
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .experiment import load_experiment_data, run_experiment
+    from .experiment.report import table, write_results
+
+    cfg = config_from_args(args)
+    out = Path(cfg.run.out)
+    t0 = time.perf_counter()
+    data = load_experiment_data(cfg.run)
+    print(
+        f"dataset {data.name}: {len(data)} images {data.images.shape[1]}x"
+        f"{data.images.shape[2]}, {len(data.class_names)} classes; "
+        f"{cfg.run.folds} folds; methods: {', '.join(cfg.run.methods)}; "
+        f"backend {cfg.run.backend}"
+    )
+    results = run_experiment(cfg, data)
+    for method, reason in results.skipped.items():
+        print(f"skipped {method}: {reason}", file=sys.stderr)
+    write_results(results, out)
+    if cfg.run.figures:
+        from .experiment.figures import write_figures
+
+        try:
+            written = write_figures(results, data, out)
+            print(f"figures: {', '.join(str(p) for p in written)}")
+        except ImportError as exc:
+            print(f"figures skipped: {exc}", file=sys.stderr)
+    print()
+    print(table(results))
+    print(
+        f"\nresults: {out / 'results.md'}, {out / 'results.json'} "
+        f"({time.perf_counter() - t0:.0f} s)"
+    )
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from .experiment import ExperimentConfig
+
+    cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
+    print(cfg.to_toml())
+    return 0

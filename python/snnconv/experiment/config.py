@@ -1,0 +1,216 @@
+"""Experiment configuration: dataclasses, TOML files and command-line overrides.
+
+A configuration has one table per stage. Every field can be set in a TOML file
+(``snnconv run --config FILE``) and overridden on the command line with
+``--set table.field=value`` (the value is parsed as TOML, so ``--set run.folds=3``,
+``--set run.methods=["csnn","cnn2"]``, ``--set kernels.stride=1``).
+``snnconv config --print-defaults`` prints every field with its default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+
+@dataclass
+class RunConfig:
+    """What to run and where."""
+
+    #: mnist5k | fashion-mnist | digits | idx | objects | synthetic-neovision2
+    dataset: str = "mnist5k"
+    #: idx: [images_path, labels_path]; objects: [path.npz]
+    dataset_args: list[str] = field(default_factory=list)
+    #: cap on the number of images used (0: all), taken after a seeded shuffle
+    limit: int = 0
+    #: repeated runs: stratified folds (grouped by clip for video objects)
+    folds: int = 5
+    seed: int = 0
+    #: methods to run; ones whose optional dependency is missing are skipped
+    methods: list[str] = field(default_factory=lambda: ["csnn", "cnn2", "ulsnn100"])
+    #: local (joblib processes) | dask | serial
+    backend: str = "local"
+    #: dask scheduler address ("" with backend=dask: a LocalCluster)
+    scheduler: str = ""
+    #: parallel tasks (local backend); 0 = number of cores
+    n_jobs: int = 0
+    #: threads each task may use (0 = cores / n_jobs), so tasks never oversubscribe
+    threads_per_task: int = 0
+    out: str = "snnconv-out"
+    figures: bool = True
+    progress: bool = True
+
+
+@dataclass
+class KernelConfig:
+    """KernelLearner parameters (SPEC §1)."""
+
+    kernel_size: int = 9
+    n_kernels: int = 28
+    stride: int = 2
+    w_min: float = -0.3
+    w_max: float = 1.0
+    brightness_quantile: float = 0.25
+    saturation_quantile: float = 0.03
+    epochs: int = 1
+
+
+@dataclass
+class FrontEndConfig:
+    """ConvSNN parameters (SPEC §2)."""
+
+    pool: int = 2
+    tau: float = 10.0
+    threshold: float = 1.0
+    target_rate: float = 1.0
+    frame_steps: int = 15
+    active_steps: int = 10
+    encoding: str = "accumulator"
+
+
+@dataclass
+class ClassifierConfig:
+    """The classifier on top of the front-end: spiking CoLaNET or its digital twin.
+
+    ``params`` are passed to the estimator as keyword arguments (its defaults apply
+    to anything not given).
+    """
+
+    kind: str = "spiking"  # spiking | digital
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BaselineConfig:
+    """Baseline settings."""
+
+    cnn_epochs: int = 10
+    cnn_backend: str = "auto"
+    ulsnn_time: int = 250
+    ulsnn_epochs: int = 1
+
+
+@dataclass
+class ExperimentConfig:
+    run: RunConfig = field(default_factory=RunConfig)
+    kernels: KernelConfig = field(default_factory=KernelConfig)
+    front_end: FrontEndConfig = field(default_factory=FrontEndConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    baselines: BaselineConfig = field(default_factory=BaselineConfig)
+
+    # ------------------------------------------------------------------ I/O
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExperimentConfig:
+        cfg = cls()
+        for table, values in data.items():
+            if not isinstance(values, dict):
+                raise ValueError(f"config: top-level key {table!r} must be a table")
+            for key, value in values.items():
+                cfg.set(f"{table}.{key}", value)
+        return cfg
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> ExperimentConfig:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+        return cls.from_dict(data)
+
+    def set(self, dotted: str, value: Any) -> None:
+        """Sets ``table.field`` with a type check against the default's type."""
+        table, _, name = dotted.partition(".")
+        name, _, subkey = name.partition(".")
+        tables = {f.name for f in dataclasses.fields(self)}
+        if table not in tables or not name:
+            raise ValueError(f"config: unknown key {dotted!r}; tables: {sorted(tables)}")
+        section = getattr(self, table)
+        names = {f.name: f for f in dataclasses.fields(section)}
+        if name not in names:
+            raise ValueError(f"config: {table} has no field {name!r}; fields: {sorted(names)}")
+        current = getattr(section, name)
+        if subkey:
+            if not isinstance(current, dict):
+                raise ValueError(f"config: {table}.{name} is not a table")
+            current[subkey] = value
+            return
+        setattr(section, name, _coerce(dotted, current, value))
+
+    def override(self, assignment: str) -> None:
+        """Applies ``table.field=value`` (value in TOML syntax; bare words are strings)."""
+        key, sep, raw = assignment.partition("=")
+        if not sep:
+            raise ValueError(f"--set: expected table.field=value, got {assignment!r}")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        self.set(key.strip(), value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_toml(self) -> str:
+        lines: list[str] = []
+        for table, values in self.to_dict().items():
+            lines.append(f"[{table}]")
+            nested = {k: v for k, v in values.items() if isinstance(v, dict)}
+            for key, value in values.items():
+                if key not in nested:
+                    lines.append(f"{key} = {_toml_value(value)}")
+            for key, value in nested.items():
+                lines.append(f"\n[{table}.{key}]")
+                lines.extend(f"{k} = {_toml_value(v)}" for k, v in value.items())
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _coerce(key: str, current: Any, value: Any) -> Any:
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if isinstance(current, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise ValueError(f"{key}: expected a string, got {value!r}")
+        return value
+    if isinstance(current, list):
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        if not isinstance(value, list):
+            raise ValueError(f"{key}: expected a list, got {value!r}")
+        return [str(v) for v in value]
+    if isinstance(current, dict):
+        if not isinstance(value, dict):
+            raise ValueError(f"{key}: expected a table, got {value!r}")
+        return dict(value)
+    return value
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")

@@ -1,0 +1,196 @@
+"""The methods an experiment compares, behind one calling convention.
+
+Each method trains on one split and evaluates on the other, reporting accuracy,
+predictions, wall times and a neuron count. Methods whose optional dependency is
+missing report themselves unavailable instead of failing the run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .config import ExperimentConfig
+
+
+@dataclass
+class MethodResult:
+    accuracy: float
+    predictions: np.ndarray
+    train_time: float
+    infer_time_per_image: float
+    neurons: int
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: arrays for figures (kernels, rasters, learning curve); not written to JSON
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Split:
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+
+Runner = Callable[[ExperimentConfig, Split, int, int], MethodResult]
+
+
+def _timed(
+    model: Any,
+    split: Split,
+    neurons: int,
+    extra: dict[str, Any] | None = None,
+    fit_kwargs: dict[str, Any] | None = None,
+) -> MethodResult:
+    t0 = time.perf_counter()
+    model.fit(split.train_images, split.train_labels, **(fit_kwargs or {}))
+    t1 = time.perf_counter()
+    pred = np.asarray(model.predict(split.test_images))
+    t2 = time.perf_counter()
+    return MethodResult(
+        accuracy=float(np.mean(pred == split.test_labels)),
+        predictions=pred,
+        train_time=t1 - t0,
+        infer_time_per_image=(t2 - t1) / max(1, len(split.test_labels)),
+        neurons=neurons,
+        extra=extra or {},
+    )
+
+
+def _kernel_learner(cfg: ExperimentConfig, seed: int, threads: int) -> Any:
+    from ..kernel_learner import KernelLearner
+
+    k = cfg.kernels
+    return KernelLearner(
+        kernel_size=k.kernel_size,
+        n_kernels=k.n_kernels,
+        stride=k.stride,
+        w_min=k.w_min,
+        w_max=k.w_max,
+        brightness_quantile=k.brightness_quantile,
+        saturation_quantile=k.saturation_quantile,
+        epochs=k.epochs,
+        random_state=seed,
+        n_threads=threads,
+    )
+
+
+def run_probe(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
+    """Learned kernels, ReLU + sum pooling, logistic regression: the non-spiking
+    upper reference for what the kernels make linearly separable."""
+    from .._extras import require
+    from ..probe import relu_pool_features
+
+    lm = require("sklearn.linear_model", "the probe method")
+    pre = require("sklearn.preprocessing", "the probe method")
+    t0 = time.perf_counter()
+    kl = _kernel_learner(cfg, seed, threads).fit(split.train_images)
+    f_train = relu_pool_features(kl.transform(split.train_images), cfg.front_end.pool)
+    scaler = pre.StandardScaler().fit(f_train)
+    clf = lm.LogisticRegression(max_iter=3000).fit(scaler.transform(f_train), split.train_labels)
+    t1 = time.perf_counter()
+    f_test = relu_pool_features(kl.transform(split.test_images), cfg.front_end.pool)
+    pred = clf.predict(scaler.transform(f_test))
+    t2 = time.perf_counter()
+    return MethodResult(
+        accuracy=float(np.mean(pred == split.test_labels)),
+        predictions=pred,
+        train_time=t1 - t0,
+        infer_time_per_image=(t2 - t1) / len(split.test_labels),
+        neurons=0,
+        extra={"kernels": int(kl.kernels_.shape[0])},
+        artifacts={"kernels": kl.kernels_},
+    )
+
+
+def _csnn(cfg: ExperimentConfig, seed: int, threads: int) -> Any:
+    from ..csnn import CSNNClassifier
+
+    return CSNNClassifier.from_config(cfg, random_state=seed, n_threads=threads)
+
+
+def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
+    model = _csnn(cfg, seed, threads)
+    t0 = time.perf_counter()
+    model.fit(split.train_images, split.train_labels)
+    t1 = time.perf_counter()
+    pred = model.predict(split.test_images)
+    t2 = time.perf_counter()
+    return MethodResult(
+        accuracy=float(np.mean(pred == split.test_labels)),
+        predictions=pred,
+        train_time=t1 - t0,
+        infer_time_per_image=(t2 - t1) / len(split.test_labels),
+        neurons=model.n_neurons_,
+        extra={
+            "kernels": int(model.kernel_learner_.kernels_.shape[0]),
+            "scale": np.asarray(model.front_end_.scale_).tolist(),
+        },
+    )
+
+
+def _cnn(kind: str) -> Runner:
+    def run(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
+        from ..baselines import cnn
+
+        cls = getattr(cnn, kind.upper())
+        model = cls(
+            epochs=cfg.baselines.cnn_epochs,
+            backend=cfg.baselines.cnn_backend,
+            random_state=seed,
+            n_threads=threads,
+        )
+        return _timed(model, split, 0)
+
+    return run
+
+
+def _ulsnn(n: int) -> Runner:
+    def run(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
+        from ..baselines import ULSNN
+
+        model = ULSNN(
+            n_neurons=n,
+            time=cfg.baselines.ulsnn_time,
+            epochs=cfg.baselines.ulsnn_epochs,
+            random_state=seed,
+            n_threads=threads,
+        )
+        inputs = int(np.prod(split.train_images.shape[1:]))
+        return _timed(model, split, inputs + 2 * n)
+
+    return run
+
+
+METHODS: dict[str, tuple[str, Runner, str | None]] = {
+    # name: (label in tables, runner, module that must be importable)
+    "csnn": ("CSNN (kernels + spiking front-end + CoLaNET)", run_csnn, None),
+    "probe": ("Kernel features + logistic regression", run_probe, "sklearn"),
+    "cnn1": ("CNN1", _cnn("cnn1"), None),
+    "cnn2": ("CNN2", _cnn("cnn2"), None),
+    "ulsnn100": ("ULSNN, 100 neurons (Diehl & Cook)", _ulsnn(100), None),
+    "ulsnn400": ("ULSNN, 400 neurons (Diehl & Cook)", _ulsnn(400), None),
+}
+
+
+def unavailable_reason(name: str) -> str | None:
+    """Why method ``name`` cannot run here, or None if it can."""
+    if name not in METHODS:
+        return f"unknown method (known: {', '.join(METHODS)})"
+    module = METHODS[name][2]
+    if module and importlib.util.find_spec(module) is None:
+        return f"needs the optional package {module!r}"
+    try:
+        if name == "csnn":
+            from .. import csnn  # noqa: F401
+        elif name.startswith(("cnn", "ulsnn")):
+            from .. import baselines  # noqa: F401
+    except ImportError as exc:
+        return str(exc)
+    return None

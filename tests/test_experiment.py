@@ -1,0 +1,128 @@
+"""The experiment runner: configuration, folds, backends, reports, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+
+from snnconv.cli import main
+from snnconv.experiment import ExperimentConfig, load_experiment_data, make_folds, run_experiment
+from snnconv.experiment.report import summary_rows
+
+
+def small_config(**run):
+    cfg = ExperimentConfig()
+    cfg.run.methods = ["probe"]
+    cfg.run.folds = 2
+    cfg.run.limit = 400
+    cfg.run.progress = False
+    for k, v in run.items():
+        cfg.set(f"run.{k}", v)
+    return cfg
+
+
+def test_toml_round_trip_and_overrides(tmp_path):
+    cfg = ExperimentConfig()
+    cfg.override("kernels.stride=1")
+    cfg.override('run.methods=["csnn", "cnn2"]')
+    cfg.override("run.dataset=digits")  # a bare word is a string
+    cfg.override("classifier.params.microcolumns=12")
+    path = tmp_path / "c.toml"
+    path.write_text(cfg.to_toml())
+    back = ExperimentConfig.from_toml(path)
+    assert back.to_dict() == cfg.to_dict()
+    assert back.kernels.stride == 1 and back.run.methods == ["csnn", "cnn2"]
+    assert back.classifier.params == {"microcolumns": 12}
+
+
+@pytest.mark.parametrize(
+    ("assignment", "match"),
+    [
+        ("kernels.stride=1.5", "integer"),
+        ("kernels.nope=1", "no field"),
+        ("nope.x=1", "unknown key"),
+        ("run.figures=3", "true or false"),
+        ("run.folds", "table.field=value"),
+    ],
+)
+def test_bad_overrides_are_named(assignment, match):
+    with pytest.raises(ValueError, match=match):
+        ExperimentConfig().override(assignment)
+
+
+def test_folds_are_stratified_and_grouped():
+    cfg = small_config()
+    data = load_experiment_data(cfg.run)
+    folds = make_folds(data, 2, 0)
+    for train, test in folds:
+        assert not set(train) & set(test)
+        assert np.bincount(data.labels[test]).min() >= 15
+    data.groups = np.arange(len(data.labels)) % 4
+    for train, test in make_folds(data, 2, 0):
+        assert not set(data.groups[train]) & set(data.groups[test])
+
+
+def test_backends_give_identical_results():
+    data = load_experiment_data(small_config().run)
+    serial = run_experiment(small_config(backend="serial"), data)
+    local = run_experiment(small_config(backend="local", n_jobs=2, threads_per_task=1), data)
+    for a, b in zip(serial.tasks, local.tasks, strict=True):
+        assert (a.method, a.fold, a.seed) == (b.method, b.fold, b.seed)
+        assert a.result.accuracy == b.result.accuracy
+        np.testing.assert_array_equal(a.result.predictions, b.result.predictions)
+    rows = summary_rows(serial)
+    assert rows[0]["runs"] == 2 and 0.8 < rows[0]["accuracy_mean"] <= 1.0
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_two_folds():
+    pytest.importorskip("distributed")
+    data = load_experiment_data(small_config().run)
+    serial = run_experiment(small_config(backend="serial"), data)
+    dask = run_experiment(small_config(backend="dask", n_jobs=2, threads_per_task=1), data)
+    assert [t.result.accuracy for t in dask.tasks] == [t.result.accuracy for t in serial.tasks]
+    assert [t.fold for t in dask.tasks] == [0, 1]
+
+
+def test_unavailable_method_is_skipped_not_fatal():
+    cfg = small_config(backend="serial")
+    cfg.run.methods = ["probe", "nonexistent"]
+    res = run_experiment(cfg, load_experiment_data(cfg.run))
+    assert "nonexistent" in res.skipped and [t.method for t in res.tasks] == ["probe", "probe"]
+
+
+def test_cli_run_writes_results_and_figures(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "run",
+            "--methods",
+            "probe",
+            "--folds",
+            "2",
+            "--limit",
+            "300",
+            "--out",
+            str(out),
+            "--quiet",
+            "--backend",
+            "serial",
+            "--set",
+            "kernels.n_kernels=12",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| Kernel features + logistic regression |" in printed
+    record = json.loads((out / "results.json").read_text())
+    assert record["config"]["kernels"]["n_kernels"] == 12
+    assert [r["fold"] for r in record["runs"]] == [0, 1]
+    assert all(r["n_train"] + r["n_test"] == 300 for r in record["runs"])
+    for name in ["results.md", "confusion_probe.png", "per_class_probe.png", "kernels_probe.png"]:
+        assert (out / name).stat().st_size > 100
+
+
+def test_cli_config_prints_defaults(capsys):
+    assert main(["config", "--print-defaults"]) == 0
+    text = capsys.readouterr().out
+    assert "[run]" in text and 'dataset = "mnist5k"' in text and "[kernels]" in text

@@ -1,0 +1,90 @@
+"""The Rust kernel learner against the numpy transcription of SPEC §1."""
+
+import numpy as np
+import pytest
+
+import snnconv
+
+import kernel_reference as ref
+
+CASES = [
+    # (n_images, H, W, K, n_kernels, stride, saturation_quantile)
+    (12, 14, 14, 3, 5, 1, None),
+    (10, 20, 17, 5, 6, 2, 0.03),
+    (8, 28, 28, 9, 4, 2, 0.03),
+    (6, 16, 23, 4, 3, 3, None),
+]
+
+
+@pytest.mark.parametrize(("n", "h", "w", "k", "nk", "s", "sq"), CASES)
+def test_matches_numpy_reference(n, h, w, k, nk, s, sq):
+    rng = np.random.default_rng(1000 + k * 10 + s)
+    images = rng.random((n, h, w)) ** 2  # darker than uniform: both branches occur
+    # Random resources make all responses distinct (no exact ties), and spread the
+    # weights over [w_min, w_max) so the spontaneous branch (c >= 1) occurs too.
+    # even kernels: strong (they fire); odd kernels: weights near 0 (forced branch)
+    strong = np.where(rng.random((nk, k, k)) < 0.3, 3.0, -0.5) + rng.uniform(0, 0.1, (nk, k, k))
+    weak = ref.zero_weight_resource(-0.3, 1.0) + rng.uniform(-0.1, 0.3, size=(nk, k, k)) * 9 / k**2
+    init = np.where((np.arange(nk) % 2 == 0)[:, None, None], strong, weak)
+    lr, b = 0.05, 0.3
+    learner = snnconv.KernelLearner(
+        kernel_size=k,
+        n_kernels=nk,
+        stride=s,
+        learning_rate=lr,
+        brightness_threshold=b,
+        saturation_quantile=sq,
+        shuffle=False,
+        keep_only_fired=False,
+        initial_resource=init,
+    ).fit(images)
+    pre = np.stack([ref.saturate(g, sq) for g in images])
+    w, r, fired = ref.fit(pre, k, nk, s, -0.3, 1.0, lr, b, init)
+    np.testing.assert_allclose(learner.resource_, r, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(learner.all_kernels_, w, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(learner.fired_, fired)
+    forced, spontaneous = learner.stats_[:, 0].sum(), learner.stats_[:, 1].sum()
+    assert forced > 0 and spontaneous > 0, "both branches must be exercised"
+
+
+def test_matches_reference_from_zero_weights_with_explicit_order():
+    """From w = 0 the first image is all ties; use one kernel per position count so the
+    outcome does not depend on tie-breaking: a single position."""
+    rng = np.random.default_rng(5)
+    blob = np.zeros((6, 6))
+    blob[1:4, 2:5] = 1.0
+    images = 0.6 * blob + 0.4 * rng.random((30, 6, 6))
+    learner = snnconv.KernelLearner(
+        kernel_size=6,
+        n_kernels=1,
+        stride=1,
+        learning_rate=0.2,
+        brightness_threshold=0.5,
+        saturation_quantile=None,
+        shuffle=False,
+        keep_only_fired=False,
+    ).fit(images)
+    w, r, fired = ref.fit(images, 6, 1, 1, -0.3, 1.0, 0.2, 0.5)
+    np.testing.assert_allclose(learner.resource_, r, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(learner.all_kernels_, w, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(learner.fired_, fired)
+    assert fired.any(), "the kernel should grow strong enough to fire"
+
+
+def test_preprocessing_and_default_threshold_match_reference():
+    rng = np.random.default_rng(9)
+    images = (rng.random((7, 12, 15)) ** 3 * 255).astype(np.uint8)
+    images[2] = 0  # an all-zero image stays zero
+    images[3] = 0
+    images[3, 0, :3] = [5, 10, 0]  # the 97th percentile is 0: use the smallest non-zero
+    learner = snnconv.KernelLearner(
+        kernel_size=3, n_kernels=2, learning_rate=0.1, keep_only_fired=False
+    ).fit(images)
+    pre = np.stack([ref.saturate(g / 255.0, 0.03) for g in images])
+    assert learner.brightness_threshold_ == np.quantile(pre, 0.75, method="inverted_cdf")
+    assert pre[3, 0, 0] == 1.0 and pre[3, 0, 1] == 1.0 and pre[2].max() == 0.0
+    # transform applies the same preprocessing, then a valid cross-correlation
+    maps = learner.transform(images)
+    expected = np.stack([ref.conv(g, learner.kernels_, 2) for g in pre])
+    np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-5)
+    assert maps.dtype == np.float32
