@@ -1,0 +1,233 @@
+"""The whole convolutional SNN classifier: learned kernels → spiking front-end → CoLaNET.
+
+Images in, labels out. Learning stays local at every stage: the kernels come from the
+unsupervised rule of SPEC §1, the front-end is frozen (only its weight scale is
+calibrated to a firing rate), and CoLaNET learns with anti-Hebbian and dopamine
+plasticity (SPEC §3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._params import ParamsMixin
+
+_FORMAT = "snnconv.CSNNClassifier"
+_FORMAT_VERSION = 1
+
+
+def _clone(estimator: Any) -> Any:
+    """A fresh, unfitted copy with the same parameters."""
+    return type(estimator)(**estimator.get_params(deep=False))
+
+
+class CSNNClassifier(ParamsMixin):
+    """Convolutional spiking classifier assembled from the three local learners.
+
+    ``kernel_learner``: a :class:`KernelLearner` (fitted ones are used as they are,
+    unfitted ones are cloned and fitted on the training images; default: SPEC §1
+    defaults). ``front_end``: a :class:`ConvSNN` used as a template (its ``kernels``
+    and ``stride`` are taken from the kernel learner; default: SPEC §2 defaults).
+    ``classifier``: a :class:`CoLaNET` or :class:`DigitalCoLaNET` template (default:
+    CoLaNET with the notes §12.B defaults). ``calibration_size`` training images (a
+    seeded sample) set the front-end's scale.
+
+    Attributes after ``fit``: ``kernel_learner_``, ``front_end_``, ``classifier_``,
+    ``classes_``, ``n_neurons_`` (input + conv + pooling + CoLaNET neurons),
+    ``backlog_fraction_`` (share of pooled spikes of the training set still held back
+    at the end of the frame; see ``ConvSNN``), ``timings_`` (seconds per stage).
+    """
+
+    def __init__(
+        self,
+        kernel_learner: Any = None,
+        front_end: Any = None,
+        classifier: Any = None,
+        calibration_size: int = 1000,
+        random_state: int = 0,
+        n_threads: int | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.kernel_learner = kernel_learner
+        self.front_end = front_end
+        self.classifier = classifier
+        self.calibration_size = calibration_size
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.progress = progress
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_config(cls, cfg: Any, random_state: int = 0,
+                    n_threads: int | None = None, progress: bool = False) -> CSNNClassifier:
+        """Builds the classifier from an :class:`~snnconv.experiment.ExperimentConfig`."""
+        from . import CoLaNET, ConvSNN, DigitalCoLaNET, KernelLearner
+
+        k, f, c = cfg.kernels, cfg.front_end, cfg.classifier
+        learner = KernelLearner(
+            kernel_size=k.kernel_size, n_kernels=k.n_kernels, stride=k.stride, w_min=k.w_min,
+            w_max=k.w_max, brightness_quantile=k.brightness_quantile,
+            saturation_quantile=k.saturation_quantile, epochs=k.epochs,
+            random_state=random_state, n_threads=n_threads, progress=progress,
+        )
+        front = ConvSNN(
+            None, stride=k.stride, pool=f.pool, tau=f.tau, threshold=f.threshold,
+            target_rate=f.target_rate, frame_steps=f.frame_steps, active_steps=f.active_steps,
+            encoding=f.encoding, on_backlog="ignore", random_state=random_state,
+            n_threads=n_threads, progress=progress,
+        )
+        kinds = {"spiking": CoLaNET, "digital": DigitalCoLaNET}
+        if c.kind not in kinds:
+            raise ValueError(f"classifier.kind: must be spiking or digital, got {c.kind!r}")
+        params = {"random_state": random_state, "n_threads": n_threads, "progress": progress}
+        params.update(c.params)
+        return cls(learner, front, kinds[c.kind](**params), random_state=random_state,
+                   n_threads=n_threads, progress=progress)
+
+    def _templates(self) -> tuple[Any, Any, Any]:
+        from . import CoLaNET, ConvSNN, KernelLearner
+
+        common = {"random_state": self.random_state, "n_threads": self.n_threads,
+                  "progress": self.progress}
+        learner = self.kernel_learner or KernelLearner(**common)
+        front = self.front_end or ConvSNN(None, on_backlog="ignore", **common)
+        clf = self.classifier or CoLaNET(**common)
+        return learner, front, clf
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, images: np.ndarray, y: Any) -> CSNNClassifier:
+        """Learns kernels, calibrates the front-end and trains the classifier."""
+        from ._images import as_stack
+
+        stack = as_stack(images)
+        if stack is None:
+            raise TypeError("images: CSNNClassifier needs an array (N, H, W)")
+        y = np.asarray(y)
+        if y.shape != (stack.shape[0],):
+            raise ValueError(f"y: expected {stack.shape[0]} labels, got shape {y.shape}")
+        if not isinstance(self.calibration_size, (int, np.integer)) or self.calibration_size < 1:
+            raise ValueError(
+                f"calibration_size: must be an integer >= 1, got {self.calibration_size!r}"
+            )
+        learner, front, clf = self._templates()
+        timings = {}
+        t0 = time.perf_counter()
+        if hasattr(learner, "kernels_"):
+            self.kernel_learner_ = learner
+        else:
+            self.kernel_learner_ = _clone(learner).fit(stack)
+        t1 = time.perf_counter()
+        params = front.get_params(deep=False)
+        params.update(kernels=self.kernel_learner_, stride=self.kernel_learner_.stride)
+        self.front_end_ = type(front)(**params)
+        rng = np.random.default_rng(self.random_state)
+        n_cal = min(int(self.calibration_size), stack.shape[0])
+        sample = np.sort(rng.choice(stack.shape[0], n_cal, replace=False))
+        self.front_end_.fit(stack[sample])
+        counts = self.front_end_.run(stack)
+        t2 = time.perf_counter()
+        self.classifier_ = _clone(clf).fit(counts.pooled, y)
+        t3 = time.perf_counter()
+        pooled_total = float(counts.pooled.sum()) + float(counts.backlog.sum())
+        self.backlog_fraction_ = float(counts.backlog.sum()) / max(pooled_total, 1.0)
+        timings.update(kernels=t1 - t0, front_end=t2 - t1, classifier=t3 - t2)
+        self.timings_ = timings
+        self.classes_ = self.classifier_.classes_
+        self.n_neurons_ = self._count_neurons(stack.shape[1], stack.shape[2])
+        return self
+
+    def _count_neurons(self, h: int, w: int) -> int:
+        n_k, pp, qq = self.front_end_.output_shape(h, w)
+        k, s = self.kernel_learner_.kernel_size, self.kernel_learner_.stride
+        conv = n_k * ((h - k) // s + 1) * ((w - k) // s + 1)
+        clf = self.classifier_
+        per_copy = len(self.classes_) * (int(clf.microcolumns) + 2)
+        return h * w + conv + n_k * pp * qq + int(clf.n_copies) * per_copy + len(self.classes_)
+
+    # ------------------------------------------------------------------ inference
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        """Pooled spike counts (N, n_kernels, P', Q') the classifier sees."""
+        self._check_fitted()
+        return self.front_end_.run(images).pooled
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.classifier_.predict(self.transform(images))
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        return self.classifier_.predict_proba(self.transform(images))
+
+    def score(self, images: np.ndarray, y: Any) -> float:
+        return float(np.mean(self.predict(images) == np.asarray(y)))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "classifier_"):
+            raise RuntimeError("This CSNNClassifier is not fitted yet; call fit(images, y)")
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Writes a folder with one file per stage plus ``csnn.json``; written to a
+        temporary folder first and renamed into place."""
+        self._check_fitted()
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            self.kernel_learner_.save(tmp / "kernel_learner.npz")
+            self.front_end_.save(tmp / "front_end.npz")
+            self.classifier_.save(tmp / "classifier.npz")
+            meta = {
+                "format": _FORMAT,
+                "format_version": _FORMAT_VERSION,
+                "classifier": type(self.classifier_).__name__,
+                "calibration_size": int(self.calibration_size),
+                "random_state": int(self.random_state),
+                "n_neurons_": int(self.n_neurons_),
+                "backlog_fraction_": self.backlog_fraction_,
+            }
+            (tmp / "csnn.json").write_text(json.dumps(meta, indent=2))
+            old = None
+            if target.exists():
+                old = target.with_name(f".{target.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(target, old)
+            os.replace(tmp, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return str(target)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> CSNNClassifier:
+        """Reads a folder written by :meth:`save`."""
+        from . import CoLaNET, ConvSNN, DigitalCoLaNET, KernelLearner
+
+        root = Path(path)
+        try:
+            meta = json.loads((root / "csnn.json").read_text())
+        except FileNotFoundError:
+            raise
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{root}: corrupt csnn.json ({exc})") from exc
+        if meta.get("format") != _FORMAT or meta.get("format_version") != _FORMAT_VERSION:
+            raise ValueError(f"{root}: not a {_FORMAT} v{_FORMAT_VERSION} folder")
+        kinds = {"CoLaNET": CoLaNET, "DigitalCoLaNET": DigitalCoLaNET}
+        if meta.get("classifier") not in kinds:
+            raise ValueError(f"{root}: unknown classifier {meta.get('classifier')!r}")
+        self = cls(calibration_size=meta["calibration_size"], random_state=meta["random_state"])
+        self.kernel_learner_ = KernelLearner.load(root / "kernel_learner.npz")
+        self.front_end_ = ConvSNN.load(root / "front_end.npz")
+        self.classifier_ = kinds[meta["classifier"]].load(root / "classifier.npz")
+        self.classes_ = self.classifier_.classes_
+        self.n_neurons_ = int(meta["n_neurons_"])
+        self.backlog_fraction_ = float(meta["backlog_fraction_"])
+        return self
