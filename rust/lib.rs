@@ -7,6 +7,7 @@ pub mod error;
 pub mod image;
 pub mod kernels;
 pub mod rng;
+pub mod ulsnn;
 
 #[cfg(feature = "python")]
 mod python;

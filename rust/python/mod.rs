@@ -3,6 +3,7 @@
 
 mod common;
 mod kernels;
+mod ulsnn;
 
 use pyo3::prelude::*;
 
@@ -10,5 +11,6 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     kernels::register(m)?;
+    ulsnn::register(m)?;
     Ok(())
 }
