@@ -6,7 +6,19 @@ their optional dependencies only when used.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._core import __version__
 from .kernel_learner import KernelLearner
 
-__all__ = ["KernelLearner", "__version__"]
+__all__ = ["KernelLearner", "__version__", "baselines"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `snnconv.baselines` is imported on first use, so importing snnconv never
+    # imports the baselines (nor, through them, PyTorch).
+    if name == "baselines":
+        import importlib
+
+        return importlib.import_module(".baselines", __name__)
+    raise AttributeError(f"module 'snnconv' has no attribute {name!r}")

@@ -12,6 +12,7 @@ _EXTRA_OF = {
     "mlxtend": "data",
     "tqdm": "progress",
     "tqdm.auto": "progress",
+    "torch": "baselines",
 }
 
 

@@ -310,7 +310,10 @@ impl Ulsnn {
     /// One training image (brightness in [0, 1]): presentations with STDP and θ
     /// adaptation, repeated at raised intensity while fewer than `min_spikes`
     /// excitatory spikes occur (at most `max_retries` times). Weights are normalised
-    /// after every presentation, i.e. before the next one (Diehl & Cook).
+    /// after every presentation, i.e. before the next one (Diehl & Cook), and so at the
+    /// end of training (BindsNET normalises after each run); they are not clamped
+    /// after that last normalisation, as in BindsNET, where clamping is part of the
+    /// learning step.
     pub fn train_image(&mut self, image: &[f64]) -> Result<Presentation> {
         self.check_image(image)?;
         let key = self.images_seen;
@@ -318,6 +321,10 @@ impl Ulsnn {
         let mut out = Presentation::default();
         for attempt in 0..=self.p.max_retries {
             let mut rng = presentation_stream(self.seed, purpose::ULSNN_TRAIN, key, attempt);
+            // BindsNET clamps the whole matrix at every learning step; normalisation may
+            // have lifted weights above w_max, so clamp once here, after which only the
+            // weights STDP touches can leave [0, w_max] and they are clamped as touched.
+            clamp_row(&mut self.w, self.p.w_max);
             self.sim.reset_state();
             self.sim.enc.encode(image, rate, self.p.time, &mut rng);
             let mut syn = Plastic {
