@@ -147,6 +147,7 @@ class _CNN(ParamsMixin):
             return self.net_.predict_proba(x)
 
     def predict(self, images: Any) -> np.ndarray:
+        self._check_fitted()
         return self.classes_[np.argmax(self.predict_proba(images), axis=1)]
 
     def score(self, images: Any, y: Any) -> float:
