@@ -255,3 +255,13 @@ def test_mnist5k_accuracy_floor(mnist5k):
     assert acc["all_activity"] >= 0.78, acc
     assert acc["proportion_weighting"] >= 0.78, acc
     assert m.score(x[4000:], y[4000:]) == pytest.approx(acc["all_activity"])
+
+
+def test_progress_bar_and_params_roundtrip(mnist5k, capsys):
+    x, y = mnist5k
+    m = ULSNN(n_neurons=3, time=20, progress=True).fit(x[:10], y[:10])
+    assert "training ULSNN" in capsys.readouterr().err
+    assert m.n_images_seen_ == 10 and m.train_stats_.shape == (10, 2)
+    assert repr(m) == "ULSNN(n_neurons=3, time=20, progress=True)"
+    m.set_params(readout="proportion_weighting")
+    assert m.decision_function(x[:4]).shape == (4, len(m.classes_))

@@ -161,7 +161,8 @@ impl PyUlsnn {
         let net = &mut self.0;
         let stats = py
             .detach(|| {
-                with_threads(Some(1), || {
+                // Sequential: no pool needed, only the panic guard.
+                with_threads(None, || {
                     let mut stats = Vec::with_capacity(2 * n);
                     for img in data.chunks_exact(d) {
                         let pr = net.train_image(img)?;

@@ -4,6 +4,10 @@
 //! Spike times are drawn event by event (geometric gaps between spikes), so the cost is
 //! proportional to the number of spikes, not to pixels × steps; the trains are kept as
 //! a step-indexed list (CSR) in buffers reused across presentations.
+//!
+//! BindsNET draws Poisson-distributed inter-spike intervals instead (mean 1000 / rate
+//! steps, at most one spike per step); the per-step Bernoulli process used here has
+//! the same rate and is the usual discrete-time Poisson process.
 
 use rand_core::Rng;
 use rand_pcg::Pcg64;

@@ -12,7 +12,7 @@
 use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
-use super::encoder::PoissonEncoder;
+use super::encoder::{unit_open0, PoissonEncoder};
 use super::neurons::LifLayer;
 use super::params::{UlsnnParams, MAX_RETRIES};
 use super::stdp::{
@@ -20,8 +20,6 @@ use super::stdp::{
 };
 use crate::error::{Error, Result};
 use crate::rng::{below, purpose, stream};
-
-use super::encoder::unit_open0;
 
 /// Outcome of one image: excitatory spikes of the final attempt and the number of
 /// retries with raised intensity that were needed.

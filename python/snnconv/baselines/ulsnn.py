@@ -32,8 +32,10 @@ class ULSNN(ParamsMixin):
     ``nu = (pre, post)``, w ∈ [0, 1], each neuron's weights normalised to sum ``norm``).
     Each excitatory neuron excites one inhibitory neuron that inhibits all the others
     (soft winner-take-all). No labels are used while learning: afterwards each neuron is
-    assigned the class it responds to most on the training set, and an image is
-    classified by the mean spike count of each class's neurons (``readout``).
+    assigned the class it responds to most on the training set (one frozen pass over
+    it, as in Diehl & Cook; BindsNET instead uses the responses recorded while learning
+    the last 250 images), and an image is classified by the mean spike count of each
+    class's neurons (``readout``: "all_activity" or "proportion_weighting").
 
     Dynamics and defaults follow BindsNET's ``DiehlAndCook2015`` reproduction
     (``examples/mnist/eth_mnist.py``; note its inhibition ``inh=120``, not the model
