@@ -19,12 +19,12 @@ import os
 
 import numpy as np
 import pytest
-from snn_reference import accumulator_input, simulate
 
 import snnconv
 from snnconv import _core
 
 from conftest import report
+from snn_reference import accumulator_input, simulate
 
 N_RUST = 2000
 N_LOOP = 20

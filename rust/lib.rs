@@ -9,6 +9,7 @@ pub mod kernels;
 pub mod preprocess;
 pub mod rng;
 pub mod snn;
+pub mod ulsnn;
 
 #[cfg(feature = "python")]
 mod python;

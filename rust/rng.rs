@@ -58,6 +58,10 @@ pub mod purpose {
     pub const TIE_BREAK: u64 = 2;
     pub const ENCODER: u64 = 3;
     pub const NETWORK: u64 = 4;
+    /// ULSNN baseline: initial weights, training presentations, inference presentations.
+    pub const ULSNN_WEIGHTS: u64 = 0x554C_0001;
+    pub const ULSNN_TRAIN: u64 = 0x554C_0002;
+    pub const ULSNN_INFER: u64 = 0x554C_0003;
 }
 
 #[cfg(test)]

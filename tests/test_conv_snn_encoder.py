@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from snn_reference import accumulator_input
 
 import snnconv
+
+from snn_reference import accumulator_input
 
 
 def one_pixel_snn(**kw):

@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from snn_reference import accumulator_input, simulate
 
 import snnconv
 from snnconv.datasets import load_mnist5k
+
+from snn_reference import accumulator_input, simulate
 
 
 @pytest.fixture(scope="module")

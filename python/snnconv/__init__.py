@@ -6,8 +6,24 @@ their optional dependencies only when used.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._core import __version__
 from .conv_snn import ConvSNN, SpikeCounts
 from .kernel_learner import KernelLearner
 
-__all__ = ["ConvSNN", "KernelLearner", "SpikeCounts", "__version__"]
+__all__ = ["CSNNClassifier", "ConvSNN", "KernelLearner", "SpikeCounts", "__version__", "baselines"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `snnconv.baselines` is imported on first use, so importing snnconv never
+    # imports the baselines (nor, through them, PyTorch).
+    if name == "baselines":
+        import importlib
+
+        return importlib.import_module(".baselines", __name__)
+    if name == "CSNNClassifier":
+        from .csnn import CSNNClassifier
+
+        return CSNNClassifier
+    raise AttributeError(f"module 'snnconv' has no attribute {name!r}")

@@ -146,3 +146,45 @@ class SpikingFrontEnd:
         carry: npt.NDArray[np.uint64] | None = None,
         image_index: int = 0,
     ) -> dict[str, Any]: ...
+
+class UlsnnCore:
+    """The ULSNN engine (rust/ulsnn/): weights are (n_inputs, n_neurons), input-major."""
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_neurons: int,
+        time: int,
+        intensity: float,
+        intensity_step: float,
+        max_retries: int,
+        min_spikes: int,
+        exc: float,
+        inh: float,
+        nu_pre: float,
+        nu_post: float,
+        norm: float,
+        theta_plus: float,
+        tc_theta_decay: float,
+        one_spike: bool,
+        seed: int,
+        weights: npt.NDArray[np.float64] | None = None,
+        theta: npt.NDArray[np.float64] | None = None,
+        images_seen: int = 0,
+    ) -> None: ...
+    def train(self, images: npt.NDArray[np.float64]) -> npt.NDArray[np.uint32]: ...
+    def respond(
+        self,
+        images: npt.NDArray[np.float64],
+        first_index: int = 0,
+        n_threads: int | None = None,
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]: ...
+    def raster(
+        self, image: npt.NDArray[np.float64], index: int = 0
+    ) -> tuple[npt.NDArray[np.uint8], int]: ...
+    @property
+    def weights(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def theta(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def images_seen(self) -> int: ...

@@ -16,6 +16,7 @@ _EXTRA_OF = {
     "PIL.Image": "video",
     "imageio": "video",
     "imageio.v3": "video",
+    "torch": "baselines",
 }
 
 

@@ -66,37 +66,63 @@ class CSNNClassifier(ParamsMixin):
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_config(cls, cfg: Any, random_state: int = 0,
-                    n_threads: int | None = None, progress: bool = False) -> CSNNClassifier:
+    def from_config(
+        cls, cfg: Any, random_state: int = 0, n_threads: int | None = None, progress: bool = False
+    ) -> CSNNClassifier:
         """Builds the classifier from an :class:`~snnconv.experiment.ExperimentConfig`."""
         from . import CoLaNET, ConvSNN, DigitalCoLaNET, KernelLearner
 
         k, f, c = cfg.kernels, cfg.front_end, cfg.classifier
         learner = KernelLearner(
-            kernel_size=k.kernel_size, n_kernels=k.n_kernels, stride=k.stride, w_min=k.w_min,
-            w_max=k.w_max, brightness_quantile=k.brightness_quantile,
-            saturation_quantile=k.saturation_quantile, epochs=k.epochs,
-            random_state=random_state, n_threads=n_threads, progress=progress,
+            kernel_size=k.kernel_size,
+            n_kernels=k.n_kernels,
+            stride=k.stride,
+            w_min=k.w_min,
+            w_max=k.w_max,
+            brightness_quantile=k.brightness_quantile,
+            saturation_quantile=k.saturation_quantile,
+            epochs=k.epochs,
+            random_state=random_state,
+            n_threads=n_threads,
+            progress=progress,
         )
         front = ConvSNN(
-            None, stride=k.stride, pool=f.pool, tau=f.tau, threshold=f.threshold,
-            target_rate=f.target_rate, frame_steps=f.frame_steps, active_steps=f.active_steps,
-            encoding=f.encoding, on_backlog="ignore", random_state=random_state,
-            n_threads=n_threads, progress=progress,
+            None,
+            stride=k.stride,
+            pool=f.pool,
+            tau=f.tau,
+            threshold=f.threshold,
+            target_rate=f.target_rate,
+            frame_steps=f.frame_steps,
+            active_steps=f.active_steps,
+            encoding=f.encoding,
+            on_backlog="ignore",
+            random_state=random_state,
+            n_threads=n_threads,
+            progress=progress,
         )
         kinds = {"spiking": CoLaNET, "digital": DigitalCoLaNET}
         if c.kind not in kinds:
             raise ValueError(f"classifier.kind: must be spiking or digital, got {c.kind!r}")
         params = {"random_state": random_state, "n_threads": n_threads, "progress": progress}
         params.update(c.params)
-        return cls(learner, front, kinds[c.kind](**params), random_state=random_state,
-                   n_threads=n_threads, progress=progress)
+        return cls(
+            learner,
+            front,
+            kinds[c.kind](**params),
+            random_state=random_state,
+            n_threads=n_threads,
+            progress=progress,
+        )
 
     def _templates(self) -> tuple[Any, Any, Any]:
         from . import CoLaNET, ConvSNN, KernelLearner
 
-        common = {"random_state": self.random_state, "n_threads": self.n_threads,
-                  "progress": self.progress}
+        common = {
+            "random_state": self.random_state,
+            "n_threads": self.n_threads,
+            "progress": self.progress,
+        }
         learner = self.kernel_learner or KernelLearner(**common)
         front = self.front_end or ConvSNN(None, on_backlog="ignore", **common)
         clf = self.classifier or CoLaNET(**common)

@@ -5,6 +5,7 @@ mod common;
 mod kernels;
 mod preprocess;
 mod snn;
+mod ulsnn;
 
 use pyo3::prelude::*;
 
@@ -14,5 +15,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kernels::register(m)?;
     preprocess::register(m)?;
     snn::register(m)?;
+    ulsnn::register(m)?;
     Ok(())
 }

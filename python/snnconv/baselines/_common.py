@@ -1,0 +1,60 @@
+"""Input checks shared by the baseline estimators."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._images import as_stack
+
+
+def brightness(images: Any, name: str = "images") -> np.ndarray:
+    """A validated (N, H, W) stack as float64 brightness in [0, 1]."""
+    stack = as_stack(images if not isinstance(images, (list, tuple)) else np.asarray(images), name)
+    if stack is None:
+        raise TypeError(f"{name}: expected a numpy array (N, H, W) of uint8 or floats in [0, 1]")
+    if stack.dtype == np.uint8:
+        return stack.astype(np.float64) / 255.0
+    return stack
+
+
+def labels(y: Any, n: int) -> np.ndarray:
+    """Class labels as a 1-D array of length n (any sortable dtype, no NaN)."""
+    if y is None:
+        raise ValueError("y: labels are required (one per image)")
+    a = np.asarray(y)
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"y: expected a 1-D array of {n} labels, got shape {a.shape}")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError("y: contains NaN or infinity")
+    if a.dtype.kind not in "iubfUSO":
+        raise TypeError(f"y: unsupported dtype {a.dtype}")
+    return a
+
+
+def check_int(name: str, v: Any, lo: int, hi: int | None = None) -> None:
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, (int, np.integer))
+        or v < lo
+        or (hi is not None and v > hi)
+    ):
+        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name}: must be an integer {rng}, got {v!r}")
+
+
+def check_real(name: str, v: Any, ok: Any, rng: str) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
+    if not math.isfinite(v) or not ok(v):
+        raise ValueError(f"{name}: must be {rng}, got {v!r}")
+
+
+def check_common(est: Any) -> None:
+    rs = est.random_state
+    if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
+        raise ValueError(f"random_state: must be a non-negative integer, got {rs!r}")
+    if est.n_threads is not None:
+        check_int("n_threads", est.n_threads, 1)
