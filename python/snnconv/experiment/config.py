@@ -92,7 +92,8 @@ class ClassifierConfig:
 class BaselineConfig:
     """Baseline settings."""
 
-    cnn_epochs: int = 10
+    #: 0: each network's own default (CNN1 10, CNN2 20 epochs)
+    cnn_epochs: int = 0
     cnn_backend: str = "auto"
     ulsnn_time: int = 250
     ulsnn_epochs: int = 1

@@ -141,14 +141,29 @@ def _cnn(kind: str) -> Runner:
 
         cls = getattr(cnn, kind.upper())
         model = cls(
-            epochs=cfg.baselines.cnn_epochs,
+            epochs=cfg.baselines.cnn_epochs or None,
             backend=cfg.baselines.cnn_backend,
             random_state=seed,
             n_threads=threads,
         )
-        return _timed(model, split, 0)
+        # neurons: units of every layer after the input (conv maps, pooled maps, outputs)
+        shape = split.train_images.shape[1:]
+        return _timed(model, split, _cnn_units(kind, shape, len(np.unique(split.train_labels))))
 
     return run
+
+
+def _cnn_units(kind: str, shape: tuple[int, ...], classes: int) -> int:
+    h, w = shape
+    if kind == "cnn1":
+        c1 = (h - 3, w - 3)  # conv 4x4 stride 1
+        p1 = (c1[0] // 2, c1[1] // 2)
+        c2 = (p1[0] - 2, p1[1] - 2)  # conv 3x3
+        p2 = (c2[0] // 2, c2[1] // 2)
+        return 32 * (c1[0] * c1[1] + p1[0] * p1[1]) + 64 * (c2[0] * c2[1] + p2[0] * p2[1]) + classes
+    c1 = ((h - 9) // 2 + 1, (w - 9) // 2 + 1)  # conv 9x9 stride 2
+    p1 = (c1[0] // 2, c1[1] // 2)
+    return 28 * (c1[0] * c1[1] + p1[0] * p1[1]) + classes
 
 
 def _ulsnn(n: int) -> Runner:
