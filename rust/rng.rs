@@ -58,6 +58,7 @@ pub mod purpose {
     pub const TIE_BREAK: u64 = 2;
     pub const ENCODER: u64 = 3;
     pub const NETWORK: u64 = 4;
+    pub const INFERENCE: u64 = 5;
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ their optional dependencies only when used.
 from __future__ import annotations
 
 from ._core import __version__
+from .colanet import CoLaNET
+from .digital_colanet import DigitalCoLaNET
 from .kernel_learner import KernelLearner
 
-__all__ = ["KernelLearner", "__version__"]
+__all__ = ["CoLaNET", "DigitalCoLaNET", "KernelLearner", "__version__"]
