@@ -67,3 +67,39 @@ class KernelLearnerCore:
     def fired(self) -> list[bool]: ...
     @property
     def images_seen(self) -> int: ...
+
+class ColanetCore:
+    """An ensemble of spiking ("spiking") or digital ("digital") CoLaNET copies."""
+
+    def __init__(
+        self, kind: str, params: dict[str, float | int], n_copies: int, seed: int
+    ) -> None: ...
+    def train(
+        self,
+        x: npt.NDArray[np.uint8],
+        y: npt.NDArray[np.int64],
+        n_threads: int | None = None,
+    ) -> None: ...
+    def votes(
+        self, x: npt.NDArray[np.uint8], n_threads: int | None = None
+    ) -> npt.NDArray[np.float64]: ...
+    def restore(
+        self,
+        resource: npt.NDArray[np.float64],
+        free: npt.NDArray[np.float64],
+        stability: npt.NDArray[np.float64],
+        counters: npt.NDArray[np.uint64],
+        seen: int,
+    ) -> None: ...
+    @property
+    def resource(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def weights(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def free(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def stability(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def counters(self) -> npt.NDArray[np.uint64]: ...
+    @property
+    def seen(self) -> int: ...

@@ -452,4 +452,28 @@ mod tests {
         let again = net.infer_frame(&[10, 0], &mut d, &mut rng).to_vec();
         assert_eq!(votes, again);
     }
+
+    #[test]
+    fn own_firing_in_the_correct_column_is_rewarded_and_gates_the_forcing() {
+        let mut net = hand_built();
+        let w0 = resource(&net, 0, 0);
+        let mut r = net.syn.resource().to_vec();
+        r[0] = 1e4; // neuron 0 (column 0) reacts to input 0
+        net.syn.restore(&r, &[0.0; 4]);
+        let mut rng = rng::stream(5, rng::purpose::NETWORK, 0);
+        let p = net.params.clone();
+        net.train_frame(&[10, 0], 0, &mut rng);
+        let l = &net.learn;
+        // Fired on its own (no forcing: OUT_0 gated BIASGATE_0), one TSS, one reward.
+        assert!(l.fired[0] >= 2);
+        assert_eq!(l.forced, vec![0, 0, 0, 0]);
+        assert_eq!(l.rewarded, vec![1, 0, 0, 0]);
+        // ΔW = d_H (once per TSS, s = 0) + D; s = max(0, 0 + r·d_H) + 2·r·D.
+        assert!((resource(&net, 0, 0) - (1e4 + p.hebbian + p.reward)).abs() < 1e-9);
+        assert_eq!(resource(&net, 0, 1), w0);
+        assert!((l.stability[0] - 2.0 * p.stability_ratio * p.reward).abs() < 1e-15);
+        // Neuron 1 was blocked by the lateral gating and never fired.
+        assert_eq!(l.fired[1], 0);
+        assert_eq!(net.dynamics.votes, vec![l.fired[0] as u32, 0]);
+    }
 }

@@ -1,0 +1,143 @@
+"""Spiking CoLaNET (SPEC §3): invariants, determinism, persistence, API.
+
+The one-frame timeline of a hand-built 2-class, 2-input network (forcing at the
+expected step, reward only to the firing L of the correct column, depression of a
+wrong-column firing, the −30 reset) is tested beside the code in
+rust/colanet/network.rs; these tests drive the whole estimator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from snnconv import CoLaNET, DigitalCoLaNET
+
+
+def _prototypes(n: int, seed: int = 0, per_class: int = 100, classes: int = 2):
+    """Noisy binary patterns over disjoint blocks of inputs, 10 spikes when on."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    X = np.zeros((n, per_class * classes), np.uint8)
+    for k in range(n):
+        on = rng.random(per_class) < 0.8
+        X[k, y[k] * per_class : (y[k] + 1) * per_class] = on * 10
+        X[k, rng.integers(0, per_class * classes, 10)] = 10
+    return X, y
+
+
+FAST = dict(microcolumns=4, n_copies=3, input_max=10)
+
+
+def test_learns_prototypes_with_default_dynamics():
+    X, y = _prototypes(300, classes=3)
+    m = CoLaNET(**FAST).fit(X[:200], y[:200])
+    assert m.score(X[200:], y[200:]) >= 0.95
+    assert m.n_examples_seen_ == 200
+    c = m.firing_counts_
+    # Columns recruited microcolumns through forcing, then fired on their own.
+    assert (c["forced"].sum(axis=2) >= 1).all()
+    assert c["fired"].sum() > c["forced"].sum()
+    assert (m.usage_ >= 1).all() and (m.usage_ <= 4).all()
+
+
+def test_resource_is_conserved_without_silent_synapses():
+    X, y = _prototypes(150, seed=1)
+    m = CoLaNET(silent_synapses=0, renorm_threshold=0.3, **FAST).fit(X, y)
+    p = m.get_params()
+    span = p["w_max"] - p["w_min"]
+    w0 = -p["w_min"] * span / (span + p["w_min"])
+    per_neuron = m.resource_.sum(axis=3) + m.free_resource_
+    np.testing.assert_allclose(per_neuron, w0 * X.shape[1], rtol=1e-12)
+    # ... and it did move: some synapses gained, some lost.
+    assert m.resource_.max() > w0 + 0.1 and m.resource_.min() < w0 - 1e-3
+
+
+def test_silent_synapses_leak_resource_and_weights_stay_in_range():
+    X, y = _prototypes(150, seed=2)
+    m = CoLaNET(silent_synapses=27, **FAST).fit(X, y)
+    w = m.weights_
+    assert (w >= m.w_min).all() and (w < m.w_max).all()
+    assert (m.stability_ >= 0).all() and m.stability_.max() > 0
+
+
+def test_deterministic_across_thread_counts_and_chunks():
+    X, y = _prototypes(120, seed=3)
+    a = CoLaNET(n_threads=1, **FAST).fit(X, y)
+    b = CoLaNET(n_threads=2, **FAST).fit(X, y)
+    np.testing.assert_array_equal(a.resource_, b.resource_)
+    np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
+    c = CoLaNET(shuffle=False, **FAST)
+    d = CoLaNET(shuffle=False, **FAST)
+    c.fit(X, y)
+    d.partial_fit(X[:50], y[:50], classes=[0, 1])
+    d.partial_fit(X[50:], y[50:])
+    np.testing.assert_array_equal(c.resource_, d.resource_)
+    # Other seeds give other networks (the stochastic stimulation differs).
+    e = CoLaNET(random_state=1, **FAST).fit(X, y)
+    assert not np.array_equal(a.resource_, e.resource_)
+
+
+def test_copies_differ_only_through_stochastic_stimulation():
+    X, y = _prototypes(100, seed=4)
+    quiet = CoLaNET(stochastic=0.0, **FAST).fit(X, y)
+
+    def canonical(copy: np.ndarray) -> list[np.ndarray]:
+        # Ties between identical untrained neurons are broken at random, so copies
+        # agree up to a permutation of the microcolumns within a column.
+        return [col[np.lexsort(col.T[::-1])] for col in copy]
+
+    for a, b in zip(canonical(quiet.resource_[0]), canonical(quiet.resource_[1]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    noisy = CoLaNET(**FAST).fit(X, y)
+    pairs = zip(canonical(noisy.resource_[0]), canonical(noisy.resource_[1]), strict=True)
+    assert any(not np.array_equal(a, b) for a, b in pairs)
+
+
+def test_inference_is_frozen_and_order_independent():
+    X, y = _prototypes(120, seed=5)
+    m = CoLaNET(**FAST).fit(X, y)
+    before = m.resource_.copy()
+    v = m.decision_function(X)
+    np.testing.assert_array_equal(m.resource_, before)
+    # Each example is a fresh frame: the votes of a row do not depend on its neighbours.
+    np.testing.assert_array_equal(m.decision_function(X[7:8]), v[7:8])
+    p = m.predict_proba(X)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert (v.sum(axis=1) <= m.n_copies + 1e-12).all()
+
+
+def test_save_load_predicts_identically_and_keeps_learning(tmp_path):
+    X, y = _prototypes(160, seed=6)
+    labels = np.array(["cat", "dog"])[y]
+    m = CoLaNET(**FAST).fit(X[:100], labels[:100])
+    path = m.save(tmp_path / "net.npz")
+    back = CoLaNET.load(path)
+    np.testing.assert_array_equal(back.decision_function(X), m.decision_function(X))
+    np.testing.assert_array_equal(back.predict(X), m.predict(X))
+    np.testing.assert_array_equal(back.firing_counts_["rewarded"], m.firing_counts_["rewarded"])
+    assert back.n_examples_seen_ == 100 and back.classes_.tolist() == ["cat", "dog"]
+    back.partial_fit(X[100:], labels[100:])
+    assert back.n_examples_seen_ == 160
+    with pytest.raises(ValueError, match="DigitalCoLaNET"):
+        DigitalCoLaNET.load(path)
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a readable"):
+        CoLaNET.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"tau_v": 0.5}, "tau_v"),
+        ({"stochastic": -1.0}, "stochastic"),
+        ({"frame_steps": 4}, "frame_steps"),
+        ({"label_step": 15}, "label_step"),
+        ({"presentation_steps": 256}, "presentation_steps"),
+        ({"n_copies": 0}, "n_copies"),
+        ({"reward": float("nan")}, "reward"),
+    ],
+)
+def test_bad_parameters_are_named(kw, match):
+    with pytest.raises(ValueError, match=match):
+        CoLaNET(**kw).fit(np.ones((2, 3)), [0, 1])
