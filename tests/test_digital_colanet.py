@@ -63,7 +63,16 @@ def test_matches_numpy_reference_of_the_spec():
     rng = np.random.default_rng(1)
     X = rng.integers(0, 11, (300, 20)) * (rng.random((300, 20)) < 0.4)
     y = rng.integers(0, 2, 300)
-    kw = dict(microcolumns=1, threshold=2.0, silent_synapses=5, renorm_threshold=0.5, input_max=10)
+    kw = dict(
+        microcolumns=1,
+        n_copies=1,
+        tau_v=None,
+        stochastic=0.0,
+        threshold=2.0,
+        silent_synapses=5,
+        renorm_threshold=0.5,
+        input_max=10,
+    )
     m = DigitalCoLaNET(shuffle=False, **kw).fit(X, y)
     W, F, s = _reference(X.astype(np.uint8), y, {**m.get_params()}, 2)
     np.testing.assert_allclose(m.resource_[0, :, 0], W, rtol=0, atol=1e-9)

@@ -105,7 +105,12 @@ class ColanetBase(ParamsMixin):
         real("renorm_threshold", lambda v: v >= 0, ">= 0")
         real("input_max", lambda v: v > 0, "> 0 (or None for the largest training value)", True)
         if "tau_v" in p:
-            real("tau_v", lambda v: v >= 1, ">= 1")
+            real(
+                "tau_v",
+                lambda v: v >= 1,
+                ">= 1 (or None: no leak, digital only)",
+                self._kind == "digital",
+            )
         if "stochastic" in p:
             real("stochastic", lambda v: v >= 0, ">= 0")
         for name in ("hebbian_window", "dopamine_time", "max_isi", "frame_steps", "label_step"):
@@ -128,6 +133,8 @@ class ColanetBase(ParamsMixin):
             if k in _RUST_PARAMS:
                 d[k] = v
         d.update(n_inputs=n_features, n_classes=n_classes)
+        if d.get("tau_v") is None:
+            d["tau_v"] = math.inf
         for k in _FLOAT_PARAMS:
             d[k] = float(d[k])
         for k in _INT_PARAMS:

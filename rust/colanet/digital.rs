@@ -37,6 +37,25 @@ pub struct DigitalCopy {
     pub fired: Vec<u64>,
     pub forced: Vec<u64>,
     pub rewarded: Vec<u64>,
+    /// Potential left at the end of the presentation by one input of count n (index n).
+    drive: Vec<f64>,
+}
+
+/// Leak refinement of notes §14.2 step 2: a spike arriving d steps before the end of
+/// the presentation counts (1 − 1/τ_v)^d, so with τ_v = ∞ the drive is the count n
+/// itself and with τ_v = 3 it is the spiking L neuron's potential at the last input
+/// step (if it did not fire earlier). Spike times are those of the spiking encoder.
+pub fn drive_table(p: &Params) -> Vec<f64> {
+    let t_p = p.presentation_steps;
+    let decay = 1.0 - 1.0 / p.tau_v;
+    (0..=t_p)
+        .map(|n| {
+            (0..t_p)
+                .filter(|&k| super::encode::emits(n, k, t_p))
+                .map(|k| decay.powi((t_p - 1 - k) as i32))
+                .sum()
+        })
+        .collect()
 }
 
 /// Per-example working memory, kept apart so inference can share a frozen copy.
@@ -65,6 +84,7 @@ impl DigitalCopy {
             fired: vec![0; n],
             forced: vec![0; n],
             rewarded: vec![0; n],
+            drive: drive_table(&params),
             params,
         }
     }
@@ -86,13 +106,22 @@ impl DigitalCopy {
         for (i, &n) in counts.iter().enumerate() {
             if n > 0 {
                 s.active.push(i);
-                let n = f64::from(n);
+                let n = self.drive[usize::from(n)];
                 for (u, w) in s.margin.iter_mut().zip(self.syn.weight_row(i)) {
                     *u += n * w;
                 }
             }
         }
+        // Stochastic stimulation σ·ξ per step, leaked like the input (ξ ~ U[0, 1)).
+        let decay = 1.0 - 1.0 / p.tau_v;
         for (j, u) in s.margin.iter_mut().enumerate() {
+            if p.stochastic > 0.0 {
+                let mut g = 1.0;
+                for _ in 0..p.presentation_steps {
+                    *u += p.stochastic * g * uniform(rng);
+                    g *= decay;
+                }
+            }
             *u -= p.threshold + p.threshold_excess * self.syn.pos_sum(j);
         }
         let m = p.microcolumns;
@@ -212,10 +241,27 @@ mod tests {
             n_classes: 2,
             microcolumns: 3,
             silent_synapses: Some(0),
+            tau_v: f64::INFINITY,
             // Two inputs of 10 spikes reach at most 20·w_max ≈ 1.85.
             threshold: 1.0,
             ..Params::default()
         }
+    }
+
+    #[test]
+    fn drive_is_the_count_without_leak_and_the_potential_with_it() {
+        let p = Params {
+            tau_v: f64::INFINITY,
+            ..Params::default()
+        };
+        assert_eq!(drive_table(&p), (0..=10).map(f64::from).collect::<Vec<_>>());
+        let p = Params::default();
+        let d = drive_table(&p);
+        // 10 spikes, decay 2/3: the geometric sum 3·(1 − (2/3)^10).
+        assert!((d[10] - 3.0 * (1.0 - (2.0f64 / 3.0).powi(10))).abs() < 1e-12);
+        // 5 spikes at steps 1, 3, 5, 7, 9: the last arrives at the end.
+        let r: f64 = 4.0 / 9.0;
+        assert!((d[5] - (1.0 + r + r * r + r.powi(3) + r.powi(4))).abs() < 1e-12);
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub struct Params {
     pub threshold: f64,
     /// Threshold excess per unit of positive afferent weight [k].
     pub threshold_excess: f64,
-    /// Membrane time constant in steps [τ_v]; 1 means no memory.
+    /// Membrane time constant in steps [τ_v]; 1 means no memory, ∞ no leak.
     pub tau_v: f64,
     /// Anti-Hebbian resource step, negative [d_H].
     pub hebbian: f64,
@@ -112,7 +112,12 @@ impl Params {
             self.threshold_excess >= 0.0,
             ">= 0",
         )?;
-        finite("tau_v", self.tau_v, self.tau_v >= 1.0, ">= 1")?;
+        if self.tau_v.is_nan() || self.tau_v < 1.0 {
+            return Err(Error::param(
+                "tau_v",
+                format!("must be >= 1 (inf = no leak), got {}", self.tau_v),
+            ));
+        }
         finite("hebbian", self.hebbian, self.hebbian <= 0.0, "<= 0")?;
         finite("reward", self.reward, self.reward >= 0.0, ">= 0")?;
         finite(
