@@ -99,8 +99,10 @@ def test_inference_is_frozen_and_order_independent():
     before = m.resource_.copy()
     v = m.decision_function(X)
     np.testing.assert_array_equal(m.resource_, before)
-    # Each example is a fresh frame: the votes of a row do not depend on its neighbours.
+    # Each example is a fresh frame whose noise is seeded by its content: the votes of a
+    # row depend neither on its neighbours nor on its position.
     np.testing.assert_array_equal(m.decision_function(X[7:8]), v[7:8])
+    np.testing.assert_array_equal(m.decision_function(X[::-1])[::-1], v)
     p = m.predict_proba(X)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     assert (v.sum(axis=1) <= m.n_copies + 1e-12).all()

@@ -5,8 +5,9 @@
 //!
 //! Randomness: copy i draws from streams derived from `rng::stream(seed, NETWORK, i)`'s
 //! seed — one stream per (copy, example number) in training and per (copy, example
-//! index of the call) at inference — so results do not depend on thread counts,
-//! chunking, or which copies run on which thread.
+//! content) at inference — so results do not depend on thread counts, chunking, or
+//! which copies run on which thread, and a prediction is a pure function of the
+//! model and the example (not of its position in a batch).
 
 use rand_pcg::Pcg64;
 use rayon::prelude::*;
@@ -16,7 +17,7 @@ use super::encode::check_counts;
 use super::network::{Dynamics, Network};
 use super::params::Params;
 use crate::error::{Error, Result};
-use crate::rng::{derive_seed, purpose, stream};
+use crate::rng::{derive_seed, mix64, purpose, stream};
 
 /// What a copy must provide to be part of an ensemble.
 pub trait Member: Send + Sync {
@@ -71,6 +72,17 @@ pub struct Ensemble<T> {
     seed: u64,
     /// Training examples seen so far (numbers the per-example streams).
     pub seen: u64,
+}
+
+/// 64-bit digest of an example's counts (seeds its inference noise).
+pub fn content_hash(counts: &[u8]) -> u64 {
+    let mut h = mix64(counts.len() as u64);
+    for chunk in counts.chunks(8) {
+        let mut b = [0u8; 8];
+        b[..chunk.len()].copy_from_slice(chunk);
+        h = mix64(h ^ u64::from_le_bytes(b));
+    }
+    h
 }
 
 /// Stream of copy `copy` for unit `index` of family `family`.
@@ -141,9 +153,11 @@ impl<T: Member> Ensemble<T> {
                 )
             },
             |(scratch, counts), (e, row)| {
+                let example = &x[e * f..(e + 1) * f];
+                let h = content_hash(example);
                 for (ci, (m, s)) in self.copies.iter().zip(scratch.iter_mut()).enumerate() {
-                    let mut rng = copy_stream(seed, ci, purpose::INFERENCE, e as u64);
-                    m.answer(&x[e * f..(e + 1) * f], s, &mut rng, counts);
+                    let mut rng = copy_stream(seed, ci, purpose::INFERENCE, h);
+                    m.answer(example, s, &mut rng, counts);
                     let total: f64 = counts.iter().sum();
                     if total > 0.0 {
                         for (r, v) in row.iter_mut().zip(counts.iter()) {

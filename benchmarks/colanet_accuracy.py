@@ -1,0 +1,69 @@
+"""Accuracy of CoLaNET / DigitalCoLaNET on the MNIST 5k sample (raw pixels), k folds.
+
+Usage::
+
+    python benchmarks/colanet_accuracy.py spiking [--folds 5] [--split] [param=value ...]
+    python benchmarks/colanet_accuracy.py digital tau_v=None stochastic=0 n_copies=1
+
+``--split`` uses the single seeded 4,000 / 1,000 split of the tests instead of
+stratified folds. Prints mean ± std accuracy, abstention rate (no copy answered),
+microcolumns recruited per column, neuron count and wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import time
+
+import numpy as np
+from snnconv import CoLaNET, DigitalCoLaNET
+from snnconv.datasets import load_mnist5k
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", choices=["spiking", "digital"])
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--split", action="store_true")
+    ap.add_argument("params", nargs="*", help="hyperparameters as name=value")
+    args = ap.parse_intermixed_args()
+    kw = {}
+    for item in args.params:
+        k, _, v = item.partition("=")
+        kw[k] = ast.literal_eval(v)
+    cls = CoLaNET if args.model == "spiking" else DigitalCoLaNET
+    images, labels = load_mnist5k()
+    X = images.reshape(labels.size, -1)
+    if args.split:
+        order = np.random.default_rng(0).permutation(labels.size)
+        splits = [(order[:4000], order[4000:])]
+    else:
+        from sklearn.model_selection import StratifiedKFold
+
+        skf = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=0)
+        splits = list(skf.split(X, labels))
+    accs, abst, usage, times = [], [], [], []
+    for tr, te in splits:
+        m = cls(input_max=255, **kw)
+        t0 = time.perf_counter()
+        m.fit(X[tr], labels[tr])
+        v = m.decision_function(X[te])
+        times.append(time.perf_counter() - t0)
+        pred = m.classes_[np.argmax(v, axis=1)]
+        pred[v.max(axis=1) <= 0] = m.fallback_class_
+        accs.append(np.mean(pred == labels[te]))
+        abst.append(np.mean(v.max(axis=1) <= 0))
+        usage.append(m.usage_.mean())
+    c = m.classes_.size
+    neurons = m.n_copies * c * (m.microcolumns + 2)
+    print(
+        f"{args.model} {kw}: accuracy {100 * np.mean(accs):.2f} ± {100 * np.std(accs):.2f} % "
+        f"over {len(splits)} split(s); no answer {100 * np.mean(abst):.1f} %; "
+        f"microcolumns used per column {np.mean(usage):.1f} of {m.microcolumns}; "
+        f"{neurons} neurons; {np.mean(times):.1f} s per fit+predict"
+    )
+
+
+if __name__ == "__main__":
+    main()
