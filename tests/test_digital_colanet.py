@@ -102,15 +102,26 @@ def test_learns_two_prototypes_and_conserves_resource():
 
 def test_encoding_is_explicit():
     m = DigitalCoLaNET(input_max=255).fit(np.array([[0, 255], [255, 128]]), [0, 1])
-    np.testing.assert_array_equal(
-        m.encode(np.array([[255, 128, 0], [25, 26, 300]])[:, :2]), [[10, 5], [0, 1]]
-    )
-    auto = DigitalCoLaNET().fit(np.array([[0.0, 0.5], [0.25, 0.1]]), [0, 1])
+    X = np.array([[255, 128], [25, 300]])
+    np.testing.assert_array_equal(m.encode(X), [[10, 5], [0, 10]])
+    auto = DigitalCoLaNET(input_max="max").fit(np.array([[0.0, 0.5], [0.25, 0.1]]), [0, 1])
     assert auto.input_max_ == 0.5
     np.testing.assert_array_equal(auto.encode([[0.5, 0.25]]), [[10, 5]])
     # (N, C, P, Q) front-end counts are flattened.
     four_d = DigitalCoLaNET(input_max=10).fit(np.ones((4, 2, 3, 3), np.uint16), [0, 1, 0, 1])
     assert four_d.n_features_in_ == 18
+
+
+def test_match_scale_hits_the_target_spike_count():
+    # 100 features of value 1: 500 spikes per example means 5 spikes each.
+    m = DigitalCoLaNET(target_spikes=500).fit(np.ones((2, 100)), [0, 1])
+    np.testing.assert_array_equal(m.encode(np.ones((1, 100))), np.full((1, 100), 5))
+    rng = np.random.default_rng(0)
+    X = rng.exponential(1.0, (300, 200)) * (rng.random((300, 200)) < 0.5)
+    m = DigitalCoLaNET().fit(X, rng.integers(0, 2, 300))
+    assert abs(m.encode(X).sum(axis=1).mean() - 937) < 5
+    # Raw pixels of MNIST-like density keep the §12.B scale of about 255.
+    assert DigitalCoLaNET(input_max="match").get_params()["target_spikes"] == 937
 
 
 def test_partial_fit_in_chunks_equals_fit():
@@ -145,6 +156,8 @@ def test_save_load_predicts_identically(tmp_path):
         ({"microcolumns": 0}, "microcolumns"),
         ({"silent_synapses": -2}, "silent_synapses"),
         ({"input_max": 0}, "input_max"),
+        ({"input_max": "auto"}, "input_max"),
+        ({"target_spikes": -1}, "target_spikes"),
     ],
 )
 def test_bad_parameters_are_named(kw, match):

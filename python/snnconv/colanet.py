@@ -24,9 +24,13 @@ class CoLaNET(ColanetBase):
     σ = ``stochastic`` (uniform stimulation per step, §12.B; it is also what makes
     the copies of an ensemble differ — with σ = 0 they are identical).
 
-    X: non-negative features (N, F), or (N, C, P, Q) spike counts (flattened); see
-    ``snnconv._colanet_base`` for the count encoding set by ``input_max``. Learning is
-    online: ``fit`` makes ``epochs`` passes in a seeded shuffled order (``shuffle``).
+    X: non-negative features (N, F), or (N, C, P, Q) spike counts (flattened). Feature
+    x sends ⌊T_p·min(x / input_max_, 1)⌋ spikes; ``input_max`` is a number, ``"max"``
+    (largest training value) or ``"match"`` (default: the scale giving
+    ``target_spikes`` input spikes per example on average, the drive of raw MNIST the
+    defaults were tuned for); see ``snnconv._colanet_base``. ``encode(X)`` shows the
+    counts. Learning is online: ``fit`` makes ``epochs`` passes in a seeded shuffled
+    order (``shuffle``).
 
     Learned state: ``resource_``, ``weights_``, ``stability_``, ``free_resource_``,
     ``firing_counts_``, ``usage_`` (microcolumns recruited per copy and column).
@@ -57,7 +61,8 @@ class CoLaNET(ColanetBase):
         frame_steps: int = 15,
         label_step: int = 9,
         stochastic: float = 2.212,
-        input_max: float | None = None,
+        input_max: float | str = "match",
+        target_spikes: float = 937.0,
         epochs: int = 1,
         shuffle: bool = True,
         random_state: int = 0,
@@ -85,6 +90,7 @@ class CoLaNET(ColanetBase):
         self.label_step = label_step
         self.stochastic = stochastic
         self.input_max = input_max
+        self.target_spikes = target_spikes
         self.epochs = epochs
         self.shuffle = shuffle
         self.random_state = random_state

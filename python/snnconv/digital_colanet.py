@@ -53,7 +53,8 @@ class DigitalCoLaNET(ColanetBase):
         renorm_threshold: float = 1.0,
         presentation_steps: int = 10,
         stochastic: float = 2.212,
-        input_max: float | None = None,
+        input_max: float | str = "match",
+        target_spikes: float = 937.0,
         epochs: int = 1,
         shuffle: bool = True,
         random_state: int = 0,
@@ -76,6 +77,7 @@ class DigitalCoLaNET(ColanetBase):
         self.presentation_steps = presentation_steps
         self.stochastic = stochastic
         self.input_max = input_max
+        self.target_spikes = target_spikes
         self.epochs = epochs
         self.shuffle = shuffle
         self.random_state = random_state
