@@ -15,8 +15,9 @@ the encoder's range, not a clipping of the data.
   example equals ``target_spikes``. The §12.B defaults (threshold, weight range,
   rewards) were tuned for raw MNIST, which sends 937 spikes per example on average;
   matching that drive transfers the defaults to other features. On raw MNIST it gives
-  input_max_ ≈ 255; on pooled kernel features "max" left half of the test examples
-  without any answer (52.7 %) while "match" reaches 92.8 % (docs/results.md).
+  input_max_ ≈ 254; on pooled kernel features "max" leaves about half of the test
+  examples without any answer (52.7 % accuracy) where "match" reaches 92.8 %
+  (docs/results.md).
 """
 
 from __future__ import annotations
