@@ -143,3 +143,61 @@ def test_save_load_predicts_identically_and_keeps_learning(tmp_path):
 def test_bad_parameters_are_named(kw, match):
     with pytest.raises(ValueError, match=match):
         CoLaNET(**kw).fit(np.ones((2, 3)), [0, 1])
+
+
+def test_one_frame_timeline_of_a_hand_built_network():
+    # 2 classes × 2 L, 2 inputs; weights span [−1, 5) so one input can drive an L neuron.
+    # Fitting on blank examples recruits nothing (no input spike contributes), so the
+    # network stays at its initial weights w = 0.
+    p = dict(
+        microcolumns=2,
+        n_copies=1,
+        w_min=-1.0,
+        w_max=5.0,
+        reward=20.0,
+        silent_synapses=-1,
+        stochastic=2.0,
+        input_max=10,
+    )
+    m = CoLaNET(**p).fit(np.zeros((2, 2)), [0, 1])
+    w0 = m.resource_[0, 0, 0, 0]
+    assert (m.resource_ == w0).all()
+    np.testing.assert_allclose(m.weights_, 0.0, atol=1e-15)
+
+    # Label 0, input 0 spiking every step: no L can fire on its own, so BIASGATE 0
+    # fires at k = 10 and forces one L of column 0 at k = 11; it alone is rewarded at 12.
+    tr = m.trace([10, 0], label=0)
+    assert np.flatnonzero(tr["gate"][:, 0]).tolist() == [10] and not tr["gate"][:, 1].any()
+    k, j = np.nonzero(tr["spike"])
+    assert k.tolist() == [11] and j[0] in (0, 1) and tr["spike"][11, j[0]] == 2
+    assert np.flatnonzero(tr["out"][:, 0]).tolist() == [12]
+    assert tr["reward_column"].tolist() == [-1] * 12 + [0] + [-1] * 2
+    # The −30 reset at k = 13 clears every potential that is not blocked (the loser of
+    # column 0 is blocked by the winner's lateral gating from k = 12 on).
+    assert tr["reset"].tolist() == [False] * 13 + [True, False]
+    loser = 1 - j[0]
+    assert tr["potential"][12, [2, 3]].min() > 0
+    np.testing.assert_array_equal(tr["potential"][13, [j[0], 2, 3]], 0.0)
+    assert tr["potential"][13, loser] > 0
+    R = m.resource_[0].reshape(4, 2)
+    assert R[j[0], 0] == pytest.approx(w0 + 20.0, abs=1e-12)
+    assert R[j[0], 1] == w0 and (R[[loser, 2, 3]] == w0).all()
+
+    # Label 1 on the same input: the trained L of column 0 now fires on its own (wrong
+    # column) and is depressed once by d_H; column 1 is silent, so it is forced and
+    # rewarded.
+    tr = m.trace([10, 0], label=1)
+    own = np.flatnonzero(tr["spike"][:, j[0]] == 1)
+    assert own.size >= 1 and own[0] < 10
+    assert np.flatnonzero(tr["gate"][:, 1]).tolist() == [10]
+    forced = np.nonzero(tr["spike"] == 2)
+    assert forced[0].tolist() == [11] and forced[1][0] in (2, 3)
+    assert tr["reward_column"][12] == 1
+    R2 = m.resource_[0].reshape(4, 2)
+    assert R2[j[0], 0] == pytest.approx(R[j[0], 0] + m.hebbian, abs=1e-9)
+    assert R2[forced[1][0], 0] == pytest.approx(w0 + 20.0, abs=1e-12)
+
+    # Without a label the frame is frozen inference: OUT 0 answers, nothing learns.
+    tr = m.trace([10, 0])
+    assert tr["out"][:, 0].any() and not tr["gate"].any() and not tr["reset"].any()
+    np.testing.assert_array_equal(m.resource_[0].reshape(4, 2), R2)

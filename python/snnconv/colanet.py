@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ._colanet_base import ColanetBase
+from typing import Any
+
+import numpy as np
+
+from ._colanet_base import ColanetBase, as_features
 
 
 class CoLaNET(ColanetBase):
@@ -96,3 +100,32 @@ class CoLaNET(ColanetBase):
         self.random_state = random_state
         self.n_threads = n_threads
         self.progress = progress
+
+    def trace(self, x: Any, label: Any = None, copy: int = 0) -> dict[str, np.ndarray]:
+        """Runs one frame of one copy from rest and returns its step-by-step record.
+
+        ``x`` is one example (F features, encoded as in ``fit``). Without ``label`` the
+        frame is an inference frame (nothing changes); with a label it is a training
+        frame: the Target spike, forcing, reward and reset happen and *the copy learns*
+        (useful to watch or test one learning step; see docs/results.md).
+
+        Returns arrays over the ``frame_steps`` steps: ``potential`` (steps, L) after
+        the step, ``spike`` (steps, L) with 0 = none, 1 = own, 2 = forced, ``out`` and
+        ``gate`` (steps, n_classes) spikes, ``reward_column`` (steps,) index of the
+        rewarded column or −1, ``reset`` (steps,) whether the −30 reset arrived.
+        L neuron j belongs to column j // microcolumns.
+        """
+        self._check_fitted()
+        a = as_features(np.asarray(x).reshape(1, -1), self.n_features_in_)
+        counts = self._encode(a)[0]
+        idx = None
+        if label is not None:
+            hits = np.flatnonzero(self.classes_ == label)
+            if hits.size != 1:
+                raise ValueError(f"label: {label!r} is not among classes_ = {self.classes_!r}")
+            idx = int(hits[0])
+        if isinstance(copy, bool) or not isinstance(copy, (int, np.integer)):
+            raise TypeError(f"copy: must be an integer, got {type(copy).__name__}")
+        if not 0 <= copy < self.n_copies:
+            raise ValueError(f"copy: must be in [0, {self.n_copies}), got {copy}")
+        return self._core.trace(int(copy), counts, idx, int(self.random_state))

@@ -279,6 +279,21 @@ pub fn learn_step(p: &Params, syn: &mut Synapses, learn: &mut Learning, d: &Dyna
     }
 }
 
+/// Step-by-step record of one frame, (steps, neurons) row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// L potentials after the step (after a spike's reset and the floor).
+    pub potential: Vec<f64>,
+    /// L spikes: 0 none, 1 own, 2 forced.
+    pub spike: Vec<u8>,
+    pub out: Vec<bool>,
+    pub gate: Vec<bool>,
+    /// Column whose L neurons received the reward at that step.
+    pub reward_column: Vec<Option<usize>>,
+    /// Whether the −30 reset arrived at that step.
+    pub reset: Vec<bool>,
+}
+
 /// One copy: learned state, the training timeline and its counters.
 #[derive(Debug, Clone)]
 pub struct Network {
@@ -321,6 +336,44 @@ impl Network {
             step(p, &self.links, &self.syn, &mut self.dynamics, k, lab, rng);
             learn_step(p, &mut self.syn, &mut self.learn, &self.dynamics);
         }
+    }
+
+    /// Runs one frame from rest on this copy and records every step (for inspection,
+    /// plots and tests). With a label the frame is a training frame (Target, forcing,
+    /// reward, reset, plasticity on this copy); without one it is an inference frame.
+    pub fn trace_frame(&mut self, counts: &[u8], label: Option<usize>, rng: &mut Pcg64) -> Trace {
+        let p = self.params.clone();
+        let (steps, l, c) = (p.frame_steps as usize, p.n_learning(), p.n_classes);
+        let mut tr = Trace {
+            potential: vec![0.0; steps * l],
+            spike: vec![0; steps * l],
+            out: vec![false; steps * c],
+            gate: vec![false; steps * c],
+            reward_column: vec![None; steps],
+            reset: vec![false; steps],
+        };
+        let mut d = Dynamics::new(&p);
+        d.schedule.fill(counts, p.presentation_steps);
+        // The plasticity clocks continue from the copy's timeline.
+        d.t = self.dynamics.t;
+        for k in 0..p.frame_steps {
+            let lab = label.filter(|_| k == p.label_step);
+            step(&p, &self.links, &self.syn, &mut d, k, lab, rng);
+            if label.is_some() {
+                learn_step(&p, &mut self.syn, &mut self.learn, &d);
+            }
+            let ks = k as usize;
+            tr.potential[ks * l..(ks + 1) * l].copy_from_slice(&d.l.u);
+            for &(j, forced) in &d.spikes {
+                tr.spike[ks * l + j] = if forced { 2 } else { 1 };
+            }
+            tr.out[ks * c..(ks + 1) * c].copy_from_slice(&d.out);
+            tr.gate[ks * c..(ks + 1) * c].copy_from_slice(&d.gate);
+            tr.reward_column[ks] = d.reward_column;
+            tr.reset[ks] = d.reset_arrived;
+        }
+        self.dynamics.t = d.t;
+        tr
     }
 
     /// OUT spikes per class for one example with plasticity frozen, starting from

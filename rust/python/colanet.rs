@@ -12,6 +12,7 @@ use pyo3::types::PyDict;
 
 use super::common::{to_py, with_threads};
 use crate::colanet::digital::DigitalCopy;
+use crate::colanet::encode::check_counts;
 use crate::colanet::ensemble::{Ensemble, Member};
 use crate::colanet::network::{Links, Network};
 use crate::colanet::Params;
@@ -242,6 +243,76 @@ impl PyColanet {
             }
         }
         Ok(())
+    }
+
+    /// Runs one frame of copy `copy` from rest and returns its step-by-step record as a
+    /// dict of numpy arrays; with a label it is a training frame (the copy learns).
+    #[pyo3(signature = (copy, counts, label=None, seed=0))]
+    fn trace<'py>(
+        &mut self,
+        py: Python<'py>,
+        copy: usize,
+        counts: PyReadonlyArray1<'py, u8>,
+        label: Option<usize>,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let Kind::Spiking(e) = &mut self.kind else {
+            return Err(to_py(Error::param(
+                "trace",
+                "only the spiking CoLaNET has a timeline",
+            )));
+        };
+        let p = e.params().clone();
+        let x: Vec<u8> = counts.as_array().iter().copied().collect();
+        if x.len() != p.n_inputs {
+            return Err(to_py(Error::input(
+                "x",
+                format!("expected {} features, got {}", p.n_inputs, x.len()),
+            )));
+        }
+        check_counts(&x, p.presentation_steps).map_err(to_py)?;
+        if label.is_some_and(|l| l >= p.n_classes) || copy >= e.copies.len() {
+            return Err(to_py(Error::input(
+                "label",
+                "class or copy index out of range",
+            )));
+        }
+        let mut rng = crate::rng::stream(seed, crate::rng::purpose::NETWORK, copy as u64);
+        let tr = e.copies[copy].trace_frame(&x, label, &mut rng);
+        let (steps, l, c) = (p.frame_steps as usize, p.n_learning(), p.n_classes);
+        let d = PyDict::new(py);
+        d.set_item(
+            "potential",
+            Array2::from_shape_vec((steps, l), tr.potential)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "spike",
+            Array2::from_shape_vec((steps, l), tr.spike)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "out",
+            Array2::from_shape_vec((steps, c), tr.out)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "gate",
+            Array2::from_shape_vec((steps, c), tr.gate)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+        let rc: Vec<i64> = tr
+            .reward_column
+            .iter()
+            .map(|r| r.map_or(-1, |v| v as i64))
+            .collect();
+        d.set_item("reward_column", ndarray::Array1::from(rc).into_pyarray(py))?;
+        d.set_item("reset", ndarray::Array1::from(tr.reset).into_pyarray(py))?;
+        Ok(d)
     }
 
     #[getter]
