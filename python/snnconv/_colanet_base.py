@@ -72,8 +72,22 @@ class ColanetBase(ParamsMixin):
 
     _kind: ClassVar[str]
     _format: ClassVar[str]
+    #: scikit-learn < 1.6 reads this; newer versions call __sklearn_tags__.
+    _estimator_type: ClassVar[str] = "classifier"
     #: Parameters of the Rust ``Params`` this estimator does not expose, with values.
     _fixed: ClassVar[dict[str, Any]] = {}
+
+    def __sklearn_tags__(self) -> Any:
+        """Lets scikit-learn (>= 1.6) treat this as a classifier (stratified CV, scorers)
+        without importing it at snnconv import time."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(),
+            input_tags=InputTags(two_d_array=True, positive_only=True),
+        )
 
     # ---------------------------------------------------------------- parameters
     def _check_params(self) -> None:
