@@ -201,3 +201,16 @@ def test_one_frame_timeline_of_a_hand_built_network():
     tr = m.trace([10, 0])
     assert tr["out"][:, 0].any() and not tr["gate"].any() and not tr["reset"].any()
     np.testing.assert_array_equal(m.resource_[0].reshape(4, 2), R2)
+
+
+def test_scikit_learn_sees_classifiers():
+    pytest.importorskip("sklearn")
+    from sklearn.base import clone, is_classifier
+    from sklearn.model_selection import cross_val_score
+
+    assert is_classifier(CoLaNET()) and is_classifier(DigitalCoLaNET())
+    c = clone(CoLaNET(microcolumns=3, stochastic=0.5))
+    assert c.get_params()["microcolumns"] == 3 and not hasattr(c, "classes_")
+    X, y = _prototypes(90, seed=7, classes=3)
+    scores = cross_val_score(DigitalCoLaNET(microcolumns=3, input_max=10), X, y, cv=3)
+    assert scores.min() >= 0.9
