@@ -182,3 +182,14 @@ def test_bad_inputs_are_named():
         m.partial_fit(np.ones((1, 3)), [7])
     with pytest.raises(RuntimeError, match="not fitted"):
         DigitalCoLaNET().predict(np.ones((1, 3)))
+
+
+def test_deterministic_across_thread_counts_with_noisy_copies():
+    X, y = _two_prototypes(200, seed=5)
+    kw = dict(microcolumns=3, threshold=2.0, input_max=10, n_copies=4)
+    a = DigitalCoLaNET(n_threads=1, **kw).fit(X, y)
+    b = DigitalCoLaNET(n_threads=2, **kw).fit(X, y)
+    np.testing.assert_array_equal(a.resource_, b.resource_)
+    np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
+    # The leaked stimulation makes the copies learn differently.
+    assert not np.array_equal(np.sort(a.resource_[0], axis=1), np.sort(a.resource_[1], axis=1))
