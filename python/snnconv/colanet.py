@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._colanet_base import ColanetBase, as_features
+from ._colanet_base import ColanetBase
+from ._colanet_input import as_features
 
 
 class CoLaNET(ColanetBase):

@@ -8,7 +8,8 @@ from ._colanet_base import ColanetBase
 class DigitalCoLaNET(ColanetBase):
     """CoLaNET's learning rules without spikes: one excitation per example.
 
-    Per example the spike counts n_i give U_j = Σ_i w_ji·n_i; microcolumn j fires iff
+    Per example the spike counts n_i give U_j = Σ_i w_ji·n_i (each spike weighted by its
+    leak when ``tau_v`` is set, see below); microcolumn j fires iff
     U_j ≥ θ_j = H + k·Σw⁺_j, one winner (largest U − θ) per column. Training depresses
     every column winner on the active inputs (anti-Hebbian), rewards the winner of the
     label's column, or, if that column is silent, forces and rewards its
