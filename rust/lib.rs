@@ -2,6 +2,7 @@
 //! The Python binding lives in `python.rs` and is compiled only with the
 //! `python` feature.
 
+pub mod colanet;
 pub mod conv;
 pub mod error;
 pub mod image;

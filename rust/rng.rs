@@ -62,6 +62,7 @@ pub mod purpose {
     pub const ULSNN_WEIGHTS: u64 = 0x554C_0001;
     pub const ULSNN_TRAIN: u64 = 0x554C_0002;
     pub const ULSNN_INFER: u64 = 0x554C_0003;
+    pub const INFERENCE: u64 = 5;
 }
 
 #[cfg(test)]

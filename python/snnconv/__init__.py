@@ -9,10 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 from ._core import __version__
+from .colanet import CoLaNET
 from .conv_snn import ConvSNN, SpikeCounts
+from .csnn import CSNNClassifier
+from .digital_colanet import DigitalCoLaNET
 from .kernel_learner import KernelLearner
 
-__all__ = ["CSNNClassifier", "ConvSNN", "KernelLearner", "SpikeCounts", "__version__", "baselines"]
+__all__ = [
+    "CSNNClassifier",
+    "CoLaNET",
+    "ConvSNN",
+    "DigitalCoLaNET",
+    "KernelLearner",
+    "SpikeCounts",
+    "__version__",
+    "baselines",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,8 +34,4 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return importlib.import_module(".baselines", __name__)
-    if name == "CSNNClassifier":
-        from .csnn import CSNNClassifier
-
-        return CSNNClassifier
     raise AttributeError(f"module 'snnconv' has no attribute {name!r}")

@@ -1,6 +1,7 @@
 //! The PyO3 binding layer: argument conversion, error mapping and GIL release.
 //! Nothing here computes; every function forwards to the pure-Rust core.
 
+mod colanet;
 mod common;
 mod kernels;
 mod preprocess;
@@ -16,5 +17,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     preprocess::register(m)?;
     snn::register(m)?;
     ulsnn::register(m)?;
+    colanet::register(m)?;
     Ok(())
 }

@@ -1,0 +1,416 @@
+"""What the spiking and the digital CoLaNET estimators share (SPEC §3–4).
+
+Both learn online, one example at a time, from non-negative features. A feature x
+becomes a spike count per frame n = ⌊T_p · min(x / input_max_, 1)⌋ (T_p =
+``presentation_steps``), sent as evenly spaced spikes. An input neuron cannot emit more
+than one spike per step, so values above ``input_max_`` saturate at T_p spikes: that is
+the encoder's range, not a clipping of the data.
+
+``input_max`` fixes the scale (``input_max_``) at the first ``fit`` / ``partial_fit``:
+
+- a number: that feature value gives the full T_p spikes. Raw pixels: 255; counts
+  from the spiking front-end that are already per-frame spikes: ``presentation_steps``.
+- ``"max"``: the largest value of the batch.
+- ``"match"`` (default): the scale at which the batch's mean number of input spikes per
+  example equals ``target_spikes``. The §12.B defaults (threshold, weight range,
+  rewards) were tuned for raw MNIST, which sends 937 spikes per example on average;
+  matching that drive transfers the defaults to other features. On raw MNIST it gives
+  input_max_ ≈ 254; on pooled kernel features "max" leaves about half of the test
+  examples without any answer (52.7 % accuracy) where "match" reaches 92.8 %
+  (docs/results.md).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import _core
+from ._colanet_input import as_features, match_scale
+from ._params import ParamsMixin
+from ._persist import load_npz, save_npz
+from ._progress import progress_bar
+
+#: Examples per call into the core: keeps progress and Ctrl-C responsive.
+CHUNK_EXAMPLES = 256
+
+_FORMAT_VERSION = 1
+
+
+class ColanetBase(ParamsMixin):
+    """fit / partial_fit / predict / predict_proba / score / save / load over a core."""
+
+    _kind: ClassVar[str]
+    _format: ClassVar[str]
+    #: scikit-learn < 1.6 reads this; newer versions call __sklearn_tags__.
+    _estimator_type: ClassVar[str] = "classifier"
+    #: Parameters of the Rust ``Params`` this estimator does not expose, with values.
+    _fixed: ClassVar[dict[str, Any]] = {}
+
+    def __sklearn_tags__(self) -> Any:
+        """Lets scikit-learn (>= 1.6) treat this as a classifier (stratified CV, scorers)
+        without importing it at snnconv import time."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(),
+            input_tags=InputTags(two_d_array=True, positive_only=True),
+        )
+
+    # ---------------------------------------------------------------- parameters
+    def _check_params(self) -> None:
+        def integer(name: str, lo: int, hi: int | None = None) -> None:
+            v = getattr(self, name)
+            ok = not isinstance(v, bool) and isinstance(v, (int, np.integer))
+            if not ok or v < lo or (hi is not None and v > hi):
+                rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
+                raise ValueError(f"{name}: must be {rng}, got {v!r}")
+
+        def real(name: str, ok: Any, rng: str, allow_none: bool = False) -> None:
+            v = getattr(self, name)
+            if v is None and allow_none:
+                return
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+                raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
+            if not math.isfinite(v) or not ok(v):
+                raise ValueError(f"{name}: must be {rng}, got {v!r}")
+
+        p = self.get_params()
+        integer("microcolumns", 1)
+        integer("n_copies", 1)
+        integer("presentation_steps", 1, 255)
+        integer("epochs", 1)
+        real("threshold", lambda v: v > 0, "> 0")
+        real("threshold_excess", lambda v: v >= 0, ">= 0")
+        real("hebbian", lambda v: v <= 0, "<= 0 (anti-Hebbian)")
+        real("reward", lambda v: v >= 0, ">= 0")
+        real("stability_ratio", lambda v: v >= 0, ">= 0")
+        real("w_max", lambda v: True, "finite")
+        real("w_min", lambda v: v < p["w_max"], f"< w_max = {p['w_max']}")
+        real(
+            "initial_weight",
+            lambda v: p["w_min"] <= v < p["w_max"],
+            f"in [w_min, w_max) = [{p['w_min']}, {p['w_max']})",
+        )
+        integer("silent_synapses", -1)
+        real("renorm_threshold", lambda v: v >= 0, ">= 0")
+        if isinstance(self.input_max, str):
+            if self.input_max not in ("max", "match"):
+                raise ValueError(
+                    f"input_max: must be a number > 0, 'max' or 'match', got {self.input_max!r}"
+                )
+        else:
+            real("input_max", lambda v: v > 0, "> 0, 'max' or 'match'")
+        real("target_spikes", lambda v: v > 0, "> 0")
+        if "tau_v" in p:
+            real(
+                "tau_v",
+                lambda v: v >= 1,
+                ">= 1 (or None: no leak, digital only)",
+                self._kind == "digital",
+            )
+        if "stochastic" in p:
+            real("stochastic", lambda v: v >= 0, ">= 0")
+        for name in ("hebbian_window", "dopamine_time", "max_isi", "frame_steps", "label_step"):
+            if name in p:
+                integer(name, 0)
+        if "frame_steps" in p:
+            lo = max(int(p["presentation_steps"]), 5)
+            integer("frame_steps", lo)
+            integer("label_step", 0, int(p["frame_steps"]) - 1)
+        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
+            raise ValueError(
+                f"random_state: must be a non-negative integer, got {self.random_state!r}"
+            )
+        if self.n_threads is not None:
+            integer("n_threads", 1)
+
+    def _core_params(self, n_features: int, n_classes: int) -> dict[str, Any]:
+        d = dict(self._fixed)
+        for k, v in self.get_params().items():
+            if k in _RUST_PARAMS:
+                d[k] = v
+        d.update(n_inputs=n_features, n_classes=n_classes)
+        if d.get("tau_v") is None:
+            d["tau_v"] = math.inf
+        for k in _FLOAT_PARAMS:
+            d[k] = float(d[k])
+        for k in _INT_PARAMS:
+            d[k] = int(d[k])
+        return d
+
+    # ---------------------------------------------------------------- encoding
+    def encode(self, X: Any) -> np.ndarray:
+        """Spike counts per frame (N, F) uint8 that the network sees for ``X``."""
+        self._check_fitted()
+        return self._encode(as_features(X, self.n_features_in_))
+
+    def _encode(self, a: np.ndarray) -> np.ndarray:
+        t_p = int(self.presentation_steps)
+        counts = np.floor(np.minimum(a * t_p / self.input_max_, t_p))
+        return counts.astype(np.uint8)
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, X: Any, y: Any) -> ColanetBase:
+        """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked."""
+        self._check_params()
+        a = as_features(X)
+        yy = _labels(y, a.shape[0])
+        self._start(a, np.unique(yy))
+        for _ in range(int(self.epochs)):
+            self._learn(a, yy)
+        return self
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> ColanetBase:
+        """One online pass over (X, y) continuing from the current state.
+
+        The first call needs ``classes`` (all labels that will ever occur) and fixes
+        ``input_max_`` (from this batch unless ``input_max`` is given).
+        """
+        a = as_features(X, getattr(self, "n_features_in_", None))
+        yy = _labels(y, a.shape[0])
+        if not hasattr(self, "_core"):
+            self._check_params()
+            if classes is None:
+                raise ValueError("classes: required on the first call to partial_fit")
+            self._start(a, np.unique(np.asarray(classes)))
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes: must equal classes_ = {self.classes_!r} after the first call"
+            )
+        self._learn(a, yy)
+        return self
+
+    def _start(self, a: np.ndarray, classes: np.ndarray) -> None:
+        if classes.size < 2:
+            raise ValueError(f"y: need at least 2 classes, got {classes.size}")
+        if isinstance(self.input_max, str):
+            top = float(a.max())
+            if top <= 0:
+                raise ValueError("X: all features are 0; cannot derive input_max")
+            if self.input_max == "max":
+                self.input_max_ = top
+            else:
+                self.input_max_ = match_scale(
+                    a, int(self.presentation_steps), float(self.target_spikes)
+                )
+        else:
+            self.input_max_ = float(self.input_max)
+        self.classes_ = classes
+        self.n_features_in_ = int(a.shape[1])
+        self.class_counts_ = np.zeros(classes.size, np.int64)
+        self.epochs_done_ = 0
+        self._core = _core.ColanetCore(
+            self._kind,
+            self._core_params(a.shape[1], classes.size),
+            int(self.n_copies),
+            int(self.random_state),
+        )
+
+    def _learn(self, a: np.ndarray, y: np.ndarray) -> None:
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, self.classes_.size - 1)
+        unknown = self.classes_[idx] != y
+        if unknown.any():
+            raise ValueError(
+                f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}"
+            )
+        order = (
+            _core.permutation(a.shape[0], int(self.random_state), self.epochs_done_)
+            if self.shuffle
+            else np.arange(a.shape[0])
+        )
+        counts = self._encode(a)
+        core = self._core
+        with progress_bar(self.progress, a.shape[0], f"training {type(self).__name__}") as bar:
+            for s in range(0, a.shape[0], CHUNK_EXAMPLES):
+                part = order[s : s + CHUNK_EXAMPLES]
+                labels = idx[part].astype(np.int64)
+                core.train(np.ascontiguousarray(counts[part]), labels, self.n_threads)
+                np.add.at(self.class_counts_, labels, 1)
+                bar.update(part.size)
+        self.epochs_done_ += 1
+
+    # ---------------------------------------------------------------- inference
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Summed relative votes of the copies, (N, n_classes); a zero row = no answer."""
+        self._check_fitted()
+        counts = self._encode(as_features(X, self.n_features_in_))
+        parts = []
+        with progress_bar(self.progress, counts.shape[0], "predicting") as bar:
+            for s in range(0, counts.shape[0], 4 * CHUNK_EXAMPLES):
+                part = counts[s : s + 4 * CHUNK_EXAMPLES]
+                parts.append(self._core.votes(part, self.n_threads))
+                bar.update(part.shape[0])
+        return np.concatenate(parts)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class with the most votes (lowest index on ties). Where no copy answers,
+        the most frequent training class (``fallback_class_``) is predicted."""
+        v = self.decision_function(X)
+        best = np.argmax(v, axis=1)
+        best[v.max(axis=1) <= 0] = int(np.argmax(self.class_counts_))
+        return self.classes_[best]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Votes normalised per row; uniform where no copy answers."""
+        v = self.decision_function(X)
+        total = v.sum(axis=1, keepdims=True)
+        out = np.full_like(v, 1.0 / v.shape[1])
+        np.divide(v, total, out=out, where=total > 0)
+        return out
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy of :meth:`predict` on (X, y)."""
+        yy = np.asarray(y)
+        return float(np.mean(self.predict(X) == yy))
+
+    # ---------------------------------------------------------------- learned state
+    @property
+    def fallback_class_(self) -> Any:
+        self._check_fitted()
+        return self.classes_[int(np.argmax(self.class_counts_))]
+
+    def _state(self, arr: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        c, m = self.classes_.size, int(self.microcolumns)
+        return arr.reshape(arr.shape[0], c, m, *arr.shape[2:])
+
+    @property
+    def resource_(self) -> np.ndarray:
+        """Synaptic resources W, (n_copies, n_classes, microcolumns, n_features)."""
+        return self._state(self._core.resource)
+
+    @property
+    def weights_(self) -> np.ndarray:
+        """Weights w(W), same shape as ``resource_``."""
+        return self._state(self._core.weights)
+
+    @property
+    def free_resource_(self) -> np.ndarray:
+        """Free resource pool F per neuron, (n_copies, n_classes, microcolumns)."""
+        return self._state(self._core.free)
+
+    @property
+    def stability_(self) -> np.ndarray:
+        """Stability s per neuron, (n_copies, n_classes, microcolumns)."""
+        return self._state(self._core.stability)
+
+    @property
+    def firing_counts_(self) -> dict[str, np.ndarray]:
+        """Per neuron (n_copies, n_classes, microcolumns): own firings, forced firings
+        (recruitments) and rewards received during training."""
+        c = self._core.counters
+        return {k: self._state(c[:, i]) for i, k in enumerate(("fired", "forced", "rewarded"))}
+
+    @property
+    def usage_(self) -> np.ndarray:
+        """Microcolumns used (rewarded at least once) per copy and column, (n_copies, n_classes)."""
+        return (self.firing_counts_["rewarded"] > 0).sum(axis=2)
+
+    @property
+    def n_examples_seen_(self) -> int:
+        self._check_fitted()
+        return int(self._core.seen)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "_core"):
+            raise RuntimeError(
+                f"This {type(self).__name__} is not fitted yet; call fit(X, y) or load(path) first"
+            )
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Writes parameters and learned state to an ``.npz`` file (no pickle)."""
+        self._check_fitted()
+        meta = {
+            "params": self.get_params(),
+            "input_max_": self.input_max_,
+            "n_features_in_": self.n_features_in_,
+            "epochs_done_": self.epochs_done_,
+            "seen": int(self._core.seen),
+            "snnconv_version": _core.__version__,
+        }
+        classes = self.classes_
+        if classes.dtype == object:
+            classes = classes.astype(str)
+        arrays = {
+            "classes": classes,
+            "class_counts": self.class_counts_,
+            "resource": self._core.resource,
+            "free": self._core.free,
+            "stability": self._core.stability,
+            "counters": self._core.counters,
+        }
+        return str(save_npz(path, self._format, _FORMAT_VERSION, meta, arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Any:
+        """Reads a model written by :meth:`save`; it predicts exactly as before and can
+        keep learning (the spiking timeline restarts from rest)."""
+        meta, arrays = load_npz(path, cls._format, _FORMAT_VERSION)
+        try:
+            self = cls(**dict(meta["params"]))
+            self._check_params()
+            self.classes_ = arrays["classes"]
+            self.class_counts_ = np.asarray(arrays["class_counts"], dtype=np.int64)
+            self.input_max_ = float(meta["input_max_"])
+            self.n_features_in_ = int(meta["n_features_in_"])
+            self.epochs_done_ = int(meta["epochs_done_"])
+            if self.classes_.ndim != 1 or self.class_counts_.shape != self.classes_.shape:
+                raise ValueError("classes and class_counts disagree")
+            core = _core.ColanetCore(
+                cls._kind,
+                self._core_params(self.n_features_in_, self.classes_.size),
+                int(self.n_copies),
+                int(self.random_state),
+            )
+            core.restore(
+                np.ascontiguousarray(arrays["resource"], dtype=np.float64),
+                np.ascontiguousarray(arrays["free"], dtype=np.float64),
+                np.ascontiguousarray(arrays["stability"], dtype=np.float64),
+                np.ascontiguousarray(arrays["counters"], dtype=np.uint64),
+                int(meta["seen"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: incomplete or corrupt {cls.__name__} file ({exc})") from exc
+        self._core = core
+        return self
+
+
+def _labels(y: Any, n: int) -> np.ndarray:
+    yy = np.asarray(y)
+    if yy.ndim != 1 or yy.shape[0] != n:
+        raise ValueError(f"y: expected a 1-D array of {n} labels, got shape {yy.shape}")
+    return yy
+
+
+_FLOAT_PARAMS = (
+    "threshold",
+    "threshold_excess",
+    "tau_v",
+    "hebbian",
+    "reward",
+    "stability_ratio",
+    "w_min",
+    "w_max",
+    "initial_weight",
+    "renorm_threshold",
+    "stochastic",
+)
+_INT_PARAMS = (
+    "microcolumns",
+    "silent_synapses",
+    "hebbian_window",
+    "dopamine_time",
+    "max_isi",
+    "presentation_steps",
+    "frame_steps",
+    "label_step",
+)
+_RUST_PARAMS = frozenset(_FLOAT_PARAMS + _INT_PARAMS)

@@ -1,0 +1,64 @@
+"""Input side of the CoLaNET estimators: validating features and choosing the scale
+at which they become spike counts (see ``_colanet_base`` for the encoding)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def as_features(X: Any, n_features: int | None = None) -> np.ndarray:
+    """Validated float64 (N, F) view of X; (N, C, P, Q) and other N-D inputs are flattened."""
+    if isinstance(X, (str, bytes)):
+        raise TypeError("X: expected a numeric array of shape (N, F) or (N, ...)")
+    a = np.asarray(X)
+    if a.dtype == bool or not (
+        np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)
+    ):
+        raise TypeError(f"X: dtype {a.dtype} is not supported; use integer or float features")
+    if a.ndim < 2:
+        raise ValueError(
+            f"X: expected a 2-D array (N, F) or more dimensions (N, ...), got shape {a.shape}; "
+            "for one example use X[None]"
+        )
+    if a.shape[0] == 0:
+        raise ValueError("X: empty input (0 examples)")
+    a = np.ascontiguousarray(a.reshape(a.shape[0], -1), dtype=np.float64)
+    if a.shape[1] == 0:
+        raise ValueError("X: examples have 0 features")
+    if not np.isfinite(a).all():
+        raise ValueError("X: contains NaN or infinity")
+    if a.min() < 0:
+        raise ValueError(f"X: features must be non-negative, found {a.min()}")
+    if n_features is not None and a.shape[1] != n_features:
+        raise ValueError(f"X: expected {n_features} features per example, got {a.shape[1]}")
+    return a
+
+
+def match_scale(a: np.ndarray, t_p: int, target: float) -> float:
+    """input_max at which the mean spikes per example of ``a`` is closest to ``target``.
+
+    The mean count falls monotonically as the scale grows; bisect it on a log scale
+    over (at most) 2,000 examples. If even full saturation of every non-zero feature
+    cannot reach the target, the scale where everything saturates is returned.
+    """
+    sample = a[:2000]
+    top = float(sample.max())
+
+    def spikes(scale: float) -> float:
+        return float(np.floor(np.minimum(sample * t_p / scale, t_p)).sum(axis=1).mean())
+
+    lo, hi = top * 1e-9, top * 1e9  # spikes(lo) >= spikes(hi)
+    if spikes(lo) <= target:
+        return float(sample[sample > 0].min())
+    for _ in range(100):
+        mid = math.sqrt(lo * hi)
+        if spikes(mid) > target:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo < 1 + 1e-9:
+            break
+    return hi if abs(spikes(hi) - target) <= abs(spikes(lo) - target) else lo

@@ -1,0 +1,132 @@
+"""The spiking CoLaNET v2 classifier (SPEC §3, colanet-notes §4–§12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._colanet_base import ColanetBase
+from ._colanet_input import as_features
+
+
+class CoLaNET(ColanetBase):
+    """Spiking columnar classifier with local anti-Hebbian and dopamine plasticity.
+
+    Per copy: one column per class with ``microcolumns`` learning (L) neurons, an OUT
+    and a BIASGATE neuron, and a Target node per class. Each example is a frame of
+    ``frame_steps`` steps whose first ``presentation_steps`` carry the input spikes;
+    in training the label's Target node fires at ``label_step``, forces an L neuron of
+    its column if that column stayed silent (recruitment), rewards the column's firing
+    L three steps later and resets all potentials one step after that. ``n_copies``
+    independent copies vote with relative votes; inference freezes plasticity.
+
+    Defaults are Kiselev's KNP MNIST settings (notes §12.B): H = ``threshold``,
+    k = ``threshold_excess``, τ_v = ``tau_v``, d_H = ``hebbian``, D = ``reward``,
+    r = ``stability_ratio``, [w_min, w_max), n_s = ``silent_synapses`` (−1 switches
+    conservation off) with the free pool spread once |F| ≥ ``renorm_threshold``,
+    T_H = ``hebbian_window``, T_D = ``dopamine_time``, ISI_max = ``max_isi``,
+    σ = ``stochastic`` (uniform stimulation per step, §12.B; it is also what makes
+    the copies of an ensemble differ — with σ = 0 they are identical).
+
+    X: non-negative features (N, F), or (N, C, P, Q) spike counts (flattened). Feature
+    x sends ⌊T_p·min(x / input_max_, 1)⌋ spikes; ``input_max`` is a number, ``"max"``
+    (largest training value) or ``"match"`` (default: the scale giving
+    ``target_spikes`` input spikes per example on average, the drive of raw MNIST the
+    defaults were tuned for); see ``snnconv._colanet_base``. ``encode(X)`` shows the
+    counts. Learning is online: ``fit`` makes ``epochs`` passes in a seeded shuffled
+    order (``shuffle``).
+
+    Learned state: ``resource_``, ``weights_``, ``stability_``, ``free_resource_``,
+    ``firing_counts_``, ``usage_`` (microcolumns recruited per copy and column).
+    """
+
+    _kind = "spiking"
+    _format = "snnconv.CoLaNET"
+
+    def __init__(
+        self,
+        microcolumns: int = 20,
+        n_copies: int = 15,
+        threshold: float = 8.571,
+        threshold_excess: float = 0.218,
+        tau_v: float = 3.0,
+        hebbian: float = -0.177,
+        reward: float = 0.18,
+        stability_ratio: float = 0.05,
+        w_min: float = -0.253,
+        w_max: float = 0.0924,
+        initial_weight: float = 0.0,
+        silent_synapses: int = 27,
+        renorm_threshold: float = 1.0,
+        hebbian_window: int = 10,
+        dopamine_time: int = 10,
+        max_isi: int = 10,
+        presentation_steps: int = 10,
+        frame_steps: int = 15,
+        label_step: int = 9,
+        stochastic: float = 2.212,
+        input_max: float | str = "match",
+        target_spikes: float = 937.0,
+        epochs: int = 1,
+        shuffle: bool = True,
+        random_state: int = 0,
+        n_threads: int | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.microcolumns = microcolumns
+        self.n_copies = n_copies
+        self.threshold = threshold
+        self.threshold_excess = threshold_excess
+        self.tau_v = tau_v
+        self.hebbian = hebbian
+        self.reward = reward
+        self.stability_ratio = stability_ratio
+        self.w_min = w_min
+        self.w_max = w_max
+        self.initial_weight = initial_weight
+        self.silent_synapses = silent_synapses
+        self.renorm_threshold = renorm_threshold
+        self.hebbian_window = hebbian_window
+        self.dopamine_time = dopamine_time
+        self.max_isi = max_isi
+        self.presentation_steps = presentation_steps
+        self.frame_steps = frame_steps
+        self.label_step = label_step
+        self.stochastic = stochastic
+        self.input_max = input_max
+        self.target_spikes = target_spikes
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.progress = progress
+
+    def trace(self, x: Any, label: Any = None, copy: int = 0) -> dict[str, np.ndarray]:
+        """Runs one frame of one copy from rest and returns its step-by-step record.
+
+        ``x`` is one example (F features, encoded as in ``fit``). Without ``label`` the
+        frame is an inference frame (nothing changes); with a label it is a training
+        frame: the Target spike, forcing, reward and reset happen and *the copy learns*
+        (useful to watch or test one learning step; see docs/results.md).
+
+        Returns arrays over the ``frame_steps`` steps: ``potential`` (steps, L) after
+        the step, ``spike`` (steps, L) with 0 = none, 1 = own, 2 = forced, ``out`` and
+        ``gate`` (steps, n_classes) spikes, ``reward_column`` (steps,) index of the
+        rewarded column or −1, ``reset`` (steps,) whether the −30 reset arrived.
+        L neuron j belongs to column j // microcolumns.
+        """
+        self._check_fitted()
+        a = as_features(np.asarray(x).reshape(1, -1), self.n_features_in_)
+        counts = self._encode(a)[0]
+        idx = None
+        if label is not None:
+            hits = np.flatnonzero(self.classes_ == label)
+            if hits.size != 1:
+                raise ValueError(f"label: {label!r} is not among classes_ = {self.classes_!r}")
+            idx = int(hits[0])
+        if isinstance(copy, bool) or not isinstance(copy, (int, np.integer)):
+            raise TypeError(f"copy: must be an integer, got {type(copy).__name__}")
+        if not 0 <= copy < self.n_copies:
+            raise ValueError(f"copy: must be in [0, {self.n_copies}), got {copy}")
+        return self._core.trace(int(copy), counts, idx, int(self.random_state))

@@ -1,0 +1,91 @@
+//! The input side of a frame: spike counts become evenly spaced spike trains.
+//!
+//! An input with count n (0 ≤ n ≤ T_p) emits at local step k < T_p iff
+//! ⌊(k+1)·n/T_p⌋ > ⌊k·n/T_p⌋. This is the accumulator rate code of notes §10.1
+//! started from z = 0 with increment n/T_p, in integer arithmetic so no rounding can
+//! add or lose a spike. Choice: the accumulator restarts at every frame (the notes
+//! carry it across objects); then a prediction depends only on its own example, not
+//! on the order or chunking of a batch.
+
+use crate::error::{Error, Result};
+
+/// Which inputs emit at each presentation step, in CSR form; reused between frames.
+#[derive(Debug, Clone, Default)]
+pub struct Schedule {
+    offsets: Vec<usize>,
+    inputs: Vec<u32>,
+}
+
+/// Does an input of count `n` emit at local step `k` of a `t_p`-step presentation?
+#[inline]
+pub fn emits(n: u32, k: u32, t_p: u32) -> bool {
+    (k + 1) * n / t_p > k * n / t_p
+}
+
+/// Checks that every count fits one spike per step.
+pub fn check_counts(counts: &[u8], t_p: u32) -> Result<()> {
+    match counts.iter().find(|&&c| u32::from(c) > t_p) {
+        Some(&c) => Err(Error::input(
+            "X",
+            format!("spike count {c} exceeds presentation_steps = {t_p}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+impl Schedule {
+    /// Rebuilds the schedule for one example's counts.
+    pub fn fill(&mut self, counts: &[u8], t_p: u32) {
+        self.offsets.clear();
+        self.inputs.clear();
+        self.offsets.push(0);
+        for k in 0..t_p {
+            for (i, &n) in counts.iter().enumerate() {
+                if n > 0 && emits(u32::from(n), k, t_p) {
+                    self.inputs.push(i as u32);
+                }
+            }
+            self.offsets.push(self.inputs.len());
+        }
+    }
+
+    /// Inputs emitting at local step k (empty outside the presentation).
+    #[inline]
+    pub fn at(&self, k: u32) -> &[u32] {
+        let k = k as usize;
+        if k + 1 >= self.offsets.len() {
+            return &[];
+        }
+        &self.inputs[self.offsets[k]..self.offsets[k + 1]]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_exact_and_evenly_spaced() {
+        for n in 0..=10u32 {
+            let steps: Vec<u32> = (0..10).filter(|&k| emits(n, k, 10)).collect();
+            assert_eq!(steps.len() as u32, n);
+        }
+        let five: Vec<u32> = (0..10).filter(|&k| emits(5, k, 10)).collect();
+        assert_eq!(five, vec![1, 3, 5, 7, 9]);
+        let ten: Vec<u32> = (0..10).filter(|&k| emits(10, k, 10)).collect();
+        assert_eq!(ten, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn schedule_lists_inputs_per_step() {
+        let mut s = Schedule::default();
+        s.fill(&[0, 10, 5, 1], 10);
+        assert_eq!(s.at(0), &[1]);
+        assert_eq!(s.at(1), &[1, 2]);
+        assert_eq!(s.at(9), &[1, 2, 3]);
+        assert!(s.at(10).is_empty());
+        let total: usize = (0..10).map(|k| s.at(k).len()).sum();
+        assert_eq!(total, 16);
+        assert!(check_counts(&[11], 10).is_err());
+    }
+}

@@ -1,0 +1,188 @@
+//! Ensembles of independent copies (notes §8.5): each copy learns from every example
+//! on its own random stream; at inference every copy turns its per-class answer
+//! counts into relative votes (count / total, copies without any answer abstain) and
+//! the votes are summed.
+//!
+//! Randomness: copy i draws from streams derived from `rng::stream(seed, NETWORK, i)`'s
+//! seed — one stream per (copy, example number) in training and per (copy, example
+//! content) at inference — so results do not depend on thread counts, chunking, or
+//! which copies run on which thread, and a prediction is a pure function of the
+//! model and the example (not of its position in a batch).
+
+use rand_pcg::Pcg64;
+use rayon::prelude::*;
+
+use super::digital::{DigitalCopy, Scratch};
+use super::encode::check_counts;
+use super::network::{Dynamics, Network};
+use super::params::Params;
+use crate::error::{Error, Result};
+use crate::rng::{derive_seed, mix64, purpose, stream};
+
+/// What a copy must provide to be part of an ensemble.
+pub trait Member: Send + Sync {
+    type Scratch: Send;
+    fn params(&self) -> &Params;
+    fn scratch(&self) -> Self::Scratch;
+    fn train_one(&mut self, counts: &[u8], label: usize, s: &mut Self::Scratch, rng: &mut Pcg64);
+    /// Answer counts per class for one example (plasticity frozen).
+    fn answer(&self, counts: &[u8], s: &mut Self::Scratch, rng: &mut Pcg64, out: &mut [f64]);
+}
+
+impl Member for Network {
+    type Scratch = Dynamics;
+    fn params(&self) -> &Params {
+        &self.params
+    }
+    fn scratch(&self) -> Dynamics {
+        Dynamics::new(&self.params)
+    }
+    fn train_one(&mut self, counts: &[u8], label: usize, _: &mut Dynamics, rng: &mut Pcg64) {
+        self.train_frame(counts, label, rng);
+    }
+    fn answer(&self, counts: &[u8], d: &mut Dynamics, rng: &mut Pcg64, out: &mut [f64]) {
+        for (o, &v) in out.iter_mut().zip(self.infer_frame(counts, d, rng)) {
+            *o = f64::from(v);
+        }
+    }
+}
+
+impl Member for DigitalCopy {
+    type Scratch = Scratch;
+    fn params(&self) -> &Params {
+        &self.params
+    }
+    fn scratch(&self) -> Scratch {
+        DigitalCopy::scratch(self)
+    }
+    fn train_one(&mut self, counts: &[u8], label: usize, s: &mut Scratch, rng: &mut Pcg64) {
+        DigitalCopy::train_one(self, counts, label, s, rng);
+    }
+    fn answer(&self, counts: &[u8], s: &mut Scratch, rng: &mut Pcg64, out: &mut [f64]) {
+        out.fill(0.0);
+        if let Some(c) = self.predict_one(counts, s, rng) {
+            out[c] = 1.0;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Ensemble<T> {
+    pub copies: Vec<T>,
+    seed: u64,
+    /// Training examples seen so far (numbers the per-example streams).
+    pub seen: u64,
+}
+
+/// 64-bit digest of an example's counts (seeds its inference noise).
+pub fn content_hash(counts: &[u8]) -> u64 {
+    let mut h = mix64(counts.len() as u64);
+    for chunk in counts.chunks(8) {
+        let mut b = [0u8; 8];
+        b[..chunk.len()].copy_from_slice(chunk);
+        h = mix64(h ^ u64::from_le_bytes(b));
+    }
+    h
+}
+
+/// Stream of copy `copy` for unit `index` of family `family`.
+fn copy_stream(seed: u64, copy: usize, family: u64, index: u64) -> Pcg64 {
+    stream(
+        derive_seed(seed, purpose::NETWORK, copy as u64),
+        family,
+        index,
+    )
+}
+
+impl<T: Member> Ensemble<T> {
+    pub fn new(copies: Vec<T>, seed: u64, seen: u64) -> Self {
+        Self { copies, seed, seen }
+    }
+
+    pub fn params(&self) -> &Params {
+        self.copies[0].params()
+    }
+
+    fn check(&self, x: &[u8], n: usize) -> Result<usize> {
+        let p = self.params();
+        let f = p.n_inputs;
+        if x.len() != n * f {
+            return Err(Error::input(
+                "X",
+                format!("expected {n} rows of {f} features, got {} values", x.len()),
+            ));
+        }
+        check_counts(x, p.presentation_steps)?;
+        Ok(f)
+    }
+
+    /// Learns the examples in order (rows of `x`, spike counts per frame).
+    pub fn train(&mut self, x: &[u8], labels: &[usize]) -> Result<()> {
+        let n = labels.len();
+        let f = self.check(x, n)?;
+        let c = self.params().n_classes;
+        if let Some(&bad) = labels.iter().find(|&&l| l >= c) {
+            return Err(Error::input(
+                "y",
+                format!("class index {bad} out of range for {c} classes"),
+            ));
+        }
+        let (seed, seen) = (self.seed, self.seen);
+        self.copies.par_iter_mut().enumerate().for_each(|(ci, m)| {
+            let mut s = m.scratch();
+            for (e, &y) in labels.iter().enumerate() {
+                let mut rng = copy_stream(seed, ci, purpose::NETWORK, seen + e as u64);
+                m.train_one(&x[e * f..(e + 1) * f], y, &mut s, &mut rng);
+            }
+        });
+        self.seen += n as u64;
+        Ok(())
+    }
+
+    /// Summed relative votes, (n, C) row-major; a row of zeros means no copy answered.
+    pub fn votes(&self, x: &[u8], n: usize) -> Result<Vec<f64>> {
+        let f = self.check(x, n)?;
+        let c = self.params().n_classes;
+        let mut out = vec![0.0; n * c];
+        let seed = self.seed;
+        out.par_chunks_mut(c).enumerate().for_each_init(
+            || {
+                (
+                    self.copies.iter().map(|m| m.scratch()).collect::<Vec<_>>(),
+                    vec![0.0; c],
+                )
+            },
+            |(scratch, counts), (e, row)| {
+                let example = &x[e * f..(e + 1) * f];
+                let h = content_hash(example);
+                for (ci, (m, s)) in self.copies.iter().zip(scratch.iter_mut()).enumerate() {
+                    let mut rng = copy_stream(seed, ci, purpose::INFERENCE, h);
+                    m.answer(example, s, &mut rng, counts);
+                    let total: f64 = counts.iter().sum();
+                    if total > 0.0 {
+                        for (r, v) in row.iter_mut().zip(counts.iter()) {
+                            *r += v / total;
+                        }
+                    }
+                }
+            },
+        );
+        Ok(out)
+    }
+}
+
+/// Arg-max of each vote row (lowest class on ties); None where nobody answered.
+pub fn decide(votes: &[f64], c: usize) -> Vec<Option<usize>> {
+    votes
+        .chunks(c)
+        .map(|row| {
+            let mut best: Option<(usize, f64)> = None;
+            for (k, &v) in row.iter().enumerate() {
+                if v > 0.0 && best.is_none_or(|(_, b)| v > b) {
+                    best = Some((k, v));
+                }
+            }
+            best.map(|(k, _)| k)
+        })
+        .collect()
+}

@@ -1,0 +1,532 @@
+//! One copy of the spiking CoLaNET v2 (notes §8): C columns of M learning neurons
+//! L, one OUT and one BIASGATE per column, and one Target node per class.
+//!
+//! Links (delay 1 unless stated): R→L plastic; L→L gating within a column (lateral
+//! WTA); L→OUT; OUT→BIASGATE gating; Target→BIASGATE; BIASGATE→L forcing; Target→L
+//! reward (delay 3) to its own column; Target→all L reset (delay 4).
+//!
+//! Frame timeline (local step k, notes §8.3 with P = 15, T_p = 10, label at 9): inputs
+//! emit at k < T_p and reach L at k+1; the label's Target spike at k = 9 excites its
+//! BIASGATE at 10, which fires unless its OUT fired at k ≤ 9; the forced L fires at
+//! 11; the reward arrives at 12 and the reset at 13.
+//!
+//! The learned state ([`Synapses`], [`Learning`]) is separate from the running state
+//! ([`Dynamics`]), so inference runs any number of independent frames in parallel
+//! against a frozen copy.
+
+use rand_pcg::Pcg64;
+
+use super::encode::Schedule;
+use super::neuron::{uniform, Lif};
+use super::params::Params;
+use super::plasticity::{Learning, NEVER};
+use super::synapses::Synapses;
+
+/// Fixed link weights and delays (notes §8.2, §12.B). Helper neurons (OUT,
+/// BIASGATE) have no memory: they fire iff this step's input reaches `helper_threshold`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Links {
+    /// L→L gating within a column: block the other L for this many steps.
+    pub lateral_block: u32,
+    /// L→OUT weight.
+    pub l_out: f64,
+    /// OUT→BIASGATE gating: block the gate for this many steps.
+    pub out_gate_block: u32,
+    /// Target→BIASGATE weight.
+    pub target_gate: f64,
+    /// BIASGATE→L forcing weight.
+    pub forcing: f64,
+    /// Target→L reward delay.
+    pub reward_delay: u32,
+    /// Target→all L reset weight and delay.
+    pub reset: f64,
+    pub reset_delay: u32,
+    /// Threshold of OUT and BIASGATE.
+    pub helper_threshold: f64,
+}
+
+impl Default for Links {
+    fn default() -> Self {
+        Self {
+            lateral_block: 10,
+            l_out: 10.0,
+            out_gate_block: 10,
+            target_gate: 20.0,
+            forcing: 10.0,
+            reward_delay: 3,
+            reset: -30.0,
+            reset_delay: 4,
+            helper_threshold: 8.571,
+        }
+    }
+}
+
+/// Running state of one copy: potentials, blocks, spikes of the previous step.
+#[derive(Debug, Clone)]
+pub struct Dynamics {
+    pub l: Lif,
+    /// Step at which each input's last spike reached L.
+    pub last_arrival: Vec<i64>,
+    /// Global step counter (the next step to run).
+    pub t: i64,
+    /// L spikes of the current step: (neuron, forced).
+    pub spikes: Vec<(usize, bool)>,
+    /// Winner of each column in the previous step.
+    prev_winner: Vec<Option<usize>>,
+    pub out: Vec<bool>,
+    pub gate: Vec<bool>,
+    gate_block: Vec<u32>,
+    /// Last Target spike: (step, class).
+    target: Option<(i64, usize)>,
+    /// Column whose L received a reward this step, and whether the reset arrived.
+    pub reward_column: Option<usize>,
+    pub reset_arrived: bool,
+    /// OUT spikes per class since the last [`Dynamics::clear_votes`].
+    pub votes: Vec<u32>,
+    pub schedule: Schedule,
+}
+
+impl Dynamics {
+    pub fn new(p: &Params) -> Self {
+        let c = p.n_classes;
+        Self {
+            l: Lif::new(p.n_learning(), p.tau_v),
+            last_arrival: vec![NEVER; p.n_inputs],
+            t: 0,
+            spikes: Vec::with_capacity(c),
+            prev_winner: vec![None; c],
+            out: vec![false; c],
+            gate: vec![false; c],
+            gate_block: vec![0; c],
+            target: None,
+            reward_column: None,
+            reset_arrived: false,
+            votes: vec![0; c],
+            schedule: Schedule::default(),
+        }
+    }
+
+    /// Back to rest (used before every inference frame, so frames are independent).
+    pub fn reset(&mut self) {
+        self.l.reset();
+        self.last_arrival.fill(NEVER);
+        self.t = 0;
+        self.spikes.clear();
+        self.prev_winner.fill(None);
+        self.out.fill(false);
+        self.gate.fill(false);
+        self.gate_block.fill(0);
+        self.target = None;
+        self.reward_column = None;
+        self.reset_arrived = false;
+        self.votes.fill(0);
+    }
+
+    pub fn clear_votes(&mut self) {
+        self.votes.fill(0);
+    }
+}
+
+/// L neuron threshold θ_j = H + k·Σ_i max(w_ji, 0).
+#[inline]
+pub fn threshold(p: &Params, syn: &Synapses, j: usize) -> f64 {
+    p.threshold + p.threshold_excess * syn.pos_sum(j)
+}
+
+/// Advances one step at local frame step `k`. `label` makes that class's Target
+/// node spike in this step. Records L spikes, OUT/BIASGATE spikes and reward/reset
+/// arrivals in `d`; plasticity is applied separately by [`learn_step`].
+pub fn step(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
+    let t = d.t;
+    let m = p.microcolumns;
+    d.l.begin_step(p.stochastic, rng);
+    // Sensory spikes emitted at k − 1.
+    if k >= 1 {
+        let Dynamics {
+            l,
+            schedule,
+            last_arrival,
+            ..
+        } = d;
+        for &i in schedule.at(k - 1) {
+            let i = i as usize;
+            for (x, w) in l.input.iter_mut().zip(syn.weight_row(i)) {
+                *x += w;
+            }
+            last_arrival[i] = t;
+        }
+    }
+    // Lateral gating from last step's winners; forcing from last step's gates.
+    for c in 0..p.n_classes {
+        if let Some(w) = d.prev_winner[c] {
+            for j in c * m..(c + 1) * m {
+                if j != w {
+                    d.l.block_for(j, links.lateral_block);
+                }
+            }
+        }
+        if d.gate[c] {
+            for j in c * m..(c + 1) * m {
+                d.l.input[j] += links.forcing;
+                d.l.forced[j] = true;
+            }
+        }
+    }
+    d.reward_column = None;
+    d.reset_arrived = false;
+    if let Some((ts, c)) = d.target {
+        if t == ts + i64::from(links.reward_delay) {
+            d.reward_column = Some(c);
+        }
+        if t == ts + i64::from(links.reset_delay) {
+            d.reset_arrived = true;
+            for x in &mut d.l.input {
+                *x += links.reset;
+            }
+        }
+    }
+    d.l.integrate();
+    // Spike test with one winner per column: largest u − θ, ties uniformly at random.
+    d.spikes.clear();
+    for c in 0..p.n_classes {
+        let mut best: Option<(usize, f64)> = None;
+        let mut ties = 0u32;
+        for j in c * m..(c + 1) * m {
+            if !d.l.awake[j] {
+                continue;
+            }
+            let margin = d.l.u[j] - threshold(p, syn, j);
+            if margin < 0.0 {
+                continue;
+            }
+            match best {
+                Some((_, b)) if margin < b => {}
+                Some((_, b)) if margin == b => {
+                    ties += 1;
+                    if uniform(rng) * f64::from(ties) < 1.0 {
+                        best = Some((j, margin));
+                    }
+                }
+                _ => {
+                    best = Some((j, margin));
+                    ties = 1;
+                }
+            }
+        }
+        if let Some((j, _)) = best {
+            d.l.u[j] = 0.0;
+            d.spikes.push((j, d.l.forced[j]));
+        }
+    }
+    d.l.floor();
+    // OUT fires on last step's L spike of its column; BIASGATE on the label unless
+    // gated by last step's OUT spike.
+    for c in 0..p.n_classes {
+        let out_in = if d.prev_winner[c].is_some() {
+            links.l_out
+        } else {
+            0.0
+        };
+        let out_fired_before = d.out[c];
+        d.out[c] = out_in >= links.helper_threshold;
+        if out_fired_before {
+            d.gate_block[c] = d.gate_block[c].max(links.out_gate_block);
+        }
+        let gate_in = match d.target {
+            Some((ts, tc)) if tc == c && t == ts + 1 => links.target_gate,
+            _ => 0.0,
+        };
+        if d.gate_block[c] > 0 {
+            d.gate_block[c] -= 1;
+            d.gate[c] = false;
+        } else {
+            d.gate[c] = gate_in >= links.helper_threshold;
+        }
+        if d.out[c] {
+            d.votes[c] += 1;
+        }
+    }
+    d.prev_winner.fill(None);
+    for &(j, _) in &d.spikes {
+        d.prev_winner[j / m] = Some(j);
+    }
+    if let Some(c) = label {
+        d.target = Some((t, c));
+    }
+    d.t += 1;
+}
+
+/// Plasticity of the step just run: spikes first (anti-Hebbian, TSS bookkeeping),
+/// then the reward to the column of the label (3-factor dopamine).
+pub fn learn_step(p: &Params, syn: &mut Synapses, learn: &mut Learning, d: &Dynamics) {
+    let t = d.t - 1;
+    for &(j, forced) in &d.spikes {
+        learn.on_spike(syn, p, j, t, forced, &d.last_arrival);
+    }
+    if let Some(c) = d.reward_column {
+        let m = p.microcolumns;
+        for j in c * m..(c + 1) * m {
+            learn.on_reward(syn, p, j, t, p.reward);
+        }
+    }
+}
+
+/// Step-by-step record of one frame, (steps, neurons) row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// L potentials after the step (after a spike's reset and the floor).
+    pub potential: Vec<f64>,
+    /// L spikes: 0 none, 1 own, 2 forced.
+    pub spike: Vec<u8>,
+    pub out: Vec<bool>,
+    pub gate: Vec<bool>,
+    /// Column whose L neurons received the reward at that step.
+    pub reward_column: Vec<Option<usize>>,
+    /// Whether the −30 reset arrived at that step.
+    pub reset: Vec<bool>,
+}
+
+/// One copy: learned state, the training timeline and its counters.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub params: Params,
+    pub links: Links,
+    pub syn: Synapses,
+    pub learn: Learning,
+    pub dynamics: Dynamics,
+}
+
+impl Network {
+    pub fn new(params: Params, links: Links) -> Self {
+        let syn = Synapses::new(
+            params.n_inputs,
+            params.n_learning(),
+            (params.w_min, params.w_max),
+            params.silent_synapses,
+            params.renorm_threshold,
+            params.initial_resource(),
+        );
+        let learn = Learning::new(params.n_inputs, params.n_learning());
+        let dynamics = Dynamics::new(&params);
+        Self {
+            params,
+            links,
+            syn,
+            learn,
+            dynamics,
+        }
+    }
+
+    /// One training frame on the continuous timeline (state carries over between
+    /// frames, as in the author's runs; the reset link clears potentials).
+    pub fn train_frame(&mut self, counts: &[u8], label: usize, rng: &mut Pcg64) {
+        let p = &self.params;
+        self.dynamics.schedule.fill(counts, p.presentation_steps);
+        self.dynamics.clear_votes();
+        for k in 0..p.frame_steps {
+            let lab = (k == p.label_step).then_some(label);
+            step(p, &self.links, &self.syn, &mut self.dynamics, k, lab, rng);
+            learn_step(p, &mut self.syn, &mut self.learn, &self.dynamics);
+        }
+    }
+
+    /// Runs one frame from rest on this copy and records every step (for inspection,
+    /// plots and tests). With a label the frame is a training frame (Target, forcing,
+    /// reward, reset, plasticity on this copy); without one it is an inference frame.
+    pub fn trace_frame(&mut self, counts: &[u8], label: Option<usize>, rng: &mut Pcg64) -> Trace {
+        let p = self.params.clone();
+        let (steps, l, c) = (p.frame_steps as usize, p.n_learning(), p.n_classes);
+        let mut tr = Trace {
+            potential: vec![0.0; steps * l],
+            spike: vec![0; steps * l],
+            out: vec![false; steps * c],
+            gate: vec![false; steps * c],
+            reward_column: vec![None; steps],
+            reset: vec![false; steps],
+        };
+        let mut d = Dynamics::new(&p);
+        d.schedule.fill(counts, p.presentation_steps);
+        // The plasticity clocks continue from the copy's timeline.
+        d.t = self.dynamics.t;
+        for k in 0..p.frame_steps {
+            let lab = label.filter(|_| k == p.label_step);
+            step(&p, &self.links, &self.syn, &mut d, k, lab, rng);
+            if label.is_some() {
+                learn_step(&p, &mut self.syn, &mut self.learn, &d);
+            }
+            let ks = k as usize;
+            tr.potential[ks * l..(ks + 1) * l].copy_from_slice(&d.l.u);
+            for &(j, forced) in &d.spikes {
+                tr.spike[ks * l + j] = if forced { 2 } else { 1 };
+            }
+            tr.out[ks * c..(ks + 1) * c].copy_from_slice(&d.out);
+            tr.gate[ks * c..(ks + 1) * c].copy_from_slice(&d.gate);
+            tr.reward_column[ks] = d.reward_column;
+            tr.reset[ks] = d.reset_arrived;
+        }
+        self.dynamics.t = d.t;
+        tr
+    }
+
+    /// OUT spikes per class for one example with plasticity frozen, starting from
+    /// rest in the scratch state `d`.
+    pub fn infer_frame<'a>(
+        &self,
+        counts: &[u8],
+        d: &'a mut Dynamics,
+        rng: &mut Pcg64,
+    ) -> &'a [u32] {
+        let p = &self.params;
+        d.reset();
+        d.schedule.fill(counts, p.presentation_steps);
+        for k in 0..p.frame_steps {
+            step(p, &self.links, &self.syn, d, k, None, rng);
+        }
+        &d.votes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng;
+
+    /// 2 classes × 2 L, 2 inputs; weights span [−1, 5) so one input can drive a neuron.
+    fn hand_built() -> Network {
+        let p = Params {
+            n_inputs: 2,
+            n_classes: 2,
+            microcolumns: 2,
+            w_min: -1.0,
+            w_max: 5.0,
+            initial_weight: 0.0,
+            silent_synapses: None,
+            ..Params::default()
+        };
+        Network::new(p, Links::default())
+    }
+
+    fn resource(net: &Network, j: usize, i: usize) -> f64 {
+        net.syn.resource()[j * 2 + i]
+    }
+
+    #[test]
+    fn one_frame_forcing_reward_depression_and_reset() {
+        let mut net = hand_built();
+        let w0 = resource(&net, 0, 0);
+        // Neuron 2 (column 1) gets a strong weight from input 0: it fires on its own.
+        let mut r = net.syn.resource().to_vec();
+        r[2 * 2] = 1e4;
+        let free = vec![0.0; 4];
+        net.syn.restore(&r, &free);
+        let mut rng = rng::stream(3, rng::purpose::NETWORK, 0);
+        let p = net.params.clone();
+        net.dynamics.schedule.fill(&[10, 0], p.presentation_steps);
+        let mut spikes: Vec<(u32, usize, bool)> = vec![];
+        let mut gate_steps = vec![];
+        for k in 0..p.frame_steps {
+            let label = (k == p.label_step).then_some(0);
+            step(
+                &p,
+                &net.links,
+                &net.syn,
+                &mut net.dynamics,
+                k,
+                label,
+                &mut rng,
+            );
+            let d = &net.dynamics;
+            spikes.extend(d.spikes.iter().map(|&(j, f)| (k, j, f)));
+            if d.gate[0] {
+                gate_steps.push(k);
+            }
+            if d.gate[1] {
+                panic!("the wrong column's gate fired at {k}");
+            }
+            if k == 12 {
+                assert_eq!(d.reward_column, Some(0));
+            }
+            if k == 13 {
+                assert!(d.reset_arrived);
+                // The reset clears every potential that is not blocked.
+                for j in 0..4 {
+                    if d.l.awake[j] {
+                        assert_eq!(d.l.u[j], 0.0, "neuron {j}");
+                    }
+                }
+            }
+            learn_step(&p, &mut net.syn, &mut net.learn, &net.dynamics);
+        }
+        // Column 0 stayed silent until its gate fired at 10; one of its L fired forced at 11.
+        assert_eq!(gate_steps, vec![10]);
+        let col0: Vec<_> = spikes.iter().filter(|s| s.1 < 2).collect();
+        assert_eq!(col0.len(), 1);
+        let &&(k, winner, forced) = col0.first().unwrap();
+        assert_eq!((k, forced), (11, true));
+        // Only the forced winner was rewarded, on its active input only.
+        assert!((resource(&net, winner, 0) - (w0 + p.reward)).abs() < 1e-12);
+        assert_eq!(resource(&net, winner, 1), w0);
+        let other = 1 - winner;
+        assert_eq!(resource(&net, other, 0), w0);
+        assert_eq!(
+            net.learn.rewarded,
+            vec![u64::from(winner == 0), u64::from(winner == 1), 0, 0]
+        );
+        // Neuron 2 fired on its own (first at k = 3) in one tight sequence: depressed
+        // exactly once by d_H on input 0, never rewarded; neuron 3 never fired.
+        let own: Vec<_> = spikes.iter().filter(|s| s.1 == 2).collect();
+        assert!(own.len() >= 2 && own[0].0 == 3 && own.iter().all(|s| !s.2));
+        assert!((resource(&net, 2, 0) - (1e4 + p.hebbian)).abs() < 1e-9);
+        assert_eq!(resource(&net, 2, 1), w0);
+        assert!(spikes.iter().all(|s| s.1 != 3));
+    }
+
+    #[test]
+    fn inference_is_frozen_and_counts_out_spikes() {
+        let mut net = hand_built();
+        let mut r = net.syn.resource().to_vec();
+        r[2 * 2] = 1e4;
+        net.syn.restore(&r, &[0.0; 4]);
+        let before = net.syn.resource().to_vec();
+        let mut d = Dynamics::new(&net.params);
+        let mut rng = rng::stream(0, rng::purpose::INFERENCE, 0);
+        let votes = net.infer_frame(&[10, 0], &mut d, &mut rng).to_vec();
+        assert_eq!(votes[0], 0);
+        assert!(votes[1] >= 2);
+        assert_eq!(net.syn.resource(), &before[..]);
+        let again = net.infer_frame(&[10, 0], &mut d, &mut rng).to_vec();
+        assert_eq!(votes, again);
+    }
+
+    #[test]
+    fn own_firing_in_the_correct_column_is_rewarded_and_gates_the_forcing() {
+        let mut net = hand_built();
+        let w0 = resource(&net, 0, 0);
+        let mut r = net.syn.resource().to_vec();
+        r[0] = 1e4; // neuron 0 (column 0) reacts to input 0
+        net.syn.restore(&r, &[0.0; 4]);
+        let mut rng = rng::stream(5, rng::purpose::NETWORK, 0);
+        let p = net.params.clone();
+        net.train_frame(&[10, 0], 0, &mut rng);
+        let l = &net.learn;
+        // Fired on its own (no forcing: OUT_0 gated BIASGATE_0), one TSS, one reward.
+        assert!(l.fired[0] >= 2);
+        assert_eq!(l.forced, vec![0, 0, 0, 0]);
+        assert_eq!(l.rewarded, vec![1, 0, 0, 0]);
+        // ΔW = d_H (once per TSS, s = 0) + D; s = max(0, 0 + r·d_H) + 2·r·D.
+        assert!((resource(&net, 0, 0) - (1e4 + p.hebbian + p.reward)).abs() < 1e-9);
+        assert_eq!(resource(&net, 0, 1), w0);
+        assert!((l.stability[0] - 2.0 * p.stability_ratio * p.reward).abs() < 1e-15);
+        // Neuron 1 was blocked by the lateral gating and never fired.
+        assert_eq!(l.fired[1], 0);
+        assert_eq!(net.dynamics.votes, vec![l.fired[0] as u32, 0]);
+    }
+}

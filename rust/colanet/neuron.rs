@@ -1,0 +1,120 @@
+//! The L population's membrane state (notes §5): leaky integration with a floor at 0,
+//! optional uniform stochastic stimulation, and the gating counter that makes a
+//! neuron "sleepy" (deaf to input, unable to fire) for a number of steps.
+
+use rand_core::Rng;
+use rand_pcg::Pcg64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lif {
+    /// Membrane potentials u.
+    pub u: Vec<f64>,
+    /// Remaining blocked steps (the gating counter A of the manual, as a count-down).
+    pub block: Vec<u32>,
+    /// Impacts arriving in the current step.
+    pub input: Vec<f64>,
+    /// Whether a fixed excitatory (forcing) impact arrived in the current step.
+    pub forced: Vec<bool>,
+    /// Whether the neuron may fire in the current step (not blocked).
+    pub awake: Vec<bool>,
+    decay: f64,
+}
+
+/// Uniform in [0, 1) with 53 random bits.
+#[inline]
+pub fn uniform(rng: &mut Pcg64) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+impl Lif {
+    pub fn new(n: usize, tau_v: f64) -> Self {
+        Self {
+            u: vec![0.0; n],
+            block: vec![0; n],
+            input: vec![0.0; n],
+            forced: vec![false; n],
+            awake: vec![true; n],
+            decay: 1.0 - 1.0 / tau_v,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.u.fill(0.0);
+        self.block.fill(0);
+        self.awake.fill(true);
+    }
+
+    /// Step start: leak u ← u(1 − 1/τ_v), then u += σ·ξ; clears the step's impacts.
+    pub fn begin_step(&mut self, sigma: f64, rng: &mut Pcg64) {
+        for u in &mut self.u {
+            *u *= self.decay;
+        }
+        if sigma > 0.0 {
+            for u in &mut self.u {
+                *u += sigma * uniform(rng);
+            }
+        }
+        self.input.fill(0.0);
+        self.forced.fill(false);
+    }
+
+    /// A gating spike of weight −g blocks neuron j for g steps, counting the current
+    /// one; a longer running block is kept.
+    #[inline]
+    pub fn block_for(&mut self, j: usize, steps: u32) {
+        self.block[j] = self.block[j].max(steps);
+    }
+
+    /// Applies the impacts to awake neurons; a blocked neuron keeps its pre-impact
+    /// potential (the leak still acts) and counts its block down.
+    pub fn integrate(&mut self) {
+        for j in 0..self.u.len() {
+            if self.block[j] > 0 {
+                self.block[j] -= 1;
+                self.awake[j] = false;
+            } else {
+                self.u[j] += self.input[j];
+                self.awake[j] = true;
+            }
+        }
+    }
+
+    /// After the spike test: reset the firing neurons to 0 (done by the caller) and
+    /// clamp every potential at the floor u_MIN = 0.
+    pub fn floor(&mut self) {
+        for u in &mut self.u {
+            *u = u.max(0.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng;
+
+    #[test]
+    fn leak_block_and_floor() {
+        let mut r = rng::stream(0, rng::purpose::NETWORK, 0);
+        let mut l = Lif::new(2, 3.0);
+        l.u = vec![9.0, 9.0];
+        l.block_for(1, 2);
+        l.begin_step(0.0, &mut r);
+        l.input = vec![-10.0, -10.0];
+        l.integrate();
+        l.floor();
+        assert_eq!(l.u[0], 0.0);
+        assert!((l.u[1] - 6.0).abs() < 1e-12);
+        assert_eq!(l.awake, vec![true, false]);
+        l.begin_step(0.0, &mut r);
+        l.input = vec![1.0, 1.0];
+        l.integrate();
+        assert_eq!(l.u[0], 1.0);
+        assert!((l.u[1] - 4.0).abs() < 1e-12);
+        l.begin_step(0.0, &mut r);
+        l.input = vec![1.0, 1.0];
+        l.integrate();
+        assert!(l.awake[1]);
+        assert!((l.u[1] - (4.0 * 2.0 / 3.0 + 1.0)).abs() < 1e-12);
+    }
+}

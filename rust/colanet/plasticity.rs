@@ -1,0 +1,133 @@
+//! Learning rules of the L neurons' plastic afferents (notes §7), per neuron:
+//! tight spike sequences (TSS), anti-Hebbian depression once per TSS of the
+//! contributing synapses, 3-factor dopamine and the stability updates.
+//!
+//! Every L neuron sees the same input spikes, so "received a spike in the window" is
+//! decided from one last-arrival step per input (notes §17).
+
+use super::params::Params;
+use super::stability;
+use super::synapses::Synapses;
+
+/// "Never" for step stamps, far from any real step but safe to subtract from.
+pub const NEVER: i64 = i64::MIN / 4;
+
+/// Per-neuron learning state plus usage counters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Learning {
+    n_in: usize,
+    /// Stability s per neuron.
+    pub stability: Vec<f64>,
+    /// Step of the last spike, and of the first spike of the current TSS.
+    pub last_spike: Vec<i64>,
+    pub tss_start: Vec<i64>,
+    /// Whether the last spike was forced (a forced spike is a TSS of its own).
+    pub last_forced: Vec<bool>,
+    /// Synapses contributing to the current TSS, (n_post, n_in).
+    contrib: Vec<bool>,
+    /// Counters: own (non-forced) firings, forced firings, rewards applied.
+    pub fired: Vec<u64>,
+    pub forced: Vec<u64>,
+    pub rewarded: Vec<u64>,
+}
+
+impl Learning {
+    pub fn new(n_in: usize, n_post: usize) -> Self {
+        Self {
+            n_in,
+            stability: vec![0.0; n_post],
+            last_spike: vec![NEVER; n_post],
+            tss_start: vec![NEVER; n_post],
+            last_forced: vec![false; n_post],
+            contrib: vec![false; n_in * n_post],
+            fired: vec![0; n_post],
+            forced: vec![0; n_post],
+            rewarded: vec![0; n_post],
+        }
+    }
+
+    /// Forgets spike timing (between independent runs); keeps s and counters.
+    pub fn reset_timing(&mut self) {
+        self.last_spike.fill(NEVER);
+        self.tss_start.fill(NEVER);
+        self.last_forced.fill(false);
+        self.contrib.fill(false);
+    }
+
+    /// Neuron j spikes at step t. Marks the contributing synapses (inputs that
+    /// arrived since T_H steps before the TSS began) and, for a non-forced TSS,
+    /// depresses each of them once by d_H·min(2^−s, 1).
+    pub fn on_spike(
+        &mut self,
+        syn: &mut Synapses,
+        p: &Params,
+        j: usize,
+        t: i64,
+        forced: bool,
+        last_arrival: &[i64],
+    ) {
+        let continues = !forced
+            && !self.last_forced[j]
+            && self.last_spike[j] != NEVER
+            && t - self.last_spike[j] <= i64::from(p.max_isi);
+        let row = &mut self.contrib[j * self.n_in..(j + 1) * self.n_in];
+        if !continues {
+            row.fill(false);
+            self.tss_start[j] = t;
+            // Manual: the first firing of a TSS and every forced firing move s by r·d_H.
+            self.stability[j] =
+                stability::on_firing(self.stability[j], p.stability_ratio, p.hebbian);
+        }
+        self.last_spike[j] = t;
+        self.last_forced[j] = forced;
+        if forced {
+            self.forced[j] += 1;
+        } else {
+            self.fired[j] += 1;
+        }
+        let since = self.tss_start[j] - i64::from(p.hebbian_window);
+        let dw = p.hebbian * stability::factor(self.stability[j]);
+        let mut changed = false;
+        for (i, (&a, c)) in last_arrival.iter().zip(row.iter_mut()).enumerate() {
+            if a > since && !*c {
+                *c = true;
+                if !forced && dw != 0.0 {
+                    syn.change(j, i, dw);
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            syn.settle(j);
+        }
+    }
+
+    /// Reward r reaches neuron j at step t (3-factor rule): applied only if j fired at
+    /// most T_D steps ago (after a forced firing only if r > 0), to the synapses
+    /// contributing to its last TSS, scaled by min(2^−s, 1); then s per the table.
+    /// Returns whether it was applied.
+    pub fn on_reward(&mut self, syn: &mut Synapses, p: &Params, j: usize, t: i64, r: f64) -> bool {
+        let last = self.last_spike[j];
+        if r == 0.0 || last == NEVER || t - last > i64::from(p.dopamine_time) {
+            return false;
+        }
+        let forced = self.last_forced[j];
+        if forced && r < 0.0 {
+            return false;
+        }
+        let dw = r * stability::factor(self.stability[j]);
+        let row = &self.contrib[j * self.n_in..(j + 1) * self.n_in];
+        for (i, _) in row.iter().enumerate().filter(|(_, &c)| c) {
+            syn.change(j, i, dw);
+        }
+        syn.settle(j);
+        self.stability[j] = stability::on_reward(self.stability[j], p.stability_ratio, r, forced);
+        self.rewarded[j] += 1;
+        true
+    }
+
+    /// Contributing flags of neuron j (for tests and inspection).
+    pub fn contributing(&self, j: usize) -> &[bool] {
+        &self.contrib[j * self.n_in..(j + 1) * self.n_in]
+    }
+}

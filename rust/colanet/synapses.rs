@@ -1,0 +1,186 @@
+//! Plastic afferents of the learning neurons: resources W, weights w(W) with
+//! per-population w_min/w_max (notes §6), running Σw⁺ for the threshold excess, and
+//! resource conservation with n_s silent synapses (notes §7.6).
+//!
+//! Resources are stored neuron-major (plasticity touches one neuron's row); weights
+//! input-major, so one input spike adds one contiguous row to all potentials.
+
+use crate::kernels::weight;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Synapses {
+    n_in: usize,
+    n_post: usize,
+    w_min: f64,
+    w_max: f64,
+    silent: Option<u32>,
+    renorm_threshold: f64,
+    /// W, (n_post, n_in).
+    resource: Vec<f64>,
+    /// w(W) transposed, (n_in, n_post).
+    weight_t: Vec<f64>,
+    /// Σ_i max(w_ji, 0) per neuron.
+    pos_sum: Vec<f64>,
+    /// Free resource pool F per neuron.
+    free: Vec<f64>,
+}
+
+impl Synapses {
+    pub fn new(
+        n_in: usize,
+        n_post: usize,
+        (w_min, w_max): (f64, f64),
+        silent: Option<u32>,
+        renorm_threshold: f64,
+        initial_resource: f64,
+    ) -> Self {
+        let mut s = Self {
+            n_in,
+            n_post,
+            w_min,
+            w_max,
+            silent,
+            renorm_threshold,
+            resource: vec![initial_resource; n_in * n_post],
+            weight_t: vec![0.0; n_in * n_post],
+            pos_sum: vec![0.0; n_post],
+            free: vec![0.0; n_post],
+        };
+        for j in 0..n_post {
+            s.refresh(j);
+        }
+        s
+    }
+
+    /// Restores a saved state (resources and free pools); weights are recomputed.
+    pub fn restore(&mut self, resource: &[f64], free: &[f64]) {
+        self.resource.copy_from_slice(resource);
+        self.free.copy_from_slice(free);
+        for j in 0..self.n_post {
+            self.refresh(j);
+        }
+    }
+
+    pub fn n_in(&self) -> usize {
+        self.n_in
+    }
+    pub fn resource(&self) -> &[f64] {
+        &self.resource
+    }
+    pub fn free(&self) -> &[f64] {
+        &self.free
+    }
+    /// Weights of all inputs to all neurons, input-major (n_in, n_post).
+    #[inline]
+    pub fn weight_row(&self, input: usize) -> &[f64] {
+        &self.weight_t[input * self.n_post..(input + 1) * self.n_post]
+    }
+    #[inline]
+    pub fn weight(&self, post: usize, input: usize) -> f64 {
+        self.weight_t[input * self.n_post + post]
+    }
+    #[inline]
+    pub fn pos_sum(&self, post: usize) -> f64 {
+        self.pos_sum[post]
+    }
+
+    /// Weights in neuron-major layout (n_post, n_in), for inspection.
+    pub fn weights(&self) -> Vec<f64> {
+        let mut w = vec![0.0; self.n_in * self.n_post];
+        for j in 0..self.n_post {
+            for i in 0..self.n_in {
+                w[j * self.n_in + i] = self.weight(j, i);
+            }
+        }
+        w
+    }
+
+    /// ΔW on one synapse, taken from (or returned to) the neuron's free pool.
+    /// Weights are refreshed by [`Synapses::settle`] once the neuron's changes are done.
+    #[inline]
+    pub fn change(&mut self, post: usize, input: usize, dw: f64) {
+        self.resource[post * self.n_in + input] += dw;
+        if self.silent.is_some() {
+            self.free[post] -= dw;
+        }
+    }
+
+    /// Ends a plasticity event of one neuron: spreads the free pool over the N real
+    /// and n_s silent synapses when |F| reaches the threshold (the silent share is
+    /// lost), then recomputes its weights and Σw⁺.
+    pub fn settle(&mut self, post: usize) {
+        if let Some(ns) = self.silent {
+            let f = self.free[post];
+            if f != 0.0 && f.abs() >= self.renorm_threshold {
+                let share = f / (self.n_in as f64 + f64::from(ns));
+                for w in &mut self.resource[post * self.n_in..(post + 1) * self.n_in] {
+                    *w += share;
+                }
+                self.free[post] = 0.0;
+            }
+        }
+        self.refresh(post);
+    }
+
+    fn refresh(&mut self, post: usize) {
+        let mut pos = 0.0;
+        for i in 0..self.n_in {
+            let w = weight(self.resource[post * self.n_in + i], self.w_min, self.w_max);
+            self.weight_t[i * self.n_post + post] = w;
+            pos += w.max(0.0);
+        }
+        self.pos_sum[post] = pos;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conservation_is_exact_without_silent_synapses() {
+        let mut s = Synapses::new(5, 2, (-0.25, 0.1), Some(0), 0.3, 0.9);
+        let total = |s: &Synapses, j: usize| -> f64 {
+            s.resource()[j * 5..(j + 1) * 5].iter().sum::<f64>() + s.free()[j]
+        };
+        let before = total(&s, 1);
+        for step in 0..20 {
+            s.change(1, step % 3, 0.07);
+            s.change(1, 4, -0.02);
+            s.settle(1);
+            assert!((total(&s, 1) - before).abs() < 1e-12);
+        }
+        // The pool was spread at least once: inactive input 3 lost resource.
+        assert!(s.resource()[5 + 3] < 0.9);
+        assert_eq!(s.resource()[3], 0.9);
+    }
+
+    #[test]
+    fn silent_synapses_absorb_a_share_and_weights_stay_in_range() {
+        let mut s = Synapses::new(4, 1, (-0.25, 0.1), Some(4), 0.5, 0.0);
+        s.change(0, 0, 1.0);
+        s.settle(0);
+        // F = -1 spread over 4 + 4 synapses: each real one loses 1/8.
+        assert_eq!(s.resource()[0], 1.0 - 0.125);
+        assert_eq!(s.resource()[1], -0.125);
+        assert_eq!(s.free()[0], 0.0);
+        for _ in 0..1000 {
+            s.change(0, 0, 50.0);
+            s.settle(0);
+        }
+        for i in 0..4 {
+            let w = s.weight(0, i);
+            assert!((-0.25..0.1).contains(&w), "{w}");
+        }
+        assert!((s.pos_sum(0) - s.weight(0, 0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn no_conservation_keeps_no_pool() {
+        let mut s = Synapses::new(3, 1, (-0.25, 0.1), None, 0.0, 0.0);
+        s.change(0, 1, 2.0);
+        s.settle(0);
+        assert_eq!(s.free()[0], 0.0);
+        assert_eq!(s.resource(), &[0.0, 2.0, 0.0]);
+    }
+}
