@@ -129,8 +129,19 @@ class CSNNClassifier(ParamsMixin):
         return learner, front, clf
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, images: np.ndarray, y: Any) -> CSNNClassifier:
-        """Learns kernels, calibrates the front-end and trains the classifier."""
+    def fit(
+        self,
+        images: np.ndarray,
+        y: Any,
+        eval_set: tuple[Any, Any] | None = None,
+        curve_points: int = 5,
+    ) -> CSNNClassifier:
+        """Learns kernels, calibrates the front-end and trains the classifier.
+
+        With ``eval_set=(images, labels)`` the classifier learns the (seeded, shuffled)
+        training set in ``curve_points`` online chunks and is scored on the eval set
+        after each: ``learning_curve_`` = [(training images seen, accuracy), ...].
+        """
         from ._images import as_stack
 
         stack = as_stack(images)
@@ -160,7 +171,12 @@ class CSNNClassifier(ParamsMixin):
         self.front_end_.fit(stack[sample])
         counts = self.front_end_.run(stack)
         t2 = time.perf_counter()
-        self.classifier_ = _clone(clf).fit(counts.pooled, y)
+        if eval_set is None:
+            self.classifier_ = _clone(clf).fit(counts.pooled, y)
+        else:
+            self.classifier_ = self._fit_with_curve(
+                _clone(clf), counts.pooled, y, eval_set, curve_points
+            )
         t3 = time.perf_counter()
         pooled_total = float(counts.pooled.sum()) + float(counts.backlog.sum())
         self.backlog_fraction_ = float(counts.backlog.sum()) / max(pooled_total, 1.0)
@@ -169,6 +185,25 @@ class CSNNClassifier(ParamsMixin):
         self.classes_ = self.classifier_.classes_
         self.n_neurons_ = self._count_neurons(stack.shape[1], stack.shape[2])
         return self
+
+    def _fit_with_curve(
+        self, clf: Any, features: np.ndarray, y: np.ndarray, eval_set: tuple[Any, Any], points: int
+    ) -> Any:
+        if not isinstance(points, (int, np.integer)) or points < 1:
+            raise ValueError(f"curve_points: must be an integer >= 1, got {points!r}")
+        eval_features = self.front_end_.run(eval_set[0]).pooled
+        eval_labels = np.asarray(eval_set[1])
+        order = np.random.default_rng(self.random_state).permutation(len(y))
+        bounds = np.linspace(0, len(y), points + 1).astype(int)[1:]
+        classes = np.unique(y)
+        curve, start = [], 0
+        for end in bounds:
+            part = order[start:end]
+            clf.partial_fit(features[part], y[part], classes=classes)
+            curve.append((int(end), float(clf.score(eval_features, eval_labels))))
+            start = end
+        self.learning_curve_ = curve
+        return clf
 
     def _count_neurons(self, h: int, w: int) -> int:
         n_k, pp, qq = self.front_end_.output_shape(h, w)

@@ -41,11 +41,19 @@ def write_figures(results: ExperimentResults, data: ExperimentData, out: Path) -
             p = out / f"rasters_{t.method}.png"
             plots.spike_rasters(art["rasters"], p, title=f"{t.method}: one test image (fold 0)")
             written.append(p)
-        if "learning_curve" in art:
-            sizes, accs = art["learning_curve"]
-            p = out / f"learning_curve_{t.method}.png"
+    # Learning curves: mean ± std over folds.
+    for method in dict.fromkeys(t.method for t in results.tasks):
+        curves = [
+            t.result.artifacts["learning_curve"]
+            for t in results.tasks
+            if t.method == method and "learning_curve" in t.result.artifacts
+        ]
+        if curves:
+            sizes = curves[0][0]
+            accs = np.array([c[1] for c in curves]).T  # (sizes, folds)
+            p = out / f"learning_curve_{method}.png"
             plots.learning_curve(
-                sizes, [[a] for a in accs], p, title=f"{t.method}: learning curve (fold 0)"
+                sizes, accs.tolist(), p, title=f"{method}: learning curve ({len(curves)} folds)"
             )
             written.append(p)
     import matplotlib.pyplot as plt

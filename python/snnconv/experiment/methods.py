@@ -122,6 +122,19 @@ def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> Me
     t1 = time.perf_counter()
     pred = model.predict(split.test_images)
     t2 = time.perf_counter()
+    artifacts: dict[str, Any] = {"kernels": model.kernel_learner_.kernels_}
+    frame = model.front_end_.simulate(split.test_images[0])
+    artifacts["rasters"] = {k: frame[k] for k in ("input", "conv", "pool")}
+    if cfg.run.learning_curve:
+        # A second, seeded run of the classifier learning online in chunks, scored
+        # on the test split after each (the front-end is shared, so this is cheap).
+        curve_model = _csnn(cfg, seed, threads)
+        curve_model.kernel_learner = model.kernel_learner_
+        curve_model.fit(
+            split.train_images, split.train_labels, eval_set=(split.test_images, split.test_labels)
+        )
+        sizes, accs = zip(*curve_model.learning_curve_, strict=True)
+        artifacts["learning_curve"] = (list(sizes), list(accs))
     return MethodResult(
         accuracy=float(np.mean(pred == split.test_labels)),
         predictions=pred,
@@ -131,8 +144,32 @@ def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> Me
         extra={
             "kernels": int(model.kernel_learner_.kernels_.shape[0]),
             "scale": np.asarray(model.front_end_.scale_).tolist(),
+            "backlog_fraction": model.backlog_fraction_,
+            "stage_times_s": model.timings_,
         },
+        artifacts=artifacts,
     )
+
+
+def _raw_colanet(kind: str) -> Runner:
+    def run(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
+        from .. import CoLaNET, DigitalCoLaNET
+
+        cls = CoLaNET if kind == "spiking" else DigitalCoLaNET
+        params = {"random_state": seed, "n_threads": threads, **cfg.classifier.params}
+        model = cls(**params)
+        n_in = int(np.prod(split.train_images.shape[1:]))
+        classes = len(np.unique(split.train_labels))
+        neurons = n_in + int(model.n_copies) * classes * (int(model.microcolumns) + 2) + classes
+        flat = Split(
+            split.train_images.reshape(len(split.train_labels), -1),
+            split.train_labels,
+            split.test_images.reshape(len(split.test_labels), -1),
+            split.test_labels,
+        )
+        return _timed(model, flat, neurons)
+
+    return run
 
 
 def _cnn(kind: str) -> Runner:
@@ -186,6 +223,8 @@ def _ulsnn(n: int) -> Runner:
 METHODS: dict[str, tuple[str, Runner, str | None]] = {
     # name: (label in tables, runner, module that must be importable)
     "csnn": ("CSNN (kernels + spiking front-end + CoLaNET)", run_csnn, None),
+    "colanet": ("CoLaNET on raw pixels (no kernels)", _raw_colanet("spiking"), None),
+    "digital": ("Digital CoLaNET on raw pixels", _raw_colanet("digital"), None),
     "probe": ("Kernel features + logistic regression", run_probe, "sklearn"),
     "cnn1": ("CNN1", _cnn("cnn1"), None),
     "cnn2": ("CNN2", _cnn("cnn2"), None),
