@@ -220,10 +220,12 @@ class CSNNClassifier(ParamsMixin):
         return self.front_end_.run(images).pooled
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        return self.classifier_.predict(self.transform(images))
+        features = self.transform(images)
+        return self.classifier_.predict(features)
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        return self.classifier_.predict_proba(self.transform(images))
+        features = self.transform(images)
+        return self.classifier_.predict_proba(features)
 
     def score(self, images: np.ndarray, y: Any) -> float:
         return float(np.mean(self.predict(images) == np.asarray(y)))

@@ -1,0 +1,68 @@
+"""The assembled classifier: images in, labels out."""
+
+import numpy as np
+import pytest
+
+import snnconv
+
+
+def small_model(**kw):
+    return snnconv.CSNNClassifier(
+        classifier=snnconv.CoLaNET(n_copies=3, microcolumns=8), calibration_size=200, **kw
+    )
+
+
+def test_fit_predict_save_load(mnist5k, tmp_path):
+    images, labels = mnist5k
+    model = small_model().fit(images[:600], labels[:600])
+    pred = model.predict(images[4000:4200])
+    assert pred.shape == (200,) and set(np.unique(pred)) <= set(range(10))
+    assert model.score(images[4000:4200], labels[4000:4200]) > 0.6
+    n_k = model.kernel_learner_.kernels_.shape[0]
+    # 784 inputs + n_k*10*10 conv + n_k*5*5 pool + 3 copies * 10 columns * (8 L + 2) + 10
+    assert model.n_neurons_ == 784 + n_k * 100 + n_k * 25 + 3 * 10 * 10 + 10
+    assert 0 <= model.backlog_fraction_ < 1
+    path = model.save(tmp_path / "model")
+    back = snnconv.CSNNClassifier.load(path)
+    np.testing.assert_array_equal(back.predict(images[4000:4200]), pred)
+    model.save(tmp_path / "model")  # overwrite in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_learning_curve_and_fitted_learner_reuse(mnist5k):
+    images, labels = mnist5k
+    learner = snnconv.KernelLearner().fit(images[:600])
+    model = small_model(kernel_learner=learner)
+    model.fit(images[:600], labels[:600], eval_set=(images[4000:4200], labels[4000:4200]),
+              curve_points=3)
+    assert model.kernel_learner_ is learner
+    assert [n for n, _ in model.learning_curve_] == [200, 400, 600]
+    assert all(0 <= a <= 1 for _, a in model.learning_curve_)
+
+
+def test_bad_inputs(mnist5k, tmp_path):
+    images, labels = mnist5k
+    with pytest.raises(ValueError, match="y"):
+        small_model().fit(images[:50], labels[:40])
+    with pytest.raises(ValueError, match="calibration_size"):
+        snnconv.CSNNClassifier(calibration_size=0).fit(images[:50], labels[:50])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        small_model().predict(images[:5])
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "csnn.json").write_text("{not json")
+    with pytest.raises(ValueError, match="corrupt"):
+        snnconv.CSNNClassifier.load(tmp_path / "bad")
+
+
+@pytest.mark.slow
+def test_five_fold_accuracy_floor_on_mnist5k(mnist5k):
+    """Issue 4: CSNNClassifier (every default) on the MNIST 5k sample, 5 stratified
+    folds: mean accuracy >= 90 %."""
+    ms = pytest.importorskip("sklearn.model_selection")
+    images, labels = mnist5k
+    accs = []
+    folds = ms.StratifiedKFold(5, shuffle=True, random_state=0).split(images, labels)
+    for train, test in folds:
+        model = snnconv.CSNNClassifier().fit(images[train], labels[train])
+        accs.append(model.score(images[test], labels[test]))
+    assert np.mean(accs) >= 0.90, accs
