@@ -135,6 +135,9 @@ def test_backlog_policy(mnist, learner):
     assert busy.run(x).backlog.any()
     with pytest.warns(UserWarning, match="backlog"):
         busy.transform(x)
+    with warnings.catch_warnings():  # once per fitted model
+        warnings.simplefilter("error")
+        busy.transform(x)
     busy.set_params(on_backlog="raise")
     with pytest.raises(RuntimeError, match="frame_steps"):
         busy.transform(x)

@@ -33,8 +33,9 @@ def test_learning_curve_and_fitted_learner_reuse(mnist5k):
     images, labels = mnist5k
     learner = snnconv.KernelLearner().fit(images[:600])
     model = small_model(kernel_learner=learner)
-    model.fit(images[:600], labels[:600], eval_set=(images[4000:4200], labels[4000:4200]),
-              curve_points=3)
+    model.fit(
+        images[:600], labels[:600], eval_set=(images[4000:4200], labels[4000:4200]), curve_points=3
+    )
     assert model.kernel_learner_ is learner
     assert [n for n, _ in model.learning_curve_] == [200, 400, 600]
     assert all(0 <= a <= 1 for _, a in model.learning_curve_)

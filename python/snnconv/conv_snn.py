@@ -128,7 +128,8 @@ class ConvSNN(ParamsMixin):
         What ``transform`` does when a pooling neuron still holds spikes at the end
         of a frame (its count is then short of the block sum; a pooling neuron emits
         at most one spike per step, so busy blocks need more than the silent steps
-        to drain). ``run`` always reports the backlog.
+        to drain). "warn" warns once per fitted model (the condition is a property of
+        the settings, not of one batch); ``run`` always reports the backlog.
     random_state : int
         Seed of the Poisson encoder.
     n_threads : int or None
@@ -304,6 +305,7 @@ class ConvSNN(ParamsMixin):
         self._check_params()
         for attr in _FITTED:  # a failed calibration leaves the estimator unfitted
             self.__dict__.pop(attr, None)
+        self._backlog_warned = False
         stack = _stack(images)
         kernels, sq = self._resolve(stack, fitting=True)
         _check_size(stack.shape[1:], kernels.shape[1])
@@ -424,7 +426,9 @@ class ConvSNN(ParamsMixin):
             )
             if self.on_backlog == "raise":
                 raise RuntimeError(msg)
-            warnings.warn(msg, UserWarning, stacklevel=2)
+            if not getattr(self, "_backlog_warned", False):
+                self._backlog_warned = True
+                warnings.warn(msg, UserWarning, stacklevel=2)
         pooled = out.pooled
         return pooled.reshape(pooled.shape[0], -1) if self.flatten else pooled
 
