@@ -126,3 +126,22 @@ def test_cli_config_prints_defaults(capsys):
     assert main(["config", "--print-defaults"]) == 0
     text = capsys.readouterr().out
     assert "[run]" in text and 'dataset = "mnist5k"' in text and "[kernels]" in text
+
+
+def test_split_protocol_repeats_the_datasets_own_split():
+    from snnconv.experiment.data import ExperimentData
+
+    labels = np.arange(100) % 10
+    mask = np.arange(100) >= 80
+    data = ExperimentData(
+        np.zeros((100, 9, 9), np.uint8), labels, [str(i) for i in range(10)], None, "toy", mask
+    )
+    folds = make_folds(data, 3, 0)  # auto: the data has its own split
+    assert len(folds) == 3
+    for train, test in folds:
+        np.testing.assert_array_equal(test, np.arange(80, 100))
+        np.testing.assert_array_equal(train, np.arange(80))
+    assert len(make_folds(data, 2, 0, protocol="folds")[0][1]) == 50
+    data.test_mask = None
+    with pytest.raises(ValueError, match="own test split"):
+        make_folds(data, 2, 0, protocol="split")

@@ -33,6 +33,10 @@ class RunConfig:
     limit: int = 0
     #: repeated runs: stratified folds (grouped by clip for video objects)
     folds: int = 5
+    #: folds | split | auto. "split": the dataset's own train/test split, run `folds`
+    #: times with different seeds; "auto": split where the dataset has one
+    #: (fashion-mnist), folds otherwise
+    protocol: str = "auto"
     seed: int = 0
     #: methods to run; ones whose optional dependency is missing are skipped
     methods: list[str] = field(default_factory=lambda: ["csnn", "cnn2", "ulsnn100"])

@@ -18,6 +18,8 @@ class ExperimentData:
     #: folds never split a group (video clips); None for still-image sets
     groups: np.ndarray | None
     name: str
+    #: the dataset's own test split (e.g. Fashion-MNIST's 10k), or None
+    test_mask: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -29,6 +31,7 @@ def load_experiment_data(run: RunConfig) -> ExperimentData:
 
     name, args = run.dataset, list(run.dataset_args)
     groups = None
+    test_mask = None
     if name in ("mnist5k", "digits"):
         images, labels = datasets.load(name)
         class_names = [str(c) for c in range(10)]
@@ -36,6 +39,7 @@ def load_experiment_data(run: RunConfig) -> ExperimentData:
         tr = datasets.load("fashion-mnist", split="train")
         te = datasets.load("fashion-mnist", split="test")
         images, labels = np.concatenate([tr[0], te[0]]), np.concatenate([tr[1], te[1]])
+        test_mask = np.arange(len(labels)) >= len(tr[1])
         class_names = [
             "T-shirt/top",
             "Trouser",
@@ -66,8 +70,14 @@ def load_experiment_data(run: RunConfig) -> ExperimentData:
         keep = np.sort(np.random.default_rng(run.seed).permutation(len(labels))[: run.limit])
         images, labels = images[keep], labels[keep]
         groups = None if groups is None else groups[keep]
+        test_mask = None if test_mask is None else test_mask[keep]
     return ExperimentData(
-        np.ascontiguousarray(images), np.asarray(labels, np.int64), class_names, groups, name
+        np.ascontiguousarray(images),
+        np.asarray(labels, np.int64),
+        class_names,
+        groups,
+        name,
+        test_mask,
     )
 
 

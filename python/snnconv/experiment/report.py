@@ -88,11 +88,20 @@ def to_json(results: ExperimentResults) -> dict[str, Any]:
 def markdown(results: ExperimentResults) -> str:
     cfg = results.config.run
     grouped = "grouped " if cfg.dataset in ("objects", "synthetic-neovision2") else ""
+    same_split = len(results.folds) > 1 and all(
+        np.array_equal(results.folds[0][1], f[1]) for f in results.folds
+    )
+    scheme = (
+        f"the dataset's own split ({len(results.folds[0][0])} train / "
+        f"{len(results.folds[0][1])} test), {len(results.folds)} seeds"
+        if same_split
+        else f"{len(results.folds)} {grouped}stratified folds"
+    )
     out = [
         f"# snnconv results: {results.data_name}",
         "",
         f"{results.n_images} images, {len(results.class_names)} classes, "
-        f"{len(results.folds)} {grouped}stratified folds (seed {cfg.seed}).",
+        f"{scheme} (seed {cfg.seed}).",
         "",
         table(results),
         "",

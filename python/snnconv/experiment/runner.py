@@ -40,11 +40,22 @@ class ExperimentResults:
 
 
 def make_folds(
-    data: ExperimentData, n_folds: int, seed: int
+    data: ExperimentData, n_folds: int, seed: int, protocol: str = "auto"
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified folds; grouped by clip when the data has groups (video objects)."""
+    """Stratified folds, grouped by clip when the data has groups (video objects); or,
+    with the "split" protocol, the dataset's own split repeated ``n_folds`` times (the
+    runs then differ by their seeds only)."""
     from .._extras import require
 
+    if protocol not in ("auto", "folds", "split"):
+        raise ValueError(f"run.protocol: must be auto, folds or split, got {protocol!r}")
+    if protocol == "split" or (protocol == "auto" and data.test_mask is not None):
+        if data.test_mask is None:
+            raise ValueError(f"run.protocol: dataset {data.name!r} has no own test split")
+        if n_folds < 1:
+            raise ValueError(f"run.folds: must be >= 1, got {n_folds}")
+        train, test = np.flatnonzero(~data.test_mask), np.flatnonzero(data.test_mask)
+        return [(train, test) for _ in range(n_folds)]
     ms = require("sklearn.model_selection", "stratified folds")
     if n_folds < 2:
         raise ValueError(f"run.folds: must be >= 2, got {n_folds}")
@@ -105,7 +116,7 @@ def run_task(
 
 def run_experiment(cfg: ExperimentConfig, data: ExperimentData) -> ExperimentResults:
     """Runs every available method on every fold with the configured backend."""
-    folds = make_folds(data, cfg.run.folds, cfg.run.seed)
+    folds = make_folds(data, cfg.run.folds, cfg.run.seed, cfg.run.protocol)
     results = ExperimentResults(cfg, data.name, len(data), data.class_names, folds)
     methods = []
     for m in cfg.run.methods:
