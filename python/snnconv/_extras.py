@@ -11,6 +11,8 @@ _EXTRA_OF = {
     "sklearn": "data",
     "mlxtend": "data",
     "tqdm": "progress",
+    "optuna": "tune",
+    "distributed": "distributed",
     "tqdm.auto": "progress",
     "PIL": "video",
     "PIL.Image": "video",

@@ -46,6 +46,28 @@ def add_run_parsers(sub: Any) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(func=_run)
 
+    t = sub.add_parser(
+        "tune",
+        help="search CSNN hyperparameters with Optuna (extra 'tune'); writes the best config",
+        description="Trials are scored by inner stratified folds on a seeded subset of the "
+        "data (--limit), in parallel threads (--jobs). The current configuration is always "
+        "trial 0, the baseline to beat. Output: best.toml (use it with snnconv run "
+        "--config), trials.json, tune.md.",
+    )
+    t.add_argument("--config", help="TOML configuration to start from")
+    t.add_argument("--set", action="append", default=[], metavar="TABLE.FIELD=VALUE")
+    t.add_argument("--dataset", help="dataset (as for run)")
+    t.add_argument("dataset_args", nargs="*")
+    t.add_argument("--limit", type=int, default=2500, help="images used (default 2500)")
+    t.add_argument("--trials", type=int, default=30)
+    t.add_argument("--jobs", type=int, default=1, help="parallel trials")
+    t.add_argument("--inner-folds", type=int, default=2)
+    t.add_argument("--timeout", type=float, help="stop after this many seconds")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default="snnconv-tune")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=_tune)
+
     c = sub.add_parser("config", help="show the experiment configuration")
     c.add_argument(
         "--print-defaults", action="store_true", help="print every field with its default, as TOML"
@@ -117,6 +139,63 @@ def _run(args: argparse.Namespace) -> int:
         f"\nresults: {out / 'results.md'}, {out / 'results.json'} "
         f"({time.perf_counter() - t0:.0f} s)"
     )
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    import json
+
+    from .experiment import ExperimentConfig, load_experiment_data
+    from .experiment.report import write_atomic
+    from .tune import tune
+
+    cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
+    for assignment in args.set:
+        cfg.override(assignment)
+    if args.dataset:
+        cfg.run.dataset = args.dataset
+    if args.dataset_args:
+        cfg.run.dataset_args = list(args.dataset_args)
+    cfg.run.limit = args.limit
+    cfg.run.seed = args.seed
+    data = load_experiment_data(cfg.run)
+    print(
+        f"tuning on {len(data)} images of {data.name}: {args.trials} trials, "
+        f"{args.jobs} in parallel, {args.inner_folds} inner folds"
+    )
+    result = tune(
+        cfg,
+        data,
+        n_trials=args.trials,
+        n_jobs=args.jobs,
+        inner_folds=args.inner_folds,
+        timeout=args.timeout,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    out = Path(args.out)
+    best = result.config
+    best.run.limit = 0
+    write_atomic(out / "best.toml", best.to_toml())
+    write_atomic(out / "trials.json", json.dumps(result.trials, indent=2))
+    done = [t for t in result.trials if t["value"] is not None]
+    lines = [
+        "| trial | accuracy, % | " + " | ".join(result.best_params) + " |",
+        "|---:|---:|" + "---:|" * len(result.best_params),
+    ]
+    for t in sorted(done, key=lambda t: -t["value"])[:15]:
+        vals = " | ".join(f"{t['params'].get(k, float('nan')):.4g}" for k in result.best_params)
+        lines.append(f"| {t['number']} | {100 * t['value']:.2f} | {vals} |")
+    baseline = next((t["value"] for t in result.trials if t["number"] == 0), None)
+    summary = (
+        f"best {100 * result.best_value:.2f} % (trial 0, the starting configuration: "
+        f"{100 * baseline:.2f} %)"
+        if baseline is not None
+        else ""
+    )
+    write_atomic(out / "tune.md", "# snnconv tune\n\n" + summary + "\n\n" + "\n".join(lines))
+    print("\n".join(lines))
+    print(f"\n{summary}\nbest configuration: {out / 'best.toml'}")
     return 0
 
 
