@@ -8,6 +8,7 @@ plasticity (SPEC §3).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -72,40 +73,21 @@ class CSNNClassifier(ParamsMixin):
         """Builds the classifier from an :class:`~snnconv.experiment.ExperimentConfig`."""
         from . import CoLaNET, ConvSNN, DigitalCoLaNET, KernelLearner
 
-        k, f, c = cfg.kernels, cfg.front_end, cfg.classifier
-        learner = KernelLearner(
-            kernel_size=k.kernel_size,
-            n_kernels=k.n_kernels,
-            stride=k.stride,
-            w_min=k.w_min,
-            w_max=k.w_max,
-            brightness_quantile=k.brightness_quantile,
-            saturation_quantile=k.saturation_quantile,
-            epochs=k.epochs,
-            random_state=random_state,
-            n_threads=n_threads,
-            progress=progress,
-        )
+        # The config tables use the estimators' own parameter names.
+        common = {"random_state": random_state, "n_threads": n_threads, "progress": progress}
+        learner = KernelLearner(**dataclasses.asdict(cfg.kernels), **common)
         front = ConvSNN(
             None,
-            stride=k.stride,
-            pool=f.pool,
-            tau=f.tau,
-            threshold=f.threshold,
-            target_rate=f.target_rate,
-            frame_steps=f.frame_steps,
-            active_steps=f.active_steps,
-            encoding=f.encoding,
+            stride=cfg.kernels.stride,
             on_backlog="ignore",
-            random_state=random_state,
-            n_threads=n_threads,
-            progress=progress,
+            **dataclasses.asdict(cfg.front_end),
+            **common,
         )
+        c = cfg.classifier
         kinds = {"spiking": CoLaNET, "digital": DigitalCoLaNET}
         if c.kind not in kinds:
             raise ValueError(f"classifier.kind: must be spiking or digital, got {c.kind!r}")
-        params = {"random_state": random_state, "n_threads": n_threads, "progress": progress}
-        params.update(c.params)
+        params = {**common, **c.params}
         return cls(
             learner,
             front,

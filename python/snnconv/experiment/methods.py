@@ -7,6 +7,7 @@ missing report themselves unavailable instead of failing the run.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import time
 from collections.abc import Callable
@@ -66,19 +67,7 @@ def _timed(
 def _kernel_learner(cfg: ExperimentConfig, seed: int, threads: int) -> Any:
     from ..kernel_learner import KernelLearner
 
-    k = cfg.kernels
-    return KernelLearner(
-        kernel_size=k.kernel_size,
-        n_kernels=k.n_kernels,
-        stride=k.stride,
-        w_min=k.w_min,
-        w_max=k.w_max,
-        brightness_quantile=k.brightness_quantile,
-        saturation_quantile=k.saturation_quantile,
-        epochs=k.epochs,
-        random_state=seed,
-        n_threads=threads,
-    )
+    return KernelLearner(**dataclasses.asdict(cfg.kernels), random_state=seed, n_threads=threads)
 
 
 def run_probe(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
