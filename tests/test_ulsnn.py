@@ -193,7 +193,6 @@ def test_save_load_identical_predictions(mnist5k, tmp_path):
     [
         ({"n_neurons": 0}, "^n_neurons:"),
         ({"time": 0}, "^time:"),
-        ({"epochs": 1.5}, "^epochs:"),
         ({"intensity": 900.0}, "^intensity:.*1000"),
         ({"intensity": -1.0}, "^intensity:"),
         ({"max_retries": 64}, r"^max_retries:.*\[0, 63\]"),
@@ -209,6 +208,11 @@ def test_save_load_identical_predictions(mnist5k, tmp_path):
 def test_bad_parameters_are_named(kw, match):
     with pytest.raises(ValueError, match=match):
         ULSNN(**kw).fit(np.zeros((2, 4, 4), np.uint8), [0, 1])
+
+
+def test_wrong_parameter_type_is_a_type_error():
+    with pytest.raises(TypeError, match="^epochs:"):
+        ULSNN(epochs=1.5).fit(np.zeros((2, 4, 4), np.uint8), [0, 1])
 
 
 def test_bad_inputs():

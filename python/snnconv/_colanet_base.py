@@ -33,6 +33,7 @@ from ._colanet_input import as_features, match_scale
 from ._params import ParamsMixin
 from ._persist import load_npz, save_npz
 from ._progress import progress_bar
+from ._validate import check_int, check_real
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
@@ -65,20 +66,10 @@ class ColanetBase(ParamsMixin):
     # ---------------------------------------------------------------- parameters
     def _check_params(self) -> None:
         def integer(name: str, lo: int, hi: int | None = None) -> None:
-            v = getattr(self, name)
-            ok = not isinstance(v, bool) and isinstance(v, (int, np.integer))
-            if not ok or v < lo or (hi is not None and v > hi):
-                rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-                raise ValueError(f"{name}: must be {rng}, got {v!r}")
+            check_int(name, getattr(self, name), lo, hi)
 
         def real(name: str, ok: Any, rng: str, allow_none: bool = False) -> None:
-            v = getattr(self, name)
-            if v is None and allow_none:
-                return
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-                raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
-            if not math.isfinite(v) or not ok(v):
-                raise ValueError(f"{name}: must be {rng}, got {v!r}")
+            check_real(name, getattr(self, name), ok, rng, allow_none)
 
         p = self.get_params()
         integer("microcolumns", 1)

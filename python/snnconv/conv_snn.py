@@ -15,6 +15,7 @@ from ._images import as_stack, chunks, frames, preprocess
 from ._params import ParamsMixin
 from ._persist import load_npz, save_npz
 from ._progress import progress_bar
+from ._validate import check_int, check_real
 
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 1
@@ -191,21 +192,10 @@ class ConvSNN(ParamsMixin):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         def integer(name: str, lo: int, hi: int | None = None) -> int:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-                raise TypeError(f"{name}: must be an integer, got {type(v).__name__}")
-            if v < lo or (hi is not None and v > hi):
-                rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-                raise ValueError(f"{name}: must be an integer {rng}, got {v!r}")
-            return int(v)
+            return check_int(name, getattr(self, name), lo, hi)
 
         def real(name: str, ok: Any, rng: str) -> float:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-                raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
-            if math.isnan(v) or not ok(float(v)):
-                raise ValueError(f"{name}: must be {rng}, got {v!r}")
-            return float(v)
+            return check_real(name, getattr(self, name), ok, rng, allow_inf=True)
 
         integer("stride", 1)
         pool = integer("pool", 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from ._images import as_stack, chunks, frames, preprocess
 from ._params import ParamsMixin
 from ._persist import load_npz, save_npz
 from ._progress import progress_bar
+from ._validate import check_int, check_real
 
 _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 1
@@ -77,18 +77,10 @@ class KernelLearner(ParamsMixin):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         def integer(name: str, lo: int) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-                raise ValueError(f"{name}: must be an integer >= {lo}, got {v!r}")
+            check_int(name, getattr(self, name), lo)
 
         def real(name: str, ok: Any, rng: str, allow_none: bool = False) -> None:
-            v = getattr(self, name)
-            if v is None and allow_none:
-                return
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-                raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
-            if not math.isfinite(v) or not ok(v):
-                raise ValueError(f"{name}: must be {rng}, got {v!r}")
+            check_real(name, getattr(self, name), ok, rng, allow_none)
 
         integer("kernel_size", 1)
         integer("n_kernels", 1)

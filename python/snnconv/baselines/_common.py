@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from .._images import as_stack
+from .._validate import check_int, check_real  # noqa: F401 - re-exported
 
 
 def brightness(images: Any, name: str = "images") -> np.ndarray:
@@ -32,24 +32,6 @@ def labels(y: Any, n: int) -> np.ndarray:
     if a.dtype.kind not in "iubfUSO":
         raise TypeError(f"y: unsupported dtype {a.dtype}")
     return a
-
-
-def check_int(name: str, v: Any, lo: int, hi: int | None = None) -> None:
-    if (
-        isinstance(v, bool)
-        or not isinstance(v, (int, np.integer))
-        or v < lo
-        or (hi is not None and v > hi)
-    ):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name}: must be an integer {rng}, got {v!r}")
-
-
-def check_real(name: str, v: Any, ok: Any, rng: str) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
-    if not math.isfinite(v) or not ok(v):
-        raise ValueError(f"{name}: must be {rng}, got {v!r}")
 
 
 def check_common(est: Any) -> None:
