@@ -16,8 +16,10 @@ from .formulas import (
     t_0,
     t_0_printed,
     t_1,
+    t_1_centre,
     t_1_printed,
     w_1,
+    w_1_centre,
     w_t0,
     weight_from_resource,
 )
@@ -36,8 +38,10 @@ __all__ = [
     "t_0",
     "t_0_printed",
     "t_1",
+    "t_1_centre",
     "t_1_printed",
     "w_1",
+    "w_1_centre",
     "w_t0",
     "weight_from_resource",
 ]
