@@ -73,7 +73,7 @@ def learner_params(p: TheoryParams, kind: str = "digital", microcolumns: int = 2
     }
     if kind == "digital":
         return {**common, "tau_v": None, "presentation_steps": 15, "input_max": 15.0}
-    t_p = int(round(p.t_p))
+    t_p = round(p.t_p)
     return {**common, "tau_v": 1e9, "presentation_steps": t_p, "input_max": float(t_p)}
 
 
