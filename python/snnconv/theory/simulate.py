@@ -11,7 +11,7 @@ theory                      learner
 d (per rewarded example)    ``reward`` = d; ``stability_ratio`` = 0 so min(2^−s, 1) = 1 always
 no change on own answer     ``hebbian`` = −d: the anti-Hebbian step cancels the reward exactly
 θ                           ``threshold`` H = θ, ``threshold_excess`` k = 0 (θ_j = H + k·Σw⁺)
-U = Σ w·n (no leak)         digital: ``tau_v=None``; spiking: ``tau_v`` = 1e9 (no leak in T_p)
+U = Σ w·n (no leak)         digital: ``tau_v=None``; spiking: ``tau_v`` = 6 (see below)
 Poisson(f·T_p) counts       fed as the features; digital: ``presentation_steps`` = 15,
                             ``input_max`` = 15 so a count n stays n up to 15 (the largest
                             the core accepts with its 15-step frame; P(Poisson(3) > 15) ≈ 1e−7);
@@ -29,6 +29,16 @@ only touches microcolumns within about l of a boundary) and the winner-take-all 
 column (a microcolumn is forced only if it has the largest margin of its column, so
 neighbours share the examples between them). ``t`` counts examples *of the class* (x in
 [a, b]): that is the clock of dW_c/dt = d·l/(b − a).
+
+Why the spiking network cannot run without leak: the forcing impact (+10) reaches every
+L of the silent column, the forced winner blocks the others for 10 steps, and blocked
+neurons are deaf, so the −30 clearing impact misses them; without leak they carry u = 10
+into the next frame and fire "on their own" once unblocked, which recruits every
+microcolumn of the column (all 20 on the default task, tested). The leak must drain that
+residue below θ within the block: 10·(1 − 1/τ_v)^10 < θ, i.e. τ_v < 6.7 for θ = 2;
+:func:`spiking_tau_v` takes the largest integer τ_v that does (6). This leak also shrinks
+the drive (early spikes count less), so the spiking network needs larger weights than the
+theory's U = Σ w·n.
 
 Centre resource W_c of a microcolumn: the resource of the synapse from the input node
 nearest the centroid of its positive weight profile (weights above 0 weighted by their
@@ -49,6 +59,20 @@ from .task import BinaryTask
 
 #: Learners the simulation can run.
 KINDS = ("digital", "spiking")
+
+
+#: Forcing impact and lateral block length of the spiking network (rust/colanet/network.rs).
+_FORCING, _BLOCK = 10.0, 10
+
+
+def spiking_tau_v(theta: float) -> float:
+    """Largest integer τ_v ≥ 1 for which a forcing residue decays below θ within the
+    lateral block (module doc); ∞ if the residue never reaches θ."""
+    if theta >= _FORCING:
+        return math.inf
+    bound = 1.0 / (1.0 - (theta / _FORCING) ** (1.0 / _BLOCK))
+    tau = math.ceil(bound) - 1.0
+    return max(tau, 1.0)
 
 
 def learner_params(p: TheoryParams, kind: str = "digital", microcolumns: int = 20) -> dict:
@@ -74,7 +98,9 @@ def learner_params(p: TheoryParams, kind: str = "digital", microcolumns: int = 2
     if kind == "digital":
         return {**common, "tau_v": None, "presentation_steps": 15, "input_max": 15.0}
     t_p = round(p.t_p)
-    return {**common, "tau_v": 1e9, "presentation_steps": t_p, "input_max": float(t_p)}
+    tau_v = spiking_tau_v(p.theta)
+    tau_v = 1e9 if math.isinf(tau_v) else tau_v
+    return {**common, "tau_v": tau_v, "presentation_steps": t_p, "input_max": float(t_p)}
 
 
 def make_learner(p: TheoryParams, kind: str = "digital", seed: int = 0, microcolumns: int = 20):
