@@ -260,7 +260,8 @@ def _figures(p, sims: dict, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.0, 3.8))
     for k, s in sims.items():
         t, a, sd = s.accuracy()
-        ax.errorbar(t, a, yerr=sd, marker="o", ms=3, capsize=2, label=f"{k} (measured)")
+        c = "k" if k == "digital" else "C1"
+        ax.errorbar(t, a, yerr=sd, color=c, marker="o", ms=3, capsize=2, label=f"{k} (measured)")
     tt = np.arange(int(0.8 * n) + 1)
     for k, y in report.curves(p, tt).items():
         if np.isfinite(y).all():
@@ -268,7 +269,7 @@ def _figures(p, sims: dict, out: Path) -> None:
             ax.plot(tt, accuracy(p, w), styles[k], lw=1, label=f"theory: {k.replace('_', '-')}")
     ax.set_xscale("symlog", linthresh=10)
     ax.set_xlabel("class examples")
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel("accuracy (no answer = not the class)")
     ax.set_title(f"l = {activity_region(p):.4f}", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()

@@ -150,7 +150,7 @@ class Run:
     rewards: np.ndarray  # (M,) rewards received by each microcolumn of the class column
     chi: np.ndarray  # (M,) fitted profile width at the end, NaN if unused
     acc_t: np.ndarray  # class-1 examples seen at the accuracy checkpoints
-    accuracy: np.ndarray
+    accuracy: np.ndarray  # no answer counts as "not the class" (the theory's reading)
     no_answer: np.ndarray  # fraction of test examples without any answer
 
     def aligned(self, grid: np.ndarray) -> np.ndarray:
@@ -218,10 +218,13 @@ def simulate_run(
         rewarded_before = rew.copy()
         if k in check:
             votes = model.decision_function(x_test)
-            pred = np.where(votes.max(axis=1) > 0, votes.argmax(axis=1), -1)
+            answered = votes.max(axis=1) > 0
+            # The theory's reading: the answer is "class" iff the class column wins,
+            # anything else (including no answer) means "not the class".
+            pred = np.where(answered, votes.argmax(axis=1), 0)
             acc_t.append(k)
             acc.append(float(np.mean(pred == test_labels)))
-            none.append(float(np.mean(pred < 0)))
+            none.append(float(np.mean(~answered)))
     res = model.resource_[0, 1]
     _, chi = profile_centre(weight_from_resource(res, p.w_min, p.w_max), centres)
     used = rewarded_before > 0
