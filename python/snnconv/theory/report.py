@@ -102,6 +102,7 @@ def measure(sim: Simulation, horizon: int) -> dict:
         "accuracy": acc.tolist(),
         "accuracy_sd": acc_sd.tolist(),
         "final_accuracy": float(acc[-1]),
+        "chi_t": np.nanmedian(np.stack([r.chi_t for r in sim.runs]), axis=0).tolist(),
     }
 
 

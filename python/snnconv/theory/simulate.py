@@ -152,6 +152,7 @@ class Run:
     acc_t: np.ndarray  # class-1 examples seen at the accuracy checkpoints
     accuracy: np.ndarray  # no answer counts as "not the class" (the theory's reading)
     no_answer: np.ndarray  # fraction of test examples without any answer
+    chi_t: np.ndarray  # median fitted profile width at the accuracy checkpoints
 
     def aligned(self, grid: np.ndarray) -> np.ndarray:
         """W_c on each microcolumn's own clock (t − recruitment), (len(grid), M); NaN
@@ -201,7 +202,7 @@ def simulate_run(
     rewarded_before = np.zeros(microcolumns, np.int64)
     recruited_at = np.full(microcolumns, -1, np.int64)
     check = set(np.unique(np.geomspace(1, n_class_examples, n_checkpoints).astype(int)).tolist())
-    acc_t, acc, none = [], [], []
+    acc_t, acc, none, chi_t = [], [], [], []
     start = 0
     for k, end in enumerate(ends, start=1):
         if k == 1:
@@ -225,6 +226,8 @@ def simulate_run(
             acc_t.append(k)
             acc.append(float(np.mean(pred == test_labels)))
             none.append(float(np.mean(~answered)))
+            _, widths = profile_centre(wts[rew > 0], centres)
+            chi_t.append(float(np.nanmedian(widths)) if widths.size else math.nan)
     res = model.resource_[0, 1]
     _, chi = profile_centre(weight_from_resource(res, p.w_min, p.w_max), centres)
     used = rewarded_before > 0
@@ -242,6 +245,7 @@ def simulate_run(
         acc_t=np.asarray(acc_t),
         accuracy=np.asarray(acc),
         no_answer=np.asarray(none),
+        chi_t=np.asarray(chi_t),
     )
 
 
