@@ -179,16 +179,23 @@ def simulate_run(
     microcolumns: int = 20,
 ) -> Run:
     """Trains one learner on the task, recording after every class-1 example."""
+    if kind not in KINDS:
+        raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
+    if n_class_examples < 1:
+        raise ValueError(f"n_class_examples: must be >= 1, got {n_class_examples}")
     task = BinaryTask(p, seed=seed)
-    # Enough examples for n_class_examples of the class (x in [a, b] has probability b − a).
+    # Enough examples for n_class_examples of the class (x in [a, b] has probability b − a):
+    # 6σ above the mean, doubled (still seeded) in the unlikely case it falls short.
     span = min(p.b, 1.0) - max(p.a, 0.0)
     if span <= 0:
         raise ValueError(f"a, b: the class interval [{p.a}, {p.b}] misses x in [0, 1)")
     n_total = int(n_class_examples / span + 6 * math.sqrt(n_class_examples / span) + 50)
-    _, counts, labels = task.sample(n_total, stream=0)
-    cls_idx = np.flatnonzero(labels == 1)
-    while cls_idx.size < n_class_examples:  # pragma: no cover - 6σ margin above
-        raise RuntimeError("too few class examples drawn; raise the margin")
+    while True:
+        _, counts, labels = task.sample(n_total, stream=0)
+        cls_idx = np.flatnonzero(labels == 1)
+        if cls_idx.size >= n_class_examples:
+            break
+        n_total *= 2
     _, test_counts, test_labels = task.sample(n_test, stream=1)
     x_test = test_counts.astype(np.float64)
     centres = task.centres
