@@ -1,7 +1,9 @@
 """Training-dynamics theory of CoLaNET on the binary task (SPEC §5).
 
 ``formulas`` holds every closed-form quantity; ``task`` generates the task's
-spike counts. Simulations that check the theory live in ``simulate``.
+spike counts; ``simulate`` runs the digital / spiking CoLaNET on it in the theory's
+configuration; ``report`` sets predictions against measurements (``snnconv theory``,
+docs/theory.md).
 """
 
 from .formulas import (
