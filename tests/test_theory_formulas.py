@@ -124,3 +124,24 @@ def test_task_is_seeded_and_has_the_right_rates():
     nearest = np.abs(big[0][:, None] - task.centres[None]).argmin(1)
     mean = big[1][np.arange(4000), nearest].mean()
     assert mean == pytest.approx(3.0, rel=0.05)
+
+
+def test_centre_limited_fixed_point_and_time_constant():
+    from snnconv.theory import t_1_centre, w_1_centre
+
+    # l_f(w_1c) = l, and t_1c = −1/(d rate/dW) of dW/dt = (d l/(b−a))(1 − l_f/l) at W_1c
+    assert float(l_f(P, w_1_centre(P))) == pytest.approx(activity_region(P), rel=1e-12)
+    big = resource_from_weight(w_1_centre(P), P.w_min, P.w_max)
+
+    def rate(big_w):
+        lf = float(l_f(P, weight_from_resource(big_w, P.w_min, P.w_max)))
+        return P.d * activity_region(P) / (P.b - P.a) * (1 - lf / activity_region(P))
+
+    h = 1e-6 * big
+    slope = (rate(big + h) - rate(big - h)) / (2 * h)
+    assert t_1_centre(P) == pytest.approx(-1 / slope, rel=1e-6)
+    tz = t_0(P)
+    late = resource_trajectory(P, tz + 50 * t_1_centre(P), centre_limited=True)
+    assert late == pytest.approx(big, rel=1e-9)
+    with pytest.raises(ValueError, match="printed"):
+        resource_trajectory(P, 1.0, printed=True, centre_limited=True)

@@ -78,9 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     k.set_defaults(func=_kernels)
     from .cli_neovision2 import add_neovision2_parser
     from .cli_run import add_run_parsers
+    from .cli_theory import add_theory_parser
 
     add_run_parsers(sub)
     add_neovision2_parser(sub)
+    add_theory_parser(sub)
     return parser
 
 

@@ -1,7 +1,9 @@
 """Training-dynamics theory of CoLaNET on the binary task (SPEC §5).
 
 ``formulas`` holds every closed-form quantity; ``task`` generates the task's
-spike counts. Simulations that check the theory live in ``simulate``.
+spike counts; ``simulate`` runs the digital / spiking CoLaNET on it in the theory's
+configuration; ``report`` sets predictions against measurements (``snnconv theory``,
+docs/theory.md).
 """
 
 from .formulas import (
@@ -16,8 +18,10 @@ from .formulas import (
     t_0,
     t_0_printed,
     t_1,
+    t_1_centre,
     t_1_printed,
     w_1,
+    w_1_centre,
     w_t0,
     weight_from_resource,
 )
@@ -36,8 +40,10 @@ __all__ = [
     "t_0",
     "t_0_printed",
     "t_1",
+    "t_1_centre",
     "t_1_printed",
     "w_1",
+    "w_1_centre",
     "w_t0",
     "weight_from_resource",
 ]

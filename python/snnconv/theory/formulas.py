@@ -19,6 +19,14 @@ Derivations (checked in ``docs/theory.md``):
   so the time constant is t_1 = 2(b − a)/(d·dl_f/dW)
   = [w_1(b − a)/d]·[l/(σ²+χ²)]·(w_max − w_min)²/(w_max − w_1)²: the power of l is one,
   not two as printed (``t_1_printed``); only the first power is dimensionless.
+* Centre-limited variant (``centre_limited=True``, found against the simulation, see
+  ``docs/theory.md``): the centre synapse is potentiated only by forced examples within
+  l/2 of the centre (its node must spike), and after t_0 forced examples occur only where
+  the microcolumn is silent, |x − x_c| > l_f/2. So dW_c/dt = (d·l/(b − a))·max(0, 1 − l_f/l),
+  not (1 − l_f/(2l)), which averages the centre's activity over the whole captured
+  interval 2l although forcing and centre activity exclude each other. The fixed point is
+  l_f = l: w_1c = w_t0·exp(l²/(8(σ²+χ²))), with time constant
+  t_1c = (b − a)·w_1c·l·(w_max − w_min)²/(4·d·(σ²+χ²)·(w_max − w_1c)²).
 """
 
 from __future__ import annotations
@@ -157,11 +165,30 @@ def t_1_printed(p: TheoryParams) -> float:
     return w1 * (p.b - p.a) / p.d * (activity_region(p) ** 2 / s) * _span2(p) / (p.w_max - w1) ** 2
 
 
-def resource_trajectory(p: TheoryParams, t: float | np.ndarray, printed: bool = False):
+def w_1_centre(p: TheoryParams) -> float:
+    """Centre weight at which l_f = l: where the centre synapse stops being potentiated."""
+    return w_t0(p) * math.exp(activity_region(p) ** 2 / (8.0 * (p.sigma**2 + p.chi**2)))
+
+
+def t_1_centre(p: TheoryParams) -> float:
+    """Time constant of the centre-limited second phase (module doc)."""
+    w1 = w_1_centre(p)
+    s = p.sigma**2 + p.chi**2
+    return (p.b - p.a) * w1 * activity_region(p) * _span2(p) / (4.0 * p.d * s * (p.w_max - w1) ** 2)
+
+
+def resource_trajectory(
+    p: TheoryParams, t: float | np.ndarray, printed: bool = False, centre_limited: bool = False
+):
     """W_c(t): linear growth from the zero-weight resource until t_0, then the
-    exponential approach W_1 + (W_t0 − W_1)·exp(−(t − t_0)/t_1)."""
+    exponential approach W_1 + (W_t0 − W_1)·exp(−(t − t_0)/t_1).
+
+    ``printed``: t_0 and t_1 as printed; ``centre_limited``: the fixed point w_1c and
+    time constant t_1c of the centre-limited rate (module doc)."""
+    if printed and centre_limited:
+        raise ValueError("printed: the printed forms have no centre-limited variant")
     t = np.asarray(t, dtype=float)
-    w0, w1 = w_t0(p), w_1(p)
+    w0, w1 = w_t0(p), (w_1_centre(p) if centre_limited else w_1(p))
     if w1 >= p.w_max:
         raise ValueError(
             f"w_1 = {w1:.4g} is not below w_max = {p.w_max}: the fixed point is unreachable "
@@ -171,7 +198,7 @@ def resource_trajectory(p: TheoryParams, t: float | np.ndarray, printed: bool = 
     big_w1 = resource_from_weight(w1, p.w_min, p.w_max)
     start = -p.w_min * (p.w_max - p.w_min) / p.w_max
     tz = t_0_printed(p) if printed else t_0(p)
-    tau = t_1_printed(p) if printed else t_1(p)
+    tau = t_1_printed(p) if printed else (t_1_centre(p) if centre_limited else t_1(p))
     rate = (big_w0 - start) / tz
     early = start + rate * t
     late = big_w1 + (big_w0 - big_w1) * np.exp(-(t - tz) / tau)
