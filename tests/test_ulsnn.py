@@ -211,7 +211,7 @@ def test_bad_parameters_are_named(kw, match):
 
 
 def test_wrong_parameter_type_is_a_type_error():
-    with pytest.raises(TypeError, match="^epochs:"):
+    with pytest.raises(TypeError, match=r"^epochs:"):
         ULSNN(epochs=1.5).fit(np.zeros((2, 4, 4), np.uint8), [0, 1])
 
 
