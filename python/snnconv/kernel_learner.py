@@ -140,8 +140,11 @@ class KernelLearner(ParamsMixin):
                 raise ValueError(
                     f"kernel_size: {k} is larger than the {stack.shape[1]}x{stack.shape[2]} images"
                 )
+        prepared = (
+            None if stack is None else _Prepared(stack, self.saturation_quantile, self.n_threads)
+        )
         if fresh:
-            self._start(images, stack)
+            self._start(images, prepared)
         core = self._core
         seed = int(self.random_state)
         total = epochs * (stack.shape[0] if stack is not None else _len_or_none(images) or 0)
@@ -149,7 +152,7 @@ class KernelLearner(ParamsMixin):
         try:
             with progress_bar(self.progress, total or None, "learning kernels") as bar:
                 for _ in range(epochs):
-                    for batch in self._batches(images, stack, seed, self.epochs_done_):
+                    for batch in self._batches(images, prepared, seed, self.epochs_done_):
                         stats.append(core.learn(batch, None, self.n_threads))
                         bar.update(batch.shape[0])
                     self.epochs_done_ += 1
@@ -158,13 +161,14 @@ class KernelLearner(ParamsMixin):
         return self
 
     def _batches(
-        self, images: Any, stack: np.ndarray | None, seed: int, epoch: int
+        self, images: Any, prepared: _Prepared | None, seed: int, epoch: int
     ) -> Iterator[np.ndarray]:
         sq = self.saturation_quantile
-        if stack is not None:
-            order = _core.permutation(stack.shape[0], seed, epoch) if self.shuffle else None
-            for idx in chunks(stack, order):
-                yield preprocess(stack[idx], sq, self.n_threads)
+        if prepared is not None:
+            n = prepared.stack.shape[0]
+            order = _core.permutation(n, seed, epoch) if self.shuffle else None
+            for idx in chunks(prepared.stack, order):
+                yield prepared.batch(idx)
             return
         if self.shuffle and isinstance(images, (list, tuple)):
             order = _core.permutation(len(images), seed, epoch)
@@ -188,16 +192,16 @@ class KernelLearner(ParamsMixin):
                 f"kernel_size: {k} is larger than a {frame.shape[1]}x{frame.shape[2]} frame"
             )
 
-    def _start(self, images: Any, stack: np.ndarray | None) -> None:
+    def _start(self, images: Any, prepared: _Prepared | None) -> None:
         """Fixes B and l for this fit and creates the core state."""
         if self.brightness_threshold is not None:
             b = float(self.brightness_threshold)
         else:
-            b = self._brightness_from(images, stack)
+            b = self._brightness_from(images, prepared)
         if self.learning_rate is not None:
             lr = float(self.learning_rate)
         else:
-            n = stack.shape[0] if stack is not None else _len_or_none(images)
+            n = prepared.stack.shape[0] if prepared is not None else _len_or_none(images)
             if n is None:
                 raise ValueError(
                     "learning_rate: None means 3 / number of images, but the input has no "
@@ -227,15 +231,15 @@ class KernelLearner(ParamsMixin):
         self.learning_rate_ = lr
         self.epochs_done_ = 0
 
-    def _brightness_from(self, images: Any, stack: np.ndarray | None) -> float:
+    def _brightness_from(self, images: Any, prepared: _Prepared | None) -> float:
         """Exact quantile of all preprocessed pixels, in two bounded-memory passes."""
         sq = self.saturation_quantile
         q = _core.StreamQuantile(1.0 - float(self.brightness_quantile))
 
         def passes() -> Iterator[np.ndarray]:
-            if stack is not None:
-                for idx in chunks(stack):
-                    yield preprocess(stack[idx], sq, self.n_threads).ravel()
+            if prepared is not None:
+                for idx in chunks(prepared.stack):
+                    yield prepared.batch(idx).ravel()
             else:
                 for frame in frames(images):
                     yield preprocess(frame, sq, self.n_threads).ravel()
@@ -365,6 +369,24 @@ class KernelLearner(ParamsMixin):
         self.epochs_done_ = int(meta.get("epochs_done_", 0))
         self._sync([])
         return self
+
+
+class _Prepared:
+    """Preprocessed batches of an image stack. The whole preprocessed stack is kept
+    when it is small (the brightness threshold and learning then read it without
+    preprocessing every image three times); large stacks are preprocessed per batch."""
+
+    #: float64 pixels kept at most (512 MiB)
+    LIMIT = 1 << 26
+
+    def __init__(self, stack: np.ndarray, sq: float | None, n_threads: int | None) -> None:
+        self.stack, self.sq, self.n_threads = stack, sq, n_threads
+        self.cache = preprocess(stack, sq, n_threads) if stack.size <= self.LIMIT else None
+
+    def batch(self, idx: np.ndarray) -> np.ndarray:
+        if self.cache is not None:
+            return self.cache[idx]
+        return preprocess(self.stack[idx], self.sq, self.n_threads)
 
 
 def _len_or_none(x: Any) -> int | None:

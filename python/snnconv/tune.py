@@ -1,10 +1,10 @@
 """Hyperparameter search for the CSNN (``snnconv tune``), built on Optuna.
 
-The objective is the mean accuracy over inner stratified folds of the *training*
-data only; it never sees the images a later ``snnconv run`` evaluates on unless you
-point it there. Trials run in parallel threads (the Rust core releases the GIL), each
-with its share of the cores. The search space is a dict of dotted config keys; the
-default covers the classifier's drive, plasticity and noise and the front-end's rate.
+The objective is the mean accuracy over inner stratified folds of the data given
+(for a dataset with its own test split, its training part only). Trials run in
+parallel threads (the Rust core releases the GIL), each with its share of the cores.
+The search space is a dict of dotted config keys; the default covers the classifier's
+drive, plasticity and noise and the front-end's rate.
 """
 
 from __future__ import annotations
@@ -79,6 +79,16 @@ def tune(
     if n_jobs < 1:
         raise ValueError(f"n_jobs: must be >= 1, got {n_jobs}")
     space = DEFAULT_SPACE if space is None else space
+    if data.test_mask is not None:
+        # Never tune on a dataset's own test split.
+        keep = ~data.test_mask
+        data = ExperimentData(
+            data.images[keep],
+            data.labels[keep],
+            data.class_names,
+            None if data.groups is None else data.groups[keep],
+            data.name,
+        )
     folds = list(
         ms.StratifiedKFold(inner_folds, shuffle=True, random_state=seed).split(
             data.images, data.labels
