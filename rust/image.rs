@@ -137,9 +137,18 @@ pub struct StreamQuantile {
 
 const QUANTILE_BINS: usize = 1 << 16;
 
+/// Bin 0 holds exact zeros and the last bin exact ones (values ≥ 1): preprocessed
+/// images are mostly black or saturated, and a bin of equal values needs no second
+/// pass — its value is the answer. Values strictly inside (0, 1) share the rest.
 #[inline]
 fn bin_of(v: f64) -> usize {
-    ((v * QUANTILE_BINS as f64) as usize).min(QUANTILE_BINS - 1)
+    if v <= 0.0 {
+        0
+    } else if v >= 1.0 {
+        QUANTILE_BINS - 1
+    } else {
+        1 + ((v * (QUANTILE_BINS - 2) as f64) as usize).min(QUANTILE_BINS - 3)
+    }
 }
 
 impl StreamQuantile {
@@ -183,9 +192,16 @@ impl StreamQuantile {
         true
     }
 
+    /// Whether [`collect`](Self::collect) is needed: not when the target bin holds
+    /// a single value (exact zeros or exact ones).
+    pub fn needs_second_pass(&self) -> bool {
+        matches!(self.target, Some((b, _)) if b != 0 && b != QUANTILE_BINS - 1)
+    }
+
     /// Second pass: keep the values of the target bin.
     pub fn collect(&mut self, values: &[f64]) {
-        if let Some((b, _)) = self.target {
+        if self.needs_second_pass() {
+            let b = self.target.expect("located").0;
             self.kept
                 .extend(values.iter().copied().filter(|&v| bin_of(v) == b));
         }
@@ -194,6 +210,12 @@ impl StreamQuantile {
     /// The quantile, or None if the passes were inconsistent (the data changed).
     pub fn finish(&mut self) -> Option<f64> {
         let (b, rank) = self.target?;
+        if b == 0 {
+            return Some(0.0);
+        }
+        if b == QUANTILE_BINS - 1 {
+            return Some(1.0);
+        }
         if self.kept.len() as u64 != self.counts[b] {
             return None;
         }
@@ -217,12 +239,17 @@ mod stream_tests {
                 ((s >> 11) as f64 / (1u64 << 53) as f64).powi(3)
             })
             .collect();
-        for q in [0.0, 0.25, 0.75, 0.97, 1.0] {
+        let mut vals = vals;
+        // mostly black and some saturated pixels, as in preprocessed images
+        vals.extend(std::iter::repeat_n(0.0, 30_000));
+        vals.extend(std::iter::repeat_n(1.0, 3_000));
+        for q in [0.0, 0.25, 0.5, 0.75, 0.8, 0.97, 0.99, 1.0] {
             let mut sq = StreamQuantile::new(q).unwrap();
             for ch in vals.chunks(777) {
                 sq.count(ch);
             }
             assert!(sq.locate());
+            assert_eq!(sq.needs_second_pass(), q > 0.7 && q < 0.97, "q = {q}");
             for ch in vals.chunks(777) {
                 sq.collect(ch);
             }

@@ -152,9 +152,9 @@ class KernelLearner(ParamsMixin):
         try:
             with progress_bar(self.progress, total or None, "learning kernels") as bar:
                 for _ in range(epochs):
-                    for batch in self._batches(images, prepared, seed, self.epochs_done_):
-                        stats.append(core.learn(batch, None, self.n_threads))
-                        bar.update(batch.shape[0])
+                    for batch, order in self._batches(images, prepared, seed, self.epochs_done_):
+                        stats.append(core.learn(batch, order, self.n_threads))
+                        bar.update(batch.shape[0] if order is None else order.shape[0])
                     self.epochs_done_ += 1
         finally:
             self._sync(stats)
@@ -162,13 +162,17 @@ class KernelLearner(ParamsMixin):
 
     def _batches(
         self, images: Any, prepared: _Prepared | None, seed: int, epoch: int
-    ) -> Iterator[np.ndarray]:
+    ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        """(preprocessed images, learning order within them or None for all in order)."""
         sq = self.saturation_quantile
         if prepared is not None:
             n = prepared.stack.shape[0]
             order = _core.permutation(n, seed, epoch) if self.shuffle else None
             for idx in chunks(prepared.stack, order):
-                yield prepared.batch(idx)
+                if prepared.cache is not None:
+                    yield prepared.cache, np.ascontiguousarray(idx, dtype=np.uint64)
+                else:
+                    yield prepared.batch(idx), None
             return
         if self.shuffle and isinstance(images, (list, tuple)):
             order = _core.permutation(len(images), seed, epoch)
@@ -183,7 +187,7 @@ class KernelLearner(ParamsMixin):
             self._warned_shuffle = True
         for frame in frames(images):
             self._check_frame(frame)
-            yield preprocess(frame, sq, self.n_threads)
+            yield preprocess(frame, sq, self.n_threads), None
 
     def _check_frame(self, frame: np.ndarray) -> None:
         k = self.kernel_size
@@ -248,8 +252,9 @@ class KernelLearner(ParamsMixin):
             q.count(v)
         if not q.locate():
             raise ValueError("images: empty input (0 pixels)")
-        for v in passes():
-            q.collect(v)
+        if q.needs_second_pass():
+            for v in passes():
+                q.collect(v)
         b = q.finish()
         if b is None:
             raise ValueError("images: the input changed between the two threshold passes")

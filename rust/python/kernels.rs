@@ -157,6 +157,9 @@ impl PyStreamQuantile {
     fn locate(&mut self) -> bool {
         self.0.locate()
     }
+    fn needs_second_pass(&self) -> bool {
+        self.0.needs_second_pass()
+    }
     fn collect(&mut self, values: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
         self.0.collect(values.as_slice()?);
         Ok(())
@@ -273,7 +276,6 @@ impl PyKernelLearner {
         n_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray2<u32>>> {
         let (n, h, w) = (images.shape()[0], images.shape()[1], images.shape()[2]);
-        let data: Vec<f64> = images.as_array().iter().copied().collect();
         let order: Vec<usize> = match order {
             None => (0..n).collect(),
             Some(o) => o.as_array().iter().map(|&i| i as usize).collect(),
@@ -284,13 +286,22 @@ impl PyKernelLearner {
                 format!("index {bad} out of range for {n} images"),
             )));
         }
+        if h * w == 0 {
+            return Err(to_py(Error::input("images", "images have no pixels")));
+        }
+        // Copy only the images this call learns from, in learning order.
+        let all = images.as_array();
+        let mut data = Vec::with_capacity(order.len() * h * w);
+        for &i in &order {
+            data.extend(all.index_axis(ndarray::Axis(0), i).iter().copied());
+        }
         let learner = &mut self.0;
         let stats = py
             .detach(|| {
                 with_threads(n_threads, || {
                     let mut stats = Vec::with_capacity(order.len() * 3);
-                    for &i in &order {
-                        let st = learner.learn_image(&data[i * h * w..(i + 1) * h * w], (h, w))?;
+                    for img in data.chunks_exact(h * w) {
+                        let st = learner.learn_image(img, (h, w))?;
                         stats.extend([st.forced, st.spontaneous, st.picks]);
                     }
                     Ok::<_, Error>(stats)
