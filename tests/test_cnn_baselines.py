@@ -177,3 +177,19 @@ def test_cnn1_numpy_mnist5k_floor(mnist5k):
     x, y = mnist5k
     m = CNN1(backend="numpy", n_threads=1).fit(x[:4000], y[:4000])
     assert m.score(x[4000:], y[4000:]) >= 0.95
+
+
+def test_save_load_predicts_identically(tmp_path):
+    rng = np.random.default_rng(0)
+    x = (rng.random((40, 28, 28)) * 255).astype(np.uint8)
+    y = np.arange(40) % 3
+    model = CNN2(epochs=1, backend="numpy").fit(x, y)
+    path = model.save(tmp_path / "cnn2")
+    back = CNN2.load(path)
+    np.testing.assert_array_equal(back.predict_proba(x), model.predict_proba(x))
+    assert back.backend_ == "numpy" and back.loss_curve_ == model.loss_curve_
+    with pytest.raises(ValueError, match="holds a"):
+        CNN1.load(path)
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable"):
+        CNN2.load(tmp_path / "bad.npz")

@@ -170,6 +170,18 @@ class NumpyCNN:
             tick(len(idx))
         return total / x.shape[0]
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Learned parameters (for saving)."""
+        return {k: v.copy() for k, v in self.params.items()}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        if set(state) != set(self.params):
+            raise ValueError(f"parameters {sorted(state)} do not match {sorted(self.params)}")
+        for k, v in state.items():
+            if v.shape != self.params[k].shape:
+                raise ValueError(f"parameter {k}: shape {v.shape}, expected {self.params[k].shape}")
+            self.params[k] = np.asarray(v, dtype=self.params[k].dtype).copy()
+
     def predict_proba(self, x: np.ndarray, batch: int = 500) -> np.ndarray:
         out = [
             softmax(self.forward(x[s : s + batch], train=False)[0]) for s in range(0, len(x), batch)

@@ -64,6 +64,14 @@ class TorchCNN:
             tick(len(idx))
         return total / x.shape[0]
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Learned parameters as numpy arrays (for saving)."""
+        return {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        torch = self.torch
+        self.model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+
     def predict_proba(self, x: np.ndarray, batch: int = 500) -> np.ndarray:
         torch = self.torch
         self.model.eval()

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 from typing import Any
 
 import numpy as np
 
 from .._extras import require
 from .._params import ParamsMixin
+from .._persist import load_npz, save_npz
 from .._progress import progress_bar
 from ._architectures import feature_shape
 from ._common import brightness, check_common, check_int, check_real, labels
@@ -128,6 +130,50 @@ class _CNN(ParamsMixin):
                     x, y_idx, int(self.batch_size), float(self.learning_rate), bar.update
                 )
                 self.loss_curve_.append(float(loss))
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Writes parameters and weights to an ``.npz`` (no pickle; atomic)."""
+        self._check_fitted()
+        meta = {
+            "params": self.get_params(),
+            "backend_": self.backend_,
+            "image_shape_": list(self.image_shape_),
+            "loss_curve_": self.loss_curve_,
+        }
+        classes = self.classes_.astype(str) if self.classes_.dtype == object else self.classes_
+        arrays = {"classes": classes}
+        arrays.update({f"w__{k}": v for k, v in self.net_.state().items()})
+        return str(save_npz(path, f"snnconv.{type(self).__name__}", 1, meta, arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> _CNN:
+        """Reads a model written by :meth:`save`; it predicts exactly as before."""
+        meta, arrays = load_npz(path, f"snnconv.{cls.__name__}", 1)
+        try:
+            self = cls(**dict(meta["params"]))
+            self._check_params()
+            self.classes_ = arrays.pop("classes")
+            self.image_shape_ = tuple(int(v) for v in meta["image_shape_"])
+            self.loss_curve_ = [float(v) for v in meta["loss_curve_"]]
+            backend = str(meta["backend_"])
+            if backend == "torch":
+                require("torch", "loading a CNN trained with backend='torch'")
+                from ._cnn_torch import TorchCNN as Net
+            else:
+                from ._cnn_numpy import NumpyCNN as Net  # type: ignore[assignment]
+            self.net_ = Net(
+                self._ARCH,
+                self.image_shape_,
+                len(self.classes_),
+                float(self.dropout),
+                int(self.random_state),
+            )
+            self.net_.load_state({k[3:]: v for k, v in arrays.items() if k.startswith("w__")})
+            self.backend_ = backend
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: incomplete or corrupt {cls.__name__} file ({exc})") from exc
         return self
 
     def _check_fitted(self) -> None:
