@@ -114,6 +114,11 @@ def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> Me
     artifacts: dict[str, Any] = {"kernels": model.kernel_learner_.kernels_}
     frame = model.front_end_.simulate(split.test_images[0])
     artifacts["rasters"] = {k: frame[k] for k in ("input", "conv", "pool")}
+    if hasattr(model.classifier_, "trace"):
+        # CoLaNET's own frame for the same image (its input is the pooled counts).
+        trace = model.classifier_.trace(model.transform(split.test_images[:1])[0])
+        artifacts["rasters"]["CoLaNET L (copy 0)"] = trace["spike"] > 0
+        artifacts["rasters"]["CoLaNET OUT"] = trace["out"] > 0
     if cfg.run.learning_curve:
         # A second, seeded run of the classifier learning online in chunks, scored
         # on the test split after each (the front-end is shared, so this is cheap).
