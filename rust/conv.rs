@@ -15,44 +15,9 @@ pub fn out_len(n: usize, k: usize, stride: usize) -> usize {
 /// Work (multiply-adds) below which running in parallel costs more than it saves.
 const PARALLEL_MACS: usize = 1 << 20;
 
-/// `out[a, p, q] = Σ_ij kernels[a, i, j] · g[p·s + i, q·s + j]`, f64, sums in
-/// row-major kernel order (the order the numpy reference uses).
-pub fn conv_f64(
-    g: &[f64],
-    (h, w): (usize, usize),
-    kernels: &[f64],
-    k: usize,
-    stride: usize,
-    out: &mut [f64],
-) {
-    let n = kernels.len() / (k * k);
-    let (p_len, q_len) = (out_len(h, k, stride), out_len(w, k, stride));
-    debug_assert_eq!(out.len(), n * p_len * q_len);
-    let one = |(a, out_a): (usize, &mut [f64])| {
-        let ker = &kernels[a * k * k..(a + 1) * k * k];
-        for p in 0..p_len {
-            for q in 0..q_len {
-                let mut acc = 0.0;
-                for i in 0..k {
-                    let row = &g[(p * stride + i) * w + q * stride..][..k];
-                    let kr = &ker[i * k..(i + 1) * k];
-                    for j in 0..k {
-                        acc += kr[j] * row[j];
-                    }
-                }
-                out_a[p * q_len + q] = acc;
-            }
-        }
-    };
-    if n * p_len * q_len * k * k >= PARALLEL_MACS {
-        out.par_chunks_mut(p_len * q_len).enumerate().for_each(one);
-    } else {
-        out.chunks_mut(p_len * q_len).enumerate().for_each(one);
-    }
-}
-
-/// Same sums as [`conv_f64`] (each output accumulated from 0.0 in row-major kernel
-/// order, so results are bit-identical), but with kernels stored cell-major
+/// `out[pos, a] = Σ_ij kernels[a, i, j] · g[p·s + i, q·s + j]` in f64, each output
+/// accumulated from 0.0 in row-major kernel order (the plain definition, kept as the
+/// test oracle `conv_f64`, gives bit-identical results), with kernels stored cell-major
 /// (`kernels_t[cell * n + a]`): for each pixel the update runs across kernels, which
 /// vectorises and keeps independent accumulator chains. This is the learner's hot
 /// loop: images are small and `n` is a few dozen. Rows of `kernels_t` are padded to
@@ -264,7 +229,7 @@ struct RowsPtr(*mut f32);
 unsafe impl Send for RowsPtr {}
 unsafe impl Sync for RowsPtr {}
 
-/// Fast f32 version of [`conv_f64`] with the same semantics.
+/// Fast f32 valid cross-correlation, output (a, p, q).
 ///
 /// The input is first split into `stride` column phases so that, for a fixed kernel
 /// cell, the pixels seen by consecutive outputs are contiguous; then, per output row,
@@ -424,6 +389,38 @@ unsafe fn conv_rows_generic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `out[a, p, q] = Σ_ij kernels[a, i, j] · g[p·s + i, q·s + j]`, f64, sums in
+    /// row-major kernel order (the order the numpy reference uses).
+    fn conv_f64(
+        g: &[f64],
+        (h, w): (usize, usize),
+        kernels: &[f64],
+        k: usize,
+        stride: usize,
+        out: &mut [f64],
+    ) {
+        let n = kernels.len() / (k * k);
+        let (p_len, q_len) = (out_len(h, k, stride), out_len(w, k, stride));
+        debug_assert_eq!(out.len(), n * p_len * q_len);
+        let one = |(a, out_a): (usize, &mut [f64])| {
+            let ker = &kernels[a * k * k..(a + 1) * k * k];
+            for p in 0..p_len {
+                for q in 0..q_len {
+                    let mut acc = 0.0;
+                    for i in 0..k {
+                        let row = &g[(p * stride + i) * w + q * stride..][..k];
+                        let kr = &ker[i * k..(i + 1) * k];
+                        for j in 0..k {
+                            acc += kr[j] * row[j];
+                        }
+                    }
+                    out_a[p * q_len + q] = acc;
+                }
+            }
+        };
+        out.chunks_mut(p_len * q_len).enumerate().for_each(one);
+    }
 
     fn lcg(seed: &mut u64) -> f64 {
         *seed = seed
