@@ -183,7 +183,7 @@ def test_bad_images_are_rejected():
         small(learning_rate=None).partial_fit(np.zeros((2, 5, 5), np.uint8))
 
 
-def test_sklearn_clone_and_pipeline(images):
+def test_sklearn_clone_and_repr():
     base = pytest.importorskip("sklearn.base")
     kl = small(n_kernels=3)
     clone = base.clone(kl)

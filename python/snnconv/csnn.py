@@ -137,7 +137,6 @@ class CSNNClassifier(ParamsMixin):
                 f"calibration_size: must be an integer >= 1, got {self.calibration_size!r}"
             )
         learner, front, clf = self._templates()
-        timings = {}
         t0 = time.perf_counter()
         if hasattr(learner, "kernels_"):
             self.kernel_learner_ = learner
@@ -162,8 +161,7 @@ class CSNNClassifier(ParamsMixin):
         t3 = time.perf_counter()
         pooled_total = float(counts.pooled.sum()) + float(counts.backlog.sum())
         self.backlog_fraction_ = float(counts.backlog.sum()) / max(pooled_total, 1.0)
-        timings.update(kernels=t1 - t0, front_end=t2 - t1, classifier=t3 - t2)
-        self.timings_ = timings
+        self.timings_ = {"kernels": t1 - t0, "front_end": t2 - t1, "classifier": t3 - t2}
         self.classes_ = self.classifier_.classes_
         self.n_neurons_ = self._count_neurons(stack.shape[1], stack.shape[2])
         return self

@@ -26,16 +26,20 @@ def relu_pool_features(maps: np.ndarray, pool: int = 2) -> np.ndarray:
     return pooled.reshape(pooled.shape[0], -1)
 
 
+def fit_probe(features: np.ndarray, labels: np.ndarray):
+    """A standardised logistic regression fitted on the features (extra ``data``)."""
+    lm = require("sklearn.linear_model", "the feature probe")
+    pipe = require("sklearn.pipeline", "the feature probe")
+    pre = require("sklearn.preprocessing", "the feature probe")
+    model = pipe.make_pipeline(pre.StandardScaler(), lm.LogisticRegression(max_iter=3000))
+    return model.fit(features, labels)
+
+
 def probe_accuracy(
     train_features: np.ndarray,
     train_labels: np.ndarray,
     test_features: np.ndarray,
     test_labels: np.ndarray,
 ) -> float:
-    """Held-out accuracy of a standardised logistic regression on the features."""
-    lm = require("sklearn.linear_model", "the feature probe")
-    pre = require("sklearn.preprocessing", "the feature probe")
-    scaler = pre.StandardScaler().fit(train_features)
-    clf = lm.LogisticRegression(max_iter=3000)
-    clf.fit(scaler.transform(train_features), train_labels)
-    return float(clf.score(scaler.transform(test_features), test_labels))
+    """Held-out accuracy of :func:`fit_probe` on the features."""
+    return float(fit_probe(train_features, train_labels).score(test_features, test_labels))

@@ -73,19 +73,15 @@ def _kernel_learner(cfg: ExperimentConfig, seed: int, threads: int) -> Any:
 def run_probe(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
     """Learned kernels, ReLU + sum pooling, logistic regression: the non-spiking
     upper reference for what the kernels make linearly separable."""
-    from .._extras import require
-    from ..probe import relu_pool_features
+    from ..probe import fit_probe, relu_pool_features
 
-    lm = require("sklearn.linear_model", "the probe method")
-    pre = require("sklearn.preprocessing", "the probe method")
     t0 = time.perf_counter()
     kl = _kernel_learner(cfg, seed, threads).fit(split.train_images)
     f_train = relu_pool_features(kl.transform(split.train_images), cfg.front_end.pool)
-    scaler = pre.StandardScaler().fit(f_train)
-    clf = lm.LogisticRegression(max_iter=3000).fit(scaler.transform(f_train), split.train_labels)
+    probe = fit_probe(f_train, split.train_labels)
     t1 = time.perf_counter()
     f_test = relu_pool_features(kl.transform(split.test_images), cfg.front_end.pool)
-    pred = clf.predict(scaler.transform(f_test))
+    pred = probe.predict(f_test)
     t2 = time.perf_counter()
     return MethodResult(
         accuracy=float(np.mean(pred == split.test_labels)),
