@@ -1,8 +1,8 @@
 //! Valid cross-correlation (no flip, no padding) of one image with a kernel bank.
 //!
-//! Two versions: an exact f64 one that defines the learner's responses, and a fast
-//! f32 one for feature extraction on large frames. Both compute every output as an
-//! independent sum in a fixed order, so results never depend on the thread count.
+//! The fast dense f32 version for feature extraction on large frames (the learner's
+//! exact f64 responses are in [`crate::responses`]). Every output is an independent
+//! sum in a fixed order, so results never depend on the thread count.
 
 use rayon::prelude::*;
 
@@ -13,208 +13,7 @@ pub fn out_len(n: usize, k: usize, stride: usize) -> usize {
 }
 
 /// Work (multiply-adds) below which running in parallel costs more than it saves.
-const PARALLEL_MACS: usize = 1 << 20;
-
-/// `out[pos, a] = Σ_ij kernels[a, i, j] · g[p·s + i, q·s + j]` in f64, each output
-/// accumulated from 0.0 in row-major kernel order (the plain definition, kept as the
-/// test oracle `conv_f64`, gives bit-identical results), with kernels stored cell-major
-/// (`kernels_t[cell * n + a]`): for each pixel the update runs across kernels, which
-/// vectorises and keeps independent accumulator chains. This is the learner's hot
-/// loop: images are small and `n` is a few dozen. Rows of `kernels_t` are padded to
-/// [`padded_kernels`]`(n)` entries (zeros beyond `n`) so every block is full width.
-///
-/// The output is position-major: `out[pos * n_pad + a]`, which is what the learner
-/// scans (the best kernel of each position).
-pub fn conv_f64_cell_major(
-    g: &[f64],
-    (h, w): (usize, usize),
-    kernels_t: &[f64],
-    n: usize,
-    k: usize,
-    stride: usize,
-    out: &mut [f64],
-) {
-    let n_pad = padded_kernels(n);
-    assert_eq!(kernels_t.len(), n_pad * k * k);
-    let (p_len, q_len) = (out_len(h, k, stride), out_len(w, k, stride));
-    let positions = p_len * q_len;
-    assert_eq!(out.len(), n_pad * positions);
-    let bits = (k <= 64).then(|| NonZeroBits::new(g, h, w));
-    let bits = bits.as_ref();
-    let one = |pos0: usize, block: &mut [f64]| {
-        // block holds positions pos0.. as [pos][a], a < n_pad
-        let mut scratch = Gather::new(k * k);
-        for (d, acc) in block.chunks_mut(n_pad).enumerate() {
-            let pos = pos0 + d;
-            let (p, q) = (pos / q_len, pos % q_len);
-            match bits {
-                Some(b) => scratch.collect_bits(g, w, b, k, p * stride, q * stride),
-                None => scratch.collect(g, w, k, p * stride, q * stride),
-            }
-            accumulate(&scratch, kernels_t, n_pad, acc);
-        }
-    };
-    const BLOCK: usize = 64;
-    if n * positions * k * k >= PARALLEL_MACS {
-        out.par_chunks_mut(BLOCK * n_pad)
-            .enumerate()
-            .for_each(|(b, blk)| one(b * BLOCK, blk));
-    } else {
-        out.chunks_mut(BLOCK * n_pad)
-            .enumerate()
-            .for_each(|(b, blk)| one(b * BLOCK, blk));
-    }
-}
-
-/// Row length of a cell-major kernel table for `n` kernels.
-pub fn padded_kernels(n: usize) -> usize {
-    n.div_ceil(KBLOCK) * KBLOCK
-}
-
-/// One bit per pixel (set where the pixel is non-zero), rows padded to whole
-/// words, so a tile row's non-zero pixels are found with a shift and a mask.
-struct NonZeroBits {
-    words_per_row: usize,
-    bits: Vec<u64>,
-}
-
-impl NonZeroBits {
-    fn new(g: &[f64], h: usize, w: usize) -> Self {
-        let words_per_row = w.div_ceil(64) + 1; // +1: reads of x0/64 + 1 stay inside
-        let mut bits = vec![0u64; h * words_per_row];
-        for (y, row) in g.chunks(w).take(h).enumerate() {
-            let words = &mut bits[y * words_per_row..(y + 1) * words_per_row];
-            for (x, &v) in row.iter().enumerate() {
-                words[x / 64] |= u64::from(v != 0.0) << (x % 64);
-            }
-        }
-        Self {
-            words_per_row,
-            bits,
-        }
-    }
-
-    /// Bits of pixels x0..x0+k of row y (k <= 64), bit j for pixel x0 + j.
-    #[inline]
-    fn window(&self, y: usize, x0: usize, k: usize) -> u64 {
-        let row = &self.bits[y * self.words_per_row..(y + 1) * self.words_per_row];
-        let (word, shift) = (x0 / 64, x0 % 64);
-        let mut v = row[word] >> shift;
-        if shift != 0 {
-            v |= row[word + 1] << (64 - shift);
-        }
-        if k < 64 {
-            v &= (1u64 << k) - 1;
-        }
-        v
-    }
-}
-
-/// The non-zero pixels of one tile, in row-major order, with their cell indices.
-///
-/// Adding w·0 = ±0.0 never changes a sum that starts at +0.0 (round to nearest), so
-/// skipping dark pixels is exact — and in most images most pixels are dark. Keeping
-/// row-major order keeps the summation order of every output fixed.
-struct Gather {
-    cells: Vec<u32>,
-    values: Vec<f64>,
-    len: usize,
-}
-
-impl Gather {
-    fn new(size: usize) -> Self {
-        Self {
-            cells: vec![0; size],
-            values: vec![0.0; size],
-            len: 0,
-        }
-    }
-
-    /// The non-zero pixels of the K×K tile at (y0, x0), found through the bit rows.
-    #[inline]
-    fn collect_bits(
-        &mut self,
-        g: &[f64],
-        w: usize,
-        bits: &NonZeroBits,
-        k: usize,
-        y0: usize,
-        x0: usize,
-    ) {
-        let mut m = 0;
-        for i in 0..k {
-            let mut row_bits = bits.window(y0 + i, x0, k);
-            let row = &g[(y0 + i) * w + x0..][..k];
-            while row_bits != 0 {
-                let j = row_bits.trailing_zeros() as usize;
-                self.cells[m] = (i * k + j) as u32;
-                self.values[m] = row[j];
-                m += 1;
-                row_bits &= row_bits - 1;
-            }
-        }
-        self.len = m;
-    }
-
-    /// Branch-free compaction of the K×K tile at (y0, x0).
-    #[inline]
-    fn collect(&mut self, g: &[f64], w: usize, k: usize, y0: usize, x0: usize) {
-        let mut m = 0;
-        let (cells, values) = (&mut self.cells[..k * k], &mut self.values[..k * k]);
-        for i in 0..k {
-            let row = &g[(y0 + i) * w + x0..][..k];
-            for (j, &v) in row.iter().enumerate() {
-                // m <= i*k + j < k*k: the write is always in bounds.
-                cells[m] = (i * k + j) as u32;
-                values[m] = v;
-                m += usize::from(v != 0.0);
-            }
-        }
-        self.len = m;
-    }
-}
-
-fn accumulate(tile: &Gather, kernels_t: &[f64], n: usize, acc: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { accumulate_avx2(tile, kernels_t, n, acc) };
-            return;
-        }
-    }
-    accumulate_generic(tile, kernels_t, n, acc)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn accumulate_avx2(tile: &Gather, kernels_t: &[f64], n: usize, acc: &mut [f64]) {
-    accumulate_generic(tile, kernels_t, n, acc)
-}
-
-/// Kernels per register block of the cell-major conv (4 AVX2 vectors of f64).
-const KBLOCK: usize = 16;
-
-#[inline(always)]
-fn accumulate_generic(tile: &Gather, kernels_t: &[f64], n: usize, acc: &mut [f64]) {
-    let m = tile.len;
-    let (cells, values) = (&tile.cells[..m], &tile.values[..m]);
-    // n is a multiple of KBLOCK here (padded).
-    let mut a0 = 0;
-    while a0 < n {
-        // A fixed-size local block stays in registers across the whole cell loop.
-        let mut block = [0f64; KBLOCK];
-        for (&c, &v) in cells.iter().zip(values) {
-            let base = c as usize * n + a0;
-            let wt: &[f64; KBLOCK] = kernels_t[base..base + KBLOCK].try_into().unwrap();
-            for l in 0..KBLOCK {
-                block[l] += wt[l] * v;
-            }
-        }
-        acc[a0..a0 + KBLOCK].copy_from_slice(&block);
-        a0 += KBLOCK;
-    }
-}
+pub const PARALLEL_MACS: usize = 1 << 20;
 
 /// Width of the register block of output columns in the fast path.
 const LANES: usize = 16;
@@ -387,12 +186,12 @@ unsafe fn conv_rows_generic(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// `out[a, p, q] = Σ_ij kernels[a, i, j] · g[p·s + i, q·s + j]`, f64, sums in
     /// row-major kernel order (the order the numpy reference uses).
-    fn conv_f64(
+    pub(crate) fn conv_f64(
         g: &[f64],
         (h, w): (usize, usize),
         kernels: &[f64],
@@ -440,35 +239,6 @@ mod tests {
         let mut out2 = [0.0; 1];
         conv_f64(&g, (3, 3), &ker, 2, 2, &mut out2);
         assert_eq!(out2, [-4.0]);
-    }
-
-    #[test]
-    fn cell_major_is_bit_identical_to_plain() {
-        let mut s = 5;
-        for &(h, w, k, stride, n) in &[(28, 28, 9, 2, 28), (13, 17, 3, 1, 5), (40, 33, 4, 3, 7)] {
-            let g: Vec<f64> = (0..h * w).map(|_| lcg(&mut s)).collect();
-            let ker: Vec<f64> = (0..n * k * k).map(|_| lcg(&mut s) - 0.3).collect();
-            let np = padded_kernels(n);
-            let mut kt = vec![0.0; np * k * k];
-            for a in 0..n {
-                for c in 0..k * k {
-                    kt[c * np + a] = ker[a * k * k + c];
-                }
-            }
-            let positions = out_len(h, k, stride) * out_len(w, k, stride);
-            let mut o1 = vec![0.0; n * positions];
-            let mut o2 = vec![0.0; np * positions];
-            conv_f64(&g, (h, w), &ker, k, stride, &mut o1);
-            conv_f64_cell_major(&g, (h, w), &kt, n, k, stride, &mut o2);
-            for a in 0..n {
-                for pos in 0..positions {
-                    assert_eq!(
-                        o1[a * positions + pos].to_bits(),
-                        o2[pos * np + a].to_bits()
-                    );
-                }
-            }
-        }
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! Kernels are never shared during learning: one image updates each kernel at most
 //! once, at its own strongest free position, from the pixels that position sees.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use rayon::prelude::*;
 
-use crate::conv::{conv_f64_cell_major, out_len, padded_kernels};
+use crate::conv::{out_len, PARALLEL_MACS};
 use crate::error::{Error, Result};
+use crate::responses::{
+    responses_row, row_maxima, KernelQuads, RowMax, SparseImage, ROW_MAX_KERNELS,
+};
 use crate::rng::{derive_seed, mix64, purpose};
 
 /// Hyperparameters of the learner (SPEC §1 symbols in brackets).
@@ -75,7 +77,8 @@ impl KernelParams {
 /// w(W) of SPEC §1: w_min at W ≤ 0, rising towards w_max as W grows.
 #[inline]
 pub fn weight(resource: f64, w_min: f64, w_max: f64) -> f64 {
-    let r = resource.max(0.0);
+    // Not f64::max: its NaN handling keeps loops from vectorising (W is finite).
+    let r = if resource > 0.0 { resource } else { 0.0 };
     let span = w_max - w_min;
     w_min + span * r / (span + r)
 }
@@ -96,35 +99,28 @@ pub struct ImageStats {
     pub picks: u32,
 }
 
-/// A candidate position with its best kernel; ordered by response, then by a seeded
-/// random key so exact ties are broken uniformly at random.
+/// The best kernel of one position. Only that kernel can ever be picked there: the
+/// first pick at a position removes all of its candidates.
 #[derive(Debug, Clone, Copy)]
-struct Candidate {
+struct PositionBest {
     c: f64,
+    /// Seeded random key; among exact ties of `c` the larger key is picked first.
     key: u64,
     kernel: u32,
-    position: u32,
 }
 
-impl PartialEq for Candidate {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Candidate {}
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Responses are finite (inputs are validated); partial_cmp also makes
-        // -0.0 == 0.0, which total_cmp would not.
-        self.c
-            .partial_cmp(&other.c)
-            .unwrap_or(Ordering::Equal)
-            .then(self.key.cmp(&other.key))
+impl PositionBest {
+    const NONE: Self = Self {
+        c: f64::NEG_INFINITY,
+        key: 0,
+        kernel: u32::MAX,
+    };
+
+    /// Picked before `other`? Keys are distinct (a bijective hash of distinct
+    /// inputs), so this is a strict total order on the positions of one image.
+    #[inline]
+    fn before(&self, other: &Self) -> bool {
+        self.c > other.c || (self.c == other.c && self.key > other.key)
     }
 }
 
@@ -136,14 +132,29 @@ pub struct KernelLearner {
     seed: u64,
     resource: Vec<f64>,
     weights: Vec<f64>,
-    /// The weights again, cell-major (`[cell][kernel]`), for the vectorised conv.
-    weights_t: Vec<f64>,
+    /// The weights again, cell-major in quads of kernels, for the responses.
+    weights_t: Vec<KernelQuads>,
     fired: Vec<bool>,
     images_seen: u64,
+    scratch: Scratch,
+}
+
+/// Per-row buffers of the response scan.
+#[derive(Debug, Clone, Default)]
+struct RowScratch {
+    maxima: Vec<RowMax>,
     responses: Vec<f64>,
+}
+
+/// Buffers reused across images, so learning allocates nothing per image.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    image: SparseImage,
+    rows: RowScratch,
+    positions: Vec<PositionBest>,
+    kernel_best: Vec<(PositionBest, u32)>,
     tile: Vec<f64>,
-    heap: Vec<Candidate>,
-    updated: Vec<bool>,
+    group: Vec<u64>,
 }
 
 impl KernelLearner {
@@ -208,19 +219,16 @@ impl KernelLearner {
 
     fn assemble(params: KernelParams, seed: u64, resource: Vec<f64>, weights: Vec<f64>) -> Self {
         let n = params.n_kernels;
-        let table = padded_kernels(n) * params.cells();
+        let table = n.div_ceil(4) * params.cells();
         let mut s = Self {
             params,
             seed,
             resource,
-            weights_t: vec![0.0; table],
+            weights_t: vec![[0.0; 4]; table],
             weights,
             fired: vec![false; n],
             images_seen: 0,
-            responses: Vec::new(),
-            tile: Vec::new(),
-            heap: Vec::new(),
-            updated: Vec::new(),
+            scratch: Scratch::default(),
         };
         s.transpose_all();
         s
@@ -231,11 +239,11 @@ impl KernelLearner {
             self.transpose_kernel(a);
         }
     }
-
+    #[inline(always)]
     fn transpose_kernel(&mut self, a: usize) {
-        let (n_pad, cells) = (padded_kernels(self.params.n_kernels), self.params.cells());
+        let (quads, cells) = (self.params.n_kernels.div_ceil(4), self.params.cells());
         for c in 0..cells {
-            self.weights_t[c * n_pad + a] = self.weights[a * cells + c];
+            self.weights_t[c * quads + a / 4][a % 4] = self.weights[a * cells + c];
         }
     }
 
@@ -283,101 +291,175 @@ impl KernelLearner {
                 "image too large for one learning step",
             ));
         }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return Ok(unsafe { self.learn_avx2(g, (h, w), (p_len, q_len)) });
+            }
+        }
+        Ok(self.learn(g, (h, w), (p_len, q_len)))
+    }
 
-        let mut responses = std::mem::take(&mut self.responses);
-        let n_pad = padded_kernels(n);
-        responses.resize(n_pad * positions, 0.0);
-        conv_f64_cell_major(g, (h, w), &self.weights_t, n, k, s, &mut responses);
+    /// [`learn`](Self::learn) compiled for AVX2: its per-cell and per-kernel loops
+    /// vectorise four f64 wide.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn learn_avx2(
+        &mut self,
+        g: &[f64],
+        shape: (usize, usize),
+        out_shape: (usize, usize),
+    ) -> ImageStats {
+        self.learn(g, shape, out_shape)
+    }
 
-        // Only the best kernel of a position can ever be picked there: the first pick
-        // at a position removes all of its candidates. Keys are a counter-based hash
-        // of (seed, image, kernel, position), so ties are uniform and reproducible.
+    /// One image of SPEC §1 (inputs already checked).
+    #[inline(always)]
+    fn learn(
+        &mut self,
+        g: &[f64],
+        (h, w): (usize, usize),
+        (p_len, q_len): (usize, usize),
+    ) -> ImageStats {
+        let (n, k, s) = (
+            self.params.n_kernels,
+            self.params.kernel_size,
+            self.params.stride,
+        );
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.image.load(g, (h, w));
         let image_seed = derive_seed(self.seed, purpose::TIE_BREAK, self.images_seen);
+        self.best_per_position(&mut scratch, image_seed, (p_len, q_len));
+
+        // Each kernel is updated at most once, at the first position it wins in pick
+        // order, and an update touches only that kernel's own cells, computed from
+        // the image and the kernel as it was before. So the pick loop of SPEC §1
+        // reduces to: every kernel is updated at its best winning position, if that
+        // position is picked at all — the first pick always, later ones while c ≥ 0.
+        let mut first = PositionBest::NONE;
+        let mut n_nonneg = 0u32;
+        scratch.kernel_best.clear();
+        scratch.kernel_best.resize(n, (PositionBest::NONE, 0));
+        for (pos, best) in scratch.positions.iter().enumerate() {
+            let kb = &mut scratch.kernel_best[best.kernel as usize];
+            if best.before(&kb.0) {
+                *kb = (*best, pos as u32);
+            }
+            if best.before(&first) {
+                first = *best;
+            }
+            n_nonneg += u32::from(best.c >= 0.0);
+        }
+        let mut stats = ImageStats::default();
+        let mut last = first;
+        for a in 0..n {
+            let (best, pos) = scratch.kernel_best[a];
+            if best.kernel == u32::MAX || (best.c < 0.0 && a != first.kernel as usize) {
+                continue;
+            }
+            if last.before(&best) {
+                last = best; // the latest update in pick order so far
+            }
+            let pos = pos as usize;
+            let origin = (pos / q_len) * s * w + (pos % q_len) * s;
+            load_tile(&mut scratch.tile, g, w, k, origin);
+            if best.c < 1.0 {
+                self.forced_update(a, &scratch.tile);
+                stats.forced += 1;
+            } else {
+                self.spontaneous_update(a, &scratch.tile, &mut scratch.group);
+                stats.spontaneous += 1;
+            }
+        }
+        stats.picks = if first.c < 0.0 {
+            1
+        } else if stats.forced + stats.spontaneous == n as u32 {
+            // The loop stops at the pick that updates the last kernel.
+            let picked = scratch
+                .positions
+                .iter()
+                .filter(|b| b.c >= 0.0 && !last.before(b));
+            picked.count() as u32
+        } else {
+            n_nonneg
+        };
+        self.scratch = scratch;
+        self.images_seen += 1;
+        stats
+    }
+
+    /// The best kernel of every position (ties broken by the seeded keys), computed
+    /// row by row so the full response map is never held; rows run in parallel on
+    /// large images, with the same result for any thread count.
+    #[inline(always)]
+    fn best_per_position(
+        &self,
+        scratch: &mut Scratch,
+        image_seed: u64,
+        (p_len, q_len): (usize, usize),
+    ) {
+        let (n, k, s) = (
+            self.params.n_kernels,
+            self.params.kernel_size,
+            self.params.stride,
+        );
+        let quads = n.div_ceil(4);
+        let positions = p_len * q_len;
+        let img = &scratch.image;
         let key = |a: usize, pos: usize| mix64(image_seed ^ ((a * positions + pos) as u64));
-        let mut heap = std::mem::take(&mut self.heap);
-        heap.clear();
-        for (pos, c_pos) in responses.chunks(n_pad).enumerate() {
-            let c_pos = &c_pos[..n];
-            let top = c_pos.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            // The best kernel; among exact ties the one with the largest key.
-            let mut best: Option<(u64, usize)> = None;
-            for (a, &c) in c_pos.iter().enumerate() {
-                if c == top {
-                    let kk = key(a, pos);
-                    if best.is_none_or(|(bk, _)| kk > bk) {
-                        best = Some((kk, a));
+        let rows = |p0: usize, out: &mut [PositionBest], buf: &mut RowScratch| {
+            for (d, out_row) in out.chunks_exact_mut(q_len).enumerate() {
+                let p = p0 + d;
+                if n <= ROW_MAX_KERNELS {
+                    // Usual case: the maxima come straight from the registers.
+                    buf.maxima.resize(q_len, RowMax::default());
+                    row_maxima(img, &self.weights_t, n, (k, s), p, &mut buf.maxima);
+                    for (q, (m, best)) in buf.maxima.iter().zip(out_row).enumerate() {
+                        *best =
+                            best_of_ties(m.top, u64::from(m.ties), 0, |a| key(a, p * q_len + q));
+                    }
+                } else {
+                    buf.responses.resize(4 * quads * q_len, 0.0);
+                    responses_row(img, &self.weights_t, quads, (k, s), p, &mut buf.responses);
+                    let per_q = buf.responses.chunks_exact(4 * quads);
+                    for (q, (c, best)) in per_q.zip(out_row).enumerate() {
+                        *best = position_best(&c[..n], |a| key(a, p * q_len + q));
                     }
                 }
             }
-            let (key_best, a_best) = best.expect("at least one kernel");
-            heap.push(Candidate {
-                c: top,
-                key: key_best,
-                kernel: a_best as u32,
-                position: pos as u32,
-            });
-        }
-        let mut heap = BinaryHeap::from(heap);
-        self.updated.clear();
-        self.updated.resize(n, false);
-
-        let mut n_updated = 0;
-        let mut stats = ImageStats::default();
-        let mut first = true;
-        while let Some(cand) = heap.pop() {
-            if !first && cand.c < 0.0 {
-                break;
-            }
-            first = false;
-            stats.picks += 1;
-            let a = cand.kernel as usize;
-            if !self.updated[a] {
-                self.updated[a] = true;
-                n_updated += 1;
-                let pos = cand.position as usize;
-                let (p, q) = (pos / q_len, pos % q_len);
-                let origin = p * s * w + q * s;
-                if cand.c < 1.0 {
-                    self.forced_update(a, g, w, origin);
-                    stats.forced += 1;
-                } else {
-                    self.spontaneous_update(a, g, w, origin);
-                    stats.spontaneous += 1;
-                }
-            }
-            if n_updated == n {
-                break;
-            }
-        }
-        self.responses = responses;
-        self.heap = heap.into_vec();
-        self.images_seen += 1;
-        Ok(stats)
-    }
-
-    /// Copies the K×K tile at `origin` into `self.tile` (row-major).
-    fn load_tile(&mut self, g: &[f64], w: usize, origin: usize) {
-        let k = self.params.kernel_size;
-        self.tile.clear();
-        for i in 0..k {
-            self.tile.extend_from_slice(&g[origin + i * w..][..k]);
+        };
+        scratch.positions.resize(positions, PositionBest::NONE);
+        if n * positions * k * k >= PARALLEL_MACS {
+            let rows_per_task = 4096usize.div_ceil(q_len);
+            scratch
+                .positions
+                .par_chunks_mut(rows_per_task * q_len)
+                .enumerate()
+                .for_each_init(RowScratch::default, |buf, (t, out)| {
+                    rows(t * rows_per_task, out, buf)
+                });
+        } else {
+            let mut buf = std::mem::take(&mut scratch.rows);
+            rows(0, &mut scratch.positions, &mut buf);
+            scratch.rows = buf;
         }
     }
 
     /// Forced branch: potentiate cells brighter than B, depress the rest so the
     /// kernel's total resource is unchanged. Nothing happens if all or none are bright.
-    fn forced_update(&mut self, a: usize, g: &[f64], w: usize, origin: usize) {
+    #[inline(always)]
+    fn forced_update(&mut self, a: usize, tile: &[f64]) {
         let cells = self.params.cells();
         let b = self.params.brightness_threshold;
         let l = self.params.learning_rate;
-        self.load_tile(g, w, origin);
-        let n_b = self.tile.iter().filter(|&&v| v > b).count();
+        let n_b = tile.iter().filter(|&&v| v > b).count();
         if n_b == 0 || n_b == cells {
             return;
         }
         let dec = l * n_b as f64 / (cells - n_b) as f64;
         let res = &mut self.resource[a * cells..(a + 1) * cells];
-        for (r, &v) in res.iter_mut().zip(&self.tile) {
+        for (r, &v) in res.iter_mut().zip(tile) {
             *r += if v > b { l } else { -dec };
         }
         self.refresh_weights(a);
@@ -386,59 +468,161 @@ impl KernelLearner {
     /// Spontaneous branch: potentiate the brightest cells, value by value, until the
     /// potential they carried (with the weights before this update) reaches 1; depress
     /// the darker rest by the conserving amount.
-    fn spontaneous_update(&mut self, a: usize, g: &[f64], w: usize, origin: usize) {
+    #[inline(always)]
+    fn spontaneous_update(&mut self, a: usize, tile: &[f64], group: &mut Vec<u64>) {
         let cells = self.params.cells();
         let l = self.params.learning_rate;
         self.fired[a] = true;
         // The walk visits value groups from the brightest down, each group in
         // row-major order (which fixes the summation order of P). It usually stops
-        // after a few groups, so each group is found by a scan instead of a sort.
-        self.load_tile(g, w, origin);
-        let tile = std::mem::take(&mut self.tile);
+        // after one or two groups, so each group is found by a scan, not a sort.
+        let weights = &self.weights[a * cells..(a + 1) * cells];
         let mut potential = 0.0;
         let mut reached = false;
         let mut n_b = 0;
-        let mut upper = f64::INFINITY;
+        let mut v = f64::INFINITY;
         while n_b < cells {
-            let mut v = f64::NEG_INFINITY;
-            for &x in &tile {
-                if x < upper && x > v {
-                    v = x;
-                }
-            }
-            for (c, &x) in tile.iter().enumerate() {
-                if x == v {
-                    let i = a * cells + c;
-                    potential += v * self.weights[i];
-                    self.resource[i] += l;
+            v = max_below(tile, v);
+            group_bits(tile, v, group);
+            for (word, &bits) in group.iter().enumerate() {
+                let mut bits = bits;
+                while bits != 0 {
+                    let c = word * 64 + bits.trailing_zeros() as usize;
+                    potential += v * weights[c];
                     n_b += 1;
+                    bits &= bits - 1;
                 }
             }
-            upper = v;
             if potential >= 1.0 {
                 reached = true;
                 break;
             }
         }
-        if reached && n_b < cells {
-            let dec = l * n_b as f64 / (cells - n_b) as f64;
-            for (c, &x) in tile.iter().enumerate() {
-                if x < upper {
-                    self.resource[a * cells + c] -= dec;
-                }
-            }
+        // Cells of the walked groups (value ≥ v) gain l; the darker rest loses the
+        // conserving amount, unless the walk exhausted the tile (then no cell is
+        // darker) or never reached 1 (then it did exhaust it).
+        let dec = if reached && n_b < cells {
+            l * n_b as f64 / (cells - n_b) as f64
+        } else {
+            0.0
+        };
+        let res = &mut self.resource[a * cells..(a + 1) * cells];
+        for (r, &x) in res.iter_mut().zip(tile) {
+            *r += if x >= v { l } else { -dec };
         }
-        self.tile = tile;
         self.refresh_weights(a);
     }
-
+    #[inline(always)]
     fn refresh_weights(&mut self, a: usize) {
         let cells = self.params.cells();
         let (lo, hi) = (self.params.w_min, self.params.w_max);
-        for c in a * cells..(a + 1) * cells {
-            self.weights[c] = weight(self.resource[c], lo, hi);
+        let res = &self.resource[a * cells..(a + 1) * cells];
+        let wts = &mut self.weights[a * cells..(a + 1) * cells];
+        for (wt, &r) in wts.iter_mut().zip(res) {
+            *wt = weight(r, lo, hi);
         }
         self.transpose_kernel(a);
+    }
+}
+
+/// The best kernel at one position from its responses `c`: the largest response,
+/// and among exact ties the largest key (see [`best_of_ties`]).
+#[inline(always)]
+fn position_best(c: &[f64], key: impl Fn(usize) -> u64) -> PositionBest {
+    // Four running maxima vectorise; responses are finite (inputs are validated).
+    let mut m = [f64::NEG_INFINITY; 4];
+    let mut chunks = c.chunks_exact(4);
+    for ch in &mut chunks {
+        for l in 0..4 {
+            m[l] = if ch[l] > m[l] { ch[l] } else { m[l] };
+        }
+    }
+    let mut top = f64::NEG_INFINITY;
+    for &x in m.iter().chain(chunks.remainder()) {
+        top = if x > top { x } else { top };
+    }
+    let mut best = PositionBest::NONE;
+    for (w0, chunk) in c.chunks(64).enumerate() {
+        let mut ties = 0u64;
+        for (j, &x) in chunk.iter().enumerate() {
+            ties |= u64::from(x == top) << j;
+        }
+        let b = best_of_ties(top, ties, 64 * w0, &key);
+        if b.kernel != u32::MAX && (best.kernel == u32::MAX || b.key > best.key) {
+            best = b;
+        }
+    }
+    best
+}
+
+/// Among the kernels `offset + bit` set in `ties` (all with response `top`), the one
+/// with the largest key. Keys are a counter-based hash of (seed, image, kernel,
+/// position), so ties are broken uniformly and reproducibly, whatever the threads
+/// or the data split.
+#[inline(always)]
+fn best_of_ties(
+    top: f64,
+    mut ties: u64,
+    offset: usize,
+    key: impl Fn(usize) -> u64,
+) -> PositionBest {
+    let mut best = PositionBest {
+        c: top,
+        ..PositionBest::NONE
+    };
+    while ties != 0 {
+        let a = offset + ties.trailing_zeros() as usize;
+        let kk = key(a);
+        if best.kernel == u32::MAX || kk > best.key {
+            best.key = kk;
+            best.kernel = a as u32;
+        }
+        ties &= ties - 1;
+    }
+    best
+}
+
+/// Copies the K×K tile at `origin` of an image `w` pixels wide (row-major).
+#[inline(always)]
+fn load_tile(tile: &mut Vec<f64>, g: &[f64], w: usize, k: usize, origin: usize) {
+    tile.resize(k * k, 0.0);
+    for (i, dst) in tile.chunks_exact_mut(k).enumerate() {
+        for (d, &x) in dst.iter_mut().zip(&g[origin + i * w..][..k]) {
+            *d = x;
+        }
+    }
+}
+
+/// The largest tile value below `upper` (−∞ if none); four running maxima vectorise.
+#[inline(always)]
+fn max_below(tile: &[f64], upper: f64) -> f64 {
+    let below = |x: f64| if x < upper { x } else { f64::NEG_INFINITY };
+    let mut m = [f64::NEG_INFINITY; 4];
+    let mut chunks = tile.chunks_exact(4);
+    for ch in &mut chunks {
+        for l in 0..4 {
+            let x = below(ch[l]);
+            m[l] = if x > m[l] { x } else { m[l] };
+        }
+    }
+    let mut top = f64::NEG_INFINITY;
+    for &x in m.iter().chain(chunks.remainder()) {
+        let x = below(x);
+        top = if x > top { x } else { top };
+    }
+    top
+}
+
+/// Bit set of the tile cells equal to `v`, 64 cells per word, in row-major order.
+#[inline(always)]
+fn group_bits(tile: &[f64], v: f64, bits: &mut Vec<u64>) {
+    bits.clear();
+    for chunk in tile.chunks(64) {
+        let mut word = 0u64;
+        for (j, &x) in chunk.iter().enumerate() {
+            word |= u64::from(x == v) << j;
+        }
+        bits.push(word);
     }
 }
 

@@ -1,0 +1,510 @@
+//! The learner's responses (SPEC §1 step 1): the exact f64 valid cross-correlation
+//! of one image with the kernel bank, computed only over the image's non-zero
+//! pixels.
+//!
+//! Every response is accumulated from +0.0 in row-major kernel order, one product
+//! `w · g` rounded and then added, so it is bit-identical to the plain definition
+//! (`conv::tests::conv_f64`) on every CPU and for any split of rows across threads.
+//! Skipping dark pixels is exact: adding w·0 = ±0.0 never changes such a sum.
+//!
+//! For each pixel the update runs across kernels four at a time ("quads"), with up
+//! to eight quads held in registers for a whole tile. The same loops run on AVX2
+//! vectors or on plain arrays (other CPUs), through the small [`Quad`] trait.
+
+/// Most quads accumulated at once: 32 kernels in 8 AVX2 registers.
+const MAX_QUADS: usize = 8;
+
+/// Most kernels [`row_maxima`] handles: one register block.
+pub const ROW_MAX_KERNELS: usize = 4 * MAX_QUADS;
+
+/// Kernel weights stored cell-major in quads of four kernels:
+/// `kernels_t[cell * quads + a / 4][a % 4]`, kernels beyond `n` zero.
+pub type KernelQuads = [f64; 4];
+
+/// The non-zero pixels of an image, row by row, indexed by column so that the
+/// non-zero pixels one tile row sees form one contiguous run.
+#[derive(Debug, Clone, Default)]
+pub struct SparseImage {
+    w: usize,
+    /// `first[y * (w + 1) + x]`: index into `xs`/`vs` of the first non-zero pixel of
+    /// row y at a column ≥ x (`x = w` gives the end of the row).
+    first: Vec<u32>,
+    xs: Vec<u32>,
+    vs: Vec<f64>,
+}
+
+impl SparseImage {
+    /// Indexes `g` (row-major, `h × w`, fewer than 2³² pixels); reuses the buffers.
+    #[inline(always)]
+    pub fn load(&mut self, g: &[f64], (h, w): (usize, usize)) {
+        assert_eq!(g.len(), h * w);
+        assert!(h * w < u32::MAX as usize);
+        self.w = w;
+        self.first.resize(h * (w + 1), 0);
+        if self.xs.len() < h * w {
+            self.xs.resize(h * w, 0);
+            self.vs.resize(h * w, 0.0);
+        }
+        let (xs, vs) = (&mut self.xs[..h * w], &mut self.vs[..h * w]);
+        let mut m = 0;
+        for (row, first) in g.chunks_exact(w).zip(self.first.chunks_exact_mut(w + 1)) {
+            for (x, (&v, f)) in row.iter().zip(first.iter_mut()).enumerate() {
+                // Branch-free compaction: m <= index of this pixel, always in bounds.
+                *f = m as u32;
+                xs[m] = x as u32;
+                vs[m] = v;
+                m += usize::from(v != 0.0);
+            }
+            first[w] = m as u32;
+        }
+    }
+}
+
+/// The largest response at one position and the kernels reaching it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RowMax {
+    pub top: f64,
+    /// Bit a is set when kernel a's response equals `top` exactly.
+    pub ties: u32,
+}
+
+/// Responses of the positions of output row `p`:
+/// `out[q * 4·quads + a] = Σ_ij kernels[a, i, j] · g[p·s + i, q·s + j]`.
+pub fn responses_row(
+    img: &SparseImage,
+    kernels_t: &[KernelQuads],
+    quads: usize,
+    (k, stride): (usize, usize),
+    p: usize,
+    out: &mut [f64],
+) {
+    assert_eq!(kernels_t.len(), quads * k * k);
+    assert_eq!(out.len() % (4 * quads), 0);
+    let row = Row {
+        img,
+        kernels_t,
+        quads,
+        k,
+        stride,
+        p,
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { avx2::responses_row(&row, out) };
+        }
+    }
+    row.responses::<KernelQuads>(out)
+}
+
+/// The responses of row `p` reduced on the fly to each position's maximum over the
+/// `n ≤ ROW_MAX_KERNELS` kernels and the set of kernels reaching it — all the
+/// learner needs — without writing the responses out.
+pub fn row_maxima(
+    img: &SparseImage,
+    kernels_t: &[KernelQuads],
+    n: usize,
+    (k, stride): (usize, usize),
+    p: usize,
+    out: &mut [RowMax],
+) {
+    assert!((1..=ROW_MAX_KERNELS).contains(&n));
+    let quads = n.div_ceil(4);
+    assert_eq!(kernels_t.len(), quads * k * k);
+    let row = Row {
+        img,
+        kernels_t,
+        quads,
+        k,
+        stride,
+        p,
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { avx2::row_maxima(&row, n, out) };
+        }
+    }
+    row.maxima::<KernelQuads>(n, out)
+}
+
+/// One output row of one image against one kernel table.
+struct Row<'a> {
+    img: &'a SparseImage,
+    kernels_t: &'a [KernelQuads],
+    quads: usize,
+    k: usize,
+    stride: usize,
+    p: usize,
+}
+
+impl Row<'_> {
+    #[inline(always)]
+    fn responses<Q: Quad>(&self, out: &mut [f64]) {
+        let mut b0 = 0;
+        while b0 < self.quads {
+            let width = (self.quads - b0).min(MAX_QUADS);
+            match width {
+                1 => self.responses_block::<Q, 1>(b0, out),
+                2 => self.responses_block::<Q, 2>(b0, out),
+                3 => self.responses_block::<Q, 3>(b0, out),
+                4 => self.responses_block::<Q, 4>(b0, out),
+                5 => self.responses_block::<Q, 5>(b0, out),
+                6 => self.responses_block::<Q, 6>(b0, out),
+                7 => self.responses_block::<Q, 7>(b0, out),
+                _ => self.responses_block::<Q, MAX_QUADS>(b0, out),
+            }
+            b0 += width;
+        }
+    }
+
+    /// Quads `b0..b0 + V` of every position of the row.
+    #[inline(always)]
+    fn responses_block<Q: Quad, const V: usize>(&self, b0: usize, out: &mut [f64]) {
+        for (q, out_q) in out.chunks_exact_mut(4 * self.quads).enumerate() {
+            let acc = self.accumulate::<Q, V>(b0, q);
+            for (dst, a) in out_q[4 * b0..4 * (b0 + V)].chunks_exact_mut(4).zip(acc) {
+                dst.copy_from_slice(&a.to_array());
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn maxima<Q: Quad>(&self, n: usize, out: &mut [RowMax]) {
+        match self.quads {
+            1 => self.maxima_block::<Q, 1>(n, out),
+            2 => self.maxima_block::<Q, 2>(n, out),
+            3 => self.maxima_block::<Q, 3>(n, out),
+            4 => self.maxima_block::<Q, 4>(n, out),
+            5 => self.maxima_block::<Q, 5>(n, out),
+            6 => self.maxima_block::<Q, 6>(n, out),
+            7 => self.maxima_block::<Q, 7>(n, out),
+            _ => self.maxima_block::<Q, MAX_QUADS>(n, out),
+        }
+    }
+
+    #[inline(always)]
+    fn maxima_block<Q: Quad, const V: usize>(&self, n: usize, out: &mut [RowMax]) {
+        for (q, best) in out.iter_mut().enumerate() {
+            let mut acc = self.accumulate::<Q, V>(0, q);
+            // Padding kernels (a >= n) must never win.
+            acc[V - 1] = acc[V - 1].keep_lanes_below(n - 4 * (V - 1));
+            let mut m = acc[0];
+            for &a in &acc[1..] {
+                m = m.max(a);
+            }
+            let top = m.max_lane();
+            let mut ties = 0u32;
+            for (b, a) in acc.iter().enumerate() {
+                ties |= a.eq_bits(top) << (4 * b);
+            }
+            *best = RowMax { top, ties };
+        }
+    }
+
+    /// Responses of quads `b0..b0 + V` at position `q`: the accumulators stay in
+    /// registers over all of the tile's non-zero pixels.
+    #[inline(always)]
+    fn accumulate<Q: Quad, const V: usize>(&self, b0: usize, q: usize) -> [Q; V] {
+        let img = self.img;
+        let (k, quads) = (self.k, self.quads);
+        let (y0, x0) = (self.p * self.stride, q * self.stride);
+        let w1 = img.w + 1;
+        let mut acc = [Q::zero(); V];
+        for i in 0..k {
+            let at = (y0 + i) * w1 + x0;
+            let (lo, hi) = (img.first[at] as usize, img.first[at + k] as usize);
+            for (&x, &v) in img.xs[lo..hi].iter().zip(&img.vs[lo..hi]) {
+                let at = (i * k + x as usize - x0) * quads + b0;
+                debug_assert!(at + V <= self.kernels_t.len());
+                // SAFETY: x0 <= x < x0 + k, so the cell is < k·k, and b0 + V <=
+                // quads: the block lies inside the table (its length is checked by
+                // the public entry points).
+                let wt = unsafe { self.kernels_t.as_ptr().add(at) };
+                let v = Q::splat(v);
+                for (b, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: as above, quad b of the block is in the table.
+                    *a = a.add_product(unsafe { Q::load(wt.add(b)) }, v);
+                }
+            }
+        }
+        acc
+    }
+}
+
+/// Four f64 lanes: an AVX2 register, or a plain array elsewhere.
+trait Quad: Copy {
+    fn zero() -> Self;
+    fn splat(v: f64) -> Self;
+    /// # Safety
+    /// `p` must point to a readable quad.
+    unsafe fn load(p: *const KernelQuads) -> Self;
+    /// `self + w · v`, the product rounded before the sum (no fused multiply-add).
+    fn add_product(self, w: Self, v: Self) -> Self;
+    /// Lane-wise `if self > o { self } else { o }`.
+    fn max(self, o: Self) -> Self;
+    fn max_lane(self) -> f64;
+    /// Lanes `tail..4` set to −∞.
+    fn keep_lanes_below(self, tail: usize) -> Self;
+    /// Bit l set where lane l equals `v`.
+    fn eq_bits(self, v: f64) -> u32;
+    fn to_array(self) -> KernelQuads;
+}
+
+impl Quad for KernelQuads {
+    #[inline(always)]
+    fn zero() -> Self {
+        [0.0; 4]
+    }
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        [v; 4]
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const KernelQuads) -> Self {
+        // SAFETY: the caller guarantees `p` is readable.
+        unsafe { *p }
+    }
+    #[inline(always)]
+    fn add_product(self, w: Self, v: Self) -> Self {
+        std::array::from_fn(|l| self[l] + w[l] * v[l])
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        std::array::from_fn(|l| if self[l] > o[l] { self[l] } else { o[l] })
+    }
+    #[inline(always)]
+    fn max_lane(self) -> f64 {
+        let (a, b) = (self[0].max(self[1]), self[2].max(self[3]));
+        a.max(b)
+    }
+    #[inline(always)]
+    fn keep_lanes_below(self, tail: usize) -> Self {
+        std::array::from_fn(|l| if l < tail { self[l] } else { f64::NEG_INFINITY })
+    }
+    #[inline(always)]
+    fn eq_bits(self, v: f64) -> u32 {
+        (0..4).map(|l| u32::from(self[l] == v) << l).sum()
+    }
+    #[inline(always)]
+    fn to_array(self) -> KernelQuads {
+        self
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The same loops on AVX2 registers, written with intrinsics so the
+    //! accumulators provably stay in registers.
+    use super::{KernelQuads, Quad, Row, RowMax};
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn responses_row(row: &Row, out: &mut [f64]) {
+        row.responses::<__m256d>(out)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn row_maxima(row: &Row, n: usize, out: &mut [RowMax]) {
+        row.maxima::<__m256d>(n, out)
+    }
+
+    // SAFETY (all methods): they are only reached from the `target_feature(avx2)`
+    // functions above, into which they are inlined.
+    impl Quad for __m256d {
+        #[inline(always)]
+        fn zero() -> Self {
+            unsafe { _mm256_setzero_pd() }
+        }
+        #[inline(always)]
+        fn splat(v: f64) -> Self {
+            unsafe { _mm256_set1_pd(v) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const KernelQuads) -> Self {
+            unsafe { _mm256_loadu_pd(p.cast()) }
+        }
+        #[inline(always)]
+        fn add_product(self, w: Self, v: Self) -> Self {
+            unsafe { _mm256_add_pd(self, _mm256_mul_pd(w, v)) }
+        }
+        #[inline(always)]
+        fn max(self, o: Self) -> Self {
+            // maxpd(a, b) = a > b ? a : b, lane-wise.
+            unsafe { _mm256_max_pd(self, o) }
+        }
+        #[inline(always)]
+        fn max_lane(self) -> f64 {
+            unsafe {
+                let half = _mm_max_pd(_mm256_castpd256_pd128(self), _mm256_extractf128_pd(self, 1));
+                _mm_cvtsd_f64(_mm_max_sd(half, _mm_unpackhi_pd(half, half)))
+            }
+        }
+        #[inline(always)]
+        fn keep_lanes_below(self, tail: usize) -> Self {
+            unsafe {
+                let keep = _mm256_cmpgt_epi64(
+                    _mm256_set1_epi64x(tail as i64),
+                    _mm256_setr_epi64x(0, 1, 2, 3),
+                );
+                _mm256_blendv_pd(
+                    _mm256_set1_pd(f64::NEG_INFINITY),
+                    self,
+                    _mm256_castsi256_pd(keep),
+                )
+            }
+        }
+        #[inline(always)]
+        fn eq_bits(self, v: f64) -> u32 {
+            unsafe {
+                _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(self, _mm256_set1_pd(v))) as u32
+            }
+        }
+        #[inline(always)]
+        fn to_array(self) -> KernelQuads {
+            let mut a = [0.0; 4];
+            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self) };
+            a
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conv::{out_len, tests::conv_f64};
+
+    fn lcg(seed: &mut u64) -> f64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// (image, kernels (a, i, j), cell-major quads) for a random case.
+    fn case(
+        s: &mut u64,
+        (h, w, k, n): (usize, usize, usize, usize),
+        dark: f64,
+    ) -> (Vec<f64>, Vec<f64>, Vec<KernelQuads>) {
+        let g: Vec<f64> = (0..h * w)
+            .map(|_| {
+                let u = lcg(s);
+                if u < dark {
+                    0.0
+                } else {
+                    u
+                }
+            })
+            .collect();
+        // Coarse weights make exact ties between kernels common.
+        let ker: Vec<f64> = (0..n * k * k)
+            .map(|_| (lcg(s) * 8.0).floor() / 8.0 - 0.25)
+            .collect();
+        let quads = n.div_ceil(4);
+        let mut kt = vec![[0.0; 4]; quads * k * k];
+        for a in 0..n {
+            for c in 0..k * k {
+                kt[c * quads + a / 4][a % 4] = ker[a * k * k + c];
+            }
+        }
+        (g, ker, kt)
+    }
+
+    const CASES: [(usize, usize, usize, usize, usize, f64); 7] = [
+        (28, 28, 9, 2, 28, 0.0),
+        (28, 28, 9, 2, 28, 0.8),
+        (13, 17, 3, 1, 5, 0.5),
+        (40, 33, 4, 3, 7, 0.3),
+        (30, 31, 5, 2, 41, 0.6),
+        (9, 70, 9, 1, 3, 1.0),
+        (20, 20, 2, 2, 32, 0.5),
+    ];
+
+    #[test]
+    fn responses_are_bit_identical_to_the_plain_definition() {
+        let mut s = 5;
+        for &(h, w, k, stride, n, dark) in &CASES {
+            let (g, ker, kt) = case(&mut s, (h, w, k, n), dark);
+            let quads = n.div_ceil(4);
+            let (p_len, q_len) = (out_len(h, k, stride), out_len(w, k, stride));
+            let positions = p_len * q_len;
+            let mut plain = vec![0.0; n * positions];
+            conv_f64(&g, (h, w), &ker, k, stride, &mut plain);
+            let mut img = SparseImage::default();
+            img.load(&g, (h, w));
+            let mut fast = vec![f64::NAN; 4 * quads * q_len];
+            let mut portable = fast.clone();
+            for p in 0..p_len {
+                responses_row(&img, &kt, quads, (k, stride), p, &mut fast);
+                let row = Row {
+                    img: &img,
+                    kernels_t: &kt,
+                    quads,
+                    k,
+                    stride,
+                    p,
+                };
+                row.responses::<KernelQuads>(&mut portable);
+                for q in 0..q_len {
+                    for a in 0..4 * quads {
+                        let i = q * 4 * quads + a;
+                        let want = if a < n {
+                            plain[a * positions + p * q_len + q]
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(fast[i].to_bits(), want.to_bits(), "a={a} p={p} q={q}");
+                        assert_eq!(portable[i].to_bits(), want.to_bits());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn row_maxima_give_the_top_response_and_every_kernel_reaching_it() {
+        let mut s = 9;
+        let mut tied = 0;
+        for &(h, w, k, stride, n, dark) in CASES.iter().filter(|c| c.4 <= ROW_MAX_KERNELS) {
+            let (g, ker, kt) = case(&mut s, (h, w, k, n), dark);
+            let (p_len, q_len) = (out_len(h, k, stride), out_len(w, k, stride));
+            let positions = p_len * q_len;
+            let mut plain = vec![0.0; n * positions];
+            conv_f64(&g, (h, w), &ker, k, stride, &mut plain);
+            let mut img = SparseImage::default();
+            img.load(&g, (h, w));
+            let mut fast = vec![RowMax::default(); q_len];
+            let mut portable = fast.clone();
+            for p in 0..p_len {
+                row_maxima(&img, &kt, n, (k, stride), p, &mut fast);
+                let row = Row {
+                    img: &img,
+                    kernels_t: &kt,
+                    quads: n.div_ceil(4),
+                    k,
+                    stride,
+                    p,
+                };
+                row.maxima::<KernelQuads>(n, &mut portable);
+                assert_eq!(fast, portable);
+                for (q, m) in fast.iter().enumerate() {
+                    let c: Vec<f64> = (0..n)
+                        .map(|a| plain[a * positions + p * q_len + q])
+                        .collect();
+                    let top = c.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let ties: u32 = (0..n).map(|a| u32::from(c[a] == top) << a).sum();
+                    assert_eq!((m.top, m.ties), (top, ties), "p={p} q={q}");
+                    tied += usize::from(ties.count_ones() > 1);
+                }
+            }
+        }
+        assert!(tied > 10, "the cases must exercise ties, got {tied}");
+    }
+}
