@@ -46,27 +46,122 @@ pub fn check_unit_range(g: &[f64], name: &'static str) -> Result<()> {
 /// The saturation rule: scale so the pixel at quantile `1 - saturation_quantile`
 /// becomes 1 (if that pixel is 0, the smallest non-zero pixel is used instead), then
 /// clip to [0, 1]. An all-zero image stays zero. `scratch` avoids an allocation per
-/// image.
+/// image. Values must lie in [0, 1].
 pub fn saturate_in_place(g: &mut [f64], saturation_quantile: f64, scratch: &mut Vec<f64>) {
     if g.is_empty() {
         return;
     }
+    let k = inverted_cdf_index(g.len(), 1.0 - saturation_quantile);
+    // Most pixels are usually dark, and zeros sort first: select among the non-zero
+    // pixels only (branch-free compaction).
     scratch.clear();
-    scratch.extend_from_slice(g);
-    let mut reference = quantile_in_place(scratch, 1.0 - saturation_quantile);
-    if reference <= 0.0 {
-        reference = g
-            .iter()
-            .copied()
-            .filter(|&v| v > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        if !reference.is_finite() {
-            return; // all zero
+    scratch.resize(g.len(), 0.0);
+    let mut m = 0;
+    for &v in g.iter() {
+        scratch[m] = v;
+        m += usize::from(v != 0.0);
+    }
+    let (zeros, bright) = (g.len() - m, &mut scratch[..m]);
+    if bright.is_empty() {
+        return; // all zero
+    }
+    let reference = if k >= zeros {
+        *bright
+            .select_nth_unstable_by(k - zeros, |a, b| a.total_cmp(b))
+            .1
+    } else {
+        bright.iter().copied().fold(f64::INFINITY, f64::min)
+    };
+    for v in g.iter_mut() {
+        *v = clip_to_one(*v / reference);
+    }
+}
+
+/// `min(x, 1)` for a finite x, written so loops over it vectorise.
+#[inline(always)]
+fn clip_to_one(x: f64) -> f64 {
+    if x < 1.0 {
+        x
+    } else {
+        1.0
+    }
+}
+
+/// Brightness `x / 255` of a uint8 image into `out`, with the saturation rule when
+/// `saturation_quantile` is set — exactly `saturate_in_place` of the brightness, but
+/// through a 256-entry histogram and lookup table instead of a selection and a
+/// division per pixel. Returns the saturation reference level (None: no saturation,
+/// or an all-zero image); with `hist`, also the image's histogram of levels, so the
+/// preprocessed values can be counted per level (see [`level_value`]).
+pub fn brightness_u8(
+    img: &[u8],
+    saturation_quantile: Option<f64>,
+    out: &mut [f64],
+    hist: Option<&mut [u32; 256]>,
+) -> Option<u8> {
+    assert_eq!(img.len(), out.len());
+    let mut own = [0u32; 256];
+    let wanted = hist.is_some();
+    let hist = hist.unwrap_or(&mut own);
+    if saturation_quantile.is_some() || wanted {
+        *hist = histogram_u8(img);
+    }
+    let reference = match saturation_quantile {
+        Some(sq) if !img.is_empty() => saturation_level(hist, img.len(), sq),
+        _ => None,
+    };
+    let lut: [f64; 256] = std::array::from_fn(|x| level_value(x as u8, reference));
+    for (o, &x) in out.iter_mut().zip(img) {
+        *o = lut[usize::from(x)];
+    }
+    reference
+}
+
+/// The preprocessed value of level `x` in an image whose saturation reference level
+/// is `reference` (None: plain brightness).
+#[inline]
+pub fn level_value(x: u8, reference: Option<u8>) -> f64 {
+    let brightness = f64::from(x) / 255.0;
+    match reference {
+        Some(r) => clip_to_one(brightness / (f64::from(r) / 255.0)),
+        None => brightness,
+    }
+}
+
+/// Counts of each level; four interleaved histograms keep consecutive increments
+/// independent.
+fn histogram_u8(img: &[u8]) -> [u32; 256] {
+    let mut counts = [[0u32; 256]; 4];
+    let mut quads = img.chunks_exact(4);
+    for quad in &mut quads {
+        for (c, &x) in counts.iter_mut().zip(quad) {
+            c[usize::from(x)] += 1;
         }
     }
-    for v in g.iter_mut() {
-        *v = (*v / reference).min(1.0);
+    for &x in quads.remainder() {
+        counts[0][usize::from(x)] += 1;
     }
+    std::array::from_fn(|x| counts.iter().map(|c| c[x]).sum())
+}
+
+/// The level that the saturation rule maps to 1: the inverted-CDF quantile
+/// `1 - saturation_quantile` of the `n` pixels, or the smallest non-zero level if
+/// that is 0; None for an all-zero image.
+fn saturation_level(hist: &[u32; 256], n: usize, saturation_quantile: f64) -> Option<u8> {
+    let k = inverted_cdf_index(n, 1.0 - saturation_quantile);
+    let mut below = 0;
+    let mut at_k = 255;
+    for (x, &c) in hist.iter().enumerate() {
+        if below + c as usize > k {
+            at_k = x;
+            break;
+        }
+        below += c as usize;
+    }
+    if at_k > 0 {
+        return Some(at_k as u8);
+    }
+    (1..256).find(|&x| hist[x] > 0).map(|x| x as u8)
 }
 
 /// Validates a saturation quantile: `None` or a value in [0, 1).
@@ -109,6 +204,52 @@ mod tests {
     }
 
     #[test]
+    fn uint8_lookup_equals_brightness_then_saturation() {
+        let mut s = 3u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) as usize
+        };
+        let mut scratch = Vec::new();
+        for case in 0..200 {
+            let n = 1 + next() % 900;
+            // Mostly dark images, some all dark, some with few bright pixels.
+            let dark = [0, 50, 90, 99, 100][case % 5];
+            let img: Vec<u8> = (0..n)
+                .map(|_| {
+                    if next() % 100 < dark {
+                        0
+                    } else {
+                        (next() % 256) as u8
+                    }
+                })
+                .collect();
+            for sq in [None, Some(0.0), Some(0.03), Some(0.5), Some(0.97)] {
+                let mut want: Vec<f64> = img.iter().map(|&x| f64::from(x) / 255.0).collect();
+                if let Some(q) = sq {
+                    saturate_in_place(&mut want, q, &mut scratch);
+                }
+                let mut got = vec![f64::NAN; n];
+                let mut hist = [0u32; 256];
+                let reference = brightness_u8(&img, sq, &mut got, Some(&mut hist));
+                for (&x, &v) in img.iter().zip(&got) {
+                    assert_eq!(level_value(x, reference).to_bits(), v.to_bits());
+                }
+                for x in 0..=255u8 {
+                    assert_eq!(
+                        hist[x as usize] as usize,
+                        img.iter().filter(|&&y| y == x).count()
+                    );
+                }
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "case {case}, sq {sq:?}");
+            }
+        }
+    }
+
+    #[test]
     fn saturation_uses_smallest_nonzero_when_quantile_is_zero() {
         let mut g = vec![0.0; 100];
         g[0] = 0.5;
@@ -133,6 +274,8 @@ pub struct StreamQuantile {
     counts: Vec<u64>,
     target: Option<(usize, usize)>,
     kept: Vec<f64>,
+    /// Scratch of `count`.
+    mid: Vec<f64>,
 }
 
 const QUANTILE_BINS: usize = 1 << 16;
@@ -164,14 +307,35 @@ impl StreamQuantile {
             counts: vec![0; QUANTILE_BINS],
             target: None,
             kept: Vec::new(),
+            mid: Vec::new(),
         })
     }
 
     /// First pass: count values.
     pub fn count(&mut self, values: &[f64]) {
-        for &v in values {
-            self.counts[bin_of(v)] += 1;
+        // Exact zeros and ones dominate preprocessed images: count them with
+        // vectorised compares, and bin only the rest (compacted without branches).
+        let zeros = values.iter().filter(|&&v| v <= 0.0).count();
+        let ones = values.iter().filter(|&&v| v >= 1.0).count();
+        self.counts[0] += zeros as u64;
+        self.counts[QUANTILE_BINS - 1] += ones as u64;
+        if zeros + ones < values.len() {
+            self.mid.clear();
+            self.mid.resize(values.len(), 0.5);
+            let mut m = 0;
+            for &v in values {
+                self.mid[m] = v;
+                m += usize::from(v > 0.0 && v < 1.0);
+            }
+            for &v in &self.mid[..m] {
+                self.counts[bin_of(v)] += 1;
+            }
         }
+    }
+
+    /// First pass: count `times` occurrences of `value`.
+    pub fn count_repeated(&mut self, value: f64, times: u64) {
+        self.counts[bin_of(value)] += times;
     }
 
     /// Ends the first pass; returns false if no value was seen.

@@ -224,7 +224,7 @@ impl KernelLearner {
             params,
             seed,
             resource,
-            weights_t: vec![[0.0; 4]; table],
+            weights_t: vec![KernelQuads::default(); table],
             weights,
             fired: vec![false; n],
             images_seen: 0,
@@ -243,7 +243,7 @@ impl KernelLearner {
     fn transpose_kernel(&mut self, a: usize) {
         let (quads, cells) = (self.params.n_kernels.div_ceil(4), self.params.cells());
         for c in 0..cells {
-            self.weights_t[c * quads + a / 4][a % 4] = self.weights[a * cells + c];
+            self.weights_t[c * quads + a / 4].0[a % 4] = self.weights[a * cells + c];
         }
     }
 

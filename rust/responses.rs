@@ -18,8 +18,11 @@ const MAX_QUADS: usize = 8;
 pub const ROW_MAX_KERNELS: usize = 4 * MAX_QUADS;
 
 /// Kernel weights stored cell-major in quads of four kernels:
-/// `kernels_t[cell * quads + a / 4][a % 4]`, kernels beyond `n` zero.
-pub type KernelQuads = [f64; 4];
+/// `kernels_t[cell * quads + a / 4].0[a % 4]`, kernels beyond `n` zero. Aligned so
+/// that no vector load straddles two cache lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(32))]
+pub struct KernelQuads(pub [f64; 4]);
 
 /// The non-zero pixels of an image, row by row, indexed by column so that the
 /// non-zero pixels one tile row sees form one contiguous run.
@@ -95,7 +98,7 @@ pub fn responses_row(
             return unsafe { avx2::responses_row(&row, out) };
         }
     }
-    row.responses::<KernelQuads>(out)
+    row.responses::<[f64; 4]>(out)
 }
 
 /// The responses of row `p` reduced on the fly to each position's maximum over the
@@ -127,7 +130,7 @@ pub fn row_maxima(
             return unsafe { avx2::row_maxima(&row, n, out) };
         }
     }
-    row.maxima::<KernelQuads>(n, out)
+    row.maxima::<[f64; 4]>(n, out)
 }
 
 /// One output row of one image against one kernel table.
@@ -250,10 +253,10 @@ trait Quad: Copy {
     fn keep_lanes_below(self, tail: usize) -> Self;
     /// Bit l set where lane l equals `v`.
     fn eq_bits(self, v: f64) -> u32;
-    fn to_array(self) -> KernelQuads;
+    fn to_array(self) -> [f64; 4];
 }
 
-impl Quad for KernelQuads {
+impl Quad for [f64; 4] {
     #[inline(always)]
     fn zero() -> Self {
         [0.0; 4]
@@ -265,7 +268,7 @@ impl Quad for KernelQuads {
     #[inline(always)]
     unsafe fn load(p: *const KernelQuads) -> Self {
         // SAFETY: the caller guarantees `p` is readable.
-        unsafe { *p }
+        unsafe { (*p).0 }
     }
     #[inline(always)]
     fn add_product(self, w: Self, v: Self) -> Self {
@@ -289,7 +292,7 @@ impl Quad for KernelQuads {
         (0..4).map(|l| u32::from(self[l] == v) << l).sum()
     }
     #[inline(always)]
-    fn to_array(self) -> KernelQuads {
+    fn to_array(self) -> [f64; 4] {
         self
     }
 }
@@ -328,7 +331,8 @@ mod avx2 {
         }
         #[inline(always)]
         unsafe fn load(p: *const KernelQuads) -> Self {
-            unsafe { _mm256_loadu_pd(p.cast()) }
+            // KernelQuads is 32-byte aligned.
+            unsafe { _mm256_load_pd(p.cast()) }
         }
         #[inline(always)]
         fn add_product(self, w: Self, v: Self) -> Self {
@@ -367,7 +371,7 @@ mod avx2 {
             }
         }
         #[inline(always)]
-        fn to_array(self) -> KernelQuads {
+        fn to_array(self) -> [f64; 4] {
             let mut a = [0.0; 4];
             unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self) };
             a
@@ -408,10 +412,10 @@ mod tests {
             .map(|_| (lcg(s) * 8.0).floor() / 8.0 - 0.25)
             .collect();
         let quads = n.div_ceil(4);
-        let mut kt = vec![[0.0; 4]; quads * k * k];
+        let mut kt = vec![KernelQuads::default(); quads * k * k];
         for a in 0..n {
             for c in 0..k * k {
-                kt[c * quads + a / 4][a % 4] = ker[a * k * k + c];
+                kt[c * quads + a / 4].0[a % 4] = ker[a * k * k + c];
             }
         }
         (g, ker, kt)
@@ -451,7 +455,7 @@ mod tests {
                     stride,
                     p,
                 };
-                row.responses::<KernelQuads>(&mut portable);
+                row.responses::<[f64; 4]>(&mut portable);
                 for q in 0..q_len {
                     for a in 0..4 * quads {
                         let i = q * 4 * quads + a;
@@ -492,7 +496,7 @@ mod tests {
                     stride,
                     p,
                 };
-                row.maxima::<KernelQuads>(n, &mut portable);
+                row.maxima::<[f64; 4]>(n, &mut portable);
                 assert_eq!(fast, portable);
                 for (q, m) in fast.iter().enumerate() {
                     let c: Vec<f64> = (0..n)

@@ -88,3 +88,21 @@ def test_preprocessing_and_default_threshold_match_reference():
     expected = np.stack([ref.conv(g, learner.kernels_, 2) for g in pre])
     np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-5)
     assert maps.dtype == np.float32
+
+
+@pytest.mark.parametrize("bq", [0.0, 0.1, 0.25, 0.5, 0.9, 1.0])
+@pytest.mark.parametrize("kind", ["uint8", "float", "list"])
+def test_default_threshold_is_the_exact_quantile_for_every_input_path(bq, kind):
+    """uint8 stacks count the threshold from per-image level histograms while
+    preprocessing, float stacks from the values, lists in a separate pass: all give
+    numpy's inverted-CDF quantile of the preprocessed pixels."""
+    rng = np.random.default_rng(21)
+    raw = (rng.random((9, 13, 11)) ** 2 * 255).astype(np.uint8)
+    raw[rng.random(raw.shape) < 0.4] = 0  # mostly dark, as real images
+    images = {"uint8": raw, "float": raw / 255.0, "list": list(raw)}[kind]
+    learner = snnconv.KernelLearner(
+        kernel_size=3, n_kernels=2, learning_rate=0.1, brightness_quantile=bq
+    ).fit(images)
+    pre = np.stack([ref.saturate(g / 255.0, 0.03) for g in raw])
+    expected = np.quantile(pre, 1.0 - bq, method="inverted_cdf")
+    assert learner.brightness_threshold_ == expected

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._images import as_stack, chunks, frames, preprocess
+from ._images import CHUNK_PIXELS, as_stack, chunks, frames, preprocess
 from ._params import ParamsMixin
 from ._persist import load_npz, save_npz
 from ._progress import progress_bar
@@ -140,11 +140,17 @@ class KernelLearner(ParamsMixin):
                 raise ValueError(
                     f"kernel_size: {k} is larger than the {stack.shape[1]}x{stack.shape[2]} images"
                 )
+        # The threshold's first pass is counted while preprocessing, when it is needed.
+        counted = None
+        if fresh and stack is not None and self.brightness_threshold is None:
+            counted = _core.StreamQuantile(1.0 - float(self.brightness_quantile))
         prepared = (
-            None if stack is None else _Prepared(stack, self.saturation_quantile, self.n_threads)
+            None
+            if stack is None
+            else _Prepared(stack, self.saturation_quantile, self.n_threads, counted)
         )
         if fresh:
-            self._start(images, prepared)
+            self._start(images, prepared, counted if prepared and prepared.counted else None)
         core = self._core
         seed = int(self.random_state)
         total = epochs * (stack.shape[0] if stack is not None else _len_or_none(images) or 0)
@@ -196,12 +202,12 @@ class KernelLearner(ParamsMixin):
                 f"kernel_size: {k} is larger than a {frame.shape[1]}x{frame.shape[2]} frame"
             )
 
-    def _start(self, images: Any, prepared: _Prepared | None) -> None:
+    def _start(self, images: Any, prepared: _Prepared | None, counted: Any = None) -> None:
         """Fixes B and l for this fit and creates the core state."""
         if self.brightness_threshold is not None:
             b = float(self.brightness_threshold)
         else:
-            b = self._brightness_from(images, prepared)
+            b = self._brightness_from(images, prepared, counted)
         if self.learning_rate is not None:
             lr = float(self.learning_rate)
         else:
@@ -235,21 +241,31 @@ class KernelLearner(ParamsMixin):
         self.learning_rate_ = lr
         self.epochs_done_ = 0
 
-    def _brightness_from(self, images: Any, prepared: _Prepared | None) -> float:
-        """Exact quantile of all preprocessed pixels, in two bounded-memory passes."""
+    def _brightness_from(
+        self, images: Any, prepared: _Prepared | None, counted: Any = None
+    ) -> float:
+        """Exact quantile of all preprocessed pixels, in two bounded-memory passes
+        (the first may already be ``counted`` during preprocessing)."""
         sq = self.saturation_quantile
-        q = _core.StreamQuantile(1.0 - float(self.brightness_quantile))
 
         def passes() -> Iterator[np.ndarray]:
-            if prepared is not None:
+            if prepared is not None and prepared.cache is not None:
+                flat = prepared.cache.reshape(-1)  # a view: no copy of the stack
+                for start in range(0, flat.size, CHUNK_PIXELS):
+                    yield flat[start : start + CHUNK_PIXELS]
+            elif prepared is not None:
                 for idx in chunks(prepared.stack):
                     yield prepared.batch(idx).ravel()
             else:
                 for frame in frames(images):
                     yield preprocess(frame, sq, self.n_threads).ravel()
 
-        for v in passes():
-            q.count(v)
+        if counted is not None:
+            q = counted
+        else:
+            q = _core.StreamQuantile(1.0 - float(self.brightness_quantile))
+            for v in passes():
+                q.count(v)
         if not q.locate():
             raise ValueError("images: empty input (0 pixels)")
         if q.needs_second_pass():
@@ -384,9 +400,14 @@ class _Prepared:
     #: float64 pixels kept at most (512 MiB)
     LIMIT = 1 << 26
 
-    def __init__(self, stack: np.ndarray, sq: float | None, n_threads: int | None) -> None:
+    def __init__(
+        self, stack: np.ndarray, sq: float | None, n_threads: int | None, count_into: Any = None
+    ) -> None:
         self.stack, self.sq, self.n_threads = stack, sq, n_threads
-        self.cache = preprocess(stack, sq, n_threads) if stack.size <= self.LIMIT else None
+        small = stack.size <= self.LIMIT
+        self.cache = preprocess(stack, sq, n_threads, count_into) if small else None
+        #: whether ``count_into`` holds the counts of every preprocessed pixel
+        self.counted = small and count_into is not None
 
     def batch(self, idx: np.ndarray) -> np.ndarray:
         if self.cache is not None:

@@ -3,7 +3,32 @@
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rayon::ThreadPool;
+
 use crate::error::Error;
+
+/// The pool of `n` threads, built once and kept: calls that process a few images
+/// would otherwise spend more time starting threads than computing.
+fn pool(n: usize) -> PyResult<Arc<ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = pools.get(&n) {
+        return Ok(Arc::clone(p));
+    }
+    let p = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("could not start threads: {e}")))?;
+    let p = Arc::new(p);
+    pools.insert(n, Arc::clone(&p));
+    Ok(p)
+}
 
 /// Every core error is a ValueError whose message starts with the parameter name.
 pub fn to_py(err: Error) -> PyErr {
@@ -24,11 +49,7 @@ pub fn with_threads<T: Send>(
                 "n_threads: must be None or >= 1, got 0",
             ))
         }
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| PyRuntimeError::new_err(format!("could not start threads: {e}")))?
-            .install(run),
+        Some(n) => pool(n)?.install(run),
     };
     result.map_err(|p| {
         let msg = p

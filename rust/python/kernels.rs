@@ -13,7 +13,8 @@ use super::common::{to_py, with_threads};
 use crate::conv::{conv_f32, out_len};
 use crate::error::Error;
 use crate::image::{
-    check_saturation_quantile, check_unit_range, saturate_in_place, StreamQuantile,
+    brightness_u8, check_saturation_quantile, check_unit_range, level_value, saturate_in_place,
+    StreamQuantile,
 };
 use crate::kernels::{KernelLearner, KernelParams};
 use crate::rng;
@@ -47,15 +48,57 @@ fn brightness_stack(images: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, [usize; 3]
 }
 
 /// Preprocess a stack: brightness in [0, 1], then the per-image saturation rule.
+/// With `count_into`, the output values are also counted into that quantile (the
+/// first pass of the brightness threshold), from per-image level histograms when
+/// the input is uint8.
 #[pyfunction]
-#[pyo3(signature = (images, saturation_quantile=None, n_threads=None))]
+#[pyo3(signature = (images, saturation_quantile=None, n_threads=None, count_into=None))]
 fn preprocess<'py>(
     py: Python<'py>,
     images: &Bound<'py, PyAny>,
     saturation_quantile: Option<f64>,
     n_threads: Option<usize>,
+    count_into: Option<PyRefMut<'py, PyStreamQuantile>>,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
     check_saturation_quantile(saturation_quantile).map_err(to_py)?;
+    if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
+        // uint8 (the usual case): one lookup table per image, no float selection.
+        let [n, h, w] = [a.shape()[0], a.shape()[1], a.shape()[2]];
+        let src: Vec<u8> = match a.as_slice() {
+            Ok(s) => s.to_vec(),
+            Err(_) => a.as_array().iter().copied().collect(),
+        };
+        let mut data = vec![0.0; n * h * w];
+        let mut levels = vec![([0u32; 256], None); if count_into.is_some() { n } else { 0 }];
+        if h * w > 0 {
+            py.detach(|| {
+                with_threads(n_threads, || {
+                    let images = data.par_chunks_mut(h * w).zip(src.par_chunks(h * w));
+                    if levels.is_empty() {
+                        images.for_each(|(out, img)| {
+                            brightness_u8(img, saturation_quantile, out, None);
+                        });
+                    } else {
+                        images
+                            .zip(levels.par_iter_mut())
+                            .for_each(|((out, img), lv)| {
+                                lv.1 =
+                                    brightness_u8(img, saturation_quantile, out, Some(&mut lv.0));
+                            });
+                    }
+                })
+            })?;
+        }
+        if let Some(mut q) = count_into {
+            for (hist, reference) in &levels {
+                for (x, &c) in hist.iter().enumerate().filter(|(_, &c)| c > 0) {
+                    q.0.count_repeated(level_value(x as u8, *reference), u64::from(c));
+                }
+            }
+        }
+        let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
+        return Ok(arr.into_pyarray(py));
+    }
     let (mut data, [n, h, w]) = brightness_stack(images)?;
     if let Some(sq) = saturation_quantile {
         if h * w > 0 {
@@ -66,6 +109,9 @@ fn preprocess<'py>(
                 })
             })?;
         }
+    }
+    if let Some(mut q) = count_into {
+        q.0.count(&data);
     }
     let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
     Ok(arr.into_pyarray(py))
@@ -289,25 +335,34 @@ impl PyKernelLearner {
         if h * w == 0 {
             return Err(to_py(Error::input("images", "images have no pixels")));
         }
-        // Copy only the images this call learns from, in learning order.
+        // Copy the images in learning order, a few at a time: the copy stays in
+        // cache for the learner, and the GIL is released while each batch learns.
+        const BATCH: usize = 64;
         let all = images.as_array();
-        let mut data = Vec::with_capacity(order.len() * h * w);
-        for &i in &order {
-            data.extend(all.index_axis(ndarray::Axis(0), i).iter().copied());
-        }
-        let learner = &mut self.0;
-        let stats = py
-            .detach(|| {
+        let contiguous = images.as_slice().ok();
+        let mut data = Vec::with_capacity(BATCH.min(order.len()) * h * w);
+        let mut stats = Vec::with_capacity(order.len() * 3);
+        for batch in order.chunks(BATCH) {
+            data.clear();
+            for &i in batch {
+                match contiguous {
+                    Some(c) => data.extend_from_slice(&c[i * h * w..(i + 1) * h * w]),
+                    None => data.extend(all.index_axis(ndarray::Axis(0), i).iter().copied()),
+                }
+            }
+            let learner = &mut self.0;
+            let (data, stats) = (&data, &mut stats);
+            py.detach(|| {
                 with_threads(n_threads, || {
-                    let mut stats = Vec::with_capacity(order.len() * 3);
                     for img in data.chunks_exact(h * w) {
                         let st = learner.learn_image(img, (h, w))?;
                         stats.extend([st.forced, st.spontaneous, st.picks]);
                     }
-                    Ok::<_, Error>(stats)
+                    Ok::<_, Error>(())
                 })
             })?
             .map_err(to_py)?;
+        }
         Ok(Array2::from_shape_vec((order.len(), 3), stats)
             .expect("shape")
             .into_pyarray(py))
