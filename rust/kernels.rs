@@ -328,7 +328,7 @@ impl KernelLearner {
             self.params.stride,
         );
         let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.image.load(g, (h, w));
+        scratch.image.load(g, (h, w), k);
         let image_seed = derive_seed(self.seed, purpose::TIE_BREAK, self.images_seen);
         self.best_per_position(&mut scratch, image_seed, (p_len, q_len));
 

@@ -8,8 +8,11 @@
 //! Skipping dark pixels is exact: adding w·0 = ±0.0 never changes such a sum.
 //!
 //! For each pixel the update runs across kernels four at a time ("quads"), with up
-//! to eight quads held in registers for a whole tile. The same loops run on AVX2
-//! vectors or on plain arrays (other CPUs), through the small [`Quad`] trait.
+//! to eight quads held in registers for a whole tile. A tile's non-zero pixels are
+//! found through a bit mask of its cells, in one loop (per-row loops, with their
+//! varying trip counts, cost a branch misprediction per tile row). The same loops
+//! run on AVX2 vectors or on plain arrays (other CPUs), through the small [`Quad`]
+//! trait.
 
 /// Most quads accumulated at once: 32 kernels in 8 AVX2 registers.
 const MAX_QUADS: usize = 8;
@@ -24,25 +27,76 @@ pub const ROW_MAX_KERNELS: usize = 4 * MAX_QUADS;
 #[repr(C, align(32))]
 pub struct KernelQuads(pub [f64; 4]);
 
-/// The non-zero pixels of an image, row by row, indexed by column so that the
-/// non-zero pixels one tile row sees form one contiguous run.
+/// Largest kernel side whose tile fits a 128-bit mask of non-zero cells.
+const MASK_KERNEL: usize = 11;
+
+/// An image indexed for the responses of one kernel size `k`, so that the non-zero
+/// pixels of a tile are visited in row-major order without a loop per tile row
+/// (whose varying trip counts cost a branch misprediction per row):
+///
+/// - k ≤ 11: one bit per pixel, so a tile's non-zero cells are one 128-bit mask;
+/// - larger k: the non-zero pixels row by row, indexed by column, so those of one
+///   tile row are a contiguous run.
 #[derive(Debug, Clone, Default)]
 pub struct SparseImage {
     w: usize,
-    /// `first[y * (w + 1) + x]`: index into `xs`/`vs` of the first non-zero pixel of
-    /// row y at a column ≥ x (`x = w` gives the end of the row).
+    k: usize,
+    /// k ≤ 11: the pixels, and `words` u64 per row of non-zero bits (bit x of row
+    /// y is pixel (y, x)), with a spare zero word so two-word reads stay inside.
+    pixels: Vec<f64>,
+    bits: Vec<u64>,
+    words: usize,
+    /// Offset in `pixels` of each tile cell from the tile's corner.
+    cell_offset: Vec<u32>,
+    /// Larger k: `first[y * (w + 1) + x]` indexes into `xs`/`vs` the first non-zero
+    /// pixel of row y at a column ≥ x (`x = w` gives the end of the row).
     first: Vec<u32>,
     xs: Vec<u32>,
     vs: Vec<f64>,
 }
 
 impl SparseImage {
-    /// Indexes `g` (row-major, `h × w`, fewer than 2³² pixels); reuses the buffers.
+    /// Indexes `g` (row-major, `h × w`, fewer than 2³² pixels) for kernels of side
+    /// `k`; reuses the buffers.
     #[inline(always)]
-    pub fn load(&mut self, g: &[f64], (h, w): (usize, usize)) {
+    pub fn load(&mut self, g: &[f64], (h, w): (usize, usize), k: usize) {
         assert_eq!(g.len(), h * w);
         assert!(h * w < u32::MAX as usize);
         self.w = w;
+        self.k = k;
+        if k <= MASK_KERNEL {
+            self.load_bits(g, (h, w));
+        } else {
+            self.load_runs(g, (h, w));
+        }
+    }
+
+    #[inline(always)]
+    fn load_bits(&mut self, g: &[f64], (h, w): (usize, usize)) {
+        let k = self.k;
+        self.pixels.clear();
+        self.pixels.extend_from_slice(g);
+        self.words = w / 64 + 2;
+        self.bits.clear();
+        self.bits.resize(h * self.words, 0);
+        for (row, bits) in g
+            .chunks_exact(w)
+            .zip(self.bits.chunks_exact_mut(self.words))
+        {
+            for (word, px) in bits.iter_mut().zip(row.chunks(64)) {
+                *word = px
+                    .iter()
+                    .enumerate()
+                    .fold(0, |b, (j, &v)| b | u64::from(v != 0.0) << j);
+            }
+        }
+        self.cell_offset.clear();
+        self.cell_offset
+            .extend((0..k * k).map(|c| ((c / k) * w + c % k) as u32));
+    }
+
+    #[inline(always)]
+    fn load_runs(&mut self, g: &[f64], (h, w): (usize, usize)) {
         self.first.resize(h * (w + 1), 0);
         if self.xs.len() < h * w {
             self.xs.resize(h * w, 0);
@@ -60,6 +114,28 @@ impl SparseImage {
             }
             first[w] = m as u32;
         }
+    }
+
+    /// Bit c: cell c of the tile at (y0, x0) is non-zero (k ≤ 11).
+    #[inline(always)]
+    fn tile_mask(&self, y0: usize, x0: usize) -> u128 {
+        let (k, words) = (self.k, self.words);
+        let rows = &self.bits[y0 * words..(y0 + k) * words];
+        let (word, shift) = (x0 / 64, x0 % 64);
+        let keep = (1u64 << k) - 1;
+        let mut mask = 0u128;
+        if words == 2 {
+            // Rows narrower than 64 pixels: one word each.
+            for (i, row) in rows.chunks_exact(2).enumerate() {
+                mask |= u128::from((row[0] >> shift) & keep) << (k * i);
+            }
+        } else {
+            for (i, row) in rows.chunks_exact(words).enumerate() {
+                let pair = u128::from(row[word]) | u128::from(row[word + 1]) << 64;
+                mask |= u128::from(((pair >> shift) as u64) & keep) << (k * i);
+            }
+        }
+        mask
     }
 }
 
@@ -214,26 +290,60 @@ impl Row<'_> {
         let img = self.img;
         let (k, quads) = (self.k, self.quads);
         let (y0, x0) = (self.p * self.stride, q * self.stride);
-        let w1 = img.w + 1;
         let mut acc = [Q::zero(); V];
-        for i in 0..k {
-            let at = (y0 + i) * w1 + x0;
-            let (lo, hi) = (img.first[at] as usize, img.first[at + k] as usize);
-            for (&x, &v) in img.xs[lo..hi].iter().zip(&img.vs[lo..hi]) {
-                let at = (i * k + x as usize - x0) * quads + b0;
-                debug_assert!(at + V <= self.kernels_t.len());
-                // SAFETY: x0 <= x < x0 + k, so the cell is < k·k, and b0 + V <=
-                // quads: the block lies inside the table (its length is checked by
-                // the public entry points).
-                let wt = unsafe { self.kernels_t.as_ptr().add(at) };
-                let v = Q::splat(v);
-                for (b, a) in acc.iter_mut().enumerate() {
-                    // SAFETY: as above, quad b of the block is in the table.
-                    *a = a.add_product(unsafe { Q::load(wt.add(b)) }, v);
+        debug_assert_eq!(img.k, k, "the image was indexed for another kernel size");
+        if k <= MASK_KERNEL {
+            // Ascending bits are row-major cells: the summation order is kept.
+            let mask = img.tile_mask(y0, x0);
+            let corner = &img.pixels[y0 * img.w + x0..];
+            let offsets = &img.cell_offset[..k * k];
+            assert!(corner.len() > offsets[k * k - 1] as usize);
+            for (half, mut bits) in [(0, mask as u64), (64, (mask >> 64) as u64)] {
+                while bits != 0 {
+                    let cell = half + bits.trailing_zeros() as usize;
+                    // SAFETY: the mask has bits below k·k only, and the last cell
+                    // offset (the largest) is inside `corner`, checked above.
+                    let v = unsafe { *corner.get_unchecked(*offsets.get_unchecked(cell) as usize) };
+                    self.add_unchecked::<Q, V>(&mut acc, cell * quads + b0, v);
+                    bits &= bits - 1;
+                }
+            }
+        } else {
+            let w1 = img.w + 1;
+            for i in 0..k {
+                let at = (y0 + i) * w1 + x0;
+                let (lo, hi) = (img.first[at] as usize, img.first[at + k] as usize);
+                for (&x, &v) in img.xs[lo..hi].iter().zip(&img.vs[lo..hi]) {
+                    self.add::<Q, V>(&mut acc, (i * k + x as usize - x0) * quads + b0, v);
                 }
             }
         }
         acc
+    }
+
+    /// [`add`](Self::add) for a cell < k·k (then the block is inside the table).
+    #[inline(always)]
+    fn add_unchecked<Q: Quad, const V: usize>(&self, acc: &mut [Q; V], at: usize, v: f64) {
+        debug_assert!(at + V <= self.kernels_t.len());
+        let v = Q::splat(v);
+        for (b, a) in acc.iter_mut().enumerate() {
+            // SAFETY: cell < k·k and b0 + V <= quads, and the table holds k·k·quads
+            // quads (checked by the public entry points).
+            *a = a.add_product(unsafe { Q::load(self.kernels_t.as_ptr().add(at + b)) }, v);
+        }
+    }
+
+    /// `acc += w[at..at + V] · v`: one pixel's products with a block of kernels.
+    /// (A method, not a closure: closures do not inherit the caller's AVX2.)
+    #[inline(always)]
+    fn add<Q: Quad, const V: usize>(&self, acc: &mut [Q; V], at: usize, v: f64) {
+        assert!(at + V <= self.kernels_t.len());
+        let wt = self.kernels_t[at..at + V].as_ptr();
+        let v = Q::splat(v);
+        for (b, a) in acc.iter_mut().enumerate() {
+            // SAFETY: quad b of the block is inside the table, checked above.
+            *a = a.add_product(unsafe { Q::load(wt.add(b)) }, v);
+        }
     }
 }
 
@@ -421,7 +531,9 @@ mod tests {
         (g, ker, kt)
     }
 
-    const CASES: [(usize, usize, usize, usize, usize, f64); 7] = [
+    /// (h, w, k, stride, n, fraction of dark pixels): small and large kernels (bit
+    /// masks up to k = 11, row runs above), images narrower and wider than 64.
+    const CASES: [(usize, usize, usize, usize, usize, f64); 9] = [
         (28, 28, 9, 2, 28, 0.0),
         (28, 28, 9, 2, 28, 0.8),
         (13, 17, 3, 1, 5, 0.5),
@@ -429,6 +541,8 @@ mod tests {
         (30, 31, 5, 2, 41, 0.6),
         (9, 70, 9, 1, 3, 1.0),
         (20, 20, 2, 2, 32, 0.5),
+        (30, 40, 13, 2, 6, 0.5),
+        (70, 130, 11, 3, 9, 0.7),
     ];
 
     #[test]
@@ -442,7 +556,7 @@ mod tests {
             let mut plain = vec![0.0; n * positions];
             conv_f64(&g, (h, w), &ker, k, stride, &mut plain);
             let mut img = SparseImage::default();
-            img.load(&g, (h, w));
+            img.load(&g, (h, w), k);
             let mut fast = vec![f64::NAN; 4 * quads * q_len];
             let mut portable = fast.clone();
             for p in 0..p_len {
@@ -483,7 +597,7 @@ mod tests {
             let mut plain = vec![0.0; n * positions];
             conv_f64(&g, (h, w), &ker, k, stride, &mut plain);
             let mut img = SparseImage::default();
-            img.load(&g, (h, w));
+            img.load(&g, (h, w), k);
             let mut fast = vec![RowMax::default(); q_len];
             let mut portable = fast.clone();
             for p in 0..p_len {
