@@ -128,6 +128,43 @@ pub fn level_value(x: u8, reference: Option<u8>) -> f64 {
     }
 }
 
+/// Pixel counts of uint8 images per (saturation reference, level): the values they
+/// preprocess to depend on that pair only, so counting them for a quantile needs
+/// one division per distinct pair rather than one per image and level.
+#[derive(Debug, Clone)]
+pub struct LevelCounts {
+    /// Row 0: no saturation (or all-zero images); row 1 + r: reference level r.
+    counts: Vec<u64>,
+}
+
+impl Default for LevelCounts {
+    fn default() -> Self {
+        Self {
+            counts: vec![0; 257 * 256],
+        }
+    }
+}
+
+impl LevelCounts {
+    /// Adds one image's histogram (as returned with [`brightness_u8`]).
+    pub fn add(&mut self, hist: &[u32; 256], reference: Option<u8>) {
+        let row = reference.map_or(0, |r| 1 + usize::from(r));
+        for (c, &h) in self.counts[row * 256..(row + 1) * 256].iter_mut().zip(hist) {
+            *c += u64::from(h);
+        }
+    }
+
+    /// Counts every pixel's preprocessed value into `q` (its first pass).
+    pub fn count_into(&self, q: &mut StreamQuantile) {
+        for (row, counts) in self.counts.chunks_exact(256).enumerate() {
+            let reference = row.checked_sub(1).map(|r| r as u8);
+            for (x, &c) in counts.iter().enumerate().filter(|(_, &c)| c > 0) {
+                q.count_repeated(level_value(x as u8, reference), c);
+            }
+        }
+    }
+}
+
 /// Counts of each level; four interleaved histograms keep consecutive increments
 /// independent.
 fn histogram_u8(img: &[u8]) -> [u32; 256] {
@@ -393,6 +430,53 @@ impl StreamQuantile {
 #[cfg(test)]
 mod stream_tests {
     use super::*;
+
+    #[test]
+    fn level_counts_give_the_quantile_of_the_preprocessed_values() {
+        let mut s = 5u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) as usize
+        };
+        let images: Vec<Vec<u8>> = (0..40)
+            .map(|i| {
+                (0..300)
+                    .map(|_| {
+                        if next() % 10 < i % 10 {
+                            0
+                        } else {
+                            (next() % 256) as u8
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        for sq in [None, Some(0.03)] {
+            let (mut counts, mut values) = (LevelCounts::default(), Vec::new());
+            for img in &images {
+                let mut out = vec![0.0; img.len()];
+                let mut hist = [0u32; 256];
+                let reference = brightness_u8(img, sq, &mut out, Some(&mut hist));
+                counts.add(&hist, reference);
+                values.extend(out);
+            }
+            for q in [0.0, 0.3, 0.75, 0.9, 1.0] {
+                let (mut by_level, mut direct) = (
+                    StreamQuantile::new(q).unwrap(),
+                    StreamQuantile::new(q).unwrap(),
+                );
+                counts.count_into(&mut by_level);
+                direct.count(&values);
+                assert_eq!(by_level.counts, direct.counts);
+                let mut v2 = values.clone();
+                by_level.locate();
+                by_level.collect(&values);
+                assert_eq!(by_level.finish(), Some(quantile_in_place(&mut v2, q)));
+            }
+        }
+    }
 
     #[test]
     fn stream_quantile_equals_sorting() {

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::conv::{out_len, PARALLEL_MACS};
 use crate::error::{Error, Result};
+use crate::lanes::Lanes;
 use crate::responses::{
     responses_row, row_maxima, KernelQuads, RowMax, SparseImage, ROW_MAX_KERNELS,
 };
@@ -120,7 +121,21 @@ impl PositionBest {
     /// inputs), so this is a strict total order on the positions of one image.
     #[inline]
     fn before(&self, other: &Self) -> bool {
-        self.c > other.c || (self.c == other.c && self.key > other.key)
+        self.rank() > other.rank()
+    }
+
+    /// The pick order as one integer, larger first: `c` by its bits in an
+    /// order-preserving map (−0 counted as +0, as `==` does), then the key. Compared
+    /// without branches.
+    #[inline(always)]
+    fn rank(&self) -> u128 {
+        let bits = (self.c + 0.0).to_bits();
+        let ordered = if bits >> 63 == 1 {
+            !bits
+        } else {
+            bits | 1 << 63
+        };
+        u128::from(ordered) << 64 | u128::from(self.key)
     }
 }
 
@@ -152,7 +167,8 @@ struct Scratch {
     image: SparseImage,
     rows: RowScratch,
     positions: Vec<PositionBest>,
-    kernel_best: Vec<(PositionBest, u32)>,
+    /// Per kernel: the rank and position of its best winning position.
+    kernel_best: Vec<(u128, u32)>,
     tile: Vec<f64>,
     group: Vec<u64>,
 }
@@ -298,7 +314,7 @@ impl KernelLearner {
                 return Ok(unsafe { self.learn_avx2(g, (h, w), (p_len, q_len)) });
             }
         }
-        Ok(self.learn(g, (h, w), (p_len, q_len)))
+        Ok(self.learn::<[f64; 4]>(g, (h, w), (p_len, q_len)))
     }
 
     /// [`learn`](Self::learn) compiled for AVX2: its per-cell and per-kernel loops
@@ -311,12 +327,12 @@ impl KernelLearner {
         shape: (usize, usize),
         out_shape: (usize, usize),
     ) -> ImageStats {
-        self.learn(g, shape, out_shape)
+        self.learn::<std::arch::x86_64::__m256d>(g, shape, out_shape)
     }
 
     /// One image of SPEC §1 (inputs already checked).
     #[inline(always)]
-    fn learn(
+    fn learn<Q: Lanes>(
         &mut self,
         g: &[f64],
         (h, w): (usize, usize),
@@ -337,25 +353,30 @@ impl KernelLearner {
         // the image and the kernel as it was before. So the pick loop of SPEC §1
         // reduces to: every kernel is updated at its best winning position, if that
         // position is picked at all — the first pick always, later ones while c ≥ 0.
-        let mut first = PositionBest::NONE;
-        let mut n_nonneg = 0u32;
+        let (mut first_rank, mut first_pos, mut n_nonneg) = (0u128, 0usize, 0u32);
         scratch.kernel_best.clear();
-        scratch.kernel_best.resize(n, (PositionBest::NONE, 0));
+        scratch.kernel_best.resize(n, (0, u32::MAX));
         for (pos, best) in scratch.positions.iter().enumerate() {
+            let rank = best.rank();
             let kb = &mut scratch.kernel_best[best.kernel as usize];
-            if best.before(&kb.0) {
-                *kb = (*best, pos as u32);
+            if rank > kb.0 {
+                *kb = (rank, pos as u32);
             }
-            if best.before(&first) {
-                first = *best;
+            if rank > first_rank {
+                (first_rank, first_pos) = (rank, pos);
             }
             n_nonneg += u32::from(best.c >= 0.0);
         }
+        let first = scratch.positions[first_pos];
         let mut stats = ImageStats::default();
         let mut last = first;
         for a in 0..n {
-            let (best, pos) = scratch.kernel_best[a];
-            if best.kernel == u32::MAX || (best.c < 0.0 && a != first.kernel as usize) {
+            let pos = scratch.kernel_best[a].1;
+            if pos == u32::MAX {
+                continue; // a kernel that wins no position
+            }
+            let best = scratch.positions[pos as usize];
+            if best.c < 0.0 && a != first.kernel as usize {
                 continue;
             }
             if last.before(&best) {
@@ -368,7 +389,7 @@ impl KernelLearner {
                 self.forced_update(a, &scratch.tile);
                 stats.forced += 1;
             } else {
-                self.spontaneous_update(a, &scratch.tile, &mut scratch.group);
+                self.spontaneous_update::<Q>(a, &scratch.tile, &mut scratch.group);
                 stats.spontaneous += 1;
             }
         }
@@ -453,7 +474,7 @@ impl KernelLearner {
         let cells = self.params.cells();
         let b = self.params.brightness_threshold;
         let l = self.params.learning_rate;
-        let n_b = tile.iter().filter(|&&v| v > b).count();
+        let n_b = tile[..cells].iter().filter(|&&v| v > b).count();
         if n_b == 0 || n_b == cells {
             return;
         }
@@ -469,7 +490,7 @@ impl KernelLearner {
     /// potential they carried (with the weights before this update) reaches 1; depress
     /// the darker rest by the conserving amount.
     #[inline(always)]
-    fn spontaneous_update(&mut self, a: usize, tile: &[f64], group: &mut Vec<u64>) {
+    fn spontaneous_update<Q: Lanes>(&mut self, a: usize, tile: &[f64], group: &mut Vec<u64>) {
         let cells = self.params.cells();
         let l = self.params.learning_rate;
         self.fired[a] = true;
@@ -482,8 +503,8 @@ impl KernelLearner {
         let mut n_b = 0;
         let mut v = f64::INFINITY;
         while n_b < cells {
-            v = max_below(tile, v);
-            group_bits(tile, v, group);
+            v = max_below::<Q>(tile, v);
+            group_bits::<Q>(tile, v, group);
             for (word, &bits) in group.iter().enumerate() {
                 let mut bits = bits;
                 while bits != 0 {
@@ -515,13 +536,18 @@ impl KernelLearner {
     #[inline(always)]
     fn refresh_weights(&mut self, a: usize) {
         let cells = self.params.cells();
+        let quads = self.params.n_kernels.div_ceil(4);
         let (lo, hi) = (self.params.w_min, self.params.w_max);
         let res = &self.resource[a * cells..(a + 1) * cells];
         let wts = &mut self.weights[a * cells..(a + 1) * cells];
         for (wt, &r) in wts.iter_mut().zip(res) {
             *wt = weight(r, lo, hi);
         }
-        self.transpose_kernel(a);
+        // The cell-major copy: lane a % 4 of quad a / 4 of every cell.
+        let column = self.weights_t[a / 4..].iter_mut().step_by(quads);
+        for (quad, &wt) in column.zip(wts.iter()) {
+            quad.0[a % 4] = wt;
+        }
     }
 }
 
@@ -585,42 +611,38 @@ fn best_of_ties(
 /// Copies the K×K tile at `origin` of an image `w` pixels wide (row-major).
 #[inline(always)]
 fn load_tile(tile: &mut Vec<f64>, g: &[f64], w: usize, k: usize, origin: usize) {
-    tile.resize(k * k, 0.0);
-    for (i, dst) in tile.chunks_exact_mut(k).enumerate() {
-        for (d, &x) in dst.iter_mut().zip(&g[origin + i * w..][..k]) {
-            *d = x;
-        }
+    // Padded with NaN to whole quads: NaN is never equal to, above or below a value.
+    let padded = (k * k).next_multiple_of(4);
+    if tile.len() != padded {
+        tile.clear();
+        tile.resize(padded, f64::NAN);
+    }
+    for (i, dst) in tile[..k * k].chunks_exact_mut(k).enumerate() {
+        dst.copy_from_slice(&g[origin + i * w..][..k]);
     }
 }
 
-/// The largest tile value below `upper` (−∞ if none); four running maxima vectorise.
+/// The largest tile value below `upper` (−∞ if none); the tile is padded to quads.
 #[inline(always)]
-fn max_below(tile: &[f64], upper: f64) -> f64 {
-    let below = |x: f64| if x < upper { x } else { f64::NEG_INFINITY };
-    let mut m = [f64::NEG_INFINITY; 4];
-    let mut chunks = tile.chunks_exact(4);
-    for ch in &mut chunks {
-        for l in 0..4 {
-            let x = below(ch[l]);
-            m[l] = if x > m[l] { x } else { m[l] };
-        }
+fn max_below<Q: Lanes>(tile: &[f64], upper: f64) -> f64 {
+    let mut m = Q::splat(f64::NEG_INFINITY);
+    for quad in tile.chunks_exact(4) {
+        // SAFETY: a chunk of four.
+        m = m.max(unsafe { Q::load(quad.as_ptr()) }.below(upper));
     }
-    let mut top = f64::NEG_INFINITY;
-    for &x in m.iter().chain(chunks.remainder()) {
-        let x = below(x);
-        top = if x > top { x } else { top };
-    }
-    top
+    m.max_lane()
 }
 
-/// Bit set of the tile cells equal to `v`, 64 cells per word, in row-major order.
+/// Bit set of the tile cells equal to `v`, 64 cells per word, in row-major order
+/// (the tile is padded to quads).
 #[inline(always)]
-fn group_bits(tile: &[f64], v: f64, bits: &mut Vec<u64>) {
+fn group_bits<Q: Lanes>(tile: &[f64], v: f64, bits: &mut Vec<u64>) {
     bits.clear();
     for chunk in tile.chunks(64) {
         let mut word = 0u64;
-        for (j, &x) in chunk.iter().enumerate() {
-            word |= u64::from(x == v) << j;
+        for (j, quad) in chunk.chunks_exact(4).enumerate() {
+            // SAFETY: a chunk of four.
+            word |= u64::from(unsafe { Q::load(quad.as_ptr()) }.eq_bits(v)) << (4 * j);
         }
         bits.push(word);
     }
@@ -689,6 +711,53 @@ mod tests {
             .filter(|&a| kl.weights()[a * 4..a * 4 + 4].iter().any(|&w| w != 0.0))
             .count();
         assert_eq!(changed, 1);
+    }
+
+    #[test]
+    fn portable_path_equals_the_dispatched_one() {
+        // On an AVX2 machine learn_image runs the AVX2 build; the portable build
+        // (other CPUs) must give the same bits.
+        let mut s = 17u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (h, w) = (23, 19);
+        let images: Vec<Vec<f64>> = (0..30)
+            .map(|_| {
+                (0..h * w)
+                    .map(|_| {
+                        let u = next();
+                        if u < 0.5 {
+                            0.0
+                        } else {
+                            (u * 6.0).floor() / 6.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        for (k, n, stride) in [(5, 13, 2), (3, 40, 1), (12, 6, 3)] {
+            let p = params(k, n, stride, 0.4, 0.05);
+            let mut fast = KernelLearner::new(p.clone(), 9).unwrap();
+            let mut portable = KernelLearner::new(p, 9).unwrap();
+            let out = (out_len(h, k, stride), out_len(w, k, stride));
+            for g in &images {
+                let a = fast.learn_image(g, (h, w)).unwrap();
+                let b = portable.learn::<[f64; 4]>(g, (h, w), out);
+                assert_eq!(a, b);
+            }
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(fast.resource()), bits(portable.resource()), "k={k}");
+            assert_eq!(bits(fast.weights()), bits(portable.weights()));
+            assert_eq!(fast.fired(), portable.fired());
+            assert!(
+                fast.fired().iter().any(|&f| f),
+                "the spontaneous branch must run"
+            );
+        }
     }
 
     #[test]

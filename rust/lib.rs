@@ -7,6 +7,7 @@ pub mod conv;
 pub mod error;
 pub mod image;
 pub mod kernels;
+pub mod lanes;
 pub mod preprocess;
 pub mod responses;
 pub mod rng;

@@ -11,8 +11,9 @@
 //! to eight quads held in registers for a whole tile. A tile's non-zero pixels are
 //! found through a bit mask of its cells, in one loop (per-row loops, with their
 //! varying trip counts, cost a branch misprediction per tile row). The same loops
-//! run on AVX2 vectors or on plain arrays (other CPUs), through the small [`Quad`]
-//! trait.
+//! run on AVX2 vectors or on plain arrays (other CPUs), through [`Lanes`].
+
+use crate::lanes::Lanes;
 
 /// Most quads accumulated at once: 32 kernels in 8 AVX2 registers.
 const MAX_QUADS: usize = 8;
@@ -221,7 +222,7 @@ struct Row<'a> {
 
 impl Row<'_> {
     #[inline(always)]
-    fn responses<Q: Quad>(&self, out: &mut [f64]) {
+    fn responses<Q: Lanes>(&self, out: &mut [f64]) {
         let mut b0 = 0;
         while b0 < self.quads {
             let width = (self.quads - b0).min(MAX_QUADS);
@@ -241,7 +242,7 @@ impl Row<'_> {
 
     /// Quads `b0..b0 + V` of every position of the row.
     #[inline(always)]
-    fn responses_block<Q: Quad, const V: usize>(&self, b0: usize, out: &mut [f64]) {
+    fn responses_block<Q: Lanes, const V: usize>(&self, b0: usize, out: &mut [f64]) {
         for (q, out_q) in out.chunks_exact_mut(4 * self.quads).enumerate() {
             let acc = self.accumulate::<Q, V>(b0, q);
             for (dst, a) in out_q[4 * b0..4 * (b0 + V)].chunks_exact_mut(4).zip(acc) {
@@ -251,7 +252,7 @@ impl Row<'_> {
     }
 
     #[inline(always)]
-    fn maxima<Q: Quad>(&self, n: usize, out: &mut [RowMax]) {
+    fn maxima<Q: Lanes>(&self, n: usize, out: &mut [RowMax]) {
         match self.quads {
             1 => self.maxima_block::<Q, 1>(n, out),
             2 => self.maxima_block::<Q, 2>(n, out),
@@ -265,7 +266,7 @@ impl Row<'_> {
     }
 
     #[inline(always)]
-    fn maxima_block<Q: Quad, const V: usize>(&self, n: usize, out: &mut [RowMax]) {
+    fn maxima_block<Q: Lanes, const V: usize>(&self, n: usize, out: &mut [RowMax]) {
         for (q, best) in out.iter_mut().enumerate() {
             let mut acc = self.accumulate::<Q, V>(0, q);
             // Padding kernels (a >= n) must never win.
@@ -286,7 +287,7 @@ impl Row<'_> {
     /// Responses of quads `b0..b0 + V` at position `q`: the accumulators stay in
     /// registers over all of the tile's non-zero pixels.
     #[inline(always)]
-    fn accumulate<Q: Quad, const V: usize>(&self, b0: usize, q: usize) -> [Q; V] {
+    fn accumulate<Q: Lanes, const V: usize>(&self, b0: usize, q: usize) -> [Q; V] {
         let img = self.img;
         let (k, quads) = (self.k, self.quads);
         let (y0, x0) = (self.p * self.stride, q * self.stride);
@@ -323,96 +324,38 @@ impl Row<'_> {
 
     /// [`add`](Self::add) for a cell < k·k (then the block is inside the table).
     #[inline(always)]
-    fn add_unchecked<Q: Quad, const V: usize>(&self, acc: &mut [Q; V], at: usize, v: f64) {
+    fn add_unchecked<Q: Lanes, const V: usize>(&self, acc: &mut [Q; V], at: usize, v: f64) {
         debug_assert!(at + V <= self.kernels_t.len());
         let v = Q::splat(v);
         for (b, a) in acc.iter_mut().enumerate() {
             // SAFETY: cell < k·k and b0 + V <= quads, and the table holds k·k·quads
             // quads (checked by the public entry points).
-            *a = a.add_product(unsafe { Q::load(self.kernels_t.as_ptr().add(at + b)) }, v);
+            *a = a.add_product(
+                unsafe { Q::load(self.kernels_t.as_ptr().add(at + b).cast()) },
+                v,
+            );
         }
     }
 
     /// `acc += w[at..at + V] · v`: one pixel's products with a block of kernels.
     /// (A method, not a closure: closures do not inherit the caller's AVX2.)
     #[inline(always)]
-    fn add<Q: Quad, const V: usize>(&self, acc: &mut [Q; V], at: usize, v: f64) {
+    fn add<Q: Lanes, const V: usize>(&self, acc: &mut [Q; V], at: usize, v: f64) {
         assert!(at + V <= self.kernels_t.len());
         let wt = self.kernels_t[at..at + V].as_ptr();
         let v = Q::splat(v);
         for (b, a) in acc.iter_mut().enumerate() {
             // SAFETY: quad b of the block is inside the table, checked above.
-            *a = a.add_product(unsafe { Q::load(wt.add(b)) }, v);
+            *a = a.add_product(unsafe { Q::load(wt.add(b).cast()) }, v);
         }
-    }
-}
-
-/// Four f64 lanes: an AVX2 register, or a plain array elsewhere.
-trait Quad: Copy {
-    fn zero() -> Self;
-    fn splat(v: f64) -> Self;
-    /// # Safety
-    /// `p` must point to a readable quad.
-    unsafe fn load(p: *const KernelQuads) -> Self;
-    /// `self + w · v`, the product rounded before the sum (no fused multiply-add).
-    fn add_product(self, w: Self, v: Self) -> Self;
-    /// Lane-wise `if self > o { self } else { o }`.
-    fn max(self, o: Self) -> Self;
-    fn max_lane(self) -> f64;
-    /// Lanes `tail..4` set to −∞.
-    fn keep_lanes_below(self, tail: usize) -> Self;
-    /// Bit l set where lane l equals `v`.
-    fn eq_bits(self, v: f64) -> u32;
-    fn to_array(self) -> [f64; 4];
-}
-
-impl Quad for [f64; 4] {
-    #[inline(always)]
-    fn zero() -> Self {
-        [0.0; 4]
-    }
-    #[inline(always)]
-    fn splat(v: f64) -> Self {
-        [v; 4]
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const KernelQuads) -> Self {
-        // SAFETY: the caller guarantees `p` is readable.
-        unsafe { (*p).0 }
-    }
-    #[inline(always)]
-    fn add_product(self, w: Self, v: Self) -> Self {
-        std::array::from_fn(|l| self[l] + w[l] * v[l])
-    }
-    #[inline(always)]
-    fn max(self, o: Self) -> Self {
-        std::array::from_fn(|l| if self[l] > o[l] { self[l] } else { o[l] })
-    }
-    #[inline(always)]
-    fn max_lane(self) -> f64 {
-        let (a, b) = (self[0].max(self[1]), self[2].max(self[3]));
-        a.max(b)
-    }
-    #[inline(always)]
-    fn keep_lanes_below(self, tail: usize) -> Self {
-        std::array::from_fn(|l| if l < tail { self[l] } else { f64::NEG_INFINITY })
-    }
-    #[inline(always)]
-    fn eq_bits(self, v: f64) -> u32 {
-        (0..4).map(|l| u32::from(self[l] == v) << l).sum()
-    }
-    #[inline(always)]
-    fn to_array(self) -> [f64; 4] {
-        self
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! The same loops on AVX2 registers, written with intrinsics so the
-    //! accumulators provably stay in registers.
-    use super::{KernelQuads, Quad, Row, RowMax};
-    use std::arch::x86_64::*;
+    //! The loops on AVX2 registers.
+    use super::{Row, RowMax};
+    use std::arch::x86_64::__m256d;
 
     /// # Safety
     /// The CPU must support AVX2.
@@ -426,66 +369,6 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn row_maxima(row: &Row, n: usize, out: &mut [RowMax]) {
         row.maxima::<__m256d>(n, out)
-    }
-
-    // SAFETY (all methods): they are only reached from the `target_feature(avx2)`
-    // functions above, into which they are inlined.
-    impl Quad for __m256d {
-        #[inline(always)]
-        fn zero() -> Self {
-            unsafe { _mm256_setzero_pd() }
-        }
-        #[inline(always)]
-        fn splat(v: f64) -> Self {
-            unsafe { _mm256_set1_pd(v) }
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const KernelQuads) -> Self {
-            // KernelQuads is 32-byte aligned.
-            unsafe { _mm256_load_pd(p.cast()) }
-        }
-        #[inline(always)]
-        fn add_product(self, w: Self, v: Self) -> Self {
-            unsafe { _mm256_add_pd(self, _mm256_mul_pd(w, v)) }
-        }
-        #[inline(always)]
-        fn max(self, o: Self) -> Self {
-            // maxpd(a, b) = a > b ? a : b, lane-wise.
-            unsafe { _mm256_max_pd(self, o) }
-        }
-        #[inline(always)]
-        fn max_lane(self) -> f64 {
-            unsafe {
-                let half = _mm_max_pd(_mm256_castpd256_pd128(self), _mm256_extractf128_pd(self, 1));
-                _mm_cvtsd_f64(_mm_max_sd(half, _mm_unpackhi_pd(half, half)))
-            }
-        }
-        #[inline(always)]
-        fn keep_lanes_below(self, tail: usize) -> Self {
-            unsafe {
-                let keep = _mm256_cmpgt_epi64(
-                    _mm256_set1_epi64x(tail as i64),
-                    _mm256_setr_epi64x(0, 1, 2, 3),
-                );
-                _mm256_blendv_pd(
-                    _mm256_set1_pd(f64::NEG_INFINITY),
-                    self,
-                    _mm256_castsi256_pd(keep),
-                )
-            }
-        }
-        #[inline(always)]
-        fn eq_bits(self, v: f64) -> u32 {
-            unsafe {
-                _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(self, _mm256_set1_pd(v))) as u32
-            }
-        }
-        #[inline(always)]
-        fn to_array(self) -> [f64; 4] {
-            let mut a = [0.0; 4];
-            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self) };
-            a
-        }
     }
 }
 

@@ -13,7 +13,7 @@ use super::common::{to_py, with_threads};
 use crate::conv::{conv_f32, out_len};
 use crate::error::Error;
 use crate::image::{
-    brightness_u8, check_saturation_quantile, check_unit_range, level_value, saturate_in_place,
+    brightness_u8, check_saturation_quantile, check_unit_range, saturate_in_place, LevelCounts,
     StreamQuantile,
 };
 use crate::kernels::{KernelLearner, KernelParams};
@@ -90,11 +90,11 @@ fn preprocess<'py>(
             })?;
         }
         if let Some(mut q) = count_into {
+            let mut counts = LevelCounts::default();
             for (hist, reference) in &levels {
-                for (x, &c) in hist.iter().enumerate().filter(|(_, &c)| c > 0) {
-                    q.0.count_repeated(level_value(x as u8, *reference), u64::from(c));
-                }
+                counts.add(hist, *reference);
             }
+            counts.count_into(&mut q.0);
         }
         let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
         return Ok(arr.into_pyarray(py));
