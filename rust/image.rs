@@ -100,21 +100,30 @@ pub fn brightness_u8(
     hist: Option<&mut [u32; 256]>,
 ) -> Option<u8> {
     assert_eq!(img.len(), out.len());
-    let mut own = [0u32; 256];
-    let wanted = hist.is_some();
-    let hist = hist.unwrap_or(&mut own);
-    if saturation_quantile.is_some() || wanted {
-        *hist = histogram_u8(img);
-    }
-    let reference = match saturation_quantile {
-        Some(sq) if !img.is_empty() => saturation_level(hist, img.len(), sq),
-        _ => None,
+    let reference = match (saturation_quantile, hist) {
+        (None, None) => None,
+        (sq, Some(hist)) => levels_reference(img, sq, hist),
+        (sq, None) => levels_reference(img, sq, &mut [0; 256]),
     };
     let lut: [f64; 256] = std::array::from_fn(|x| level_value(x as u8, reference));
     for (o, &x) in out.iter_mut().zip(img) {
         *o = lut[usize::from(x)];
     }
     reference
+}
+
+/// The histogram of a uint8 image into `hist`, and its saturation reference level
+/// (None without saturation, or for an all-zero image).
+pub fn levels_reference(
+    img: &[u8],
+    saturation_quantile: Option<f64>,
+    hist: &mut [u32; 256],
+) -> Option<u8> {
+    *hist = histogram_u8(img);
+    match saturation_quantile {
+        Some(sq) if !img.is_empty() => saturation_level(hist, img.len(), sq),
+        _ => None,
+    }
 }
 
 /// The preprocessed value of level `x` in an image whose saturation reference level

@@ -8,6 +8,7 @@ pub mod error;
 pub mod image;
 pub mod kernels;
 pub mod lanes;
+pub mod prepared;
 pub mod preprocess;
 pub mod responses;
 pub mod rng;

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._images import CHUNK_PIXELS, as_stack, chunks, frames, preprocess
+from ._images import as_stack, chunks, frames, preprocess
 from ._params import ParamsMixin
 from ._persist import load_npz, save_npz
 from ._progress import progress_bar
@@ -248,12 +248,10 @@ class KernelLearner(ParamsMixin):
         (the first may already be ``counted`` during preprocessing)."""
         sq = self.saturation_quantile
 
+        cache = prepared.cache if prepared is not None else None
+
         def passes() -> Iterator[np.ndarray]:
-            if prepared is not None and prepared.cache is not None:
-                flat = prepared.cache.reshape(-1)  # a view: no copy of the stack
-                for start in range(0, flat.size, CHUNK_PIXELS):
-                    yield flat[start : start + CHUNK_PIXELS]
-            elif prepared is not None:
+            if prepared is not None:
                 for idx in chunks(prepared.stack):
                     yield prepared.batch(idx).ravel()
             else:
@@ -264,13 +262,19 @@ class KernelLearner(ParamsMixin):
             q = counted
         else:
             q = _core.StreamQuantile(1.0 - float(self.brightness_quantile))
-            for v in passes():
-                q.count(v)
+            if cache is not None:
+                cache.count_into(q)
+            else:
+                for v in passes():
+                    q.count(v)
         if not q.locate():
             raise ValueError("images: empty input (0 pixels)")
         if q.needs_second_pass():
-            for v in passes():
-                q.collect(v)
+            if cache is not None:
+                cache.collect_into(q)
+            else:
+                for v in passes():
+                    q.collect(v)
         b = q.finish()
         if b is None:
             raise ValueError("images: the input changed between the two threshold passes")
@@ -393,25 +397,26 @@ class KernelLearner(ParamsMixin):
 
 
 class _Prepared:
-    """Preprocessed batches of an image stack. The whole preprocessed stack is kept
-    when it is small (the brightness threshold and learning then read it without
-    preprocessing every image three times); large stacks are preprocessed per batch."""
+    """An image stack ready for learning. A stack of moderate size is held in the
+    core as a ``PreparedStack`` (uint8 stays one byte per pixel and is preprocessed
+    image by image when learned from, so it is never copied to float64 as a whole);
+    a larger one is preprocessed batch by batch."""
 
-    #: float64 pixels kept at most (512 MiB)
-    LIMIT = 1 << 26
+    #: bytes of pixels held in the core at most (512 MiB)
+    LIMIT = 1 << 29
 
     def __init__(
         self, stack: np.ndarray, sq: float | None, n_threads: int | None, count_into: Any = None
     ) -> None:
         self.stack, self.sq, self.n_threads = stack, sq, n_threads
-        small = stack.size <= self.LIMIT
-        self.cache = preprocess(stack, sq, n_threads, count_into) if small else None
+        small = stack.size * stack.dtype.itemsize <= self.LIMIT
+        self.cache = _core.PreparedStack(stack, sq, n_threads, count_into) if small else None
         #: whether ``count_into`` holds the counts of every preprocessed pixel
         self.counted = small and count_into is not None
 
     def batch(self, idx: np.ndarray) -> np.ndarray:
         if self.cache is not None:
-            return self.cache[idx]
+            return self.cache.take(np.ascontiguousarray(idx, dtype=np.uint64))
         return preprocess(self.stack[idx], self.sq, self.n_threads)
 
 

@@ -17,6 +17,7 @@ use crate::image::{
     StreamQuantile,
 };
 use crate::kernels::{KernelLearner, KernelParams};
+use crate::prepared::PreparedStack;
 use crate::rng;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -24,6 +25,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(permutation, m)?)?;
     m.add_function(wrap_pyfunction!(conv_features, m)?)?;
     m.add_class::<PyStreamQuantile>()?;
+    m.add_class::<PyPreparedStack>()?;
     m.add_class::<PyKernelLearner>()?;
     Ok(())
 }
@@ -215,6 +217,101 @@ impl PyStreamQuantile {
     }
 }
 
+/// An image stack held in the core for learning: uint8 stays one byte per pixel
+/// and is preprocessed image by image when learned from (see the Rust docs).
+#[pyclass(name = "PreparedStack", module = "snnconv._core", frozen)]
+struct PyPreparedStack(PreparedStack);
+
+#[pymethods]
+impl PyPreparedStack {
+    /// `images`: (N, H, W) uint8, or float64 brightness in [0, 1]. With
+    /// `count_into`, also counts every preprocessed pixel into that quantile.
+    #[new]
+    #[pyo3(signature = (images, saturation_quantile=None, n_threads=None, count_into=None))]
+    fn new(
+        py: Python<'_>,
+        images: &Bound<'_, PyAny>,
+        saturation_quantile: Option<f64>,
+        n_threads: Option<usize>,
+        count_into: Option<PyRefMut<'_, PyStreamQuantile>>,
+    ) -> PyResult<Self> {
+        check_saturation_quantile(saturation_quantile).map_err(to_py)?;
+        let stack = if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
+            let shape = (a.shape()[0], a.shape()[1], a.shape()[2]);
+            let levels: Vec<u8> = match a.as_slice() {
+                Ok(s) => s.to_vec(),
+                Err(_) => a.as_array().iter().copied().collect(),
+            };
+            let mut counts = count_into.as_ref().map(|_| LevelCounts::default());
+            let stack = py.detach(|| {
+                with_threads(n_threads, || {
+                    PreparedStack::from_levels(levels, shape, saturation_quantile, counts.as_mut())
+                })
+            })?;
+            if let (Some(mut q), Some(counts)) = (count_into, counts) {
+                counts.count_into(&mut q.0);
+            }
+            stack
+        } else {
+            let (values, [n, h, w]) = brightness_stack(images)?;
+            let stack = py.detach(|| {
+                with_threads(n_threads, || {
+                    PreparedStack::from_values(values, (n, h, w), saturation_quantile)
+                })
+            })?;
+            if let Some(mut q) = count_into {
+                stack.count_into(&mut q.0);
+            }
+            stack
+        };
+        Ok(Self(stack))
+    }
+
+    /// (N, H, W).
+    #[getter]
+    fn shape(&self) -> (usize, usize, usize) {
+        self.0.shape()
+    }
+
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The preprocessed images `idx` as a new float64 array (len(idx), H, W).
+    fn take<'py>(
+        &self,
+        py: Python<'py>,
+        idx: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<Bound<'py, PyArray3<f64>>> {
+        let (n, h, w) = self.0.shape();
+        let idx: Vec<usize> = idx.as_array().iter().map(|&i| i as usize).collect();
+        if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
+            return Err(to_py(Error::input(
+                "idx",
+                format!("index {bad} out of range for {n} images"),
+            )));
+        }
+        let mut out = vec![0.0; idx.len() * h * w];
+        if h * w > 0 {
+            for (o, &i) in out.chunks_exact_mut(h * w).zip(&idx) {
+                self.0.image(i, o);
+            }
+        }
+        let arr = Array3::from_shape_vec((idx.len(), h, w), out).expect("shape");
+        Ok(arr.into_pyarray(py))
+    }
+
+    /// First pass of `q` over every preprocessed pixel.
+    fn count_into(&self, mut q: PyRefMut<'_, PyStreamQuantile>) {
+        self.0.count_into(&mut q.0);
+    }
+
+    /// Second pass of `q` over every preprocessed pixel (if it needs one).
+    fn collect_into(&self, mut q: PyRefMut<'_, PyStreamQuantile>) {
+        self.0.collect_into(&mut q.0);
+    }
+}
+
 /// The learner state; Python's `KernelLearner` drives it in chunks of images so
 /// progress is shown and Ctrl-C is honoured between chunks.
 #[pyclass(name = "KernelLearnerCore", module = "snnconv._core")]
@@ -310,18 +407,35 @@ impl PyKernelLearner {
         Ok(Self(learner.map_err(to_py)?))
     }
 
-    /// Learns from preprocessed images (N, H, W) in the given order (all of them in
-    /// index order when `order` is None). Returns per-image counts (forced,
-    /// spontaneous, picks) as an (N, 3) array.
+    /// Learns from a `PreparedStack`, or from preprocessed images (N, H, W) as a
+    /// float64 array, in the given order (all of them in index order when `order`
+    /// is None). Returns per-image counts (forced, spontaneous, picks) as (N, 3).
     #[pyo3(signature = (images, order=None, n_threads=None))]
     fn learn<'py>(
         &mut self,
         py: Python<'py>,
-        images: PyReadonlyArray3<'py, f64>,
+        images: &Bound<'py, PyAny>,
         order: Option<PyReadonlyArray1<'py, u64>>,
         n_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray2<u32>>> {
-        let (n, h, w) = (images.shape()[0], images.shape()[1], images.shape()[2]);
+        let prepared = images.cast::<PyPreparedStack>().ok();
+        let array = match prepared {
+            Some(_) => None,
+            None => Some(
+                images
+                    .extract::<PyReadonlyArray3<'py, f64>>()
+                    .map_err(|_| {
+                        PyTypeError::new_err(
+                            "images: expected a PreparedStack or a 3-D float64 array (N, H, W)",
+                        )
+                    })?,
+            ),
+        };
+        let (n, h, w) = match (&prepared, &array) {
+            (Some(p), _) => p.get().0.shape(),
+            (None, Some(a)) => (a.shape()[0], a.shape()[1], a.shape()[2]),
+            (None, None) => unreachable!(),
+        };
         let order: Vec<usize> = match order {
             None => (0..n).collect(),
             Some(o) => o.as_array().iter().map(|&i| i as usize).collect(),
@@ -335,33 +449,51 @@ impl PyKernelLearner {
         if h * w == 0 {
             return Err(to_py(Error::input("images", "images have no pixels")));
         }
-        // Copy the images in learning order, a few at a time: the copy stays in
-        // cache for the learner, and the GIL is released while each batch learns.
-        const BATCH: usize = 64;
-        let all = images.as_array();
-        let contiguous = images.as_slice().ok();
-        let mut data = Vec::with_capacity(BATCH.min(order.len()) * h * w);
         let mut stats = Vec::with_capacity(order.len() * 3);
-        for batch in order.chunks(BATCH) {
-            data.clear();
-            for &i in batch {
-                match contiguous {
-                    Some(c) => data.extend_from_slice(&c[i * h * w..(i + 1) * h * w]),
-                    None => data.extend(all.index_axis(ndarray::Axis(0), i).iter().copied()),
-                }
-            }
-            let learner = &mut self.0;
-            let (data, stats) = (&data, &mut stats);
+        let learner = &mut self.0;
+        if let Some(p) = &prepared {
+            // The stack lives in the core: no copy, and the GIL is released for
+            // the whole call.
+            let (stack, stats) = (&p.get().0, &mut stats);
             py.detach(|| {
                 with_threads(n_threads, || {
-                    for img in data.chunks_exact(h * w) {
-                        let st = learner.learn_image(img, (h, w))?;
+                    let mut img = vec![0.0; h * w];
+                    for &i in &order {
+                        stack.image(i, &mut img);
+                        let st = learner.learn_image(&img, (h, w))?;
                         stats.extend([st.forced, st.spontaneous, st.picks]);
                     }
                     Ok::<_, Error>(())
                 })
             })?
             .map_err(to_py)?;
+        } else if let Some(images) = &array {
+            // Copy the images in learning order, a few at a time (numpy memory is
+            // only read with the GIL held), and learn each batch without the GIL.
+            const BATCH: usize = 64;
+            let all = images.as_array();
+            let contiguous = images.as_slice().ok();
+            let mut data = Vec::with_capacity(BATCH.min(order.len()) * h * w);
+            for batch in order.chunks(BATCH) {
+                data.clear();
+                for &i in batch {
+                    match contiguous {
+                        Some(c) => data.extend_from_slice(&c[i * h * w..(i + 1) * h * w]),
+                        None => data.extend(all.index_axis(ndarray::Axis(0), i).iter().copied()),
+                    }
+                }
+                let (data, stats, learner) = (&data, &mut stats, &mut *learner);
+                py.detach(|| {
+                    with_threads(n_threads, || {
+                        for img in data.chunks_exact(h * w) {
+                            let st = learner.learn_image(img, (h, w))?;
+                            stats.extend([st.forced, st.spontaneous, st.picks]);
+                        }
+                        Ok::<_, Error>(())
+                    })
+                })?
+                .map_err(to_py)?;
+            }
         }
         Ok(Array2::from_shape_vec((order.len(), 3), stats)
             .expect("shape")
