@@ -11,7 +11,6 @@ def preprocess(
     images: npt.NDArray[np.uint8] | npt.NDArray[np.float64],
     saturation_quantile: float | None = None,
     n_threads: int | None = None,
-    count_into: StreamQuantile | None = None,
 ) -> npt.NDArray[np.float64]: ...
 def permutation(n: int, seed: int, epoch: int) -> npt.NDArray[np.uint64]: ...
 def conv_features(

@@ -77,13 +77,7 @@ def chunks(stack: np.ndarray, order: np.ndarray | None = None) -> Iterator[np.nd
 
 
 def preprocess(
-    batch: np.ndarray,
-    saturation_quantile: float | None,
-    n_threads: int | None,
-    count_into: Any = None,
+    batch: np.ndarray, saturation_quantile: float | None, n_threads: int | None
 ) -> np.ndarray:
-    """Brightness in [0, 1] plus the per-image saturation rule, as float64.
-
-    ``count_into`` (a ``_core.StreamQuantile``) also counts the output values: the
-    first pass of the brightness threshold, at almost no cost for uint8 input."""
-    return _core.preprocess(batch, saturation_quantile, n_threads, count_into)
+    """Brightness in [0, 1] plus the per-image saturation rule, as float64."""
+    return _core.preprocess(batch, saturation_quantile, n_threads)

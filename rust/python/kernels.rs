@@ -50,17 +50,13 @@ fn brightness_stack(images: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, [usize; 3]
 }
 
 /// Preprocess a stack: brightness in [0, 1], then the per-image saturation rule.
-/// With `count_into`, the output values are also counted into that quantile (the
-/// first pass of the brightness threshold), from per-image level histograms when
-/// the input is uint8.
 #[pyfunction]
-#[pyo3(signature = (images, saturation_quantile=None, n_threads=None, count_into=None))]
+#[pyo3(signature = (images, saturation_quantile=None, n_threads=None))]
 fn preprocess<'py>(
     py: Python<'py>,
     images: &Bound<'py, PyAny>,
     saturation_quantile: Option<f64>,
     n_threads: Option<usize>,
-    count_into: Option<PyRefMut<'py, PyStreamQuantile>>,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
     check_saturation_quantile(saturation_quantile).map_err(to_py)?;
     if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
@@ -71,32 +67,16 @@ fn preprocess<'py>(
             Err(_) => a.as_array().iter().copied().collect(),
         };
         let mut data = vec![0.0; n * h * w];
-        let mut levels = vec![([0u32; 256], None); if count_into.is_some() { n } else { 0 }];
         if h * w > 0 {
             py.detach(|| {
                 with_threads(n_threads, || {
-                    let images = data.par_chunks_mut(h * w).zip(src.par_chunks(h * w));
-                    if levels.is_empty() {
-                        images.for_each(|(out, img)| {
+                    data.par_chunks_mut(h * w)
+                        .zip(src.par_chunks(h * w))
+                        .for_each(|(out, img)| {
                             brightness_u8(img, saturation_quantile, out, None);
-                        });
-                    } else {
-                        images
-                            .zip(levels.par_iter_mut())
-                            .for_each(|((out, img), lv)| {
-                                lv.1 =
-                                    brightness_u8(img, saturation_quantile, out, Some(&mut lv.0));
-                            });
-                    }
+                        })
                 })
             })?;
-        }
-        if let Some(mut q) = count_into {
-            let mut counts = LevelCounts::default();
-            for (hist, reference) in &levels {
-                counts.add(hist, *reference);
-            }
-            counts.count_into(&mut q.0);
         }
         let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
         return Ok(arr.into_pyarray(py));
@@ -111,9 +91,6 @@ fn preprocess<'py>(
                 })
             })?;
         }
-    }
-    if let Some(mut q) = count_into {
-        q.0.count(&data);
     }
     let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
     Ok(arr.into_pyarray(py))
