@@ -28,25 +28,27 @@ pub const ROW_MAX_KERNELS: usize = 4 * MAX_QUADS;
 #[repr(C, align(32))]
 pub struct KernelQuads(pub [f64; 4]);
 
-/// Largest kernel side whose tile fits a 128-bit mask of non-zero cells.
-const MASK_KERNEL: usize = 11;
+/// Largest kernel side whose tile fits two 64-bit masks of whole rows of cells.
+const MASK_KERNEL: usize = 10;
 
 /// An image indexed for the responses of one kernel size `k`, so that the non-zero
 /// pixels of a tile are visited in row-major order without a loop per tile row
 /// (whose varying trip counts cost a branch misprediction per row):
 ///
-/// - k ≤ 11: one bit per pixel, so a tile's non-zero cells are one 128-bit mask;
+/// - k ≤ 10: one bit per pixel, so a tile's non-zero cells are two 64-bit masks;
 /// - larger k: the non-zero pixels row by row, indexed by column, so those of one
 ///   tile row are a contiguous run.
 #[derive(Debug, Clone, Default)]
 pub struct SparseImage {
     w: usize,
     k: usize,
-    /// k ≤ 11: the pixels, and `words` u64 per row of non-zero bits (bit x of row
+    /// k ≤ 10: the pixels, and `words` u64 per row of non-zero bits (bit x of row
     /// y is pixel (y, x)), with a spare zero word so two-word reads stay inside.
     pixels: Vec<f64>,
     bits: Vec<u64>,
     words: usize,
+    /// Tile rows in the first mask word (as many whole rows as fit in 64 bits).
+    first_rows: usize,
     /// Offset in `pixels` of each tile cell from the tile's corner.
     cell_offset: Vec<u32>,
     /// Larger k: `first[y * (w + 1) + x]` indexes into `xs`/`vs` the first non-zero
@@ -91,6 +93,7 @@ impl SparseImage {
                     .fold(0, |b, (j, &v)| b | u64::from(v != 0.0) << j);
             }
         }
+        self.first_rows = k.min(64 / k);
         self.cell_offset.clear();
         self.cell_offset
             .extend((0..k * k).map(|c| ((c / k) * w + c % k) as u32));
@@ -117,26 +120,33 @@ impl SparseImage {
         }
     }
 
-    /// Bit c: cell c of the tile at (y0, x0) is non-zero (k ≤ 11).
+    /// The tile at (y0, x0) as two masks of its non-zero cells (k ≤ 10): bit c of
+    /// the first is cell c, for the first `first_rows` rows; bit c of the second is
+    /// cell `first_rows · k + c`.
     #[inline(always)]
-    fn tile_mask(&self, y0: usize, x0: usize) -> u128 {
+    fn tile_mask(&self, y0: usize, x0: usize) -> (u64, u64) {
         let (k, words) = (self.k, self.words);
         let rows = &self.bits[y0 * words..(y0 + k) * words];
         let (word, shift) = (x0 / 64, x0 % 64);
         let keep = (1u64 << k) - 1;
-        let mut mask = 0u128;
-        if words == 2 {
-            // Rows narrower than 64 pixels: one word each.
-            for (i, row) in rows.chunks_exact(2).enumerate() {
-                mask |= u128::from((row[0] >> shift) & keep) << (k * i);
-            }
-        } else {
-            for (i, row) in rows.chunks_exact(words).enumerate() {
+        let window = |row: &[u64]| {
+            if words == 2 {
+                (row[0] >> shift) & keep // rows narrower than 64 pixels
+            } else {
                 let pair = u128::from(row[word]) | u128::from(row[word + 1]) << 64;
-                mask |= u128::from(((pair >> shift) as u64) & keep) << (k * i);
+                ((pair >> shift) as u64) & keep
             }
+        };
+        let (mut masks, mut at) = ([0u64; 2], 0);
+        for (i, row) in rows.chunks_exact(words).enumerate() {
+            let half = usize::from(i >= self.first_rows);
+            if i == self.first_rows {
+                at = 0;
+            }
+            masks[half] |= window(row) << at;
+            at += k;
         }
-        mask
+        (masks[0], masks[1])
     }
 }
 
@@ -295,13 +305,13 @@ impl Row<'_> {
         debug_assert_eq!(img.k, k, "the image was indexed for another kernel size");
         if k <= MASK_KERNEL {
             // Ascending bits are row-major cells: the summation order is kept.
-            let mask = img.tile_mask(y0, x0);
+            let (first, rest) = img.tile_mask(y0, x0);
             let corner = &img.pixels[y0 * img.w + x0..];
             let offsets = &img.cell_offset[..k * k];
             assert!(corner.len() > offsets[k * k - 1] as usize);
-            for (half, mut bits) in [(0, mask as u64), (64, (mask >> 64) as u64)] {
+            for (base, mut bits) in [(0, first), (img.first_rows * k, rest)] {
                 while bits != 0 {
-                    let cell = half + bits.trailing_zeros() as usize;
+                    let cell = base + bits.trailing_zeros() as usize;
                     // SAFETY: the mask has bits below k·k only, and the last cell
                     // offset (the largest) is inside `corner`, checked above.
                     let v = unsafe { *corner.get_unchecked(*offsets.get_unchecked(cell) as usize) };
@@ -415,8 +425,8 @@ mod tests {
     }
 
     /// (h, w, k, stride, n, fraction of dark pixels): small and large kernels (bit
-    /// masks up to k = 11, row runs above), images narrower and wider than 64.
-    const CASES: [(usize, usize, usize, usize, usize, f64); 9] = [
+    /// masks up to k = 10, row runs above), images narrower and wider than 64.
+    const CASES: [(usize, usize, usize, usize, usize, f64); 10] = [
         (28, 28, 9, 2, 28, 0.0),
         (28, 28, 9, 2, 28, 0.8),
         (13, 17, 3, 1, 5, 0.5),
@@ -426,6 +436,7 @@ mod tests {
         (20, 20, 2, 2, 32, 0.5),
         (30, 40, 13, 2, 6, 0.5),
         (70, 130, 11, 3, 9, 0.7),
+        (40, 100, 10, 3, 9, 0.6),
     ];
 
     #[test]
