@@ -3,7 +3,9 @@
     python -m pytest benchmarks/bench_kernel_learner.py --benchmark-only
 
 - fit on 2,000 MNIST images (28x28, K=9, N_C=28, s=2), one thread, against the numpy
-  transcription of SPEC §1 timed in the same run (target: >= 50x);
+  transcription of SPEC §1 doing the same whole fit (preprocessing, threshold,
+  learning) on a 200-image prefix in the same run, rounds alternating, best round of
+  each (target: >= 50x);
 - transform of one 1920x1080 frame: GMAC/s on one core and on all cores (target:
   >= 8 GMAC/s per core).
 """
@@ -21,7 +23,7 @@ import kernel_reference as ref
 from conftest import report
 
 N_FIT = 2000
-N_NUMPY = 200  # the numpy loop is timed on a prefix and compared per image
+N_NUMPY = 200  # the numpy fit is timed on a prefix and compared per image
 
 
 def _learner(**kw):
@@ -30,19 +32,30 @@ def _learner(**kw):
 
 def test_fit_vs_numpy(benchmark, mnist_images, capsys):
     images = mnist_images[:N_FIT]
-    kl = benchmark.pedantic(lambda: _learner().fit(images), rounds=3, iterations=1)
-    rust_per_image = benchmark.stats.stats.min / N_FIT
-    pre = np.stack([ref.saturate(g / 255.0, 0.03) for g in images[:N_NUMPY]])
-    t0 = time.perf_counter()
-    ref.fit(pre, 9, 28, 2, -0.3, 1.0, kl.learning_rate_, kl.brightness_threshold_)
-    numpy_per_image = (time.perf_counter() - t0) / N_NUMPY
+    # Both sides do the whole fit from uint8 images: preprocessing, the brightness
+    # threshold, then learning. Rust and numpy rounds alternate and each side keeps
+    # its best round: the shared machine's speed drifts by up to x1.5 in a minute.
+    numpy_times = []
+    fitted = []
+
+    def one_round():
+        t0 = time.perf_counter()
+        ref.fit_raw(images[:N_NUMPY], 9, 28, 2, -0.3, 1.0)
+        numpy_times.append(time.perf_counter() - t0)
+        fitted.append(_learner().fit(images))
+
+    benchmark.pedantic(one_round, rounds=7, iterations=1)
+    rust_times = [t - n for t, n in zip(benchmark.stats.stats.data, numpy_times, strict=True)]
+    rust_per_image = min(rust_times) / N_FIT
+    numpy_per_image = min(numpy_times) / N_NUMPY
+    benchmark.extra_info["rust_us_per_image"] = 1e6 * rust_per_image
     benchmark.extra_info["speedup_vs_numpy"] = numpy_per_image / rust_per_image
     report(
         capsys,
         [
             f"fit, 1 thread: {1e6 * rust_per_image:.1f} us/image "
             f"({1 / rust_per_image:,.0f} images/s)",
-            f"numpy reference: {1e6 * numpy_per_image:.0f} us/image",
+            f"numpy reference, the same fit: {1e6 * numpy_per_image:.0f} us/image",
             f"speed-up: {numpy_per_image / rust_per_image:.0f}x (target >= 50x)",
         ],
     )

@@ -93,3 +93,12 @@ def fit(images, k, n_kernels, stride, w_min, w_max, lr, b, initial_resource=None
             if len(updated) == n_kernels:
                 break
     return w, resource, fired
+
+
+def fit_raw(raw, k, n_kernels, stride, w_min, w_max, saturation_quantile=0.03, bq=0.25):
+    """The whole of ``KernelLearner.fit`` with default options on uint8 images, in
+    order: preprocessing, the brightness threshold B (quantile of all preprocessed
+    pixels), l = 3 / |G|, then one pass of ``fit``."""
+    pre = np.stack([saturate(g / 255.0, saturation_quantile) for g in raw])
+    b = float(np.quantile(pre, 1.0 - bq, method="inverted_cdf"))
+    return fit(pre, k, n_kernels, stride, w_min, w_max, 3.0 / len(raw), b)
