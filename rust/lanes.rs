@@ -4,6 +4,9 @@
 //! a `#[target_feature(enable = "avx2")]` function with `__m256d` (intrinsics, so
 //! accumulators provably stay in registers), and with `[f64; 4]` for CPUs without
 //! AVX2. Both give bit-identical results: every operation is a plain IEEE one.
+//!
+//! Crate-private on purpose: the `__m256d` methods are safe to call only where AVX2
+//! is known to be present (inside those `target_feature` functions).
 
 /// Four f64 lanes.
 pub trait Lanes: Copy {

@@ -7,7 +7,7 @@ pub mod conv;
 pub mod error;
 pub mod image;
 pub mod kernels;
-pub mod lanes;
+mod lanes;
 pub mod prepared;
 pub mod preprocess;
 pub mod responses;
