@@ -127,27 +127,35 @@ impl SparseImage {
     fn tile_mask(&self, y0: usize, x0: usize) -> (u64, u64) {
         let (k, words) = (self.k, self.words);
         let rows = &self.bits[y0 * words..(y0 + k) * words];
-        let (word, shift) = (x0 / 64, x0 % 64);
+        let (first, rest) = rows.split_at(self.first_rows * words);
         let keep = (1u64 << k) - 1;
-        let window = |row: &[u64]| {
-            if words == 2 {
-                (row[0] >> shift) & keep // rows narrower than 64 pixels
-            } else {
+        let (word, shift) = (x0 / 64, x0 % 64);
+        if words == 2 {
+            // Rows narrower than 64 pixels: one word each.
+            let window = |row: &[u64]| (row[0] >> shift) & keep;
+            (
+                stack_rows(first, words, k, window),
+                stack_rows(rest, words, k, window),
+            )
+        } else {
+            let window = |row: &[u64]| {
                 let pair = u128::from(row[word]) | u128::from(row[word + 1]) << 64;
                 ((pair >> shift) as u64) & keep
-            }
-        };
-        let (mut masks, mut at) = ([0u64; 2], 0);
-        for (i, row) in rows.chunks_exact(words).enumerate() {
-            let half = usize::from(i >= self.first_rows);
-            if i == self.first_rows {
-                at = 0;
-            }
-            masks[half] |= window(row) << at;
-            at += k;
+            };
+            (
+                stack_rows(first, words, k, window),
+                stack_rows(rest, words, k, window),
+            )
         }
-        (masks[0], masks[1])
     }
+}
+
+/// The windows of consecutive rows (`words` u64 each) side by side, `k` bits apart.
+#[inline(always)]
+fn stack_rows(rows: &[u64], words: usize, k: usize, window: impl Fn(&[u64]) -> u64) -> u64 {
+    rows.chunks_exact(words)
+        .enumerate()
+        .fold(0, |mask, (i, row)| mask | window(row) << (k * i))
 }
 
 /// The largest response at one position and the kernels reaching it.
