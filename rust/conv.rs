@@ -49,15 +49,12 @@ pub fn conv_f32(
     assert_eq!(out.len(), n * p_len * q_len);
     // phases[r][y][c] = g[y][c * stride + r], padded so block reads never overrun.
     let phase_w = q_len + k.div_ceil(stride) + LANES;
-    let mut phases = vec![0f32; stride * h * phase_w];
-    for r in 0..stride {
-        for y in 0..h {
+    let mut phases = crate::pages::zeroed::<f32>(stride * h * phase_w);
+    for r in 0..stride.min(w) {
+        for (y, row) in g.chunks_exact(w).enumerate() {
             let dst = &mut phases[(r * h + y) * phase_w..][..phase_w];
-            for (c, d) in dst.iter_mut().enumerate() {
-                let x = c * stride + r;
-                if x < w {
-                    *d = g[y * w + x];
-                }
+            for (d, &v) in dst.iter_mut().zip(row[r..].iter().step_by(stride)) {
+                *d = v;
             }
         }
     }
@@ -154,13 +151,18 @@ unsafe fn conv_rows_generic(
     } = *geom;
     let kk = k * k;
     let ker = &kernels[grp * GROUP * kk..(grp + 1) * GROUP * kk];
+    // Where kernel column j reads, relative to its row: hoisted, since an integer
+    // division per multiply-add block would cost more than the block itself.
+    let column: Vec<usize> = (0..k)
+        .map(|j| (j % stride) * h * phase_w + j / stride)
+        .collect();
     let mut q0 = 0;
     while q0 < q_len {
         let mut acc = [[0f32; LANES]; GROUP];
         for i in 0..k {
             let y = p * stride + i;
-            for j in 0..k {
-                let start = ((j % stride) * h + y) * phase_w + q0 + j / stride;
+            for (j, &col) in column.iter().enumerate() {
+                let start = col + y * phase_w + q0;
                 let src: &[f32; LANES] = phases[start..start + LANES].try_into().unwrap();
                 for (m, acc_m) in acc.iter_mut().enumerate() {
                     let wv = ker[m * kk + i * k + j];

@@ -8,6 +8,7 @@ pub mod error;
 pub mod image;
 pub mod kernels;
 mod lanes;
+mod pages;
 pub mod prepared;
 pub mod preprocess;
 pub mod responses;

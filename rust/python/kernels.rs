@@ -138,11 +138,14 @@ fn conv_features<'py>(
             format!("image of {h}x{w} is smaller than the {k}x{k} kernels"),
         )));
     }
-    let g: Vec<f32> = images.as_array().iter().map(|&v| v as f32).collect();
+    let g: Vec<f32> = match images.as_slice() {
+        Ok(s) => s.iter().map(|&v| v as f32).collect(),
+        Err(_) => images.as_array().iter().map(|&v| v as f32).collect(),
+    };
     let kern: Vec<f32> = kernels.as_array().iter().map(|&v| v as f32).collect();
     let (p, q) = (out_len(h, k, stride), out_len(w, k, stride));
     let per = n_k * p * q;
-    let mut out = vec![0f32; n_img * per];
+    let mut out = crate::pages::zeroed::<f32>(n_img * per);
     if per > 0 {
         py.detach(|| {
             with_threads(n_threads, || {
