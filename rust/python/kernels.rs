@@ -66,7 +66,7 @@ fn preprocess<'py>(
             Ok(s) => s.to_vec(),
             Err(_) => a.as_array().iter().copied().collect(),
         };
-        let mut data = vec![0.0; n * h * w];
+        let mut data = crate::pages::zeroed::<f64>(n * h * w);
         if h * w > 0 {
             py.detach(|| {
                 with_threads(n_threads, || {
@@ -271,7 +271,7 @@ impl PyPreparedStack {
                 format!("index {bad} out of range for {n} images"),
             )));
         }
-        let mut out = vec![0.0; idx.len() * h * w];
+        let mut out = crate::pages::zeroed::<f64>(idx.len() * h * w);
         if h * w > 0 {
             for (o, &i) in out.chunks_exact_mut(h * w).zip(&idx) {
                 self.0.image(i, o);
