@@ -176,16 +176,8 @@ pub fn responses_row(
     p: usize,
     out: &mut [f64],
 ) {
-    assert_eq!(kernels_t.len(), quads * k * k);
     assert_eq!(out.len() % (4 * quads), 0);
-    let row = Row {
-        img,
-        kernels_t,
-        quads,
-        k,
-        stride,
-        p,
-    };
+    let row = Row::new(img, kernels_t, quads, (k, stride), p);
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -208,16 +200,7 @@ pub fn row_maxima(
     out: &mut [RowMax],
 ) {
     assert!((1..=ROW_MAX_KERNELS).contains(&n));
-    let quads = n.div_ceil(4);
-    assert_eq!(kernels_t.len(), quads * k * k);
-    let row = Row {
-        img,
-        kernels_t,
-        quads,
-        k,
-        stride,
-        p,
-    };
+    let row = Row::new(img, kernels_t, n.div_ceil(4), (k, stride), p);
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -238,7 +221,26 @@ struct Row<'a> {
     p: usize,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    fn new(
+        img: &'a SparseImage,
+        kernels_t: &'a [KernelQuads],
+        quads: usize,
+        (k, stride): (usize, usize),
+        p: usize,
+    ) -> Self {
+        // The unchecked table reads below rely on this length.
+        assert_eq!(kernels_t.len(), quads * k * k);
+        Self {
+            img,
+            kernels_t,
+            quads,
+            k,
+            stride,
+            p,
+        }
+    }
+
     #[inline(always)]
     fn responses<Q: Lanes>(&self, out: &mut [f64]) {
         let mut b0 = 0;
@@ -271,6 +273,7 @@ impl Row<'_> {
 
     #[inline(always)]
     fn maxima<Q: Lanes>(&self, n: usize, out: &mut [RowMax]) {
+        // The accumulator block size must be a constant to stay in registers.
         match self.quads {
             1 => self.maxima_block::<Q, 1>(n, out),
             2 => self.maxima_block::<Q, 2>(n, out),
@@ -463,14 +466,7 @@ mod tests {
             let mut portable = fast.clone();
             for p in 0..p_len {
                 responses_row(&img, &kt, quads, (k, stride), p, &mut fast);
-                let row = Row {
-                    img: &img,
-                    kernels_t: &kt,
-                    quads,
-                    k,
-                    stride,
-                    p,
-                };
+                let row = Row::new(&img, &kt, quads, (k, stride), p);
                 row.responses::<[f64; 4]>(&mut portable);
                 for q in 0..q_len {
                     for a in 0..4 * quads {
@@ -504,14 +500,7 @@ mod tests {
             let mut portable = fast.clone();
             for p in 0..p_len {
                 row_maxima(&img, &kt, n, (k, stride), p, &mut fast);
-                let row = Row {
-                    img: &img,
-                    kernels_t: &kt,
-                    quads: n.div_ceil(4),
-                    k,
-                    stride,
-                    p,
-                };
+                let row = Row::new(&img, &kt, n.div_ceil(4), (k, stride), p);
                 row.maxima::<[f64; 4]>(n, &mut portable);
                 assert_eq!(fast, portable);
                 for (q, m) in fast.iter().enumerate() {
