@@ -140,17 +140,14 @@ class KernelLearner(ParamsMixin):
                 raise ValueError(
                     f"kernel_size: {k} is larger than the {stack.shape[1]}x{stack.shape[2]} images"
                 )
-        # The threshold's first pass is counted while preprocessing, when it is needed.
-        counted = None
-        if fresh and stack is not None and self.brightness_threshold is None:
-            counted = _core.StreamQuantile(1.0 - float(self.brightness_quantile))
+        # The threshold's first pass is counted while preparing the stack, if needed.
+        count = fresh and stack is not None and self.brightness_threshold is None
+        q = _core.StreamQuantile(1.0 - float(self.brightness_quantile)) if count else None
         prepared = (
-            None
-            if stack is None
-            else _Prepared(stack, self.saturation_quantile, self.n_threads, counted)
+            None if stack is None else _Prepared(stack, self.saturation_quantile, self.n_threads, q)
         )
         if fresh:
-            self._start(images, prepared, counted if prepared and prepared.counted else None)
+            self._start(images, prepared)
         core = self._core
         seed = int(self.random_state)
         total = epochs * (stack.shape[0] if stack is not None else _len_or_none(images) or 0)
@@ -202,12 +199,12 @@ class KernelLearner(ParamsMixin):
                 f"kernel_size: {k} is larger than a {frame.shape[1]}x{frame.shape[2]} frame"
             )
 
-    def _start(self, images: Any, prepared: _Prepared | None, counted: Any = None) -> None:
+    def _start(self, images: Any, prepared: _Prepared | None) -> None:
         """Fixes B and l for this fit and creates the core state."""
         if self.brightness_threshold is not None:
             b = float(self.brightness_threshold)
         else:
-            b = self._brightness_from(images, prepared, counted)
+            b = self._brightness_from(images, prepared)
         if self.learning_rate is not None:
             lr = float(self.learning_rate)
         else:
@@ -241,14 +238,12 @@ class KernelLearner(ParamsMixin):
         self.learning_rate_ = lr
         self.epochs_done_ = 0
 
-    def _brightness_from(
-        self, images: Any, prepared: _Prepared | None, counted: Any = None
-    ) -> float:
+    def _brightness_from(self, images: Any, prepared: _Prepared | None) -> float:
         """Exact quantile of all preprocessed pixels, in two bounded-memory passes
-        (the first may already be ``counted`` during preprocessing)."""
+        (the first may already have been counted while preparing the stack)."""
         sq = self.saturation_quantile
-
         cache = prepared.cache if prepared is not None else None
+        counted = prepared.counted if prepared is not None else None
 
         def passes() -> Iterator[np.ndarray]:
             if prepared is not None:
@@ -411,8 +406,8 @@ class _Prepared:
         self.stack, self.sq, self.n_threads = stack, sq, n_threads
         small = stack.size * stack.dtype.itemsize <= self.LIMIT
         self.cache = _core.PreparedStack(stack, sq, n_threads, count_into) if small else None
-        #: whether ``count_into`` holds the counts of every preprocessed pixel
-        self.counted = small and count_into is not None
+        #: ``count_into`` once it holds the first-pass counts of every preprocessed pixel
+        self.counted = count_into if small else None
 
     def batch(self, idx: np.ndarray) -> np.ndarray:
         if self.cache is not None:
