@@ -4,7 +4,7 @@
 
 - ULSNN training and frozen inference on MNIST images (100 and 400 neurons,
   time = 250 steps): images/s per core and simulated steps/s, against the dense numpy
-  step loop of tests/ulsnn_reference.py timed on a few images in the same run;
+  step loop of tests/reference/ulsnn_reference.py timed on a few images in the same run;
 - CNN1/CNN2 (numpy backend, one BLAS thread): training time per epoch on 4,000 images.
 """
 

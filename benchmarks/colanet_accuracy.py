@@ -7,7 +7,7 @@ Usage::
     python benchmarks/colanet_accuracy.py spiking --features kernels
 
 ``--features kernels`` learns a KernelLearner (default settings) on each training fold
-and feeds CoLaNET the sum-pooled (2×2) ReLU maps of ``snnconv.probe`` — the rate picture
+and feeds CoLaNET the sum-pooled (2×2) ReLU maps of ``snnconv.experiment.probe`` — the rate picture
 of the spiking front-end, standing in for it until the front-end is merged.
 
 ``--split`` uses the single seeded 4,000 / 1,000 split of the tests instead of
@@ -65,7 +65,7 @@ def main() -> None:
         t0 = time.perf_counter()
         if args.features == "kernels":
             from snnconv import KernelLearner
-            from snnconv.probe import relu_pool_features
+            from snnconv.experiment.probe import relu_pool_features
 
             kl = KernelLearner(random_state=0).fit(images[tr])
             feats = relu_pool_features(kl.transform(images), 2)

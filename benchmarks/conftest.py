@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 # The numpy references of the spec live with the tests.
-sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests" / "reference"))
 
 
 @pytest.fixture(scope="session")

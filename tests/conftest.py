@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+# The numpy oracles of the algorithms (tests/reference) import as top-level modules.
+sys.path.insert(0, str(Path(__file__).parent / "reference"))
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ._core import __version__
-from .colanet import CoLaNET
+from .colanet import CoLaNET, DigitalCoLaNET
 from .conv_snn import ConvSNN, SpikeCounts
 from .csnn import CSNNClassifier
-from .digital_colanet import DigitalCoLaNET
 from .kernel_learner import KernelLearner
 
 __all__ = [

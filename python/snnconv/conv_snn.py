@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._images import as_stack, chunks, frames, preprocess
-from ._params import ParamsMixin
-from ._persist import load_npz, save_npz
-from ._progress import progress_bar
-from ._validate import check_int, check_real
+from ._util.images import as_stack, chunks, frames, preprocess
+from ._util.params import ParamsMixin
+from ._util.persistence import load_npz, save_npz
+from ._util.progress import progress_bar
+from ._util.validation import check_int, check_real
 
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 1

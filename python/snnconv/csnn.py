@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._params import ParamsMixin
+from ._util.params import ParamsMixin
 
 _FORMAT = "snnconv.CSNNClassifier"
 _FORMAT_VERSION = 1
@@ -71,7 +71,9 @@ class CSNNClassifier(ParamsMixin):
         cls, cfg: Any, random_state: int = 0, n_threads: int | None = None, progress: bool = False
     ) -> CSNNClassifier:
         """Builds the classifier from an :class:`~snnconv.experiment.ExperimentConfig`."""
-        from . import CoLaNET, ConvSNN, DigitalCoLaNET, KernelLearner
+        from .colanet import CoLaNET, DigitalCoLaNET
+        from .conv_snn import ConvSNN
+        from .kernel_learner import KernelLearner
 
         # The config tables use the estimators' own parameter names.
         common = {"random_state": random_state, "n_threads": n_threads, "progress": progress}
@@ -98,7 +100,9 @@ class CSNNClassifier(ParamsMixin):
         )
 
     def _templates(self) -> tuple[Any, Any, Any]:
-        from . import CoLaNET, ConvSNN, KernelLearner
+        from .colanet import CoLaNET
+        from .conv_snn import ConvSNN
+        from .kernel_learner import KernelLearner
 
         common = {
             "random_state": self.random_state,
@@ -124,7 +128,7 @@ class CSNNClassifier(ParamsMixin):
         training set in ``curve_points`` online chunks and is scored on the eval set
         after each: ``learning_curve_`` = [(training images seen, accuracy), ...].
         """
-        from ._images import as_stack
+        from ._util.images import as_stack
 
         stack = as_stack(images)
         if stack is None:
@@ -252,7 +256,9 @@ class CSNNClassifier(ParamsMixin):
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CSNNClassifier:
         """Reads a folder written by :meth:`save`."""
-        from . import CoLaNET, ConvSNN, DigitalCoLaNET, KernelLearner
+        from .colanet import CoLaNET, DigitalCoLaNET
+        from .conv_snn import ConvSNN
+        from .kernel_learner import KernelLearner
 
         root = Path(path)
         try:

@@ -192,7 +192,7 @@ impl Params {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::weight;
+    use crate::resource::weight;
 
     #[test]
     fn defaults_validate_and_zero_weight_resource_matches_notes() {

@@ -5,7 +5,7 @@
 //! Resources are stored neuron-major (plasticity touches one neuron's row); weights
 //! input-major, so one input spike adds one contiguous row to all potentials.
 
-use crate::kernels::weight;
+use crate::resource::weight;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Synapses {

@@ -10,14 +10,14 @@ use pyo3::prelude::*;
 use rayon::prelude::*;
 
 use super::common::{to_py, with_threads};
-use crate::conv::{conv_f32, out_len};
 use crate::error::Error;
-use crate::image::{
+use crate::kernels::brightness::{
     brightness_u8, check_saturation_quantile, check_unit_range, saturate_in_place, LevelCounts,
     StreamQuantile,
 };
+use crate::kernels::conv::{conv_f32, out_len};
+use crate::kernels::prepared::PreparedStack;
 use crate::kernels::{KernelLearner, KernelParams};
-use crate::prepared::PreparedStack;
 use crate::rng;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -10,7 +10,7 @@ use pyo3::types::PyDict;
 
 use super::common::{to_py, with_threads};
 use crate::error::Error;
-use crate::image::check_unit_range;
+use crate::kernels::brightness::check_unit_range;
 use crate::snn::{
     calibrate, pool_raster, CalibrationOptions, Encoding, FrameOut, Network, NetworkParams, Raster,
     Reset,

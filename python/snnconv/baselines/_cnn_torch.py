@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._extras import require
+from .._util.extras import require
 from ._architectures import ARCHITECTURES, Conv, feature_shape
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .._images import as_stack
-from .._validate import check_int, check_real  # noqa: F401 - re-exported
+from .._util.images import as_stack
+from .._util.validation import check_int, check_real  # noqa: F401 - re-exported
 
 
 def brightness(images: Any, name: str = "images") -> np.ndarray:

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .._extras import require
-from .._params import ParamsMixin
-from .._persist import load_npz, save_npz
-from .._progress import progress_bar
+from .._util.extras import require
+from .._util.params import ParamsMixin
+from .._util.persistence import load_npz, save_npz
+from .._util.progress import progress_bar
 from ._architectures import feature_shape
 from ._common import brightness, check_common, check_int, check_real, labels
 

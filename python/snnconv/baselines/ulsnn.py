@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._params import ParamsMixin
-from .._persist import load_npz, save_npz
-from .._progress import progress_bar
+from .._util.params import ParamsMixin
+from .._util.persistence import load_npz, save_npz
+from .._util.progress import progress_bar
 from . import _readout
 from ._common import brightness, check_common, check_int, check_real, labels
 

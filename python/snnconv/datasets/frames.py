@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._extras import require
+from .._util.extras import require
 
 NETPBM_SUFFIXES = (".pgm", ".ppm", ".pnm")
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._extras import require
+from .._util.extras import require
 from .idx import load_idx
 
 

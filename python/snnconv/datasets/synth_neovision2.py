@@ -382,7 +382,7 @@ def _write_frame(path: Path, img: np.ndarray) -> None:
     if path.suffix == ".pgm":
         write_pgm(path, img)
     else:
-        from .._extras import require
+        from .._util.extras import require
 
         require("PIL.Image", "writing PNG frames").fromarray(img).save(path)
 

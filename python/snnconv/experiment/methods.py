@@ -73,7 +73,7 @@ def _kernel_learner(cfg: ExperimentConfig, seed: int, threads: int) -> Any:
 def run_probe(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
     """Learned kernels, ReLU + sum pooling, logistic regression: the non-spiking
     upper reference for what the kernels make linearly separable."""
-    from ..probe import fit_probe, relu_pool_features
+    from .probe import fit_probe, relu_pool_features
 
     t0 = time.perf_counter()
     kl = _kernel_learner(cfg, seed, threads).fit(split.train_images)
@@ -143,7 +143,7 @@ def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> Me
 
 def _raw_colanet(kind: str) -> Runner:
     def run(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
-        from .. import CoLaNET, DigitalCoLaNET
+        from ..colanet import CoLaNET, DigitalCoLaNET
 
         cls = CoLaNET if kind == "spiking" else DigitalCoLaNET
         params = {"random_state": seed, "n_threads": threads, **cfg.classifier.params}

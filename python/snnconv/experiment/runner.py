@@ -45,7 +45,7 @@ def make_folds(
     """Stratified folds, grouped by clip when the data has groups (video objects); or,
     with the "split" protocol, the dataset's own split repeated ``n_folds`` times (the
     runs then differ by their seeds only)."""
-    from .._extras import require
+    from .._util.extras import require
 
     if protocol not in ("auto", "folds", "split"):
         raise ValueError(f"run.protocol: must be auto, folds or split, got {protocol!r}")
@@ -157,7 +157,7 @@ def _run_dask(
     jobs: list[tuple[str, int]],
     threads: int,
 ) -> list[TaskResult]:
-    from .._extras import require
+    from .._util.extras import require
 
     distributed = require("distributed", "the dask backend")
     if cfg.run.scheduler:
@@ -188,7 +188,7 @@ def _run_dask(
 
 
 def _progress(items: Any, enabled: bool, total: int | None = None) -> Any:
-    from .._progress import progress_bar
+    from .._util.progress import progress_bar
 
     items = list(items) if total is None else items
     total = len(items) if total is None else total

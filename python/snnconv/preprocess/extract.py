@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._progress import progress_bar
+from .._util.progress import progress_bar
 from ..datasets.frames import FrameFolder
 from ..datasets.neovision2 import TOWER_CLASSES, Clip
 from .crops import object_raster

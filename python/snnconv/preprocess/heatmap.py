@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 
 from .. import _core
-from .._params import ParamsMixin
+from .._util.params import ParamsMixin
 
 Align = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

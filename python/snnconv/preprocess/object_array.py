@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._persist import load_npz, save_npz
+from .._util.persistence import load_npz, save_npz
 
 _FORMAT = "snnconv.ObjectArray"
 _FORMAT_VERSION = 1

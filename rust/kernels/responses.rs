@@ -13,7 +13,7 @@
 //! varying trip counts, cost a branch misprediction per tile row). The same loops
 //! run on AVX2 vectors or on plain arrays (other CPUs), through [`Lanes`].
 
-use crate::lanes::Lanes;
+use crate::kernels::lanes::Lanes;
 
 /// Most quads accumulated at once: 32 kernels in 8 AVX2 registers.
 const MAX_QUADS: usize = 8;
@@ -396,7 +396,7 @@ mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conv::{out_len, tests::conv_f64};
+    use crate::kernels::conv::{out_len, tests::conv_f64};
 
     fn lcg(seed: &mut u64) -> f64 {
         *seed = seed

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._extras import require
+from .._util.extras import require
 
 
 def sum_pool(maps: np.ndarray, pool: int) -> np.ndarray:

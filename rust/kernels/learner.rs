@@ -5,12 +5,13 @@
 
 use rayon::prelude::*;
 
-use crate::conv::{out_len, PARALLEL_MACS};
 use crate::error::{Error, Result};
-use crate::lanes::Lanes;
-use crate::responses::{
+use crate::kernels::conv::{out_len, PARALLEL_MACS};
+use crate::kernels::lanes::Lanes;
+use crate::kernels::responses::{
     responses_row, row_maxima, KernelQuads, RowMax, SparseImage, ROW_MAX_KERNELS,
 };
+pub use crate::resource::{weight, zero_weight_resource};
 use crate::rng::{derive_seed, mix64, purpose};
 
 /// Hyperparameters of the learner (SPEC §1 symbols in brackets).
@@ -73,20 +74,6 @@ impl KernelParams {
     fn cells(&self) -> usize {
         self.kernel_size * self.kernel_size
     }
-}
-
-/// w(W) of SPEC §1: w_min at W ≤ 0, rising towards w_max as W grows.
-#[inline]
-pub fn weight(resource: f64, w_min: f64, w_max: f64) -> f64 {
-    // Not f64::max: its NaN handling keeps loops from vectorising (W is finite).
-    let r = if resource > 0.0 { resource } else { 0.0 };
-    let span = w_max - w_min;
-    w_min + span * r / (span + r)
-}
-
-/// The resource at which w(W) = 0.
-pub fn zero_weight_resource(w_min: f64, w_max: f64) -> f64 {
-    -w_min * (w_max - w_min) / w_max
 }
 
 /// What one image did to the kernels.

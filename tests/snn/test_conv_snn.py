@@ -80,7 +80,7 @@ def test_chunked_run_chains_carry_and_streams(mnist, learner, monkeypatch):
     for enc in ("accumulator", "poisson"):
         snn = snnconv.ConvSNN(learner, encoding=enc, on_backlog="ignore").fit(x)
         whole = snn.run(x)
-        monkeypatch.setattr(snnconv._images, "CHUNK_PIXELS", 784 * 7)
+        monkeypatch.setattr(snnconv._util.images, "CHUNK_PIXELS", 784 * 7)
         parts = snn.run(x)
         monkeypatch.undo()
         np.testing.assert_array_equal(parts.pooled, whole.pooled)

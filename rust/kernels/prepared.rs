@@ -10,8 +10,10 @@
 use rayon::prelude::*;
 
 #[cfg(test)]
-use crate::image::brightness_u8;
-use crate::image::{level_value, levels_reference, saturate_in_place, LevelCounts, StreamQuantile};
+use crate::kernels::brightness::brightness_u8;
+use crate::kernels::brightness::{
+    level_value, levels_reference, saturate_in_place, LevelCounts, StreamQuantile,
+};
 
 /// A stack of `n` images of `h × w` pixels.
 #[derive(Debug, Clone)]

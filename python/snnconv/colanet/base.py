@@ -28,12 +28,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import _core
-from ._colanet_input import as_features, match_scale
-from ._params import ParamsMixin
-from ._persist import load_npz, save_npz
-from ._progress import progress_bar
-from ._validate import check_int, check_real
+from .. import _core
+from .._util.params import ParamsMixin
+from .._util.persistence import load_npz, save_npz
+from .._util.progress import progress_bar
+from .._util.validation import check_int, check_real
+from .input import as_features, match_scale
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256

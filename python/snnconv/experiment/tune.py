@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .experiment import ExperimentConfig, ExperimentData
-from .experiment.methods import Split, run_csnn
+from ..experiment import ExperimentConfig, ExperimentData
+from ..experiment.methods import Split, run_csnn
 
 #: name -> ("float", low, high, log) | ("int", low, high) | ("choice", [values])
 DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
@@ -70,7 +70,7 @@ def tune(
     progress: bool = False,
 ) -> TuneResult:
     """Searches ``space`` for the CSNN configuration with the best inner-fold accuracy."""
-    from ._extras import require
+    from .._util.extras import require
 
     optuna = require("optuna", "snnconv tune")
     ms = require("sklearn.model_selection", "snnconv tune")
@@ -145,7 +145,7 @@ def _current(cfg: ExperimentConfig, key: str) -> Any:
         return value
     if sub in value:
         return value[sub]
-    from . import CoLaNET, DigitalCoLaNET
+    from ..colanet import CoLaNET, DigitalCoLaNET
 
     cls = CoLaNET if cfg.classifier.kind == "spiking" else DigitalCoLaNET
     import inspect

@@ -25,8 +25,8 @@ def _summary(objs) -> str:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from .datasets.neovision2 import open_clip
-    from .preprocess import detect_objects, extract_objects
+    from ..datasets.neovision2 import open_clip
+    from ..preprocess import detect_objects, extract_objects
 
     clips = [open_clip(p) for p in args.clip]
     t0 = time.perf_counter()
@@ -69,7 +69,7 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from .datasets.synth_neovision2 import generate_clips
+    from ..datasets.synth_neovision2 import generate_clips
 
     clips = generate_clips(
         args.out,
@@ -90,7 +90,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 def add_neovision2_parser(sub: argparse._SubParsersAction) -> None:
     """Registers ``neovision2 prepare`` and ``neovision2 synth`` under ``sub``."""
-    from .datasets.neovision2 import TOWER_CLASSES
+    from ..datasets.neovision2 import TOWER_CLASSES
 
     nv = sub.add_parser("neovision2", help="NEOVISION2 clips: object arrays, synthetic clips")
     nsub = nv.add_subparsers(dest="neovision2_command", required=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import snnconv
-from snnconv.probe import probe_accuracy, relu_pool_features
+from snnconv.experiment.probe import probe_accuracy, relu_pool_features
 
 
 @pytest.mark.slow

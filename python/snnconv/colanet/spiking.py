@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._colanet_base import ColanetBase
-from ._colanet_input import as_features
+from .base import ColanetBase
+from .input import as_features
 
 
 class CoLaNET(ColanetBase):
@@ -33,7 +33,7 @@ class CoLaNET(ColanetBase):
     x sends ⌊T_p·min(x / input_max_, 1)⌋ spikes; ``input_max`` is a number, ``"max"``
     (largest training value) or ``"match"`` (default: the scale giving
     ``target_spikes`` input spikes per example on average, the drive of raw MNIST the
-    defaults were tuned for); see ``snnconv._colanet_base``. ``encode(X)`` shows the
+    defaults were tuned for); see ``snnconv.colanet.base``. ``encode(X)`` shows the
     counts. Learning is online: ``fit`` makes ``epochs`` passes in a seeded shuffled
     order (``shuffle``).
 

@@ -11,9 +11,9 @@ import numpy as np
 
 
 def _kernels(args: argparse.Namespace) -> int:
-    from . import KernelLearner
-    from .datasets import load
-    from .probe import probe_accuracy, relu_pool_features
+    from ..datasets import load
+    from ..experiment.probe import probe_accuracy, relu_pool_features
+    from ..kernel_learner import KernelLearner
 
     images, labels = load(args.dataset)
     order = np.random.default_rng(args.seed).permutation(len(images))
@@ -43,7 +43,7 @@ def _kernels(args: argparse.Namespace) -> int:
         f"{t_fit:.2f} s; B = {learner.brightness_threshold_:.4f}; saved {path}"
     )
     if not args.no_plot:
-        from .plots import kernel_grid
+        from ..plots import kernel_grid
 
         kernel_grid(learner.kernels_, out / "kernels.png", title="learned kernels")
         print(f"kernel grid: {out / 'kernels.png'}")
@@ -76,9 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--no-probe", action="store_true", help="skip the feature probe")
     k.add_argument("--quiet", action="store_true", help="no progress bar")
     k.set_defaults(func=_kernels)
-    from .cli_neovision2 import add_neovision2_parser
-    from .cli_run import add_run_parsers
-    from .cli_theory import add_theory_parser
+    from .neovision2 import add_neovision2_parser
+    from .run import add_run_parsers
+    from .theory import add_theory_parser
 
     add_run_parsers(sub)
     add_neovision2_parser(sub)

@@ -77,7 +77,7 @@ def add_run_parsers(sub: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from .experiment import ExperimentConfig
+    from ..experiment import ExperimentConfig
 
     cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
     for assignment in args.set:
@@ -108,8 +108,8 @@ def config_from_args(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .experiment import load_experiment_data, run_experiment
-    from .experiment.report import table, write_results
+    from ..experiment import load_experiment_data, run_experiment
+    from ..experiment.report import table, write_results
 
     cfg = config_from_args(args)
     out = Path(cfg.run.out)
@@ -126,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"skipped {method}: {reason}", file=sys.stderr)
     write_results(results, out)
     if cfg.run.figures:
-        from .experiment.figures import write_figures
+        from ..experiment.figures import write_figures
 
         try:
             written = write_figures(results, data, out)
@@ -145,9 +145,9 @@ def _run(args: argparse.Namespace) -> int:
 def _tune(args: argparse.Namespace) -> int:
     import json
 
-    from .experiment import ExperimentConfig, load_experiment_data
-    from .experiment.report import write_atomic
-    from .tune import tune
+    from ..experiment import ExperimentConfig, load_experiment_data
+    from ..experiment.report import write_atomic
+    from ..experiment.tune import tune
 
     cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
     for assignment in args.set:
@@ -200,7 +200,7 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from .experiment import ExperimentConfig
+    from ..experiment import ExperimentConfig
 
     cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
     print(cfg.to_toml())

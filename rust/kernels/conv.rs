@@ -1,7 +1,7 @@
 //! Valid cross-correlation (no flip, no padding) of one image with a kernel bank.
 //!
 //! The fast dense f32 version for feature extraction on large frames (the learner's
-//! exact f64 responses are in [`crate::responses`]). Every output is an independent
+//! exact f64 responses are in [`crate::kernels::responses`]). Every output is an independent
 //! sum in a fixed order, so results never depend on the thread count.
 
 use rayon::prelude::*;

@@ -23,7 +23,7 @@ import numpy as np
 
 def add_theory_parser(sub: Any) -> None:
     t = sub.add_parser("theory", help="training-dynamics theory vs simulated CoLaNET (SPEC §5)")
-    from .theory import TheoryParams
+    from ..theory import TheoryParams
 
     d = TheoryParams()
     t.add_argument("--sigma", type=float, default=d.sigma, help="receptive-field width σ")
@@ -51,7 +51,7 @@ def add_theory_parser(sub: Any) -> None:
 
 
 def _params(args: argparse.Namespace):
-    from .theory import TheoryParams
+    from ..theory import TheoryParams
 
     return TheoryParams(
         sigma=args.sigma,
@@ -66,8 +66,8 @@ def _params(args: argparse.Namespace):
 
 
 def run_theory(args: argparse.Namespace) -> int:
-    from .theory import report
-    from .theory.simulate import simulate
+    from ..theory import report
+    from ..theory.simulate import simulate
 
     for name in ("seeds", "examples", "microcolumns"):
         if getattr(args, name) < 1:
@@ -194,13 +194,13 @@ def _markdown(r: dict) -> str:
 
 
 def _figures(p, sims: dict, out: Path) -> None:
-    from ._extras import require
+    from .._util.extras import require
 
     mpl = require("matplotlib", "plotting")
     if "matplotlib.pyplot" not in sys.modules:
         mpl.use("Agg")
     plt = require("matplotlib.pyplot", "plotting")
-    from .theory import accuracy, activity_region, n_microcolumns, report, weight_from_resource
+    from ..theory import accuracy, activity_region, n_microcolumns, report, weight_from_resource
 
     # W_c(t)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))

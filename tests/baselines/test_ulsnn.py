@@ -178,7 +178,7 @@ def test_save_load_identical_predictions(mnist5k, tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a readable"):
         ULSNN.load(tmp_path / "bad.npz")
-    from snnconv._persist import save_npz
+    from snnconv._util.persistence import save_npz
 
     save_npz(tmp_path / "other.npz", "snnconv.KernelLearner", 1, {}, {})
     with pytest.raises(ValueError, match="holds a"):

@@ -47,7 +47,7 @@ def test_tune_writes_best_config(tmp_path, capsys):
 
 def test_tune_rejects_bad_arguments():
     from snnconv.experiment import load_experiment_data
-    from snnconv.tune import tune
+    from snnconv.experiment.tune import tune
 
     pytest.importorskip("optuna")
     cfg = ExperimentConfig()

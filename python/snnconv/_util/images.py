@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from .. import _core
 
 #: Pixels handed to the core per call: large enough to amortise the call, small
 #: enough that Ctrl-C and the progress bar respond within a fraction of a second.

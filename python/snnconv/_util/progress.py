@@ -26,7 +26,7 @@ def progress_bar(enabled: bool, total: int | None, desc: str, unit: str = "img")
     """A tqdm bar when ``enabled`` (needs the ``progress`` extra), else a no-op."""
     if not enabled:
         return _Silent()
-    from ._extras import require
+    from .extras import require
 
     tqdm = require("tqdm.auto", "progress=True").tqdm
     return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._colanet_base import ColanetBase
+from .base import ColanetBase
 
 
 class DigitalCoLaNET(ColanetBase):
