@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, preprocess
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
@@ -252,7 +253,8 @@ class ConvSNN(ParamsMixin):
                 learner.fit(images)
                 self.kernel_learner_ = learner
             else:
-                raise RuntimeError("kernels: the KernelLearner is not fitted")
+                check_fitted(k, "kernels_", "fit(images) or load(path)")
+                learner = k
             arr = learner.kernels_
             if arr.shape[0] == 0:
                 raise ValueError(
@@ -468,11 +470,7 @@ class ConvSNN(ParamsMixin):
         return state
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "scale_"):
-            raise RuntimeError(
-                "This ConvSNN is not calibrated yet; call fit(images) or calibrate(images) "
-                "(or load(path)) first"
-            )
+        check_fitted(self, "scale_", "fit(images), calibrate(images) or load(path)")
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, preprocess
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
@@ -332,10 +333,7 @@ class KernelLearner(ParamsMixin):
         return self.fit(images).transform(images)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "kernels_"):
-            raise RuntimeError(
-                "This KernelLearner is not fitted yet; call fit(images) or load(path) first"
-            )
+        check_fitted(self, "kernels_", "fit(images) or load(path)")
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._util.extras import require
+from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
@@ -177,8 +178,7 @@ class _CNN(ParamsMixin):
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "net_"):
-            raise RuntimeError(f"This {type(self).__name__} is not fitted yet; call fit(images, y)")
+        check_fitted(self, "net_", "fit(images, y) or load(path)")
 
     def predict_proba(self, images: Any) -> np.ndarray:
         """Softmax class probabilities (N, n_classes), columns in ``classes_`` order."""
