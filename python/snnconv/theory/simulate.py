@@ -1,4 +1,5 @@
-"""Simulations of the digital and spiking CoLaNET on the theory's binary task (SPEC §5).
+"""Simulations of the digital and spiking CoLaNET on the theory's binary task
+(docs/algorithms.md §5).
 
 The theory describes one column (the class on [a, b]) of a learner with constant
 threshold θ, a fixed reward d per forced example, no change when a microcolumn answers
