@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ._util.fitted import check_fitted
 from ._util.params import ParamsMixin
 
 _FORMAT = "snnconv.CSNNClassifier"
@@ -82,7 +83,7 @@ class CSNNClassifier(ParamsMixin):
             None,
             stride=cfg.kernels.stride,
             on_backlog="ignore",
-            **dataclasses.asdict(cfg.front_end),
+            **dataclasses.asdict(cfg.conv_snn),
             **common,
         )
         c = cfg.classifier
@@ -215,8 +216,7 @@ class CSNNClassifier(ParamsMixin):
         return float(np.mean(self.predict(images) == np.asarray(y)))
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "classifier_"):
-            raise RuntimeError("This CSNNClassifier is not fitted yet; call fit(images, y)")
+        check_fitted(self, "classifier_", "fit(images, y) or load(path)")
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:

@@ -77,10 +77,10 @@ def run_probe(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> M
 
     t0 = time.perf_counter()
     kl = _kernel_learner(cfg, seed, threads).fit(split.train_images)
-    f_train = relu_pool_features(kl.transform(split.train_images), cfg.front_end.pool)
+    f_train = relu_pool_features(kl.transform(split.train_images), cfg.conv_snn.pool)
     probe = fit_probe(f_train, split.train_labels)
     t1 = time.perf_counter()
-    f_test = relu_pool_features(kl.transform(split.test_images), cfg.front_end.pool)
+    f_test = relu_pool_features(kl.transform(split.test_images), cfg.conv_snn.pool)
     pred = probe.predict(f_test)
     t2 = time.perf_counter()
     return MethodResult(

@@ -27,7 +27,7 @@ DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
     "classifier.params.hebbian": ("float", -0.4, -0.05, False),
     "classifier.params.stochastic": ("float", 0.5, 5.0, True),
     "classifier.params.target_spikes": ("float", 500.0, 2000.0, True),
-    "front_end.target_rate": ("float", 0.4, 2.0, True),
+    "conv_snn.target_rate": ("float", 0.4, 2.0, True),
 }
 
 
