@@ -72,7 +72,8 @@ class CSNNClassifier(ParamsMixin):
         cls, cfg: Any, random_state: int = 0, n_threads: int | None = None, progress: bool = False
     ) -> CSNNClassifier:
         """Builds the classifier from an :class:`~snnconv.experiment.ExperimentConfig`."""
-        from .colanet import CoLaNET, DigitalCoLaNET
+        from .colanet.digital import DigitalCoLaNET
+        from .colanet.spiking import CoLaNET
         from .conv_snn import ConvSNN
         from .kernel_learner import KernelLearner
 
@@ -101,7 +102,7 @@ class CSNNClassifier(ParamsMixin):
         )
 
     def _templates(self) -> tuple[Any, Any, Any]:
-        from .colanet import CoLaNET
+        from .colanet.spiking import CoLaNET
         from .conv_snn import ConvSNN
         from .kernel_learner import KernelLearner
 
@@ -256,7 +257,8 @@ class CSNNClassifier(ParamsMixin):
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CSNNClassifier:
         """Reads a folder written by :meth:`save`."""
-        from .colanet import CoLaNET, DigitalCoLaNET
+        from .colanet.digital import DigitalCoLaNET
+        from .colanet.spiking import CoLaNET
         from .conv_snn import ConvSNN
         from .kernel_learner import KernelLearner
 

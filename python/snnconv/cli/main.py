@@ -13,7 +13,7 @@ import numpy as np
 
 
 def _kernels(args: argparse.Namespace) -> int:
-    from ..datasets import load
+    from ..datasets.registry import load
     from ..experiment.probe import probe_accuracy, relu_pool_features
     from ..kernel_learner import KernelLearner
 
@@ -70,7 +70,7 @@ def _learner_defaults() -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..datasets import names
+    from ..datasets.registry import names
 
     parser = argparse.ArgumentParser(prog="snnconv", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

@@ -76,7 +76,7 @@ def _idx(args: Sequence[str], seed: int) -> Dataset:
 
 
 def _objects(args: Sequence[str], seed: int) -> Dataset:
-    from ..preprocess import ObjectArray
+    from ..preprocess.object_array import ObjectArray
 
     if len(args) != 1:
         raise ValueError("dataset_args: objects needs [path/to/objects.npz]")
@@ -85,7 +85,7 @@ def _objects(args: Sequence[str], seed: int) -> Dataset:
 
 def _synthetic_neovision2(args: Sequence[str], seed: int) -> Dataset:
     """Generates clips in a temporary folder and extracts their objects."""
-    from ..preprocess import extract_objects
+    from ..preprocess.extract import extract_objects
     from .neovision2 import open_clip
     from .synth_neovision2 import generate_clips
 

@@ -143,7 +143,8 @@ def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> Me
 
 def _raw_colanet(kind: str) -> Runner:
     def run(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
-        from ..colanet import CoLaNET, DigitalCoLaNET
+        from ..colanet.digital import DigitalCoLaNET
+        from ..colanet.spiking import CoLaNET
 
         cls = CoLaNET if kind == "spiking" else DigitalCoLaNET
         params = {"random_state": seed, "n_threads": threads, **cfg.classifier.params}
@@ -195,7 +196,7 @@ def _cnn_units(kind: str, shape: tuple[int, ...], classes: int) -> int:
 
 def _ulsnn(n: int) -> Runner:
     def run(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
-        from ..baselines import ULSNN
+        from ..baselines.ulsnn import ULSNN
 
         model = ULSNN(
             n_neurons=n,

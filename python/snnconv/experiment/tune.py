@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..experiment import ExperimentConfig, ExperimentData
-from ..experiment.methods import Split, run_csnn
+from .config import ExperimentConfig
+from .data import ExperimentData
+from .methods import Split, run_csnn
 
 #: name -> ("float", low, high, log) | ("int", low, high) | ("choice", [values])
 DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
@@ -145,7 +146,8 @@ def _current(cfg: ExperimentConfig, key: str) -> Any:
         return value
     if sub in value:
         return value[sub]
-    from ..colanet import CoLaNET, DigitalCoLaNET
+    from ..colanet.digital import DigitalCoLaNET
+    from ..colanet.spiking import CoLaNET
 
     cls = CoLaNET if cfg.classifier.kind == "spiking" else DigitalCoLaNET
     import inspect
