@@ -1,9 +1,9 @@
 """The whole convolutional SNN classifier: learned kernels → spiking front-end → CoLaNET.
 
 Images in, labels out. Learning stays local at every stage: the kernels come from the
-unsupervised rule of SPEC §1, the front-end is frozen (only its weight scale is
+unsupervised rule of docs/algorithms.md §1, the front-end is frozen (only its weight scale is
 calibrated to a firing rate), and CoLaNET learns with anti-Hebbian and dopamine
-plasticity (SPEC §3).
+plasticity (docs/algorithms.md §3).
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ class CSNNClassifier(ParamsMixin):
     """Convolutional spiking classifier assembled from the three local learners.
 
     ``kernel_learner``: a :class:`KernelLearner` (fitted ones are used as they are,
-    unfitted ones are cloned and fitted on the training images; default: SPEC §1
+    unfitted ones are cloned and fitted on the training images; default: docs/algorithms.md §1
     defaults). ``front_end``: a :class:`ConvSNN` used as a template (its ``kernels``
-    and ``stride`` are taken from the kernel learner; default: SPEC §2 defaults).
+    and ``stride`` are taken from the kernel learner; default: docs/algorithms.md §2 defaults).
     ``classifier``: a :class:`CoLaNET` or :class:`DigitalCoLaNET` template (default:
-    CoLaNET with the notes §12.B defaults). ``calibration_size`` training images (a
+    CoLaNET with its defaults). ``calibration_size`` training images (a
     seeded sample) set the front-end's scale.
 
     Attributes after ``fit``: ``kernel_learner_``, ``front_end_``, ``classifier_``,

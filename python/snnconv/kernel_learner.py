@@ -1,4 +1,4 @@
-"""scikit-learn style front for the kernel learner of SPEC §1."""
+"""scikit-learn style front for the kernel learner of docs/algorithms.md §1."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ class KernelLearner(ParamsMixin):
 
     Each image updates every kernel at most once, at that kernel's strongest position
     not yet taken by another kernel; the update moves a synaptic *resource* W and the
-    weight follows w(W) (SPEC §1). Nothing is shared between positions while learning.
+    weight follows w(W) (docs/algorithms.md §1). Nothing is shared between positions while learning.
 
-    Parameters mirror SPEC §1; ``learning_rate=None`` means 3 / (number of images),
+    Parameters mirror docs/algorithms.md §1; ``learning_rate=None`` means 3 / (number of images),
     ``brightness_threshold=None`` means the ``1 - brightness_quantile`` quantile of all
     preprocessed pixels of the fitting set, and ``saturation_quantile=None`` switches
     the per-image rescaling off.

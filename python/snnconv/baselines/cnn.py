@@ -1,4 +1,4 @@
-"""The CNN1 and CNN2 baselines of SPEC §7, trained end-to-end with Adam.
+"""The CNN1 and CNN2 baselines of docs/algorithms.md §7, trained end-to-end with Adam.
 
 Two interchangeable backends implement the same layers: PyTorch (optional extra
 ``baselines``) and a small pure-numpy one that needs nothing beyond numpy, so the
@@ -203,7 +203,7 @@ class _CNN(ParamsMixin):
 
 
 class CNN1(_CNN):
-    """CNN1 of SPEC §7: conv 32×4×4 stride 1, ReLU, max-pool 2, conv 64×3×3, ReLU,
+    """CNN1 of docs/algorithms.md §7: conv 32×4×4 stride 1, ReLU, max-pool 2, conv 64×3×3, ReLU,
     max-pool 2, flatten, dropout 0.5, dense softmax; trained with Adam.
 
     ``backend``: "auto" (torch if importable, else numpy), "torch" or "numpy";
@@ -216,7 +216,7 @@ class CNN1(_CNN):
 
 
 class CNN2(_CNN):
-    """CNN2 of SPEC §7: conv 28×9×9 stride 2, ReLU, max-pool 2, flatten, dropout 0.5,
+    """CNN2 of docs/algorithms.md §7: conv 28×9×9 stride 2, ReLU, max-pool 2, flatten, dropout 0.5,
     dense softmax; trained with Adam. Parameters and attributes as :class:`CNN1`."""
 
     _ARCH = "cnn2"

@@ -26,7 +26,7 @@ _RESPOND_CHUNK = 512
 
 
 class ULSNN(ParamsMixin):
-    """The unsupervised STDP network of Diehl & Cook (2015), the "ULSNN" of SPEC §7.
+    """The unsupervised STDP network of Diehl & Cook (2015), the "ULSNN" of docs/algorithms.md §7.
 
     Poisson-coded pixels drive ``n_neurons`` excitatory LIF neurons with adaptive
     thresholds θ through plastic weights (STDP with pre/post traces, learning rates

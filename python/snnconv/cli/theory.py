@@ -1,4 +1,4 @@
-"""``snnconv theory``: the training-dynamics theory (SPEC §5) against simulations.
+"""``snnconv theory``: the training-dynamics theory (docs/algorithms.md §5) against simulations.
 
 Runs the digital CoLaNET (and the spiking one for a few seeds) on the binary task in the
 theory's configuration (``snnconv.theory.simulate``) and writes to ``--out``:
@@ -22,7 +22,9 @@ import numpy as np
 
 
 def add_theory_parser(sub: Any) -> None:
-    t = sub.add_parser("theory", help="training-dynamics theory vs simulated CoLaNET (SPEC §5)")
+    t = sub.add_parser(
+        "theory", help="training-dynamics theory vs simulated CoLaNET (docs/algorithms.md §5)"
+    )
     from ..theory.formulas import TheoryParams
 
     d = TheoryParams()

@@ -1,4 +1,4 @@
-"""What the spiking and the digital CoLaNET estimators share (SPEC §3–4).
+"""What the spiking and the digital CoLaNET estimators share (docs/algorithms.md §3–4).
 
 Both learn online, one example at a time, from non-negative features. A feature x
 becomes a spike count per frame n = ⌊T_p · min(x / input_max_, 1)⌋ (T_p =
@@ -12,7 +12,7 @@ the encoder's range, not a clipping of the data.
   from the spiking front-end that are already per-frame spikes: ``presentation_steps``.
 - ``"max"``: the largest value of the batch.
 - ``"match"`` (default): the scale at which the batch's mean number of input spikes per
-  example equals ``target_spikes``. The §12.B defaults (threshold, weight range,
+  example equals ``target_spikes``. The defaults (threshold, weight range,
   rewards) were tuned for raw MNIST, which sends 937 spikes per example on average;
   matching that drive transfers the defaults to other features. On raw MNIST it gives
   input_max_ ≈ 254; on pooled kernel features "max" leaves about half of the test

@@ -1,4 +1,4 @@
-"""The digital (non-spiking) CoLaNET of SPEC §4 (colanet-notes §14.2)."""
+"""The digital (non-spiking) CoLaNET of docs/algorithms.md §4."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class DigitalCoLaNET(ColanetBase):
     presentation (``None``: plain counts), and ``stochastic`` adds the leaked uniform
     stimulation σ·Σ_k (1 − 1/τ_v)^k ξ_k to every excitation — which is also what makes
     the ``n_copies`` copies differ. ``tau_v=None, stochastic=0, n_copies=1`` is the bare
-    algorithm of notes §14.2.
+    algorithm of docs/algorithms.md §4.
     """
 
     _kind = "digital"

@@ -1,4 +1,4 @@
-"""The spiking CoLaNET v2 classifier (SPEC §3, colanet-notes §4–§12)."""
+"""The spiking CoLaNET v2 classifier (docs/algorithms.md §3)."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ class CoLaNET(ColanetBase):
     L three steps later and resets all potentials one step after that. ``n_copies``
     independent copies vote with relative votes; inference freezes plasticity.
 
-    Defaults are Kiselev's KNP MNIST settings (notes §12.B): H = ``threshold``,
+    Defaults are Kiselev's KNP MNIST settings (docs/algorithms.md §3): H = ``threshold``,
     k = ``threshold_excess``, τ_v = ``tau_v``, d_H = ``hebbian``, D = ``reward``,
     r = ``stability_ratio``, [w_min, w_max), n_s = ``silent_synapses`` (−1 switches
     conservation off) with the free pool spread once |F| ≥ ``renorm_threshold``,
     T_H = ``hebbian_window``, T_D = ``dopamine_time``, ISI_max = ``max_isi``,
-    σ = ``stochastic`` (uniform stimulation per step, §12.B; it is also what makes
+    σ = ``stochastic`` (uniform stimulation per step; it is also what makes
     the copies of an ensemble differ — with σ = 0 they are identical).
 
     X: non-negative features (N, F), or (N, C, P, Q) spike counts (flattened). Feature
