@@ -122,7 +122,7 @@ def load_dataset(name: str, args: Sequence[str] = (), seed: int = 0) -> Dataset:
     try:
         build = _DATASETS[name]
     except KeyError:
-        raise ValueError(f"dataset: unknown dataset {name!r}; known: {names()}") from None
+        raise ValueError(f"name: unknown dataset {name!r}; known: {names()}") from None
     return build(list(args), seed)
 
 
