@@ -1,4 +1,4 @@
-"""scikit-learn style front for the convolutional spiking front-end of SPEC §2."""
+"""scikit-learn style front for the convolutional spiking front-end of docs/algorithms.md §2."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, preprocess
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
@@ -72,7 +73,7 @@ class SpikeCounts:
 
 
 class ConvSNN(ParamsMixin):
-    """Learned kernels ported into a fixed-step spiking network (SPEC §2).
+    """Learned kernels ported into a fixed-step spiking network (docs/algorithms.md §2).
 
     Each image is one frame of ``frame_steps`` steps: pixels spike during the first
     ``active_steps`` (rate g·``max_rate`` per step), a layer of LIF neurons (one per
@@ -99,7 +100,7 @@ class ConvSNN(ParamsMixin):
         Mean conv spikes per neuron per frame that calibration aims at, in
         (0, frame_steps).
     frame_steps, active_steps : int
-        P and T_p of SPEC §2 (1 <= T_p <= P).
+        P and T_p of docs/algorithms.md §2 (1 <= T_p <= P).
     encoding : {"accumulator", "poisson"}
         Deterministic accumulator (spikes ≈ T_p·g, exact integer arithmetic) or
         seeded Bernoulli spikes with probability g·max_rate per step (one stream per
@@ -112,16 +113,16 @@ class ConvSNN(ParamsMixin):
         ``transform``, ...) is one presentation that starts from zero carry, so a
         call's result depends on the order of its images but never on earlier calls.
     reset : {"subtract", "zero"}
-        Conv neuron reset after a spike: u − u_THR (SPEC §2) or 0 (for comparison).
+        Conv neuron reset after a spike: u − u_THR (docs/algorithms.md §2) or 0 (for comparison).
     scale : None, float or array (n_kernels,)
         Fixed α instead of calibration (``fit`` then only resolves the kernels).
     scale_per_kernel : bool
         Calibrate one α per kernel (each kernel fires at ``target_rate``) instead of
         one for the layer.
     saturation_quantile : "auto", float or None
-        Per-image brightness preprocessing of SPEC §1, so the network sees the
+        Per-image brightness preprocessing of docs/algorithms.md §1, so the network sees the
         brightness the kernels were learned on. "auto": the KernelLearner's own
-        setting when ``kernels`` is one, else the SPEC §1 default 0.03. ``None``:
+        setting when ``kernels`` is one, else the docs/algorithms.md §1 default 0.03. ``None``:
         plain g = pixel / 255.
     flatten : bool
         ``transform`` returns (N, n_kernels·P'·Q') instead of (N, n_kernels, P', Q').
@@ -252,7 +253,8 @@ class ConvSNN(ParamsMixin):
                 learner.fit(images)
                 self.kernel_learner_ = learner
             else:
-                raise RuntimeError("kernels: the KernelLearner is not fitted")
+                check_fitted(k, "kernels_", "fit(images) or load(path)")
+                learner = k
             arr = learner.kernels_
             if arr.shape[0] == 0:
                 raise ValueError(
@@ -468,11 +470,7 @@ class ConvSNN(ParamsMixin):
         return state
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "scale_"):
-            raise RuntimeError(
-                "This ConvSNN is not calibrated yet; call fit(images) or calibrate(images) "
-                "(or load(path)) first"
-            )
+        check_fitted(self, "scale_", "fit(images), calibrate(images) or load(path)")
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:

@@ -1,9 +1,9 @@
 """The whole convolutional SNN classifier: learned kernels → spiking front-end → CoLaNET.
 
 Images in, labels out. Learning stays local at every stage: the kernels come from the
-unsupervised rule of SPEC §1, the front-end is frozen (only its weight scale is
+unsupervised rule of docs/algorithms.md §1, the front-end is frozen (only its weight scale is
 calibrated to a firing rate), and CoLaNET learns with anti-Hebbian and dopamine
-plasticity (SPEC §3).
+plasticity (docs/algorithms.md §3).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ._util.fitted import check_fitted
 from ._util.params import ParamsMixin
 
 _FORMAT = "snnconv.CSNNClassifier"
@@ -34,11 +35,11 @@ class CSNNClassifier(ParamsMixin):
     """Convolutional spiking classifier assembled from the three local learners.
 
     ``kernel_learner``: a :class:`KernelLearner` (fitted ones are used as they are,
-    unfitted ones are cloned and fitted on the training images; default: SPEC §1
+    unfitted ones are cloned and fitted on the training images; default: docs/algorithms.md §1
     defaults). ``front_end``: a :class:`ConvSNN` used as a template (its ``kernels``
-    and ``stride`` are taken from the kernel learner; default: SPEC §2 defaults).
+    and ``stride`` are taken from the kernel learner; default: docs/algorithms.md §2 defaults).
     ``classifier``: a :class:`CoLaNET` or :class:`DigitalCoLaNET` template (default:
-    CoLaNET with the notes §12.B defaults). ``calibration_size`` training images (a
+    CoLaNET with its defaults). ``calibration_size`` training images (a
     seeded sample) set the front-end's scale.
 
     Attributes after ``fit``: ``kernel_learner_``, ``front_end_``, ``classifier_``,
@@ -71,7 +72,8 @@ class CSNNClassifier(ParamsMixin):
         cls, cfg: Any, random_state: int = 0, n_threads: int | None = None, progress: bool = False
     ) -> CSNNClassifier:
         """Builds the classifier from an :class:`~snnconv.experiment.ExperimentConfig`."""
-        from .colanet import CoLaNET, DigitalCoLaNET
+        from .colanet.digital import DigitalCoLaNET
+        from .colanet.spiking import CoLaNET
         from .conv_snn import ConvSNN
         from .kernel_learner import KernelLearner
 
@@ -82,7 +84,7 @@ class CSNNClassifier(ParamsMixin):
             None,
             stride=cfg.kernels.stride,
             on_backlog="ignore",
-            **dataclasses.asdict(cfg.front_end),
+            **dataclasses.asdict(cfg.conv_snn),
             **common,
         )
         c = cfg.classifier
@@ -100,7 +102,7 @@ class CSNNClassifier(ParamsMixin):
         )
 
     def _templates(self) -> tuple[Any, Any, Any]:
-        from .colanet import CoLaNET
+        from .colanet.spiking import CoLaNET
         from .conv_snn import ConvSNN
         from .kernel_learner import KernelLearner
 
@@ -215,8 +217,7 @@ class CSNNClassifier(ParamsMixin):
         return float(np.mean(self.predict(images) == np.asarray(y)))
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "classifier_"):
-            raise RuntimeError("This CSNNClassifier is not fitted yet; call fit(images, y)")
+        check_fitted(self, "classifier_", "fit(images, y) or load(path)")
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:
@@ -256,7 +257,8 @@ class CSNNClassifier(ParamsMixin):
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CSNNClassifier:
         """Reads a folder written by :meth:`save`."""
-        from .colanet import CoLaNET, DigitalCoLaNET
+        from .colanet.digital import DigitalCoLaNET
+        from .colanet.spiking import CoLaNET
         from .conv_snn import ConvSNN
         from .kernel_learner import KernelLearner
 

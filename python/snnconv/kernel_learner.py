@@ -1,4 +1,4 @@
-"""scikit-learn style front for the kernel learner of SPEC §1."""
+"""scikit-learn style front for the kernel learner of docs/algorithms.md §1."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, preprocess
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
@@ -25,9 +26,9 @@ class KernelLearner(ParamsMixin):
 
     Each image updates every kernel at most once, at that kernel's strongest position
     not yet taken by another kernel; the update moves a synaptic *resource* W and the
-    weight follows w(W) (SPEC §1). Nothing is shared between positions while learning.
+    weight follows w(W) (docs/algorithms.md §1). Nothing is shared between positions while learning.
 
-    Parameters mirror SPEC §1; ``learning_rate=None`` means 3 / (number of images),
+    Parameters mirror docs/algorithms.md §1; ``learning_rate=None`` means 3 / (number of images),
     ``brightness_threshold=None`` means the ``1 - brightness_quantile`` quantile of all
     preprocessed pixels of the fitting set, and ``saturation_quantile=None`` switches
     the per-image rescaling off.
@@ -332,10 +333,7 @@ class KernelLearner(ParamsMixin):
         return self.fit(images).transform(images)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "kernels_"):
-            raise RuntimeError(
-                "This KernelLearner is not fitted yet; call fit(images) or load(path) first"
-            )
+        check_fitted(self, "kernels_", "fit(images) or load(path)")
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:

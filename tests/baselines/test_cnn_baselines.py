@@ -12,6 +12,7 @@ import pytest
 from snnconv.baselines import CNN1, CNN2
 from snnconv.baselines._architectures import feature_shape
 from snnconv.baselines._cnn_numpy import NumpyCNN, col2im, im2col, softmax_xent
+from snnconv.exceptions import NotFittedError
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -140,7 +141,7 @@ def test_bad_inputs():
         CNN2(backend="numpy").fit(np.zeros((2, 5, 5), np.uint8), [0, 1])
     with pytest.raises(ValueError, match=r"^y:"):
         CNN2(backend="numpy").fit(np.zeros((2, 28, 28), np.uint8), [0, 1, 2])
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         CNN1().predict(np.zeros((1, 28, 28), np.uint8))
     m = CNN2(backend="numpy", epochs=1).fit(np.zeros((2, 28, 28), np.uint8), [0, 1])
     with pytest.raises(ValueError, match=r"^images: expected images of shape \(28, 28\)"):

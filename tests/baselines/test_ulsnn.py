@@ -12,6 +12,7 @@ import pytest
 from snnconv import _core
 from snnconv.baselines import ULSNN, _readout
 from snnconv.baselines import ulsnn as ulsnn_mod
+from snnconv.exceptions import NotFittedError
 
 import ulsnn_reference as ref
 
@@ -217,7 +218,7 @@ def test_wrong_parameter_type_is_a_type_error():
 
 def test_bad_inputs():
     m = ULSNN(n_neurons=2, time=10)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         m.predict(np.zeros((1, 4, 4), np.uint8))
     with pytest.raises(ValueError, match=r"^images: expected a 3-D"):
         m.fit(np.zeros((4, 4), np.uint8), [0])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import snnconv
+from snnconv.exceptions import NotFittedError
 
 
 def small_model(**kw):
@@ -47,7 +48,7 @@ def test_bad_inputs(mnist5k, tmp_path):
         small_model().fit(images[:50], labels[:40])
     with pytest.raises(ValueError, match="calibration_size"):
         snnconv.CSNNClassifier(calibration_size=0).fit(images[:50], labels[:50])
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         small_model().predict(images[:5])
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "csnn.json").write_text("{not json")

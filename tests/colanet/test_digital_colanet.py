@@ -7,6 +7,7 @@ import pytest
 
 import snnconv
 from snnconv import DigitalCoLaNET
+from snnconv.exceptions import NotFittedError
 
 
 def _weight(W: np.ndarray, w_min: float, w_max: float) -> np.ndarray:
@@ -182,7 +183,7 @@ def test_bad_inputs_are_named():
         m.predict(np.ones((2, 4)))
     with pytest.raises(ValueError, match="not among classes_"):
         m.partial_fit(np.ones((1, 3)), [7])
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         DigitalCoLaNET().predict(np.ones((1, 3)))
 
 

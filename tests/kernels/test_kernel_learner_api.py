@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import snnconv
+from snnconv.exceptions import NotFittedError
 
 import kernel_reference as ref
 
@@ -174,7 +175,7 @@ def test_bad_images_are_rejected():
         kl.fit(np.zeros((2, 5, 5), np.int32))
     with pytest.raises(TypeError, match="images"):
         kl.fit("not images")
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         small().transform(np.zeros((1, 5, 5), np.uint8))
     fitted = small(keep_only_fired=False).fit(np.zeros((2, 5, 5), np.uint8))
     with pytest.raises(ValueError, match="smaller"):

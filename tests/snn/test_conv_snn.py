@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import snnconv
+from snnconv.exceptions import NotFittedError
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +283,7 @@ def test_bad_images_are_rejected():
         snn.transform([IMAGES[0], IMAGES[0, :10]])
     with pytest.raises(ValueError, match="image"):
         snn.simulate(IMAGES)
-    with pytest.raises(RuntimeError, match="not calibrated"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         snnconv.ConvSNN(GOOD).transform(IMAGES)
 
 

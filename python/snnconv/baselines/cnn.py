@@ -1,4 +1,4 @@
-"""The CNN1 and CNN2 baselines of SPEC §7, trained end-to-end with Adam.
+"""The CNN1 and CNN2 baselines of docs/algorithms.md §7, trained end-to-end with Adam.
 
 Two interchangeable backends implement the same layers: PyTorch (optional extra
 ``baselines``) and a small pure-numpy one that needs nothing beyond numpy, so the
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._util.extras import require
+from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
@@ -177,8 +178,7 @@ class _CNN(ParamsMixin):
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "net_"):
-            raise RuntimeError(f"This {type(self).__name__} is not fitted yet; call fit(images, y)")
+        check_fitted(self, "net_", "fit(images, y) or load(path)")
 
     def predict_proba(self, images: Any) -> np.ndarray:
         """Softmax class probabilities (N, n_classes), columns in ``classes_`` order."""
@@ -203,7 +203,7 @@ class _CNN(ParamsMixin):
 
 
 class CNN1(_CNN):
-    """CNN1 of SPEC §7: conv 32×4×4 stride 1, ReLU, max-pool 2, conv 64×3×3, ReLU,
+    """CNN1 of docs/algorithms.md §7: conv 32×4×4 stride 1, ReLU, max-pool 2, conv 64×3×3, ReLU,
     max-pool 2, flatten, dropout 0.5, dense softmax; trained with Adam.
 
     ``backend``: "auto" (torch if importable, else numpy), "torch" or "numpy";
@@ -216,7 +216,7 @@ class CNN1(_CNN):
 
 
 class CNN2(_CNN):
-    """CNN2 of SPEC §7: conv 28×9×9 stride 2, ReLU, max-pool 2, flatten, dropout 0.5,
+    """CNN2 of docs/algorithms.md §7: conv 28×9×9 stride 2, ReLU, max-pool 2, flatten, dropout 0.5,
     dense softmax; trained with Adam. Parameters and attributes as :class:`CNN1`."""
 
     _ARCH = "cnn2"

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
@@ -25,7 +26,7 @@ _RESPOND_CHUNK = 512
 
 
 class ULSNN(ParamsMixin):
-    """The unsupervised STDP network of Diehl & Cook (2015), the "ULSNN" of SPEC §7.
+    """The unsupervised STDP network of Diehl & Cook (2015), the "ULSNN" of docs/algorithms.md §7.
 
     Poisson-coded pixels drive ``n_neurons`` excitatory LIF neurons with adaptive
     thresholds θ through plastic weights (STDP with pre/post traces, learning rates
@@ -204,8 +205,7 @@ class ULSNN(ParamsMixin):
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
-        if not hasattr(self, "assignments_"):
-            raise RuntimeError("This ULSNN is not fitted yet; call fit(images, y) or load(path)")
+        check_fitted(self, "assignments_", "fit(images, y) or load(path)")
 
     def transform(self, images: Any) -> np.ndarray:
         """Frozen excitatory spike counts (N, n_neurons), uint32. Learning and θ are off;

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
 def _kernels(args: argparse.Namespace) -> int:
-    from ..datasets import load
+    from ..datasets.registry import load
     from ..experiment.probe import probe_accuracy, relu_pool_features
     from ..kernel_learner import KernelLearner
 
-    images, labels = load(args.dataset)
+    images, labels = load(args.dataset, *args.dataset_args)
     order = np.random.default_rng(args.seed).permutation(len(images))
     images, labels = images[order], labels[order]
     n_train = len(images) * 4 // 5
@@ -61,17 +63,40 @@ def _kernels(args: argparse.Namespace) -> int:
     return 0
 
 
+def _learner_defaults() -> dict[str, Any]:
+    from ..kernel_learner import KernelLearner
+
+    return {n: p.default for n, p in inspect.signature(KernelLearner).parameters.items()}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from ..datasets.registry import names
+
     parser = argparse.ArgumentParser(prog="snnconv", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     k = sub.add_parser("kernels", help="learn kernels on a dataset, save them, plot and probe them")
-    k.add_argument("--dataset", default="mnist5k", help="dataset name (default: mnist5k)")
+    k.add_argument(
+        "--dataset",
+        default="mnist5k",
+        help=f"dataset name, one of {', '.join(names())} (default: mnist5k)",
+    )
+    k.add_argument(
+        "dataset_args",
+        nargs="*",
+        help="idx: IMAGES LABELS; objects: FILE.npz; synthetic-neovision2: number of clips",
+    )
     k.add_argument("--out", default="snnconv-out", help="output folder (default: snnconv-out)")
-    k.add_argument("--kernel-size", type=int, default=9)
-    k.add_argument("--n-kernels", type=int, default=28)
-    k.add_argument("--stride", type=int, default=2)
-    k.add_argument("--seed", type=int, default=0)
-    k.add_argument("--threads", type=int, default=None)
+    # The learner's options take their defaults from its signature.
+    learner = _learner_defaults()
+    for name in ("kernel_size", "n_kernels", "stride"):
+        k.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=learner[name],
+            help=f"KernelLearner {name} (default: {learner[name]})",
+        )
+    k.add_argument("--seed", type=int, default=learner["random_state"])
+    k.add_argument("--threads", type=int, default=learner["n_threads"])
     k.add_argument("--no-plot", action="store_true", help="skip the kernel-grid figure")
     k.add_argument("--no-probe", action="store_true", help="skip the feature probe")
     k.add_argument("--quiet", action="store_true", help="no progress bar")

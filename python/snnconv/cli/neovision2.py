@@ -26,7 +26,7 @@ def _summary(objs) -> str:
 
 def _prepare(args: argparse.Namespace) -> int:
     from ..datasets.neovision2 import open_clip
-    from ..preprocess import detect_objects, extract_objects
+    from ..preprocess.extract import detect_objects, extract_objects
 
     clips = [open_clip(p) for p in args.clip]
     t0 = time.perf_counter()

@@ -77,7 +77,7 @@ def add_run_parsers(sub: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from ..experiment import ExperimentConfig
+    from ..experiment.config import ExperimentConfig
 
     cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
     for assignment in args.set:
@@ -108,8 +108,9 @@ def config_from_args(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..experiment import load_experiment_data, run_experiment
+    from ..experiment.data import load_experiment_data
     from ..experiment.report import table, write_results
+    from ..experiment.runner import run_experiment
 
     cfg = config_from_args(args)
     out = Path(cfg.run.out)
@@ -145,7 +146,8 @@ def _run(args: argparse.Namespace) -> int:
 def _tune(args: argparse.Namespace) -> int:
     import json
 
-    from ..experiment import ExperimentConfig, load_experiment_data
+    from ..experiment.config import ExperimentConfig
+    from ..experiment.data import load_experiment_data
     from ..experiment.report import write_atomic
     from ..experiment.tune import tune
 
@@ -200,7 +202,7 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from ..experiment import ExperimentConfig
+    from ..experiment.config import ExperimentConfig
 
     cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
     print(cfg.to_toml())

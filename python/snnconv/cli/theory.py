@@ -1,4 +1,4 @@
-"""``snnconv theory``: the training-dynamics theory (SPEC §5) against simulations.
+"""``snnconv theory``: the training-dynamics theory (docs/algorithms.md §5) against simulations.
 
 Runs the digital CoLaNET (and the spiking one for a few seeds) on the binary task in the
 theory's configuration (``snnconv.theory.simulate``) and writes to ``--out``:
@@ -22,8 +22,10 @@ import numpy as np
 
 
 def add_theory_parser(sub: Any) -> None:
-    t = sub.add_parser("theory", help="training-dynamics theory vs simulated CoLaNET (SPEC §5)")
-    from ..theory import TheoryParams
+    t = sub.add_parser(
+        "theory", help="training-dynamics theory vs simulated CoLaNET (docs/algorithms.md §5)"
+    )
+    from ..theory.formulas import TheoryParams
 
     d = TheoryParams()
     t.add_argument("--sigma", type=float, default=d.sigma, help="receptive-field width σ")
@@ -51,7 +53,7 @@ def add_theory_parser(sub: Any) -> None:
 
 
 def _params(args: argparse.Namespace):
-    from ..theory import TheoryParams
+    from ..theory.formulas import TheoryParams
 
     return TheoryParams(
         sigma=args.sigma,
@@ -200,7 +202,8 @@ def _figures(p, sims: dict, out: Path) -> None:
     if "matplotlib.pyplot" not in sys.modules:
         mpl.use("Agg")
     plt = require("matplotlib.pyplot", "plotting")
-    from ..theory import accuracy, activity_region, n_microcolumns, report, weight_from_resource
+    from ..theory import report
+    from ..theory.formulas import accuracy, activity_region, n_microcolumns, weight_from_resource
 
     # W_c(t)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))

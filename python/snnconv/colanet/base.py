@@ -1,4 +1,4 @@
-"""What the spiking and the digital CoLaNET estimators share (SPEC §3–4).
+"""What the spiking and the digital CoLaNET estimators share (docs/algorithms.md §3–4).
 
 Both learn online, one example at a time, from non-negative features. A feature x
 becomes a spike count per frame n = ⌊T_p · min(x / input_max_, 1)⌋ (T_p =
@@ -12,7 +12,7 @@ the encoder's range, not a clipping of the data.
   from the spiking front-end that are already per-frame spikes: ``presentation_steps``.
 - ``"max"``: the largest value of the batch.
 - ``"match"`` (default): the scale at which the batch's mean number of input spikes per
-  example equals ``target_spikes``. The §12.B defaults (threshold, weight range,
+  example equals ``target_spikes``. The defaults (threshold, weight range,
   rewards) were tuned for raw MNIST, which sends 937 spikes per example on average;
   matching that drive transfers the defaults to other features. On raw MNIST it gives
   input_max_ ≈ 254; on pooled kernel features "max" leaves about half of the test
@@ -22,13 +22,15 @@ the encoder's range, not a clipping of the data.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from .. import _core
+from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
@@ -41,6 +43,84 @@ CHUNK_EXAMPLES = 256
 _FORMAT_VERSION = 1
 
 
+class Param(NamedTuple):
+    """One estimator parameter: declared once, it gives the signature, the default and
+    the line in the docstring's parameter list."""
+
+    name: str
+    default: Any
+    annotation: str
+    doc: str
+    #: Only the spiking CoLaNET has it (frame timing); the digital twin uses the default.
+    spiking_only: bool = False
+
+
+#: The parameters of both CoLaNET estimators, in signature order. The defaults are
+#: Kiselev's KNP MNIST settings (docs/algorithms.md §3).
+PARAMS: tuple[Param, ...] = (
+    Param("microcolumns", 20, "int", "learning (L) neurons per class column"),
+    Param("n_copies", 15, "int", "independent copies voting with relative votes"),
+    Param("threshold", 8.571, "float", "H, the L-neuron threshold"),
+    Param("threshold_excess", 0.218, "float", "k, the threshold's growth with Σw⁺"),
+    Param(
+        "tau_v",
+        3.0,
+        "float | None",
+        "τ_v, the membrane leak time constant (None: no leak, digital only)",
+    ),
+    Param("hebbian", -0.177, "float", "d_H, the anti-Hebbian resource step (<= 0)"),
+    Param("reward", 0.18, "float", "D, the dopamine resource step"),
+    Param("stability_ratio", 0.05, "float", "r, the stability gained per reward"),
+    Param("w_min", -0.253, "float", "lower end of the weight range [w_min, w_max)"),
+    Param("w_max", 0.0924, "float", "upper end of the weight range [w_min, w_max)"),
+    Param("initial_weight", 0.0, "float", "weight of every synapse before learning"),
+    Param("silent_synapses", 27, "int", "n_s for resource conservation (-1: off)"),
+    Param("renorm_threshold", 1.0, "float", "|F| above which the free pool is spread"),
+    Param("hebbian_window", 10, "int", "T_H, the anti-Hebbian window (steps)", True),
+    Param("dopamine_time", 10, "int", "T_D, the dopamine window (steps)", True),
+    Param("max_isi", 10, "int", "ISI_max, the longest inter-spike interval (steps)", True),
+    Param("presentation_steps", 10, "int", "T_p, steps carrying the input spikes"),
+    Param("frame_steps", 15, "int", "steps per example frame", True),
+    Param("label_step", 9, "int", "step at which the Target node fires", True),
+    Param("stochastic", 2.212, "float", "σ, the uniform stimulation per step"),
+    Param("input_max", "match", "float | str", "feature scale: a number, 'max' or 'match'"),
+    Param("target_spikes", 937.0, "float", "mean input spikes per example for 'match'"),
+    Param("epochs", 1, "int", "online passes made by fit"),
+    Param("shuffle", True, "bool", "seeded shuffled order in each pass"),
+    Param("random_state", 0, "int", "seed"),
+    Param("n_threads", None, "int | None", "threads (None: all cores)"),
+    Param("progress", False, "bool", "show a progress bar"),
+)
+
+
+def _install_init(cls: type, params: tuple[Param, ...]) -> None:
+    """Gives ``cls`` an ``__init__`` taking exactly ``params`` (stored as-is, as
+    scikit-learn expects) with a real signature, and lists them in its docstring."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    sig = inspect.Signature(
+        [inspect.Parameter("self", kind)]
+        + [
+            inspect.Parameter(p.name, kind, default=p.default, annotation=p.annotation)
+            for p in params
+        ]
+    )
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = sig  # type: ignore[attr-defined]
+    __init__.__qualname__ = f"{cls.__name__}.__init__"
+    __init__.__module__ = cls.__module__
+    cls.__init__ = __init__  # type: ignore[misc]
+    lines = [
+        f"    {p.name} : {p.annotation}, default={p.default!r}\n        {p.doc}" for p in params
+    ]
+    cls.__doc__ = f"{cls.__doc__ or ''}\n    Parameters\n    ----------\n" + "\n".join(lines) + "\n"
+
+
 class ColanetBase(ParamsMixin):
     """fit / partial_fit / predict / predict_proba / score / save / load over a core."""
 
@@ -50,6 +130,15 @@ class ColanetBase(ParamsMixin):
     _estimator_type: ClassVar[str] = "classifier"
     #: Parameters of the Rust ``Params`` this estimator does not expose, with values.
     _fixed: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each estimator takes the ``PARAMS`` of its kind; the digital twin runs the
+        spiking-only ones at their defaults."""
+        super().__init_subclass__(**kwargs)
+        spiking = cls._kind == "spiking"
+        _install_init(cls, tuple(p for p in PARAMS if spiking or not p.spiking_only))
+        if not spiking:
+            cls._fixed = {p.name: p.default for p in PARAMS if p.spiking_only}
 
     def __sklearn_tags__(self) -> Any:
         """Lets scikit-learn (>= 1.6) treat this as a classifier (stratified CV, scorers)
@@ -310,10 +399,7 @@ class ColanetBase(ParamsMixin):
         return int(self._core.seen)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "_core"):
-            raise RuntimeError(
-                f"This {type(self).__name__} is not fitted yet; call fit(X, y) or load(path) first"
-            )
+        check_fitted(self, "_core", "fit(X, y) or load(path)")
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike[str]) -> str:

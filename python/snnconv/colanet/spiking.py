@@ -1,4 +1,4 @@
-"""The spiking CoLaNET v2 classifier (SPEC §3, colanet-notes §4–§12)."""
+"""The spiking CoLaNET v2 classifier (docs/algorithms.md §3)."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ class CoLaNET(ColanetBase):
     L three steps later and resets all potentials one step after that. ``n_copies``
     independent copies vote with relative votes; inference freezes plasticity.
 
-    Defaults are Kiselev's KNP MNIST settings (notes §12.B): H = ``threshold``,
+    Defaults are Kiselev's KNP MNIST settings (docs/algorithms.md §3): H = ``threshold``,
     k = ``threshold_excess``, τ_v = ``tau_v``, d_H = ``hebbian``, D = ``reward``,
     r = ``stability_ratio``, [w_min, w_max), n_s = ``silent_synapses`` (−1 switches
     conservation off) with the free pool spread once |F| ≥ ``renorm_threshold``,
     T_H = ``hebbian_window``, T_D = ``dopamine_time``, ISI_max = ``max_isi``,
-    σ = ``stochastic`` (uniform stimulation per step, §12.B; it is also what makes
+    σ = ``stochastic`` (uniform stimulation per step; it is also what makes
     the copies of an ensemble differ — with σ = 0 they are identical).
 
     X: non-negative features (N, F), or (N, C, P, Q) spike counts (flattened). Feature
@@ -43,64 +43,6 @@ class CoLaNET(ColanetBase):
 
     _kind = "spiking"
     _format = "snnconv.CoLaNET"
-
-    def __init__(
-        self,
-        microcolumns: int = 20,
-        n_copies: int = 15,
-        threshold: float = 8.571,
-        threshold_excess: float = 0.218,
-        tau_v: float = 3.0,
-        hebbian: float = -0.177,
-        reward: float = 0.18,
-        stability_ratio: float = 0.05,
-        w_min: float = -0.253,
-        w_max: float = 0.0924,
-        initial_weight: float = 0.0,
-        silent_synapses: int = 27,
-        renorm_threshold: float = 1.0,
-        hebbian_window: int = 10,
-        dopamine_time: int = 10,
-        max_isi: int = 10,
-        presentation_steps: int = 10,
-        frame_steps: int = 15,
-        label_step: int = 9,
-        stochastic: float = 2.212,
-        input_max: float | str = "match",
-        target_spikes: float = 937.0,
-        epochs: int = 1,
-        shuffle: bool = True,
-        random_state: int = 0,
-        n_threads: int | None = None,
-        progress: bool = False,
-    ) -> None:
-        self.microcolumns = microcolumns
-        self.n_copies = n_copies
-        self.threshold = threshold
-        self.threshold_excess = threshold_excess
-        self.tau_v = tau_v
-        self.hebbian = hebbian
-        self.reward = reward
-        self.stability_ratio = stability_ratio
-        self.w_min = w_min
-        self.w_max = w_max
-        self.initial_weight = initial_weight
-        self.silent_synapses = silent_synapses
-        self.renorm_threshold = renorm_threshold
-        self.hebbian_window = hebbian_window
-        self.dopamine_time = dopamine_time
-        self.max_isi = max_isi
-        self.presentation_steps = presentation_steps
-        self.frame_steps = frame_steps
-        self.label_step = label_step
-        self.stochastic = stochastic
-        self.input_max = input_max
-        self.target_spikes = target_spikes
-        self.epochs = epochs
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.n_threads = n_threads
-        self.progress = progress
 
     def trace(self, x: Any, label: Any = None, copy: int = 0) -> dict[str, np.ndarray]:
         """Runs one frame of one copy from rest and returns its step-by-step record.

@@ -7,11 +7,13 @@ clips in the same layout are written by :mod:`.synth_neovision2`.
 from __future__ import annotations
 
 from .idx import load_idx, read_idx, write_idx
-from .registry import load, names
+from .registry import Dataset, load, load_dataset, names
 from .sources import load_digits, load_fashion_mnist, load_mnist5k
 
 __all__ = [
+    "Dataset",
     "load",
+    "load_dataset",
     "load_digits",
     "load_fashion_mnist",
     "load_idx",

@@ -1,8 +1,17 @@
-"""Loading datasets by name."""
+"""Datasets by name: the one registry every subcommand uses.
+
+:func:`load_dataset` gives a :class:`Dataset` (images, labels, class names, the groups
+folds must respect, the dataset's own test split); :func:`load` only the images and
+labels. Names: ``mnist5k``, ``fashion-mnist``, ``digits``, ``idx`` (args: images path,
+labels path), ``objects`` (args: path of an object array ``.npz``) and
+``synthetic-neovision2`` (args: optionally the number of clips, default 10).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,7 +19,115 @@ import numpy as np
 from .idx import load_idx
 from .sources import load_digits, load_fashion_mnist, load_mnist5k
 
-_LOADERS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+_FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+
+
+@dataclass
+class Dataset:
+    """Images, labels and what an experiment must know about them."""
+
+    images: np.ndarray  # uint8 (N, H, W)
+    labels: np.ndarray  # int64 (N,)
+    class_names: list[str]
+    #: folds never split a group (video clips); None for still-image sets
+    groups: np.ndarray | None
+    name: str
+    #: the dataset's own test split (e.g. Fashion-MNIST's 10k), or None
+    test_mask: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def _digits10(name: str) -> Callable[[Sequence[str], int], Dataset]:
+    loader = {"mnist5k": load_mnist5k, "digits": load_digits}[name]
+
+    def build(args: Sequence[str], seed: int) -> Dataset:
+        images, labels = loader()
+        return Dataset(images, labels, [str(c) for c in range(10)], None, name)
+
+    return build
+
+
+def _fashion(args: Sequence[str], seed: int) -> Dataset:
+    tr = load_fashion_mnist(split="train")
+    te = load_fashion_mnist(split="test")
+    images, labels = np.concatenate([tr[0], te[0]]), np.concatenate([tr[1], te[1]])
+    test_mask = np.arange(len(labels)) >= len(tr[1])
+    return Dataset(images, labels, list(_FASHION_CLASSES), None, "fashion-mnist", test_mask)
+
+
+def _idx(args: Sequence[str], seed: int) -> Dataset:
+    if len(args) != 2:
+        raise ValueError("dataset_args: idx needs [images_path, labels_path]")
+    images, labels = load_idx(*args)
+    return Dataset(images, labels, [str(c) for c in np.unique(labels)], None, "idx")
+
+
+def _objects(args: Sequence[str], seed: int) -> Dataset:
+    from ..preprocess.object_array import ObjectArray
+
+    if len(args) != 1:
+        raise ValueError("dataset_args: objects needs [path/to/objects.npz]")
+    return _from_objects(ObjectArray.load(args[0]), "objects")
+
+
+def _synthetic_neovision2(args: Sequence[str], seed: int) -> Dataset:
+    """Generates clips in a temporary folder and extracts their objects."""
+    from ..preprocess.extract import extract_objects
+    from .neovision2 import open_clip
+    from .synth_neovision2 import generate_clips
+
+    n_clips = int(args[0]) if args else 10
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = generate_clips(tmp, n_clips, seed=seed, n_frames=120)
+        opened = [open_clip(c.csv_path) for c in clips]
+        objects = extract_objects(opened, every=2)
+    return _from_objects(objects, "synthetic-neovision2")
+
+
+def _from_objects(objects: Any, name: str) -> Dataset:
+    return Dataset(objects.images, objects.labels, list(objects.classes), objects.clip, name)
+
+
+_DATASETS: dict[str, Callable[[Sequence[str], int], Dataset]] = {
+    "mnist5k": _digits10("mnist5k"),
+    "fashion-mnist": _fashion,
+    "digits": _digits10("digits"),
+    "idx": _idx,
+    "objects": _objects,
+    "synthetic-neovision2": _synthetic_neovision2,
+}
+
+
+def names() -> list[str]:
+    """Names accepted by :func:`load` and :func:`load_dataset`."""
+    return sorted(_DATASETS)
+
+
+def load_dataset(name: str, args: Sequence[str] = (), seed: int = 0) -> Dataset:
+    """The dataset ``name``; ``args`` are its arguments (paths, number of clips) and
+    ``seed`` seeds generated data."""
+    try:
+        build = _DATASETS[name]
+    except KeyError:
+        raise ValueError(f"name: unknown dataset {name!r}; known: {names()}") from None
+    return build(list(args), seed)
+
+
+#: Image sets whose loader takes its own arguments (Fashion-MNIST: ``path``, ``split``).
+_IMAGE_LOADERS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "mnist5k": load_mnist5k,
     "digits": load_digits,
     "fashion-mnist": load_fashion_mnist,
@@ -18,19 +135,14 @@ _LOADERS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
 }
 
 
-def names() -> list[str]:
-    """Names accepted by :func:`load`."""
-    return sorted(_LOADERS)
-
-
 def load(name: str, *args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
     """Images (uint8, N×H×W) and int64 labels of the dataset ``name``.
 
-    Extra arguments go to the loader, e.g. ``load("fashion-mnist", split="test")`` or
-    ``load("idx", images_path, labels_path)``.
+    Extra arguments go to the loader, e.g. ``load("fashion-mnist", split="test")``
+    (the train split by default), ``load("idx", images_path, labels_path)`` or
+    ``load("objects", path)``.
     """
-    try:
-        loader = _LOADERS[name]
-    except KeyError:
-        raise ValueError(f"name: unknown dataset {name!r}; known: {names()}") from None
-    return loader(*args, **kwargs)
+    if name in _IMAGE_LOADERS:
+        return _IMAGE_LOADERS[name](*args, **kwargs)
+    data = load_dataset(name, [str(a) for a in args], **kwargs)
+    return data.images, data.labels

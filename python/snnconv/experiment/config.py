@@ -5,11 +5,18 @@ A configuration has one table per stage. Every field can be set in a TOML file
 ``--set table.field=value`` (the value is parsed as TOML, so ``--set run.folds=3``,
 ``--set run.methods=["csnn","cnn2"]``, ``--set kernels.stride=1``).
 ``snnconv config --print-defaults`` prints every field with its default.
+
+The ``kernels`` and ``conv_snn`` tables are built from the signatures of
+:class:`~snnconv.kernel_learner.KernelLearner` and :class:`~snnconv.conv_snn.ConvSNN`:
+their fields are those estimators' parameters, with the same defaults. The
+``conv_snn`` table was called ``front_end`` before; that name is still accepted in
+TOML files and ``--set`` (``--set front_end.pool=3`` sets ``conv_snn.pool``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +26,9 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
+
+from ..conv_snn import ConvSNN
+from ..kernel_learner import KernelLearner
 
 
 @dataclass
@@ -55,31 +65,41 @@ class RunConfig:
     progress: bool = True
 
 
-@dataclass
-class KernelConfig:
-    """KernelLearner parameters (SPEC §1)."""
-
-    kernel_size: int = 9
-    n_kernels: int = 28
-    stride: int = 2
-    w_min: float = -0.3
-    w_max: float = 1.0
-    brightness_quantile: float = 0.25
-    saturation_quantile: float = 0.03
-    epochs: int = 1
+def _table(name: str, estimator: type, names: tuple[str, ...], doc: str) -> type:
+    """A config table whose fields are ``names``, with the types and defaults of
+    ``estimator``'s signature: the table cannot drift from the estimator."""
+    params = inspect.signature(estimator).parameters
+    fields = [(n, params[n].annotation, field(default=params[n].default)) for n in names]
+    return dataclasses.make_dataclass(
+        name, fields, namespace={"__doc__": doc, "__module__": __name__}
+    )
 
 
-@dataclass
-class FrontEndConfig:
-    """ConvSNN parameters (SPEC §2)."""
+KernelConfig = _table(
+    "KernelConfig",
+    KernelLearner,
+    (
+        "kernel_size",
+        "n_kernels",
+        "stride",
+        "w_min",
+        "w_max",
+        "brightness_quantile",
+        "saturation_quantile",
+        "epochs",
+    ),
+    "KernelLearner parameters (docs/algorithms.md §1).",
+)
 
-    pool: int = 2
-    tau: float = 10.0
-    threshold: float = 1.0
-    target_rate: float = 1.0
-    frame_steps: int = 15
-    active_steps: int = 10
-    encoding: str = "accumulator"
+ConvSNNConfig = _table(
+    "ConvSNNConfig",
+    ConvSNN,
+    ("pool", "tau", "threshold", "target_rate", "frame_steps", "active_steps", "encoding"),
+    "ConvSNN parameters (docs/algorithms.md §2); its stride is ``kernels.stride``.",
+)
+
+#: Old table names still accepted in TOML files and ``--set``.
+TABLE_ALIASES = {"front_end": "conv_snn"}
 
 
 @dataclass
@@ -108,8 +128,8 @@ class BaselineConfig:
 @dataclass
 class ExperimentConfig:
     run: RunConfig = field(default_factory=RunConfig)
-    kernels: KernelConfig = field(default_factory=KernelConfig)
-    front_end: FrontEndConfig = field(default_factory=FrontEndConfig)
+    kernels: KernelConfig = field(default_factory=KernelConfig)  # type: ignore[valid-type]
+    conv_snn: ConvSNNConfig = field(default_factory=ConvSNNConfig)  # type: ignore[valid-type]
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     baselines: BaselineConfig = field(default_factory=BaselineConfig)
 
@@ -137,6 +157,7 @@ class ExperimentConfig:
         """Sets ``table.field`` with a type check against the default's type."""
         table, _, name = dotted.partition(".")
         name, _, subkey = name.partition(".")
+        table = TABLE_ALIASES.get(table, table)
         tables = {f.name for f in dataclasses.fields(self)}
         if table not in tables or not name:
             raise ValueError(f"config: unknown key {dotted!r}; tables: {sorted(tables)}")

@@ -77,10 +77,10 @@ def run_probe(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> M
 
     t0 = time.perf_counter()
     kl = _kernel_learner(cfg, seed, threads).fit(split.train_images)
-    f_train = relu_pool_features(kl.transform(split.train_images), cfg.front_end.pool)
+    f_train = relu_pool_features(kl.transform(split.train_images), cfg.conv_snn.pool)
     probe = fit_probe(f_train, split.train_labels)
     t1 = time.perf_counter()
-    f_test = relu_pool_features(kl.transform(split.test_images), cfg.front_end.pool)
+    f_test = relu_pool_features(kl.transform(split.test_images), cfg.conv_snn.pool)
     pred = probe.predict(f_test)
     t2 = time.perf_counter()
     return MethodResult(
@@ -143,7 +143,8 @@ def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> Me
 
 def _raw_colanet(kind: str) -> Runner:
     def run(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
-        from ..colanet import CoLaNET, DigitalCoLaNET
+        from ..colanet.digital import DigitalCoLaNET
+        from ..colanet.spiking import CoLaNET
 
         cls = CoLaNET if kind == "spiking" else DigitalCoLaNET
         params = {"random_state": seed, "n_threads": threads, **cfg.classifier.params}
@@ -195,7 +196,7 @@ def _cnn_units(kind: str, shape: tuple[int, ...], classes: int) -> int:
 
 def _ulsnn(n: int) -> Runner:
     def run(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
-        from ..baselines import ULSNN
+        from ..baselines.ulsnn import ULSNN
 
         model = ULSNN(
             n_neurons=n,

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..experiment import ExperimentConfig, ExperimentData
-from ..experiment.methods import Split, run_csnn
+from .config import ExperimentConfig
+from .data import ExperimentData
+from .methods import Split, run_csnn
 
 #: name -> ("float", low, high, log) | ("int", low, high) | ("choice", [values])
 DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
@@ -27,7 +28,7 @@ DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
     "classifier.params.hebbian": ("float", -0.4, -0.05, False),
     "classifier.params.stochastic": ("float", 0.5, 5.0, True),
     "classifier.params.target_spikes": ("float", 500.0, 2000.0, True),
-    "front_end.target_rate": ("float", 0.4, 2.0, True),
+    "conv_snn.target_rate": ("float", 0.4, 2.0, True),
 }
 
 
@@ -145,7 +146,8 @@ def _current(cfg: ExperimentConfig, key: str) -> Any:
         return value
     if sub in value:
         return value[sub]
-    from ..colanet import CoLaNET, DigitalCoLaNET
+    from ..colanet.digital import DigitalCoLaNET
+    from ..colanet.spiking import CoLaNET
 
     cls = CoLaNET if cfg.classifier.kind == "spiking" else DigitalCoLaNET
     import inspect

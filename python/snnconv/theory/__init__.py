@@ -1,4 +1,4 @@
-"""Training-dynamics theory of CoLaNET on the binary task (SPEC §5).
+"""Training-dynamics theory of CoLaNET on the binary task (docs/algorithms.md §5).
 
 ``formulas`` holds every closed-form quantity; ``task`` generates the task's
 spike counts; ``simulate`` runs the digital / spiking CoLaNET on it in the theory's

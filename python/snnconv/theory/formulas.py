@@ -1,4 +1,4 @@
-"""Closed-form predictions of the CoLaNET training-dynamics theory (SPEC §5).
+"""Closed-form predictions of the CoLaNET training-dynamics theory (docs/algorithms.md §5).
 
 Units: x (and σ, χ, l, a, b) in units of the input axis; rates f_max in spikes per
 time step; T_p in steps; n in input nodes per unit of x; d in resource units per
@@ -31,10 +31,17 @@ Derivations (checked in ``docs/theory.md``):
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..colanet.spiking import CoLaNET
+
+#: CoLaNET's signature defaults: the theory's learner constants that are estimator
+#: parameters (T_p, d, w_min, w_max) start from them.
+_COLANET = {n: p.default for n, p in inspect.signature(CoLaNET).parameters.items()}
 
 
 @dataclass(frozen=True)
@@ -48,15 +55,15 @@ class TheoryParams:
 
     sigma: float = 0.02  # receptive-field width (x units)
     f_max: float = 0.3  # peak rate, spikes per step
-    t_p: float = 10.0  # presentation steps
+    t_p: float = float(_COLANET["presentation_steps"])  # presentation steps
     density: float = 500.0  # n: input nodes per unit of x
     a: float = 0.25  # the class interval [a, b] inside x in [0, 1]
     b: float = 0.75
-    d: float = 0.18  # resource increment per rewarded example (D)
+    d: float = _COLANET["reward"]  # resource increment per rewarded example (D)
     theta: float = 2.0  # L threshold in units of U
     chi: float = 0.04  # width of a microcolumn's weight profile
-    w_min: float = -0.253
-    w_max: float = 0.0924
+    w_min: float = _COLANET["w_min"]
+    w_max: float = _COLANET["w_max"]
 
     def __post_init__(self) -> None:
         checks = {
@@ -82,7 +89,7 @@ class TheoryParams:
 
 
 def weight_from_resource(resource: float | np.ndarray, w_min: float, w_max: float):
-    """w(W) of SPEC §1/§3."""
+    """w(W) of docs/algorithms.md §1 and §3."""
     r = np.maximum(resource, 0.0)
     span = w_max - w_min
     return w_min + span * r / (span + r)

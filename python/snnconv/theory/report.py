@@ -107,7 +107,7 @@ def measure(sim: Simulation, horizon: int) -> dict:
 
 
 def predictions(p: TheoryParams) -> dict:
-    """Every closed form of SPEC §5 for ``p`` (plus the centre-limited variant)."""
+    """Every closed form of docs/algorithms.md §5 for ``p`` (plus the centre-limited variant)."""
     out = {
         "l": activity_region(p),
         "N": n_microcolumns(p),

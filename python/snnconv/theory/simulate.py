@@ -1,4 +1,5 @@
-"""Simulations of the digital and spiking CoLaNET on the theory's binary task (SPEC §5).
+"""Simulations of the digital and spiking CoLaNET on the theory's binary task
+(docs/algorithms.md §5).
 
 The theory describes one column (the class on [a, b]) of a learner with constant
 threshold θ, a fixed reward d per forced example, no change when a microcolumn answers
@@ -105,7 +106,8 @@ def learner_params(p: TheoryParams, kind: str = "digital", microcolumns: int = 2
 
 def make_learner(p: TheoryParams, kind: str = "digital", seed: int = 0, microcolumns: int = 20):
     """A fresh learner configured by :func:`learner_params`."""
-    from ..colanet import CoLaNET, DigitalCoLaNET
+    from ..colanet.digital import DigitalCoLaNET
+    from ..colanet.spiking import CoLaNET
 
     cls = DigitalCoLaNET if kind == "digital" else CoLaNET
     return cls(random_state=seed, **learner_params(p, kind, microcolumns))
