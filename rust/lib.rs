@@ -10,6 +10,7 @@ pub mod preprocess;
 pub mod resource;
 pub mod rng;
 pub mod snn;
+pub mod threads;
 pub mod ulsnn;
 
 #[cfg(feature = "python")]

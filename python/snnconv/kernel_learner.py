@@ -224,13 +224,15 @@ class KernelLearner(ParamsMixin):
                     f"{self.kernel_size}), got {init.shape}"
                 )
         self._core = _core.KernelLearnerCore(
-            int(self.kernel_size),
-            int(self.n_kernels),
-            int(self.stride),
-            float(self.w_min),
-            float(self.w_max),
-            lr,
-            b,
+            {
+                "kernel_size": int(self.kernel_size),
+                "n_kernels": int(self.n_kernels),
+                "stride": int(self.stride),
+                "w_min": float(self.w_min),
+                "w_max": float(self.w_max),
+                "learning_rate": lr,
+                "brightness_threshold": b,
+            },
             int(self.random_state),
             init,
         )
@@ -369,13 +371,15 @@ class KernelLearner(ParamsMixin):
             r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
             fired = [bool(x) for x in np.asarray(arrays["fired"]).ravel()]
             self._core = _core.KernelLearnerCore.restore(
-                int(self.kernel_size),
-                int(self.n_kernels),
-                int(self.stride),
-                float(self.w_min),
-                float(self.w_max),
-                float(meta["learning_rate_"]),
-                float(meta["brightness_threshold_"]),
+                {
+                    "kernel_size": int(self.kernel_size),
+                    "n_kernels": int(self.n_kernels),
+                    "stride": int(self.stride),
+                    "w_min": float(self.w_min),
+                    "w_max": float(self.w_max),
+                    "learning_rate": float(meta["learning_rate_"]),
+                    "brightness_threshold": float(meta["brightness_threshold_"]),
+                },
                 int(self.random_state),
                 r,
                 w,
