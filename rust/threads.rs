@@ -76,6 +76,47 @@ mod tests {
     }
 
     #[test]
+    fn stack_loops_give_the_same_result_on_one_and_two_threads() {
+        use crate::kernels::brightness::{brightness_u8_stack, saturate_stack};
+        use crate::kernels::conv::{conv_f32, conv_stack_f32, out_len};
+        let (n, h, w, k, stride) = (5, 13, 11, 3, 2);
+        let src: Vec<u8> = (0..n * h * w).map(|i| (i * 37 % 251) as u8).collect();
+        let bright = |t| {
+            let mut out = vec![0.0; src.len()];
+            install(Some(t), || {
+                brightness_u8_stack(&src, h * w, Some(0.1), &mut out)
+            })
+            .unwrap();
+            out
+        };
+        assert_eq!(bright(1), bright(2));
+        let sat = |t| {
+            let mut d: Vec<f64> = src.iter().map(|&x| f64::from(x) / 255.0).collect();
+            install(Some(t), || saturate_stack(&mut d, h * w, 0.1)).unwrap();
+            d
+        };
+        assert_eq!(sat(1), sat(2));
+        let g: Vec<f32> = bright(1).iter().map(|&v| v as f32).collect();
+        let kern: Vec<f32> = (0..2 * k * k).map(|i| (i as f32 - 8.0) / 9.0).collect();
+        let per = 2 * out_len(h, k, stride) * out_len(w, k, stride);
+        let conv = |t| {
+            let mut out = vec![0f32; n * per];
+            install(Some(t), || {
+                conv_stack_f32(&g, n, (h, w), &kern, k, stride, &mut out)
+            })
+            .unwrap();
+            out
+        };
+        let one = conv(1);
+        assert_eq!(one, conv(2));
+        let mut each = vec![0f32; n * per];
+        for (i, o) in each.chunks_mut(per).enumerate() {
+            conv_f32(&g[i * h * w..(i + 1) * h * w], (h, w), &kern, k, stride, o);
+        }
+        assert_eq!(one, each);
+    }
+
+    #[test]
     fn pools_are_kept() {
         assert!(Arc::ptr_eq(&pool(3).unwrap(), &pool(3).unwrap()));
     }

@@ -7,15 +7,14 @@ use numpy::{
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use rayon::prelude::*;
 
 use super::common::with_threads;
 use crate::error::Error;
 use crate::kernels::brightness::{
-    brightness_u8, check_saturation_quantile, check_unit_range, saturate_in_place, LevelCounts,
+    brightness_u8_stack, check_saturation_quantile, check_unit_range, saturate_stack, LevelCounts,
     StreamQuantile,
 };
-use crate::kernels::conv::{conv_f32, out_len};
+use crate::kernels::conv::{conv_stack_f32, out_len};
 use crate::kernels::prepared::PreparedStack;
 use crate::kernels::{KernelLearner, KernelParams};
 use crate::rng;
@@ -67,30 +66,17 @@ fn preprocess<'py>(
             Err(_) => a.as_array().iter().copied().collect(),
         };
         let mut data = crate::pages::zeroed::<f64>(n * h * w);
-        if h * w > 0 {
-            py.detach(|| {
-                with_threads(n_threads, || {
-                    data.par_chunks_mut(h * w)
-                        .zip(src.par_chunks(h * w))
-                        .for_each(|(out, img)| {
-                            brightness_u8(img, saturation_quantile, out, None);
-                        })
-                })
-            })?;
-        }
+        py.detach(|| {
+            with_threads(n_threads, || {
+                brightness_u8_stack(&src, h * w, saturation_quantile, &mut data)
+            })
+        })?;
         let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
         return Ok(arr.into_pyarray(py));
     }
     let (mut data, [n, h, w]) = brightness_stack(images)?;
     if let Some(sq) = saturation_quantile {
-        if h * w > 0 {
-            py.detach(|| {
-                with_threads(n_threads, || {
-                    data.par_chunks_mut(h * w)
-                        .for_each_init(Vec::new, |scratch, img| saturate_in_place(img, sq, scratch))
-                })
-            })?;
-        }
+        py.detach(|| with_threads(n_threads, || saturate_stack(&mut data, h * w, sq)))?;
     }
     let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
     Ok(arr.into_pyarray(py))
@@ -141,25 +127,12 @@ fn conv_features<'py>(
     };
     let kern: Vec<f32> = kernels.as_array().iter().map(|&v| v as f32).collect();
     let (p, q) = (out_len(h, k, stride), out_len(w, k, stride));
-    let per = n_k * p * q;
-    let mut out = crate::pages::zeroed::<f32>(n_img * per);
-    if per > 0 {
-        py.detach(|| {
-            with_threads(n_threads, || {
-                // Across images when there are many small ones; within an image (the
-                // conv parallelises itself) when frames are large.
-                if n_img > 1 && per * k * k < (1 << 20) {
-                    out.par_chunks_mut(per).enumerate().for_each(|(i, o)| {
-                        conv_f32(&g[i * h * w..(i + 1) * h * w], (h, w), &kern, k, stride, o)
-                    });
-                } else {
-                    for (i, o) in out.chunks_mut(per).enumerate() {
-                        conv_f32(&g[i * h * w..(i + 1) * h * w], (h, w), &kern, k, stride, o);
-                    }
-                }
-            })
-        })?;
-    }
+    let mut out = crate::pages::zeroed::<f32>(n_img * n_k * p * q);
+    py.detach(|| {
+        with_threads(n_threads, || {
+            conv_stack_f32(&g, n_img, (h, w), &kern, k, stride, &mut out)
+        })
+    })?;
     Ok(Array4::from_shape_vec((n_img, n_k, p, q), out)
         .expect("shape")
         .into_pyarray(py))
