@@ -96,6 +96,9 @@ class ULSNN(ParamsMixin):
         self.progress = progress
 
     # ------------------------------------------------------------------ checks
+    # Ranges the core also checks are checked here first on purpose: this runs before any
+    # pass over the data, before int()/float() in the core call could truncate (3.7 -> 3),
+    # and load() uses it to vet a file's parameters. The core's check guards direct _core use.
     def _check_params(self) -> None:
         check_int("n_neurons", self.n_neurons, 1)
         check_int("time", self.time, 1)
