@@ -108,3 +108,18 @@ def test_panic_guard_message_is_unchanged_elsewhere():
     # n_threads is checked by the core before any work runs.
     with pytest.raises(ParameterError):
         _core.preprocess(np.zeros((1, 2, 2), np.uint8), None, 0)
+
+
+def test_loading_a_tampered_kernel_file_is_a_model_file_error(tmp_path):
+    from snnconv import KernelLearner
+
+    rng = np.random.default_rng(0)
+    images = (rng.random((6, 12, 12)) * 255).astype(np.uint8)
+    path = KernelLearner(kernel_size=3, n_kernels=4, stride=1).fit(images).save(tmp_path / "k")
+    z = dict(np.load(path, allow_pickle=False))
+    z["resource"] = z["resource"].copy()
+    z["resource"][0, 0, 0] = np.nan
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **z)
+    with pytest.raises(ModelFileError, match="resource"):
+        KernelLearner.load(bad)
