@@ -1,6 +1,8 @@
-//! snnconv core: kernel learning, spiking front-end and CoLaNET in plain Rust.
-//! The Python binding lives in `python/` and is compiled only with the
-//! `python` feature.
+//! snnconv core in plain Rust: kernel learning (`kernels`), the ConvSNN spiking
+//! front-end (`snn`), CoLaNET (`colanet`), the ULSNN baseline (`ulsnn`), video
+//! preprocessing (`preprocess`), scheduling (`threads`) and one error type by kind
+//! (`error`). The Python binding is the `python` module (`rust/python/`), the only
+//! place that uses pyo3, compiled only with the `python` feature.
 
 pub mod colanet;
 pub mod error;
@@ -10,6 +12,7 @@ pub mod preprocess;
 pub mod resource;
 pub mod rng;
 pub mod snn;
+pub mod threads;
 pub mod ulsnn;
 
 #[cfg(feature = "python")]

@@ -7,6 +7,17 @@ import numpy.typing as npt
 
 __version__: str
 
+# The core classes take their hyperparameters as one dict (extra keys are ignored):
+# KernelLearnerCore: kernel_size, n_kernels, stride, w_min, w_max, learning_rate,
+#   brightness_threshold.
+# ConvSNNCore: stride, pool, tau (None = no leak), threshold, frame_steps, active_steps,
+#   encoding, max_rate, reset_carry, reset.
+# UlsnnCore: n_inputs, n_neurons, time, intensity, intensity_step, max_retries,
+#   min_spikes, exc, inh, nu_pre, nu_post, norm, theta_plus, tc_theta_decay, one_spike.
+# ColanetCore: every field of the Rust colanet::Params (silent_synapses -1 = None).
+_Params = dict[str, Any]
+
+def default_params() -> dict[str, dict[str, Any]]: ...
 def preprocess(
     images: npt.NDArray[np.uint8] | npt.NDArray[np.float64],
     saturation_quantile: float | None = None,
@@ -46,25 +57,13 @@ class PreparedStack:
 class KernelLearnerCore:
     def __init__(
         self,
-        kernel_size: int,
-        n_kernels: int,
-        stride: int,
-        w_min: float,
-        w_max: float,
-        learning_rate: float,
-        brightness_threshold: float,
+        params: _Params,
         seed: int,
         initial_resource: npt.NDArray[np.float64] | None = None,
     ) -> None: ...
     @staticmethod
     def restore(
-        kernel_size: int,
-        n_kernels: int,
-        stride: int,
-        w_min: float,
-        w_max: float,
-        learning_rate: float,
-        brightness_threshold: float,
+        params: _Params,
         seed: int,
         resource: npt.NDArray[np.float64],
         weights: npt.NDArray[np.float64],
@@ -111,23 +110,14 @@ def sum_pool_spikes(
     spikes: npt.NDArray[np.bool_], pool: int
 ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint16]]: ...
 
-class SpikingFrontEnd:
+class ConvSNNCore:
     def __init__(
         self,
         kernels: npt.NDArray[np.float64],
         scales: npt.NDArray[np.float64],
         height: int,
         width: int,
-        stride: int,
-        pool: int,
-        tau: float | None,
-        threshold: float,
-        frame_steps: int,
-        active_steps: int,
-        encoding: str,
-        max_rate: float,
-        reset_carry: bool,
-        reset: str,
+        params: _Params,
         seed: int,
     ) -> None: ...
     @property
@@ -168,21 +158,7 @@ class UlsnnCore:
 
     def __init__(
         self,
-        n_inputs: int,
-        n_neurons: int,
-        time: int,
-        intensity: float,
-        intensity_step: float,
-        max_retries: int,
-        min_spikes: int,
-        exc: float,
-        inh: float,
-        nu_pre: float,
-        nu_post: float,
-        norm: float,
-        theta_plus: float,
-        tc_theta_decay: float,
-        one_spike: bool,
+        params: _Params,
         seed: int,
         weights: npt.NDArray[np.float64] | None = None,
         theta: npt.NDArray[np.float64] | None = None,
@@ -208,9 +184,7 @@ class UlsnnCore:
 class ColanetCore:
     """An ensemble of spiking ("spiking") or digital ("digital") CoLaNET copies."""
 
-    def __init__(
-        self, kind: str, params: dict[str, float | int], n_copies: int, seed: int
-    ) -> None: ...
+    def __init__(self, kind: str, params: _Params, n_copies: int, seed: int) -> None: ...
     def train(
         self,
         x: npt.NDArray[np.uint8],

@@ -191,6 +191,9 @@ class ConvSNN(ParamsMixin):
         self.progress = progress
 
     # ------------------------------------------------------------------ checks
+    # Ranges the core also checks are checked here first on purpose: this runs before any
+    # pass over the data, before int()/float() in the core call could truncate (3.7 -> 3),
+    # and load() uses it to vet a file's parameters. The core's check guards direct _core use.
     def _check_params(self) -> None:
         def integer(name: str, lo: int, hi: int | None = None) -> int:
             return check_int(name, getattr(self, name), lo, hi)
@@ -323,21 +326,23 @@ class ConvSNN(ParamsMixin):
         tau = self.tau
         if tau is not None and math.isinf(tau):
             tau = None
-        return _core.SpikingFrontEnd(
+        return _core.ConvSNNCore(
             np.ascontiguousarray(kernels, dtype=np.float64),
             np.ascontiguousarray(scales, dtype=np.float64),
             int(h),
             int(w),
-            int(self.stride),
-            int(self.pool),
-            None if tau is None else float(tau),
-            float(self.threshold),
-            int(self.frame_steps),
-            int(self.active_steps),
-            str(self.encoding),
-            float(self.max_rate),
-            bool(self.reset_carry),
-            str(self.reset),
+            {
+                "stride": int(self.stride),
+                "pool": int(self.pool),
+                "tau": None if tau is None else float(tau),
+                "threshold": float(self.threshold),
+                "frame_steps": int(self.frame_steps),
+                "active_steps": int(self.active_steps),
+                "encoding": str(self.encoding),
+                "max_rate": float(self.max_rate),
+                "reset_carry": bool(self.reset_carry),
+                "reset": str(self.reset),
+            },
             int(self.random_state),
         )
 

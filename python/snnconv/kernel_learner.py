@@ -76,6 +76,9 @@ class KernelLearner(ParamsMixin):
         self.progress = progress
 
     # ------------------------------------------------------------------ checks
+    # Ranges the core also checks are checked here first on purpose: this runs before any
+    # pass over the data, before int()/float() in the core call could truncate (3.7 -> 3),
+    # and load() uses it to vet a file's parameters. The core's check guards direct _core use.
     def _check_params(self) -> None:
         def integer(name: str, lo: int) -> None:
             check_int(name, getattr(self, name), lo)
@@ -225,13 +228,15 @@ class KernelLearner(ParamsMixin):
                     f"{self.kernel_size}), got {init.shape}"
                 )
         self._core = _core.KernelLearnerCore(
-            int(self.kernel_size),
-            int(self.n_kernels),
-            int(self.stride),
-            float(self.w_min),
-            float(self.w_max),
-            lr,
-            b,
+            {
+                "kernel_size": int(self.kernel_size),
+                "n_kernels": int(self.n_kernels),
+                "stride": int(self.stride),
+                "w_min": float(self.w_min),
+                "w_max": float(self.w_max),
+                "learning_rate": lr,
+                "brightness_threshold": b,
+            },
             int(self.random_state),
             init,
         )
@@ -367,13 +372,15 @@ class KernelLearner(ParamsMixin):
             r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
             fired = [bool(x) for x in np.asarray(arrays["fired"]).ravel()]
             self._core = _core.KernelLearnerCore.restore(
-                int(self.kernel_size),
-                int(self.n_kernels),
-                int(self.stride),
-                float(self.w_min),
-                float(self.w_max),
-                float(meta["learning_rate_"]),
-                float(meta["brightness_threshold_"]),
+                {
+                    "kernel_size": int(self.kernel_size),
+                    "n_kernels": int(self.n_kernels),
+                    "stride": int(self.stride),
+                    "w_min": float(self.w_min),
+                    "w_max": float(self.w_max),
+                    "learning_rate": float(meta["learning_rate_"]),
+                    "brightness_threshold": float(meta["brightness_threshold_"]),
+                },
                 int(self.random_state),
                 r,
                 w,

@@ -5,6 +5,8 @@
 //! the result is always an actual pixel value, which is what "the value at the
 //! 97th percentile" means for the saturation rule.
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 
 /// Index into an ascending-sorted sample of length `n` (> 0) holding the
@@ -110,6 +112,37 @@ pub fn brightness_u8(
         *o = lut[usize::from(x)];
     }
     reference
+}
+
+/// [`brightness_u8`] of every image of a stack (`pixels` each, concatenated) into
+/// `out`, in parallel over images.
+pub fn brightness_u8_stack(
+    src: &[u8],
+    pixels: usize,
+    saturation_quantile: Option<f64>,
+    out: &mut [f64],
+) {
+    assert_eq!(src.len(), out.len());
+    if pixels == 0 {
+        return;
+    }
+    out.par_chunks_mut(pixels)
+        .zip(src.par_chunks(pixels))
+        .for_each(|(o, img)| {
+            brightness_u8(img, saturation_quantile, o, None);
+        });
+}
+
+/// [`saturate_in_place`] on every image of a stack (`pixels` each, concatenated), in
+/// parallel over images.
+pub fn saturate_stack(data: &mut [f64], pixels: usize, saturation_quantile: f64) {
+    if pixels == 0 {
+        return;
+    }
+    data.par_chunks_mut(pixels)
+        .for_each_init(Vec::new, |scratch, img| {
+            saturate_in_place(img, saturation_quantile, scratch)
+        });
 }
 
 /// The histogram of a uint8 image into `hist`, and its saturation reference level

@@ -21,6 +21,50 @@ const LANES: usize = 16;
 /// independent accumulator chains (hides add latency, cuts loads per MAC).
 const GROUP: usize = 4;
 
+/// [`conv_f32`] over a stack of `n_img` images (h × w each, concatenated in `g`) into
+/// `out` (n_img, n_kernels, P, Q). Across images when there are many small ones;
+/// within an image (the conv parallelises itself) when frames are large. Every output
+/// is the same sum either way, so the split never changes a result.
+pub fn conv_stack_f32(
+    g: &[f32],
+    n_img: usize,
+    (h, w): (usize, usize),
+    kernels: &[f32],
+    k: usize,
+    stride: usize,
+    out: &mut [f32],
+) {
+    let n_k = kernels.len() / (k * k);
+    let per = n_k * out_len(h, k, stride) * out_len(w, k, stride);
+    assert_eq!(out.len(), n_img * per);
+    if per == 0 {
+        return;
+    }
+    if n_img > 1 && per * k * k < PARALLEL_MACS {
+        out.par_chunks_mut(per).enumerate().for_each(|(i, o)| {
+            conv_f32(
+                &g[i * h * w..(i + 1) * h * w],
+                (h, w),
+                kernels,
+                k,
+                stride,
+                o,
+            )
+        });
+    } else {
+        for (i, o) in out.chunks_mut(per).enumerate() {
+            conv_f32(
+                &g[i * h * w..(i + 1) * h * w],
+                (h, w),
+                kernels,
+                k,
+                stride,
+                o,
+            );
+        }
+    }
+}
+
 /// Output pointer shared by tasks that write disjoint rows.
 #[derive(Clone, Copy)]
 struct RowsPtr(*mut f32);

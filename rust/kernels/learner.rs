@@ -206,9 +206,9 @@ impl KernelLearner {
         fired: Vec<bool>,
         images_seen: u64,
     ) -> Result<Self> {
-        let mut s = Self::with_resource(params, seed, resource)?;
+        let mut s = Self::with_resource(params, seed, resource).map_err(Error::in_saved_state)?;
         if weights.len() != s.weights.len() || fired.len() != s.fired.len() {
-            return Err(Error::input(
+            return Err(Error::corrupt(
                 "state",
                 "kernels, resource and fired sizes disagree",
             ));

@@ -6,11 +6,10 @@ use numpy::{
     IntoPyArray, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::common::{to_py, with_threads};
+use super::common::with_threads;
 use crate::colanet::digital::DigitalCopy;
 use crate::colanet::encode::check_counts;
 use crate::colanet::ensemble::{Ensemble, Member};
@@ -44,49 +43,71 @@ struct PyColanet {
     shape: (usize, usize, usize),
 }
 
-fn get<'py, T: FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, key: &'static str) -> PyResult<T> {
-    d.get_item(key)?
-        .ok_or_else(|| PyValueError::new_err(format!("{key}: missing")))?
-        .extract::<T>()
-        .map_err(|e| {
-            let e: PyErr = e.into();
-            PyValueError::new_err(format!("{key}: {e}"))
-        })
+/// CoLaNET's hyperparameters as Python passes them: a dict with one item per
+/// `Params` field (the same names); `silent_synapses` -1 = no conservation.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct ColanetArgs {
+    n_inputs: usize,
+    n_classes: usize,
+    microcolumns: usize,
+    threshold: f64,
+    threshold_excess: f64,
+    tau_v: f64,
+    hebbian: f64,
+    reward: f64,
+    stability_ratio: f64,
+    w_min: f64,
+    w_max: f64,
+    initial_weight: f64,
+    silent_synapses: i64,
+    renorm_threshold: f64,
+    hebbian_window: u32,
+    dopamine_time: u32,
+    max_isi: u32,
+    presentation_steps: u32,
+    frame_steps: u32,
+    label_step: u32,
+    stochastic: f64,
 }
 
-fn params_from(d: &Bound<'_, PyDict>) -> PyResult<Params> {
-    let silent: i64 = get(d, "silent_synapses")?;
-    let p = Params {
-        n_inputs: get(d, "n_inputs")?,
-        n_classes: get(d, "n_classes")?,
-        microcolumns: get(d, "microcolumns")?,
-        threshold: get(d, "threshold")?,
-        threshold_excess: get(d, "threshold_excess")?,
-        tau_v: get(d, "tau_v")?,
-        hebbian: get(d, "hebbian")?,
-        reward: get(d, "reward")?,
-        stability_ratio: get(d, "stability_ratio")?,
-        w_min: get(d, "w_min")?,
-        w_max: get(d, "w_max")?,
-        initial_weight: get(d, "initial_weight")?,
-        silent_synapses: if silent < 0 {
-            None
-        } else {
-            Some(u32::try_from(silent).map_err(|_| {
-                PyValueError::new_err("silent_synapses: must be -1 or in [0, 2^32)")
-            })?)
-        },
-        renorm_threshold: get(d, "renorm_threshold")?,
-        hebbian_window: get(d, "hebbian_window")?,
-        dopamine_time: get(d, "dopamine_time")?,
-        max_isi: get(d, "max_isi")?,
-        presentation_steps: get(d, "presentation_steps")?,
-        frame_steps: get(d, "frame_steps")?,
-        label_step: get(d, "label_step")?,
-        stochastic: get(d, "stochastic")?,
-    };
-    p.validate().map_err(to_py)?;
-    Ok(p)
+impl ColanetArgs {
+    /// The validated core parameters.
+    fn into_params(self) -> PyResult<Params> {
+        let silent = self.silent_synapses;
+        let p =
+            Params {
+                n_inputs: self.n_inputs,
+                n_classes: self.n_classes,
+                microcolumns: self.microcolumns,
+                threshold: self.threshold,
+                threshold_excess: self.threshold_excess,
+                tau_v: self.tau_v,
+                hebbian: self.hebbian,
+                reward: self.reward,
+                stability_ratio: self.stability_ratio,
+                w_min: self.w_min,
+                w_max: self.w_max,
+                initial_weight: self.initial_weight,
+                silent_synapses: if silent < 0 {
+                    None
+                } else {
+                    Some(u32::try_from(silent).map_err(|_| {
+                        Error::param("silent_synapses", "must be -1 or in [0, 2^32)")
+                    })?)
+                },
+                renorm_threshold: self.renorm_threshold,
+                hebbian_window: self.hebbian_window,
+                dopamine_time: self.dopamine_time,
+                max_isi: self.max_isi,
+                presentation_steps: self.presentation_steps,
+                frame_steps: self.frame_steps,
+                label_step: self.label_step,
+                stochastic: self.stochastic,
+            };
+        p.validate()?;
+        Ok(p)
+    }
 }
 
 /// State arrays of every copy stacked: (copies, L, N) or (copies, L).
@@ -98,10 +119,10 @@ fn stack3<T: Member>(e: &Ensemble<T>, f: impl Fn(&T) -> Vec<f64>) -> Vec<f64> {
 impl PyColanet {
     /// `kind` is "spiking" or "digital"; `params` holds the Rust `Params` fields.
     #[new]
-    fn new(kind: &str, params: &Bound<'_, PyDict>, n_copies: usize, seed: u64) -> PyResult<Self> {
-        let p = params_from(params)?;
+    fn new(kind: &str, params: ColanetArgs, n_copies: usize, seed: u64) -> PyResult<Self> {
+        let p = params.into_params()?;
         if n_copies < 1 {
-            return Err(to_py(Error::param("n_copies", "must be >= 1")));
+            return Err(Error::param("n_copies", "must be >= 1").into());
         }
         let shape = (n_copies, p.n_learning(), p.n_inputs);
         let kind = match kind {
@@ -118,10 +139,11 @@ impl PyColanet {
                 0,
             )),
             other => {
-                return Err(to_py(Error::param(
+                return Err(Error::param(
                     "kind",
                     format!("must be 'spiking' or 'digital', got {other:?}"),
-                )))
+                )
+                .into())
             }
         };
         Ok(Self { kind, shape })
@@ -149,7 +171,7 @@ impl PyColanet {
                 || with_ensemble!(kind, e => e.train(&xs, &labels)),
             )
         })?
-        .map_err(to_py)
+        .map_err(PyErr::from)
     }
 
     /// Summed relative votes (n, C) of all copies, plasticity frozen.
@@ -164,9 +186,8 @@ impl PyColanet {
         let xs: Vec<u8> = x.as_array().iter().copied().collect();
         let kind = &self.kind;
         let c = with_ensemble!(kind, e => e.params().n_classes);
-        let v = py
-            .detach(|| with_threads(n_threads, || with_ensemble!(kind, e => e.votes(&xs, n))))?
-            .map_err(to_py)?;
+        let v =
+            py.detach(|| with_threads(n_threads, || with_ensemble!(kind, e => e.votes(&xs, n))))??;
         Ok(Array2::from_shape_vec((n, c), v)
             .expect("shape")
             .into_pyarray(py))
@@ -188,10 +209,9 @@ impl PyColanet {
             || stability.shape() != [c, l]
             || counters.shape() != [c, 3, l]
         {
-            return Err(to_py(Error::input(
-                "state",
-                "saved arrays do not match the network's shape",
-            )));
+            return Err(
+                Error::corrupt("state", "saved arrays do not match the network's shape").into(),
+            );
         }
         let r = resource.as_array();
         let fr = free.as_array();
@@ -203,10 +223,7 @@ impl PyColanet {
             .any(|v| !v.is_finite())
             || st.iter().any(|&v| v < 0.0)
         {
-            return Err(to_py(Error::input(
-                "state",
-                "saved arrays hold invalid values",
-            )));
+            return Err(Error::corrupt("state", "saved arrays hold invalid values").into());
         }
         let rows = |k: usize| -> (Vec<f64>, Vec<f64>, Vec<f64>, [Vec<u64>; 3]) {
             (
@@ -257,25 +274,20 @@ impl PyColanet {
         seed: u64,
     ) -> PyResult<Bound<'py, PyDict>> {
         let Kind::Spiking(e) = &mut self.kind else {
-            return Err(to_py(Error::param(
-                "trace",
-                "only the spiking CoLaNET has a timeline",
-            )));
+            return Err(Error::param("trace", "only the spiking CoLaNET has a timeline").into());
         };
         let p = e.params().clone();
         let x: Vec<u8> = counts.as_array().iter().copied().collect();
         if x.len() != p.n_inputs {
-            return Err(to_py(Error::input(
+            return Err(Error::input(
                 "x",
                 format!("expected {} features, got {}", p.n_inputs, x.len()),
-            )));
+            )
+            .into());
         }
-        check_counts(&x, p.presentation_steps).map_err(to_py)?;
+        check_counts(&x, p.presentation_steps)?;
         if label.is_some_and(|l| l >= p.n_classes) || copy >= e.copies.len() {
-            return Err(to_py(Error::input(
-                "label",
-                "class or copy index out of range",
-            )));
+            return Err(Error::input("label", "class or copy index out of range").into());
         }
         let mut rng = crate::rng::stream(seed, crate::rng::purpose::NETWORK, copy as u64);
         let tr = e.copies[copy].trace_frame(&x, label, &mut rng);

@@ -7,15 +7,14 @@ use numpy::{
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use rayon::prelude::*;
 
-use super::common::{to_py, with_threads};
+use super::common::with_threads;
 use crate::error::Error;
 use crate::kernels::brightness::{
-    brightness_u8, check_saturation_quantile, check_unit_range, saturate_in_place, LevelCounts,
+    brightness_u8_stack, check_saturation_quantile, check_unit_range, saturate_stack, LevelCounts,
     StreamQuantile,
 };
-use crate::kernels::conv::{conv_f32, out_len};
+use crate::kernels::conv::{conv_stack_f32, out_len};
 use crate::kernels::prepared::PreparedStack;
 use crate::kernels::{KernelLearner, KernelParams};
 use crate::rng;
@@ -41,7 +40,7 @@ fn brightness_stack(images: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, [usize; 3]
     if let Ok(a) = images.extract::<PyReadonlyArray3<'_, f64>>() {
         let shape = [a.shape()[0], a.shape()[1], a.shape()[2]];
         let v: Vec<f64> = a.as_array().iter().copied().collect();
-        check_unit_range(&v, "images").map_err(to_py)?;
+        check_unit_range(&v, "images")?;
         return Ok((v, shape));
     }
     Err(PyTypeError::new_err(
@@ -58,7 +57,7 @@ fn preprocess<'py>(
     saturation_quantile: Option<f64>,
     n_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
-    check_saturation_quantile(saturation_quantile).map_err(to_py)?;
+    check_saturation_quantile(saturation_quantile)?;
     if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
         // uint8 (the usual case): one lookup table per image, no float selection.
         let [n, h, w] = [a.shape()[0], a.shape()[1], a.shape()[2]];
@@ -67,30 +66,17 @@ fn preprocess<'py>(
             Err(_) => a.as_array().iter().copied().collect(),
         };
         let mut data = crate::pages::zeroed::<f64>(n * h * w);
-        if h * w > 0 {
-            py.detach(|| {
-                with_threads(n_threads, || {
-                    data.par_chunks_mut(h * w)
-                        .zip(src.par_chunks(h * w))
-                        .for_each(|(out, img)| {
-                            brightness_u8(img, saturation_quantile, out, None);
-                        })
-                })
-            })?;
-        }
+        py.detach(|| {
+            with_threads(n_threads, || {
+                brightness_u8_stack(&src, h * w, saturation_quantile, &mut data)
+            })
+        })?;
         let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
         return Ok(arr.into_pyarray(py));
     }
     let (mut data, [n, h, w]) = brightness_stack(images)?;
     if let Some(sq) = saturation_quantile {
-        if h * w > 0 {
-            py.detach(|| {
-                with_threads(n_threads, || {
-                    data.par_chunks_mut(h * w)
-                        .for_each_init(Vec::new, |scratch, img| saturate_in_place(img, sq, scratch))
-                })
-            })?;
-        }
+        py.detach(|| with_threads(n_threads, || saturate_stack(&mut data, h * w, sq)))?;
     }
     let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
     Ok(arr.into_pyarray(py))
@@ -121,22 +107,19 @@ fn conv_features<'py>(
     let (n_img, h, w) = (images.shape()[0], images.shape()[1], images.shape()[2]);
     let (n_k, k, k2) = (kernels.shape()[0], kernels.shape()[1], kernels.shape()[2]);
     if k != k2 || k == 0 {
-        return Err(to_py(Error::input(
-            "kernels",
-            "must have shape (n_kernels, K, K) with K >= 1",
-        )));
+        return Err(
+            Error::input("kernels", "must have shape (n_kernels, K, K) with K >= 1").into(),
+        );
     }
     if stride < 1 {
-        return Err(to_py(Error::param(
-            "stride",
-            format!("must be >= 1, got {stride}"),
-        )));
+        return Err(Error::param("stride", format!("must be >= 1, got {stride}")).into());
     }
     if h < k || w < k {
-        return Err(to_py(Error::input(
+        return Err(Error::input(
             "images",
             format!("image of {h}x{w} is smaller than the {k}x{k} kernels"),
-        )));
+        )
+        .into());
     }
     let g: Vec<f32> = match images.as_slice() {
         Ok(s) => s.iter().map(|&v| v as f32).collect(),
@@ -144,25 +127,12 @@ fn conv_features<'py>(
     };
     let kern: Vec<f32> = kernels.as_array().iter().map(|&v| v as f32).collect();
     let (p, q) = (out_len(h, k, stride), out_len(w, k, stride));
-    let per = n_k * p * q;
-    let mut out = crate::pages::zeroed::<f32>(n_img * per);
-    if per > 0 {
-        py.detach(|| {
-            with_threads(n_threads, || {
-                // Across images when there are many small ones; within an image (the
-                // conv parallelises itself) when frames are large.
-                if n_img > 1 && per * k * k < (1 << 20) {
-                    out.par_chunks_mut(per).enumerate().for_each(|(i, o)| {
-                        conv_f32(&g[i * h * w..(i + 1) * h * w], (h, w), &kern, k, stride, o)
-                    });
-                } else {
-                    for (i, o) in out.chunks_mut(per).enumerate() {
-                        conv_f32(&g[i * h * w..(i + 1) * h * w], (h, w), &kern, k, stride, o);
-                    }
-                }
-            })
-        })?;
-    }
+    let mut out = crate::pages::zeroed::<f32>(n_img * n_k * p * q);
+    py.detach(|| {
+        with_threads(n_threads, || {
+            conv_stack_f32(&g, n_img, (h, w), &kern, k, stride, &mut out)
+        })
+    })?;
     Ok(Array4::from_shape_vec((n_img, n_k, p, q), out)
         .expect("shape")
         .into_pyarray(py))
@@ -176,7 +146,7 @@ struct PyStreamQuantile(StreamQuantile);
 impl PyStreamQuantile {
     #[new]
     fn new(q: f64) -> PyResult<Self> {
-        Ok(Self(StreamQuantile::new(q).map_err(to_py)?))
+        Ok(Self(StreamQuantile::new(q)?))
     }
     fn count(&mut self, values: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
         self.0.count(values.as_slice()?);
@@ -215,7 +185,7 @@ impl PyPreparedStack {
         n_threads: Option<usize>,
         count_into: Option<PyRefMut<'_, PyStreamQuantile>>,
     ) -> PyResult<Self> {
-        check_saturation_quantile(saturation_quantile).map_err(to_py)?;
+        check_saturation_quantile(saturation_quantile)?;
         let stack = if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
             let shape = (a.shape()[0], a.shape()[1], a.shape()[2]);
             let levels: Vec<u8> = match a.as_slice() {
@@ -266,10 +236,9 @@ impl PyPreparedStack {
         let (n, h, w) = self.0.shape();
         let idx: Vec<usize> = idx.as_array().iter().map(|&i| i as usize).collect();
         if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
-            return Err(to_py(Error::input(
-                "idx",
-                format!("index {bad} out of range for {n} images"),
-            )));
+            return Err(
+                Error::input("idx", format!("index {bad} out of range for {n} images")).into(),
+            );
         }
         let mut out = crate::pages::zeroed::<f64>(idx.len() * h * w);
         if h * w > 0 {
@@ -297,84 +266,79 @@ impl PyPreparedStack {
 #[pyclass(name = "KernelLearnerCore", module = "snnconv._core")]
 struct PyKernelLearner(KernelLearner);
 
+/// The learner's hyperparameters as Python passes them: a dict with one item per
+/// `KernelParams` field (the same names).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct KernelArgs {
+    kernel_size: usize,
+    n_kernels: usize,
+    stride: usize,
+    w_min: f64,
+    w_max: f64,
+    learning_rate: f64,
+    brightness_threshold: f64,
+}
+
+impl From<KernelArgs> for KernelParams {
+    fn from(a: KernelArgs) -> Self {
+        KernelParams {
+            kernel_size: a.kernel_size,
+            n_kernels: a.n_kernels,
+            stride: a.stride,
+            w_min: a.w_min,
+            w_max: a.w_max,
+            learning_rate: a.learning_rate,
+            brightness_threshold: a.brightness_threshold,
+        }
+    }
+}
+
 #[pymethods]
 impl PyKernelLearner {
+    /// `params`: dict of the `KernelParams` fields.
     #[new]
-    #[pyo3(signature = (kernel_size, n_kernels, stride, w_min, w_max, learning_rate,
-                        brightness_threshold, seed, initial_resource=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (params, seed, initial_resource=None))]
     fn new(
-        kernel_size: usize,
-        n_kernels: usize,
-        stride: usize,
-        w_min: f64,
-        w_max: f64,
-        learning_rate: f64,
-        brightness_threshold: f64,
+        params: KernelArgs,
         seed: u64,
         initial_resource: Option<PyReadonlyArray3<'_, f64>>,
     ) -> PyResult<Self> {
-        let params = KernelParams {
-            kernel_size,
-            n_kernels,
-            stride,
-            w_min,
-            w_max,
-            learning_rate,
-            brightness_threshold,
-        };
+        let params = KernelParams::from(params);
+        let (n_kernels, kernel_size) = (params.n_kernels, params.kernel_size);
         let learner = match initial_resource {
             None => KernelLearner::new(params, seed),
             Some(r) => {
                 let s = r.shape();
                 if s != [n_kernels, kernel_size, kernel_size] {
-                    return Err(to_py(Error::input(
+                    return Err(Error::input(
                         "initial_resource",
                         format!(
                             "must have shape ({n_kernels}, {kernel_size}, {kernel_size}), got {s:?}"
                         ),
-                    )));
+                    )
+                    .into());
                 }
                 KernelLearner::with_resource(params, seed, r.as_array().iter().copied().collect())
             }
         };
-        Ok(Self(learner.map_err(to_py)?))
+        Ok(Self(learner?))
     }
 
     /// Restores a saved state exactly.
     #[staticmethod]
-    #[pyo3(signature = (kernel_size, n_kernels, stride, w_min, w_max, learning_rate,
-                        brightness_threshold, seed, resource, weights, fired, images_seen))]
-    #[allow(clippy::too_many_arguments)]
     fn restore(
-        kernel_size: usize,
-        n_kernels: usize,
-        stride: usize,
-        w_min: f64,
-        w_max: f64,
-        learning_rate: f64,
-        brightness_threshold: f64,
+        params: KernelArgs,
         seed: u64,
         resource: PyReadonlyArray3<'_, f64>,
         weights: PyReadonlyArray3<'_, f64>,
         fired: Vec<bool>,
         images_seen: u64,
     ) -> PyResult<Self> {
-        let params = KernelParams {
-            kernel_size,
-            n_kernels,
-            stride,
-            w_min,
-            w_max,
-            learning_rate,
-            brightness_threshold,
-        };
-        let shape = [n_kernels, kernel_size, kernel_size];
+        let params = KernelParams::from(params);
+        let shape = [params.n_kernels, params.kernel_size, params.kernel_size];
         if resource.shape() != shape || weights.shape() != shape {
-            return Err(to_py(Error::input(
-                "state",
-                "kernel arrays have the wrong shape",
-            )));
+            return Err(Error::corrupt("state", "kernel arrays have the wrong shape").into());
         }
         let learner = KernelLearner::restore(
             params,
@@ -384,7 +348,7 @@ impl PyKernelLearner {
             fired,
             images_seen,
         );
-        Ok(Self(learner.map_err(to_py)?))
+        Ok(Self(learner?))
     }
 
     /// Learns from a `PreparedStack`, or from preprocessed images (N, H, W) as a
@@ -421,13 +385,12 @@ impl PyKernelLearner {
             Some(o) => o.as_array().iter().map(|&i| i as usize).collect(),
         };
         if let Some(&bad) = order.iter().find(|&&i| i >= n) {
-            return Err(to_py(Error::input(
-                "order",
-                format!("index {bad} out of range for {n} images"),
-            )));
+            return Err(
+                Error::input("order", format!("index {bad} out of range for {n} images")).into(),
+            );
         }
         if h * w == 0 {
-            return Err(to_py(Error::input("images", "images have no pixels")));
+            return Err(Error::input("images", "images have no pixels").into());
         }
         let mut stats = Vec::with_capacity(order.len() * 3);
         let learner = &mut self.0;
@@ -445,8 +408,7 @@ impl PyKernelLearner {
                     }
                     Ok::<_, Error>(())
                 })
-            })?
-            .map_err(to_py)?;
+            })??;
         } else if let Some(images) = &array {
             // Copy the images in learning order, a few at a time (numpy memory is
             // only read with the GIL held), and learn each batch without the GIL.
@@ -471,8 +433,7 @@ impl PyKernelLearner {
                         }
                         Ok::<_, Error>(())
                     })
-                })?
-                .map_err(to_py)?;
+                })??;
             }
         }
         Ok(Array2::from_shape_vec((order.len(), 3), stats)

@@ -3,6 +3,8 @@
 
 mod colanet;
 mod common;
+mod defaults;
+mod errors;
 mod kernels;
 mod preprocess;
 mod snn;
@@ -18,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     snn::register(m)?;
     ulsnn::register(m)?;
     colanet::register(m)?;
+    defaults::register(m)?;
     Ok(())
 }

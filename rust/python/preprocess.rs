@@ -6,7 +6,7 @@ use numpy::{IntoPyArray, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use super::common::{to_py, with_threads};
+use super::common::with_threads;
 use crate::error::Error;
 use crate::preprocess::components::components as core_components;
 use crate::preprocess::heat::HeatMap;
@@ -44,7 +44,7 @@ impl PyHeatMap {
     #[pyo3(signature = (height, width, decay, n_threads=None))]
     fn new(height: usize, width: usize, decay: f64, n_threads: Option<usize>) -> PyResult<Self> {
         Ok(Self {
-            map: HeatMap::new(height, width, decay).map_err(to_py)?,
+            map: HeatMap::new(height, width, decay)?,
             prev_u8: Vec::new(),
             cur_u8: Vec::new(),
             prev_f: Vec::new(),
@@ -63,10 +63,10 @@ impl PyHeatMap {
         let (h, w) = self.map.shape();
         let check = |s: &[usize], name: &'static str| {
             if s != [h, w] {
-                Err(to_py(Error::input(
+                Err(Error::input(
                     name,
                     format!("expected shape ({h}, {w}), got {s:?}"),
-                )))
+                ))
             } else {
                 Ok(())
             }
@@ -82,7 +82,7 @@ impl PyHeatMap {
             let (map, a, b) = (&mut self.map, &self.prev_u8, &self.cur_u8);
             return py
                 .detach(|| with_threads(self.n_threads, || map.update(a, b, f32::from)))?
-                .map_err(to_py);
+                .map_err(PyErr::from);
         }
         if let (Ok(p), Ok(c)) = (
             previous.extract::<PyReadonlyArray2<'_, f32>>(),
@@ -95,7 +95,7 @@ impl PyHeatMap {
             let (map, a, b) = (&mut self.map, &self.prev_f, &self.cur_f);
             return py
                 .detach(|| with_threads(self.n_threads, || map.update(a, b, |v| v)))?
-                .map_err(to_py);
+                .map_err(PyErr::from);
         }
         Err(PyTypeError::new_err(
             "frame: previous and current must both be 2-D uint8 or both float32 arrays",
@@ -140,26 +140,25 @@ fn components<'py>(
         None => None,
         Some(m) => {
             if m.shape() != [h, w] {
-                return Err(to_py(Error::input(
+                return Err(Error::input(
                     "ignore",
                     format!("mask must have the heat map's shape ({h}, {w})"),
-                )));
+                )
+                .into());
             }
             Some(m.as_array().iter().copied().collect())
         }
     };
-    let found = py
-        .detach(|| {
-            core_components(
-                &values,
-                (h, w),
-                threshold,
-                mask.as_deref(),
-                connectivity,
-                min_area,
-            )
-        })
-        .map_err(to_py)?;
+    let found = py.detach(|| {
+        core_components(
+            &values,
+            (h, w),
+            threshold,
+            mask.as_deref(),
+            connectivity,
+            min_area,
+        )
+    })?;
     let rows: Vec<i64> = found
         .iter()
         .flat_map(|c| [c.x0, c.y0, c.x1, c.y1, c.area].map(|v| v as i64))

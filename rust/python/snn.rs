@@ -1,4 +1,4 @@
-//! Bindings for the spiking front-end (SPEC §2).
+//! Bindings for the spiking front-end ConvSNN (SPEC §2).
 
 use ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{
@@ -8,17 +8,17 @@ use numpy::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::common::{to_py, with_threads};
+use super::common::with_threads;
 use crate::error::Error;
 use crate::kernels::brightness::check_unit_range;
 use crate::snn::{
-    calibrate, pool_raster, CalibrationOptions, Encoding, FrameOut, Network, NetworkParams, Raster,
+    calibrate, pool_raster, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, FrameOut, Raster,
     Reset,
 };
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sum_pool_spikes, m)?)?;
-    m.add_class::<PyFrontEnd>()?;
+    m.add_class::<PyConvSnn>()?;
     Ok(())
 }
 
@@ -37,7 +37,7 @@ fn sum_pool_spikes<'py>(
     let shape = (s[0], s[1], s[2], s[3]);
     let data: Vec<bool> = spikes.as_array().iter().copied().collect();
     let (mut counts, mut backlog) = (Vec::new(), Vec::new());
-    let layer = pool_raster(&data, shape, pool, &mut counts, &mut backlog).map_err(to_py)?;
+    let layer = pool_raster(&data, shape, pool, &mut counts, &mut backlog)?;
     let dims = (layer.n_kernels, layer.p_len, layer.q_len);
     Ok((
         Array3::from_shape_vec(dims, counts)
@@ -49,10 +49,11 @@ fn sum_pool_spikes<'py>(
     ))
 }
 
-/// A front-end for images of one size, built from validated parameters.
-#[pyclass(name = "SpikingFrontEnd", module = "snnconv._core")]
-struct PyFrontEnd {
-    net: Network,
+/// `ConvSNNCore`: the ConvSNN front-end for images of one size, built from validated
+/// parameters.
+#[pyclass(name = "ConvSNNCore", module = "snnconv._core")]
+struct PyConvSnn {
+    net: ConvSnn,
     scales: Vec<f64>,
 }
 
@@ -60,10 +61,11 @@ fn parse_encoding(encoding: &str, reset_carry: bool, seed: u64) -> PyResult<Enco
     match encoding {
         "accumulator" => Ok(Encoding::Accumulator { reset_carry }),
         "poisson" => Ok(Encoding::Bernoulli { seed }),
-        other => Err(to_py(Error::param(
+        other => Err(Error::param(
             "encoding",
             format!("must be 'accumulator' or 'poisson', got {other:?}"),
-        ))),
+        )
+        .into()),
     }
 }
 
@@ -71,57 +73,72 @@ fn parse_reset(reset: &str) -> PyResult<Reset> {
     match reset {
         "subtract" => Ok(Reset::Subtract),
         "zero" => Ok(Reset::Zero),
-        other => Err(to_py(Error::param(
+        other => Err(Error::param(
             "reset",
             format!("must be 'subtract' or 'zero', got {other:?}"),
-        ))),
+        )
+        .into()),
+    }
+}
+
+/// The front-end's hyperparameters as Python passes them: a dict with one item per
+/// field (the ConvSNN parameter names; `tau` None = no leak).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct ConvSnnArgs {
+    stride: usize,
+    pool: usize,
+    tau: Option<f64>,
+    threshold: f64,
+    frame_steps: usize,
+    active_steps: usize,
+    encoding: String,
+    max_rate: f64,
+    reset_carry: bool,
+    reset: String,
+}
+
+impl ConvSnnArgs {
+    fn into_params(self, seed: u64) -> PyResult<ConvSnnParams> {
+        Ok(ConvSnnParams {
+            stride: self.stride,
+            pool: self.pool,
+            tau: self.tau,
+            threshold: self.threshold,
+            frame_steps: self.frame_steps,
+            active_steps: self.active_steps,
+            encoding: parse_encoding(&self.encoding, self.reset_carry, seed)?,
+            max_rate: self.max_rate,
+            reset: parse_reset(&self.reset)?,
+        })
     }
 }
 
 #[pymethods]
-impl PyFrontEnd {
+impl PyConvSnn {
+    /// `kernels` (n_kernels, K, K), `scales` α per kernel, images of height × width;
+    /// `params`: dict of the `ConvSnnArgs` fields.
     #[new]
-    #[pyo3(signature = (kernels, scales, height, width, stride, pool, tau, threshold,
-                        frame_steps, active_steps, encoding, max_rate, reset_carry, reset, seed))]
-    #[allow(clippy::too_many_arguments)]
     fn new(
         kernels: PyReadonlyArray3<'_, f64>,
         scales: PyReadonlyArray1<'_, f64>,
         height: usize,
         width: usize,
-        stride: usize,
-        pool: usize,
-        tau: Option<f64>,
-        threshold: f64,
-        frame_steps: usize,
-        active_steps: usize,
-        encoding: &str,
-        max_rate: f64,
-        reset_carry: bool,
-        reset: &str,
+        params: ConvSnnArgs,
         seed: u64,
     ) -> PyResult<Self> {
         let s = kernels.shape();
         if s[1] != s[2] || s[0] == 0 || s[1] == 0 {
-            return Err(to_py(Error::input(
+            return Err(Error::input(
                 "kernels",
                 format!("must have shape (n_kernels, K, K) with n_kernels, K >= 1, got {s:?}"),
-            )));
+            )
+            .into());
         }
-        let params = NetworkParams {
-            stride,
-            pool,
-            tau,
-            threshold,
-            frame_steps,
-            active_steps,
-            encoding: parse_encoding(encoding, reset_carry, seed)?,
-            max_rate,
-            reset: parse_reset(reset)?,
-        };
+        let params = params.into_params(seed)?;
         let k: Vec<f64> = kernels.as_array().iter().copied().collect();
         let scales: Vec<f64> = scales.as_array().iter().copied().collect();
-        let net = Network::new(params, &k, s[1], &scales, (height, width)).map_err(to_py)?;
+        let net = ConvSnn::new(params, &k, s[1], &scales, (height, width))?;
         Ok(Self { net, scales })
     }
 
@@ -217,29 +234,28 @@ impl PyFrontEnd {
         let (_, data) = self.images(&images)?;
         let max_rate = self.net.params.frame_steps as f64;
         if !(target_rate > 0.0 && target_rate < max_rate) {
-            return Err(to_py(Error::param(
+            return Err(Error::param(
                 "target_rate",
                 format!(
                     "must be in (0, frame_steps={max_rate}) spikes per neuron per frame, \
                      got {target_rate}"
                 ),
-            )));
+            )
+            .into());
         }
         let mut net = self.net.clone();
         let zero = vec![0u64; net.n_pixels()];
         let opts = CalibrationOptions::new(target_rate, per_kernel);
         let nk = net.conv.n_kernels;
-        let cal = py
-            .detach(|| {
-                with_threads(n_threads, || {
-                    calibrate(nk, &opts, |s| {
-                        net.conv.set_scales(s)?;
-                        Ok(net.kernel_rates(&data, &zero))
-                    })
+        let cal = py.detach(|| {
+            with_threads(n_threads, || {
+                calibrate(nk, &opts, |s| {
+                    net.conv.set_scales(s)?;
+                    Ok(net.kernel_rates(&data, &zero))
                 })
-            })?
-            .map_err(to_py)?;
-        net.conv.set_scales(&cal.scales).map_err(to_py)?;
+            })
+        })??;
+        net.conv.set_scales(&cal.scales)?;
         self.net = net;
         self.scales = cal.scales.clone();
         Ok((
@@ -262,13 +278,14 @@ impl PyFrontEnd {
         let net = &self.net;
         let (h, w) = (net.conv.height, net.conv.width);
         if image.shape() != [h, w] {
-            return Err(to_py(Error::input(
+            return Err(Error::input(
                 "image",
                 format!("must have shape ({h}, {w}), got {:?}", image.shape()),
-            )));
+            )
+            .into());
         }
         let g: Vec<f64> = image.as_array().iter().copied().collect();
-        check_unit_range(&g, "image").map_err(to_py)?;
+        check_unit_range(&g, "image")?;
         let mut c = self.carry(carry)?;
         let steps = net.params.frame_steps;
         let mut rec = Raster::new(steps, h * w, &net.conv, &net.pool);
@@ -345,19 +362,20 @@ impl PyFrontEnd {
     }
 }
 
-impl PyFrontEnd {
+impl PyConvSnn {
     /// Owned copy of a (N, H, W) brightness stack of this network's image size.
     fn images(&self, images: &PyReadonlyArray3<'_, f64>) -> PyResult<(usize, Vec<f64>)> {
         let s = images.shape();
         let (h, w) = (self.net.conv.height, self.net.conv.width);
         if s[1] != h || s[2] != w {
-            return Err(to_py(Error::input(
+            return Err(Error::input(
                 "images",
                 format!("must be {h}x{w} for this network, got {}x{}", s[1], s[2]),
-            )));
+            )
+            .into());
         }
         let data: Vec<f64> = images.as_array().iter().copied().collect();
-        check_unit_range(&data, "images").map_err(to_py)?;
+        check_unit_range(&data, "images")?;
         Ok((s[0], data))
     }
 
@@ -367,20 +385,22 @@ impl PyFrontEnd {
             None => Ok(vec![0; h * w]),
             Some(c) => {
                 if c.shape() != [h, w] {
-                    return Err(to_py(Error::input(
+                    return Err(Error::input(
                         "carry",
                         format!("must have shape ({h}, {w}), got {:?}", c.shape()),
-                    )));
+                    )
+                    .into());
                 }
                 let v: Vec<u64> = c.as_array().iter().copied().collect();
                 if let Some(bad) = v.iter().find(|&&z| z >= crate::snn::encoder::QUANTUM) {
-                    return Err(to_py(Error::input(
+                    return Err(Error::input(
                         "carry",
                         format!(
                             "accumulator states must be < {}, got {bad}",
                             crate::snn::encoder::QUANTUM
                         ),
-                    )));
+                    )
+                    .into());
                 }
                 Ok(v)
             }

@@ -8,7 +8,7 @@ use numpy::{
 };
 use pyo3::prelude::*;
 
-use super::common::{to_py, with_threads};
+use super::common::with_threads;
 use crate::error::Error;
 use crate::ulsnn::{Ulsnn, UlsnnParams};
 
@@ -20,8 +20,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyclass(name = "UlsnnCore", module = "snnconv._core")]
 struct PyUlsnn(Ulsnn);
 
-#[allow(clippy::too_many_arguments)]
-fn params(
+/// The network's hyperparameters as Python passes them: a dict with one item per
+/// field below (the `UlsnnParams` names); the rest keep `UlsnnParams::new`'s values.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct UlsnnArgs {
     n_inputs: usize,
     n_neurons: usize,
     time: usize,
@@ -37,22 +40,26 @@ fn params(
     theta_plus: f64,
     tc_theta_decay: f64,
     one_spike: bool,
-) -> UlsnnParams {
-    let mut p = UlsnnParams::new(n_inputs, n_neurons);
-    p.time = time;
-    p.intensity = intensity;
-    p.intensity_step = intensity_step;
-    p.max_retries = max_retries;
-    p.min_spikes = min_spikes;
-    p.exc = exc;
-    p.inh = inh;
-    p.nu_pre = nu_pre;
-    p.nu_post = nu_post;
-    p.norm = norm;
-    p.theta_plus = theta_plus;
-    p.tc_theta_decay = tc_theta_decay;
-    p.one_spike = one_spike;
-    p
+}
+
+impl From<UlsnnArgs> for UlsnnParams {
+    fn from(a: UlsnnArgs) -> Self {
+        let mut p = UlsnnParams::new(a.n_inputs, a.n_neurons);
+        p.time = a.time;
+        p.intensity = a.intensity;
+        p.intensity_step = a.intensity_step;
+        p.max_retries = a.max_retries;
+        p.min_spikes = a.min_spikes;
+        p.exc = a.exc;
+        p.inh = a.inh;
+        p.nu_pre = a.nu_pre;
+        p.nu_post = a.nu_post;
+        p.norm = a.norm;
+        p.theta_plus = a.theta_plus;
+        p.tc_theta_decay = a.tc_theta_decay;
+        p.one_spike = a.one_spike;
+        p
+    }
 }
 
 /// Rows of a (N, n_inputs) float64 array as one owned buffer, checked against the
@@ -60,10 +67,11 @@ fn params(
 fn rows(net: &Ulsnn, images: &PyReadonlyArray2<'_, f64>) -> PyResult<(Vec<f64>, usize)> {
     let d = net.params().n_inputs;
     if images.shape()[1] != d {
-        return Err(to_py(Error::input(
+        return Err(Error::input(
             "images",
             format!("expected {d} pixels per image, got {}", images.shape()[1]),
-        )));
+        )
+        .into());
     }
     Ok((
         images.as_array().iter().copied().collect(),
@@ -77,61 +85,30 @@ type Responses<'py> = (Bound<'py, PyArray2<u32>>, Bound<'py, PyArray1<u32>>);
 #[pymethods]
 impl PyUlsnn {
     /// Fresh network, or the saved state when `weights`/`theta` are given.
+    /// `params`: dict of the `UlsnnArgs` fields.
     #[new]
-    #[pyo3(signature = (n_inputs, n_neurons, time, intensity, intensity_step, max_retries,
-                        min_spikes, exc, inh, nu_pre, nu_post, norm, theta_plus,
-                        tc_theta_decay, one_spike, seed, weights=None, theta=None,
-                        images_seen=0))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (params, seed, weights=None, theta=None, images_seen=0))]
     fn new(
-        n_inputs: usize,
-        n_neurons: usize,
-        time: usize,
-        intensity: f64,
-        intensity_step: f64,
-        max_retries: u32,
-        min_spikes: u32,
-        exc: f64,
-        inh: f64,
-        nu_pre: f64,
-        nu_post: f64,
-        norm: f64,
-        theta_plus: f64,
-        tc_theta_decay: f64,
-        one_spike: bool,
+        params: UlsnnArgs,
         seed: u64,
         weights: Option<PyReadonlyArray2<'_, f64>>,
         theta: Option<PyReadonlyArray1<'_, f64>>,
         images_seen: u64,
     ) -> PyResult<Self> {
-        let p = params(
-            n_inputs,
-            n_neurons,
-            time,
-            intensity,
-            intensity_step,
-            max_retries,
-            min_spikes,
-            exc,
-            inh,
-            nu_pre,
-            nu_post,
-            norm,
-            theta_plus,
-            tc_theta_decay,
-            one_spike,
-        );
+        let p = UlsnnParams::from(params);
+        let (n_inputs, n_neurons) = (p.n_inputs, p.n_neurons);
         let net = match (weights, theta) {
             (None, None) => Ulsnn::new(p, seed),
             (Some(w), Some(t)) => {
                 if w.shape() != [n_inputs, n_neurons] {
-                    return Err(to_py(Error::input(
+                    return Err(Error::corrupt(
                         "weights",
                         format!(
                             "must have shape ({n_inputs}, {n_neurons}), got {:?}",
                             w.shape()
                         ),
-                    )));
+                    )
+                    .into());
                 }
                 Ulsnn::restore(
                     p,
@@ -141,12 +118,12 @@ impl PyUlsnn {
                     images_seen,
                 )
             }
-            _ => Err(Error::input(
+            _ => Err(Error::param(
                 "weights",
                 "weights and theta must be given together",
             )),
         };
-        Ok(Self(net.map_err(to_py)?))
+        Ok(Self(net?))
     }
 
     /// Trains on the rows of `images` (brightness in [0, 1]) in order; returns per-image
@@ -159,19 +136,17 @@ impl PyUlsnn {
         let (data, n) = rows(&self.0, &images)?;
         let d = self.0.params().n_inputs;
         let net = &mut self.0;
-        let stats = py
-            .detach(|| {
-                // Sequential: no pool needed, only the panic guard.
-                with_threads(None, || {
-                    let mut stats = Vec::with_capacity(2 * n);
-                    for img in data.chunks_exact(d) {
-                        let pr = net.train_image(img)?;
-                        stats.extend([pr.spikes, pr.retries]);
-                    }
-                    Ok::<_, Error>(stats)
-                })
-            })?
-            .map_err(to_py)?;
+        let stats = py.detach(|| {
+            // Sequential: no pool needed, only the panic guard.
+            with_threads(None, || {
+                let mut stats = Vec::with_capacity(2 * n);
+                for img in data.chunks_exact(d) {
+                    let pr = net.train_image(img)?;
+                    stats.extend([pr.spikes, pr.retries]);
+                }
+                Ok::<_, Error>(stats)
+            })
+        })??;
         Ok(Array2::from_shape_vec((n, 2), stats)
             .expect("shape")
             .into_pyarray(py))
@@ -196,8 +171,7 @@ impl PyUlsnn {
             with_threads(n_threads, || {
                 net.respond(&data, first_index, &mut counts, &mut retries)
             })
-        })?
-        .map_err(to_py)?;
+        })??;
         Ok((
             Array2::from_shape_vec((n, k), counts)
                 .expect("shape")
@@ -215,7 +189,7 @@ impl PyUlsnn {
         index: u64,
     ) -> PyResult<(Bound<'py, PyArray2<u8>>, u32)> {
         let img: Vec<f64> = image.as_array().iter().copied().collect();
-        let (r, pres) = self.0.raster(&img, index).map_err(to_py)?;
+        let (r, pres) = self.0.raster(&img, index)?;
         let (t, k) = (self.0.params().time, self.0.params().n_neurons);
         Ok((
             Array2::from_shape_vec((t, k), r)

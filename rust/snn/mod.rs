@@ -2,7 +2,7 @@
 //! (weights α·w, calibrated α) → exact sum pooling, in fixed frames of P steps.
 //!
 //! One concept per file: [`encoder`] (input codes), [`conv_layer`] (LIF conv
-//! neurons, event-driven delivery), [`pool`] (sum pooling), [`network`] (the step
+//! neurons, event-driven delivery), [`pool`] (sum pooling), [`network`] ([`ConvSnn`], the step
 //! loop and parallel batches), [`calibrate`] (bisection on α), [`raster`] (full
 //! recordings of one frame).
 
@@ -16,6 +16,6 @@ pub mod raster;
 pub use calibrate::{calibrate, Calibration, CalibrationOptions};
 pub use conv_layer::{ConvLayer, Reset};
 pub use encoder::{Encoding, InputEncoder};
-pub use network::{BatchOut, FrameOut, FrameStats, Network, NetworkParams, NoRecord, Recorder};
+pub use network::{BatchOut, ConvSnn, ConvSnnParams, FrameOut, FrameStats, NoRecord, Recorder};
 pub use pool::{pool_raster, PoolLayer};
 pub use raster::Raster;

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 
 /// Everything about the front-end except the kernels and the image size.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct NetworkParams {
+pub struct ConvSnnParams {
     pub stride: usize,
     pub pool: usize,
     /// Leak time constant in steps; None (or ∞) = no leak.
@@ -37,7 +37,7 @@ pub struct NetworkParams {
     pub reset: Reset,
 }
 
-impl NetworkParams {
+impl ConvSnnParams {
     pub fn validate(&self) -> Result<()> {
         if self.frame_steps == 0 {
             return Err(Error::param("frame_steps", "must be >= 1, got 0"));
@@ -130,18 +130,19 @@ pub struct BatchOut {
     pub stats: Vec<FrameStats>,
 }
 
-/// A front-end for images of one size.
+/// The convolutional spiking front-end (Python: `snnconv.ConvSNN`) for images of one
+/// size.
 #[derive(Clone, Debug)]
-pub struct Network {
-    pub params: NetworkParams,
+pub struct ConvSnn {
+    pub params: ConvSnnParams,
     pub conv: ConvLayer,
     pub pool: PoolLayer,
 }
 
-impl Network {
+impl ConvSnn {
     /// `kernels` (n, k, k) row-major, `scales` α per kernel, images of `size`.
     pub fn new(
-        params: NetworkParams,
+        params: ConvSnnParams,
         kernels: &[f64],
         k: usize,
         scales: &[f64],
@@ -408,7 +409,7 @@ mod tests {
             p.stride = 2;
             p.pool = 2;
             p.encoding = encoding;
-            let net = Network::new(p, &kernels, 5, &[0.5; 5], (h, w)).unwrap();
+            let net = ConvSnn::new(p, &kernels, 5, &[0.5; 5], (h, w)).unwrap();
             let mut s = net.scratch();
             let per = net.pool.len();
             let (mut pooled, mut backlog, mut cc) = (vec![0; per], vec![0; per], vec![0; 5]);
@@ -431,8 +432,8 @@ mod tests {
         }
     }
 
-    fn params(tau: Option<f64>) -> NetworkParams {
-        NetworkParams {
+    fn params(tau: Option<f64>) -> ConvSnnParams {
+        ConvSnnParams {
             stride: 1,
             pool: 1,
             tau,
@@ -448,7 +449,7 @@ mod tests {
     fn one_neuron(weight: f64, tau: Option<f64>, reset: Reset) -> (u16, u16, FrameStats) {
         let mut p = params(tau);
         p.reset = reset;
-        let net = Network::new(p, &[weight], 1, &[1.0], (1, 1)).unwrap();
+        let net = ConvSnn::new(p, &[weight], 1, &[1.0], (1, 1)).unwrap();
         let mut s = net.scratch();
         let (mut pooled, mut backlog, mut cc) = ([0u16], [0u16], [0u32]);
         let st = net.run_frame(
@@ -513,7 +514,7 @@ mod tests {
         p.stride = 2;
         p.pool = 2;
         p.encoding = Encoding::Accumulator { reset_carry: false };
-        let net = Network::new(p, &kernels, 4, &[1.0, 0.8, 1.5], (h, w)).unwrap();
+        let net = ConvSnn::new(p, &kernels, 4, &[1.0, 0.8, 1.5], (h, w)).unwrap();
         let run = |threads| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

@@ -248,16 +248,16 @@ impl Ulsnn {
     ) -> Result<Self> {
         p.validate()?;
         if w.len() != p.n_inputs * p.n_neurons {
-            return Err(Error::input(
+            return Err(Error::corrupt(
                 "weights",
                 format!("must have {} × {} entries", p.n_inputs, p.n_neurons),
             ));
         }
         if w.iter().any(|x| !x.is_finite() || *x < 0.0) {
-            return Err(Error::input("weights", "must be finite and >= 0"));
+            return Err(Error::corrupt("weights", "must be finite and >= 0"));
         }
         if theta.len() != p.n_neurons || theta.iter().any(|x| !x.is_finite()) {
-            return Err(Error::input(
+            return Err(Error::corrupt(
                 "theta",
                 format!("must hold {} finite values", p.n_neurons),
             ));

@@ -19,11 +19,14 @@ import ulsnn_reference as ref
 
 def _core_net(w, theta, p: ref.P, seed=0, one_spike=False):
     d, n = w.shape
-    return _core.UlsnnCore(
-        d, n, p.time, 1000.0, 0.0, 0, 0, p.exc, p.inh, p.nu_pre, p.nu_post, p.norm,
-        p.theta_plus, p.tc_theta_decay, one_spike, seed,
-        np.ascontiguousarray(w), np.ascontiguousarray(theta), 0,
-    )  # fmt: skip
+    params = {
+        "n_inputs": d, "n_neurons": n, "time": p.time, "intensity": 1000.0,
+        "intensity_step": 0.0, "max_retries": 0, "min_spikes": 0, "exc": p.exc,
+        "inh": p.inh, "nu_pre": p.nu_pre, "nu_post": p.nu_post, "norm": p.norm,
+        "theta_plus": p.theta_plus, "tc_theta_decay": p.tc_theta_decay,
+        "one_spike": one_spike,
+    }  # fmt: skip
+    return _core.UlsnnCore(params, seed, np.ascontiguousarray(w), np.ascontiguousarray(theta), 0)
 
 
 def test_engine_matches_numpy_reference_on_deterministic_trains():

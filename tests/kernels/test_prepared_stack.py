@@ -6,6 +6,18 @@ import pytest
 from snnconv import _core
 
 
+def _params(kernel_size, n_kernels, stride, w_min, w_max, learning_rate, brightness_threshold):
+    return {
+        "kernel_size": kernel_size,
+        "n_kernels": n_kernels,
+        "stride": stride,
+        "w_min": w_min,
+        "w_max": w_max,
+        "learning_rate": learning_rate,
+        "brightness_threshold": brightness_threshold,
+    }
+
+
 def _images(seed=0, n=12, h=11, w=13):
     rng = np.random.default_rng(seed)
     raw = (rng.random((n, h, w)) ** 2 * 255).astype(np.uint8)
@@ -31,7 +43,8 @@ def test_learning_from_the_stack_equals_learning_from_the_array(dtype):
     stack = _core.PreparedStack(images, 0.03, None)
     pre = _core.preprocess(images, 0.03, None)
     order = np.random.default_rng(2).permutation(20).astype(np.uint64)
-    cores = [_core.KernelLearnerCore(3, 5, 2, -0.3, 1.0, 0.05, 0.2, 7, None) for _ in range(2)]
+    params = _params(3, 5, 2, -0.3, 1.0, 0.05, 0.2)
+    cores = [_core.KernelLearnerCore(params, 7, None) for _ in range(2)]
     s1 = cores[0].learn(stack, order, 1)
     s2 = cores[1].learn(pre, order, 1)
     np.testing.assert_array_equal(s1, s2)
@@ -57,7 +70,7 @@ def test_bad_input_is_named():
     stack = _core.PreparedStack(_images(), None, 1)
     with pytest.raises(ValueError, match="idx"):
         stack.take(np.array([12], dtype=np.uint64))
-    core = _core.KernelLearnerCore(3, 2, 1, -0.3, 1.0, 0.1, 0.2, 0, None)
+    core = _core.KernelLearnerCore(_params(3, 2, 1, -0.3, 1.0, 0.1, 0.2), 0, None)
     with pytest.raises(ValueError, match="order"):
         core.learn(stack, np.array([99], dtype=np.uint64))
     with pytest.raises(TypeError, match="PreparedStack"):

@@ -97,6 +97,9 @@ class ULSNN(ParamsMixin):
         self.progress = progress
 
     # ------------------------------------------------------------------ checks
+    # Ranges the core also checks are checked here first on purpose: this runs before any
+    # pass over the data, before int()/float() in the core call could truncate (3.7 -> 3),
+    # and load() uses it to vet a file's parameters. The core's check guards direct _core use.
     def _check_params(self) -> None:
         check_int("n_neurons", self.n_neurons, 1)
         check_int("time", self.time, 1)
@@ -131,21 +134,23 @@ class ULSNN(ParamsMixin):
     def _new_core(self, n_inputs: int, state: dict[str, Any] | None = None) -> Any:
         state = state or {}
         return _core.UlsnnCore(
-            n_inputs,
-            int(self.n_neurons),
-            int(self.time),
-            float(self.intensity),
-            float(self.intensity_step),
-            int(self.max_retries),
-            int(self.min_spikes),
-            float(self.exc),
-            float(self.inh),
-            float(self.nu[0]),
-            float(self.nu[1]),
-            float(self.norm_),
-            float(self.theta_plus),
-            float(self.tc_theta_decay),
-            bool(self.one_spike),
+            {
+                "n_inputs": n_inputs,
+                "n_neurons": int(self.n_neurons),
+                "time": int(self.time),
+                "intensity": float(self.intensity),
+                "intensity_step": float(self.intensity_step),
+                "max_retries": int(self.max_retries),
+                "min_spikes": int(self.min_spikes),
+                "exc": float(self.exc),
+                "inh": float(self.inh),
+                "nu_pre": float(self.nu[0]),
+                "nu_post": float(self.nu[1]),
+                "norm": float(self.norm_),
+                "theta_plus": float(self.theta_plus),
+                "tc_theta_decay": float(self.tc_theta_decay),
+                "one_spike": bool(self.one_spike),
+            },
             int(self.random_state),
             state.get("weights"),
             state.get("theta"),

@@ -153,6 +153,9 @@ class ColanetBase(ParamsMixin):
         )
 
     # ---------------------------------------------------------------- parameters
+    # Ranges the core also checks are checked here first on purpose: this runs before any
+    # pass over the data, before int()/float() in the core call could truncate (3.7 -> 3),
+    # and load() uses it to vet a file's parameters. The core's check guards direct _core use.
     def _check_params(self) -> None:
         def integer(name: str, lo: int, hi: int | None = None) -> None:
             check_int(name, getattr(self, name), lo, hi)
