@@ -1,4 +1,4 @@
-"""Baseline speed (issue 6).
+"""Baseline speed.
 
     python -m pytest benchmarks/bench_baselines.py --benchmark-only -s
 

@@ -1,4 +1,4 @@
-"""CoLaNET speed (issue 4): training and inference images/s per core, synaptic events/s.
+"""CoLaNET speed: training and inference images/s per core, synaptic events/s.
 
 Run: ``python -m pytest benchmarks/bench_colanet.py --benchmark-only -s``
 (single-threaded: every figure is per core). Each benchmark prints its rate and its

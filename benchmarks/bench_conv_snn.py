@@ -1,6 +1,6 @@
-"""Speed of the spiking front-end (SPEC §2) against numpy, measured in the same run.
+"""Speed of the spiking front-end (docs/algorithms.md §2) against numpy, measured in the same run.
 
-MNIST-size set-up of issue 3: 28×28 images, 28 kernels 9×9, stride 2, pool 2,
+MNIST-size set-up: 28×28 images, 28 kernels 9×9, stride 2, pool 2,
 15-step frames (10 active), calibrated to 1 conv spike per neuron per frame.
 
     python -m pytest benchmarks/bench_conv_snn.py

@@ -1,9 +1,9 @@
-"""Kernel learner speed (issue 2).
+"""Kernel learner speed.
 
     python -m pytest benchmarks/bench_kernel_learner.py --benchmark-only
 
 - fit on 2,000 MNIST images (28x28, K=9, N_C=28, s=2), one thread, against the numpy
-  transcription of SPEC §1 doing the same whole fit (preprocessing, threshold,
+  transcription of docs/algorithms.md §1 doing the same whole fit (preprocessing, threshold,
   learning) on a 200-image prefix in the same run, rounds alternating, best round of
   each (target: >= 50x);
 - transform of one 1920x1080 frame: GMAC/s on one core and on all cores (target:

@@ -1,4 +1,4 @@
-"""NEOVISION2 pipeline speed and memory (issue 5), on synthetic 1920×1080 clips.
+"""NEOVISION2 pipeline speed and memory, on synthetic 1920×1080 clips.
 
 Run: ``python -m pytest benchmarks/bench_neovision2.py --benchmark-only -s``.
 Each speed test also times a straightforward numpy (+ scipy.ndimage) version of the

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# The numpy references of the spec live with the tests.
+# The numpy references of the algorithms live with the tests.
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests" / "reference"))
 
 

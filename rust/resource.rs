@@ -2,7 +2,7 @@
 //! CoLaNET's plastic synapses): a synapse holds a resource W, and its weight is
 //! w(W), saturating between w_min and w_max.
 
-/// w(W) of SPEC §1: w_min at W ≤ 0, rising towards w_max as W grows.
+/// w(W) of docs/algorithms.md §1: w_min at W ≤ 0, rising towards w_max as W grows.
 #[inline]
 pub fn weight(resource: f64, w_min: f64, w_max: f64) -> f64 {
     // Not f64::max: its NaN handling keeps loops from vectorising (W is finite).

@@ -14,7 +14,7 @@ from snnconv.baselines import ULSNN
 # Rust default ≠ Python default on purpose: field -> reason.
 _COLANET_DIFFERENT = {
     # Rust's Params::default() is the plain network (no noise); the estimators use
-    # the tuned stimulation of colanet-notes.
+    # the tuned stimulation of docs/algorithms.md §3.10.
     "stochastic": "the core default is stimulation off, the estimators' the tuned 2.212",
 }
 _ULSNN_DIFFERENT: dict[str, str] = {}

@@ -1,4 +1,4 @@
-//! The digital (non-spiking) CoLaNET of notes §14.2: one dense excitation per
+//! The digital (non-spiking) CoLaNET of docs/algorithms.md §4: one dense excitation per
 //! example instead of a spike simulation, with the same plasticity laws.
 //!
 //! Per example: counts n_i, excitation U_j = Σ_i w_ji·n_i, threshold
@@ -41,7 +41,7 @@ pub struct DigitalCopy {
     drive: Vec<f64>,
 }
 
-/// Leak refinement of notes §14.2 step 2: a spike arriving d steps before the end of
+/// Leak refinement of docs/algorithms.md §4 step 2: a spike arriving d steps before the end of
 /// the presentation counts (1 − 1/τ_v)^d, so with τ_v = ∞ the drive is the count n
 /// itself and with τ_v = 3 it is the spiking L neuron's potential at the last input
 /// step (if it did not fire earlier). Spike times are those of the spiking encoder.
@@ -151,7 +151,7 @@ impl DigitalCopy {
         self.syn.settle(j);
     }
 
-    /// Steps 1–8 of notes §14.2 for one example.
+    /// Steps 1–8 of docs/algorithms.md §4 for one example.
     pub fn train_one(
         &mut self,
         counts: &[u8],

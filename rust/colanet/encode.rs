@@ -1,7 +1,7 @@
 //! The input side of a frame: spike counts become evenly spaced spike trains.
 //!
 //! An input with count n (0 ≤ n ≤ T_p) emits at local step k < T_p iff
-//! ⌊(k+1)·n/T_p⌋ > ⌊k·n/T_p⌋. This is the accumulator rate code of notes §10.1
+//! ⌊(k+1)·n/T_p⌋ > ⌊k·n/T_p⌋. This is the accumulator rate code of docs/algorithms.md §3
 //! started from z = 0 with increment n/T_p, in integer arithmetic so no rounding can
 //! add or lose a spike. Choice: the accumulator restarts at every frame (the notes
 //! carry it across objects); then a prediction depends only on its own example, not

@@ -1,4 +1,4 @@
-//! Ensembles of independent copies (notes §8.5): each copy learns from every example
+//! Ensembles of independent copies (docs/algorithms.md §3): each copy learns from every example
 //! on its own random stream; at inference every copy turns its per-class answer
 //! counts into relative votes (count / total, copies without any answer abstain) and
 //! the votes are summed.

@@ -1,4 +1,4 @@
-//! CoLaNET (SPEC §3–4): the spiking classifier with local anti-Hebbian and dopamine
+//! CoLaNET (docs/algorithms.md §3–4): the spiking classifier with local anti-Hebbian and dopamine
 //! plasticity, and its non-spiking "digital" approximation.
 //!
 //! Shared pieces live in their own files: the hyperparameters ([`params`]), the spike

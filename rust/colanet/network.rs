@@ -1,11 +1,11 @@
-//! One copy of the spiking CoLaNET v2 (notes §8): C columns of M learning neurons
+//! One copy of the spiking CoLaNET v2 (docs/algorithms.md §3): C columns of M learning neurons
 //! L, one OUT and one BIASGATE per column, and one Target node per class.
 //!
 //! Links (delay 1 unless stated): R→L plastic; L→L gating within a column (lateral
 //! WTA); L→OUT; OUT→BIASGATE gating; Target→BIASGATE; BIASGATE→L forcing; Target→L
 //! reward (delay 3) to its own column; Target→all L reset (delay 4).
 //!
-//! Frame timeline (local step k, notes §8.3 with P = 15, T_p = 10, label at 9): inputs
+//! Frame timeline (local step k, docs/algorithms.md §3 with P = 15, T_p = 10, label at 9): inputs
 //! emit at k < T_p and reach L at k+1; the label's Target spike at k = 9 excites its
 //! BIASGATE at 10, which fires unless its OUT fired at k ≤ 9; the forced L fires at
 //! 11; the reward arrives at 12 and the reset at 13.
@@ -22,7 +22,7 @@ use super::params::Params;
 use super::plasticity::{Learning, NEVER};
 use super::synapses::Synapses;
 
-/// Fixed link weights and delays (notes §8.2, §12.B). Helper neurons (OUT,
+/// Fixed link weights and delays (docs/algorithms.md §3, §12.B). Helper neurons (OUT,
 /// BIASGATE) have no memory: they fire iff this step's input reaches `helper_threshold`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Links {

@@ -1,4 +1,4 @@
-//! The L population's membrane state (notes §5): leaky integration with a floor at 0,
+//! The L population's membrane state (docs/algorithms.md §3): leaky integration with a floor at 0,
 //! optional uniform stochastic stimulation, and the gating counter that makes a
 //! neuron "sleepy" (deaf to input, unable to fire) for a number of steps.
 

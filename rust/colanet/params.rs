@@ -1,5 +1,5 @@
 //! Hyperparameters shared by the spiking and the digital CoLaNET, with the defaults
-//! of colanet-notes §12.B (Kiselev's KNP MNIST settings).
+//! of docs/algorithms.md §3.10 (Kiselev's KNP MNIST settings).
 
 use crate::error::{Error, Result};
 
@@ -181,7 +181,7 @@ impl Params {
         Ok(())
     }
 
-    /// Resource that gives the initial weight (inverse of w(W), notes §6.1).
+    /// Resource that gives the initial weight (inverse of w(W), docs/algorithms.md §3).
     pub fn initial_resource(&self) -> f64 {
         let span = self.w_max - self.w_min;
         let o = self.initial_weight - self.w_min;

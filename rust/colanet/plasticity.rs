@@ -1,9 +1,9 @@
-//! Learning rules of the L neurons' plastic afferents (notes §7), per neuron:
+//! Learning rules of the L neurons' plastic afferents (docs/algorithms.md §3), per neuron:
 //! tight spike sequences (TSS), anti-Hebbian depression once per TSS of the
 //! contributing synapses, 3-factor dopamine and the stability updates.
 //!
 //! Every L neuron sees the same input spikes, so "received a spike in the window" is
-//! decided from one last-arrival step per input (notes §17).
+//! decided from one last-arrival step per input (docs/algorithms.md §3).
 
 use super::params::Params;
 use super::stability;

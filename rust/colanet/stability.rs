@@ -1,4 +1,4 @@
-//! Neuron stability s (notes §7.5): every resource change of a neuron is scaled by
+//! Neuron stability s (docs/algorithms.md §3): every resource change of a neuron is scaled by
 //! min(2^−s, 1), so well-trained prototypes change slowly.
 //!
 //! The reward rows are the manual's 3-factor table (the dopamine rule used here is the

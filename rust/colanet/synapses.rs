@@ -1,6 +1,6 @@
 //! Plastic afferents of the learning neurons: resources W, weights w(W) with
-//! per-population w_min/w_max (notes §6), running Σw⁺ for the threshold excess, and
-//! resource conservation with n_s silent synapses (notes §7.6).
+//! per-population w_min/w_max (docs/algorithms.md §3), running Σw⁺ for the threshold excess, and
+//! resource conservation with n_s silent synapses (docs/algorithms.md §3).
 //!
 //! Resources are stored neuron-major (plasticity touches one neuron's row); weights
 //! input-major, so one input spike adds one contiguous row to all potentials.

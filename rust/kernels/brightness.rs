@@ -1,4 +1,4 @@
-//! Image preprocessing of SPEC §1: per-image saturation scaling and set-wide
+//! Image preprocessing of docs/algorithms.md §1: per-image saturation scaling and set-wide
 //! brightness quantiles.
 //!
 //! Quantiles use the "inverted CDF" definition (numpy's `method="inverted_cdf"`):

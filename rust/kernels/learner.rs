@@ -1,4 +1,4 @@
-//! The unsupervised, local kernel learner of SPEC §1.
+//! The unsupervised, local kernel learner of docs/algorithms.md §1.
 //!
 //! Kernels are never shared during learning: one image updates each kernel at most
 //! once, at its own strongest free position, from the pixels that position sees.
@@ -14,7 +14,7 @@ use crate::kernels::responses::{
 pub use crate::resource::{weight, zero_weight_resource};
 use crate::rng::{derive_seed, mix64, purpose};
 
-/// Hyperparameters of the learner (SPEC §1 symbols in brackets).
+/// Hyperparameters of the learner (docs/algorithms.md §1 symbols in brackets).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KernelParams {
     /// Kernel side [K].
@@ -317,7 +317,7 @@ impl KernelLearner {
         self.learn::<std::arch::x86_64::__m256d>(g, shape, out_shape)
     }
 
-    /// One image of SPEC §1 (inputs already checked).
+    /// One image of docs/algorithms.md §1 (inputs already checked).
     #[inline(always)]
     fn learn<Q: Lanes>(
         &mut self,
@@ -337,7 +337,7 @@ impl KernelLearner {
 
         // Each kernel is updated at most once, at the first position it wins in pick
         // order, and an update touches only that kernel's own cells, computed from
-        // the image and the kernel as it was before. So the pick loop of SPEC §1
+        // the image and the kernel as it was before. So the pick loop of docs/algorithms.md §1
         // reduces to: every kernel is updated at its best winning position, if that
         // position is picked at all — the first pick always, later ones while c ≥ 0.
         let (mut first_rank, mut first_pos, mut n_nonneg) = (0u128, 0usize, 0u32);

@@ -1,4 +1,4 @@
-//! An image stack held for learning, preprocessed (SPEC §1) image by image on
+//! An image stack held for learning, preprocessed (docs/algorithms.md §1) image by image on
 //! demand.
 //!
 //! uint8 stacks stay one byte per pixel: each image keeps only its saturation

@@ -1,4 +1,4 @@
-//! The learner's responses (SPEC §1 step 1): the exact f64 valid cross-correlation
+//! The learner's responses (docs/algorithms.md §1 step 1): the exact f64 valid cross-correlation
 //! of one image with the kernel bank, computed only over the image's non-zero
 //! pixels.
 //!

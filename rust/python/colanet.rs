@@ -1,4 +1,4 @@
-//! Bindings for CoLaNET (SPEC §3–4): one core class holding an ensemble of spiking or
+//! Bindings for CoLaNET (docs/algorithms.md §3–4): one core class holding an ensemble of spiking or
 //! digital copies. Python's estimators validate, encode and drive it in chunks.
 
 use ndarray::{Array2, Array3};

@@ -1,4 +1,4 @@
-//! Bindings for preprocessing, the kernel learner (SPEC §1) and feature maps.
+//! Bindings for preprocessing, the kernel learner (docs/algorithms.md §1) and feature maps.
 
 use ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{

@@ -1,4 +1,4 @@
-//! Bindings for the video preprocessing of SPEC §6: the difference heat map and
+//! Bindings for the video preprocessing of docs/algorithms.md §6: the difference heat map and
 //! connected-component boxes.
 
 use ndarray::{Array2, ArrayView2};

@@ -1,4 +1,4 @@
-//! Bindings for the spiking front-end ConvSNN (SPEC §2).
+//! Bindings for the spiking front-end ConvSNN (docs/algorithms.md §2).
 
 use ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{

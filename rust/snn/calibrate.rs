@@ -1,4 +1,4 @@
-//! Scale calibration of SPEC §2: choose α (one per layer, or one per kernel) by
+//! Scale calibration of docs/algorithms.md §2: choose α (one per layer, or one per kernel) by
 //! bisection so the mean conv firing rate over a calibration sample equals
 //! `target` spikes per neuron per frame.
 //!

@@ -1,4 +1,4 @@
-//! The convolution layer of SPEC §2: one LIF neuron per (kernel a, position p, q),
+//! The convolution layer of docs/algorithms.md §2: one LIF neuron per (kernel a, position p, q),
 //! synapses α_a·w[a, i, j] from its K×K receptive field (negative cells inhibit).
 //!
 //! Membrane potentials are f32 laid out position-major, `u[(p·Q + q)·lanes + a]`,
@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// What a neuron does with its potential after a spike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reset {
-    /// u ← u − u_THR (SPEC §2): surplus charge is kept, so rates stay linear.
+    /// u ← u − u_THR (docs/algorithms.md §2): surplus charge is kept, so rates stay linear.
     Subtract,
     /// u ← 0 (the ArNI-X default), for comparison.
     Zero,

@@ -1,4 +1,4 @@
-//! Input encoders of SPEC §2: one input node per pixel, spiking during the active
+//! Input encoders of docs/algorithms.md §2: one input node per pixel, spiking during the active
 //! steps of a frame.
 //!
 //! Two codes behind one interface ([`Encoding`] + [`InputEncoder`]):

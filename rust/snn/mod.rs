@@ -1,4 +1,4 @@
-//! The convolutional spiking front-end of SPEC §2: input encoder → LIF convolution
+//! The convolutional spiking front-end of docs/algorithms.md §2: input encoder → LIF convolution
 //! (weights α·w, calibrated α) → exact sum pooling, in fixed frames of P steps.
 //!
 //! One concept per file: [`encoder`] (input codes), [`conv_layer`] (LIF conv

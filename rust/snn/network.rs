@@ -1,6 +1,6 @@
-//! The whole front-end of SPEC §2 for one frame, and batches of frames in parallel.
+//! The whole front-end of docs/algorithms.md §2 for one frame, and batches of frames in parallel.
 //!
-//! Order of events within step t (a choice; SPEC §2 does not fix it):
+//! Order of events within step t (a choice; docs/algorithms.md §2 does not fix it):
 //! 1. leak: u ← u·(1 − 1/τ) for every conv neuron;
 //! 2. if t < T_p, the encoder emits input spikes in raster order, and each one adds
 //!    its weights to the conv neurons that see it, immediately (so a neuron's input
@@ -10,7 +10,7 @@
 //!    which then fire and reset.
 //!
 //! The network state (conv potentials, pool charges) starts at zero in every frame —
-//! only the encoder carry runs from frame to frame, as SPEC §2 says — so frames can be
+//! only the encoder carry runs from frame to frame, as docs/algorithms.md §2 says — so frames can be
 //! simulated on any thread once each frame's starting carry is known (it is, in
 //! closed form: `encoder::advance_carry`).
 

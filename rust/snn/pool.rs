@@ -1,4 +1,4 @@
-//! Sum pooling of SPEC §2: one neuron per (kernel a, block P, Q) over a pool×pool
+//! Sum pooling of docs/algorithms.md §2: one neuron per (kernel a, block P, Q) over a pool×pool
 //! block of conv neurons of kernel a; synaptic weight (1 + ε)·u_THR, no leak,
 //! subtractive reset, at most one spike per step.
 //!

@@ -1,8 +1,8 @@
-//! ULSNN: the unsupervised STDP network of Diehl & Cook (2015), the baseline of SPEC §7.
+//! ULSNN: the unsupervised STDP network of Diehl & Cook (2015), the baseline of docs/algorithms.md §7.
 //!
 //! The dynamics follow BindsNET's `DiehlAndCook2015` reproduction (current-based LIF,
 //! 1 ms steps, `time` steps per image then a rest that resets the state), because that
-//! is the implementation whose accuracy (≈ 80 % with 100 neurons) is the anchor:
+//! is the implementation whose accuracy (≈ 80 % with 100 neurons) is the usual reference point:
 //!
 //! - `encoder`: Poisson input spikes, one seeded stream per presentation;
 //! - `neurons`: excitatory LIF with adaptive threshold θ, inhibitory LIF;

@@ -1,5 +1,5 @@
 """CNN1/CNN2 baselines: the numpy backend against straightforward references (direct
-convolution, finite-difference gradients), the SPEC §7 layer sizes, API manners, and
+convolution, finite-difference gradients), the docs/algorithms.md §7 layer sizes, API manners, and
 accuracy floors on the MNIST 5k sample. The torch backend is tested where installed."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Spiking CoLaNET (SPEC §3): invariants, determinism, persistence, API.
+"""Spiking CoLaNET (docs/algorithms.md §3): invariants, determinism, persistence, API.
 
 The one-frame timeline of a hand-built 2-class, 2-input network (forcing at the
 expected step, reward only to the firing L of the correct column, depression of a

@@ -58,7 +58,7 @@ def test_bad_inputs(mnist5k, tmp_path):
 
 @pytest.mark.slow
 def test_five_fold_accuracy_floor_on_mnist5k(mnist5k):
-    """Issue 4: CSNNClassifier (every default) on the MNIST 5k sample, 5 stratified
+    """CSNNClassifier (every default) on the MNIST 5k sample, 5 stratified
     folds: mean accuracy >= 90 %."""
     ms = pytest.importorskip("sklearn.model_selection")
     images, labels = mnist5k

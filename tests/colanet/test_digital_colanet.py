@@ -1,4 +1,4 @@
-"""DigitalCoLaNET (SPEC §4, notes §14.2): agreement with a numpy reference, invariants, API."""
+"""DigitalCoLaNET (docs/algorithms.md §4): agreement with a numpy reference, invariants, API."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _weight(W: np.ndarray, w_min: float, w_max: float) -> np.ndarray:
 
 
 def _reference(counts: np.ndarray, labels: np.ndarray, p: dict, n_classes: int):
-    """Steps 1-8 of notes §14.2 with one microcolumn per column (so no random ties)."""
+    """Steps 1-8 of docs/algorithms.md §4 with one microcolumn per column (so no random ties)."""
     n_in = counts.shape[1]
     span = p["w_max"] - p["w_min"]
     o = p["initial_weight"] - p["w_min"]

@@ -1,4 +1,4 @@
-"""Hand-made cases for every branch and edge of SPEC §1, with exact expected values."""
+"""Hand-made cases for every branch and edge of the kernel learner (docs/algorithms.md §1)."""
 
 import numpy as np
 import pytest

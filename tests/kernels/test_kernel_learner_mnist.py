@@ -11,7 +11,7 @@ from snnconv.experiment.probe import probe_accuracy, relu_pool_features
 def test_probe_accuracy_on_mnist5k(mnist5k):
     images, labels = mnist5k
     train, test = images[:4000], images[4000:]
-    kl = snnconv.KernelLearner().fit(train)  # every default of SPEC §1
+    kl = snnconv.KernelLearner().fit(train)  # every default of docs/algorithms.md §1
     assert 5 <= kl.kernels_.shape[0] <= 28
     assert kl.kernels_.shape[1:] == (9, 9)
     acc = probe_accuracy(

@@ -1,4 +1,4 @@
-"""The Rust kernel learner against the numpy transcription of SPEC §1."""
+"""The Rust kernel learner against the numpy transcription of docs/algorithms.md §1."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""A plain numpy transcription of SPEC §1, used only by the tests.
+"""A plain numpy transcription of docs/algorithms.md §1, used only by the tests.
 
 Written for clarity, not speed: it is the yardstick the Rust learner must match.
 Tie-breaking is not reproduced (tests that use it avoid exact ties).

@@ -1,6 +1,6 @@
-"""A plain numpy, step-by-step implementation of SPEC §2, for tests and benchmarks.
+"""A plain numpy, step-by-step implementation of docs/algorithms.md §2, for tests and benchmarks.
 
-Written straight from the spec, one step at a time, sharing nothing with the Rust
+Written straight from docs/algorithms.md §2, one step at a time, sharing nothing with the Rust
 core except three documented conventions that make spike-for-spike agreement
 possible: the accumulator counts in integer units of 1/(255·2²³) spike, conv
 potentials are float32 with each input spike's weights added in raster order of

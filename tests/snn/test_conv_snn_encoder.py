@@ -1,4 +1,4 @@
-"""Input encoders of the spiking front-end (SPEC §2)."""
+"""Input encoders of the spiking front-end (docs/algorithms.md §2)."""
 
 from __future__ import annotations
 

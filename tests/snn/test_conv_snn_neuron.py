@@ -1,4 +1,4 @@
-"""Single-neuron hand cases of the LIF conv layer (SPEC §2)."""
+"""Single-neuron hand cases of the LIF conv layer (docs/algorithms.md §2)."""
 
 from __future__ import annotations
 

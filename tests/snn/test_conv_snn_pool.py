@@ -1,4 +1,4 @@
-"""Exact sum pooling (SPEC §2): pooled count + backlog = block sum."""
+"""Exact sum pooling (docs/algorithms.md §2): pooled count + backlog = block sum."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Rust front-end against a plain numpy step-by-step implementation of SPEC §2."""
+"""The Rust front-end against a plain numpy step-by-step implementation of docs/algorithms.md §2."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The closed forms of SPEC §5 against hand values and against their own derivation."""
+"""The theory's closed forms (docs/algorithms.md §5) against hand values and their derivation."""
 
 import dataclasses
 import math

@@ -1,4 +1,4 @@
-"""The theory of SPEC §5 against the digital CoLaNET on the binary task (seeded runs).
+"""The theory of docs/algorithms.md §5 against the digital CoLaNET on the binary task (seeded runs).
 
 One module-scoped simulation (12 seeds × 1300 class examples, ~5 s) feeds the checks.
 Findings they pin down (docs/theory.md): the microcolumn count, t_0 in its derived form

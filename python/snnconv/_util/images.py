@@ -1,6 +1,6 @@
 """Image inputs: numpy stacks or streams of 2-D frames, validated once.
 
-Accepted forms (SPEC §1): a uint8 array (brightness = value / 255), a float array
+Accepted forms (docs/algorithms.md §1): a uint8 array (brightness = value / 255), a float array
 already in [0, 1], each of shape (N, H, W); or any iterable of 2-D arrays of those
 dtypes (frames may differ in size, and are read one at a time).
 """

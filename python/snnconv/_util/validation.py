@@ -1,6 +1,6 @@
 """Hyperparameter checks shared by every estimator: errors name the parameter and
 say the accepted range. A value of the wrong type is a TypeError, one out of range a
-ValueError; nothing is silently clipped."""
+ParameterError (a ValueError); nothing is silently clipped."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import ParameterError
+
 
 def check_int(name: str, v: Any, lo: int, hi: int | None = None) -> int:
     """``v`` as an int in [lo, hi] (hi None: no upper bound)."""
@@ -17,7 +19,7 @@ def check_int(name: str, v: Any, lo: int, hi: int | None = None) -> int:
         raise TypeError(f"{name}: must be an integer, got {type(v).__name__} {v!r}")
     if v < lo or (hi is not None and v > hi):
         rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name}: must be an integer {rng}, got {v!r}")
+        raise ParameterError(f"{name}: must be an integer {rng}, got {v!r}")
     return int(v)
 
 
@@ -37,5 +39,5 @@ def check_real(
         raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
     f = float(v)
     if math.isnan(f) or (math.isinf(f) and not allow_inf) or not ok(f):
-        raise ValueError(f"{name}: must be {rng}, got {v!r}")
+        raise ParameterError(f"{name}: must be {rng}, got {v!r}")
     return f

@@ -1,4 +1,4 @@
-"""Baselines of SPEC §7: the ULSNN of Diehl & Cook (2015) and the CNN1/CNN2 networks.
+"""Baselines of docs/algorithms.md §7: the ULSNN of Diehl & Cook (2015) and the CNN1/CNN2 networks.
 
 Importing this package imports neither PyTorch nor the CNN code; the CNN torch backend
 is loaded only when selected.

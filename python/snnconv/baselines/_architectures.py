@@ -1,4 +1,4 @@
-"""The two CNN baselines of SPEC §7 as backend-neutral layer lists.
+"""The two CNN baselines of docs/algorithms.md §7 as backend-neutral layer lists.
 
 CNN1: conv 32×4×4 stride 1, ReLU, max-pool 2, conv 64×3×3, ReLU, max-pool 2, flatten,
 dropout 0.5, dense softmax. CNN2: conv 28×9×9 stride 2, ReLU, max-pool 2, flatten,

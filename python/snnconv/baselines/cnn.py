@@ -5,7 +5,7 @@ Two interchangeable backends implement the same layers: PyTorch (optional extra
 baselines also run where PyTorch wheels (with their multi-GB CUDA dependencies) are
 not installed. ``backend="auto"`` takes torch when it imports, else numpy.
 
-Training defaults (the spec names no optimiser settings): Adam with lr 1e-3, betas
+Training defaults (the method description names no optimiser settings): Adam with lr 1e-3, betas
 (0.9, 0.999), batch 32, cross-entropy, inputs as brightness in [0, 1] without further
 normalisation; 10 epochs for CNN1 and 20 for the much smaller CNN2 (``epochs=None``).
 With the numpy backend they reach ≥ 95 % on the MNIST 5k sample (4,000/1,000).

@@ -1,4 +1,4 @@
-"""NEOVISION2 annotation CSV files (SPEC §6; background notes §2.3).
+"""NEOVISION2 annotation CSV files (docs/algorithms.md §6; background docs/algorithms.md §3).
 
 One row per object per annotated frame. The header must be exactly :data:`HEADER`;
 frames are 0-based; each box is a quadrilateral (X1,Y1 … X4,Y4) that may leave

@@ -1,4 +1,4 @@
-"""Video preprocessing for the NEOVISION2 object pipeline (SPEC §6): difference heat
+"""Video preprocessing for the NEOVISION2 object pipeline (docs/algorithms.md §6): difference heat
 map, object crops, detection of moving regions, tracks and the object array."""
 
 from __future__ import annotations

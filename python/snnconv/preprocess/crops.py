@@ -1,4 +1,4 @@
-"""Square object crops shrunk to a fixed raster (SPEC §6).
+"""Square object crops shrunk to a fixed raster (docs/algorithms.md §6).
 
 The crop is the square of side S = ceil(max(w, h) × margin) centred on the box, with
 pixels outside the image taken from the nearest edge ("edge padding"). It is shrunk

@@ -1,4 +1,4 @@
-"""Object extraction from NEOVISION2 clips into an :class:`ObjectArray` (SPEC §6).
+"""Object extraction from NEOVISION2 clips into an :class:`ObjectArray` (docs/algorithms.md §6).
 
 Two ways to find objects:
 

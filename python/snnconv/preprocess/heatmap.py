@@ -1,4 +1,4 @@
-"""Difference heat map of a greyscale frame sequence (SPEC §6).
+"""Difference heat map of a greyscale frame sequence (docs/algorithms.md §6).
 
 For frames I_0, I_1, … and the per-pixel difference D_k = |I_k − I_{k−1}| (in
 grey levels), the heat map after frame t ≥ 1 is the decay-weighted mean

@@ -1,8 +1,8 @@
-"""The array of recognised objects (SPEC §6) and its npz file.
+"""The array of recognised objects (docs/algorithms.md §6) and its npz file.
 
 One entry per object instance in one frame: a ``raster × raster`` uint8 image, its
 class, and where it came from (clip, track, frame, box), so evaluation can group
-folds by clip or track (SPEC §7).
+folds by clip or track (docs/algorithms.md §7).
 """
 
 from __future__ import annotations
