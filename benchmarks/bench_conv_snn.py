@@ -39,7 +39,7 @@ def setup(mnist_images):
     snn = snnconv.ConvSNN(learner, on_backlog="ignore").fit(images[1000:1200])
     assert snn.kernels_.shape == (28, 9, 9)
     x = images[2000 : 2000 + N_RUST]
-    g = _core.preprocess(x, snn.saturation_quantile_)
+    g = _core.normalise_brightness(x, snn.saturation_quantile_)
     core = snn._core_for(28, 28)
     events_per_image = float(snn.run(x).synaptic_events.mean())
     return snn, core, g, events_per_image

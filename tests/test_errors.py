@@ -44,7 +44,7 @@ def test_nan_image_is_a_data_error():
     images = np.full((1, 4, 4), 0.5)
     images[0, 1, 2] = np.nan
     with pytest.raises(DataError, match="images"):
-        _core.preprocess(images)
+        _core.normalise_brightness(images)
     assert not issubclass(DataError, ParameterError)
 
 
@@ -107,7 +107,7 @@ def _ulsnn_params(n_inputs, n_neurons):
 def test_panic_guard_message_is_unchanged_elsewhere():
     # n_threads is checked by the core before any work runs.
     with pytest.raises(ParameterError):
-        _core.preprocess(np.zeros((1, 2, 2), np.uint8), None, 0)
+        _core.normalise_brightness(np.zeros((1, 2, 2), np.uint8), None, 0)
 
 
 def test_loading_a_tampered_kernel_file_is_a_model_file_error(tmp_path):

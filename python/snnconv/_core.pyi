@@ -18,7 +18,7 @@ __version__: str
 _Params = dict[str, Any]
 
 def default_params() -> dict[str, dict[str, Any]]: ...
-def preprocess(
+def normalise_brightness(
     images: npt.NDArray[np.uint8] | npt.NDArray[np.float64],
     saturation_quantile: float | None = None,
     n_threads: int | None = None,

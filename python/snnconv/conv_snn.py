@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _core
 from ._util.fitted import check_fitted
-from ._util.images import as_stack, chunks, frames, preprocess
+from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
@@ -309,7 +309,9 @@ class ConvSNN(ParamsMixin):
             scales, evaluations = self._scales(n), 0
         else:
             core = self._new_core(kernels, stack.shape[1], stack.shape[2], np.ones(n))
-            g = np.concatenate([preprocess(stack[i], sq, self.n_threads) for i in chunks(stack)])
+            g = np.concatenate(
+                [normalise_brightness(stack[i], sq, self.n_threads) for i in chunks(stack)]
+            )
             scales, rates, rate, evaluations = core.calibrate(
                 g, float(self.target_rate), bool(self.scale_per_kernel), self.n_threads
             )
@@ -388,7 +390,7 @@ class ConvSNN(ParamsMixin):
         first = int(first_index)
         with progress_bar(self.progress, stack.shape[0], "spiking front-end") as bar:
             for idx in chunks(stack):
-                g = preprocess(stack[idx], sq, self.n_threads)
+                g = normalise_brightness(stack[idx], sq, self.n_threads)
                 pooled, backlog, conv, stats, carry = core.run(g, carry, first, self.n_threads)
                 parts.append((pooled, backlog, conv, stats))
                 first += len(idx)
@@ -451,7 +453,7 @@ class ConvSNN(ParamsMixin):
             raise ValueError(f"image: must be one 2-D image (H, W), got shape {a.shape}")
         stack = _stack(a[None], "image")
         core = self._core_for(a.shape[0], a.shape[1])
-        g = preprocess(stack, self.saturation_quantile_, self.n_threads)[0]
+        g = normalise_brightness(stack, self.saturation_quantile_, self.n_threads)[0]
         if isinstance(image_index, bool) or not isinstance(image_index, (int, np.integer)):
             raise TypeError("image_index: must be an integer")
         if image_index < 0:

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _core
 from ._util.fitted import check_fitted
-from ._util.images import as_stack, chunks, frames, preprocess
+from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
@@ -194,7 +194,7 @@ class KernelLearner(ParamsMixin):
             self._warned_shuffle = True
         for frame in frames(images):
             self._check_frame(frame)
-            yield preprocess(frame, sq, self.n_threads), None
+            yield normalise_brightness(frame, sq, self.n_threads), None
 
     def _check_frame(self, frame: np.ndarray) -> None:
         k = self.kernel_size
@@ -257,7 +257,7 @@ class KernelLearner(ParamsMixin):
                     yield prepared.batch(idx).ravel()
             else:
                 for frame in frames(images):
-                    yield preprocess(frame, sq, self.n_threads).ravel()
+                    yield normalise_brightness(frame, sq, self.n_threads).ravel()
 
         if counted is not None:
             q = counted
@@ -319,7 +319,7 @@ class KernelLearner(ParamsMixin):
                 )
             parts = [
                 _core.conv_features(
-                    preprocess(stack[idx], sq, self.n_threads), kern, s, self.n_threads
+                    normalise_brightness(stack[idx], sq, self.n_threads), kern, s, self.n_threads
                 )
                 for idx in chunks(stack)
             ]
@@ -328,9 +328,9 @@ class KernelLearner(ParamsMixin):
         for frame in frames(images):
             self._check_frame(frame)
             out.append(
-                _core.conv_features(preprocess(frame, sq, self.n_threads), kern, s, self.n_threads)[
-                    0
-                ]
+                _core.conv_features(
+                    normalise_brightness(frame, sq, self.n_threads), kern, s, self.n_threads
+                )[0]
             )
         return out
 
@@ -417,7 +417,7 @@ class _Prepared:
     def batch(self, idx: np.ndarray) -> np.ndarray:
         if self.cache is not None:
             return self.cache.take(np.ascontiguousarray(idx, dtype=np.uint64))
-        return preprocess(self.stack[idx], self.sq, self.n_threads)
+        return normalise_brightness(self.stack[idx], self.sq, self.n_threads)
 
 
 def _len_or_none(x: Any) -> int | None:

@@ -1,4 +1,4 @@
-//! Bindings for preprocessing, the kernel learner (docs/algorithms.md §1) and feature maps.
+//! Bindings for the brightness normalisation, the kernel learner (docs/algorithms.md §1) and feature maps.
 
 use ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{
@@ -20,7 +20,7 @@ use crate::kernels::{KernelLearner, KernelParams};
 use crate::rng;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(preprocess, m)?)?;
+    m.add_function(wrap_pyfunction!(normalise_brightness, m)?)?;
     m.add_function(wrap_pyfunction!(permutation, m)?)?;
     m.add_function(wrap_pyfunction!(conv_features, m)?)?;
     m.add_class::<PyStreamQuantile>()?;
@@ -48,10 +48,10 @@ fn brightness_stack(images: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, [usize; 3]
     ))
 }
 
-/// Preprocess a stack: brightness in [0, 1], then the per-image saturation rule.
+/// Brightness normalisation of a stack: values in [0, 1], then the per-image saturation rule.
 #[pyfunction]
 #[pyo3(signature = (images, saturation_quantile=None, n_threads=None))]
-fn preprocess<'py>(
+fn normalise_brightness<'py>(
     py: Python<'py>,
     images: &Bound<'py, PyAny>,
     saturation_quantile: Option<f64>,
@@ -93,7 +93,7 @@ fn permutation<'py>(py: Python<'py>, n: usize, seed: u64, epoch: u64) -> Bound<'
     Array1::from(p).into_pyarray(py)
 }
 
-/// Valid cross-correlation of preprocessed images (N, H, W) with kernels (n, K, K)
+/// Valid cross-correlation of brightness-normalised images (N, H, W) with kernels (n, K, K)
 /// at `stride`; returns float32 maps (N, n, P, Q).
 #[pyfunction]
 #[pyo3(signature = (images, kernels, stride, n_threads=None))]
@@ -168,14 +168,14 @@ impl PyStreamQuantile {
 }
 
 /// An image stack held in the core for learning: uint8 stays one byte per pixel
-/// and is preprocessed image by image when learned from (see the Rust docs).
+/// and is brightness-normalised image by image when learned from (see the Rust docs).
 #[pyclass(name = "PreparedStack", module = "snnconv._core", frozen)]
 struct PyPreparedStack(PreparedStack);
 
 #[pymethods]
 impl PyPreparedStack {
     /// `images`: (N, H, W) uint8, or float64 brightness in [0, 1]. With
-    /// `count_into`, also counts every preprocessed pixel into that quantile.
+    /// `count_into`, also counts every brightness-normalised pixel into that quantile.
     #[new]
     #[pyo3(signature = (images, saturation_quantile=None, n_threads=None, count_into=None))]
     fn new(
@@ -227,7 +227,7 @@ impl PyPreparedStack {
         self.0.len()
     }
 
-    /// The preprocessed images `idx` as a new float64 array (len(idx), H, W).
+    /// The brightness-normalised images `idx` as a new float64 array (len(idx), H, W).
     fn take<'py>(
         &self,
         py: Python<'py>,
@@ -250,12 +250,12 @@ impl PyPreparedStack {
         Ok(arr.into_pyarray(py))
     }
 
-    /// First pass of `q` over every preprocessed pixel.
+    /// First pass of `q` over every brightness-normalised pixel.
     fn count_into(&self, mut q: PyRefMut<'_, PyStreamQuantile>) {
         self.0.count_into(&mut q.0);
     }
 
-    /// Second pass of `q` over every preprocessed pixel (if it needs one).
+    /// Second pass of `q` over every brightness-normalised pixel (if it needs one).
     fn collect_into(&self, mut q: PyRefMut<'_, PyStreamQuantile>) {
         self.0.collect_into(&mut q.0);
     }
@@ -351,7 +351,7 @@ impl PyKernelLearner {
         Ok(Self(learner?))
     }
 
-    /// Learns from a `PreparedStack`, or from preprocessed images (N, H, W) as a
+    /// Learns from a `PreparedStack`, or from brightness-normalised images (N, H, W) as a
     /// float64 array, in the given order (all of them in index order when `order`
     /// is None). Returns per-image counts (forced, spontaneous, picks) as (N, 3).
     #[pyo3(signature = (images, order=None, n_threads=None))]

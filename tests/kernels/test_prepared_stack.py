@@ -27,13 +27,13 @@ def _images(seed=0, n=12, h=11, w=13):
 
 @pytest.mark.parametrize("sq", [None, 0.03, 0.4])
 @pytest.mark.parametrize("dtype", [np.uint8, np.float64])
-def test_take_gives_the_preprocessed_images(sq, dtype):
+def test_take_gives_the_brightness_normalised_images(sq, dtype):
     raw = _images()
     images = raw if dtype == np.uint8 else raw / 255.0
     stack = _core.PreparedStack(images, sq, 1)
     assert stack.shape == raw.shape and len(stack) == len(raw)
     idx = np.array([3, 0, 11, 3], dtype=np.uint64)
-    np.testing.assert_array_equal(stack.take(idx), _core.preprocess(images, sq, 1)[idx])
+    np.testing.assert_array_equal(stack.take(idx), _core.normalise_brightness(images, sq, 1)[idx])
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float64])
@@ -41,7 +41,7 @@ def test_learning_from_the_stack_equals_learning_from_the_array(dtype):
     raw = _images(1, n=20)
     images = raw if dtype == np.uint8 else raw / 255.0
     stack = _core.PreparedStack(images, 0.03, None)
-    pre = _core.preprocess(images, 0.03, None)
+    pre = _core.normalise_brightness(images, 0.03, None)
     order = np.random.default_rng(2).permutation(20).astype(np.uint64)
     params = _params(3, 5, 2, -0.3, 1.0, 0.05, 0.2)
     cores = [_core.KernelLearnerCore(params, 7, None) for _ in range(2)]
@@ -59,7 +59,7 @@ def test_quantile_passes_over_the_stack(q):
     stack = _core.PreparedStack(raw, 0.03, 1, counted)
     later = _core.StreamQuantile(q)
     stack.count_into(later)
-    pre = _core.preprocess(raw, 0.03, 1)
+    pre = _core.normalise_brightness(raw, 0.03, 1)
     for sq in (counted, later):
         assert sq.locate()
         stack.collect_into(sq)

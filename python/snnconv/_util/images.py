@@ -76,8 +76,8 @@ def chunks(stack: np.ndarray, order: np.ndarray | None = None) -> Iterator[np.nd
         yield order[start : start + per]
 
 
-def preprocess(
+def normalise_brightness(
     batch: np.ndarray, saturation_quantile: float | None, n_threads: int | None
 ) -> np.ndarray:
     """Brightness in [0, 1] plus the per-image saturation rule, as float64."""
-    return _core.preprocess(batch, saturation_quantile, n_threads)
+    return _core.normalise_brightness(batch, saturation_quantile, n_threads)
