@@ -154,8 +154,8 @@ def per_class_accuracy_grouped(
     """Grouped bars: per class, one bar per method at its mean accuracy over folds, with
     error bars of ±1 std over folds (ddof = 1; clipped to [0, 100] %, as the title then
     says). ``accuracies`` maps a method's label to (n_folds, n_classes) accuracies in
-    [0, 1]. The y-axis starts just below the lowest bar so differences stay visible
-    (the axis label says where it starts)."""
+    [0, 1]. The y-axis starts just below the lowest error bar (a multiple of 10 %), so
+    differences stay visible; the axis label says where it starts."""
     plt = _pyplot()
     k = len(class_names)
     labels = list(accuracies)
@@ -181,9 +181,9 @@ def per_class_accuracy_grouped(
             color=f"C{i % 10}",
             error_kw={"elinewidth": 0.8},
         )
-        lows.append(np.nanmin(mean))
+        lows.append(np.nanmin(mean - err[0]))
     low = float(np.nanmin(lows)) if lows else 0.0
-    bottom = max(0.0, 10 * math.floor((low - 5) / 10))
+    bottom = max(0.0, 10 * math.floor((low - 2) / 10))
     ax.set_ylim(bottom, 100)
     long_names = max((len(str(c)) for c in class_names), default=0) > 3
     ax.set_xticks(
