@@ -136,7 +136,7 @@ def to_nir(model: Any, image_shape: tuple[int, int] | None = None, *, dt: float 
     dt : float
         Length of one simulation step in the unit of the graph's time constants
         (``LIF.tau`` = τ·dt, ``LIF.r`` = τ, ``IF.r`` = 1/dt); the default 1 measures
-        time in steps.
+        time in steps. A step stands for 1 ms, so ``dt=1e-3`` gives seconds.
 
     The graph's nodes are named ``input``, ``conv``, ``lif``, ``pool``,
     ``pool_neurons`` and ``output``; ``graph.metadata["snnconv"]`` is a JSON record
