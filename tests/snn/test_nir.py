@@ -169,3 +169,30 @@ def test_missing_nir_names_the_extra(monkeypatch, data):
     monkeypatch.setitem(sys.modules, "nir", None)
     with pytest.raises(ImportError, match=r"snnconv\[nir\]"):
         snir.to_nir(_front_end(learner, images), (28, 28))
+
+
+def test_foreign_graphs_follow_nir_semantics(data, tmp_path):
+    """Without snnconv's metadata, NIR's own semantics apply: reset to v_reset = 0,
+    brightness = pixel / 255, and an input gain r·dt/tau folded into the weights."""
+    images, learner = data
+    snn = _front_end(learner, images)
+    graph = snir.to_nir(snn, (28, 28))
+    lif = graph.nodes["lif"]
+    foreign = nir.NIRGraph(
+        nodes={
+            **graph.nodes,
+            "lif": nir.LIF(
+                tau=lif.tau, r=2 * lif.r, v_leak=lif.v_leak, v_threshold=lif.v_threshold
+            ),
+        },
+        edges=graph.edges,
+        type_check=False,
+    )
+    back = snir.from_nir(foreign, frame_steps=20)
+    assert back.get_params()["reset"] == "zero"
+    assert back.saturation_quantile_ is None and back.frame_steps == 20
+    np.testing.assert_array_equal(back.scale_, 1.0)
+    np.testing.assert_allclose(back.kernels_, 2 * graph.nodes["conv"].weight[:, 0])
+    # snnconv.nir.write is to_nir + nir.write.
+    path = snir.write(snn, tmp_path / "g.nir", (28, 28))
+    assert isinstance(nir.read(path).nodes["lif"], nir.LIF)
