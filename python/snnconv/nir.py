@@ -82,6 +82,7 @@ from typing import Any
 import numpy as np
 
 from ._util.extras import require
+from .exceptions import ModelFileError, ParameterError
 
 #: Extra charge per pooled conv spike, in thresholds (snnconv's pooling ε).
 POOL_EPSILON = 2.0**-20
@@ -147,12 +148,12 @@ def to_nir(model: Any, image_shape: tuple[int, int] | None = None, *, dt: float 
     snn = _front_end(model)
     snn._check_fitted()
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt: must be a finite number > 0, got {dt!r}")
+        raise ParameterError(f"dt: must be a finite number > 0, got {dt!r}")
     dt = float(dt)
     if image_shape is None:
         image_shape = getattr(snn, "_nir_image_shape", None)
     if image_shape is None:
-        raise ValueError(
+        raise ParameterError(
             "image_shape: pass (H, W), the size of the images the graph will see "
             "(a ConvSNN runs on any size, a NIR graph has fixed shapes)"
         )
@@ -259,28 +260,28 @@ def _chain(graph: Any) -> list[tuple[str, Any]]:
         succ.setdefault(str(a), []).append(str(b))
     inputs = [k for k, v in nodes.items() if isinstance(v, nir.Input)]
     if len(inputs) != 1:
-        raise ValueError(f"graph: needs exactly one Input node, found {len(inputs)}")
+        raise ModelFileError(f"graph: needs exactly one Input node, found {len(inputs)}")
     order, cur = [], inputs[0]
     while True:
         order.append((cur, nodes[cur]))
         nxt = succ.get(cur, [])
         if len(nxt) > 1:
-            raise ValueError(f"graph: node {cur!r} feeds {len(nxt)} nodes; only a chain maps")
+            raise ModelFileError(f"graph: node {cur!r} feeds {len(nxt)} nodes; only a chain maps")
         if not nxt:
             break
         cur = nxt[0]
         if cur in dict(order):
-            raise ValueError(f"graph: node {cur!r} closes a loop; recurrent graphs do not map")
+            raise ModelFileError(f"graph: node {cur!r} closes a loop; recurrent graphs do not map")
     if len(order) != len(nodes):
         extra = sorted(set(nodes) - {n for n, _ in order})
-        raise ValueError(f"graph: nodes {extra} are not on the Input → Output chain")
+        raise ModelFileError(f"graph: nodes {extra} are not on the Input → Output chain")
     return order
 
 
 def _uniform(node_name: str, field: str, value: Any) -> float:
     a = np.asarray(value, dtype=np.float64)
     if a.size == 0 or not np.all(a == a.flat[0]):
-        raise ValueError(
+        raise ModelFileError(
             f"graph: node {node_name!r}: {field} differs between neurons; a ConvSNN has one "
             "value for the whole layer"
         )
@@ -292,7 +293,7 @@ def _pair(node_name: str, field: str, value: Any) -> int:
     if a.size == 1:
         a = np.repeat(a, 2)
     if a.size != 2 or a[0] != a[1]:
-        raise ValueError(
+        raise ModelFileError(
             f"graph: node {node_name!r}: {field} {a.tolist()} must be the same along both axes"
         )
     return int(a[0])
@@ -315,7 +316,8 @@ def from_nir(graph: Any, **params: Any) -> Any:
     no padding/dilation/groups/bias, one stride for both axes) → LIF or IF (the same
     parameters for every neuron, ``v_leak`` = 0, ``v_reset`` = 0) → SumPool2d
     (kernel = stride, no padding) → IF (pooling neurons that fire once per input) →
-    Output. Any other node is refused with an error naming it.
+    Output. Any other graph is refused with a ``ModelFileError`` (a ``ValueError``)
+    naming the node that does not map.
 
     Settings the graph does not hold (encoder, frame schedule, preprocessing) come
     from ``graph.metadata["snnconv"]`` when snnconv wrote the graph; otherwise from
@@ -336,18 +338,18 @@ def from_nir(graph: Any, **params: Any) -> Any:
     labels = ("Input", "Conv2d", "LIF or IF", "SumPool2d", "IF", "Output")
     for i, (name, node) in enumerate(order):
         if i >= len(expected):
-            raise ValueError(
+            raise ModelFileError(
                 f"graph: node {name!r} ({type(node).__name__}) follows the Output position; "
                 "only Input → Conv2d → LIF/IF → SumPool2d → IF → Output maps to a ConvSNN"
             )
         if not isinstance(node, expected[i]):
-            raise ValueError(
+            raise ModelFileError(
                 f"graph: unsupported node {name!r} ({type(node).__name__}) where a "
                 f"{labels[i]} belongs; only Input → Conv2d → LIF/IF → SumPool2d → IF → "
                 "Output maps to a ConvSNN"
             )
     if len(order) != len(expected):
-        raise ValueError(
+        raise ModelFileError(
             f"graph: the chain has {len(order)} nodes; only Input → Conv2d → LIF/IF → "
             "SumPool2d → IF → Output maps to a ConvSNN"
         )
@@ -359,7 +361,7 @@ def from_nir(graph: Any, **params: Any) -> Any:
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"graph: metadata['snnconv'] is not valid JSON ({exc})") from exc
+            raise ModelFileError(f"graph: metadata['snnconv'] is not valid JSON ({exc})") from exc
     dt = float(record.get("dt", meta.get("dt", 1.0)))
 
     # Input and convolution.
@@ -367,56 +369,56 @@ def from_nir(graph: Any, **params: Any) -> Any:
     if len(shape) == 2:
         shape = [1, *shape]
     if len(shape) != 3 or shape[0] != 1:
-        raise ValueError(f"graph: Input shape {shape} must be (1, H, W): one input channel")
+        raise ModelFileError(f"graph: Input shape {shape} must be (1, H, W): one input channel")
     h, w = shape[1], shape[2]
     weight = np.asarray(conv.weight)
     if weight.ndim != 4 or weight.shape[1] != 1 or weight.shape[2] != weight.shape[3]:
-        raise ValueError(
+        raise ModelFileError(
             f"graph: node {cname!r}: weight shape {weight.shape} must be (n_kernels, 1, K, K)"
         )
     if int(np.asarray(conv.groups)) != 1:
-        raise ValueError(f"graph: node {cname!r}: groups must be 1")
+        raise ModelFileError(f"graph: node {cname!r}: groups must be 1")
     if _pair(cname, "dilation", conv.dilation) != 1:
-        raise ValueError(f"graph: node {cname!r}: dilation must be 1")
+        raise ModelFileError(f"graph: node {cname!r}: dilation must be 1")
     padding = conv.padding
     if isinstance(padding, bytes):
         padding = padding.decode()
     if not (isinstance(padding, str) and padding == "valid"):
         if isinstance(padding, str) or _pair(cname, "padding", padding) != 0:
-            raise ValueError(f"graph: node {cname!r}: padding {padding!r} must be 0 / 'valid'")
+            raise ModelFileError(f"graph: node {cname!r}: padding {padding!r} must be 0 / 'valid'")
     stride = _pair(cname, "stride", conv.stride)
     bias = np.asarray(conv.bias, dtype=np.float64)
     if bias.size and np.any(bias != 0):
-        raise ValueError(f"graph: node {cname!r}: a non-zero bias has no ConvSNN equivalent")
+        raise ModelFileError(f"graph: node {cname!r}: a non-zero bias has no ConvSNN equivalent")
 
     # Conv neurons: gain g = R·dt/τ_s (LIF) or R·dt (IF) multiplies the input.
     if isinstance(lif, nir.LIF):
         tau_s = _uniform(lname, "tau", lif.tau)
         r = _uniform(lname, "r", lif.r)
         if _uniform(lname, "v_leak", lif.v_leak) != 0:
-            raise ValueError(f"graph: node {lname!r}: v_leak must be 0")
+            raise ModelFileError(f"graph: node {lname!r}: v_leak must be 0")
         tau = tau_s / dt
         gain = r * dt / tau_s
         if tau < 1:
-            raise ValueError(f"graph: node {lname!r}: tau/dt = {tau} < 1 step has no ConvSNN")
+            raise ModelFileError(f"graph: node {lname!r}: tau/dt = {tau} < 1 step has no ConvSNN")
     else:
         tau = None
         gain = _uniform(lname, "r", lif.r) * dt
     threshold = _uniform(lname, "v_threshold", lif.v_threshold)
     if _uniform(lname, "v_reset", lif.v_reset) != 0:
-        raise ValueError(f"graph: node {lname!r}: v_reset must be 0")
+        raise ModelFileError(f"graph: node {lname!r}: v_reset must be 0")
     reset = _meta_str(getattr(lif, "metadata", None), "reset") or "zero"
 
     # Pooling.
     pool_k = _pair(pname, "kernel_size", pool.kernel_size)
     if _pair(pname, "stride", pool.stride) != pool_k:
-        raise ValueError(f"graph: node {pname!r}: stride must equal kernel_size")
+        raise ModelFileError(f"graph: node {pname!r}: stride must equal kernel_size")
     if _pair(pname, "padding", pool.padding) != 0:
-        raise ValueError(f"graph: node {pname!r}: padding must be 0")
+        raise ModelFileError(f"graph: node {pname!r}: padding must be 0")
     q_gain = _uniform(qname, "r", qif.r) * dt
     q_thr = _uniform(qname, "v_threshold", qif.v_threshold)
     if not q_gain > q_thr > 0 or q_gain >= 2 * q_thr:
-        raise ValueError(
+        raise ModelFileError(
             f"graph: node {qname!r}: the pooling neurons must fire once per input spike "
             f"(v_threshold < r·dt < 2·v_threshold), got r·dt = {q_gain}, v_threshold = {q_thr}"
         )
@@ -452,6 +454,6 @@ def from_nir(graph: Any, **params: Any) -> Any:
     expect = tuple(int(v) for v in np.asarray(order[-1][1].output_type["output"]).ravel())
     got = snn.output_shape(h, w)
     if expect and expect != tuple(got):
-        raise ValueError(f"graph: Output shape {expect} does not match the chain's {got}")
+        raise ModelFileError(f"graph: Output shape {expect} does not match the chain's {got}")
     snn._nir_image_shape = (h, w)
     return snn

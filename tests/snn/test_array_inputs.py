@@ -7,6 +7,7 @@ import pytest
 
 import snnconv
 from snnconv._util.images import as_stack
+from snnconv.exceptions import DataError
 
 
 class ArrayLike:
@@ -60,7 +61,7 @@ def test_as_stack_accepts_array_likes_and_channel_first(images):
 
 def test_channel_count_other_than_one_is_an_error(images):
     rgb = np.repeat(images[:, None], 3, axis=1)
-    with pytest.raises(ValueError, match="3 channels"):
+    with pytest.raises(DataError, match="3 channels"):
         as_stack(rgb)
     with pytest.raises(ValueError, match="3 channels"):
         as_stack(ArrayLike(rgb))

@@ -9,6 +9,7 @@ import pytest
 
 import snnconv
 from snnconv import nir as snir
+from snnconv.exceptions import ModelFileError
 
 nir = pytest.importorskip("nir", reason="the optional 'nir' package is not installed")
 
@@ -139,7 +140,7 @@ def test_refuses_other_graphs(data):
         kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
     )
     bad = nir.NIRGraph(nodes=nodes, edges=graph.edges, type_check=False)
-    with pytest.raises(ValueError, match="unsupported node 'pool' \\(AvgPool2d\\)"):
+    with pytest.raises(ModelFileError, match="unsupported node 'pool' \\(AvgPool2d\\)"):
         snir.from_nir(bad)
     nodes = dict(graph.nodes)
     nodes["extra"] = nir.Scale(scale=np.array([2.0]))

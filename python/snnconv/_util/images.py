@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from ..exceptions import DataError
 
 #: Pixels handed to the core per call: large enough to amortise the call, small
 #: enough that Ctrl-C and the progress bar respond within a fraction of a second.
@@ -41,7 +42,7 @@ def _squeeze_channel(a: np.ndarray, name: str, ndim: int) -> np.ndarray:
     """Drops the channel axis of a channel-first array with ``ndim`` + 1 dimensions."""
     if a.ndim == ndim + 1:
         if a.shape[-3] != 1:
-            raise ValueError(
+            raise DataError(
                 f"{name}: channel-first input of shape {a.shape} has {a.shape[-3]} channels; "
                 "snnconv works on one brightness channel (convert colour images to grey)"
             )
@@ -55,7 +56,7 @@ def as_stack(images: Any, name: str = "images") -> np.ndarray | None:
     if arr is not None:
         images = _squeeze_channel(arr, name, 3)
         if images.ndim != 3:
-            raise ValueError(
+            raise DataError(
                 f"{name}: expected a 3-D array (N, H, W) or (N, 1, H, W), got "
                 f"{images.ndim}-D shape {images.shape}; for one image use images[None]"
             )
