@@ -49,10 +49,11 @@ What differs from NIR's semantics (and how the graph says so)
   from image to image, or seeded Bernoulli spikes), the frame schedule (``frame_steps``
   steps per image, input on during the first ``active_steps``) and the reset of all
   potentials at the start of each frame. The graph's input is the encoder's spike
-  raster, one (1, H, W) frame per step, and the pooled counts are the number of
-  output spikes per frame. All these settings travel in the graph's metadata
-  (``metadata["snnconv"]``, a JSON record) so ``from_nir`` restores the model; get the
-  spike trains themselves from ``ConvSNN.simulate(image)["input"]``.
+  raster, one (1, H, W) frame of 0/1 values per step (a spike adds its weight once,
+  whatever ``dt``), and the pooled counts are the number of output spikes per frame.
+  All these settings travel in the graph's metadata (``metadata["snnconv"]``, a JSON
+  record) so ``from_nir`` restores the model; get the spike trains themselves from
+  ``ConvSNN.simulate(image)["input"]``.
 - **Precision.** snnconv keeps conv potentials in float32 and adds each input spike
   in raster order; a simulator that sums a convolution first rounds differently, so
   in rare cases a potential within ~10⁻⁶ of the threshold fires one step apart.
