@@ -29,6 +29,8 @@ def test_results_json_carries_provenance_and_learning_curves(tmp_path):
     assert set(v) == {"snnconv", "numpy", "scikit-learn", "torch", "python"}
     assert v["torch"] == provenance.package_version("torch")  # None when absent
     assert record["git_commit"] == provenance.git_commit()
+    assert record["git_dirty"] in (None, True, False)
+    assert (record["git_dirty"] is None) == (record["git_commit"] is None)
     (curve,) = record["learning_curves"]
     assert curve["method"] == "csnn" and curve["folds"] == [0, 1, 2]
     acc = np.array(curve["accuracy_per_fold"])

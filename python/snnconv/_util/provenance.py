@@ -62,7 +62,7 @@ def git_commit() -> str | None:
     """The commit (40 hex digits) of the source checkout snnconv runs from, or None.
 
     None when snnconv is installed from a wheel, when git is unavailable, or when the
-    checkout cannot be read. Uncommitted changes are not reflected.
+    checkout cannot be read. Uncommitted changes are reported by :func:`git_dirty`.
     """
     root = source_root()
     if root is None:
@@ -80,6 +80,31 @@ def git_commit() -> str | None:
     return out if len(out) == 40 and all(c in "0123456789abcdef" for c in out) else None
 
 
+def git_dirty() -> bool | None:
+    """Whether tracked files of the source checkout differ from its commit (None when
+    there is no checkout or git cannot tell)."""
+    root = source_root()
+    if root is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.strip())
+
+
 def provenance() -> dict[str, Any]:
     """Everything above in one record."""
-    return {"created_utc": utc_now(), "versions": versions(), "git_commit": git_commit()}
+    commit = git_commit()
+    return {
+        "created_utc": utc_now(),
+        "versions": versions(),
+        "git_commit": commit,
+        "git_dirty": None if commit is None else git_dirty(),
+    }

@@ -98,6 +98,7 @@ def to_json(results: ExperimentResults) -> dict[str, Any]:
         "started_utc": results.started_utc,
         "versions": prov["versions"],
         "git_commit": prov["git_commit"],
+        "git_dirty": prov["git_dirty"],
         "snnconv_version": prov["versions"]["snnconv"],
         "python": platform.python_version(),
         "machine": platform.machine(),
