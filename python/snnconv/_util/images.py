@@ -1,8 +1,11 @@
 """Image inputs: numpy stacks or streams of 2-D frames, validated once.
 
-Accepted forms (docs/algorithms.md §1): a uint8 array (brightness = value / 255), a float array
-already in [0, 1], each of shape (N, H, W); or any iterable of 2-D arrays of those
-dtypes (frames may differ in size, and are read one at a time).
+Accepted forms (docs/algorithms.md §1): a uint8 array (brightness = value / 255), a
+float array already in [0, 1], each of shape (N, H, W) or channel-first (N, 1, H, W);
+or any iterable of 2-D arrays of those dtypes (frames may differ in size, and are read
+one at a time). "Array" includes anything numpy can convert without copying it element
+by element: PyTorch tensors (on any device, with or without gradients; torch itself is
+never imported here), and any object with ``__array__`` or ``__array_interface__``.
 """
 
 from __future__ import annotations
@@ -13,25 +16,58 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from ..exceptions import DataError
 
 #: Pixels handed to the core per call: large enough to amortise the call, small
 #: enough that Ctrl-C and the progress bar respond within a fraction of a second.
 CHUNK_PIXELS = 1 << 20
 
 
+def as_array(obj: Any) -> np.ndarray | None:
+    """``obj`` as a numpy array if it is array-like (not a plain sequence), else None.
+
+    PyTorch tensors are recognised by duck typing (``detach``/``cpu``/``numpy``), so a
+    tensor on a GPU or one that requires gradients converts too.
+    """
+    if isinstance(obj, np.ndarray):
+        return obj
+    if all(callable(getattr(obj, m, None)) for m in ("detach", "cpu", "numpy")):
+        return np.asarray(obj.detach().cpu().numpy())
+    if hasattr(obj, "__array__") or hasattr(obj, "__array_interface__"):
+        return np.asarray(obj)
+    return None
+
+
+def _squeeze_channel(a: np.ndarray, name: str, ndim: int) -> np.ndarray:
+    """Drops the channel axis of a channel-first array with ``ndim`` + 1 dimensions."""
+    if a.ndim == ndim + 1:
+        if a.shape[-3] != 1:
+            raise DataError(
+                f"{name}: channel-first input of shape {a.shape} has {a.shape[-3]} channels; "
+                "snnconv works on one brightness channel (convert colour images to grey)"
+            )
+        return a.reshape(a.shape[:-3] + a.shape[-2:])
+    return a
+
+
 def as_stack(images: Any, name: str = "images") -> np.ndarray | None:
     """The input as a validated (N, H, W) uint8/float64 array, or None for streams."""
-    if isinstance(images, np.ndarray):
+    arr = as_array(images)
+    if arr is not None:
+        images = _squeeze_channel(arr, name, 3)
         if images.ndim != 3:
-            raise ValueError(
-                f"{name}: expected a 3-D array (N, H, W), got {images.ndim}-D shape "
-                f"{images.shape}; for one image use images[None]"
+            raise DataError(
+                f"{name}: expected a 3-D array (N, H, W) or (N, 1, H, W), got "
+                f"{images.ndim}-D shape {images.shape}; for one image use images[None]"
             )
         if images.shape[0] == 0:
             raise ValueError(f"{name}: empty input (0 images)")
         return _as_core_dtype(images, name)
     if isinstance(images, (str, bytes)) or not isinstance(images, Iterable):
-        raise TypeError(f"{name}: expected a numpy array (N, H, W) or an iterable of 2-D arrays")
+        raise TypeError(
+            f"{name}: expected an array (N, H, W) (numpy, torch, ...) or an iterable of "
+            f"2-D arrays, got {type(images).__name__}"
+        )
     return None
 
 
@@ -58,7 +94,8 @@ def frames(images: Iterable[Any], name: str = "images") -> Iterator[np.ndarray]:
     """Yields each frame of a stream as a validated (1, H, W) array."""
     n = 0
     for f in images:
-        a = np.asarray(f)
+        a = as_array(f)
+        a = _squeeze_channel(np.asarray(f) if a is None else a, f"{name}[{n}]", 2)
         if a.ndim != 2:
             raise ValueError(f"{name}: frame {n} must be 2-D (H, W), got shape {a.shape}")
         n += 1

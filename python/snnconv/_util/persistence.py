@@ -2,7 +2,9 @@
 
 No pickle anywhere: arrays load with ``allow_pickle=False`` and the metadata is
 JSON stored as bytes. Files are written to a temporary name in the target folder
-and renamed, so a crash never leaves a half-written model behind.
+and renamed, so a crash never leaves a half-written model behind; they get the
+ordinary mode of a new file (0644 under the usual umask 022), not the private 0600
+of a temporary file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,27 @@ from typing import Any
 import numpy as np
 
 _META_KEY = "__metadata__"
+
+
+def current_umask() -> int:
+    """The process umask (read without changing it where the OS allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # the portable way: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def publish_mode(path: str | os.PathLike[str], directory: bool = False) -> None:
+    """Gives a file made by ``tempfile`` (0600; folders 0700) the mode a plainly
+    created one would have: 0666 (0777 for folders) minus the umask. Call it before
+    the atomic rename, so the file never appears under its final name as private."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
 
 
 def save_npz(
@@ -39,6 +62,7 @@ def save_npz(
             np.savez(fh, **{_META_KEY: blob}, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
+        publish_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

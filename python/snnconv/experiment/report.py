@@ -26,7 +26,7 @@ def summary_rows(results: ExperimentResults) -> list[dict[str, Any]]:
                 "method": method,
                 "label": METHODS[method][0],
                 "accuracy_mean": float(acc.mean()),
-                "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+                "accuracy_std": float(fold_std(acc)),
                 "runs": len(runs),
                 "train_time_s": float(np.mean([t.result.train_time for t in runs])),
                 "infer_ms_per_image": 1e3
@@ -52,11 +52,54 @@ def table(results: ExperimentResults) -> str:
     return "\n".join(lines)
 
 
-def to_json(results: ExperimentResults) -> dict[str, Any]:
-    from .. import __version__
+def fold_std(values: Any, axis: int = -1) -> Any:
+    """Standard deviation over folds (sample std, ddof = 1; 0 for a single fold), the
+    spread every table and figure of a run reports."""
+    a = np.asarray(values, dtype=float)
+    if a.shape[axis] < 2:
+        return np.zeros(np.delete(a.shape, axis)) if a.ndim > 1 else 0.0
+    return a.std(axis=axis, ddof=1)
 
+
+def learning_curves(results: ExperimentResults) -> list[dict[str, Any]]:
+    """The learning-curve data of every method that recorded one: per fold, test
+    accuracy after each chunk of training images; plus mean and std over folds (what
+    the learning-curve figure draws). ``training_images`` is the mean over folds of
+    the training images seen at each point (folds differ by a few images)."""
+    out = []
+    for method in dict.fromkeys(t.method for t in results.tasks):
+        runs = [t for t in results.tasks if t.method == method]
+        runs = [t for t in runs if "learning_curve" in t.result.artifacts]
+        if not runs:
+            continue
+        sizes = np.array([t.result.artifacts["learning_curve"][0] for t in runs], dtype=float)
+        accs = np.array([t.result.artifacts["learning_curve"][1] for t in runs], dtype=float)
+        out.append(
+            {
+                "method": method,
+                "label": METHODS[method][0] if method in METHODS else method,
+                "folds": [t.fold for t in runs],
+                "training_images": np.rint(sizes.mean(axis=0)).astype(int).tolist(),
+                "training_images_per_fold": sizes.astype(int).tolist(),
+                "accuracy_per_fold": accs.tolist(),
+                "accuracy_mean": accs.mean(axis=0).tolist(),
+                "accuracy_std": np.asarray(fold_std(accs, axis=0)).tolist(),
+            }
+        )
+    return out
+
+
+def to_json(results: ExperimentResults) -> dict[str, Any]:
+    from .._util.provenance import provenance
+
+    prov = provenance()
     return {
-        "snnconv_version": __version__,
+        "created_utc": prov["created_utc"],
+        "started_utc": results.started_utc,
+        "versions": prov["versions"],
+        "git_commit": prov["git_commit"],
+        "git_dirty": prov["git_dirty"],
+        "snnconv_version": prov["versions"]["snnconv"],
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
@@ -66,6 +109,7 @@ def to_json(results: ExperimentResults) -> dict[str, Any]:
         "config": results.config.to_dict(),
         "skipped": results.skipped,
         "summary": summary_rows(results),
+        "learning_curves": learning_curves(results),
         "runs": [
             {
                 "method": t.method,
@@ -109,15 +153,31 @@ def markdown(results: ExperimentResults) -> str:
     if results.skipped:
         out.append("Skipped: " + "; ".join(f"{m} ({why})" for m, why in results.skipped.items()))
         out.append("")
+    from .._util.provenance import git_commit, versions
+
+    v = versions()
+    libs = ", ".join(f"{k} {val}" for k, val in v.items() if k != "snnconv" and val is not None)
+    commit = git_commit()
+    out.append(
+        f"Started {results.started_utc}; snnconv {v['snnconv']}"
+        + (f" (commit {commit[:12]})" if commit else "")
+        + f"; {libs}. Accuracy std is over folds (ddof = 1)."
+    )
+    out.append("")
     return "\n".join(out)
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Writes ``text`` to a temporary file beside ``path`` and renames it into place,
+    with the mode of a plainly created file (0644 under umask 022)."""
+    from .._util.persistence import publish_mode
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        publish_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -37,6 +37,14 @@ class ExperimentResults:
     folds: list[tuple[np.ndarray, np.ndarray]]
     tasks: list[TaskResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: When the experiment started, UTC (ISO 8601).
+    started_utc: str = field(default_factory=lambda: _utc_now())
+
+
+def _utc_now() -> str:
+    from .._util.provenance import utc_now
+
+    return utc_now()
 
 
 def make_folds(

@@ -1,0 +1,199 @@
+"""NIR export/import of the spiking front-end (snnconv.nir)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import snnconv
+from snnconv import nir as snir
+from snnconv.exceptions import ModelFileError
+
+nir = pytest.importorskip("nir", reason="the optional 'nir' package is not installed")
+
+
+@pytest.fixture(scope="module")
+def data(mnist5k):
+    images, _ = mnist5k
+    learner = snnconv.KernelLearner(random_state=0).fit(images[:1000])
+    return images, learner
+
+
+def _front_end(learner, images, **kw):
+    kw.setdefault("on_backlog", "ignore")
+    return snnconv.ConvSNN(learner, **kw).fit(images[:200])
+
+
+def test_round_trip_through_a_file_gives_identical_counts(data, tmp_path):
+    images, learner = data
+    snn = _front_end(learner, images)
+    path = tmp_path / "front_end.nir"
+    nir.write(path, snir.to_nir(snn, (28, 28)))
+    back = snir.from_nir(nir.read(path))
+    test = images[1000:1300]
+    np.testing.assert_array_equal(back.transform(test), snn.transform(test))
+    np.testing.assert_array_equal(back.kernels_, snn.kernels_)
+    np.testing.assert_array_equal(back.scale_, snn.scale_)
+    assert back.get_params()["reset"] == "subtract"
+    # A path works too, and the restored model exports the same graph again.
+    again = snir.from_nir(str(path))
+    np.testing.assert_array_equal(
+        snir.to_nir(again).nodes["conv"].weight, snir.to_nir(snn, (28, 28)).nodes["conv"].weight
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"tau": None, "reset": "zero"},
+        {"encoding": "poisson", "random_state": 3, "pool": 1, "stride": 1},
+    ],
+)
+def test_round_trip_variants(data, settings):
+    images, learner = data
+    snn = _front_end(learner, images, **settings)
+    graph = snir.to_nir(snn, (28, 28))
+    kind = nir.IF if settings.get("tau", 10.0) is None else nir.LIF
+    assert isinstance(graph.nodes["lif"], kind)
+    back = snir.from_nir(graph)
+    test = images[1000:1100]
+    np.testing.assert_array_equal(back.transform(test), snn.transform(test))
+
+
+def _simulate_graph(graph: nir.NIRGraph, raster: np.ndarray) -> np.ndarray:
+    """A plain forward-Euler simulation of the exported graph on one frame's input
+    raster (P, H, W); returns the output spike counts (n_kernels, P', Q')."""
+    dt = float(graph.metadata["dt"])
+    conv, lif = graph.nodes["conv"], graph.nodes["lif"]
+    pool, pif = graph.nodes["pool"], graph.nodes["pool_neurons"]
+    weight = np.asarray(conv.weight, dtype=np.float64)[:, 0]  # (n, K, K)
+    k, s = weight.shape[1], int(np.atleast_1d(conv.stride)[0])
+    pk = int(np.atleast_1d(pool.kernel_size)[0])
+    v = np.zeros(np.asarray(lif.v_threshold).shape)
+    q = np.zeros(np.asarray(pif.v_threshold).shape)
+    counts = np.zeros(q.shape, dtype=np.int64)
+    n, pc, qc = v.shape
+    _, pp, qq = q.shape
+    for frame in raster.astype(np.float64):
+        windows = np.lib.stride_tricks.sliding_window_view(frame, (k, k))[::s, ::s]
+        current = np.einsum("pqij,aij->apq", windows[:pc, :qc], weight) + np.asarray(
+            conv.bias, dtype=np.float64
+        ).reshape(-1, 1, 1)
+        # LIF: tau dv/dt = (v_leak - v) + r I, one Euler step of length dt.
+        v = v + dt / lif.tau * (lif.v_leak - v + lif.r * current)
+        spikes = v >= lif.v_threshold
+        assert lif.metadata["reset"] == "subtract"
+        v = np.where(spikes, v - lif.v_threshold, v)
+        # SumPool2d over full blocks, then the pooling IF neurons: dv/dt = r I.
+        blocks = spikes[:, : pp * pk, : qq * pk].reshape(n, pp, pk, qq, pk).sum(axis=(2, 4))
+        q = q + dt * pif.r * blocks
+        fired = q >= pif.v_threshold
+        q = np.where(fired, q - pif.v_threshold, q)
+        counts += fired
+    return counts
+
+
+def test_numpy_simulation_of_the_graph_matches_snnconv(data):
+    images, learner = data
+    snn = _front_end(learner, images)
+    graph = snir.to_nir(snn, (28, 28))
+    test = images[2000:2020]
+    expected = snn.transform(test)
+    carry = None
+    for i, image in enumerate(test):
+        frame = snn.simulate(image, i, carry)  # the encoder's spike raster of image i
+        carry = frame["carry"]
+        np.testing.assert_array_equal(frame["pooled"], expected[i])
+        got = _simulate_graph(graph, frame["input"])
+        np.testing.assert_array_equal(got, expected[i], err_msg=f"image {i}")
+    assert expected.sum() > 0
+
+
+def test_parameter_mapping(data):
+    images, learner = data
+    snn = _front_end(learner, images, tau=8.0, threshold=2.0)
+    graph = snir.to_nir(snn, (28, 28), dt=1e-3)
+    lif = graph.nodes["lif"]
+    np.testing.assert_allclose(lif.tau, 8.0e-3)
+    np.testing.assert_allclose(lif.r, 8.0)
+    np.testing.assert_allclose(lif.v_threshold, 2.0)
+    # One Euler step: v <- (1 - dt/tau) v + r dt/tau I = (1 - 1/8) v + I.
+    np.testing.assert_allclose(1e-3 / lif.tau, 1 / 8)
+    np.testing.assert_allclose(lif.r * 1e-3 / lif.tau, 1.0)
+    w = graph.nodes["conv"].weight
+    assert w.dtype == np.float32 and w.shape == (snn.kernels_.shape[0], 1, 9, 9)
+    np.testing.assert_array_equal(
+        w[:, 0], (snn.scale_[:, None, None] * snn.kernels_).astype(np.float32)
+    )
+    assert graph.nodes["output"].output_type["output"].tolist() == list(snn.output_shape(28, 28))
+    back = snir.from_nir(graph)
+    assert back.tau == pytest.approx(8.0) and back.threshold == 2.0
+
+
+def test_refuses_other_graphs(data):
+    images, learner = data
+    graph = snir.to_nir(_front_end(learner, images), (28, 28))
+    nodes = dict(graph.nodes)
+    nodes["pool"] = nir.AvgPool2d(
+        kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
+    )
+    bad = nir.NIRGraph(nodes=nodes, edges=graph.edges, type_check=False)
+    with pytest.raises(ModelFileError, match="unsupported node 'pool' \\(AvgPool2d\\)"):
+        snir.from_nir(bad)
+    nodes = dict(graph.nodes)
+    nodes["extra"] = nir.Scale(scale=np.array([2.0]))
+    edges = [*graph.edges[:-1], ("pool_neurons", "extra"), ("extra", "output")]
+    with pytest.raises(ValueError, match="'extra' \\(Scale\\)"):
+        snir.from_nir(nir.NIRGraph(nodes=nodes, edges=edges, type_check=False))
+    with pytest.raises(TypeError, match="NIRGraph"):
+        snir.from_nir(42)
+
+
+def test_classifier_front_end_and_clear_errors(data):
+    images, learner = data
+    snn = _front_end(learner, images)
+
+    class Fitted:  # stands in for a fitted CSNNClassifier
+        front_end_ = snn
+
+    assert snir.to_nir(Fitted(), (28, 28)).nodes["conv"].weight.shape[0] == snn.kernels_.shape[0]
+    with pytest.raises(ValueError, match="image_shape"):
+        snir.to_nir(snn)
+    with pytest.raises(TypeError, match="fitted ConvSNN"):
+        snir.to_nir(object())
+
+
+def test_missing_nir_names_the_extra(monkeypatch, data):
+    images, learner = data
+    monkeypatch.setitem(sys.modules, "nir", None)
+    with pytest.raises(ImportError, match=r"snnconv\[nir\]"):
+        snir.to_nir(_front_end(learner, images), (28, 28))
+
+
+def test_foreign_graphs_follow_nir_semantics(data, tmp_path):
+    """Without snnconv's metadata, NIR's own semantics apply: reset to v_reset = 0,
+    brightness = pixel / 255, and an input gain r·dt/tau folded into the weights."""
+    images, learner = data
+    snn = _front_end(learner, images)
+    graph = snir.to_nir(snn, (28, 28))
+    lif = graph.nodes["lif"]
+    foreign = nir.NIRGraph(
+        nodes={
+            **graph.nodes,
+            "lif": nir.LIF(
+                tau=lif.tau, r=2 * lif.r, v_leak=lif.v_leak, v_threshold=lif.v_threshold
+            ),
+        },
+        edges=graph.edges,
+        type_check=False,
+    )
+    back = snir.from_nir(foreign, frame_steps=20)
+    assert back.get_params()["reset"] == "zero"
+    assert back.saturation_quantile_ is None and back.frame_steps == 20
+    np.testing.assert_array_equal(back.scale_, 1.0)
+    np.testing.assert_allclose(back.kernels_, 2 * graph.nodes["conv"].weight[:, 0])
+    # snnconv.nir.write is to_nir + nir.write.
+    path = snir.write(snn, tmp_path / "g.nir", (28, 28))
+    assert isinstance(nir.read(path).nodes["lif"], nir.LIF)
