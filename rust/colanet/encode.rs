@@ -14,6 +14,13 @@ use crate::error::{Error, Result};
 pub struct Schedule {
     offsets: Vec<usize>,
     inputs: Vec<u32>,
+    /// Emission steps of every count 0..=255 for `table_tp` steps, in CSR form
+    /// (`table_offsets[n]..table_offsets[n + 1]` into `table_steps`).
+    table_tp: u32,
+    table_offsets: Vec<u32>,
+    table_steps: Vec<u32>,
+    /// Write cursor per step while filling.
+    cursor: Vec<usize>,
 }
 
 /// Does an input of count `n` emit at local step `k` of a `t_p`-step presentation?
@@ -34,8 +41,67 @@ pub fn check_counts(counts: &[u8], t_p: u32) -> Result<()> {
 }
 
 impl Schedule {
-    /// Rebuilds the schedule for one example's counts.
+    /// Rebuilds the schedule for one example's counts: one pass over the counts
+    /// finds the emitting inputs and their steps (from a table of each count's steps),
+    /// a second places them, in input order within each step. The result equals
+    /// [`Schedule::fill_reference`]'s.
     pub fn fill(&mut self, counts: &[u8], t_p: u32) {
+        if self.table_tp != t_p || self.table_offsets.is_empty() {
+            self.table_tp = t_p;
+            self.table_offsets.clear();
+            self.table_steps.clear();
+            self.table_offsets.push(0);
+            for n in 0..=u32::from(u8::MAX) {
+                if n > 0 {
+                    self.table_steps
+                        .extend((0..t_p).filter(|&k| emits(n, k, t_p)));
+                }
+                self.table_offsets.push(self.table_steps.len() as u32);
+            }
+        }
+        let steps_of = |n: u8| {
+            let n = usize::from(n);
+            self.table_offsets[n] as usize..self.table_offsets[n + 1] as usize
+        };
+        // Spikes per step, then the start of each step's run.
+        let t = t_p as usize;
+        self.cursor.clear();
+        self.cursor.resize(t, 0);
+        let mut total = 0;
+        for &n in counts {
+            if n > 0 {
+                let r = steps_of(n);
+                total += r.len();
+                for &k in &self.table_steps[r] {
+                    self.cursor[k as usize] += 1;
+                }
+            }
+        }
+        self.offsets.clear();
+        self.offsets.push(0);
+        let mut start = 0;
+        for c in &mut self.cursor {
+            let len = *c;
+            *c = start;
+            start += len;
+            self.offsets.push(start);
+        }
+        self.inputs.clear();
+        self.inputs.resize(total, 0);
+        for (i, &n) in counts.iter().enumerate() {
+            if n > 0 {
+                for &k in &self.table_steps[steps_of(n)] {
+                    let c = &mut self.cursor[k as usize];
+                    self.inputs[*c] = i as u32;
+                    *c += 1;
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the schedule for one example's counts, step by step (the reference
+    /// implementation).
+    pub fn fill_reference(&mut self, counts: &[u8], t_p: u32) {
         self.offsets.clear();
         self.inputs.clear();
         self.offsets.push(0);
@@ -87,5 +153,36 @@ mod tests {
         let total: usize = (0..10).map(|k| s.at(k).len()).sum();
         assert_eq!(total, 16);
         assert!(check_counts(&[11], 10).is_err());
+    }
+
+    #[test]
+    fn fast_fill_equals_the_reference_fill() {
+        let mut s = 3u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) as u32
+        };
+        let (mut a, mut b) = (Schedule::default(), Schedule::default());
+        for t_p in [1, 3, 10, 10, 17, 10] {
+            for len in [0, 1, 7, 200] {
+                let counts: Vec<u8> = (0..len)
+                    .map(|_| {
+                        if next() % 3 == 0 {
+                            0
+                        } else {
+                            (next() % (t_p + 1)) as u8
+                        }
+                    })
+                    .collect();
+                a.fill(&counts, t_p);
+                b.fill_reference(&counts, t_p);
+                assert_eq!((&a.offsets, &a.inputs), (&b.offsets, &b.inputs));
+                for k in 0..t_p + 2 {
+                    assert_eq!(a.at(k), b.at(k));
+                }
+            }
+        }
     }
 }

@@ -8,6 +8,7 @@
 pub mod digital;
 pub mod encode;
 pub mod ensemble;
+pub mod lanes;
 pub mod network;
 pub mod neuron;
 pub mod params;

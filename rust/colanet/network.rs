@@ -17,6 +17,7 @@
 use rand_pcg::Pcg64;
 
 use super::encode::Schedule;
+use super::lanes::{sum_rows, Kernel};
 use super::neuron::{uniform, Lif};
 use super::params::Params;
 use super::plasticity::{Learning, NEVER};
@@ -84,6 +85,10 @@ pub struct Dynamics {
     /// OUT spikes per class since the last [`Dynamics::clear_votes`].
     pub votes: Vec<u32>,
     pub schedule: Schedule,
+    /// Implementation of [`step`] (and of the schedule fill) this state runs with.
+    pub kernel: Kernel,
+    /// Four-neuron chunks holding an awake neuron in the current step (fast kernels).
+    chunks: Vec<u32>,
 }
 
 impl Dynamics {
@@ -103,6 +108,17 @@ impl Dynamics {
             reset_arrived: false,
             votes: vec![0; c],
             schedule: Schedule::default(),
+            kernel: Kernel::from_env(),
+            chunks: Vec::with_capacity(p.n_learning().div_ceil(4)),
+        }
+    }
+
+    /// Sets the frame's spike schedule from its counts.
+    pub fn fill_schedule(&mut self, counts: &[u8], t_p: u32) {
+        if self.kernel.is_reference() {
+            self.schedule.fill_reference(counts, t_p);
+        } else {
+            self.schedule.fill(counts, t_p);
         }
     }
 
@@ -136,7 +152,174 @@ pub fn threshold(p: &Params, syn: &Synapses, j: usize) -> f64 {
 /// Advances one step at local frame step `k`. `label` makes that class's Target
 /// node spike in this step. Records L spikes, OUT/BIASGATE spikes and reward/reset
 /// arrivals in `d`; plasticity is applied separately by [`learn_step`].
+///
+/// Runs with `d.kernel`: [`step_reference`], or the fast step, which gives the same
+/// results bit for bit: it applies the lateral gating before the input sum (it only
+/// depends on last step's winners) and sums the input only for the four-neuron chunks
+/// holding an awake neuron, each neuron's weights added in the same order from the
+/// same +0.0. A blocked neuron's input is never read (it keeps its potential), so
+/// its entry of `d.l.input` is left unsummed.
 pub fn step(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
+    if d.kernel.is_reference() {
+        step_reference(p, links, syn, d, k, label, rng);
+    } else {
+        step_fast(p, links, syn, d, k, label, rng);
+    }
+}
+
+fn step_fast(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
+    let t = d.t;
+    let m = p.microcolumns;
+    d.l.begin_step(p.stochastic, rng);
+    // Lateral gating from last step's winners: it decides who is awake this step.
+    for c in 0..p.n_classes {
+        if let Some(w) = d.prev_winner[c] {
+            for j in c * m..(c + 1) * m {
+                if j != w {
+                    d.l.block_for(j, links.lateral_block);
+                }
+            }
+        }
+    }
+    // Sensory spikes emitted at k − 1, summed for the chunks with an awake neuron
+    // (awake: no block left, the test of `Lif::integrate`).
+    if k >= 1 {
+        let Dynamics {
+            l,
+            schedule,
+            last_arrival,
+            chunks,
+            kernel,
+            ..
+        } = d;
+        let inputs = schedule.at(k - 1);
+        if !inputs.is_empty() {
+            chunks.clear();
+            for (q, b) in l.block.chunks(4).enumerate() {
+                if b.contains(&0) {
+                    chunks.push(q as u32);
+                }
+            }
+            let (w, stride) = syn.padded_weights();
+            sum_rows(*kernel, w, stride, inputs, chunks, &mut l.input);
+            for &i in inputs {
+                last_arrival[i as usize] = t;
+            }
+        }
+    }
+    // Forcing from last step's gates.
+    for c in 0..p.n_classes {
+        if d.gate[c] {
+            for j in c * m..(c + 1) * m {
+                d.l.input[j] += links.forcing;
+                d.l.forced[j] = true;
+            }
+        }
+    }
+    d.reward_column = None;
+    d.reset_arrived = false;
+    if let Some((ts, c)) = d.target {
+        if t == ts + i64::from(links.reward_delay) {
+            d.reward_column = Some(c);
+        }
+        if t == ts + i64::from(links.reset_delay) {
+            d.reset_arrived = true;
+            for x in &mut d.l.input {
+                *x += links.reset;
+            }
+        }
+    }
+    d.l.integrate();
+    // Spike test with one winner per column: largest u − θ, ties uniformly at random.
+    d.spikes.clear();
+    for c in 0..p.n_classes {
+        let mut best: Option<(usize, f64)> = None;
+        let mut ties = 0u32;
+        for j in c * m..(c + 1) * m {
+            if !d.l.awake[j] {
+                continue;
+            }
+            let margin = d.l.u[j] - threshold(p, syn, j);
+            if margin < 0.0 {
+                continue;
+            }
+            match best {
+                Some((_, b)) if margin < b => {}
+                Some((_, b)) if margin == b => {
+                    ties += 1;
+                    if uniform(rng) * f64::from(ties) < 1.0 {
+                        best = Some((j, margin));
+                    }
+                }
+                _ => {
+                    best = Some((j, margin));
+                    ties = 1;
+                }
+            }
+        }
+        if let Some((j, _)) = best {
+            d.l.u[j] = 0.0;
+            d.spikes.push((j, d.l.forced[j]));
+        }
+    }
+    d.l.floor();
+    // OUT fires on last step's L spike of its column; BIASGATE on the label unless
+    // gated by last step's OUT spike.
+    for c in 0..p.n_classes {
+        let out_in = if d.prev_winner[c].is_some() {
+            links.l_out
+        } else {
+            0.0
+        };
+        let out_fired_before = d.out[c];
+        d.out[c] = out_in >= links.helper_threshold;
+        if out_fired_before {
+            d.gate_block[c] = d.gate_block[c].max(links.out_gate_block);
+        }
+        let gate_in = match d.target {
+            Some((ts, tc)) if tc == c && t == ts + 1 => links.target_gate,
+            _ => 0.0,
+        };
+        if d.gate_block[c] > 0 {
+            d.gate_block[c] -= 1;
+            d.gate[c] = false;
+        } else {
+            d.gate[c] = gate_in >= links.helper_threshold;
+        }
+        if d.out[c] {
+            d.votes[c] += 1;
+        }
+    }
+    d.prev_winner.fill(None);
+    for &(j, _) in &d.spikes {
+        d.prev_winner[j / m] = Some(j);
+    }
+    if let Some(c) = label {
+        d.target = Some((t, c));
+    }
+    d.t += 1;
+}
+
+/// [`step`] as first written: every spiking input's weight row is added to every
+/// neuron, blocked or not. Kept as the reference the fast kernels are tested and
+/// benchmarked against.
+pub fn step_reference(
     p: &Params,
     links: &Links,
     syn: &Synapses,
@@ -329,7 +512,7 @@ impl Network {
     /// frames, as in the author's runs; the reset link clears potentials).
     pub fn train_frame(&mut self, counts: &[u8], label: usize, rng: &mut Pcg64) {
         let p = &self.params;
-        self.dynamics.schedule.fill(counts, p.presentation_steps);
+        self.dynamics.fill_schedule(counts, p.presentation_steps);
         self.dynamics.clear_votes();
         for k in 0..p.frame_steps {
             let lab = (k == p.label_step).then_some(label);
@@ -353,7 +536,8 @@ impl Network {
             reset: vec![false; steps],
         };
         let mut d = Dynamics::new(&p);
-        d.schedule.fill(counts, p.presentation_steps);
+        d.kernel = self.dynamics.kernel;
+        d.fill_schedule(counts, p.presentation_steps);
         // The plasticity clocks continue from the copy's timeline.
         d.t = self.dynamics.t;
         for k in 0..p.frame_steps {
@@ -386,7 +570,7 @@ impl Network {
     ) -> &'a [u32] {
         let p = &self.params;
         d.reset();
-        d.schedule.fill(counts, p.presentation_steps);
+        d.fill_schedule(counts, p.presentation_steps);
         for k in 0..p.frame_steps {
             step(p, &self.links, &self.syn, d, k, None, rng);
         }

@@ -3,7 +3,9 @@
 //! resource conservation with n_s silent synapses (docs/algorithms.md §3).
 //!
 //! Resources are stored neuron-major (plasticity touches one neuron's row); weights
-//! input-major, so one input spike adds one contiguous row to all potentials.
+//! input-major, so one input spike adds one contiguous row to all potentials. Each
+//! weight row is padded with zeros to a multiple of four neurons, so the input sum can
+//! read whole four-lane chunks (see [`super::lanes`]).
 
 use crate::resource::weight;
 
@@ -17,8 +19,10 @@ pub struct Synapses {
     renorm_threshold: f64,
     /// W, (n_post, n_in).
     resource: Vec<f64>,
-    /// w(W) transposed, (n_in, n_post).
+    /// w(W) transposed, (n_in, stride): row i holds the n_post weights of input i,
+    /// then zeros up to `stride` (n_post rounded up to a multiple of 4).
     weight_t: Vec<f64>,
+    stride: usize,
     /// Σ_i max(w_ji, 0) per neuron.
     pos_sum: Vec<f64>,
     /// Free resource pool F per neuron.
@@ -34,6 +38,7 @@ impl Synapses {
         renorm_threshold: f64,
         initial_resource: f64,
     ) -> Self {
+        let stride = n_post.div_ceil(4) * 4;
         let mut s = Self {
             n_in,
             n_post,
@@ -42,7 +47,8 @@ impl Synapses {
             silent,
             renorm_threshold,
             resource: vec![initial_resource; n_in * n_post],
-            weight_t: vec![0.0; n_in * n_post],
+            weight_t: vec![0.0; n_in * stride],
+            stride,
             pos_sum: vec![0.0; n_post],
             free: vec![0.0; n_post],
         };
@@ -73,11 +79,17 @@ impl Synapses {
     /// Weights of all inputs to all neurons, input-major (n_in, n_post).
     #[inline]
     pub fn weight_row(&self, input: usize) -> &[f64] {
-        &self.weight_t[input * self.n_post..(input + 1) * self.n_post]
+        &self.weight_t[input * self.stride..input * self.stride + self.n_post]
+    }
+    /// All weight rows with their zero padding, (n_in, stride), and the stride (a
+    /// multiple of 4).
+    #[inline]
+    pub fn padded_weights(&self) -> (&[f64], usize) {
+        (&self.weight_t, self.stride)
     }
     #[inline]
     pub fn weight(&self, post: usize, input: usize) -> f64 {
-        self.weight_t[input * self.n_post + post]
+        self.weight_t[input * self.stride + post]
     }
     #[inline]
     pub fn pos_sum(&self, post: usize) -> f64 {
@@ -126,7 +138,7 @@ impl Synapses {
         let mut pos = 0.0;
         for i in 0..self.n_in {
             let w = weight(self.resource[post * self.n_in + i], self.w_min, self.w_max);
-            self.weight_t[i * self.n_post + post] = w;
+            self.weight_t[i * self.stride + post] = w;
             pos += w.max(0.0);
         }
         self.pos_sum[post] = pos;
