@@ -14,13 +14,12 @@ use crate::error::{Error, Result};
 pub struct Schedule {
     offsets: Vec<usize>,
     inputs: Vec<u32>,
-    /// Emission steps of every count 0..=255 for `table_tp` steps, in CSR form
-    /// (`table_offsets[n]..table_offsets[n + 1]` into `table_steps`).
-    table_tp: u32,
-    table_offsets: Vec<u32>,
-    table_steps: Vec<u32>,
-    /// Write cursor per step while filling.
-    cursor: Vec<usize>,
+    /// Steps at which a count emits, one bit per step, for every count 0..=255 and
+    /// `masks_tp` steps.
+    masks_tp: u32,
+    masks: Vec<u64>,
+    /// Emitting inputs of the frame with their step masks, in input order.
+    active: Vec<(u32, u64)>,
 }
 
 /// Does an input of count `n` emit at local step `k` of a `t_p`-step presentation?
@@ -42,61 +41,50 @@ pub fn check_counts(counts: &[u8], t_p: u32) -> Result<()> {
 
 impl Schedule {
     /// Rebuilds the schedule for one example's counts: one pass over the counts
-    /// finds the emitting inputs and their steps (from a table of each count's steps),
-    /// a second places them, in input order within each step. The result equals
+    /// lists the emitting inputs with the steps they emit at (a table of bit masks per
+    /// count), then each step takes them in input order. The result equals
     /// [`Schedule::fill_reference`]'s.
     pub fn fill(&mut self, counts: &[u8], t_p: u32) {
-        if self.table_tp != t_p || self.table_offsets.is_empty() {
-            self.table_tp = t_p;
-            self.table_offsets.clear();
-            self.table_steps.clear();
-            self.table_offsets.push(0);
-            for n in 0..=u32::from(u8::MAX) {
+        if t_p > 64 {
+            return self.fill_reference(counts, t_p);
+        }
+        if self.masks_tp != t_p || self.masks.is_empty() {
+            self.masks_tp = t_p;
+            self.masks = (0..=u32::from(u8::MAX))
+                .map(|n| {
+                    (0..t_p)
+                        .filter(|&k| emits(n, k, t_p))
+                        .fold(0, |m, k| m | 1 << k)
+                })
+                .collect();
+        }
+        self.active.clear();
+        for (c, chunk) in counts.chunks(16).enumerate() {
+            if chunk.iter().all(|&n| n == 0) {
+                continue;
+            }
+            for (o, &n) in chunk.iter().enumerate() {
                 if n > 0 {
-                    self.table_steps
-                        .extend((0..t_p).filter(|&k| emits(n, k, t_p)));
-                }
-                self.table_offsets.push(self.table_steps.len() as u32);
-            }
-        }
-        let steps_of = |n: u8| {
-            let n = usize::from(n);
-            self.table_offsets[n] as usize..self.table_offsets[n + 1] as usize
-        };
-        // Spikes per step, then the start of each step's run.
-        let t = t_p as usize;
-        self.cursor.clear();
-        self.cursor.resize(t, 0);
-        let mut total = 0;
-        for &n in counts {
-            if n > 0 {
-                let r = steps_of(n);
-                total += r.len();
-                for &k in &self.table_steps[r] {
-                    self.cursor[k as usize] += 1;
+                    self.active
+                        .push(((16 * c + o) as u32, self.masks[usize::from(n)]));
                 }
             }
         }
+        // Each step writes every active input and keeps it only if it emits (no
+        // branch to mispredict).
+        self.inputs.clear();
+        self.inputs.resize(self.active.len() * t_p as usize, 0);
         self.offsets.clear();
         self.offsets.push(0);
-        let mut start = 0;
-        for c in &mut self.cursor {
-            let len = *c;
-            *c = start;
-            start += len;
-            self.offsets.push(start);
-        }
-        self.inputs.clear();
-        self.inputs.resize(total, 0);
-        for (i, &n) in counts.iter().enumerate() {
-            if n > 0 {
-                for &k in &self.table_steps[steps_of(n)] {
-                    let c = &mut self.cursor[k as usize];
-                    self.inputs[*c] = i as u32;
-                    *c += 1;
-                }
+        let mut len = 0;
+        for k in 0..t_p {
+            for &(i, m) in &self.active {
+                self.inputs[len] = i;
+                len += ((m >> k) & 1) as usize;
             }
+            self.offsets.push(len);
         }
+        self.inputs.truncate(len);
     }
 
     /// Rebuilds the schedule for one example's counts, step by step (the reference
@@ -113,6 +101,16 @@ impl Schedule {
             }
             self.offsets.push(self.inputs.len());
         }
+    }
+
+    /// The whole schedule: inputs of step k are `inputs[offsets[k]..offsets[k + 1]]`.
+    pub fn csr(&self) -> (&[usize], &[u32]) {
+        (&self.offsets, &self.inputs)
+    }
+
+    /// Number of presentation steps.
+    pub fn steps(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
     }
 
     /// Inputs emitting at local step k (empty outside the presentation).

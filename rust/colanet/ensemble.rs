@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use super::digital::{DigitalCopy, Scratch};
 use super::encode::check_counts;
+use super::lanes::Kernel;
 use super::network::{Dynamics, Network};
 use super::params::Params;
 use crate::error::{Error, Result};
@@ -65,6 +66,9 @@ impl Member for DigitalCopy {
         }
     }
 }
+
+/// Examples per block at inference (see [`Ensemble::votes`]).
+pub const VOTE_BLOCK: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct Ensemble<T> {
@@ -140,28 +144,43 @@ impl<T: Member> Ensemble<T> {
     }
 
     /// Summed relative votes, (n, C) row-major; a row of zeros means no copy answered.
+    ///
+    /// Examples are taken in blocks of [`VOTE_BLOCK`]: each copy answers the whole
+    /// block before the next copy starts, so its weights are read from cache rather
+    /// than memory for all but the first example. Every row still sums the copies'
+    /// votes in copy order, so the result does not depend on the blocking.
     pub fn votes(&self, x: &[u8], n: usize) -> Result<Vec<f64>> {
         let f = self.check(x, n)?;
         let c = self.params().n_classes;
         let mut out = vec![0.0; n * c];
         let seed = self.seed;
-        out.par_chunks_mut(c).enumerate().for_each_init(
+        let block = if Kernel::from_env().is_reference() {
+            1
+        } else {
+            VOTE_BLOCK
+        };
+        out.par_chunks_mut(c * block).enumerate().for_each_init(
             || {
                 (
                     self.copies.iter().map(|m| m.scratch()).collect::<Vec<_>>(),
                     vec![0.0; c],
+                    Vec::with_capacity(block),
                 )
             },
-            |(scratch, counts), (e, row)| {
-                let example = &x[e * f..(e + 1) * f];
-                let h = content_hash(example);
+            |(scratch, counts, hashes), (b, rows)| {
+                let first = b * block;
+                let examples = |e: usize| &x[(first + e) * f..(first + e + 1) * f];
+                hashes.clear();
+                hashes.extend((0..rows.len() / c).map(|e| content_hash(examples(e))));
                 for (ci, (m, s)) in self.copies.iter().zip(scratch.iter_mut()).enumerate() {
-                    let mut rng = copy_stream(seed, ci, purpose::INFERENCE, h);
-                    m.answer(example, s, &mut rng, counts);
-                    let total: f64 = counts.iter().sum();
-                    if total > 0.0 {
-                        for (r, v) in row.iter_mut().zip(counts.iter()) {
-                            *r += v / total;
+                    for (e, (row, &h)) in rows.chunks_mut(c).zip(hashes.iter()).enumerate() {
+                        let mut rng = copy_stream(seed, ci, purpose::INFERENCE, h);
+                        m.answer(examples(e), s, &mut rng, counts);
+                        let total: f64 = counts.iter().sum();
+                        if total > 0.0 {
+                            for (r, v) in row.iter_mut().zip(counts.iter()) {
+                                *r += v / total;
+                            }
                         }
                     }
                 }

@@ -168,6 +168,123 @@ unsafe fn sum_rows_avx2(
     unsafe { sum_rows_lanes::<std::arch::x86_64::__m256d>(weights, stride, inputs, chunks, out) }
 }
 
+/// The input sums of every step of a frame at once: `out[s · stride + j]` is the sum
+/// of the weight rows of `inputs[offsets[s]..offsets[s + 1]]` (in order, from +0.0)
+/// for neuron j, padding lanes included. Each block of 16 neurons (two cache lines
+/// of a row) runs through all steps before the next, so its slice of the frame's
+/// rows stays in the L1 cache after the first step.
+///
+/// # Panics
+/// If an input row lies outside `weights` or `out` is shorter than the steps.
+pub fn sum_steps(
+    kernel: Kernel,
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    out: &mut [f64],
+) {
+    assert!(stride % 4 == 0 && stride > 0);
+    let n_in = weights.len() / stride;
+    assert!(inputs.iter().all(|&i| (i as usize) < n_in));
+    assert!(offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() <= Some(&inputs.len()));
+    assert!(out.len() >= offsets.len().saturating_sub(1) * stride);
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 if avx2_available() => {
+            // SAFETY: AVX2 is present; rows, steps and `out` were checked above.
+            unsafe { sum_steps_avx2(weights, stride, offsets, inputs, out) }
+        }
+        // SAFETY: rows, steps and `out` were checked above.
+        _ => unsafe { sum_steps_lanes::<[f64; 4]>(weights, stride, offsets, inputs, out) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_steps_avx2(
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    out: &mut [f64],
+) {
+    // SAFETY: forwarded from `sum_steps`.
+    unsafe { sum_steps_lanes::<std::arch::x86_64::__m256d>(weights, stride, offsets, inputs, out) }
+}
+
+/// # Safety
+/// As checked by [`sum_steps`].
+#[inline(always)]
+unsafe fn sum_steps_lanes<L: Lanes>(
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    out: &mut [f64],
+) {
+    let n_chunks = stride / 4;
+    // The rows of the frame's first step (nearly all its rows) are fetched ahead, all at
+    // once: they come in parallel rather than one miss at a time during the sums.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(w) = offsets.get(..2) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for &i in &inputs[w[0]..w[1]] {
+            let row = &weights[i as usize * stride..(i as usize + 1) * stride];
+            for line in row.chunks(8) {
+                // SAFETY: a prefetch hint of an address inside `weights`.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+            }
+        }
+    }
+    let mut q = 0;
+    // SAFETY (all calls): forwarded; chunks q..q + G lie inside the stride.
+    unsafe {
+        while q + 4 <= n_chunks {
+            block::<L, 4>(weights, stride, offsets, inputs, q, out);
+            q += 4;
+        }
+        if q + 2 <= n_chunks {
+            block::<L, 2>(weights, stride, offsets, inputs, q, out);
+            q += 2;
+        }
+        if q < n_chunks {
+            block::<L, 1>(weights, stride, offsets, inputs, q, out);
+        }
+    }
+}
+
+/// Chunks q0..q0 + G through every step, running sums in registers.
+///
+/// # Safety
+/// As [`sum_steps_lanes`]; q0 + G ≤ stride / 4.
+#[inline(always)]
+unsafe fn block<L: Lanes, const G: usize>(
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    q0: usize,
+    out: &mut [f64],
+) {
+    let base = unsafe { weights.as_ptr().add(4 * q0) };
+    for (s, w) in offsets.windows(2).enumerate() {
+        let mut acc = [L::zero(); G];
+        // SAFETY: offsets were checked to lie inside `inputs`.
+        for &i in unsafe { inputs.get_unchecked(w[0]..w[1]) } {
+            // SAFETY: row i exists and chunks q0..q0 + G lie inside it.
+            let row = unsafe { base.add(i as usize * stride) };
+            for (g, a) in acc.iter_mut().enumerate() {
+                *a = a.add(unsafe { L::load(row.add(4 * g)) });
+            }
+        }
+        let o = s * stride + 4 * q0;
+        for (g, a) in acc.iter().enumerate() {
+            out[o + 4 * g..o + 4 * g + 4].copy_from_slice(&a.to_array());
+        }
+    }
+}
+
 /// # Safety
 /// Every `i · stride + 4q + 3` (i in `inputs`, q in `chunks`) indexes `weights`.
 #[inline(always)]
@@ -246,6 +363,47 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn step_sums_equal_the_scalar_sums_bit_for_bit() {
+        let mut s = 11u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for &(n_in, n, steps) in &[
+            (1usize, 1usize, 1usize),
+            (7, 3, 4),
+            (40, 150, 10),
+            (9, 61, 3),
+        ] {
+            let stride = n.div_ceil(4) * 4;
+            let mut w = vec![0.0; n_in * stride];
+            for i in 0..n_in {
+                for j in 0..n {
+                    w[i * stride + j] = (next() - 0.7) * 10f64.powi((next() * 6.0) as i32 - 3);
+                }
+            }
+            let mut offsets = vec![0];
+            let mut inputs = vec![];
+            for _ in 0..steps {
+                inputs.extend((0..n_in as u32).filter(|_| next() < 0.5));
+                offsets.push(inputs.len());
+            }
+            for kernel in [Kernel::Portable, Kernel::Avx2] {
+                let mut out = vec![f64::NAN; steps * stride];
+                sum_steps(kernel, &w, stride, &offsets, &inputs, &mut out);
+                for s in 0..steps {
+                    let want = reference(&w, stride, n, &inputs[offsets[s]..offsets[s + 1]]);
+                    for j in 0..n {
+                        assert_eq!(out[s * stride + j].to_bits(), want[j].to_bits());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

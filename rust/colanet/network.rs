@@ -17,7 +17,7 @@
 use rand_pcg::Pcg64;
 
 use super::encode::Schedule;
-use super::lanes::{sum_rows, Kernel};
+use super::lanes::{sum_rows, sum_steps, Kernel};
 use super::neuron::{uniform, Lif};
 use super::params::Params;
 use super::plasticity::{Learning, NEVER};
@@ -89,6 +89,10 @@ pub struct Dynamics {
     pub kernel: Kernel,
     /// Four-neuron chunks holding an awake neuron in the current step (fast kernels).
     chunks: Vec<u32>,
+    /// Input sums of every step of the current frame, (steps, weight stride), kept
+    /// by the frame drivers of the fast kernels; valid while `sums_ready`.
+    sums: Vec<f64>,
+    sums_ready: bool,
 }
 
 impl Dynamics {
@@ -110,11 +114,14 @@ impl Dynamics {
             schedule: Schedule::default(),
             kernel: Kernel::from_env(),
             chunks: Vec::with_capacity(p.n_learning().div_ceil(4)),
+            sums: Vec::new(),
+            sums_ready: false,
         }
     }
 
     /// Sets the frame's spike schedule from its counts.
     pub fn fill_schedule(&mut self, counts: &[u8], t_p: u32) {
+        self.sums_ready = false;
         if self.kernel.is_reference() {
             self.schedule.fill_reference(counts, t_p);
         } else {
@@ -127,6 +134,7 @@ impl Dynamics {
         self.l.reset();
         self.last_arrival.fill(NEVER);
         self.t = 0;
+        self.sums_ready = false;
         self.spikes.clear();
         self.prev_winner.fill(None);
         self.out.fill(false);
@@ -140,6 +148,53 @@ impl Dynamics {
 
     pub fn clear_votes(&mut self) {
         self.votes.fill(0);
+    }
+
+    /// Start of a frame driven by this module (fast kernels): the input sums of all
+    /// its steps from the current weights, so each weight row is read once per frame
+    /// instead of once per step.
+    fn prepare_sums(&mut self, syn: &Synapses) {
+        if self.kernel.is_reference() {
+            return;
+        }
+        let (w, stride) = syn.padded_weights();
+        let (offsets, inputs) = self.schedule.csr();
+        self.sums.resize(self.schedule.steps() * stride, 0.0);
+        sum_steps(self.kernel, w, stride, offsets, inputs, &mut self.sums);
+        self.sums_ready = true;
+    }
+
+    /// After the plasticity of local step k: the neurons that spiked or were offered
+    /// the reward may have new weights, so their sums for the inputs still to come
+    /// (emitted at k and later) are summed again, in the same order.
+    fn refresh_sums(&mut self, syn: &Synapses, m: usize, k: u32) {
+        let from = k as usize;
+        if !self.sums_ready || from >= self.schedule.steps() {
+            return;
+        }
+        let (w, stride) = syn.padded_weights();
+        let Dynamics {
+            spikes,
+            reward_column,
+            schedule,
+            sums,
+            ..
+        } = self;
+        let mut again = |j: usize| {
+            for s in from..schedule.steps() {
+                let mut acc = 0.0;
+                for &i in schedule.at(s as u32) {
+                    acc += w[i as usize * stride + j];
+                }
+                sums[s * stride + j] = acc;
+            }
+        };
+        for &(j, _) in spikes.iter() {
+            again(j);
+        }
+        if let Some(c) = *reward_column {
+            (c * m..(c + 1) * m).for_each(&mut again);
+        }
     }
 }
 
@@ -206,18 +261,26 @@ fn step_fast(
             last_arrival,
             chunks,
             kernel,
+            sums,
+            sums_ready,
             ..
         } = d;
         let inputs = schedule.at(k - 1);
         if !inputs.is_empty() {
-            chunks.clear();
-            for (q, b) in l.block.chunks(4).enumerate() {
-                if b.contains(&0) {
-                    chunks.push(q as u32);
-                }
-            }
             let (w, stride) = syn.padded_weights();
-            sum_rows(*kernel, w, stride, inputs, chunks, &mut l.input);
+            if *sums_ready {
+                let from = (k - 1) as usize * stride;
+                let n = l.input.len();
+                l.input.copy_from_slice(&sums[from..from + n]);
+            } else {
+                chunks.clear();
+                for (q, b) in l.block.chunks(4).enumerate() {
+                    if b.contains(&0) {
+                        chunks.push(q as u32);
+                    }
+                }
+                sum_rows(*kernel, w, stride, inputs, chunks, &mut l.input);
+            }
             for &i in inputs {
                 last_arrival[i as usize] = t;
             }
@@ -514,11 +577,14 @@ impl Network {
         let p = &self.params;
         self.dynamics.fill_schedule(counts, p.presentation_steps);
         self.dynamics.clear_votes();
+        self.dynamics.prepare_sums(&self.syn);
         for k in 0..p.frame_steps {
             let lab = (k == p.label_step).then_some(label);
             step(p, &self.links, &self.syn, &mut self.dynamics, k, lab, rng);
             learn_step(p, &mut self.syn, &mut self.learn, &self.dynamics);
+            self.dynamics.refresh_sums(&self.syn, p.microcolumns, k);
         }
+        self.dynamics.sums_ready = false;
     }
 
     /// Runs one frame from rest on this copy and records every step (for inspection,
@@ -538,6 +604,7 @@ impl Network {
         let mut d = Dynamics::new(&p);
         d.kernel = self.dynamics.kernel;
         d.fill_schedule(counts, p.presentation_steps);
+        d.prepare_sums(&self.syn);
         // The plasticity clocks continue from the copy's timeline.
         d.t = self.dynamics.t;
         for k in 0..p.frame_steps {
@@ -545,6 +612,7 @@ impl Network {
             step(&p, &self.links, &self.syn, &mut d, k, lab, rng);
             if label.is_some() {
                 learn_step(&p, &mut self.syn, &mut self.learn, &d);
+                d.refresh_sums(&self.syn, p.microcolumns, k);
             }
             let ks = k as usize;
             tr.potential[ks * l..(ks + 1) * l].copy_from_slice(&d.l.u);
@@ -571,9 +639,11 @@ impl Network {
         let p = &self.params;
         d.reset();
         d.fill_schedule(counts, p.presentation_steps);
+        d.prepare_sums(&self.syn);
         for k in 0..p.frame_steps {
             step(p, &self.links, &self.syn, d, k, None, rng);
         }
+        d.sums_ready = false;
         &d.votes
     }
 }

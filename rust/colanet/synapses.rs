@@ -4,10 +4,40 @@
 //!
 //! Resources are stored neuron-major (plasticity touches one neuron's row); weights
 //! input-major, so one input spike adds one contiguous row to all potentials. Each
-//! weight row is padded with zeros to a multiple of four neurons, so the input sum can
-//! read whole four-lane chunks (see [`super::lanes`]).
+//! weight row is padded with zeros to a multiple of eight neurons and starts on a cache
+//! line, so the input sum reads whole four-lane chunks that never straddle two lines
+//! (see [`super::lanes`]).
 
 use crate::resource::weight;
+
+/// One cache line of weights: the storage unit of the weight rows (64-byte aligned).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, align(64))]
+struct Line([f64; 8]);
+
+/// Zero-filled weight storage of `len` f64 (a multiple of 8), cache-line aligned.
+#[derive(Debug, Clone, PartialEq)]
+struct AlignedWeights(Vec<Line>);
+
+impl AlignedWeights {
+    fn zeros(len: usize) -> Self {
+        debug_assert!(len % 8 == 0);
+        Self(vec![Line([0.0; 8]); len / 8])
+    }
+    #[inline]
+    fn as_slice(&self) -> &[f64] {
+        // SAFETY: `Line` is `repr(C)` around `[f64; 8]`, 64 bytes with no padding, so
+        // the lines are 8·len contiguous, initialised f64.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<f64>(), self.0.len() * 8) }
+    }
+    #[inline]
+    fn as_mut_slice(&mut self) -> &mut [f64] {
+        // SAFETY: as in `as_slice`, with exclusive access.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<f64>(), self.0.len() * 8)
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Synapses {
@@ -20,8 +50,8 @@ pub struct Synapses {
     /// W, (n_post, n_in).
     resource: Vec<f64>,
     /// w(W) transposed, (n_in, stride): row i holds the n_post weights of input i,
-    /// then zeros up to `stride` (n_post rounded up to a multiple of 4).
-    weight_t: Vec<f64>,
+    /// then zeros up to `stride` (n_post rounded up to a multiple of 8).
+    weight_t: AlignedWeights,
     stride: usize,
     /// Σ_i max(w_ji, 0) per neuron.
     pos_sum: Vec<f64>,
@@ -38,7 +68,7 @@ impl Synapses {
         renorm_threshold: f64,
         initial_resource: f64,
     ) -> Self {
-        let stride = n_post.div_ceil(4) * 4;
+        let stride = n_post.div_ceil(8) * 8;
         let mut s = Self {
             n_in,
             n_post,
@@ -47,7 +77,7 @@ impl Synapses {
             silent,
             renorm_threshold,
             resource: vec![initial_resource; n_in * n_post],
-            weight_t: vec![0.0; n_in * stride],
+            weight_t: AlignedWeights::zeros(n_in * stride),
             stride,
             pos_sum: vec![0.0; n_post],
             free: vec![0.0; n_post],
@@ -79,17 +109,17 @@ impl Synapses {
     /// Weights of all inputs to all neurons, input-major (n_in, n_post).
     #[inline]
     pub fn weight_row(&self, input: usize) -> &[f64] {
-        &self.weight_t[input * self.stride..input * self.stride + self.n_post]
+        &self.weight_t.as_slice()[input * self.stride..input * self.stride + self.n_post]
     }
     /// All weight rows with their zero padding, (n_in, stride), and the stride (a
-    /// multiple of 4).
+    /// multiple of 8; every row starts on a 64-byte boundary).
     #[inline]
     pub fn padded_weights(&self) -> (&[f64], usize) {
-        (&self.weight_t, self.stride)
+        (self.weight_t.as_slice(), self.stride)
     }
     #[inline]
     pub fn weight(&self, post: usize, input: usize) -> f64 {
-        self.weight_t[input * self.stride + post]
+        self.weight_t.as_slice()[input * self.stride + post]
     }
     #[inline]
     pub fn pos_sum(&self, post: usize) -> f64 {
@@ -136,9 +166,10 @@ impl Synapses {
 
     fn refresh(&mut self, post: usize) {
         let mut pos = 0.0;
+        let weight_t = self.weight_t.as_mut_slice();
         for i in 0..self.n_in {
             let w = weight(self.resource[post * self.n_in + i], self.w_min, self.w_max);
-            self.weight_t[i * self.stride + post] = w;
+            weight_t[i * self.stride + post] = w;
             pos += w.max(0.0);
         }
         self.pos_sum[post] = pos;
