@@ -241,7 +241,7 @@ fn step_fast(
 ) {
     let t = d.t;
     let m = p.microcolumns;
-    d.l.begin_step(p.stochastic, rng);
+    d.l.leak(p.stochastic, rng);
     // Lateral gating from last step's winners: it decides who is awake this step.
     for c in 0..p.n_classes {
         if let Some(w) = d.prev_winner[c] {
@@ -252,76 +252,90 @@ fn step_fast(
             }
         }
     }
-    // Sensory spikes emitted at k − 1, summed for the chunks with an awake neuron
-    // (awake: no block left, the test of `Lif::integrate`).
-    if k >= 1 {
-        let Dynamics {
-            l,
-            schedule,
-            last_arrival,
-            chunks,
-            kernel,
-            sums,
-            sums_ready,
-            ..
-        } = d;
-        let inputs = schedule.at(k - 1);
-        if !inputs.is_empty() {
-            let (w, stride) = syn.padded_weights();
-            if *sums_ready {
-                let from = (k - 1) as usize * stride;
-                let n = l.input.len();
-                l.input.copy_from_slice(&sums[from..from + n]);
-            } else {
-                chunks.clear();
-                for (q, b) in l.block.chunks(4).enumerate() {
-                    if b.contains(&0) {
-                        chunks.push(q as u32);
-                    }
-                }
-                sum_rows(*kernel, w, stride, inputs, chunks, &mut l.input);
-            }
-            for &i in inputs {
-                last_arrival[i as usize] = t;
-            }
-        }
-    }
-    // Forcing from last step's gates.
-    for c in 0..p.n_classes {
-        if d.gate[c] {
-            for j in c * m..(c + 1) * m {
-                d.l.input[j] += links.forcing;
-                d.l.forced[j] = true;
-            }
-        }
-    }
     d.reward_column = None;
     d.reset_arrived = false;
     if let Some((ts, c)) = d.target {
         if t == ts + i64::from(links.reward_delay) {
             d.reward_column = Some(c);
         }
-        if t == ts + i64::from(links.reset_delay) {
-            d.reset_arrived = true;
-            for x in &mut d.l.input {
-                *x += links.reset;
+        d.reset_arrived = t == ts + i64::from(links.reset_delay);
+    }
+    let Dynamics {
+        l,
+        schedule,
+        last_arrival,
+        chunks,
+        kernel,
+        sums,
+        sums_ready,
+        gate,
+        spikes,
+        reset_arrived,
+        ..
+    } = d;
+    // Sensory spikes emitted at k − 1: this step's row of the frame's sums, or summed
+    // now for the chunks holding an awake neuron (awake: no block left).
+    let inputs = if k >= 1 { schedule.at(k - 1) } else { &[] };
+    let n = l.u.len();
+    let src: &[f64] = if inputs.is_empty() {
+        l.input.fill(0.0);
+        &l.input
+    } else if *sums_ready {
+        let from = (k - 1) as usize * syn.padded_weights().1;
+        &sums[from..from + n]
+    } else {
+        chunks.clear();
+        for (q, b) in l.block.chunks(4).enumerate() {
+            if b.contains(&0) {
+                chunks.push(q as u32);
             }
         }
+        let (w, stride) = syn.padded_weights();
+        sum_rows(*kernel, w, stride, inputs, chunks, &mut l.input);
+        &l.input
+    };
+    for &i in inputs {
+        last_arrival[i as usize] = t;
     }
-    d.l.integrate();
-    // Spike test with one winner per column: largest u − θ, ties uniformly at random.
-    d.spikes.clear();
+    // Per column: integration (input, then forcing, then reset, as the reference adds
+    // them), the spike test with one winner (largest u − θ, ties uniformly at random,
+    // columns in order so the draws come in the same order) and the floor.
+    spikes.clear();
+    let reset = *reset_arrived;
+    let pos_sums = syn.pos_sums();
     for c in 0..p.n_classes {
+        let forced = gate[c];
+        let r = c * m..(c + 1) * m;
+        l.forced[r.clone()].fill(forced);
         let mut best: Option<(usize, f64)> = None;
         let mut ties = 0u32;
-        for j in c * m..(c + 1) * m {
-            if !d.l.awake[j] {
+        let column = l.u[r.clone()]
+            .iter_mut()
+            .zip(&mut l.block[r.clone()])
+            .zip(&mut l.awake[r.clone()])
+            .zip(&src[r.clone()])
+            .zip(&pos_sums[r.clone()]);
+        for (o, ((((u, b), awake), &input), &pos)) in column.enumerate() {
+            if *b > 0 {
+                *b -= 1;
+                *awake = false;
                 continue;
             }
-            let margin = d.l.u[j] - threshold(p, syn, j);
+            *awake = true;
+            let mut x = input;
+            if forced {
+                x += links.forcing;
+            }
+            if reset {
+                x += links.reset;
+            }
+            *u += x;
+            // θ_j as in [`threshold`].
+            let margin = *u - (p.threshold + p.threshold_excess * pos);
             if margin < 0.0 {
                 continue;
             }
+            let j = r.start + o;
             match best {
                 Some((_, b)) if margin < b => {}
                 Some((_, b)) if margin == b => {
@@ -337,11 +351,13 @@ fn step_fast(
             }
         }
         if let Some((j, _)) = best {
-            d.l.u[j] = 0.0;
-            d.spikes.push((j, d.l.forced[j]));
+            l.u[j] = 0.0;
+            spikes.push((j, forced));
+        }
+        for u in &mut l.u[r] {
+            *u = u.max(0.0);
         }
     }
-    d.l.floor();
     // OUT fires on last step's L spike of its column; BIASGATE on the label unless
     // gated by last step's OUT spike.
     for c in 0..p.n_classes {

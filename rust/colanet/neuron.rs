@@ -46,6 +46,13 @@ impl Lif {
 
     /// Step start: leak u ← u(1 − 1/τ_v), then u += σ·ξ; clears the step's impacts.
     pub fn begin_step(&mut self, sigma: f64, rng: &mut Pcg64) {
+        self.leak(sigma, rng);
+        self.input.fill(0.0);
+        self.forced.fill(false);
+    }
+
+    /// The leak and the stochastic stimulation of [`Lif::begin_step`] alone.
+    pub fn leak(&mut self, sigma: f64, rng: &mut Pcg64) {
         for u in &mut self.u {
             *u *= self.decay;
         }
@@ -54,8 +61,6 @@ impl Lif {
                 *u += sigma * uniform(rng);
             }
         }
-        self.input.fill(0.0);
-        self.forced.fill(false);
     }
 
     /// A gating spike of weight −g blocks neuron j for g steps, counting the current

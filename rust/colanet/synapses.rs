@@ -125,6 +125,11 @@ impl Synapses {
     pub fn pos_sum(&self, post: usize) -> f64 {
         self.pos_sum[post]
     }
+    /// Σ_i max(w_ji, 0) of every neuron.
+    #[inline]
+    pub fn pos_sums(&self) -> &[f64] {
+        &self.pos_sum
+    }
 
     /// Weights in neuron-major layout (n_post, n_in), for inspection.
     pub fn weights(&self) -> Vec<f64> {
