@@ -122,11 +122,7 @@ impl Dynamics {
     /// Sets the frame's spike schedule from its counts.
     pub fn fill_schedule(&mut self, counts: &[u8], t_p: u32) {
         self.sums_ready = false;
-        if self.kernel.is_reference() {
-            self.schedule.fill_reference(counts, t_p);
-        } else {
-            self.schedule.fill(counts, t_p);
-        }
+        fill(self.kernel, &mut self.schedule, counts, t_p);
     }
 
     /// Back to rest (used before every inference frame, so frames are independent).
@@ -153,13 +149,13 @@ impl Dynamics {
     /// Start of a frame driven by this module (fast kernels): the input sums of all
     /// its steps from the current weights, so each weight row is read once per frame
     /// instead of once per step.
-    fn prepare_sums(&mut self, syn: &Synapses) {
+    fn prepare_sums(&mut self, syn: &Synapses, sched: &Schedule) {
         if self.kernel.is_reference() {
             return;
         }
         let (w, stride) = syn.padded_weights();
-        let (offsets, inputs) = self.schedule.csr();
-        self.sums.resize(self.schedule.steps() * stride, 0.0);
+        let (offsets, inputs) = sched.csr();
+        self.sums.resize(sched.steps() * stride, 0.0);
         sum_steps(self.kernel, w, stride, offsets, inputs, &mut self.sums);
         self.sums_ready = true;
     }
@@ -167,23 +163,22 @@ impl Dynamics {
     /// After the plasticity of local step k: the neurons that spiked or were offered
     /// the reward may have new weights, so their sums for the inputs still to come
     /// (emitted at k and later) are summed again, in the same order.
-    fn refresh_sums(&mut self, syn: &Synapses, m: usize, k: u32) {
+    fn refresh_sums(&mut self, syn: &Synapses, sched: &Schedule, m: usize, k: u32) {
         let from = k as usize;
-        if !self.sums_ready || from >= self.schedule.steps() {
+        if !self.sums_ready || from >= sched.steps() {
             return;
         }
         let (w, stride) = syn.padded_weights();
         let Dynamics {
             spikes,
             reward_column,
-            schedule,
             sums,
             ..
         } = self;
         let mut again = |j: usize| {
-            for s in from..schedule.steps() {
+            for s in from..sched.steps() {
                 let mut acc = 0.0;
-                for &i in schedule.at(s as u32) {
+                for &i in sched.at(s as u32) {
                     acc += w[i as usize * stride + j];
                 }
                 sums[s * stride + j] = acc;
@@ -195,6 +190,15 @@ impl Dynamics {
         if let Some(c) = *reward_column {
             (c * m..(c + 1) * m).for_each(&mut again);
         }
+    }
+}
+
+/// Fills `sched` with the fill of `kernel`.
+fn fill(kernel: Kernel, sched: &mut Schedule, counts: &[u8], t_p: u32) {
+    if kernel.is_reference() {
+        sched.fill_reference(counts, t_p);
+    } else {
+        sched.fill(counts, t_p);
     }
 }
 
@@ -223,18 +227,38 @@ pub fn step(
     label: Option<usize>,
     rng: &mut Pcg64,
 ) {
+    let sched = std::mem::take(&mut d.schedule);
+    step_with(p, links, syn, d, &sched, k, label, rng);
+    d.schedule = sched;
+}
+
+/// [`step`] with the frame's schedule `sched` in place of `d.schedule` (so the copies
+/// of an ensemble can share one schedule per example).
+#[allow(clippy::too_many_arguments)]
+pub fn step_with(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    sched: &Schedule,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
     if d.kernel.is_reference() {
-        step_reference(p, links, syn, d, k, label, rng);
+        step_reference(p, links, syn, d, sched, k, label, rng);
     } else {
-        step_fast(p, links, syn, d, k, label, rng);
+        step_fast(p, links, syn, d, sched, k, label, rng);
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn step_fast(
     p: &Params,
     links: &Links,
     syn: &Synapses,
     d: &mut Dynamics,
+    sched: &Schedule,
     k: u32,
     label: Option<usize>,
     rng: &mut Pcg64,
@@ -262,7 +286,6 @@ fn step_fast(
     }
     let Dynamics {
         l,
-        schedule,
         last_arrival,
         chunks,
         kernel,
@@ -275,7 +298,7 @@ fn step_fast(
     } = d;
     // Sensory spikes emitted at k − 1: this step's row of the frame's sums, or summed
     // now for the chunks holding an awake neuron (awake: no block left).
-    let inputs = if k >= 1 { schedule.at(k - 1) } else { &[] };
+    let inputs = if k >= 1 { sched.at(k - 1) } else { &[] };
     let n = l.u.len();
     let src: &[f64] = if inputs.is_empty() {
         l.input.fill(0.0);
@@ -398,11 +421,13 @@ fn step_fast(
 /// [`step`] as first written: every spiking input's weight row is added to every
 /// neuron, blocked or not. Kept as the reference the fast kernels are tested and
 /// benchmarked against.
+#[allow(clippy::too_many_arguments)]
 pub fn step_reference(
     p: &Params,
     links: &Links,
     syn: &Synapses,
     d: &mut Dynamics,
+    sched: &Schedule,
     k: u32,
     label: Option<usize>,
     rng: &mut Pcg64,
@@ -413,12 +438,9 @@ pub fn step_reference(
     // Sensory spikes emitted at k − 1.
     if k >= 1 {
         let Dynamics {
-            l,
-            schedule,
-            last_arrival,
-            ..
+            l, last_arrival, ..
         } = d;
-        for &i in schedule.at(k - 1) {
+        for &i in sched.at(k - 1) {
             let i = i as usize;
             for (x, w) in l.input.iter_mut().zip(syn.weight_row(i)) {
                 *x += w;
@@ -590,17 +612,31 @@ impl Network {
     /// One training frame on the continuous timeline (state carries over between
     /// frames, as in the author's runs; the reset link clears potentials).
     pub fn train_frame(&mut self, counts: &[u8], label: usize, rng: &mut Pcg64) {
+        let mut sched = std::mem::take(&mut self.dynamics.schedule);
+        fill(
+            self.dynamics.kernel,
+            &mut sched,
+            counts,
+            self.params.presentation_steps,
+        );
+        self.train_scheduled(&sched, label, rng);
+        self.dynamics.schedule = sched;
+    }
+
+    /// [`Network::train_frame`] from the example's schedule (filled by
+    /// [`Schedule::fill`] from its counts).
+    pub fn train_scheduled(&mut self, sched: &Schedule, label: usize, rng: &mut Pcg64) {
         let p = &self.params;
-        self.dynamics.fill_schedule(counts, p.presentation_steps);
-        self.dynamics.clear_votes();
-        self.dynamics.prepare_sums(&self.syn);
+        let d = &mut self.dynamics;
+        d.clear_votes();
+        d.prepare_sums(&self.syn, sched);
         for k in 0..p.frame_steps {
             let lab = (k == p.label_step).then_some(label);
-            step(p, &self.links, &self.syn, &mut self.dynamics, k, lab, rng);
-            learn_step(p, &mut self.syn, &mut self.learn, &self.dynamics);
-            self.dynamics.refresh_sums(&self.syn, p.microcolumns, k);
+            step_with(p, &self.links, &self.syn, d, sched, k, lab, rng);
+            learn_step(p, &mut self.syn, &mut self.learn, d);
+            d.refresh_sums(&self.syn, sched, p.microcolumns, k);
         }
-        self.dynamics.sums_ready = false;
+        d.sums_ready = false;
     }
 
     /// Runs one frame from rest on this copy and records every step (for inspection,
@@ -619,16 +655,17 @@ impl Network {
         };
         let mut d = Dynamics::new(&p);
         d.kernel = self.dynamics.kernel;
-        d.fill_schedule(counts, p.presentation_steps);
-        d.prepare_sums(&self.syn);
+        let mut sched = Schedule::default();
+        fill(d.kernel, &mut sched, counts, p.presentation_steps);
+        d.prepare_sums(&self.syn, &sched);
         // The plasticity clocks continue from the copy's timeline.
         d.t = self.dynamics.t;
         for k in 0..p.frame_steps {
             let lab = label.filter(|_| k == p.label_step);
-            step(&p, &self.links, &self.syn, &mut d, k, lab, rng);
+            step_with(&p, &self.links, &self.syn, &mut d, &sched, k, lab, rng);
             if label.is_some() {
                 learn_step(&p, &mut self.syn, &mut self.learn, &d);
-                d.refresh_sums(&self.syn, p.microcolumns, k);
+                d.refresh_sums(&self.syn, &sched, p.microcolumns, k);
             }
             let ks = k as usize;
             tr.potential[ks * l..(ks + 1) * l].copy_from_slice(&d.l.u);
@@ -652,12 +689,26 @@ impl Network {
         d: &'a mut Dynamics,
         rng: &mut Pcg64,
     ) -> &'a [u32] {
+        let mut sched = std::mem::take(&mut d.schedule);
+        fill(d.kernel, &mut sched, counts, self.params.presentation_steps);
+        self.infer_scheduled(&sched, d, rng);
+        d.schedule = sched;
+        &d.votes
+    }
+
+    /// [`Network::infer_frame`] from the example's schedule (filled by
+    /// [`Schedule::fill`] from its counts).
+    pub fn infer_scheduled<'a>(
+        &self,
+        sched: &Schedule,
+        d: &'a mut Dynamics,
+        rng: &mut Pcg64,
+    ) -> &'a [u32] {
         let p = &self.params;
         d.reset();
-        d.fill_schedule(counts, p.presentation_steps);
-        d.prepare_sums(&self.syn);
+        d.prepare_sums(&self.syn, sched);
         for k in 0..p.frame_steps {
-            step(p, &self.links, &self.syn, d, k, None, rng);
+            step_with(p, &self.links, &self.syn, d, sched, k, None, rng);
         }
         d.sums_ready = false;
         &d.votes
