@@ -14,7 +14,6 @@ use rayon::prelude::*;
 
 use super::digital::{DigitalCopy, Scratch};
 use super::encode::{check_counts, Schedule};
-use super::lanes::Kernel;
 use super::network::{Dynamics, Network};
 use super::params::Params;
 use crate::error::{Error, Result};
@@ -29,6 +28,9 @@ pub trait Member: Send + Sync {
     fn params(&self) -> &Params;
     fn scratch(&self) -> Self::Scratch;
     fn prepare(&self, counts: &[u8], ex: &mut Self::Example);
+    /// Whether inference may prepare examples once for all copies and run blocks of
+    /// examples per copy (false: example by example, as first written).
+    fn shares_examples(&self) -> bool;
     /// Learns one example; `ex`, if given, is its [`Member::prepare`]d form (copies
     /// in training keep their own, prepared as they go).
     fn train_one(
@@ -57,7 +59,12 @@ impl Member for Network {
         &self.params
     }
     fn scratch(&self) -> Dynamics {
-        Dynamics::new(&self.params)
+        let mut d = Dynamics::new(&self.params);
+        d.kernel = self.dynamics.kernel;
+        d
+    }
+    fn shares_examples(&self) -> bool {
+        !self.dynamics.kernel.is_reference()
     }
     fn prepare(&self, counts: &[u8], ex: &mut Schedule) {
         ex.fill(counts, self.params.presentation_steps);
@@ -105,6 +112,9 @@ impl Member for DigitalCopy {
         DigitalCopy::scratch(self)
     }
     fn prepare(&self, _: &[u8], _: &mut ()) {}
+    fn shares_examples(&self) -> bool {
+        true
+    }
     fn train_one(
         &mut self,
         counts: &[u8],
@@ -219,7 +229,7 @@ impl<T: Member> Ensemble<T> {
         let c = self.params().n_classes;
         let mut out = vec![0.0; n * c];
         let seed = self.seed;
-        let shared = !Kernel::from_env().is_reference();
+        let shared = self.copies[0].shares_examples();
         let block = if shared { VOTE_BLOCK } else { 1 };
         out.par_chunks_mut(c * block).enumerate().for_each_init(
             || {
