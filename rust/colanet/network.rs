@@ -330,35 +330,32 @@ fn step_fast(
         let forced = gate[c];
         let r = c * m..(c + 1) * m;
         l.forced[r.clone()].fill(forced);
+        let column = Column {
+            u: &mut l.u[r.clone()],
+            block: &mut l.block[r.clone()],
+            awake: &mut l.awake[r.clone()],
+            input: &src[r.clone()],
+            pos_sum: &pos_sums[r.clone()],
+        };
+        let candidates = match (forced, reset) {
+            (false, false) => column.integrate::<false, false>(p, links),
+            (true, false) => column.integrate::<true, false>(p, links),
+            (false, true) => column.integrate::<false, true>(p, links),
+            (true, true) => column.integrate::<true, true>(p, links),
+        };
+        if !candidates {
+            continue;
+        }
         let mut best: Option<(usize, f64)> = None;
         let mut ties = 0u32;
-        let column = l.u[r.clone()]
-            .iter_mut()
-            .zip(&mut l.block[r.clone()])
-            .zip(&mut l.awake[r.clone()])
-            .zip(&src[r.clone()])
-            .zip(&pos_sums[r.clone()]);
-        for (o, ((((u, b), awake), &input), &pos)) in column.enumerate() {
-            if *b > 0 {
-                *b -= 1;
-                *awake = false;
+        for j in r {
+            if !l.awake[j] {
                 continue;
             }
-            *awake = true;
-            let mut x = input;
-            if forced {
-                x += links.forcing;
-            }
-            if reset {
-                x += links.reset;
-            }
-            *u += x;
-            // θ_j as in [`threshold`].
-            let margin = *u - (p.threshold + p.threshold_excess * pos);
+            let margin = l.u[j] - (p.threshold + p.threshold_excess * pos_sums[j]);
             if margin < 0.0 {
                 continue;
             }
-            let j = r.start + o;
             match best {
                 Some((_, b)) if margin < b => {}
                 Some((_, b)) if margin == b => {
@@ -377,9 +374,9 @@ fn step_fast(
             l.u[j] = 0.0;
             spikes.push((j, forced));
         }
-        for u in &mut l.u[r] {
-            *u = u.max(0.0);
-        }
+    }
+    for u in &mut l.u {
+        *u = u.max(0.0);
     }
     // OUT fires on last step's L spike of its column; BIASGATE on the label unless
     // gated by last step's OUT spike.
@@ -416,6 +413,50 @@ fn step_fast(
         d.target = Some((t, c));
     }
     d.t += 1;
+}
+
+/// One column's slices of the L state for the fast step.
+struct Column<'a> {
+    u: &'a mut [f64],
+    block: &'a mut [u32],
+    awake: &'a mut [bool],
+    input: &'a [f64],
+    pos_sum: &'a [f64],
+}
+
+impl Column<'_> {
+    /// `Lif::integrate` of the column with its input, plus the forcing (`F`) and the
+    /// reset (`R`) added after it in that order, as the reference adds them; branch
+    /// free. Returns whether any awake neuron passes the spike test's margin check
+    /// (u − θ not below 0, θ as in [`threshold`]), so the winner search runs only then.
+    #[inline(always)]
+    fn integrate<const F: bool, const R: bool>(self, p: &Params, links: &Links) -> bool {
+        let mut any = false;
+        let cells = self
+            .u
+            .iter_mut()
+            .zip(self.block.iter_mut())
+            .zip(self.awake.iter_mut())
+            .zip(self.input)
+            .zip(self.pos_sum);
+        for ((((u, b), awake), &input), &pos) in cells {
+            let is_awake = *b == 0;
+            *b = b.saturating_sub(1);
+            *awake = is_awake;
+            let mut x = input;
+            if F {
+                x += links.forcing;
+            }
+            if R {
+                x += links.reset;
+            }
+            let sum = *u + x;
+            *u = if is_awake { sum } else { *u };
+            let margin = sum - (p.threshold + p.threshold_excess * pos);
+            any |= is_awake & !(margin < 0.0);
+        }
+        any
+    }
 }
 
 /// [`step`] as first written: every spiking input's weight row is added to every
