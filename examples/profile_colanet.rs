@@ -67,10 +67,12 @@ fn main() {
         _ => synthetic(n_train + n_test),
     };
     assert!(y.len() >= n_train + n_test, "not enough examples");
+    // The Python estimator's defaults (σ = 2.212) with M = 15.
     let p = Params {
         n_inputs: f,
         n_classes: 10,
         microcolumns: 15,
+        stochastic: 2.212,
         ..Params::default()
     };
     let copies = (0..15)
