@@ -52,11 +52,12 @@ impl Kernel {
     }
 }
 
+/// Whether the CPU has AVX2 (and BMI2, which the AVX2 builds also use).
 #[inline]
-fn avx2_available() -> bool {
+pub(crate) fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2")
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("bmi2")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

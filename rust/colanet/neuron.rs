@@ -45,6 +45,7 @@ fn pcg_output(state: u128) -> u64 {
 /// generator state as that loop, four draws at a time. The four lanes step the LCG
 /// four states apart (state ← M⁴·state + c·(M³ + M² + M + 1)), so the 128-bit
 /// multiplications of consecutive draws no longer wait for each other.
+#[inline(always)]
 pub fn add_uniforms(rng: &mut Pcg64, sigma: f64, values: &mut [f64]) {
     const M: u128 = PCG_MULTIPLIER;
     let inc = (rng.stream() << 1) | 1;
@@ -111,6 +112,7 @@ impl Lif {
 
     /// The leak and the stochastic stimulation of [`Lif::begin_step`] alone (the
     /// draws four at a time, [`add_uniforms`]).
+    #[inline(always)]
     pub fn leak(&mut self, sigma: f64, rng: &mut Pcg64) {
         for u in &mut self.u {
             *u *= self.decay;
