@@ -632,12 +632,12 @@ pub fn step_reference(
 pub fn learn_step(p: &Params, syn: &mut Synapses, learn: &mut Learning, d: &Dynamics) {
     let t = d.t - 1;
     for &(j, forced) in &d.spikes {
-        learn.on_spike(syn, p, j, t, forced, &d.last_arrival);
+        learn.on_spike(syn, p, j, t, forced, &d.last_arrival, d.kernel);
     }
     if let Some(c) = d.reward_column {
         let m = p.microcolumns;
         for j in c * m..(c + 1) * m {
-            learn.on_reward(syn, p, j, t, p.reward);
+            learn.on_reward(syn, p, j, t, p.reward, d.kernel);
         }
     }
 }

@@ -8,6 +8,7 @@
 //! line, so the input sum reads whole four-lane chunks that never straddle two lines
 //! (see [`super::lanes`]).
 
+use super::lanes::{avx2_available, Kernel};
 use crate::resource::weight;
 
 /// One cache line of weights: the storage unit of the weight rows (64-byte aligned).
@@ -167,6 +168,57 @@ impl Synapses {
             }
         }
         self.refresh(post);
+    }
+
+    /// [`Synapses::settle`] with the refresh of `kernel`: the fast kernels compute a
+    /// neuron's weights 64 at a time in a vectorised loop (the same IEEE operations
+    /// per weight), then store them and add up Σw⁺ in input order as before.
+    pub fn settle_with(&mut self, post: usize, kernel: Kernel) {
+        if kernel.is_reference() {
+            return self.settle(post);
+        }
+        if let Some(ns) = self.silent {
+            let f = self.free[post];
+            if f != 0.0 && f.abs() >= self.renorm_threshold {
+                let share = f / (self.n_in as f64 + f64::from(ns));
+                for w in &mut self.resource[post * self.n_in..(post + 1) * self.n_in] {
+                    *w += share;
+                }
+                self.free[post] = 0.0;
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if kernel == Kernel::Avx2 && avx2_available() {
+            // SAFETY: the CPU has AVX2 and BMI2.
+            return unsafe { self.refresh_avx2(post) };
+        }
+        self.refresh_chunked(post);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,bmi2")]
+    unsafe fn refresh_avx2(&mut self, post: usize) {
+        self.refresh_chunked(post);
+    }
+
+    #[inline(always)]
+    fn refresh_chunked(&mut self, post: usize) {
+        const CHUNK: usize = 64;
+        let (w_min, w_max, stride) = (self.w_min, self.w_max, self.stride);
+        let resource = &self.resource[post * self.n_in..(post + 1) * self.n_in];
+        let weight_t = self.weight_t.as_mut_slice();
+        let mut buf = [0.0; CHUNK];
+        let mut pos = 0.0;
+        for (c, chunk) in resource.chunks(CHUNK).enumerate() {
+            for (b, &r) in buf.iter_mut().zip(chunk) {
+                *b = weight(r, w_min, w_max);
+            }
+            for (o, &w) in buf[..chunk.len()].iter().enumerate() {
+                weight_t[(c * CHUNK + o) * stride + post] = w;
+                pos += w.max(0.0);
+            }
+        }
+        self.pos_sum[post] = pos;
     }
 
     fn refresh(&mut self, post: usize) {
