@@ -93,6 +93,8 @@ pub struct Dynamics {
     /// by the frame drivers of the fast kernels; valid while `sums_ready`.
     sums: Vec<f64>,
     sums_ready: bool,
+    /// Awake neurons at or above threshold in the current step (fast kernels).
+    candidate: Vec<bool>,
 }
 
 impl Dynamics {
@@ -116,6 +118,7 @@ impl Dynamics {
             chunks: Vec::with_capacity(p.n_learning().div_ceil(4)),
             sums: Vec::new(),
             sums_ready: false,
+            candidate: vec![false; p.n_learning()],
         }
     }
 
@@ -332,6 +335,7 @@ fn step_fast_body(
         gate,
         spikes,
         reset_arrived,
+        candidate,
         ..
     } = d;
     // Sensory spikes emitted at k − 1: this step's row of the frame's sums, or summed
@@ -365,23 +369,26 @@ fn step_fast_body(
     let reset = *reset_arrived;
     let pos_sums = syn.pos_sums();
     for c in 0..p.n_classes {
+        l.forced[c * m..(c + 1) * m].fill(gate[c]);
+    }
+    let cells = Cells {
+        u: &mut l.u,
+        block: &mut l.block,
+        awake: &mut l.awake,
+        forced: &l.forced,
+        input: src,
+        pos_sum: pos_sums,
+        candidate,
+    };
+    if reset {
+        cells.integrate::<true>(p, links);
+    } else {
+        cells.integrate::<false>(p, links);
+    }
+    for c in 0..p.n_classes {
         let forced = gate[c];
         let r = c * m..(c + 1) * m;
-        l.forced[r.clone()].fill(forced);
-        let column = Column {
-            u: &mut l.u[r.clone()],
-            block: &mut l.block[r.clone()],
-            awake: &mut l.awake[r.clone()],
-            input: &src[r.clone()],
-            pos_sum: &pos_sums[r.clone()],
-        };
-        let candidates = match (forced, reset) {
-            (false, false) => column.integrate::<false, false>(p, links),
-            (true, false) => column.integrate::<true, false>(p, links),
-            (false, true) => column.integrate::<false, true>(p, links),
-            (true, true) => column.integrate::<true, true>(p, links),
-        };
-        if !candidates {
+        if !candidate[r.clone()].contains(&true) {
             continue;
         }
         let mut best: Option<(usize, f64)> = None;
@@ -453,47 +460,47 @@ fn step_fast_body(
     d.t += 1;
 }
 
-/// One column's slices of the L state for the fast step.
-struct Column<'a> {
+/// The L state for the fast step's integration pass.
+struct Cells<'a> {
     u: &'a mut [f64],
     block: &'a mut [u32],
     awake: &'a mut [bool],
+    forced: &'a [bool],
     input: &'a [f64],
     pos_sum: &'a [f64],
+    candidate: &'a mut [bool],
 }
 
-impl Column<'_> {
-    /// `Lif::integrate` of the column with its input, plus the forcing (`F`) and the
-    /// reset (`R`) added after it in that order, as the reference adds them; branch
-    /// free. Returns whether any awake neuron passes the spike test's margin check
-    /// (u − θ not below 0, θ as in [`threshold`]), so the winner search runs only then.
+impl Cells<'_> {
+    /// `Lif::integrate` with the input, plus the forcing (neurons marked `forced`) and
+    /// the reset (`R`) added after it in that order, as the reference adds them; branch
+    /// free. Marks the awake neurons that pass the spike test's margin check (u − θ not
+    /// below 0, θ as in [`threshold`]), so the winner search runs only where one does.
     #[inline(always)]
-    fn integrate<const F: bool, const R: bool>(self, p: &Params, links: &Links) -> bool {
-        let mut any = false;
+    fn integrate<const R: bool>(self, p: &Params, links: &Links) {
         let cells = self
             .u
             .iter_mut()
             .zip(self.block.iter_mut())
             .zip(self.awake.iter_mut())
+            .zip(self.forced)
             .zip(self.input)
-            .zip(self.pos_sum);
-        for ((((u, b), awake), &input), &pos) in cells {
+            .zip(self.pos_sum)
+            .zip(self.candidate.iter_mut());
+        for ((((((u, b), awake), &forced), &input), &pos), candidate) in cells {
             let is_awake = *b == 0;
             *b = b.saturating_sub(1);
             *awake = is_awake;
-            let mut x = input;
-            if F {
-                x += links.forcing;
-            }
+            let with_forcing = input + links.forcing;
+            let mut x = if forced { with_forcing } else { input };
             if R {
                 x += links.reset;
             }
             let sum = *u + x;
             *u = if is_awake { sum } else { *u };
             let margin = sum - (p.threshold + p.threshold_excess * pos);
-            any |= is_awake & !(margin < 0.0);
+            *candidate = is_awake & !(margin < 0.0);
         }
-        any
     }
 }
 
