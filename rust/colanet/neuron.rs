@@ -41,12 +41,13 @@ fn pcg_output(state: u128) -> u64 {
     (((state >> 64) as u64) ^ (state as u64)).rotate_right(rot)
 }
 
-/// `v += sigma · uniform(rng)` for every v in order: the same draws, sums and final
-/// generator state as that loop, four draws at a time. The four lanes step the LCG
+/// `v ← v · decay`, then `v += sigma · uniform(rng)`, for every v in order: the same
+/// products, draws, sums and final generator state as those two loops, four draws at
+/// a time. The four lanes step the LCG
 /// four states apart (state ← M⁴·state + c·(M³ + M² + M + 1)), so the 128-bit
 /// multiplications of consecutive draws no longer wait for each other.
 #[inline(always)]
-pub fn add_uniforms(rng: &mut Pcg64, sigma: f64, values: &mut [f64]) {
+pub fn leak_and_add_uniforms(rng: &mut Pcg64, decay: f64, sigma: f64, values: &mut [f64]) {
     const M: u128 = PCG_MULTIPLIER;
     let inc = (rng.stream() << 1) | 1;
     let mut state = rng.state();
@@ -68,7 +69,7 @@ pub fn add_uniforms(rng: &mut Pcg64, sigma: f64, values: &mut [f64]) {
         }
         for (round, chunk) in chunks.by_ref().enumerate() {
             for (v, &x) in chunk.iter_mut().zip(&lanes) {
-                *v += sigma * unit(pcg_output(x));
+                *v = *v * decay + sigma * unit(pcg_output(x));
             }
             state = lanes[3];
             if round + 1 < rounds {
@@ -80,7 +81,7 @@ pub fn add_uniforms(rng: &mut Pcg64, sigma: f64, values: &mut [f64]) {
     }
     for v in chunks.into_remainder() {
         state = state.wrapping_mul(M).wrapping_add(inc);
-        *v += sigma * unit(pcg_output(state));
+        *v = *v * decay + sigma * unit(pcg_output(state));
     }
     *rng = Pcg64::from_state(state, inc >> 1);
 }
@@ -110,15 +111,16 @@ impl Lif {
         self.forced.fill(false);
     }
 
-    /// The leak and the stochastic stimulation of [`Lif::begin_step`] alone (the
-    /// draws four at a time, [`add_uniforms`]).
+    /// The leak and the stochastic stimulation of [`Lif::begin_step`] alone, in one
+    /// pass with the draws four at a time ([`leak_and_add_uniforms`]).
     #[inline(always)]
     pub fn leak(&mut self, sigma: f64, rng: &mut Pcg64) {
-        for u in &mut self.u {
-            *u *= self.decay;
-        }
         if sigma > 0.0 {
-            add_uniforms(rng, sigma, &mut self.u);
+            leak_and_add_uniforms(rng, self.decay, sigma, &mut self.u);
+        } else {
+            for u in &mut self.u {
+                *u *= self.decay;
+            }
         }
     }
 
@@ -166,10 +168,13 @@ mod tests {
                 let start: Vec<f64> = (0..n).map(|j| j as f64 * 0.37).collect();
                 let mut want = start.clone();
                 for v in &mut want {
+                    *v *= 2.0 / 3.0;
+                }
+                for v in &mut want {
                     *v += 2.212 * uniform(&mut a);
                 }
                 let mut got = start;
-                add_uniforms(&mut b, 2.212, &mut got);
+                leak_and_add_uniforms(&mut b, 2.0 / 3.0, 2.212, &mut got);
                 let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&want), "n = {n}");
                 assert_eq!(a.next_u64(), b.next_u64(), "state after n = {n}");
