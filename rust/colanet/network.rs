@@ -368,8 +368,8 @@ fn step_fast_body(
     spikes.clear();
     let reset = *reset_arrived;
     let pos_sums = syn.pos_sums();
-    for c in 0..p.n_classes {
-        l.forced[c * m..(c + 1) * m].fill(gate[c]);
+    for (c, &g) in gate.iter().enumerate() {
+        l.forced[c * m..(c + 1) * m].fill(g);
     }
     let cells = Cells {
         u: &mut l.u,
@@ -385,8 +385,7 @@ fn step_fast_body(
     } else {
         cells.integrate::<false>(p, links);
     }
-    for c in 0..p.n_classes {
-        let forced = gate[c];
+    for (c, &forced) in gate.iter().enumerate() {
         let r = c * m..(c + 1) * m;
         if !candidate[r.clone()].contains(&true) {
             continue;
@@ -499,7 +498,11 @@ impl Cells<'_> {
             let sum = *u + x;
             *u = if is_awake { sum } else { *u };
             let margin = sum - (p.threshold + p.threshold_excess * pos);
-            *candidate = is_awake & !(margin < 0.0);
+            // Not `margin >= 0.0`: the reference skips only margins below 0 (a NaN
+            // margin would reach its winner search too).
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+            let passes = !(margin < 0.0);
+            *candidate = is_awake & passes;
         }
     }
 }

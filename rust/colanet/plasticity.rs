@@ -57,7 +57,9 @@ impl Learning {
 
     /// Neuron j spikes at step t. Marks the contributing synapses (inputs that
     /// arrived since T_H steps before the TSS began) and, for a non-forced TSS,
-    /// depresses each of them once by d_H·min(2^−s, 1).
+    /// depresses each of them once by d_H·min(2^−s, 1). `kernel` chooses the
+    /// implementation of the weight refresh (same results).
+    #[allow(clippy::too_many_arguments)]
     pub fn on_spike(
         &mut self,
         syn: &mut Synapses,
