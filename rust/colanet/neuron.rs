@@ -106,13 +106,20 @@ impl Lif {
 
     /// Step start: leak u ← u(1 − 1/τ_v), then u += σ·ξ; clears the step's impacts.
     pub fn begin_step(&mut self, sigma: f64, rng: &mut Pcg64) {
-        self.leak(sigma, rng);
+        for u in &mut self.u {
+            *u *= self.decay;
+        }
+        if sigma > 0.0 {
+            for u in &mut self.u {
+                *u += sigma * uniform(rng);
+            }
+        }
         self.input.fill(0.0);
         self.forced.fill(false);
     }
 
     /// The leak and the stochastic stimulation of [`Lif::begin_step`] alone, in one
-    /// pass with the draws four at a time ([`leak_and_add_uniforms`]).
+    /// pass with the draws four at a time ([`leak_and_add_uniforms`]; same results).
     #[inline(always)]
     pub fn leak(&mut self, sigma: f64, rng: &mut Pcg64) {
         if sigma > 0.0 {
