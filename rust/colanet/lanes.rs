@@ -1,13 +1,15 @@
-//! The input sum of one step, four neurons at a time: one AVX2 register, or a plain
-//! `[f64; 4]` on other CPUs.
+//! The input sums of the spiking step, four neurons at a time: one AVX2 register, or a
+//! plain `[f64; 4]` on other CPUs.
 //!
-//! The loop is written once, generic over [`Lanes`], and compiled twice: inside a
+//! The loops are written once, generic over [`Lanes`], and compiled twice: inside a
 //! `#[target_feature(enable = "avx2")]` function with `__m256d`, and with `[f64; 4]`.
 //! Every lane does exactly what the scalar reference does for its neuron — start at
 //! +0.0 and add the weight of each spiking input in the schedule's order — so both
-//! builds are bit-identical to it. Up to eight chunks of four neurons are summed
-//! together, their running sums kept in registers, so each weight is read once and
-//! each sum written once per step.
+//! builds are bit-identical to it. Several chunks of four neurons are summed together,
+//! their running sums kept in registers, so each weight is read once and each sum
+//! written once: [`sum_steps`] for all steps of a frame (the frame drivers),
+//! [`sum_rows`] for one step over the chunks holding an awake neuron (a step driven
+//! on its own).
 //!
 //! [`Kernel`] names the implementation a running state uses: the fast one (AVX2 where
 //! the CPU has it, else portable), or the reference one kept for tests and benchmarks.
