@@ -1,7 +1,7 @@
 //! The input sums of the spiking step, four neurons at a time: one AVX2 register, or a
 //! plain `[f64; 4]` on other CPUs.
 //!
-//! The loops are written once, generic over [`Lanes`], and compiled twice: inside a
+//! The loops are written once, generic over `Lanes`, and compiled twice: inside a
 //! `#[target_feature(enable = "avx2")]` function with `__m256d`, and with `[f64; 4]`.
 //! Every lane does exactly what the scalar reference does for its neuron — start at
 //! +0.0 and add the weight of each spiking input in the schedule's order — so both
