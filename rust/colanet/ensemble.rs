@@ -141,7 +141,7 @@ impl Member for DigitalCopy {
 }
 
 /// Examples per block at inference (see [`Ensemble::votes`]).
-pub const VOTE_BLOCK: usize = 32;
+pub const VOTE_BLOCK: usize = 128;
 
 #[derive(Debug, Clone)]
 pub struct Ensemble<T> {

@@ -104,7 +104,7 @@ fn fast_kernels_train_and_answer_exactly_as_the_reference() {
                 threshold: h,
                 ..Params::default()
             };
-            let (n_train, n_test) = (40, 45);
+            let (n_train, n_test) = (40, 150);
             let x = counts(&mut r, n_train + n_test, f, p.presentation_steps);
             let y: Vec<usize> = (0..n_train)
                 .map(|_| (r.next() % c as u64) as usize)
