@@ -6,10 +6,16 @@ ratio to a reference timed in the same run: a numpy frame that does the same den
 work (10 input steps, each a (L × 784) weight gather-sum over the spiking inputs).
 Published point of comparison: Spiffy (Rust, one copy, 15 L per column, Raspberry Pi):
 0.9 ms per training image, 0.45 ms per inference image.
+
+``test_kernel_speedup_*`` time the spiking CoLaNET's fast step against its reference
+step (the implementation it replaced, kept in the core and selected by the
+``SNNCONV_COLANET_KERNEL=reference`` environment variable when a model is fitted),
+alternating the two in one run, and check that both give the same model and answers.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -92,3 +98,80 @@ def test_infer(benchmark, data, what, cls, copies):
     ref = _numpy_frame_rate(Xte, 150) / copies
     benchmark.pedantic(lambda: m.decision_function(Xte), rounds=3, iterations=1)
     _report(benchmark, f"infer {what}", N_TEST, _events(Xte, 150, copies), ref)
+
+
+# ---------------------------------------------------------------- fast vs reference step
+KERNEL_ENV = "SNNCONV_COLANET_KERNEL"
+#: Alternating rounds per side (each side keeps every figure; the range is printed).
+ROUNDS = int(os.environ.get("COLANET_SPEEDUP_ROUNDS", "3"))
+
+
+def _fit(kernel: str, X: np.ndarray, y: np.ndarray, monkeypatch) -> CoLaNET:
+    """A default-size spiking CoLaNET (15 copies, M = 15) fitted with `kernel`; the core
+    keeps the kernel it was built with for later calls."""
+    monkeypatch.setenv(KERNEL_ENV, kernel)
+    try:
+        return CoLaNET(microcolumns=15, n_copies=15, input_max=255, n_threads=1).fit(X, y)
+    finally:
+        monkeypatch.delenv(KERNEL_ENV)
+
+
+def _clock(fn) -> tuple[float, float, object]:
+    """(wall s, process CPU s, result) of one call."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w, time.process_time() - c, out
+
+
+def _report_speedup(benchmark, what: str, n: int, times: dict) -> None:
+    def ms(side: str, k: int) -> list[float]:
+        return [1e3 * t[k] / n for t in times[side]]
+
+    lines = []
+    for k, clock in ((1, "CPU"), (0, "wall")):
+        ref, fast = ms("reference", k), ms("fast", k)
+        ratios = [r / f for r, f in zip(ref, fast, strict=True)]
+        lines.append(
+            f"{what} ({clock}): fast {min(fast):.3f}-{max(fast):.3f} ms/image, "
+            f"reference {min(ref):.3f}-{max(ref):.3f} ms/image, "
+            f"ratio {min(ratios):.2f}-{max(ratios):.2f} "
+            f"(per round: {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
+        benchmark.extra_info[f"ratio_{clock.lower()}"] = ratios
+        benchmark.extra_info[f"fast_ms_{clock.lower()}"] = fast
+        benchmark.extra_info[f"reference_ms_{clock.lower()}"] = ref
+    print("\n" + "\n".join(lines))
+
+
+def test_kernel_speedup_train(benchmark, data, monkeypatch):
+    Xtr, ytr, _ = data
+    times: dict = {"reference": [], "fast": []}
+    models: dict = {}
+
+    def rounds():
+        for _ in range(ROUNDS):
+            for side in ("reference", "fast"):
+                w, c, models[side] = _clock(lambda s=side: _fit(s, Xtr, ytr, monkeypatch))
+                times[side].append((w, c))
+
+    benchmark.pedantic(rounds, rounds=1, iterations=1)
+    np.testing.assert_array_equal(models["fast"].weights_, models["reference"].weights_)
+    np.testing.assert_array_equal(models["fast"].stability_, models["reference"].stability_)
+    _report_speedup(benchmark, "train, spiking, 15 copies, M=15", N_TRAIN, times)
+
+
+def test_kernel_speedup_infer(benchmark, data, monkeypatch):
+    Xtr, ytr, Xte = data
+    models = {side: _fit(side, Xtr, ytr, monkeypatch) for side in ("reference", "fast")}
+    times: dict = {"reference": [], "fast": []}
+    votes: dict = {}
+
+    def rounds():
+        for _ in range(ROUNDS):
+            for side in ("reference", "fast"):
+                w, c, votes[side] = _clock(lambda s=side: models[s].decision_function(Xte))
+                times[side].append((w, c))
+
+    benchmark.pedantic(rounds, rounds=1, iterations=1)
+    np.testing.assert_array_equal(votes["fast"], votes["reference"])
+    _report_speedup(benchmark, "infer, spiking, 15 copies, M=15", N_TEST, times)

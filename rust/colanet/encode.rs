@@ -14,6 +14,12 @@ use crate::error::{Error, Result};
 pub struct Schedule {
     offsets: Vec<usize>,
     inputs: Vec<u32>,
+    /// Steps at which a count emits, one bit per step, for every count 0..=255 and
+    /// `masks_tp` steps.
+    masks_tp: u32,
+    masks: Vec<u64>,
+    /// Emitting inputs of the frame with their step masks, in input order.
+    active: Vec<(u32, u64)>,
 }
 
 /// Does an input of count `n` emit at local step `k` of a `t_p`-step presentation?
@@ -34,8 +40,56 @@ pub fn check_counts(counts: &[u8], t_p: u32) -> Result<()> {
 }
 
 impl Schedule {
-    /// Rebuilds the schedule for one example's counts.
+    /// Rebuilds the schedule for one example's counts: one pass over the counts
+    /// lists the emitting inputs with the steps they emit at (a table of bit masks per
+    /// count), then each step takes them in input order. The result equals
+    /// [`Schedule::fill_reference`]'s.
     pub fn fill(&mut self, counts: &[u8], t_p: u32) {
+        if t_p > 64 {
+            return self.fill_reference(counts, t_p);
+        }
+        if self.masks_tp != t_p || self.masks.is_empty() {
+            self.masks_tp = t_p;
+            self.masks = (0..=u32::from(u8::MAX))
+                .map(|n| {
+                    (0..t_p)
+                        .filter(|&k| emits(n, k, t_p))
+                        .fold(0, |m, k| m | 1 << k)
+                })
+                .collect();
+        }
+        self.active.clear();
+        for (c, chunk) in counts.chunks(16).enumerate() {
+            if chunk.iter().all(|&n| n == 0) {
+                continue;
+            }
+            for (o, &n) in chunk.iter().enumerate() {
+                if n > 0 {
+                    self.active
+                        .push(((16 * c + o) as u32, self.masks[usize::from(n)]));
+                }
+            }
+        }
+        // Each step writes every active input and keeps it only if it emits (no
+        // branch to mispredict).
+        self.inputs.clear();
+        self.inputs.resize(self.active.len() * t_p as usize, 0);
+        self.offsets.clear();
+        self.offsets.push(0);
+        let mut len = 0;
+        for k in 0..t_p {
+            for &(i, m) in &self.active {
+                self.inputs[len] = i;
+                len += ((m >> k) & 1) as usize;
+            }
+            self.offsets.push(len);
+        }
+        self.inputs.truncate(len);
+    }
+
+    /// Rebuilds the schedule for one example's counts, step by step (the reference
+    /// implementation).
+    pub fn fill_reference(&mut self, counts: &[u8], t_p: u32) {
         self.offsets.clear();
         self.inputs.clear();
         self.offsets.push(0);
@@ -47,6 +101,16 @@ impl Schedule {
             }
             self.offsets.push(self.inputs.len());
         }
+    }
+
+    /// The whole schedule: inputs of step k are `inputs[offsets[k]..offsets[k + 1]]`.
+    pub fn csr(&self) -> (&[usize], &[u32]) {
+        (&self.offsets, &self.inputs)
+    }
+
+    /// Number of presentation steps.
+    pub fn steps(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
     }
 
     /// Inputs emitting at local step k (empty outside the presentation).
@@ -87,5 +151,36 @@ mod tests {
         let total: usize = (0..10).map(|k| s.at(k).len()).sum();
         assert_eq!(total, 16);
         assert!(check_counts(&[11], 10).is_err());
+    }
+
+    #[test]
+    fn fast_fill_equals_the_reference_fill() {
+        let mut s = 3u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) as u32
+        };
+        let (mut a, mut b) = (Schedule::default(), Schedule::default());
+        for t_p in [1, 3, 10, 10, 17, 10] {
+            for len in [0, 1, 7, 200] {
+                let counts: Vec<u8> = (0..len)
+                    .map(|_| {
+                        if next() % 3 == 0 {
+                            0
+                        } else {
+                            (next() % (t_p + 1)) as u8
+                        }
+                    })
+                    .collect();
+                a.fill(&counts, t_p);
+                b.fill_reference(&counts, t_p);
+                assert_eq!((&a.offsets, &a.inputs), (&b.offsets, &b.inputs));
+                for k in 0..t_p + 2 {
+                    assert_eq!(a.at(k), b.at(k));
+                }
+            }
+        }
     }
 }

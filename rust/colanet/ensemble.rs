@@ -13,7 +13,7 @@ use rand_pcg::Pcg64;
 use rayon::prelude::*;
 
 use super::digital::{DigitalCopy, Scratch};
-use super::encode::check_counts;
+use super::encode::{check_counts, Schedule};
 use super::network::{Dynamics, Network};
 use super::params::Params;
 use crate::error::{Error, Result};
@@ -22,26 +22,81 @@ use crate::rng::{derive_seed, mix64, purpose, stream};
 /// What a copy must provide to be part of an ensemble.
 pub trait Member: Send + Sync {
     type Scratch: Send;
+    /// What every copy derives alike from an example (the spiking copies' spike
+    /// schedule): prepared once per example and shared by the copies.
+    type Example: Default + Send + Sync;
     fn params(&self) -> &Params;
     fn scratch(&self) -> Self::Scratch;
-    fn train_one(&mut self, counts: &[u8], label: usize, s: &mut Self::Scratch, rng: &mut Pcg64);
+    fn prepare(&self, counts: &[u8], ex: &mut Self::Example);
+    /// Whether inference may prepare examples once for all copies and run blocks of
+    /// examples per copy (false: example by example, as first written).
+    fn shares_examples(&self) -> bool;
+    /// Learns one example; `ex`, if given, is its [`Member::prepare`]d form (copies
+    /// in training keep their own, prepared as they go).
+    fn train_one(
+        &mut self,
+        counts: &[u8],
+        ex: Option<&Self::Example>,
+        label: usize,
+        s: &mut Self::Scratch,
+        rng: &mut Pcg64,
+    );
     /// Answer counts per class for one example (plasticity frozen).
-    fn answer(&self, counts: &[u8], s: &mut Self::Scratch, rng: &mut Pcg64, out: &mut [f64]);
+    fn answer(
+        &self,
+        counts: &[u8],
+        ex: Option<&Self::Example>,
+        s: &mut Self::Scratch,
+        rng: &mut Pcg64,
+        out: &mut [f64],
+    );
 }
 
 impl Member for Network {
     type Scratch = Dynamics;
+    type Example = Schedule;
     fn params(&self) -> &Params {
         &self.params
     }
     fn scratch(&self) -> Dynamics {
-        Dynamics::new(&self.params)
+        let mut d = Dynamics::new(&self.params);
+        d.kernel = self.dynamics.kernel;
+        d
     }
-    fn train_one(&mut self, counts: &[u8], label: usize, _: &mut Dynamics, rng: &mut Pcg64) {
-        self.train_frame(counts, label, rng);
+    fn shares_examples(&self) -> bool {
+        !self.dynamics.kernel.is_reference()
     }
-    fn answer(&self, counts: &[u8], d: &mut Dynamics, rng: &mut Pcg64, out: &mut [f64]) {
-        for (o, &v) in out.iter_mut().zip(self.infer_frame(counts, d, rng)) {
+    fn prepare(&self, counts: &[u8], ex: &mut Schedule) {
+        ex.fill(counts, self.params.presentation_steps);
+    }
+    fn train_one(
+        &mut self,
+        counts: &[u8],
+        ex: Option<&Schedule>,
+        label: usize,
+        _: &mut Dynamics,
+        rng: &mut Pcg64,
+    ) {
+        match ex {
+            Some(sched) if !self.dynamics.kernel.is_reference() => {
+                self.train_scheduled(sched, label, rng)
+            }
+            _ => self.train_frame(counts, label, rng),
+        }
+    }
+    fn answer(
+        &self,
+        counts: &[u8],
+        ex: Option<&Schedule>,
+        d: &mut Dynamics,
+        rng: &mut Pcg64,
+        out: &mut [f64],
+    ) {
+        let votes = match ex {
+            Some(sched) if !d.kernel.is_reference() => self.infer_scheduled(sched, d, rng),
+            _ => self.infer_frame(counts, d, rng),
+        };
+        for (o, &v) in out.iter_mut().zip(votes) {
             *o = f64::from(v);
         }
     }
@@ -49,22 +104,44 @@ impl Member for Network {
 
 impl Member for DigitalCopy {
     type Scratch = Scratch;
+    type Example = ();
     fn params(&self) -> &Params {
         &self.params
     }
     fn scratch(&self) -> Scratch {
         DigitalCopy::scratch(self)
     }
-    fn train_one(&mut self, counts: &[u8], label: usize, s: &mut Scratch, rng: &mut Pcg64) {
+    fn prepare(&self, _: &[u8], _: &mut ()) {}
+    fn shares_examples(&self) -> bool {
+        true
+    }
+    fn train_one(
+        &mut self,
+        counts: &[u8],
+        _: Option<&()>,
+        label: usize,
+        s: &mut Scratch,
+        rng: &mut Pcg64,
+    ) {
         DigitalCopy::train_one(self, counts, label, s, rng);
     }
-    fn answer(&self, counts: &[u8], s: &mut Scratch, rng: &mut Pcg64, out: &mut [f64]) {
+    fn answer(
+        &self,
+        counts: &[u8],
+        _: Option<&()>,
+        s: &mut Scratch,
+        rng: &mut Pcg64,
+        out: &mut [f64],
+    ) {
         out.fill(0.0);
         if let Some(c) = self.predict_one(counts, s, rng) {
             out[c] = 1.0;
         }
     }
 }
+
+/// Examples per block at inference (see [`Ensemble::votes`]).
+pub const VOTE_BLOCK: usize = 128;
 
 #[derive(Debug, Clone)]
 pub struct Ensemble<T> {
@@ -132,7 +209,7 @@ impl<T: Member> Ensemble<T> {
             let mut s = m.scratch();
             for (e, &y) in labels.iter().enumerate() {
                 let mut rng = copy_stream(seed, ci, purpose::NETWORK, seen + e as u64);
-                m.train_one(&x[e * f..(e + 1) * f], y, &mut s, &mut rng);
+                m.train_one(&x[e * f..(e + 1) * f], None, y, &mut s, &mut rng);
             }
         });
         self.seen += n as u64;
@@ -140,28 +217,52 @@ impl<T: Member> Ensemble<T> {
     }
 
     /// Summed relative votes, (n, C) row-major; a row of zeros means no copy answered.
+    ///
+    /// Examples are taken in blocks of [`VOTE_BLOCK`], each [`Member::prepare`]d once
+    /// for all copies; each copy answers the whole block before the next copy starts,
+    /// so its weights are read from cache rather than memory for all but the first
+    /// example. Every row still sums the copies' votes in copy order, so the result
+    /// does not depend on the blocking. (With the reference kernel, example by
+    /// example as first written.)
     pub fn votes(&self, x: &[u8], n: usize) -> Result<Vec<f64>> {
         let f = self.check(x, n)?;
         let c = self.params().n_classes;
         let mut out = vec![0.0; n * c];
         let seed = self.seed;
-        out.par_chunks_mut(c).enumerate().for_each_init(
+        let shared = self.copies[0].shares_examples();
+        let block = if shared { VOTE_BLOCK } else { 1 };
+        out.par_chunks_mut(c * block).enumerate().for_each_init(
             || {
                 (
                     self.copies.iter().map(|m| m.scratch()).collect::<Vec<_>>(),
                     vec![0.0; c],
+                    Vec::with_capacity(block),
+                    (0..block)
+                        .map(|_| T::Example::default())
+                        .collect::<Vec<_>>(),
                 )
             },
-            |(scratch, counts), (e, row)| {
-                let example = &x[e * f..(e + 1) * f];
-                let h = content_hash(example);
+            |(scratch, counts, hashes, prepared), (b, rows)| {
+                let first = b * block;
+                let examples = |e: usize| &x[(first + e) * f..(first + e + 1) * f];
+                let len = rows.len() / c;
+                hashes.clear();
+                hashes.extend((0..len).map(|e| content_hash(examples(e))));
+                if shared {
+                    for (e, ex) in prepared[..len].iter_mut().enumerate() {
+                        self.copies[0].prepare(examples(e), ex);
+                    }
+                }
                 for (ci, (m, s)) in self.copies.iter().zip(scratch.iter_mut()).enumerate() {
-                    let mut rng = copy_stream(seed, ci, purpose::INFERENCE, h);
-                    m.answer(example, s, &mut rng, counts);
-                    let total: f64 = counts.iter().sum();
-                    if total > 0.0 {
-                        for (r, v) in row.iter_mut().zip(counts.iter()) {
-                            *r += v / total;
+                    for (e, (row, &h)) in rows.chunks_mut(c).zip(hashes.iter()).enumerate() {
+                        let mut rng = copy_stream(seed, ci, purpose::INFERENCE, h);
+                        let ex = shared.then(|| &prepared[e]);
+                        m.answer(examples(e), ex, s, &mut rng, counts);
+                        let total: f64 = counts.iter().sum();
+                        if total > 0.0 {
+                            for (r, v) in row.iter_mut().zip(counts.iter()) {
+                                *r += v / total;
+                            }
                         }
                     }
                 }

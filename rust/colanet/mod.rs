@@ -8,6 +8,9 @@
 pub mod digital;
 pub mod encode;
 pub mod ensemble;
+#[cfg(test)]
+mod equivalence;
+pub mod lanes;
 pub mod network;
 pub mod neuron;
 pub mod params;

@@ -17,6 +17,7 @@
 use rand_pcg::Pcg64;
 
 use super::encode::Schedule;
+use super::lanes::{avx2_available, sum_rows, sum_steps, Kernel};
 use super::neuron::{uniform, Lif};
 use super::params::Params;
 use super::plasticity::{Learning, NEVER};
@@ -84,6 +85,16 @@ pub struct Dynamics {
     /// OUT spikes per class since the last [`Dynamics::clear_votes`].
     pub votes: Vec<u32>,
     pub schedule: Schedule,
+    /// Implementation of [`step`] (and of the schedule fill) this state runs with.
+    pub kernel: Kernel,
+    /// Four-neuron chunks holding an awake neuron in the current step (fast kernels).
+    chunks: Vec<u32>,
+    /// Input sums of every step of the current frame, (steps, weight stride), kept
+    /// by the frame drivers of the fast kernels; valid while `sums_ready`.
+    sums: Vec<f64>,
+    sums_ready: bool,
+    /// Awake neurons at or above threshold in the current step (fast kernels).
+    candidate: Vec<bool>,
 }
 
 impl Dynamics {
@@ -103,7 +114,18 @@ impl Dynamics {
             reset_arrived: false,
             votes: vec![0; c],
             schedule: Schedule::default(),
+            kernel: Kernel::from_env(),
+            chunks: Vec::with_capacity(p.n_learning().div_ceil(4)),
+            sums: Vec::new(),
+            sums_ready: false,
+            candidate: vec![false; p.n_learning()],
         }
+    }
+
+    /// Sets the frame's spike schedule from its counts.
+    pub fn fill_schedule(&mut self, counts: &[u8], t_p: u32) {
+        self.sums_ready = false;
+        fill(self.kernel, &mut self.schedule, counts, t_p);
     }
 
     /// Back to rest (used before every inference frame, so frames are independent).
@@ -111,6 +133,7 @@ impl Dynamics {
         self.l.reset();
         self.last_arrival.fill(NEVER);
         self.t = 0;
+        self.sums_ready = false;
         self.spikes.clear();
         self.prev_winner.fill(None);
         self.out.fill(false);
@@ -125,6 +148,61 @@ impl Dynamics {
     pub fn clear_votes(&mut self) {
         self.votes.fill(0);
     }
+
+    /// Start of a frame driven by this module (fast kernels): the input sums of all
+    /// its steps from the current weights, so each weight row is read once per frame
+    /// instead of once per step.
+    fn prepare_sums(&mut self, syn: &Synapses, sched: &Schedule) {
+        if self.kernel.is_reference() {
+            return;
+        }
+        let (w, stride) = syn.padded_weights();
+        let (offsets, inputs) = sched.csr();
+        self.sums.resize(sched.steps() * stride, 0.0);
+        sum_steps(self.kernel, w, stride, offsets, inputs, &mut self.sums);
+        self.sums_ready = true;
+    }
+
+    /// After the plasticity of local step k: the neurons that spiked or were offered
+    /// the reward may have new weights, so their sums for the inputs still to come
+    /// (emitted at k and later) are summed again, in the same order.
+    fn refresh_sums(&mut self, syn: &Synapses, sched: &Schedule, m: usize, k: u32) {
+        let from = k as usize;
+        if !self.sums_ready || from >= sched.steps() {
+            return;
+        }
+        let (w, stride) = syn.padded_weights();
+        let Dynamics {
+            spikes,
+            reward_column,
+            sums,
+            ..
+        } = self;
+        let mut again = |j: usize| {
+            for s in from..sched.steps() {
+                let mut acc = 0.0;
+                for &i in sched.at(s as u32) {
+                    acc += w[i as usize * stride + j];
+                }
+                sums[s * stride + j] = acc;
+            }
+        };
+        for &(j, _) in spikes.iter() {
+            again(j);
+        }
+        if let Some(c) = *reward_column {
+            (c * m..(c + 1) * m).for_each(&mut again);
+        }
+    }
+}
+
+/// Fills `sched` with the fill of `kernel`.
+fn fill(kernel: Kernel, sched: &mut Schedule, counts: &[u8], t_p: u32) {
+    if kernel.is_reference() {
+        sched.fill_reference(counts, t_p);
+    } else {
+        sched.fill(counts, t_p);
+    }
 }
 
 /// L neuron threshold θ_j = H + k·Σ_i max(w_ji, 0).
@@ -136,11 +214,309 @@ pub fn threshold(p: &Params, syn: &Synapses, j: usize) -> f64 {
 /// Advances one step at local frame step `k`. `label` makes that class's Target
 /// node spike in this step. Records L spikes, OUT/BIASGATE spikes and reward/reset
 /// arrivals in `d`; plasticity is applied separately by [`learn_step`].
+///
+/// Runs with `d.kernel`: [`step_reference`], or the fast step, which gives the same
+/// results bit for bit: it applies the lateral gating before the input sum (it only
+/// depends on last step's winners) and sums the input only for the four-neuron chunks
+/// holding an awake neuron, each neuron's weights added in the same order from the
+/// same +0.0. A blocked neuron's input is never read (it keeps its potential), so
+/// its entry of `d.l.input` is left unsummed.
 pub fn step(
     p: &Params,
     links: &Links,
     syn: &Synapses,
     d: &mut Dynamics,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
+    let sched = std::mem::take(&mut d.schedule);
+    step_with(p, links, syn, d, &sched, k, label, rng);
+    d.schedule = sched;
+}
+
+/// [`step`] with the frame's schedule `sched` in place of `d.schedule` (so the copies
+/// of an ensemble can share one schedule per example).
+#[allow(clippy::too_many_arguments)]
+pub fn step_with(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    sched: &Schedule,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
+    if d.kernel.is_reference() {
+        step_reference(p, links, syn, d, sched, k, label, rng);
+    } else {
+        step_fast(p, links, syn, d, sched, k, label, rng);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn step_fast(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    sched: &Schedule,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if d.kernel == Kernel::Avx2 && avx2_available() {
+        // SAFETY: the CPU has AVX2 (and BMI2, which every AVX2 CPU has; checked too).
+        return unsafe { step_fast_avx2(p, links, syn, d, sched, k, label, rng) };
+    }
+    step_fast_body(p, links, syn, d, sched, k, label, rng);
+}
+
+/// The fast step compiled for AVX2: its loops over neurons run four lanes wide, with
+/// the same IEEE operations (no fused multiply-add), so the results are unchanged.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn step_fast_avx2(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    sched: &Schedule,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
+    step_fast_body(p, links, syn, d, sched, k, label, rng);
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn step_fast_body(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    sched: &Schedule,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
+    let t = d.t;
+    let m = p.microcolumns;
+    d.l.leak(p.stochastic, rng);
+    // Lateral gating from last step's winners: it decides who is awake this step.
+    for c in 0..p.n_classes {
+        if let Some(w) = d.prev_winner[c] {
+            for j in c * m..(c + 1) * m {
+                if j != w {
+                    d.l.block_for(j, links.lateral_block);
+                }
+            }
+        }
+    }
+    d.reward_column = None;
+    d.reset_arrived = false;
+    if let Some((ts, c)) = d.target {
+        if t == ts + i64::from(links.reward_delay) {
+            d.reward_column = Some(c);
+        }
+        d.reset_arrived = t == ts + i64::from(links.reset_delay);
+    }
+    let Dynamics {
+        l,
+        last_arrival,
+        chunks,
+        kernel,
+        sums,
+        sums_ready,
+        gate,
+        spikes,
+        reset_arrived,
+        candidate,
+        ..
+    } = d;
+    // Sensory spikes emitted at k − 1: this step's row of the frame's sums, or summed
+    // now for the chunks holding an awake neuron (awake: no block left).
+    let inputs = if k >= 1 { sched.at(k - 1) } else { &[] };
+    let n = l.u.len();
+    let src: &[f64] = if inputs.is_empty() {
+        l.input.fill(0.0);
+        &l.input
+    } else if *sums_ready {
+        let from = (k - 1) as usize * syn.padded_weights().1;
+        &sums[from..from + n]
+    } else {
+        chunks.clear();
+        for (q, b) in l.block.chunks(4).enumerate() {
+            if b.contains(&0) {
+                chunks.push(q as u32);
+            }
+        }
+        let (w, stride) = syn.padded_weights();
+        sum_rows(*kernel, w, stride, inputs, chunks, &mut l.input);
+        &l.input
+    };
+    for &i in inputs {
+        last_arrival[i as usize] = t;
+    }
+    // Per column: integration (input, then forcing, then reset, as the reference adds
+    // them), the spike test with one winner (largest u − θ, ties uniformly at random,
+    // columns in order so the draws come in the same order) and the floor.
+    spikes.clear();
+    let reset = *reset_arrived;
+    let pos_sums = syn.pos_sums();
+    for (c, &g) in gate.iter().enumerate() {
+        l.forced[c * m..(c + 1) * m].fill(g);
+    }
+    let cells = Cells {
+        u: &mut l.u,
+        block: &mut l.block,
+        awake: &mut l.awake,
+        forced: &l.forced,
+        input: src,
+        pos_sum: pos_sums,
+        candidate,
+    };
+    if reset {
+        cells.integrate::<true>(p, links);
+    } else {
+        cells.integrate::<false>(p, links);
+    }
+    for (c, &forced) in gate.iter().enumerate() {
+        let r = c * m..(c + 1) * m;
+        if !candidate[r.clone()].contains(&true) {
+            continue;
+        }
+        let mut best: Option<(usize, f64)> = None;
+        let mut ties = 0u32;
+        for j in r {
+            if !l.awake[j] {
+                continue;
+            }
+            let margin = l.u[j] - (p.threshold + p.threshold_excess * pos_sums[j]);
+            if margin < 0.0 {
+                continue;
+            }
+            match best {
+                Some((_, b)) if margin < b => {}
+                Some((_, b)) if margin == b => {
+                    ties += 1;
+                    if uniform(rng) * f64::from(ties) < 1.0 {
+                        best = Some((j, margin));
+                    }
+                }
+                _ => {
+                    best = Some((j, margin));
+                    ties = 1;
+                }
+            }
+        }
+        if let Some((j, _)) = best {
+            l.u[j] = 0.0;
+            spikes.push((j, forced));
+        }
+    }
+    for u in &mut l.u {
+        *u = u.max(0.0);
+    }
+    // OUT fires on last step's L spike of its column; BIASGATE on the label unless
+    // gated by last step's OUT spike.
+    for c in 0..p.n_classes {
+        let out_in = if d.prev_winner[c].is_some() {
+            links.l_out
+        } else {
+            0.0
+        };
+        let out_fired_before = d.out[c];
+        d.out[c] = out_in >= links.helper_threshold;
+        if out_fired_before {
+            d.gate_block[c] = d.gate_block[c].max(links.out_gate_block);
+        }
+        let gate_in = match d.target {
+            Some((ts, tc)) if tc == c && t == ts + 1 => links.target_gate,
+            _ => 0.0,
+        };
+        if d.gate_block[c] > 0 {
+            d.gate_block[c] -= 1;
+            d.gate[c] = false;
+        } else {
+            d.gate[c] = gate_in >= links.helper_threshold;
+        }
+        if d.out[c] {
+            d.votes[c] += 1;
+        }
+    }
+    d.prev_winner.fill(None);
+    for &(j, _) in &d.spikes {
+        d.prev_winner[j / m] = Some(j);
+    }
+    if let Some(c) = label {
+        d.target = Some((t, c));
+    }
+    d.t += 1;
+}
+
+/// The L state for the fast step's integration pass.
+struct Cells<'a> {
+    u: &'a mut [f64],
+    block: &'a mut [u32],
+    awake: &'a mut [bool],
+    forced: &'a [bool],
+    input: &'a [f64],
+    pos_sum: &'a [f64],
+    candidate: &'a mut [bool],
+}
+
+impl Cells<'_> {
+    /// `Lif::integrate` with the input, plus the forcing (neurons marked `forced`) and
+    /// the reset (`R`) added after it in that order, as the reference adds them; branch
+    /// free. Marks the awake neurons that pass the spike test's margin check (u − θ not
+    /// below 0, θ as in [`threshold`]), so the winner search runs only where one does.
+    #[inline(always)]
+    fn integrate<const R: bool>(self, p: &Params, links: &Links) {
+        let cells = self
+            .u
+            .iter_mut()
+            .zip(self.block.iter_mut())
+            .zip(self.awake.iter_mut())
+            .zip(self.forced)
+            .zip(self.input)
+            .zip(self.pos_sum)
+            .zip(self.candidate.iter_mut());
+        for ((((((u, b), awake), &forced), &input), &pos), candidate) in cells {
+            let is_awake = *b == 0;
+            *b = b.saturating_sub(1);
+            *awake = is_awake;
+            let with_forcing = input + links.forcing;
+            let mut x = if forced { with_forcing } else { input };
+            if R {
+                x += links.reset;
+            }
+            let sum = *u + x;
+            *u = if is_awake { sum } else { *u };
+            let margin = sum - (p.threshold + p.threshold_excess * pos);
+            // Not `margin >= 0.0`: the reference skips only margins below 0 (a NaN
+            // margin would reach its winner search too).
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+            let passes = !(margin < 0.0);
+            *candidate = is_awake & passes;
+        }
+    }
+}
+
+/// [`step`] as first written: every spiking input's weight row is added to every
+/// neuron, blocked or not. Kept as the reference the fast kernels are tested and
+/// benchmarked against.
+#[allow(clippy::too_many_arguments)]
+pub fn step_reference(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    sched: &Schedule,
     k: u32,
     label: Option<usize>,
     rng: &mut Pcg64,
@@ -151,12 +527,9 @@ pub fn step(
     // Sensory spikes emitted at k − 1.
     if k >= 1 {
         let Dynamics {
-            l,
-            schedule,
-            last_arrival,
-            ..
+            l, last_arrival, ..
         } = d;
-        for &i in schedule.at(k - 1) {
+        for &i in sched.at(k - 1) {
             let i = i as usize;
             for (x, w) in l.input.iter_mut().zip(syn.weight_row(i)) {
                 *x += w;
@@ -269,12 +642,12 @@ pub fn step(
 pub fn learn_step(p: &Params, syn: &mut Synapses, learn: &mut Learning, d: &Dynamics) {
     let t = d.t - 1;
     for &(j, forced) in &d.spikes {
-        learn.on_spike(syn, p, j, t, forced, &d.last_arrival);
+        learn.on_spike(syn, p, j, t, forced, &d.last_arrival, d.kernel);
     }
     if let Some(c) = d.reward_column {
         let m = p.microcolumns;
         for j in c * m..(c + 1) * m {
-            learn.on_reward(syn, p, j, t, p.reward);
+            learn.on_reward(syn, p, j, t, p.reward, d.kernel);
         }
     }
 }
@@ -328,14 +701,31 @@ impl Network {
     /// One training frame on the continuous timeline (state carries over between
     /// frames, as in the author's runs; the reset link clears potentials).
     pub fn train_frame(&mut self, counts: &[u8], label: usize, rng: &mut Pcg64) {
+        let mut sched = std::mem::take(&mut self.dynamics.schedule);
+        fill(
+            self.dynamics.kernel,
+            &mut sched,
+            counts,
+            self.params.presentation_steps,
+        );
+        self.train_scheduled(&sched, label, rng);
+        self.dynamics.schedule = sched;
+    }
+
+    /// [`Network::train_frame`] from the example's schedule (filled by
+    /// [`Schedule::fill`] from its counts).
+    pub fn train_scheduled(&mut self, sched: &Schedule, label: usize, rng: &mut Pcg64) {
         let p = &self.params;
-        self.dynamics.schedule.fill(counts, p.presentation_steps);
-        self.dynamics.clear_votes();
+        let d = &mut self.dynamics;
+        d.clear_votes();
+        d.prepare_sums(&self.syn, sched);
         for k in 0..p.frame_steps {
             let lab = (k == p.label_step).then_some(label);
-            step(p, &self.links, &self.syn, &mut self.dynamics, k, lab, rng);
-            learn_step(p, &mut self.syn, &mut self.learn, &self.dynamics);
+            step_with(p, &self.links, &self.syn, d, sched, k, lab, rng);
+            learn_step(p, &mut self.syn, &mut self.learn, d);
+            d.refresh_sums(&self.syn, sched, p.microcolumns, k);
         }
+        d.sums_ready = false;
     }
 
     /// Runs one frame from rest on this copy and records every step (for inspection,
@@ -353,14 +743,18 @@ impl Network {
             reset: vec![false; steps],
         };
         let mut d = Dynamics::new(&p);
-        d.schedule.fill(counts, p.presentation_steps);
+        d.kernel = self.dynamics.kernel;
+        let mut sched = Schedule::default();
+        fill(d.kernel, &mut sched, counts, p.presentation_steps);
+        d.prepare_sums(&self.syn, &sched);
         // The plasticity clocks continue from the copy's timeline.
         d.t = self.dynamics.t;
         for k in 0..p.frame_steps {
             let lab = label.filter(|_| k == p.label_step);
-            step(&p, &self.links, &self.syn, &mut d, k, lab, rng);
+            step_with(&p, &self.links, &self.syn, &mut d, &sched, k, lab, rng);
             if label.is_some() {
                 learn_step(&p, &mut self.syn, &mut self.learn, &d);
+                d.refresh_sums(&self.syn, &sched, p.microcolumns, k);
             }
             let ks = k as usize;
             tr.potential[ks * l..(ks + 1) * l].copy_from_slice(&d.l.u);
@@ -384,12 +778,28 @@ impl Network {
         d: &'a mut Dynamics,
         rng: &mut Pcg64,
     ) -> &'a [u32] {
+        let mut sched = std::mem::take(&mut d.schedule);
+        fill(d.kernel, &mut sched, counts, self.params.presentation_steps);
+        self.infer_scheduled(&sched, d, rng);
+        d.schedule = sched;
+        &d.votes
+    }
+
+    /// [`Network::infer_frame`] from the example's schedule (filled by
+    /// [`Schedule::fill`] from its counts).
+    pub fn infer_scheduled<'a>(
+        &self,
+        sched: &Schedule,
+        d: &'a mut Dynamics,
+        rng: &mut Pcg64,
+    ) -> &'a [u32] {
         let p = &self.params;
         d.reset();
-        d.schedule.fill(counts, p.presentation_steps);
+        d.prepare_sums(&self.syn, sched);
         for k in 0..p.frame_steps {
-            step(p, &self.links, &self.syn, d, k, None, rng);
+            step_with(p, &self.links, &self.syn, d, sched, k, None, rng);
         }
+        d.sums_ready = false;
         &d.votes
     }
 }

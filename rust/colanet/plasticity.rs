@@ -5,6 +5,7 @@
 //! Every L neuron sees the same input spikes, so "received a spike in the window" is
 //! decided from one last-arrival step per input (docs/algorithms.md §3).
 
+use super::lanes::Kernel;
 use super::params::Params;
 use super::stability;
 use super::synapses::Synapses;
@@ -56,7 +57,9 @@ impl Learning {
 
     /// Neuron j spikes at step t. Marks the contributing synapses (inputs that
     /// arrived since T_H steps before the TSS began) and, for a non-forced TSS,
-    /// depresses each of them once by d_H·min(2^−s, 1).
+    /// depresses each of them once by d_H·min(2^−s, 1). `kernel` chooses the
+    /// implementation of the weight refresh (same results).
+    #[allow(clippy::too_many_arguments)]
     pub fn on_spike(
         &mut self,
         syn: &mut Synapses,
@@ -65,6 +68,7 @@ impl Learning {
         t: i64,
         forced: bool,
         last_arrival: &[i64],
+        kernel: Kernel,
     ) {
         let continues = !forced
             && !self.last_forced[j]
@@ -98,7 +102,7 @@ impl Learning {
             }
         }
         if changed {
-            syn.settle(j);
+            syn.settle_with(j, kernel);
         }
     }
 
@@ -106,7 +110,17 @@ impl Learning {
     /// most T_D steps ago (after a forced firing only if r > 0), to the synapses
     /// contributing to its last TSS, scaled by min(2^−s, 1); then s per the table.
     /// Returns whether it was applied.
-    pub fn on_reward(&mut self, syn: &mut Synapses, p: &Params, j: usize, t: i64, r: f64) -> bool {
+    /// `kernel` chooses the implementation of the weight refresh (same results).
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_reward(
+        &mut self,
+        syn: &mut Synapses,
+        p: &Params,
+        j: usize,
+        t: i64,
+        r: f64,
+        kernel: Kernel,
+    ) -> bool {
         let last = self.last_spike[j];
         if r == 0.0 || last == NEVER || t - last > i64::from(p.dopamine_time) {
             return false;
@@ -120,7 +134,7 @@ impl Learning {
         for (i, _) in row.iter().enumerate().filter(|(_, &c)| c) {
             syn.change(j, i, dw);
         }
-        syn.settle(j);
+        syn.settle_with(j, kernel);
         self.stability[j] = stability::on_reward(self.stability[j], p.stability_ratio, r, forced);
         self.rewarded[j] += 1;
         true

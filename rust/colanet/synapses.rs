@@ -3,9 +3,42 @@
 //! resource conservation with n_s silent synapses (docs/algorithms.md §3).
 //!
 //! Resources are stored neuron-major (plasticity touches one neuron's row); weights
-//! input-major, so one input spike adds one contiguous row to all potentials.
+//! input-major, so one input spike adds one contiguous row to all potentials. Each
+//! weight row is padded with zeros to a multiple of eight neurons and starts on a cache
+//! line, so the input sum reads whole four-lane chunks that never straddle two lines
+//! (see [`super::lanes`]).
 
+use super::lanes::{avx2_available, Kernel};
 use crate::resource::weight;
+
+/// One cache line of weights: the storage unit of the weight rows (64-byte aligned).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, align(64))]
+struct Line([f64; 8]);
+
+/// Zero-filled weight storage of `len` f64 (a multiple of 8), cache-line aligned.
+#[derive(Debug, Clone, PartialEq)]
+struct AlignedWeights(Vec<Line>);
+
+impl AlignedWeights {
+    fn zeros(len: usize) -> Self {
+        debug_assert!(len % 8 == 0);
+        Self(vec![Line([0.0; 8]); len / 8])
+    }
+    #[inline]
+    fn as_slice(&self) -> &[f64] {
+        // SAFETY: `Line` is `repr(C)` around `[f64; 8]`, 64 bytes with no padding, so
+        // the lines are 8·len contiguous, initialised f64.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<f64>(), self.0.len() * 8) }
+    }
+    #[inline]
+    fn as_mut_slice(&mut self) -> &mut [f64] {
+        // SAFETY: as in `as_slice`, with exclusive access.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<f64>(), self.0.len() * 8)
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Synapses {
@@ -17,8 +50,10 @@ pub struct Synapses {
     renorm_threshold: f64,
     /// W, (n_post, n_in).
     resource: Vec<f64>,
-    /// w(W) transposed, (n_in, n_post).
-    weight_t: Vec<f64>,
+    /// w(W) transposed, (n_in, stride): row i holds the n_post weights of input i,
+    /// then zeros up to `stride` (n_post rounded up to a multiple of 8).
+    weight_t: AlignedWeights,
+    stride: usize,
     /// Σ_i max(w_ji, 0) per neuron.
     pos_sum: Vec<f64>,
     /// Free resource pool F per neuron.
@@ -34,6 +69,7 @@ impl Synapses {
         renorm_threshold: f64,
         initial_resource: f64,
     ) -> Self {
+        let stride = n_post.div_ceil(8) * 8;
         let mut s = Self {
             n_in,
             n_post,
@@ -42,7 +78,8 @@ impl Synapses {
             silent,
             renorm_threshold,
             resource: vec![initial_resource; n_in * n_post],
-            weight_t: vec![0.0; n_in * n_post],
+            weight_t: AlignedWeights::zeros(n_in * stride),
+            stride,
             pos_sum: vec![0.0; n_post],
             free: vec![0.0; n_post],
         };
@@ -73,15 +110,26 @@ impl Synapses {
     /// Weights of all inputs to all neurons, input-major (n_in, n_post).
     #[inline]
     pub fn weight_row(&self, input: usize) -> &[f64] {
-        &self.weight_t[input * self.n_post..(input + 1) * self.n_post]
+        &self.weight_t.as_slice()[input * self.stride..input * self.stride + self.n_post]
+    }
+    /// All weight rows with their zero padding, (n_in, stride), and the stride (a
+    /// multiple of 8; every row starts on a 64-byte boundary).
+    #[inline]
+    pub fn padded_weights(&self) -> (&[f64], usize) {
+        (self.weight_t.as_slice(), self.stride)
     }
     #[inline]
     pub fn weight(&self, post: usize, input: usize) -> f64 {
-        self.weight_t[input * self.n_post + post]
+        self.weight_t.as_slice()[input * self.stride + post]
     }
     #[inline]
     pub fn pos_sum(&self, post: usize) -> f64 {
         self.pos_sum[post]
+    }
+    /// Σ_i max(w_ji, 0) of every neuron.
+    #[inline]
+    pub fn pos_sums(&self) -> &[f64] {
+        &self.pos_sum
     }
 
     /// Weights in neuron-major layout (n_post, n_in), for inspection.
@@ -122,11 +170,63 @@ impl Synapses {
         self.refresh(post);
     }
 
+    /// [`Synapses::settle`] with the refresh of `kernel`: the fast kernels compute a
+    /// neuron's weights 64 at a time in a vectorised loop (the same IEEE operations
+    /// per weight), then store them and add up Σw⁺ in input order as before.
+    pub fn settle_with(&mut self, post: usize, kernel: Kernel) {
+        if kernel.is_reference() {
+            return self.settle(post);
+        }
+        if let Some(ns) = self.silent {
+            let f = self.free[post];
+            if f != 0.0 && f.abs() >= self.renorm_threshold {
+                let share = f / (self.n_in as f64 + f64::from(ns));
+                for w in &mut self.resource[post * self.n_in..(post + 1) * self.n_in] {
+                    *w += share;
+                }
+                self.free[post] = 0.0;
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if kernel == Kernel::Avx2 && avx2_available() {
+            // SAFETY: the CPU has AVX2 and BMI2.
+            return unsafe { self.refresh_avx2(post) };
+        }
+        self.refresh_chunked(post);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,bmi2")]
+    unsafe fn refresh_avx2(&mut self, post: usize) {
+        self.refresh_chunked(post);
+    }
+
+    #[inline(always)]
+    fn refresh_chunked(&mut self, post: usize) {
+        const CHUNK: usize = 64;
+        let (w_min, w_max, stride) = (self.w_min, self.w_max, self.stride);
+        let resource = &self.resource[post * self.n_in..(post + 1) * self.n_in];
+        let weight_t = self.weight_t.as_mut_slice();
+        let mut buf = [0.0; CHUNK];
+        let mut pos = 0.0;
+        for (c, chunk) in resource.chunks(CHUNK).enumerate() {
+            for (b, &r) in buf.iter_mut().zip(chunk) {
+                *b = weight(r, w_min, w_max);
+            }
+            for (o, &w) in buf[..chunk.len()].iter().enumerate() {
+                weight_t[(c * CHUNK + o) * stride + post] = w;
+                pos += w.max(0.0);
+            }
+        }
+        self.pos_sum[post] = pos;
+    }
+
     fn refresh(&mut self, post: usize) {
         let mut pos = 0.0;
+        let weight_t = self.weight_t.as_mut_slice();
         for i in 0..self.n_in {
             let w = weight(self.resource[post * self.n_in + i], self.w_min, self.w_max);
-            self.weight_t[i * self.n_post + post] = w;
+            weight_t[i * self.stride + post] = w;
             pos += w.max(0.0);
         }
         self.pos_sum[post] = pos;

@@ -1,0 +1,450 @@
+//! The input sums of the spiking step, four neurons at a time: one AVX2 register, or a
+//! plain `[f64; 4]` on other CPUs.
+//!
+//! The loops are written once, generic over `Lanes`, and compiled twice: inside a
+//! `#[target_feature(enable = "avx2")]` function with `__m256d`, and with `[f64; 4]`.
+//! Every lane does exactly what the scalar reference does for its neuron — start at
+//! +0.0 and add the weight of each spiking input in the schedule's order — so both
+//! builds are bit-identical to it. Several chunks of four neurons are summed together,
+//! their running sums kept in registers, so each weight is read once and each sum
+//! written once: [`sum_steps`] for all steps of a frame (the frame drivers),
+//! [`sum_rows`] for one step over the chunks holding an awake neuron (a step driven
+//! on its own).
+//!
+//! [`Kernel`] names the implementation a running state uses: the fast one (AVX2 where
+//! the CPU has it, else portable), or the reference one kept for tests and benchmarks.
+
+/// Which implementation of the spiking step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// The straightforward implementation: every input row added to every neuron.
+    Reference,
+    /// Chunked sums over awake neurons only, `[f64; 4]` lanes.
+    Portable,
+    /// Chunked sums over awake neurons only, AVX2 lanes (falls back to `Portable`
+    /// where the CPU lacks AVX2).
+    Avx2,
+}
+
+/// Environment variable selecting the kernel: `reference`, `portable` or `fast`
+/// (default). Meant for benchmarks and equivalence tests only.
+pub const KERNEL_ENV: &str = "SNNCONV_COLANET_KERNEL";
+
+impl Kernel {
+    /// The fastest kernel this CPU runs.
+    pub fn best() -> Self {
+        if avx2_available() {
+            Kernel::Avx2
+        } else {
+            Kernel::Portable
+        }
+    }
+
+    /// The kernel named by [`KERNEL_ENV`], else [`Kernel::best`].
+    pub fn from_env() -> Self {
+        match std::env::var(KERNEL_ENV).as_deref() {
+            Ok("reference") => Kernel::Reference,
+            Ok("portable") => Kernel::Portable,
+            _ => Kernel::best(),
+        }
+    }
+
+    pub fn is_reference(self) -> bool {
+        self == Kernel::Reference
+    }
+}
+
+/// Whether the CPU has AVX2 (and BMI2, which the AVX2 builds also use).
+#[inline]
+pub(crate) fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("bmi2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Four f64 lanes.
+trait Lanes: Copy {
+    fn zero() -> Self;
+    /// # Safety
+    /// `p` must point to four readable f64.
+    unsafe fn load(p: *const f64) -> Self;
+    fn add(self, o: Self) -> Self;
+    fn to_array(self) -> [f64; 4];
+}
+
+impl Lanes for [f64; 4] {
+    #[inline(always)]
+    fn zero() -> Self {
+        [0.0; 4]
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> Self {
+        // SAFETY: the caller guarantees four readable f64.
+        unsafe { p.cast::<[f64; 4]>().read_unaligned() }
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        std::array::from_fn(|l| self[l] + o[l])
+    }
+    #[inline(always)]
+    fn to_array(self) -> [f64; 4] {
+        self
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::Lanes;
+    use std::arch::x86_64::*;
+
+    // SAFETY (all methods): only called from functions compiled with
+    // `#[target_feature(enable = "avx2")]` after a runtime check, always inlined.
+    impl Lanes for __m256d {
+        #[inline(always)]
+        fn zero() -> Self {
+            unsafe { _mm256_setzero_pd() }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f64) -> Self {
+            unsafe { _mm256_loadu_pd(p) }
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            unsafe { _mm256_add_pd(self, o) }
+        }
+        #[inline(always)]
+        fn to_array(self) -> [f64; 4] {
+            let mut a = [0.0; 4];
+            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self) };
+            a
+        }
+    }
+}
+
+/// Sums of the weight rows of `inputs` (in their order, starting from +0.0) for the
+/// neurons of the four-neuron chunks listed in `chunks`: neuron 4q + l gets lane l of
+/// chunk q, written to `out[4q + l]` where that is inside `out`. Other entries of
+/// `out` are left as they are.
+///
+/// `weights` is (n_in, stride) row-major with `stride` a multiple of 4.
+///
+/// # Panics
+/// If an input row or a chunk lies outside `weights`.
+pub fn sum_rows(
+    kernel: Kernel,
+    weights: &[f64],
+    stride: usize,
+    inputs: &[u32],
+    chunks: &[u32],
+    out: &mut [f64],
+) {
+    assert!(stride % 4 == 0 && stride > 0);
+    let n_in = weights.len() / stride;
+    assert!(inputs.iter().all(|&i| (i as usize) < n_in));
+    assert!(chunks.iter().all(|&q| 4 * (q as usize) < stride));
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 if avx2_available() => {
+            // SAFETY: AVX2 is present; rows and chunks were checked above.
+            unsafe { sum_rows_avx2(weights, stride, inputs, chunks, out) }
+        }
+        // SAFETY: rows and chunks were checked above.
+        _ => unsafe { sum_rows_lanes::<[f64; 4]>(weights, stride, inputs, chunks, out) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_rows_avx2(
+    weights: &[f64],
+    stride: usize,
+    inputs: &[u32],
+    chunks: &[u32],
+    out: &mut [f64],
+) {
+    // SAFETY: forwarded from `sum_rows`.
+    unsafe { sum_rows_lanes::<std::arch::x86_64::__m256d>(weights, stride, inputs, chunks, out) }
+}
+
+/// The input sums of every step of a frame at once: `out[s · stride + j]` is the sum
+/// of the weight rows of `inputs[offsets[s]..offsets[s + 1]]` (in order, from +0.0)
+/// for neuron j, padding lanes included. Each block of 16 neurons (two cache lines
+/// of a row) runs through all steps before the next, so its slice of the frame's
+/// rows stays in the L1 cache after the first step.
+///
+/// # Panics
+/// If an input row lies outside `weights` or `out` is shorter than the steps.
+pub fn sum_steps(
+    kernel: Kernel,
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    out: &mut [f64],
+) {
+    assert!(stride % 4 == 0 && stride > 0);
+    let n_in = weights.len() / stride;
+    assert!(inputs.iter().all(|&i| (i as usize) < n_in));
+    assert!(offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() <= Some(&inputs.len()));
+    assert!(out.len() >= offsets.len().saturating_sub(1) * stride);
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 if avx2_available() => {
+            // SAFETY: AVX2 is present; rows, steps and `out` were checked above.
+            unsafe { sum_steps_avx2(weights, stride, offsets, inputs, out) }
+        }
+        // SAFETY: rows, steps and `out` were checked above.
+        _ => unsafe { sum_steps_lanes::<[f64; 4]>(weights, stride, offsets, inputs, out) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_steps_avx2(
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    out: &mut [f64],
+) {
+    // SAFETY: forwarded from `sum_steps`.
+    unsafe { sum_steps_lanes::<std::arch::x86_64::__m256d>(weights, stride, offsets, inputs, out) }
+}
+
+/// # Safety
+/// As checked by [`sum_steps`].
+#[inline(always)]
+unsafe fn sum_steps_lanes<L: Lanes>(
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    out: &mut [f64],
+) {
+    let n_chunks = stride / 4;
+    // The rows of the frame's first step (nearly all its rows) are fetched ahead, all at
+    // once: they come in parallel rather than one miss at a time during the sums.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(w) = offsets.get(..2) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for &i in &inputs[w[0]..w[1]] {
+            let row = &weights[i as usize * stride..(i as usize + 1) * stride];
+            for line in row.chunks(8) {
+                // SAFETY: a prefetch hint of an address inside `weights`.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+            }
+        }
+    }
+    let mut q = 0;
+    // SAFETY (all calls): forwarded; chunks q..q + G lie inside the stride.
+    unsafe {
+        while q + 4 <= n_chunks {
+            block::<L, 4>(weights, stride, offsets, inputs, q, out);
+            q += 4;
+        }
+        if q + 2 <= n_chunks {
+            block::<L, 2>(weights, stride, offsets, inputs, q, out);
+            q += 2;
+        }
+        if q < n_chunks {
+            block::<L, 1>(weights, stride, offsets, inputs, q, out);
+        }
+    }
+}
+
+/// Chunks q0..q0 + G through every step, running sums in registers.
+///
+/// # Safety
+/// As [`sum_steps_lanes`]; q0 + G ≤ stride / 4.
+#[inline(always)]
+unsafe fn block<L: Lanes, const G: usize>(
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    q0: usize,
+    out: &mut [f64],
+) {
+    let base = unsafe { weights.as_ptr().add(4 * q0) };
+    for (s, w) in offsets.windows(2).enumerate() {
+        let mut acc = [L::zero(); G];
+        // SAFETY: offsets were checked to lie inside `inputs`.
+        for &i in unsafe { inputs.get_unchecked(w[0]..w[1]) } {
+            // SAFETY: row i exists and chunks q0..q0 + G lie inside it.
+            let row = unsafe { base.add(i as usize * stride) };
+            for (g, a) in acc.iter_mut().enumerate() {
+                *a = a.add(unsafe { L::load(row.add(4 * g)) });
+            }
+        }
+        let o = s * stride + 4 * q0;
+        for (g, a) in acc.iter().enumerate() {
+            out[o + 4 * g..o + 4 * g + 4].copy_from_slice(&a.to_array());
+        }
+    }
+}
+
+/// # Safety
+/// Every `i · stride + 4q + 3` (i in `inputs`, q in `chunks`) indexes `weights`.
+#[inline(always)]
+unsafe fn sum_rows_lanes<L: Lanes>(
+    weights: &[f64],
+    stride: usize,
+    inputs: &[u32],
+    chunks: &[u32],
+    out: &mut [f64],
+) {
+    let mut rest = chunks;
+    // SAFETY (all calls): forwarded.
+    unsafe {
+        while rest.len() >= 8 {
+            group::<L, 8>(weights, stride, inputs, &rest[..8], out);
+            rest = &rest[8..];
+        }
+        if rest.len() >= 4 {
+            group::<L, 4>(weights, stride, inputs, &rest[..4], out);
+            rest = &rest[4..];
+        }
+        if rest.len() >= 2 {
+            group::<L, 2>(weights, stride, inputs, &rest[..2], out);
+            rest = &rest[2..];
+        }
+        if !rest.is_empty() {
+            group::<L, 1>(weights, stride, inputs, rest, out);
+        }
+    }
+}
+
+/// G chunks summed over all inputs with their running sums in registers.
+///
+/// # Safety
+/// As [`sum_rows_lanes`]; `chunks.len() == G`.
+#[inline(always)]
+unsafe fn group<L: Lanes, const G: usize>(
+    weights: &[f64],
+    stride: usize,
+    inputs: &[u32],
+    chunks: &[u32],
+    out: &mut [f64],
+) {
+    let offset: [usize; G] = std::array::from_fn(|g| 4 * chunks[g] as usize);
+    let mut acc = [L::zero(); G];
+    let base = weights.as_ptr();
+    for &i in inputs {
+        // SAFETY: the caller guarantees the row and its chunks lie in `weights`.
+        let row = unsafe { base.add(i as usize * stride) };
+        for g in 0..G {
+            acc[g] = acc[g].add(unsafe { L::load(row.add(offset[g])) });
+        }
+    }
+    for g in 0..G {
+        let lanes = acc[g].to_array();
+        let o = offset[g];
+        if o + 4 <= out.len() {
+            out[o..o + 4].copy_from_slice(&lanes);
+        } else if o < out.len() {
+            let n = out.len() - o;
+            out[o..].copy_from_slice(&lanes[..n]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scalar reference: every neuron's sum in input order from +0.0.
+    fn reference(weights: &[f64], stride: usize, n: usize, inputs: &[u32]) -> Vec<f64> {
+        let mut out = vec![0.0; n];
+        for &i in inputs {
+            for (o, w) in out.iter_mut().zip(&weights[i as usize * stride..]) {
+                *o += w;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn step_sums_equal_the_scalar_sums_bit_for_bit() {
+        let mut s = 11u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for &(n_in, n, steps) in &[
+            (1usize, 1usize, 1usize),
+            (7, 3, 4),
+            (40, 150, 10),
+            (9, 61, 3),
+        ] {
+            let stride = n.div_ceil(4) * 4;
+            let mut w = vec![0.0; n_in * stride];
+            for i in 0..n_in {
+                for j in 0..n {
+                    w[i * stride + j] = (next() - 0.7) * 10f64.powi((next() * 6.0) as i32 - 3);
+                }
+            }
+            let mut offsets = vec![0];
+            let mut inputs = vec![];
+            for _ in 0..steps {
+                inputs.extend((0..n_in as u32).filter(|_| next() < 0.5));
+                offsets.push(inputs.len());
+            }
+            for kernel in [Kernel::Portable, Kernel::Avx2] {
+                let mut out = vec![f64::NAN; steps * stride];
+                sum_steps(kernel, &w, stride, &offsets, &inputs, &mut out);
+                for s in 0..steps {
+                    let want = reference(&w, stride, n, &inputs[offsets[s]..offsets[s + 1]]);
+                    for j in 0..n {
+                        assert_eq!(out[s * stride + j].to_bits(), want[j].to_bits());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_sums_equal_the_scalar_sums_bit_for_bit() {
+        let mut s = 7u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for &(n_in, n) in &[(1usize, 1usize), (5, 3), (30, 17), (64, 150), (9, 40)] {
+            let stride = n.div_ceil(4) * 4;
+            let mut w = vec![0.0; n_in * stride];
+            for i in 0..n_in {
+                for j in 0..n {
+                    w[i * stride + j] = (next() - 0.7) * 10f64.powi((next() * 6.0) as i32 - 3);
+                }
+            }
+            let inputs: Vec<u32> = (0..n_in as u32).filter(|_| next() < 0.6).collect();
+            let want = reference(&w, stride, n, &inputs);
+            let n_chunks = (stride / 4) as u32;
+            for kernel in [Kernel::Portable, Kernel::Avx2] {
+                // All chunks, and a random subset (others untouched).
+                let all: Vec<u32> = (0..n_chunks).collect();
+                let some: Vec<u32> = (0..n_chunks).filter(|_| next() < 0.4).collect();
+                for chunks in [all, some] {
+                    let mut out = vec![f64::NAN; n];
+                    sum_rows(kernel, &w, stride, &inputs, &chunks, &mut out);
+                    for j in 0..n {
+                        if chunks.contains(&((j / 4) as u32)) {
+                            assert_eq!(out[j].to_bits(), want[j].to_bits(), "{kernel:?} {j}");
+                        } else {
+                            assert!(out[j].is_nan());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
