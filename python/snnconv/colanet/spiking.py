@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from .base import ColanetBase
-from .input import as_features
 
 
 class CoLaNET(ColanetBase):
@@ -59,7 +58,7 @@ class CoLaNET(ColanetBase):
         L neuron j belongs to column j // microcolumns.
         """
         self._check_fitted()
-        a = as_features(np.asarray(x).reshape(1, -1), self.n_features_in_)
+        a = self._features(np.asarray(x).reshape(1, -1), self.n_features_in_)
         counts = self._encode(a)[0]
         idx = None
         if label is not None:
