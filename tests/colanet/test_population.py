@@ -12,6 +12,7 @@ import pytest
 
 from snnconv import CoLaNET, DigitalCoLaNET
 from snnconv.colanet.population import PopulationCode
+from snnconv.exceptions import ParameterError
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.datasets import (  # noqa: E402
@@ -117,5 +118,5 @@ def test_rate_code_still_rejects_negative_input():
     ],
 )
 def test_bad_encoding_parameters(params, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         CoLaNET(**params).fit(np.ones((4, 2)), [0, 1, 0, 1])

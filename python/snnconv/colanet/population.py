@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import ParameterError
+
 #: Field width in units of the spacing between neighbouring centres.
 WIDTH = 0.75
 
@@ -102,10 +104,10 @@ class PopulationCode:
 def check_encoding(encoding: Any, population_size: Any) -> None:
     """Validates the two encoding parameters."""
     if not isinstance(encoding, str) or encoding not in ENCODINGS:
-        raise ValueError(f"encoding: must be 'rate' or 'population', got {encoding!r}")
+        raise ParameterError(f"encoding: must be 'rate' or 'population', got {encoding!r}")
     if (
         isinstance(population_size, bool)
         or not isinstance(population_size, (int, np.integer))
         or population_size < 2
     ):
-        raise ValueError(f"population_size: must be an integer >= 2, got {population_size!r}")
+        raise ParameterError(f"population_size: must be an integer >= 2, got {population_size!r}")
