@@ -36,6 +36,7 @@ from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
 from .._util.validation import check_int, check_real
 from .input import as_features, match_scale
+from .population import PopulationCode, check_encoding
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
@@ -85,6 +86,8 @@ PARAMS: tuple[Param, ...] = (
     Param("stochastic", 2.212, "float", "σ, the uniform stimulation per step"),
     Param("input_max", "match", "float | str", "feature scale: a number, 'max' or 'match'"),
     Param("target_spikes", 937.0, "float", "mean input spikes per example for 'match'"),
+    Param("encoding", "rate", "str", "'rate' (one input per feature) or 'population'"),
+    Param("population_size", 10, "int", "Gaussian fields per feature for 'population'"),
     Param("epochs", 1, "int", "online passes made by fit"),
     Param("shuffle", True, "bool", "seeded shuffled order in each pass"),
     Param("random_state", 0, "int", "seed"),
@@ -149,7 +152,7 @@ class ColanetBase(ParamsMixin):
             estimator_type="classifier",
             target_tags=TargetTags(required=True),
             classifier_tags=ClassifierTags(),
-            input_tags=InputTags(two_d_array=True, positive_only=True),
+            input_tags=InputTags(two_d_array=True, positive_only=self.encoding != "population"),
         )
 
     # ---------------------------------------------------------------- parameters
@@ -190,6 +193,7 @@ class ColanetBase(ParamsMixin):
         else:
             real("input_max", lambda v: v > 0, "> 0, 'max' or 'match'")
         real("target_spikes", lambda v: v > 0, "> 0")
+        check_encoding(self.encoding, self.population_size)
         if "tau_v" in p:
             real(
                 "tau_v",
@@ -231,9 +235,18 @@ class ColanetBase(ParamsMixin):
     def encode(self, X: Any) -> np.ndarray:
         """Spike counts per frame (N, F) uint8 that the network sees for ``X``."""
         self._check_fitted()
-        return self._encode(as_features(X, self.n_features_in_))
+        return self._encode(self._features(X, self.n_features_in_))
+
+    def _features(self, X: Any, n_features: int | None = None) -> np.ndarray:
+        return as_features(X, n_features, signed=self.encoding == "population")
+
+    def _n_inputs(self) -> int:
+        code = getattr(self, "population_", None)
+        return self.n_features_in_ if code is None else code.n_outputs
 
     def _encode(self, a: np.ndarray) -> np.ndarray:
+        if getattr(self, "population_", None) is not None:
+            a = self.population_.transform(a)
         t_p = int(self.presentation_steps)
         counts = np.floor(np.minimum(a * t_p / self.input_max_, t_p))
         return counts.astype(np.uint8)
@@ -242,7 +255,7 @@ class ColanetBase(ParamsMixin):
     def fit(self, X: Any, y: Any) -> ColanetBase:
         """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked."""
         self._check_params()
-        a = as_features(X)
+        a = self._features(X)
         yy = _labels(y, a.shape[0])
         self._start(a, np.unique(yy))
         for _ in range(int(self.epochs)):
@@ -255,7 +268,7 @@ class ColanetBase(ParamsMixin):
         The first call needs ``classes`` (all labels that will ever occur) and fixes
         ``input_max_`` (from this batch unless ``input_max`` is given).
         """
-        a = as_features(X, getattr(self, "n_features_in_", None))
+        a = self._features(X, getattr(self, "n_features_in_", None))
         yy = _labels(y, a.shape[0])
         if not hasattr(self, "_core"):
             self._check_params()
@@ -272,6 +285,12 @@ class ColanetBase(ParamsMixin):
     def _start(self, a: np.ndarray, classes: np.ndarray) -> None:
         if classes.size < 2:
             raise ValueError(f"y: need at least 2 classes, got {classes.size}")
+        self.population_ = None
+        if self.encoding == "population":
+            self.population_ = PopulationCode.fit(
+                a, int(self.population_size), int(self.presentation_steps), self.target_spikes
+            )
+        raw, a = a, a if self.population_ is None else self.population_.transform(a)
         if isinstance(self.input_max, str):
             top = float(a.max())
             if top <= 0:
@@ -285,7 +304,7 @@ class ColanetBase(ParamsMixin):
         else:
             self.input_max_ = float(self.input_max)
         self.classes_ = classes
-        self.n_features_in_ = int(a.shape[1])
+        self.n_features_in_ = int(raw.shape[1])
         self.class_counts_ = np.zeros(classes.size, np.int64)
         self.epochs_done_ = 0
         self._core = _core.ColanetCore(
@@ -323,7 +342,7 @@ class ColanetBase(ParamsMixin):
     def decision_function(self, X: Any) -> np.ndarray:
         """Summed relative votes of the copies, (N, n_classes); a zero row = no answer."""
         self._check_fitted()
-        counts = self._encode(as_features(X, self.n_features_in_))
+        counts = self._encode(self._features(X, self.n_features_in_))
         parts = []
         with progress_bar(self.progress, counts.shape[0], "predicting") as bar:
             for s in range(0, counts.shape[0], 4 * CHUNK_EXAMPLES):
@@ -427,6 +446,8 @@ class ColanetBase(ParamsMixin):
             "stability": self._core.stability,
             "counters": self._core.counters,
         }
+        if self.population_ is not None:
+            arrays.update(self.population_.arrays())
         return str(save_npz(path, self._format, _FORMAT_VERSION, meta, arrays))
 
     @classmethod
@@ -442,11 +463,14 @@ class ColanetBase(ParamsMixin):
             self.input_max_ = float(meta["input_max_"])
             self.n_features_in_ = int(meta["n_features_in_"])
             self.epochs_done_ = int(meta["epochs_done_"])
+            self.population_ = None
+            if self.encoding == "population":
+                self.population_ = PopulationCode.from_arrays(arrays)
             if self.classes_.ndim != 1 or self.class_counts_.shape != self.classes_.shape:
                 raise ValueError("classes and class_counts disagree")
             core = _core.ColanetCore(
                 cls._kind,
-                self._core_params(self.n_features_in_, self.classes_.size),
+                self._core_params(self._n_inputs(), self.classes_.size),
                 int(self.n_copies),
                 int(self.random_state),
             )

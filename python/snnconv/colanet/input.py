@@ -9,8 +9,11 @@ from typing import Any
 import numpy as np
 
 
-def as_features(X: Any, n_features: int | None = None) -> np.ndarray:
-    """Validated float64 (N, F) view of X; (N, C, P, Q) and other N-D inputs are flattened."""
+def as_features(X: Any, n_features: int | None = None, signed: bool = False) -> np.ndarray:
+    """Validated float64 (N, F) view of X; (N, C, P, Q) and other N-D inputs are flattened.
+
+    ``signed``: negative values are allowed (the population code of ``population``
+    turns them into non-negative inputs)."""
     if isinstance(X, (str, bytes)):
         raise TypeError("X: expected a numeric array of shape (N, F) or (N, ...)")
     a = np.asarray(X)
@@ -30,7 +33,7 @@ def as_features(X: Any, n_features: int | None = None) -> np.ndarray:
         raise ValueError("X: examples have 0 features")
     if not np.isfinite(a).all():
         raise ValueError("X: contains NaN or infinity")
-    if a.min() < 0:
+    if not signed and a.min() < 0:
         raise ValueError(f"X: features must be non-negative, found {a.min()}")
     if n_features is not None and a.shape[1] != n_features:
         raise ValueError(f"X: expected {n_features} features per example, got {a.shape[1]}")
