@@ -139,11 +139,22 @@ class ConvSNN(ParamsMixin):
     progress : bool
         Show a progress bar (needs the ``progress`` extra).
 
-    Attributes (after ``fit``/``calibrate``): ``kernels_``, ``scale_`` (α per kernel,
-    float64 (n_kernels,); all equal for a per-layer scale), ``calibration_rate_``
-    (mean conv rate reached on the calibration sample), ``calibration_rates_`` (per
-    kernel), ``n_calibration_evaluations_``, ``saturation_quantile_``,
-    ``kernel_learner_`` (only when a KernelLearner was fitted here).
+    Attributes
+    ----------
+    kernels_ : ndarray
+        The kernels in use, (n_kernels, K, K).
+    scale_ : ndarray
+        α per kernel, float64 (n_kernels,); all equal for a per-layer scale.
+    calibration_rate_ : float
+        Mean conv rate reached on the calibration sample.
+    calibration_rates_ : ndarray
+        The same per kernel.
+    n_calibration_evaluations_ : int
+        Bisection passes the calibration took.
+    saturation_quantile_ : float
+        The brightness normalisation's saturation quantile in use.
+    kernel_learner_ : KernelLearner
+        Only when a KernelLearner was fitted here.
     """
 
     def __init__(
