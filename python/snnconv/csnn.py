@@ -191,20 +191,26 @@ class CSNNClassifier(ParamsMixin):
         t0 = time.perf_counter()
         eval_features = self.front_end_.run(eval_set[0]).pooled
         eval_labels = np.asarray(eval_set[1])
+        front_time = time.perf_counter() - t0
         total = len(y) * int(clf.get_params().get("epochs", 1))
         checkpoints = [int(b) for b in np.linspace(0, total, points + 1).astype(int)[1:]]
         curve: list[tuple[int, float]] = []
-        busy = time.perf_counter() - t0
+        busy, last = 0.0, (None, 0.0)
 
         def snapshot(seen: int) -> None:
-            nonlocal busy
+            nonlocal busy, last
             t = time.perf_counter()
-            curve.append((seen, float(clf.score(eval_features, eval_labels))))
-            busy += time.perf_counter() - t
+            pred = clf.predict(eval_features)
+            curve.append((seen, float(np.mean(pred == eval_labels))))
+            last = (pred, time.perf_counter() - t)
+            busy += last[1]
 
         clf._fit(features, y, checkpoints, snapshot)
         self.learning_curve_ = curve
-        self._curve_time = busy
+        # The last snapshot is the fitted model's prediction of the eval set (what
+        # predict(eval_set[0]) returns), kept so a caller need not run it again.
+        self._eval_prediction = (last[0], front_time + last[1])
+        self._curve_time = front_time + busy
         return clf
 
     def _count_neurons(self, h: int, w: int) -> int:

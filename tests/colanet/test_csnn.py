@@ -64,6 +64,7 @@ def test_learning_curve_does_not_change_the_model(mnist5k):
         np.testing.assert_array_equal(getattr(one.classifier_, a), getattr(plain.classifier_, a))
     np.testing.assert_array_equal(one.classifier_.class_counts_, plain.classifier_.class_counts_)
     np.testing.assert_array_equal(one.predict(test), plain.predict(test))
+    np.testing.assert_array_equal(one._eval_prediction[0], plain.predict(test))
     assert one.learning_curve_[-1][1] == plain.score(test, labels[4000:4200])
 
 
