@@ -60,7 +60,8 @@ class RunConfig:
     threads_per_task: int = 0
     out: str = "snnconv-out"
     figures: bool = True
-    #: CSNN learning curve (accuracy vs training images, scored on each fold's test split)
+    #: CSNN learning curve (accuracy vs training images, scored on each fold's test split
+    #: at snapshots of the reported model's one training pass)
     learning_curve: bool = True
     progress: bool = True
 
