@@ -322,9 +322,12 @@ def _pool_round(
     )
     clean = False
     try:
-        futures = {
-            pool.submit(_worker_task, cfg, m, f, *folds[f], threads): (m, f) for m, f in jobs
-        }
+        futures, unsent = {}, []
+        for m, f in jobs:
+            try:
+                futures[pool.submit(_worker_task, cfg, m, f, *folds[f], threads)] = (m, f)
+            except BrokenProcessPool:  # a worker died already
+                unsent.append((m, f))
         waiting, ever_running, broken = set(futures), set(), []
         while waiting:
             ready, waiting = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -337,13 +340,13 @@ def _pool_round(
                 collect(outcome)
                 bar.update(1)
             ever_running |= {f for f in waiting if f.running()}
-        clean = not broken
-        if not broken:
+        clean = not broken and not unsent
+        if clean:
             return [], []
         suspects = [futures[f] for f in broken if f in ever_running]
-        suspects = suspects or [futures[f] for f in broken]
+        suspects = suspects or [futures[f] for f in broken] or unsent[:1]
         rest = [futures[f] for f in broken if futures[f] not in suspects]
-        return suspects, rest
+        return suspects, rest + [j for j in unsent if j not in suspects]
     finally:
         _shutdown(pool, kill=not clean)
 
