@@ -182,12 +182,15 @@ def _busy_workers(marker, parent):
 
 def _start_run(out, marker, *args):
     env = {**os.environ, "SNNCONV_TEST_MARKER": marker, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "snnconv.cli.main", "run", "--out", str(out), "--quiet"]
+    code = "import sys; from snnconv.cli import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", code, "run", "--out", str(out), "--quiet", "--no-figures"]
     return subprocess.Popen(
-        [*cmd, "--no-figures", *args],
+        [*cmd, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # Ctrl-C as in a terminal, even when this test runs where SIGINT is ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

@@ -64,7 +64,9 @@ def table(results: ExperimentResults) -> str:
         )
     for f in results.failed:
         if f.method in rows:
-            lines.append(f"\n{f.method} fold {f.fold} failed (not in its row): {f.error}")
+            lines.append(
+                f"\n{f.method}: fold {f.fold} failed, its row averages the other folds ({f.error})"
+            )
     return "\n".join(lines)
 
 

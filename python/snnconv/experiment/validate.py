@@ -194,3 +194,13 @@ def check_out_dir(path: str | os.PathLike[str], name: str = "--out") -> Path:
             f"{name}: cannot write to {p} ({exc.strerror or exc.__class__.__name__})"
         ) from None
     return p
+
+
+def check_out_file(path: str | os.PathLike[str], name: str = "--out") -> Path:
+    """Makes sure ``path`` can be written as a file: not a folder, in a folder this
+    process can write to (created if missing)."""
+    p = Path(path)
+    if p.is_dir():
+        raise ParameterError(f"{name}: {p} is a folder, not a file")
+    check_out_dir(p.parent if str(p.parent) else ".", name)
+    return p
