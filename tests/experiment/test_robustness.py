@@ -102,6 +102,14 @@ def test_other_subcommands_check_up_front(tmp_path, capsys):
     assert "--inner-folds" in _refused(capsys, ["tune", "--inner-folds", "1"])
 
 
+def test_run_help_states_the_guarantees(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    for words in ("--resume", "OUT/tasks", "exit code 2", "SIGKILL", "docs/robustness.md"):
+        assert words in text
+
+
 # ------------------------------------------------------------------ failures are rows
 
 
@@ -284,3 +292,42 @@ def test_a_killed_run_resumes_to_the_same_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"resuming: {len(kept)} finished tasks reused" in printed
     assert _accuracies(out) == _accuracies(ref)
+
+
+def test_resume_reuses_only_intact_tasks_and_finished_runs_are_replaced(tmp_path, capsys):
+    out = tmp_path / "out"
+    base = ["run", "--out", str(out), "--quiet", "--no-figures", "--backend", "serial"]
+    small = ["--folds", "2", "--limit", "300", "--set", "run.learning_curve=false"]
+    assert main([*base, *small, "--methods", "digital"]) == 0
+    first = _accuracies(out)
+    tasks = out / "tasks"
+    assert sorted(p.name for p in tasks.iterdir()) == [
+        "digital-0.json",
+        "digital-0.npz",
+        "digital-1.json",
+        "digital-1.npz",
+        "run.json",
+    ]
+    assert json.loads((tasks / "run.json").read_text())["state"] == "finished"
+    # A damaged array file and a leftover temporary file: that task runs again.
+    (tasks / "digital-1.npz").write_bytes(b"garbage")
+    (tasks / ".snnconv-tmp-x").write_bytes(b"half a write")
+    capsys.readouterr()
+    assert main([*base, *small, "--methods", "digital,ulsnn100", "--resume"]) == 0
+    assert "resuming: 1 finished tasks reused" in capsys.readouterr().out
+    assert not (tasks / ".snnconv-tmp-x").exists()
+    summary, runs = _accuracies(out)
+    assert [r for r in runs if r[0] == "digital"] == first[1]
+    assert [s[0] for s in summary] == ["digital", "ulsnn100"]
+    # A finished run's tasks are replaced by a new run without --resume.
+    assert main([*base, *small, "--methods", "ulsnn100"]) == 0
+    assert sorted(p.name for p in tasks.glob("*.json")) == [
+        "run.json",
+        "ulsnn100-0.json",
+        "ulsnn100-1.json",
+    ]
+    # Task files without run.json are never taken for this run's.
+    (tasks / "run.json").unlink()
+    capsys.readouterr()
+    assert main([*base, *small, "--methods", "ulsnn100"]) == 2
+    assert "no run.json" in capsys.readouterr().err

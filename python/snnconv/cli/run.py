@@ -14,11 +14,12 @@ checks: every value (options, --set, --config, dataset arguments, --out) is chec
   one ends the command with exit code 2 and one line on stderr.
 saved as it goes: each finished (method, fold) task is written to OUT/tasks at once
   (atomically); after a crash or kill, `snnconv run --resume` with the same options
-  runs only what is missing and gives the same table. A run interrupted without
-  --resume is not overwritten: the command refuses and says what to do.
+  runs only what is missing and gives the same table. Without --resume, a run refuses
+  (exit 2) to overwrite the tasks of an interrupted run in the same --out.
 workers: the local backend's worker processes end with the run - on Ctrl-C (exit
   130), SIGTERM (exit 143), an error, or even SIGKILL of the run. A method that fails
   (an error, or a worker that dies) gets a row saying so; the other rows are kept.
+details: docs/robustness.md
 """
 
 

@@ -168,8 +168,11 @@ class TaskStore:
             else:
                 for path in finished:  # a finished run's tasks are in its results.json
                     path.unlink(missing_ok=True)
-        elif finished and resume:
-            raise ResumeError(f"--resume: {folder} has task files but no run.json")
+        elif finished:
+            raise ResumeError(
+                f"--out: {folder} has task files but no run.json; delete that folder to "
+                "start over"
+            )
         store._write_state("running")
         return store, done
 
