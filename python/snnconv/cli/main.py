@@ -15,7 +15,7 @@ import numpy as np
 def _kernels(args: argparse.Namespace) -> int:
     from ..datasets.registry import check_dataset, load
     from ..experiment.probe import probe_accuracy, relu_pool_features
-    from ..experiment.validate import check_kernels, check_out_dir
+    from ..experiment.validate import check_kernels, check_out_dir, check_threads
     from ..kernel_learner import KernelLearner
 
     check_dataset(args.dataset, args.dataset_args, field="--dataset")
@@ -27,6 +27,7 @@ def _kernels(args: argparse.Namespace) -> int:
         n_threads=args.threads,
     )._check_params()
     check_kernels("n_kernels", args.n_kernels, args.kernel_size)
+    check_threads("--threads", args.threads)
     check_out_dir(args.out)
     images, labels = load(args.dataset, *args.dataset_args)
     order = np.random.default_rng(args.seed).permutation(len(images))

@@ -170,8 +170,7 @@ class TaskStore:
                     path.unlink(missing_ok=True)
         elif finished:
             raise ResumeError(
-                f"--out: {folder} has task files but no run.json; delete that folder to "
-                "start over"
+                f"--out: {folder} has task files but no run.json; delete that folder to start over"
             )
         store._write_state("running")
         return store, done

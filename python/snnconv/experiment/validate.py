@@ -67,6 +67,12 @@ def check_kernels(name: str, n_kernels: Any, kernel_size: Any) -> None:
         check_budget(name, nbytes, f"{n_kernels} kernels of {kernel_size}×{kernel_size}")
 
 
+def check_threads(name: str, value: Any) -> None:
+    """A thread count: None (all cores) or 1 to 4 × the number of CPUs."""
+    if value is not None:
+        _int(name, value, 1, CPU_FACTOR * (os.cpu_count() or 1))
+
+
 def check_config(cfg: Any) -> None:
     """Checks every field of an :class:`~snnconv.experiment.ExperimentConfig`."""
     from ..datasets.registry import check_dataset
