@@ -153,6 +153,28 @@ def test_a_worker_that_dies_is_reported_and_the_others_go_on():
     assert "failed: " in table(res)
 
 
+def test_only_the_task_that_kills_its_worker_fails():
+    import numpy as np
+    from _worker_tasks import crash_or_echo
+
+    from snnconv._util.progress import progress_bar
+    from snnconv.experiment.runner import FailedTask, _run_local
+
+    cfg = _small()
+    data = load_experiment_data(cfg.run)
+    folds = [(np.arange(10), np.arange(10, 20))] * 3
+    jobs = [("a", 0), ("crash", 1), ("b", 2), ("c", 0), ("d", 1)]
+    outcomes = []
+    with progress_bar(False, len(jobs), "runs") as bar:
+        _run_local(cfg, data, folds, jobs, 2, 1, outcomes.append, bar, task=crash_or_echo)
+    failed = [o for o in outcomes if isinstance(o, FailedTask)]
+    assert [(f.method, f.fold) for f in failed] == [("crash", 1)]
+    assert "worker process died" in failed[0].error
+    assert sorted(o for o in outcomes if not isinstance(o, FailedTask)) == sorted(
+        j for j in jobs if j[0] != "crash"
+    )
+
+
 # ------------------------------------------------------------------ subprocess runs
 
 

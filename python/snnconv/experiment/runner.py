@@ -272,8 +272,10 @@ def _run_local(
     threads: int,
     collect: Any,
     bar: Any,
+    task: Any = None,
 ) -> None:
-    """Runs ``jobs`` in a pool of ``n_jobs`` processes. A worker that dies (an abort
+    """Runs ``jobs`` in a pool of ``n_jobs`` processes (``task``: the function the
+    workers run, :func:`_worker_task` by default). A worker that dies (an abort
     in native code, the OOM killer) breaks the pool: the tasks that were running are
     then retried one at a time in a pool of their own, and a task that kills its
     worker again is reported failed; the others go on."""
@@ -281,11 +283,11 @@ def _run_local(
     with _sigterm_raises():
         while pending:
             suspects, pending = _pool_round(
-                cfg, data, folds, pending, n_jobs, threads, collect, bar
+                cfg, data, folds, pending, n_jobs, threads, collect, bar, task
             )
             isolate += suspects
         for job in isolate:
-            again, _ = _pool_round(cfg, data, folds, [job], 1, threads, collect, bar)
+            again, _ = _pool_round(cfg, data, folds, [job], 1, threads, collect, bar, task)
             for m, f in again:
                 collect(
                     FailedTask(
@@ -307,6 +309,7 @@ def _pool_round(
     threads: int,
     collect: Any,
     bar: Any,
+    task: Any = None,
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """One pool over ``jobs``. Returns (tasks running when the pool broke, tasks not
     started then); both empty when every task finished."""
@@ -325,7 +328,8 @@ def _pool_round(
         futures, unsent = {}, []
         for m, f in jobs:
             try:
-                futures[pool.submit(_worker_task, cfg, m, f, *folds[f], threads)] = (m, f)
+                job = pool.submit(task or _worker_task, cfg, m, f, *folds[f], threads)
+                futures[job] = (m, f)
             except BrokenProcessPool:  # a worker died already
                 unsent.append((m, f))
         waiting, ever_running, broken = set(futures), set(), []
