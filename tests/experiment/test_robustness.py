@@ -153,6 +153,21 @@ def test_a_worker_that_dies_is_reported_and_the_others_go_on():
     assert "failed: " in table(res)
 
 
+def test_an_error_in_the_run_stops_its_workers():
+    import multiprocessing
+
+    class FullDisk:
+        def save(self, task):
+            raise OSError(28, "No space left on device")
+
+    cfg = _small(backend="local", n_jobs=2, threads_per_task=1)
+    cfg.run.methods = ["digital"]
+    cfg.run.folds = 4
+    with pytest.raises(OSError, match="No space"):
+        run_experiment(cfg, load_experiment_data(cfg.run), store=FullDisk())
+    assert multiprocessing.active_children() == []
+
+
 def test_only_the_task_that_kills_its_worker_fails():
     import numpy as np
     from _worker_tasks import crash_or_echo
