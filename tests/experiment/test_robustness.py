@@ -375,3 +375,39 @@ def test_resume_reuses_only_intact_tasks_and_finished_runs_are_replaced(tmp_path
     capsys.readouterr()
     assert main([*base, *small, "--methods", "ulsnn100"]) == 2
     assert "no run.json" in capsys.readouterr().err
+
+
+def test_task_files_round_trip_the_figure_arrays(tmp_path):
+    import numpy as np
+
+    from snnconv.experiment.methods import MethodResult
+    from snnconv.experiment.runner import TaskResult
+    from snnconv.experiment.taskstore import TaskStore
+
+    rng = np.random.default_rng(0)
+    artifacts = {
+        "kernels": rng.normal(size=(4, 3, 3)),
+        "rasters": {"input": rng.random((5, 9)) > 0.5, "CoLaNET L (copy 0)": np.zeros((2, 3))},
+        "learning_curve": ([100, 200], [0.5, 0.625]),
+    }
+    result = MethodResult(0.75, np.array([1, 2, 3]), 1.5, 0.01, 42, {"kernels": 4}, artifacts)
+    fp = {"config": {"a": 1}, "data_sha256": "d", "folds_sha256": "f"}
+    store, done = TaskStore.open(tmp_path, fp, resume=True)
+    assert done == {}
+    store.save(TaskResult("csnn", 1, 1001, result, 2.0))
+    assert oct((tmp_path / "tasks" / "csnn-1.json").stat().st_mode & 0o777) != "0o600"
+    _, done = TaskStore.open(tmp_path, fp, resume=True)
+    back = done[("csnn", 1)]
+    assert (back.method, back.fold, back.seed, back.wall_time) == ("csnn", 1, 1001, 2.0)
+    r = back.result
+    assert (r.accuracy, r.train_time, r.neurons, r.extra) == (0.75, 1.5, 42, {"kernels": 4})
+    np.testing.assert_array_equal(r.predictions, [1, 2, 3])
+    np.testing.assert_array_equal(r.artifacts["kernels"], artifacts["kernels"])
+    assert r.artifacts["learning_curve"] == ([100, 200], [0.5, 0.625])
+    assert list(r.artifacts["rasters"]) == ["input", "CoLaNET L (copy 0)"]
+    assert r.artifacts["rasters"]["input"].dtype == bool
+    # Another configuration: refused, naming the field.
+    from snnconv.experiment.taskstore import ResumeError
+
+    with pytest.raises(ResumeError, match="differs in: a"):
+        TaskStore.open(tmp_path, {**fp, "config": {"a": 2}}, resume=True)
