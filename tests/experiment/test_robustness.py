@@ -42,7 +42,9 @@ def _refused(capsys, argv):
         (["--seed", "-1"], "run.seed"),
         (["--jobs", "100000"], "run.n_jobs"),
         (["--set", "kernels.n_kernels=1099511627776"], "kernels.n_kernels: .* would need"),
+        (["--set", "kernels.n_kernels=2**40"], "kernels.n_kernels: expected an integer"),
         (["--set", "kernels.n_kernels=0"], "kernels.n_kernels"),
+        (["--set", "kernels.kernel_size=1000000"], "kernels.n_kernels: .* would need"),
         (["--set", "kernels.w_min=1"], "kernels.w_min"),
         (["--set", "conv_snn.pool=0"], "conv_snn.pool"),
         (["--set", "classifier.params.nope=1"], "classifier.params"),
@@ -88,6 +90,8 @@ def test_out_and_config_paths_are_checked(tmp_path, capsys):
         assert "UTF-8" in _refused(capsys, [*command, "--config", str(bad)])
         assert "not valid TOML" in _refused(capsys, [*command, "--config", str(bad_toml)])
     toml = tmp_path / "c.toml"
+    toml.write_text("[run]\nfolds = 1000000000000000000000000000000\n")
+    assert "run.folds" in _refused(capsys, ["run", "--config", str(toml)])
     toml.write_text("[run]\nfolds = 0\n")
     assert "run.folds" in _refused(capsys, ["config", "--config", str(toml)])
     assert "run.folds" in _refused(capsys, ["tune", "--config", str(toml)])
