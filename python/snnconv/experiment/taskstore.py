@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util.persistence import publish_mode
 from ..exceptions import SnnconvError
 
 FORMAT = 1
@@ -81,16 +82,6 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return [k.removeprefix("config.") for k in keys]
 
 
-def _umask() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     """Writes ``data`` to a temporary file beside ``path``, flushed to disk, and renames
     it into place (with the mode of a plainly created file)."""
@@ -100,7 +91,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        publish_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
