@@ -28,6 +28,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 from ..conv_snn import ConvSNN
+from ..exceptions import ParameterError
 from ..kernel_learner import KernelLearner
 
 
@@ -147,12 +148,29 @@ class ExperimentConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ExperimentConfig:
+        p = Path(path)
+        if p.is_dir():
+            raise ParameterError(f"config: {p} is a folder, not a TOML file")
+        if not p.exists():
+            raise ParameterError(f"config: {p}: no such file")
         try:
-            with open(path, "rb") as fh:
+            with open(p, "rb") as fh:
                 data = tomllib.load(fh)
+        except OSError as exc:
+            raise ParameterError(f"config: cannot read {p} ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise ParameterError(f"config: {p} is not a UTF-8 text (TOML) file") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+            raise ParameterError(f"config: {p}: not valid TOML ({exc})") from None
         return cls.from_dict(data)
+
+    def validate(self) -> ExperimentConfig:
+        """Checks every field (ranges, names, the estimators' own parameter checks)
+        before any work starts; see :mod:`snnconv.experiment.validate`."""
+        from .validate import check_config
+
+        check_config(self)
+        return self
 
     def set(self, dotted: str, value: Any) -> None:
         """Sets ``table.field`` with a type check against the default's type."""
