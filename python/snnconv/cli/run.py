@@ -140,6 +140,7 @@ def config_from_args(args: argparse.Namespace):
         cfg.run.figures = False
     if args.quiet:
         cfg.run.progress = False
+    cfg.apply_dataset_presets()
     return cfg
 
 

@@ -157,6 +157,19 @@ _DATASETS: dict[str, Callable[[Sequence[str], int], Dataset]] = {
 }
 
 
+#: Settings a dataset needs that differ from the defaults, as ``table.field`` values.
+#: scikit-learn's digits are 8×8: the default 9×9 kernels at stride 2 do not fit, so
+#: they get 3×3 kernels at stride 1 (6×6 maps, pooled to 3×3).
+PRESETS: dict[str, dict[str, Any]] = {
+    "digits": {"kernels.kernel_size": 3, "kernels.stride": 1},
+}
+
+
+def presets(name: str) -> dict[str, Any]:
+    """The settings :data:`PRESETS` gives dataset ``name`` (empty for most)."""
+    return dict(PRESETS.get(name, {}))
+
+
 def names() -> list[str]:
     """Names accepted by :func:`load` and :func:`load_dataset`."""
     return sorted(_DATASETS)

@@ -192,6 +192,20 @@ class ExperimentConfig:
             return
         setattr(section, name, _coerce(dotted, current, value))
 
+    def apply_dataset_presets(self) -> dict[str, Any]:
+        """Gives fields still at their defaults the values the dataset needs
+        (:data:`snnconv.datasets.registry.PRESETS`; e.g. 3×3 kernels for the 8×8
+        digits). Values set in a file or with ``--set`` win. Returns what was applied."""
+        from ..datasets.registry import presets
+
+        default, applied = type(self)(), {}
+        for dotted, value in presets(self.run.dataset).items():
+            table, _, name = dotted.partition(".")
+            if getattr(getattr(self, table), name) == getattr(getattr(default, table), name):
+                self.set(dotted, value)
+                applied[dotted] = value
+        return applied
+
     def override(self, assignment: str) -> None:
         """Applies ``table.field=value`` (value in TOML syntax; bare words are strings)."""
         key, sep, raw = assignment.partition("=")

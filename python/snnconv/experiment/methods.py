@@ -244,3 +244,15 @@ def unavailable_reason(name: str) -> str | None:
     except ImportError as exc:
         return str(exc)
     return None
+
+
+def unsupported_reason(name: str, height: int, width: int) -> str | None:
+    """Why method ``name`` cannot run on images of ``height`` × ``width``, or None."""
+    if name in ("cnn1", "cnn2"):
+        from ..baselines._architectures import feature_shape
+
+        try:
+            feature_shape(name, height, width)
+        except ValueError as exc:
+            return str(exc).removeprefix("images: ")
+    return None

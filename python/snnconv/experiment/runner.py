@@ -16,7 +16,7 @@ import numpy as np
 
 from .config import ExperimentConfig
 from .data import ExperimentData
-from .methods import METHODS, MethodResult, Split, unavailable_reason
+from .methods import METHODS, MethodResult, Split, unavailable_reason, unsupported_reason
 
 
 @dataclass
@@ -147,7 +147,7 @@ def run_experiment(
     results = ExperimentResults(cfg, data.name, len(data), data.class_names, folds)
     methods = []
     for m in cfg.run.methods:
-        reason = unavailable_reason(m)
+        reason = unavailable_reason(m) or unsupported_reason(m, *data.images.shape[1:3])
         if reason is None:
             methods.append(m)
         else:
