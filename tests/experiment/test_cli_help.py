@@ -80,3 +80,17 @@ def test_version_from_the_console_entry_point():
         check=True,
     ).stdout
     assert out.strip() == f"snnconv {snnconv.__version__}"
+
+
+def test_status_lines_are_logged_and_quiet_keeps_the_results_table(tmp_path, capsys):
+    from snnconv.cli import main
+
+    run = ["run", "--dataset", "digits", "--folds", "2", "--methods", "csnn", "--no-figures"]
+    assert main([*run, "--quiet", "--out", str(tmp_path / "a")]) == 0
+    loud = capsys.readouterr().out
+    assert main(["-q", *run, "--quiet", "--out", str(tmp_path / "b")]) == 0
+    quiet = capsys.readouterr().out
+    assert "dataset digits: 1797 images" in loud
+    assert "dataset digits" not in quiet
+    for out in (loud, quiet):
+        assert "| CSNN (kernels + spiking front-end + CoLaNET) |" in out

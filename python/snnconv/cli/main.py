@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .log import configure, log
+
 
 def _kernels(args: argparse.Namespace) -> int:
     from ..datasets.registry import check_dataset, load
@@ -34,7 +36,7 @@ def _kernels(args: argparse.Namespace) -> int:
     images, labels = images[order], labels[order]
     n_train = len(images) * 4 // 5
     train, test = images[:n_train], images[n_train:]
-    print(
+    log.info(
         f"dataset {args.dataset}: {len(images)} images {images.shape[1]}x{images.shape[2]}, "
         f"kernels learned on {n_train}, probe tested on {len(test)}"
     )
@@ -52,7 +54,7 @@ def _kernels(args: argparse.Namespace) -> int:
     t_fit = time.perf_counter() - t0
     out = Path(args.out)
     path = learner.save(out / "kernels.npz")
-    print(
+    log.info(
         f"learned {learner.kernels_.shape[0]} of {args.n_kernels} kernels (fired) in "
         f"{t_fit:.2f} s; B = {learner.brightness_threshold_:.4f}; saved {path}"
     )
@@ -60,7 +62,7 @@ def _kernels(args: argparse.Namespace) -> int:
         from ..plots import kernel_grid
 
         kernel_grid(learner.kernels_, out / "kernels.png", title="learned kernels")
-        print(f"kernel grid: {out / 'kernels.png'}")
+        log.info(f"kernel grid: {out / 'kernels.png'}")
     if not args.no_probe:
         acc = probe_accuracy(
             relu_pool_features(learner.transform(train)),
@@ -96,6 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="version",
         version=f"snnconv {__version__}",
         help="print the version (snnconv X.Y.Z) and exit",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more messages (debug lines); the command's output is unchanged",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        dest="log_quiet",
+        action="store_true",
+        help="only warnings, errors and the command's own output "
+        "(a subcommand's --quiet only hides progress bars)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     k = sub.add_parser("kernels", help="learn kernels on a dataset, save them, plot and probe them")
@@ -170,17 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     _one_line_errors(parser)
     args = parser.parse_args(argv)
+    configure(args.verbose, args.log_quiet)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        log.error("interrupted")
         return 130
     except Terminated:
-        print("terminated", file=sys.stderr)
+        log.error("terminated")
         return 143
     except (SnnconvError, ValueError, TypeError, ImportError, OSError, MemoryError) as exc:
         text = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"snnconv {args.command}: error: {text}", file=sys.stderr)
+        log.error(f"snnconv {args.command}: error: {text}")
         return 2
 
 

@@ -7,6 +7,8 @@ import time
 
 import numpy as np
 
+from .log import log
+
 
 def _summary(objs) -> str:
     """Per-class table: objects, tracks and clips."""
@@ -63,7 +65,7 @@ def _prepare(args: argparse.Namespace) -> int:
     print(_summary(objs))
     skipped = objs.info.get("skipped", {})
     if any(skipped.values()):
-        print("skipped rows: " + ", ".join(f"{k} {v}" for k, v in skipped.items() if v))
+        log.info("skipped rows: " + ", ".join(f"{k} {v}" for k, v in skipped.items() if v))
     print(
         f"{len(objs)} objects {args.raster}x{args.raster} from {len(clips)} clip(s) in "
         f"{time.perf_counter() - t0:.2f} s; saved {path}"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from .log import log
 
 RUN_EPILOG = """\
 checks: every value (options, --set, --config, dataset arguments, --out) is checked
@@ -158,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
     check_data(cfg, data)
     folds = make_folds(data, cfg.run.folds, cfg.run.seed, cfg.run.protocol)
     store, done = TaskStore.open(out, fingerprint(cfg, data, folds), resume=args.resume)
-    print(
+    log.info(
         f"dataset {data.name}: {len(data)} images {data.images.shape[1]}x"
         f"{data.images.shape[2]}, {len(data.class_names)} classes; "
         f"{cfg.run.folds} folds; methods: {', '.join(cfg.run.methods)}; "
@@ -166,12 +167,12 @@ def _run(args: argparse.Namespace) -> int:
     )
     reused = {k: v for k, v in done.items() if k[0] in cfg.run.methods}
     if args.resume:
-        print(f"resuming: {len(reused)} finished tasks reused from {store.folder}")
+        log.info(f"resuming: {len(reused)} finished tasks reused from {store.folder}")
     results = run_experiment(cfg, data, store=store, done=reused)
     for method, reason in results.skipped.items():
-        print(f"skipped {method}: {reason}", file=sys.stderr)
+        log.warning(f"skipped {method}: {reason}")
     for f in results.failed:
-        print(f"failed {f.method} fold {f.fold}: {f.error}", file=sys.stderr)
+        log.warning(f"failed {f.method} fold {f.fold}: {f.error}")
     write_results(results, out)
     store.finish()
     if cfg.run.figures:
@@ -179,9 +180,9 @@ def _run(args: argparse.Namespace) -> int:
 
         try:
             written = write_figures(results, data, out)
-            print(f"figures: {', '.join(str(p) for p in written)}")
+            log.info(f"figures: {', '.join(str(p) for p in written)}")
         except ImportError as exc:
-            print(f"figures skipped: {exc}", file=sys.stderr)
+            log.warning(f"figures skipped: {exc}")
     print()
     print(table(results))
     print(

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .log import log
+
 
 def add_theory_parser(sub: Any) -> None:
     t = sub.add_parser(
@@ -121,7 +123,9 @@ def run_theory(args: argparse.Namespace) -> int:
     print(_markdown(result))
     if not args.no_plot:
         _figures(q, sims, out)
-        print(f"figures: {out / 'w_t.png'}, {out / 'n_microcolumns.png'}, {out / 'accuracy.png'}")
+        log.info(
+            f"figures: {out / 'w_t.png'}, {out / 'n_microcolumns.png'}, {out / 'accuracy.png'}"
+        )
     return 0
 
 
