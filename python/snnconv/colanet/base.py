@@ -28,10 +28,17 @@ import os
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
 from .. import _core
+from .._util.estimator import (
+    CoreStateMixin,
+    SnnconvEstimator,
+    check_random_state_param,
+    classification_targets,
+    seed_from,
+)
 from .._util.fitted import check_fitted
-from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
 from .._util.validation import check_int, check_real
@@ -87,7 +94,12 @@ PARAMS: tuple[Param, ...] = (
     Param("target_spikes", 937.0, "float", "mean input spikes per example for 'match'"),
     Param("epochs", 1, "int", "online passes made by fit"),
     Param("shuffle", True, "bool", "seeded shuffled order in each pass"),
-    Param("random_state", 0, "int", "seed"),
+    Param(
+        "random_state",
+        0,
+        "int | None | RandomState | Generator",
+        "seed (an int is used as is; from the others one is drawn per fit, see seed_)",
+    ),
     Param("n_threads", None, "int | None", "threads (None: all cores)"),
     Param("progress", False, "bool", "show a progress bar"),
 )
@@ -121,13 +133,14 @@ def _install_init(cls: type, params: tuple[Param, ...]) -> None:
     cls.__doc__ = f"{cls.__doc__ or ''}\n    Parameters\n    ----------\n" + "\n".join(lines) + "\n"
 
 
-class ColanetBase(ParamsMixin):
-    """fit / partial_fit / predict / predict_proba / score / save / load over a core."""
+class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
+    """fit / partial_fit / predict / predict_proba / score / save / load over a core.
+
+    Labels may be of any type (ints, strings, ...): ``classes_`` holds them sorted and
+    the core sees their index. Fitted models pickle (the model file's state)."""
 
     _kind: ClassVar[str]
     _format: ClassVar[str]
-    #: scikit-learn < 1.6 reads this; newer versions call __sklearn_tags__.
-    _estimator_type: ClassVar[str] = "classifier"
     #: Parameters of the Rust ``Params`` this estimator does not expose, with values.
     _fixed: ClassVar[dict[str, Any]] = {}
 
@@ -141,16 +154,10 @@ class ColanetBase(ParamsMixin):
             cls._fixed = {p.name: p.default for p in PARAMS if p.spiking_only}
 
     def __sklearn_tags__(self) -> Any:
-        """Lets scikit-learn (>= 1.6) treat this as a classifier (stratified CV, scorers)
-        without importing it at snnconv import time."""
-        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
-
-        return Tags(
-            estimator_type="classifier",
-            target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(),
-            input_tags=InputTags(two_d_array=True, positive_only=True),
-        )
+        """A classifier of non-negative 2-D features (N, F); N-D inputs are flattened."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags
 
     # ---------------------------------------------------------------- parameters
     # Ranges the core also checks are checked here first on purpose: this runs before any
@@ -206,10 +213,7 @@ class ColanetBase(ParamsMixin):
             lo = max(int(p["presentation_steps"]), 5)
             integer("frame_steps", lo)
             integer("label_step", 0, int(p["frame_steps"]) - 1)
-        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
-            raise ValueError(
-                f"random_state: must be a non-negative integer, got {self.random_state!r}"
-            )
+        check_random_state_param(self.random_state)
         if self.n_threads is not None:
             integer("n_threads", 1)
 
@@ -231,7 +235,7 @@ class ColanetBase(ParamsMixin):
     def encode(self, X: Any) -> np.ndarray:
         """Spike counts per frame (N, F) uint8 that the network sees for ``X``."""
         self._check_fitted()
-        return self._encode(as_features(X, self.n_features_in_))
+        return self._encode(as_features(X, self.n_features_in_, type(self).__name__))
 
     def _encode(self, a: np.ndarray) -> np.ndarray:
         t_p = int(self.presentation_steps)
@@ -242,9 +246,10 @@ class ColanetBase(ParamsMixin):
     def fit(self, X: Any, y: Any) -> ColanetBase:
         """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked."""
         self._check_params()
-        a = as_features(X)
+        a = as_features(X, name=type(self).__name__)
+        classes, _ = classification_targets(y, a.shape[0])
         yy = _labels(y, a.shape[0])
-        self._start(a, np.unique(yy))
+        self._start(a, classes)
         for _ in range(int(self.epochs)):
             self._learn(a, yy)
         return self
@@ -255,13 +260,14 @@ class ColanetBase(ParamsMixin):
         The first call needs ``classes`` (all labels that will ever occur) and fixes
         ``input_max_`` (from this batch unless ``input_max`` is given).
         """
-        a = as_features(X, getattr(self, "n_features_in_", None))
+        a = as_features(X, getattr(self, "n_features_in_", None), type(self).__name__)
         yy = _labels(y, a.shape[0])
         if not hasattr(self, "_core"):
             self._check_params()
             if classes is None:
                 raise ValueError("classes: required on the first call to partial_fit")
-            self._start(a, np.unique(np.asarray(classes)))
+            classes = np.asarray(classes)
+            self._start(a, classification_targets(classes, classes.shape[0])[0])
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
                 f"classes: must equal classes_ = {self.classes_!r} after the first call"
@@ -270,8 +276,7 @@ class ColanetBase(ParamsMixin):
         return self
 
     def _start(self, a: np.ndarray, classes: np.ndarray) -> None:
-        if classes.size < 2:
-            raise ValueError(f"y: need at least 2 classes, got {classes.size}")
+        self.seed_ = seed_from(self.random_state)
         if isinstance(self.input_max, str):
             top = float(a.max())
             if top <= 0:
@@ -292,7 +297,7 @@ class ColanetBase(ParamsMixin):
             self._kind,
             self._core_params(a.shape[1], classes.size),
             int(self.n_copies),
-            int(self.random_state),
+            self.seed_,
         )
 
     def _learn(self, a: np.ndarray, y: np.ndarray) -> None:
@@ -304,7 +309,7 @@ class ColanetBase(ParamsMixin):
                 f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}"
             )
         order = (
-            _core.permutation(a.shape[0], int(self.random_state), self.epochs_done_)
+            _core.permutation(a.shape[0], self.seed_, self.epochs_done_)
             if self.shuffle
             else np.arange(a.shape[0])
         )
@@ -323,7 +328,7 @@ class ColanetBase(ParamsMixin):
     def decision_function(self, X: Any) -> np.ndarray:
         """Summed relative votes of the copies, (N, n_classes); a zero row = no answer."""
         self._check_fitted()
-        counts = self._encode(as_features(X, self.n_features_in_))
+        counts = self._encode(as_features(X, self.n_features_in_, type(self).__name__))
         parts = []
         with progress_bar(self.progress, counts.shape[0], "predicting") as bar:
             for s in range(0, counts.shape[0], 4 * CHUNK_EXAMPLES):
@@ -408,8 +413,14 @@ class ColanetBase(ParamsMixin):
     def save(self, path: str | os.PathLike[str]) -> str:
         """Writes parameters and learned state to an ``.npz`` file (no pickle)."""
         self._check_fitted()
+        meta, arrays = self._export()
+        return str(save_npz(path, self._format, _FORMAT_VERSION, meta, arrays))
+
+    def _export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The metadata and arrays of the model file (also the pickled state)."""
+        # the seed in use, whatever its source
         meta = {
-            "params": self.get_params(),
+            "params": {**self.get_params(), "random_state": self.seed_},
             "input_max_": self.input_max_,
             "n_features_in_": self.n_features_in_,
             "epochs_done_": self.epochs_done_,
@@ -427,16 +438,21 @@ class ColanetBase(ParamsMixin):
             "stability": self._core.stability,
             "counters": self._core.counters,
         }
-        return str(save_npz(path, self._format, _FORMAT_VERSION, meta, arrays))
+        return meta, arrays
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Any:
         """Reads a model written by :meth:`save`; it predicts exactly as before and can
         keep learning (the spiking timeline restarts from rest)."""
         meta, arrays = load_npz(path, cls._format, _FORMAT_VERSION)
+        return cls._from_export(meta, arrays, str(path))
+
+    @classmethod
+    def _from_export(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -> Any:
         try:
             self = cls(**dict(meta["params"]))
             self._check_params()
+            self.seed_ = seed_from(self.random_state)
             self.classes_ = arrays["classes"]
             self.class_counts_ = np.asarray(arrays["class_counts"], dtype=np.int64)
             self.input_max_ = float(meta["input_max_"])
@@ -448,7 +464,7 @@ class ColanetBase(ParamsMixin):
                 cls._kind,
                 self._core_params(self.n_features_in_, self.classes_.size),
                 int(self.n_copies),
-                int(self.random_state),
+                self.seed_,
             )
             core.restore(
                 np.ascontiguousarray(arrays["resource"], dtype=np.float64),
@@ -465,6 +481,8 @@ class ColanetBase(ParamsMixin):
 
 def _labels(y: Any, n: int) -> np.ndarray:
     yy = np.asarray(y)
+    if yy.ndim == 2 and yy.shape[1] == 1:  # classification_targets warned
+        yy = yy.ravel()
     if yy.ndim != 1 or yy.shape[0] != n:
         raise ValueError(f"y: expected a 1-D array of {n} labels, got shape {yy.shape}")
     return yy

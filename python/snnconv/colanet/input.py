@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 
-def as_features(X: Any, n_features: int | None = None) -> np.ndarray:
-    """Validated float64 (N, F) view of X; (N, C, P, Q) and other N-D inputs are flattened."""
+def as_features(X: Any, n_features: int | None = None, name: str = "CoLaNET") -> np.ndarray:
+    """Validated float64 (N, F) view of X; (N, C, P, Q) and other N-D inputs are flattened.
+    ``name`` (the estimator) appears in the messages scikit-learn's checks look for."""
     if isinstance(X, (str, bytes)):
         raise TypeError("X: expected a numeric array of shape (N, F) or (N, ...)")
     a = np.asarray(X)
@@ -31,9 +32,15 @@ def as_features(X: Any, n_features: int | None = None) -> np.ndarray:
     if not np.isfinite(a).all():
         raise ValueError("X: contains NaN or infinity")
     if a.min() < 0:
-        raise ValueError(f"X: features must be non-negative, found {a.min()}")
+        raise ValueError(
+            f"X: Negative values in data passed to {name}: features must be non-negative, "
+            f"found {a.min()}"
+        )
     if n_features is not None and a.shape[1] != n_features:
-        raise ValueError(f"X: expected {n_features} features per example, got {a.shape[1]}")
+        raise ValueError(
+            f"X: X has {a.shape[1]} features, but {name} is expecting {n_features} "
+            "features as input"
+        )
     return a
 
 

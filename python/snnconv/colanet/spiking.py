@@ -59,7 +59,7 @@ class CoLaNET(ColanetBase):
         L neuron j belongs to column j // microcolumns.
         """
         self._check_fitted()
-        a = as_features(np.asarray(x).reshape(1, -1), self.n_features_in_)
+        a = as_features(np.asarray(x).reshape(1, -1), self.n_features_in_, type(self).__name__)
         counts = self._encode(a)[0]
         idx = None
         if label is not None:
@@ -71,4 +71,4 @@ class CoLaNET(ColanetBase):
             raise TypeError(f"copy: must be an integer, got {type(copy).__name__}")
         if not 0 <= copy < self.n_copies:
             raise ValueError(f"copy: must be in [0, {self.n_copies}), got {copy}")
-        return self._core.trace(int(copy), counts, idx, int(self.random_state))
+        return self._core.trace(int(copy), counts, idx, self.seed_)
