@@ -394,6 +394,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         result's ``carry`` (accumulator) and the number of images already seen as
         ``first_index`` (Poisson streams are numbered by image index).
         """
+        self._check_fitted()
         stack = _stack(images)
         core = self._core_for(stack.shape[1], stack.shape[2])
         sq = self.saturation_quantile_
