@@ -92,18 +92,18 @@ def classification_targets(y: Any, n: int, min_classes: int = 2) -> tuple[np.nda
             stacklevel=3,
         )
         a = a.ravel()
-    if a.ndim != 1 or a.shape[0] != n:
-        raise DataError(f"y: expected a 1-D array of {n} labels, got shape {a.shape}")
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
-        raise DataError("y: contains NaN or infinity")
     if a.dtype.kind not in "iubfUSO":
         raise DataError(f"y: unsupported label dtype {a.dtype}")
-    kind = type_of_target(a, input_name="y")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise DataError("y: contains NaN or infinity")
+    kind = type_of_target(a, input_name="y") if a.ndim in (1, 2) else "unknown"
     if kind not in ("binary", "multiclass"):
         raise DataError(
-            f"y: Unknown label type: {kind!r}; a classifier needs class labels "
-            "(integers, strings, ...), not continuous or multi-output targets"
+            f"y: Unknown label type: {kind!r}; a classifier needs one class label per "
+            "sample (integers, strings, ...), not continuous or multi-output targets"
         )
+    if a.ndim != 1 or a.shape[0] != n:
+        raise DataError(f"y: expected a 1-D array of {n} labels, got shape {a.shape}")
     classes, index = np.unique(a, return_inverse=True)
     if classes.size < min_classes:
         raise DataError(
