@@ -138,11 +138,12 @@ def test_image_estimator_conventions(name):
     if is_classifier(est):
         np.testing.assert_array_equal(est.classes_, [0, 1])
         assert est.score(X, y) == pytest.approx(np.mean(est.predict(X) == y))
-    # n_features_in_ (pixels) only where the image size is fixed by fit.
+    # The image shape seen in fit; n_features_in_ (pixels) only where it is fixed by fit.
+    assert est.image_shape_ == X.shape[1:]
     if name in ("KernelLearner", "ConvSNN"):
         assert not hasattr(est, "n_features_in_")  # any image size >= the kernels works
+        assert est.transform(X[:, :-1, :-1]).shape[0] == len(X)
     else:
-        assert est.image_shape_ == X.shape[1:]
         assert est.n_features_in_ == X.shape[1] * X.shape[2]
         with pytest.raises(ValueError, match="shape"):
             est.predict(X[:, :-1, :-1])

@@ -38,6 +38,7 @@ _FITTED = (
     "n_calibration_evaluations_",
     "kernel_learner_",
     "seed_",
+    "image_shape_",
 )
 #: Parameters baked into a compiled network.
 _CORE_PARAMS = (
@@ -157,7 +158,9 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     float64 (n_kernels,); all equal for a per-layer scale), ``calibration_rate_``
     (mean conv rate reached on the calibration sample), ``calibration_rates_`` (per
     kernel), ``n_calibration_evaluations_``, ``saturation_quantile_``,
-    ``kernel_learner_`` (only when a KernelLearner was fitted here), ``seed_``.
+    ``kernel_learner_`` (only when a KernelLearner was fitted here), ``seed_``,
+    ``image_shape_`` ((H, W) of the calibration images; None when loaded from a file).
+    There is no ``n_features_in_``: any image size >= the kernels works.
     A fitted front-end pickles; ``sklearn.base.clone`` gives an unfitted one.
     """
 
@@ -335,6 +338,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
             self.calibration_rate_ = float(rate)
         self.kernels_ = kernels
         self.saturation_quantile_ = sq
+        self.image_shape_ = tuple(stack.shape[1:])
         self.n_calibration_evaluations_ = int(evaluations)
         self.scale_ = scales
         return self
@@ -535,6 +539,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
                 raise ValueError("scale array does not match the kernels")
             sq = meta["saturation_quantile_"]
             self.kernels_ = kernels
+            self.image_shape_ = None
             self.scale_ = scale
             self.saturation_quantile_ = None if sq is None else float(sq)
             self.n_calibration_evaluations_ = int(meta["n_calibration_evaluations_"])

@@ -48,7 +48,9 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     Attributes (after ``fit``): ``kernels_`` (kept kernels, float64 (n, K, K)),
     ``all_kernels_``, ``resource_``, ``fired_``, ``brightness_threshold_``,
     ``learning_rate_``, ``n_images_seen_``, ``stats_`` (per-image counts of forced and
-    spontaneous updates and picks, for the last call), ``seed_``.
+    spontaneous updates and picks, for the last call), ``seed_``, ``image_shape_`` ((H, W)
+    of the images of the first fitting call; None for a stream of frames or a learner
+    loaded from a file). There is no ``n_features_in_``: any image size works.
     Fitted learners pickle (the state of the model file, see :meth:`save`).
     """
 
@@ -255,6 +257,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.brightness_threshold_ = b
         self.learning_rate_ = lr
         self.epochs_done_ = 0
+        self.image_shape_ = None if prepared is None else tuple(prepared.stack.shape[1:])
 
     def _brightness_from(self, images: Any, prepared: _Prepared | None) -> float:
         """Exact quantile of all preprocessed pixels, in two bounded-memory passes
@@ -420,6 +423,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.brightness_threshold_ = float(meta["brightness_threshold_"])
         self.learning_rate_ = float(meta["learning_rate_"])
         self.epochs_done_ = int(meta.get("epochs_done_", 0))
+        self.image_shape_ = None
         self._sync([])
         return self
 
