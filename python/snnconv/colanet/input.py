@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import DataError
+
 
 def as_features(X: Any, n_features: int | None = None, name: str = "CoLaNET") -> np.ndarray:
     """Validated float64 (N, F) view of X; (N, C, P, Q) and other N-D inputs are flattened.
@@ -24,16 +26,16 @@ def as_features(X: Any, n_features: int | None = None, name: str = "CoLaNET") ->
         raise TypeError("X: dtype bool is not supported; use integer or float features")
     a = np.ascontiguousarray(a.reshape(a.shape[0], -1), dtype=np.float64)
     if a.shape[1] == 0:
-        raise ValueError(
+        raise DataError(
             f"X: 0 feature(s) (shape={a.shape}) while a minimum of 1 is required by {name}."
         )
     if a.min() < 0:
-        raise ValueError(
+        raise DataError(
             f"X: Negative values in data passed to {name}: features must be non-negative, "
             f"found {a.min()}"
         )
     if n_features is not None and a.shape[1] != n_features:
-        raise ValueError(
+        raise DataError(
             f"X: X has {a.shape[1]} features, but {name} is expecting {n_features} "
             "features as input"
         )
