@@ -43,6 +43,7 @@ from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
 from .._util.validation import check_int, check_real
 from .input import as_features, match_scale
+from .population import PopulationCode, check_encoding
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
@@ -92,6 +93,8 @@ PARAMS: tuple[Param, ...] = (
     Param("stochastic", 2.212, "float", "σ, the uniform stimulation per step"),
     Param("input_max", "match", "float | str", "feature scale: a number, 'max' or 'match'"),
     Param("target_spikes", 937.0, "float", "mean input spikes per example for 'match'"),
+    Param("encoding", "rate", "str", "'rate' (one input per feature) or 'population'"),
+    Param("population_size", 10, "int", "Gaussian fields per feature for 'population'"),
     Param("epochs", 1, "int", "online passes made by fit"),
     Param("shuffle", True, "bool", "seeded shuffled order in each pass"),
     Param(
@@ -154,9 +157,10 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             cls._fixed = {p.name: p.default for p in PARAMS if p.spiking_only}
 
     def __sklearn_tags__(self) -> Any:
-        """A classifier of non-negative 2-D features (N, F); N-D inputs are flattened."""
+        """A classifier of 2-D features (N, F), non-negative unless
+        ``encoding="population"``; N-D inputs are flattened."""
         tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
+        tags.input_tags.positive_only = self.encoding != "population"
         # Features become spike counts of at most presentation_steps per input, and the
         # defaults are tuned for hundreds of sparse inputs (MNIST pixels): on
         # scikit-learn's 2-feature blobs the columns barely separate (accuracy < 0.83).
@@ -201,6 +205,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         else:
             real("input_max", lambda v: v > 0, "> 0, 'max' or 'match'")
         real("target_spikes", lambda v: v > 0, "> 0")
+        check_encoding(self.encoding, self.population_size)
         if "tau_v" in p:
             real(
                 "tau_v",
@@ -239,9 +244,20 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     def encode(self, X: Any) -> np.ndarray:
         """Spike counts per frame (N, F) uint8 that the network sees for ``X``."""
         self._check_fitted()
-        return self._encode(as_features(X, self.n_features_in_, type(self).__name__))
+        return self._encode(self._features(X, self.n_features_in_))
+
+    def _features(self, X: Any, n_features: int | None = None) -> np.ndarray:
+        return as_features(
+            X, n_features, signed=self.encoding == "population", name=type(self).__name__
+        )
+
+    def _n_inputs(self) -> int:
+        code = getattr(self, "population_", None)
+        return self.n_features_in_ if code is None else code.n_outputs
 
     def _encode(self, a: np.ndarray) -> np.ndarray:
+        if getattr(self, "population_", None) is not None:
+            a = self.population_.transform(a)
         t_p = int(self.presentation_steps)
         counts = np.floor(np.minimum(a * t_p / self.input_max_, t_p))
         return counts.astype(np.uint8)
@@ -250,7 +266,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     def fit(self, X: Any, y: Any) -> ColanetBase:
         """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked."""
         self._check_params()
-        a = as_features(X, name=type(self).__name__)
+        a = self._features(X)
         classes, _ = classification_targets(y, a.shape[0])
         yy = _labels(y, a.shape[0])
         self._start(a, classes)
@@ -264,7 +280,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         The first call needs ``classes`` (all labels that will ever occur) and fixes
         ``input_max_`` (from this batch unless ``input_max`` is given).
         """
-        a = as_features(X, getattr(self, "n_features_in_", None), type(self).__name__)
+        a = self._features(X, getattr(self, "n_features_in_", None))
         yy = _labels(y, a.shape[0])
         if not hasattr(self, "_core"):
             self._check_params()
@@ -281,6 +297,12 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
 
     def _start(self, a: np.ndarray, classes: np.ndarray) -> None:
         self.seed_ = seed_from(self.random_state)
+        self.population_ = None
+        if self.encoding == "population":
+            self.population_ = PopulationCode.fit(
+                a, int(self.population_size), int(self.presentation_steps), self.target_spikes
+            )
+        raw, a = a, a if self.population_ is None else self.population_.transform(a)
         if isinstance(self.input_max, str):
             top = float(a.max())
             if top <= 0:
@@ -294,7 +316,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         else:
             self.input_max_ = float(self.input_max)
         self.classes_ = classes
-        self.n_features_in_ = int(a.shape[1])
+        self.n_features_in_ = int(raw.shape[1])
         self.class_counts_ = np.zeros(classes.size, np.int64)
         self.epochs_done_ = 0
         self._core = _core.ColanetCore(
@@ -332,7 +354,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     def votes(self, X: Any) -> np.ndarray:
         """Summed relative votes of the copies, (N, n_classes); a zero row = no answer."""
         self._check_fitted()
-        counts = self._encode(as_features(X, self.n_features_in_, type(self).__name__))
+        counts = self._encode(self._features(X, self.n_features_in_))
         parts = []
         with progress_bar(self.progress, counts.shape[0], "predicting") as bar:
             for s in range(0, counts.shape[0], 4 * CHUNK_EXAMPLES):
@@ -455,6 +477,8 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             "stability": self._core.stability,
             "counters": self._core.counters,
         }
+        if self.population_ is not None:
+            arrays.update(self.population_.arrays())
         return meta, arrays
 
     @classmethod
@@ -475,11 +499,14 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self.input_max_ = float(meta["input_max_"])
             self.n_features_in_ = int(meta["n_features_in_"])
             self.epochs_done_ = int(meta["epochs_done_"])
+            self.population_ = None
+            if self.encoding == "population":
+                self.population_ = PopulationCode.from_arrays(arrays)
             if self.classes_.ndim != 1 or self.class_counts_.shape != self.classes_.shape:
                 raise ValueError("classes and class_counts disagree")
             core = _core.ColanetCore(
                 cls._kind,
-                self._core_params(self.n_features_in_, self.classes_.size),
+                self._core_params(self._n_inputs(), self.classes_.size),
                 int(self.n_copies),
                 self.seed_,
             )

@@ -25,6 +25,9 @@ class DigitalCoLaNET(ColanetBase):
     stimulation σ·Σ_k (1 − 1/τ_v)^k ξ_k to every excitation — which is also what makes
     the ``n_copies`` copies differ. ``tau_v=None, stochastic=0, n_copies=1`` is the bare
     algorithm of docs/algorithms.md §4.
+
+    ``encoding="population"`` / ``population_size`` give the population (Gaussian
+    receptive field) input code of :class:`snnconv.CoLaNET` (docs/algorithms.md §3.2.1).
     """
 
     _kind = "digital"

@@ -11,8 +11,13 @@ import numpy as np
 from ..exceptions import DataError
 
 
-def as_features(X: Any, n_features: int | None = None, name: str = "CoLaNET") -> np.ndarray:
+def as_features(
+    X: Any, n_features: int | None = None, signed: bool = False, name: str = "CoLaNET"
+) -> np.ndarray:
     """Validated float64 (N, F) view of X; (N, C, P, Q) and other N-D inputs are flattened.
+
+    ``signed``: negative values are allowed (the population code of ``population``
+    turns them into non-negative inputs).
 
     Validation is scikit-learn's ``check_array`` (its messages: 1-D input, sparse,
     complex, NaN, no samples or features), then non-negativity and the feature count;
@@ -29,7 +34,7 @@ def as_features(X: Any, n_features: int | None = None, name: str = "CoLaNET") ->
         raise DataError(
             f"X: 0 feature(s) (shape={a.shape}) while a minimum of 1 is required by {name}."
         )
-    if a.min() < 0:
+    if not signed and a.min() < 0:
         raise DataError(
             f"X: Negative values in data passed to {name}: features must be non-negative, "
             f"found {a.min()}"
