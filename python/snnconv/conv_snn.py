@@ -90,7 +90,8 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     the conv neurons fire ``target_rate`` spikes per frame on average.
 
     Input: images (N, H, W) of any size >= the kernels (uint8 or floats in [0, 1]), or
-    an iterable of equal-size 2-D frames; not a 2-D feature matrix.
+    an iterable of equal-size 2-D frames; not a 2-D feature matrix. A fitted front-end
+    pickles; ``sklearn.base.clone`` gives an unfitted one.
 
     Parameters
     ----------
@@ -154,14 +155,27 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     progress : bool
         Show a progress bar (needs the ``progress`` extra).
 
-    Attributes (after ``fit``/``calibrate``): ``kernels_``, ``scale_`` (α per kernel,
-    float64 (n_kernels,); all equal for a per-layer scale), ``calibration_rate_``
-    (mean conv rate reached on the calibration sample), ``calibration_rates_`` (per
-    kernel), ``n_calibration_evaluations_``, ``saturation_quantile_``,
-    ``kernel_learner_`` (only when a KernelLearner was fitted here), ``seed_``,
-    ``image_shape_`` ((H, W) of the calibration images; None when loaded from a file).
-    There is no ``n_features_in_``: any image size >= the kernels works.
-    A fitted front-end pickles; ``sklearn.base.clone`` gives an unfitted one.
+    Attributes
+    ----------
+    kernels_ : ndarray
+        The kernels in use, (n_kernels, K, K).
+    scale_ : ndarray
+        α per kernel, float64 (n_kernels,); all equal for a per-layer scale.
+    calibration_rate_ : float
+        Mean conv rate reached on the calibration sample.
+    calibration_rates_ : ndarray
+        The same per kernel.
+    n_calibration_evaluations_ : int
+        Bisection passes the calibration took.
+    saturation_quantile_ : float
+        The brightness normalisation's saturation quantile in use.
+    kernel_learner_ : KernelLearner
+        Only when a KernelLearner was fitted here.
+    seed_ : int
+        The seed in use: ``random_state`` itself when an int, else drawn from it in fit.
+    image_shape_ : tuple or None
+        (H, W) of the calibration images; None when loaded from a file. There is no
+        ``n_features_in_``: any image size >= the kernels works.
     """
 
     def __init__(

@@ -140,6 +140,8 @@ def to_nir(model: Any, image_shape: tuple[int, int] | None = None, *, dt: float 
         (``LIF.tau`` = τ·dt, ``LIF.r`` = τ, ``IF.r`` = 1/dt); the default 1 measures
         time in steps. A step stands for 1 ms, so ``dt=1e-3`` gives seconds.
 
+    Notes
+    -----
     The graph's nodes are named ``input``, ``conv``, ``lif``, ``pool``,
     ``pool_neurons`` and ``output``; ``graph.metadata["snnconv"]`` is a JSON record
     of everything outside the graph (encoder, frame schedule, preprocessing, the
