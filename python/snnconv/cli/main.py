@@ -70,9 +70,21 @@ def _learner_defaults() -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
     from ..datasets.registry import names
 
-    parser = argparse.ArgumentParser(prog="snnconv", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="snnconv",
+        description="Convolutional spiking neural networks with strictly local learning: "
+        "run the main experiment, tune it, learn kernels, prepare NEOVISION2 objects, check "
+        "the training-dynamics theory. `snnconv COMMAND --help` describes each command.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"snnconv {__version__}",
+        help="print the version (snnconv X.Y.Z) and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     k = sub.add_parser("kernels", help="learn kernels on a dataset, save them, plot and probe them")
     k.add_argument(
@@ -95,8 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
             default=learner[name],
             help=f"KernelLearner {name} (default: {learner[name]})",
         )
-    k.add_argument("--seed", type=int, default=learner["random_state"])
-    k.add_argument("--threads", type=int, default=learner["n_threads"])
+    k.add_argument(
+        "--seed",
+        type=int,
+        default=learner["random_state"],
+        help="seed of the image shuffle and the learner "
+        f"(KernelLearner random_state; default: {learner['random_state']})",
+    )
+    k.add_argument(
+        "--threads",
+        type=int,
+        default=learner["n_threads"],
+        help=f"worker threads (KernelLearner n_threads; default: {learner['n_threads']}, "
+        "i.e. all cores when None)",
+    )
     k.add_argument("--no-plot", action="store_true", help="skip the kernel-grid figure")
     k.add_argument("--no-probe", action="store_true", help="skip the feature probe")
     k.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -101,7 +101,9 @@ def add_neovision2_parser(sub: argparse._SubParsersAction) -> None:
         description="CLIP is a clip's CSV (frames in the folder or video of the same name), "
         "or that folder / video.",
     )
-    p.add_argument("clip", nargs="+", metavar="CLIP")
+    p.add_argument(
+        "clip", nargs="+", metavar="CLIP", help="clip CSV, frame folder or video (one or more)"
+    )
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument(
         "--source",
@@ -115,15 +117,26 @@ def add_neovision2_parser(sub: argparse._SubParsersAction) -> None:
         default=list(TOWER_CLASSES),
         help="classes to keep, in label order (default: the 5 Tower classes)",
     )
-    p.add_argument("--margin", type=float, default=1.2)
-    p.add_argument("--raster", type=int, default=31)
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=1.2,
+        help="crop side as a multiple of the box's longer side (default 1.2)",
+    )
+    p.add_argument(
+        "--raster", type=int, default=31, help="side of the square output images (default 31)"
+    )
     p.add_argument(
         "--n-frames", type=float, default=3.0, help="heat-map averaging length (decay 1 - 1/n)"
     )
     p.add_argument("--every", type=int, default=1, help="keep every k-th crop of a track")
     p.add_argument("--min-size", type=int, default=1, help="smallest box side in pixels")
-    p.add_argument("--skip-ambiguous", action="store_true")
-    p.add_argument("--skip-occluded", action="store_true")
+    p.add_argument(
+        "--skip-ambiguous", action="store_true", help="drop rows marked ambiguous in the CSV"
+    )
+    p.add_argument(
+        "--skip-occluded", action="store_true", help="drop rows marked occluded in the CSV"
+    )
     p.add_argument(
         "--detect",
         action="store_true",
@@ -132,17 +145,17 @@ def add_neovision2_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=6.0, help="detector threshold (grey levels)")
     p.add_argument("--min-area", type=int, default=12, help="detector: smallest region (pixels)")
     p.add_argument("--merge-distance", type=int, default=6, help="detector: merge gap (pixels)")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_prepare)
 
     s = nsub.add_parser("synth", help="write seeded synthetic clips in the NEOVISION2 layout")
     s.add_argument("--clips", type=int, default=1, help="number of clips (default 1)")
     s.add_argument("--out", required=True, help="output folder")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="seed of the clips (default 0)")
     s.add_argument("--frames", type=int, default=60, help="frames per clip (default 60)")
-    s.add_argument("--width", type=int, default=320)
-    s.add_argument("--height", type=int, default=180)
+    s.add_argument("--width", type=int, default=320, help="frame width in pixels (default 320)")
+    s.add_argument("--height", type=int, default=180, help="frame height in pixels (default 180)")
     s.add_argument("--noise", type=float, default=2.0, help="sensor noise sigma (grey levels)")
     s.add_argument(
         "--arrival-rate",

@@ -34,15 +34,21 @@ def add_run_parsers(sub: Any) -> None:
         nargs="*",
         help="idx: IMAGES LABELS; objects: FILE.npz; synthetic-neovision2: number of clips",
     )
-    r.add_argument("--methods", help="comma-separated, e.g. csnn,cnn2,ulsnn100")
-    r.add_argument("--folds", type=int)
+    r.add_argument(
+        "--methods", help="comma-separated, e.g. csnn,cnn2,ulsnn100 (shortcut for run.methods)"
+    )
+    r.add_argument("--folds", type=int, help="number of stratified folds (run.folds)")
     r.add_argument("--limit", type=int, help="use at most this many images")
-    r.add_argument("--seed", type=int)
-    r.add_argument("--backend", choices=["local", "dask", "serial"])
+    r.add_argument("--seed", type=int, help="seed of the folds and every estimator (run.seed)")
+    r.add_argument(
+        "--backend",
+        choices=["local", "dask", "serial"],
+        help="where the fold tasks run: local processes, a Dask cluster or in this process",
+    )
     r.add_argument("--scheduler", help="Dask scheduler address (implies --backend dask)")
     r.add_argument("--jobs", type=int, help="parallel tasks")
     r.add_argument("--out", help="output folder (default snnconv-out)")
-    r.add_argument("--no-figures", action="store_true")
+    r.add_argument("--no-figures", action="store_true", help="write no figures, tables only")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(func=_run)
 
@@ -55,17 +61,25 @@ def add_run_parsers(sub: Any) -> None:
         "--config), trials.json, tune.md.",
     )
     t.add_argument("--config", help="TOML configuration to start from")
-    t.add_argument("--set", action="append", default=[], metavar="TABLE.FIELD=VALUE")
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="TABLE.FIELD=VALUE",
+        help="override one field of the starting configuration (repeatable)",
+    )
     t.add_argument("--dataset", help="dataset (as for run)")
-    t.add_argument("dataset_args", nargs="*")
+    t.add_argument("dataset_args", nargs="*", help="the dataset's arguments (as for run)")
     t.add_argument("--limit", type=int, default=2500, help="images used (default 2500)")
-    t.add_argument("--trials", type=int, default=30)
-    t.add_argument("--jobs", type=int, default=1, help="parallel trials")
-    t.add_argument("--inner-folds", type=int, default=2)
+    t.add_argument("--trials", type=int, default=30, help="Optuna trials (default 30)")
+    t.add_argument("--jobs", type=int, default=1, help="parallel trials (default 1)")
+    t.add_argument(
+        "--inner-folds", type=int, default=2, help="stratified folds scoring a trial (default 2)"
+    )
     t.add_argument("--timeout", type=float, help="stop after this many seconds")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", default="snnconv-tune")
-    t.add_argument("--quiet", action="store_true")
+    t.add_argument("--seed", type=int, default=0, help="seed of the subset and the sampler")
+    t.add_argument("--out", default="snnconv-tune", help="output folder (default snnconv-tune)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_tune)
 
     c = sub.add_parser("config", help="show the experiment configuration")

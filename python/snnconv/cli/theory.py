@@ -45,8 +45,12 @@ def add_theory_parser(sub: Any) -> None:
     t.add_argument("--seeds", type=int, default=12, help="digital runs (default 12)")
     t.add_argument("--examples", type=int, default=1300, help="class examples per run")
     t.add_argument("--spiking-seeds", type=int, default=3, help="spiking runs (0: none)")
-    t.add_argument("--spiking-examples", type=int, default=600)
-    t.add_argument("--microcolumns", type=int, default=20)
+    t.add_argument(
+        "--spiking-examples", type=int, default=600, help="class examples per spiking run"
+    )
+    t.add_argument(
+        "--microcolumns", type=int, default=20, help="microcolumns per class column (default 20)"
+    )
     t.add_argument("--out", default="snnconv-theory", help="output folder")
     t.add_argument("--no-plot", action="store_true", help="tables only")
     t.set_defaults(func=run_theory)
