@@ -42,6 +42,36 @@ def test_learning_curve_and_fitted_learner_reuse(mnist5k):
     assert all(0 <= a <= 1 for _, a in model.learning_curve_)
 
 
+def test_learning_curve_does_not_change_the_model(mnist5k):
+    """The curve's points are snapshots of the one training pass: fit with eval_set
+    trains exactly as without it (chunks split at other example numbers give the same
+    state, since the core numbers its per-example streams globally)."""
+    images, labels = mnist5k
+    learner = snnconv.KernelLearner().fit(images[:700])
+    test = images[4000:4200]
+    plain = small_model(kernel_learner=learner).fit(images[:700], labels[:700])
+    cls = snnconv.CoLaNET(n_copies=3, microcolumns=8, epochs=2)
+    curved = snnconv.CSNNClassifier(kernel_learner=learner, classifier=cls, calibration_size=200)
+    twice = _clone_fit(curved, images[:700], labels[:700])
+    curved.fit(images[:700], labels[:700], eval_set=(test, labels[4000:4200]), curve_points=7)
+    assert [n for n, _ in curved.learning_curve_] == [200, 400, 600, 800, 1000, 1200, 1400]
+    np.testing.assert_array_equal(curved.classifier_.weights_, twice.classifier_.weights_)
+    np.testing.assert_array_equal(curved.predict(test), twice.predict(test))
+    assert curved.learning_curve_[-1][1] == twice.score(test, labels[4000:4200])
+    one = small_model(kernel_learner=learner)
+    one.fit(images[:700], labels[:700], eval_set=(test, labels[4000:4200]), curve_points=3)
+    for a in ("weights_", "resource_", "free_resource_", "stability_"):
+        np.testing.assert_array_equal(getattr(one.classifier_, a), getattr(plain.classifier_, a))
+    np.testing.assert_array_equal(one.classifier_.class_counts_, plain.classifier_.class_counts_)
+    np.testing.assert_array_equal(one.predict(test), plain.predict(test))
+    np.testing.assert_array_equal(one._eval_prediction[0], plain.predict(test))
+    assert one.learning_curve_[-1][1] == plain.score(test, labels[4000:4200])
+
+
+def _clone_fit(model, images, labels):
+    return snnconv.CSNNClassifier(**model.get_params(deep=False)).fit(images, labels)
+
+
 def test_bad_inputs(mnist5k, tmp_path):
     images, labels = mnist5k
     with pytest.raises(ValueError, match="y"):

@@ -13,10 +13,22 @@ import numpy as np
 
 
 def _kernels(args: argparse.Namespace) -> int:
-    from ..datasets.registry import load
+    from ..datasets.registry import check_dataset, load
     from ..experiment.probe import probe_accuracy, relu_pool_features
+    from ..experiment.validate import check_kernels, check_out_dir, check_threads
     from ..kernel_learner import KernelLearner
 
+    check_dataset(args.dataset, args.dataset_args, field="--dataset")
+    KernelLearner(
+        kernel_size=args.kernel_size,
+        n_kernels=args.n_kernels,
+        stride=args.stride,
+        random_state=args.seed,
+        n_threads=args.threads,
+    )._check_params()
+    check_kernels("n_kernels", args.n_kernels, args.kernel_size)
+    check_threads("--threads", args.threads)
+    check_out_dir(args.out)
     images, labels = load(args.dataset, *args.dataset_args)
     order = np.random.default_rng(args.seed).permutation(len(images))
     images, labels = images[order], labels[order]
@@ -135,15 +147,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Usage errors as one line on stderr (exit code 2), for every subcommand."""
+
+    def error(message: str, parser: argparse.ArgumentParser = parser) -> Any:
+        text = " ".join(message.split())
+        parser.exit(2, f"{parser.prog}: error: {text} (see {parser.prog} --help)\n")
+
+    parser.error = error  # type: ignore[method-assign]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _one_line_errors(sub)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Runs one subcommand. Exit codes: 0 done, 1 an unexpected error (traceback),
+    2 an invalid value or unusable file (one line on stderr), 130 Ctrl-C, 143 SIGTERM."""
+    from ..exceptions import SnnconvError
+    from ..experiment.runner import Terminated
+
+    parser = build_parser()
+    _one_line_errors(parser)
+    args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, ImportError, FileNotFoundError) as exc:
-        print(f"snnconv {args.command}: error: {exc}", file=sys.stderr)
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
+    except (SnnconvError, ValueError, TypeError, ImportError, OSError, MemoryError) as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"snnconv {args.command}: error: {text}", file=sys.stderr)
         return 2
 
 

@@ -26,8 +26,11 @@ def _summary(objs) -> str:
 
 def _prepare(args: argparse.Namespace) -> int:
     from ..datasets.neovision2 import open_clip
+    from ..experiment.validate import check_out_file, check_threads
     from ..preprocess.extract import detect_objects, extract_objects
 
+    check_out_file(args.out)
+    check_threads("--threads", args.threads)
     clips = [open_clip(p) for p in args.clip]
     t0 = time.perf_counter()
     common = {
@@ -70,7 +73,9 @@ def _prepare(args: argparse.Namespace) -> int:
 
 def _synth(args: argparse.Namespace) -> int:
     from ..datasets.synth_neovision2 import generate_clips
+    from ..experiment.validate import check_out_dir
 
+    check_out_dir(args.out)
     clips = generate_clips(
         args.out,
         args.clips,

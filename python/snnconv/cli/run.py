@@ -8,6 +8,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+RUN_EPILOG = """\
+checks: every value (options, --set, --config, dataset arguments, --out) is checked
+  before any work starts, including the estimators' own parameter checks; an invalid
+  one ends the command with exit code 2 and one line on stderr.
+saved as it goes: each finished (method, fold) task is written to OUT/tasks at once
+  (atomically); after a crash or kill, `snnconv run --resume` with the same options
+  runs only what is missing and gives the same table. Without --resume, a run refuses
+  (exit 2) to overwrite the tasks of an interrupted run in the same --out.
+workers: the local backend's worker processes end with the run - on Ctrl-C (exit
+  130), SIGTERM (exit 143), an error, or even SIGKILL of the run. A method that fails
+  (an error, or a worker that dies) gets a row saying so; the other rows are kept.
+details: docs/robustness.md
+"""
+
 
 def add_run_parsers(sub: Any) -> None:
     r = sub.add_parser(
@@ -15,6 +29,8 @@ def add_run_parsers(sub: Any) -> None:
         help="the main job: learn kernels, train and evaluate the CSNN and baselines over folds",
         description="Every configuration field can be given in a TOML file (--config) and "
         "overridden with --set table.field=value; see `snnconv config --print-defaults`.",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument("--config", help="TOML configuration file")
     r.add_argument(
@@ -50,6 +66,12 @@ def add_run_parsers(sub: Any) -> None:
     r.add_argument("--out", help="output folder (default snnconv-out)")
     r.add_argument("--no-figures", action="store_true", help="write no figures, tables only")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out: skip the tasks it already finished (OUT/tasks), "
+        "refuse if they were run with another configuration",
+    )
     r.set_defaults(func=_run)
 
     t = sub.add_parser(
@@ -118,28 +140,40 @@ def config_from_args(args: argparse.Namespace):
         cfg.run.figures = False
     if args.quiet:
         cfg.run.progress = False
+    cfg.apply_dataset_presets()
     return cfg
 
 
 def _run(args: argparse.Namespace) -> int:
     from ..experiment.data import load_experiment_data
     from ..experiment.report import table, write_results
-    from ..experiment.runner import run_experiment
+    from ..experiment.runner import make_folds, run_experiment
+    from ..experiment.taskstore import TaskStore, fingerprint
+    from ..experiment.validate import check_data, check_out_dir
 
-    cfg = config_from_args(args)
-    out = Path(cfg.run.out)
+    cfg = config_from_args(args).validate()
+    out = check_out_dir(cfg.run.out)
     t0 = time.perf_counter()
     data = load_experiment_data(cfg.run)
+    check_data(cfg, data)
+    folds = make_folds(data, cfg.run.folds, cfg.run.seed, cfg.run.protocol)
+    store, done = TaskStore.open(out, fingerprint(cfg, data, folds), resume=args.resume)
     print(
         f"dataset {data.name}: {len(data)} images {data.images.shape[1]}x"
         f"{data.images.shape[2]}, {len(data.class_names)} classes; "
         f"{cfg.run.folds} folds; methods: {', '.join(cfg.run.methods)}; "
         f"backend {cfg.run.backend}"
     )
-    results = run_experiment(cfg, data)
+    reused = {k: v for k, v in done.items() if k[0] in cfg.run.methods}
+    if args.resume:
+        print(f"resuming: {len(reused)} finished tasks reused from {store.folder}")
+    results = run_experiment(cfg, data, store=store, done=reused)
     for method, reason in results.skipped.items():
         print(f"skipped {method}: {reason}", file=sys.stderr)
+    for f in results.failed:
+        print(f"failed {f.method} fold {f.fold}: {f.error}", file=sys.stderr)
     write_results(results, out)
+    store.finish()
     if cfg.run.figures:
         from ..experiment.figures import write_figures
 
@@ -164,6 +198,7 @@ def _tune(args: argparse.Namespace) -> int:
     from ..experiment.data import load_experiment_data
     from ..experiment.report import write_atomic
     from ..experiment.tune import tune
+    from ..experiment.validate import check_out_dir
 
     cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
     for assignment in args.set:
@@ -174,6 +209,9 @@ def _tune(args: argparse.Namespace) -> int:
         cfg.run.dataset_args = list(args.dataset_args)
     cfg.run.limit = args.limit
     cfg.run.seed = args.seed
+    _check_tune_args(args)
+    cfg.validate()
+    check_out_dir(args.out)
     data = load_experiment_data(cfg.run)
     print(
         f"tuning on {len(data)} images of {data.name}: {args.trials} trials, "
@@ -215,9 +253,28 @@ def _tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_tune_args(args: argparse.Namespace) -> None:
+    import math
+    import os
+
+    from .._util.validation import check_int
+    from ..exceptions import ParameterError
+    from ..experiment.validate import CPU_FACTOR, MAX_FOLDS
+
+    check_int("--limit", args.limit, 1)
+    check_int("--trials", args.trials, 1)
+    check_int("--jobs", args.jobs, 1, CPU_FACTOR * (os.cpu_count() or 1))
+    check_int("--inner-folds", args.inner_folds, 2, MAX_FOLDS)
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise ParameterError(
+            f"--timeout: must be a finite number of seconds > 0, got {args.timeout}"
+        )
+
+
 def _config(args: argparse.Namespace) -> int:
     from ..experiment.config import ExperimentConfig
 
     cfg = ExperimentConfig.from_toml(args.config) if args.config else ExperimentConfig()
+    cfg.validate()
     print(cfg.to_toml())
     return 0

@@ -81,8 +81,9 @@ def run_theory(args: argparse.Namespace) -> int:
     if args.spiking_seeds < 0:
         raise ValueError(f"--spiking-seeds: must be >= 0, got {args.spiking_seeds}")
     p = _params(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    from ..experiment.validate import check_out_dir
+
+    out = check_out_dir(args.out)
     t0 = time.perf_counter()
     sims = {
         "digital": simulate(

@@ -23,6 +23,7 @@ the encoder's range, not a clipping of the data.
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import os
 from typing import Any, ClassVar, NamedTuple
@@ -265,13 +266,20 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     # ---------------------------------------------------------------- fitting
     def fit(self, X: Any, y: Any) -> ColanetBase:
         """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked."""
+        return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any, checkpoints: Any = (), callback: Any = None) -> ColanetBase:
+        """``fit`` that calls ``callback(n)`` once ``n`` training examples (counted over
+        all epochs) have been learned, for each ``n`` in ``checkpoints``. Training is
+        exactly that of ``fit``: the core numbers its per-example streams globally, so
+        splitting the chunks at the checkpoints changes nothing."""
         self._check_params()
         a = self._features(X)
         classes, _ = classification_targets(y, a.shape[0])
         yy = _labels(y, a.shape[0])
         self._start(a, classes)
         for _ in range(int(self.epochs)):
-            self._learn(a, yy)
+            self._learn(a, yy, checkpoints, callback)
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> ColanetBase:
@@ -326,7 +334,9 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self.seed_,
         )
 
-    def _learn(self, a: np.ndarray, y: np.ndarray) -> None:
+    def _learn(
+        self, a: np.ndarray, y: np.ndarray, checkpoints: Any = (), callback: Any = None
+    ) -> None:
         idx = np.searchsorted(self.classes_, y)
         idx = np.clip(idx, 0, self.classes_.size - 1)
         unknown = self.classes_[idx] != y
@@ -341,13 +351,19 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         )
         counts = self._encode(a)
         core = self._core
+        # Checkpoints within this pass (examples seen before it: epochs_done_ * n).
+        before = self.epochs_done_ * a.shape[0]
+        stops = sorted({int(c) - before for c in checkpoints} & set(range(1, a.shape[0] + 1)))
+        bounds = sorted(set(range(0, a.shape[0], CHUNK_EXAMPLES)) | set(stops) | {a.shape[0]})
         with progress_bar(self.progress, a.shape[0], f"training {type(self).__name__}") as bar:
-            for s in range(0, a.shape[0], CHUNK_EXAMPLES):
-                part = order[s : s + CHUNK_EXAMPLES]
+            for s, e in itertools.pairwise(bounds):
+                part = order[s:e]
                 labels = idx[part].astype(np.int64)
                 core.train(np.ascontiguousarray(counts[part]), labels, self.n_threads)
                 np.add.at(self.class_counts_, labels, 1)
                 bar.update(part.size)
+                if callback is not None and e in stops:
+                    callback(before + e)
         self.epochs_done_ += 1
 
     # ---------------------------------------------------------------- inference

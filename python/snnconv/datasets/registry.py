@@ -12,10 +12,12 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..exceptions import ParameterError
 from .idx import load_idx
 from .sources import load_digits, load_fashion_mnist, load_mnist5k
 
@@ -89,12 +91,56 @@ def _synthetic_neovision2(args: Sequence[str], seed: int) -> Dataset:
     from .neovision2 import open_clip
     from .synth_neovision2 import generate_clips
 
-    n_clips = int(args[0]) if args else 10
+    n_clips = _n_clips(args)
     with tempfile.TemporaryDirectory() as tmp:
         clips = generate_clips(tmp, n_clips, seed=seed, n_frames=120)
         opened = [open_clip(c.csv_path) for c in clips]
         objects = extract_objects(opened, every=2)
     return _from_objects(objects, "synthetic-neovision2")
+
+
+#: The most clips ``synthetic-neovision2`` generates (each is 120 frames of 320×180).
+MAX_SYNTHETIC_CLIPS = 1000
+
+
+def _n_clips(args: Sequence[str]) -> int:
+    if not args:
+        return 10
+    try:
+        n = int(args[0])
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_SYNTHETIC_CLIPS:
+        raise ParameterError(
+            f"dataset_args: synthetic-neovision2 takes a number of clips in "
+            f"[1, {MAX_SYNTHETIC_CLIPS}], got {args[0]!r}"
+        )
+    return n
+
+
+def check_dataset(name: str, args: Sequence[str] = (), field: str = "name") -> None:
+    """Checks a dataset name and its arguments (count, files that exist) without
+    loading anything."""
+    if name not in _DATASETS:
+        raise ParameterError(f"{field}: unknown dataset {name!r}; known: {', '.join(names())}")
+    args = [str(a) for a in args]
+    wanted = {"idx": (2, 2), "objects": (1, 1), "synthetic-neovision2": (0, 1)}.get(name, (0, 0))
+    usage = {
+        "idx": "IMAGES LABELS (two IDX files)",
+        "objects": "FILE.npz (an object array)",
+        "synthetic-neovision2": "an optional number of clips",
+    }.get(name, "no arguments")
+    if not wanted[0] <= len(args) <= wanted[1]:
+        raise ParameterError(f"dataset_args: {name} takes {usage}, got {args}")
+    if name == "synthetic-neovision2":
+        _n_clips(args)
+    elif name in ("idx", "objects"):
+        for a in args:
+            p = Path(a)
+            if not p.exists():
+                raise ParameterError(f"dataset_args: {a}: no such file")
+            if p.is_dir():
+                raise ParameterError(f"dataset_args: {a} is a folder, not a file")
 
 
 def _from_objects(objects: Any, name: str) -> Dataset:
@@ -111,6 +157,19 @@ _DATASETS: dict[str, Callable[[Sequence[str], int], Dataset]] = {
 }
 
 
+#: Settings a dataset needs that differ from the defaults, as ``table.field`` values.
+#: scikit-learn's digits are 8×8: the default 9×9 kernels at stride 2 do not fit, so
+#: they get 3×3 kernels at stride 1 (6×6 maps, pooled to 3×3).
+PRESETS: dict[str, dict[str, Any]] = {
+    "digits": {"kernels.kernel_size": 3, "kernels.stride": 1},
+}
+
+
+def presets(name: str) -> dict[str, Any]:
+    """The settings :data:`PRESETS` gives dataset ``name`` (empty for most)."""
+    return dict(PRESETS.get(name, {}))
+
+
 def names() -> list[str]:
     """Names accepted by :func:`load` and :func:`load_dataset`."""
     return sorted(_DATASETS)
@@ -119,11 +178,8 @@ def names() -> list[str]:
 def load_dataset(name: str, args: Sequence[str] = (), seed: int = 0) -> Dataset:
     """The dataset ``name``; ``args`` are its arguments (paths, number of clips) and
     ``seed`` seeds generated data."""
-    try:
-        build = _DATASETS[name]
-    except KeyError:
-        raise ValueError(f"name: unknown dataset {name!r}; known: {names()}") from None
-    return build(list(args), seed)
+    check_dataset(name, args)
+    return _DATASETS[name](list(args), seed)
 
 
 #: Image sets whose loader takes its own arguments (Fashion-MNIST: ``path``, ``split``).

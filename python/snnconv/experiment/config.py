@@ -28,6 +28,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 from ..conv_snn import ConvSNN
+from ..exceptions import ParameterError
 from ..kernel_learner import KernelLearner
 
 
@@ -60,7 +61,8 @@ class RunConfig:
     threads_per_task: int = 0
     out: str = "snnconv-out"
     figures: bool = True
-    #: CSNN learning curve (accuracy vs training images, scored on each fold's test split)
+    #: CSNN learning curve (accuracy vs training images, scored on each fold's test split
+    #: at snapshots of the reported model's one training pass)
     learning_curve: bool = True
     progress: bool = True
 
@@ -146,12 +148,29 @@ class ExperimentConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ExperimentConfig:
+        p = Path(path)
+        if p.is_dir():
+            raise ParameterError(f"config: {p} is a folder, not a TOML file")
+        if not p.exists():
+            raise ParameterError(f"config: {p}: no such file")
         try:
-            with open(path, "rb") as fh:
+            with open(p, "rb") as fh:
                 data = tomllib.load(fh)
+        except OSError as exc:
+            raise ParameterError(f"config: cannot read {p} ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise ParameterError(f"config: {p} is not a UTF-8 text (TOML) file") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+            raise ParameterError(f"config: {p}: not valid TOML ({exc})") from None
         return cls.from_dict(data)
+
+    def validate(self) -> ExperimentConfig:
+        """Checks every field (ranges, names, the estimators' own parameter checks)
+        before any work starts; see :mod:`snnconv.experiment.validate`."""
+        from .validate import check_config
+
+        check_config(self)
+        return self
 
     def set(self, dotted: str, value: Any) -> None:
         """Sets ``table.field`` with a type check against the default's type."""
@@ -172,6 +191,20 @@ class ExperimentConfig:
             current[subkey] = value
             return
         setattr(section, name, _coerce(dotted, current, value))
+
+    def apply_dataset_presets(self) -> dict[str, Any]:
+        """Gives fields still at their defaults the values the dataset needs
+        (:data:`snnconv.datasets.registry.PRESETS`; e.g. 3×3 kernels for the 8×8
+        digits). Values set in a file or with ``--set`` win. Returns what was applied."""
+        from ..datasets.registry import presets
+
+        default, applied = type(self)(), {}
+        for dotted, value in presets(self.run.dataset).items():
+            table, _, name = dotted.partition(".")
+            if getattr(getattr(self, table), name) == getattr(getattr(default, table), name):
+                self.set(dotted, value)
+                applied[dotted] = value
+        return applied
 
     def override(self, assignment: str) -> None:
         """Applies ``table.field=value`` (value in TOML syntax; bare words are strings)."""

@@ -43,12 +43,30 @@ def table(results: ExperimentResults) -> str:
         "| method | accuracy, % | std | train time, s | inference, ms/image | neurons |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for r in summary_rows(results):
+    rows = {r["method"]: r for r in summary_rows(results)}
+    failed: dict[str, list[Any]] = {}
+    for f in results.failed:
+        failed.setdefault(f.method, []).append(f)
+    for method in dict.fromkeys([*results.config.run.methods, *rows, *failed]):
+        r = rows.get(method)
+        if r is None and method in failed:
+            # Every fold failed: the row says so, with the first error.
+            f = failed[method][0]
+            error = f.error.replace("|", "\\|")
+            lines.append(f"| {METHODS[method][0]} | failed: {error} | – | – | – | – |")
+            continue
+        if r is None:
+            continue
         neurons = f"{r['neurons']:,}" if r["neurons"] else "–"
         lines.append(
             f"| {r['label']} | {100 * r['accuracy_mean']:.2f} | {100 * r['accuracy_std']:.2f} "
             f"| {r['train_time_s']:.1f} | {r['infer_ms_per_image']:.3f} | {neurons} |"
         )
+    for f in results.failed:
+        if f.method in rows:
+            lines.append(
+                f"\n{f.method}: fold {f.fold} failed, its row averages the other folds ({f.error})"
+            )
     return "\n".join(lines)
 
 
@@ -108,6 +126,7 @@ def to_json(results: ExperimentResults) -> dict[str, Any]:
         "classes": results.class_names,
         "config": results.config.to_dict(),
         "skipped": results.skipped,
+        **({"failed": [vars(f) for f in results.failed]} if results.failed else {}),
         "summary": summary_rows(results),
         "learning_curves": learning_curves(results),
         "runs": [

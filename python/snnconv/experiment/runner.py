@@ -16,7 +16,7 @@ import numpy as np
 
 from .config import ExperimentConfig
 from .data import ExperimentData
-from .methods import METHODS, MethodResult, Split, unavailable_reason
+from .methods import METHODS, MethodResult, Split, unavailable_reason, unsupported_reason
 
 
 @dataclass
@@ -29,6 +29,16 @@ class TaskResult:
 
 
 @dataclass
+class FailedTask:
+    """A (method, fold) task that raised or whose worker died; ``error`` says how."""
+
+    method: str
+    fold: int
+    seed: int
+    error: str
+
+
+@dataclass
 class ExperimentResults:
     config: ExperimentConfig
     data_name: str
@@ -37,6 +47,7 @@ class ExperimentResults:
     folds: list[tuple[np.ndarray, np.ndarray]]
     tasks: list[TaskResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    failed: list[FailedTask] = field(default_factory=list)
     #: When the experiment started, UTC (ISO 8601).
     started_utc: str = field(default_factory=lambda: _utc_now())
 
@@ -122,40 +133,260 @@ def run_task(
     return TaskResult(method, fold, seed, result, time.perf_counter() - t0)
 
 
-def run_experiment(cfg: ExperimentConfig, data: ExperimentData) -> ExperimentResults:
-    """Runs every available method on every fold with the configured backend."""
+def run_experiment(
+    cfg: ExperimentConfig, data: ExperimentData, store: Any = None, done: Any = None
+) -> ExperimentResults:
+    """Runs every available method on every fold with the configured backend.
+
+    ``store`` (a :class:`~snnconv.experiment.taskstore.TaskStore`) receives each task
+    as it finishes; tasks in ``done`` (``{(method, fold): TaskResult}``, from a
+    resumed run) are not run again. A task that raises, or whose worker process dies,
+    is recorded in ``results.failed`` and the other tasks go on.
+    """
     folds = make_folds(data, cfg.run.folds, cfg.run.seed, cfg.run.protocol)
     results = ExperimentResults(cfg, data.name, len(data), data.class_names, folds)
     methods = []
     for m in cfg.run.methods:
-        reason = unavailable_reason(m)
+        reason = unavailable_reason(m) or unsupported_reason(m, *data.images.shape[1:3])
         if reason is None:
             methods.append(m)
         else:
             results.skipped[m] = reason
     n_jobs, threads = _budget(cfg)
-    jobs = [(m, f) for m in methods for f in range(len(folds))]
-    backend = cfg.run.backend
-    if backend == "serial" or (backend == "local" and n_jobs == 1):
-        done = [
-            run_task(cfg, m, f, data.images, data.labels, *folds[f], threads)
-            for m, f in _progress(jobs, cfg.run.progress)
-        ]
-    elif backend == "local":
-        from joblib import Parallel, delayed
+    done = dict(done or {})
+    finished = [done[(m, f)] for m in methods for f in range(len(folds)) if (m, f) in done]
+    jobs = [(m, f) for m in methods for f in range(len(folds)) if (m, f) not in done]
 
-        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        gen = parallel(
-            delayed(run_task)(cfg, m, f, data.images, data.labels, *folds[f], threads)
-            for m, f in jobs
-        )
-        done = list(_progress(gen, cfg.run.progress, total=len(jobs)))
-    elif backend == "dask":
-        done = _run_dask(cfg, data, folds, jobs, threads)
-    else:
-        raise ValueError(f"run.backend: must be local, dask or serial, got {backend!r}")
-    results.tasks = sorted(done, key=lambda t: (methods.index(t.method), t.fold))
+    def collect(outcome: TaskResult | FailedTask) -> None:
+        if isinstance(outcome, FailedTask):
+            results.failed.append(outcome)
+            return
+        if store is not None:
+            store.save(outcome)
+        finished.append(outcome)
+
+    backend = cfg.run.backend
+    with _progress_bar(cfg.run.progress, len(jobs)) as bar:
+        if backend == "serial" or (backend == "local" and n_jobs == 1) or not jobs:
+            for m, f in jobs:
+                collect(attempt_task(cfg, m, f, data.images, data.labels, *folds[f], threads))
+                bar.update(1)
+        elif backend == "local":
+            _run_local(cfg, data, folds, jobs, n_jobs, threads, collect, bar)
+        elif backend == "dask":
+            for outcome in _run_dask(cfg, data, folds, jobs, threads):
+                collect(outcome)
+                bar.update(1)
+        else:
+            raise ValueError(f"run.backend: must be local, dask or serial, got {backend!r}")
+    order = {m: i for i, m in enumerate(methods)}
+    results.tasks = sorted(finished, key=lambda t: (order[t.method], t.fold))
+    results.failed.sort(key=lambda t: (order[t.method], t.fold))
     return results
+
+
+def attempt_task(
+    cfg: ExperimentConfig,
+    method: str,
+    fold: int,
+    images: np.ndarray,
+    labels: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    threads: int,
+) -> TaskResult | FailedTask:
+    """:func:`run_task`, with an exception turned into a :class:`FailedTask`."""
+    try:
+        return run_task(cfg, method, fold, images, labels, train, test, threads)
+    except Exception as exc:
+        return FailedTask(method, fold, task_seed(cfg.run.seed, fold), _one_line(exc))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "(no message)"
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(exc).__name__}: {text}"
+
+
+# ------------------------------------------------------------ local processes
+# Workers are child processes of the run (spawned, not forked, and not through a
+# fork server): they get the data once, ignore Ctrl-C (the run stops them), and die
+# with the run even when it is killed with SIGKILL (PR_SET_PDEATHSIG on Linux, and a
+# thread watching the parent process everywhere).
+_WORKER_DATA: tuple[np.ndarray, np.ndarray] | None = None
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while tasks were running (the workers have been stopped)."""
+
+
+def _worker_init(parent: int, images: np.ndarray, labels: np.ndarray) -> None:
+    global _WORKER_DATA
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent(parent)
+    _WORKER_DATA = (images, labels)
+
+
+def die_with_parent(parent: int) -> None:
+    """Ends this process as soon as process ``parent`` is gone."""
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no usable libc
+            pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="snnconv-parent-watch", daemon=True).start()
+
+
+def _worker_task(
+    cfg: ExperimentConfig, method: str, fold: int, train: Any, test: Any, threads: int
+) -> TaskResult | FailedTask:
+    assert _WORKER_DATA is not None
+    return attempt_task(cfg, method, fold, *_WORKER_DATA, train, test, threads)
+
+
+def _run_local(
+    cfg: ExperimentConfig,
+    data: ExperimentData,
+    folds: list[Any],
+    jobs: list[tuple[str, int]],
+    n_jobs: int,
+    threads: int,
+    collect: Any,
+    bar: Any,
+    task: Any = None,
+) -> None:
+    """Runs ``jobs`` in a pool of ``n_jobs`` processes (``task``: the function the
+    workers run, :func:`_worker_task` by default). A worker that dies (an abort
+    in native code, the OOM killer) breaks the pool: the tasks that were running are
+    then retried one at a time in a pool of their own, and a task that kills its
+    worker again is reported failed; the others go on."""
+    pending, isolate = list(jobs), []
+    with _sigterm_raises():
+        while pending:
+            suspects, pending = _pool_round(
+                cfg, data, folds, pending, n_jobs, threads, collect, bar, task
+            )
+            isolate += suspects
+        for job in isolate:
+            again, _ = _pool_round(cfg, data, folds, [job], 1, threads, collect, bar, task)
+            for m, f in again:
+                collect(
+                    FailedTask(
+                        m,
+                        f,
+                        task_seed(cfg.run.seed, f),
+                        "worker process died (killed by a signal or out of memory)",
+                    )
+                )
+                bar.update(1)
+
+
+def _pool_round(
+    cfg: ExperimentConfig,
+    data: ExperimentData,
+    folds: list[Any],
+    jobs: list[tuple[str, int]],
+    n_jobs: int,
+    threads: int,
+    collect: Any,
+    bar: Any,
+    task: Any = None,
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """One pool over ``jobs``. Returns (tasks running when the pool broke, tasks not
+    started then); both empty when every task finished."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(
+        max_workers=min(n_jobs, len(jobs)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(os.getpid(), data.images, data.labels),
+    )
+    clean = False
+    try:
+        futures, unsent = {}, []
+        for m, f in jobs:
+            try:
+                job = pool.submit(task or _worker_task, cfg, m, f, *folds[f], threads)
+                futures[job] = (m, f)
+            except BrokenProcessPool:  # a worker died already
+                unsent.append((m, f))
+        waiting, ever_running, broken = set(futures), set(), []
+        while waiting:
+            ready, waiting = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in ready:
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    broken.append(fut)
+                    continue
+                collect(outcome)
+                bar.update(1)
+            ever_running |= {f for f in waiting if f.running()}
+        clean = not broken and not unsent
+        if clean:
+            return [], []
+        suspects = [futures[f] for f in broken if f in ever_running]
+        suspects = suspects or [futures[f] for f in broken] or unsent[:1]
+        rest = [futures[f] for f in broken if futures[f] not in suspects]
+        return suspects, rest + [j for j in unsent if j not in suspects]
+    finally:
+        _shutdown(pool, kill=not clean)
+
+
+def _shutdown(pool: Any, kill: bool) -> None:
+    if kill:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                proc.kill()
+            except Exception:
+                pass
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _sigterm_raises:
+    """While active (main thread only), SIGTERM raises :class:`Terminated`, so the
+    pools are shut down (their workers killed) on the way out."""
+
+    def __enter__(self) -> _sigterm_raises:
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+
+            def handler(signum: int, frame: Any) -> None:
+                raise Terminated("terminated (SIGTERM)")
+
+            self.previous = signal.signal(signal.SIGTERM, handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
 
 
 def _run_dask(
@@ -164,7 +395,7 @@ def _run_dask(
     folds: list[Any],
     jobs: list[tuple[str, int]],
     threads: int,
-) -> list[TaskResult]:
+) -> Any:
     from .._util.extras import require
 
     distributed = require("distributed", "the dask backend")
@@ -179,28 +410,19 @@ def _run_dask(
     try:
         images, labels = client.scatter([data.images, data.labels], broadcast=True)
         futures = [
-            client.submit(run_task, cfg, m, f, images, labels, *folds[f], threads, pure=False)
+            client.submit(attempt_task, cfg, m, f, images, labels, *folds[f], threads, pure=False)
             for m, f in jobs
         ]
-        return list(
-            _progress(
-                (fut.result() for fut in distributed.as_completed(futures)),
-                cfg.run.progress,
-                total=len(jobs),
-            )
-        )
+        with _sigterm_raises():
+            for fut in distributed.as_completed(futures):
+                yield fut.result()
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
-def _progress(items: Any, enabled: bool, total: int | None = None) -> Any:
+def _progress_bar(enabled: bool, total: int) -> Any:
     from .._util.progress import progress_bar
 
-    items = list(items) if total is None else items
-    total = len(items) if total is None else total
-    with progress_bar(enabled, total, "runs", unit="run") as bar:
-        for item in items:
-            yield item
-            bar.update(1)
+    return progress_bar(enabled, total, "runs", unit="run")
