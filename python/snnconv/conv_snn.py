@@ -9,11 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.base import TransformerMixin
 
 from . import _core
+from ._util.estimator import (
+    SnnconvEstimator,
+    check_random_state_param,
+    image_input_tags,
+    seed_from,
+)
 from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, normalise_brightness
-from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
 from ._util.validation import check_int, check_real
@@ -31,6 +37,8 @@ _FITTED = (
     "calibration_rates_",
     "n_calibration_evaluations_",
     "kernel_learner_",
+    "seed_",
+    "image_shape_",
 )
 #: Parameters baked into a compiled network.
 _CORE_PARAMS = (
@@ -44,7 +52,6 @@ _CORE_PARAMS = (
     "max_rate",
     "reset_carry",
     "reset",
-    "random_state",
 )
 
 
@@ -72,7 +79,7 @@ class SpikeCounts:
     carry: np.ndarray | None
 
 
-class ConvSNN(ParamsMixin):
+class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     """Learned kernels ported into a fixed-step spiking network (docs/algorithms.md §2).
 
     Each image is one frame of ``frame_steps`` steps: pixels spike during the first
@@ -82,13 +89,20 @@ class ConvSNN(ParamsMixin):
     spikes of each ``pool``×``pool`` block exactly. α is calibrated by bisection so
     the conv neurons fire ``target_rate`` spikes per frame on average.
 
+    Input: images (N, H, W) of any size >= the kernels (uint8 or floats in [0, 1]), or
+    an iterable of equal-size 2-D frames; not a 2-D feature matrix. A fitted front-end
+    pickles; ``sklearn.base.clone`` gives an unfitted one.
+
     Parameters
     ----------
-    kernels : array (n_kernels, K, K) or KernelLearner
+    kernels : None, array (n_kernels, K, K) or KernelLearner
         The kernels. A fitted ``KernelLearner`` contributes its ``kernels_`` as they
         are; an unfitted one is cloned and fitted on the images given to ``fit``
         (kept as ``kernel_learner_``), so ``ConvSNN(KernelLearner())`` is a complete
-        unsupervised feature extractor in a scikit-learn Pipeline.
+        unsupervised feature extractor in a scikit-learn Pipeline. ``None`` (the
+        default) is ``KernelLearner(stride=stride)`` with this estimator's
+        ``random_state``, ``n_threads`` and ``progress``: ``ConvSNN().fit(images)``
+        learns kernels on ``images`` first, then calibrates.
     stride, pool : int
         Convolution stride; side of the sum-pooling blocks (conv rows/columns past
         the last full block are not pooled).
@@ -132,8 +146,10 @@ class ConvSNN(ParamsMixin):
         at most one spike per step, so busy blocks need more than the silent steps
         to drain). "warn" warns once per fitted model (the condition is a property of
         the settings, not of one batch); ``run`` always reports the backlog.
-    random_state : int
-        Seed of the Poisson encoder.
+    random_state : None, int, numpy RandomState or Generator
+        Seed of the Poisson encoder (and of the kernel learner for ``kernels=None``).
+        An int is the seed itself; from the others a seed is drawn once per ``fit``
+        (kept as ``seed_``, used by every later ``transform``).
     n_threads : int or None
         Threads of the Rust core (None: all cores). Results do not depend on it.
     progress : bool
@@ -155,11 +171,16 @@ class ConvSNN(ParamsMixin):
         The brightness normalisation's saturation quantile in use.
     kernel_learner_ : KernelLearner
         Only when a KernelLearner was fitted here.
+    seed_ : int
+        The seed in use: ``random_state`` itself when an int, else drawn from it in fit.
+    image_shape_ : tuple or None
+        (H, W) of the calibration images; None when loaded from a file. There is no
+        ``n_features_in_``: any image size >= the kernels works.
     """
 
     def __init__(
         self,
-        kernels: Any,
+        kernels: Any = None,
         stride: int = 2,
         pool: int = 2,
         tau: float | None = 10.0,
@@ -176,7 +197,7 @@ class ConvSNN(ParamsMixin):
         saturation_quantile: float | str | None = "auto",
         flatten: bool = False,
         on_backlog: str = "warn",
-        random_state: int = 0,
+        random_state: Any = 0,
         n_threads: int | None = None,
         progress: bool = False,
     ) -> None:
@@ -241,14 +262,7 @@ class ConvSNN(ParamsMixin):
         sq = self.saturation_quantile
         if sq is not None and sq != "auto":
             real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1), None or 'auto'")
-        if (
-            isinstance(self.random_state, bool)
-            or not isinstance(self.random_state, (int, np.integer))
-            or self.random_state < 0
-        ):
-            raise ValueError(
-                f"random_state: must be a non-negative integer, got {self.random_state!r}"
-            )
+        check_random_state_param(self.random_state)
         if self.n_threads is not None:
             integer("n_threads", 1)
 
@@ -259,6 +273,13 @@ class ConvSNN(ParamsMixin):
 
         k = self.kernels
         sq = self.saturation_quantile
+        if k is None:
+            k = KernelLearner(
+                stride=self.stride,
+                random_state=self.seed_,
+                n_threads=self.n_threads,
+                progress=self.progress,
+            )
         if isinstance(k, KernelLearner):
             if hasattr(k, "kernels_"):
                 learner = k
@@ -312,6 +333,7 @@ class ConvSNN(ParamsMixin):
         for attr in _FITTED:  # a failed calibration leaves the estimator unfitted
             self.__dict__.pop(attr, None)
         self._backlog_warned = False
+        self.seed_ = seed_from(self.random_state)
         stack = _stack(images)
         kernels, sq = self._resolve(stack, fitting=True)
         _check_size(stack.shape[1:], kernels.shape[1])
@@ -330,6 +352,7 @@ class ConvSNN(ParamsMixin):
             self.calibration_rate_ = float(rate)
         self.kernels_ = kernels
         self.saturation_quantile_ = sq
+        self.image_shape_ = tuple(stack.shape[1:])
         self.n_calibration_evaluations_ = int(evaluations)
         self.scale_ = scales
         return self
@@ -356,7 +379,7 @@ class ConvSNN(ParamsMixin):
                 "reset_carry": bool(self.reset_carry),
                 "reset": str(self.reset),
             },
-            int(self.random_state),
+            self.seed_,
         )
 
     def _core_for(self, h: int, w: int) -> Any:
@@ -369,6 +392,7 @@ class ConvSNN(ParamsMixin):
             h,
             w,
             *(repr(getattr(self, p)) for p in _CORE_PARAMS),
+            self.seed_,
             self.scale_.tobytes(),
             self.kernels_.tobytes(),
         )
@@ -388,6 +412,7 @@ class ConvSNN(ParamsMixin):
         result's ``carry`` (accumulator) and the number of images already seen as
         ``first_index`` (Poisson streams are numbered by image index).
         """
+        self._check_fitted()
         stack = _stack(images)
         core = self._core_for(stack.shape[1], stack.shape[2])
         sq = self.saturation_quantile_
@@ -490,11 +515,15 @@ class ConvSNN(ParamsMixin):
     def _check_fitted(self) -> None:
         check_fitted(self, "scale_", "fit(images), calibrate(images) or load(path)")
 
+    def __sklearn_tags__(self) -> Any:
+        return image_input_tags(super().__sklearn_tags__())
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:
         """Writes parameters, kernels and the calibrated scale to an ``.npz`` file."""
         self._check_fitted()
         params = {k: v for k, v in self.get_params(deep=False).items() if k != "kernels"}
+        params["random_state"] = self.seed_  # the seed in use, whatever its source
         if params["scale"] is not None:
             params["scale"] = np.asarray(params["scale"], dtype=np.float64).tolist()
         meta = {
@@ -518,11 +547,13 @@ class ConvSNN(ParamsMixin):
             kernels = _check_kernels(arrays["kernels"])
             self = cls(kernels=kernels, **params)
             self._check_params()
+            self.seed_ = seed_from(self.random_state)
             scale = np.ascontiguousarray(arrays["scale"], dtype=np.float64)
             if scale.shape != (kernels.shape[0],) or not np.isfinite(scale).all():
                 raise ValueError("scale array does not match the kernels")
             sq = meta["saturation_quantile_"]
             self.kernels_ = kernels
+            self.image_shape_ = None
             self.scale_ = scale
             self.saturation_quantile_ = None if sq is None else float(sq)
             self.n_calibration_evaluations_ = int(meta["n_calibration_evaluations_"])

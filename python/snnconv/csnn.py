@@ -18,9 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
+from ._util.estimator import (
+    SnnconvEstimator,
+    check_random_state_param,
+    classification_targets,
+    image_input_tags,
+    seed_from,
+)
 from ._util.fitted import check_fitted
-from ._util.params import ParamsMixin
+from .exceptions import DataError
 
 _FORMAT = "snnconv.CSNNClassifier"
 _FORMAT_VERSION = 1
@@ -31,7 +39,7 @@ def _clone(estimator: Any) -> Any:
     return type(estimator)(**estimator.get_params(deep=False))
 
 
-class CSNNClassifier(ParamsMixin):
+class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     """Convolutional spiking classifier assembled from the three local learners.
 
     ``kernel_learner``: a :class:`KernelLearner` (fitted ones are used as they are,
@@ -40,12 +48,20 @@ class CSNNClassifier(ParamsMixin):
     and ``stride`` are taken from the kernel learner; default: docs/algorithms.md §2 defaults).
     ``classifier``: a :class:`CoLaNET` or :class:`DigitalCoLaNET` template (default:
     CoLaNET with its defaults). ``calibration_size`` training images (a
-    seeded sample) set the front-end's scale.
+    seeded sample) set the front-end's scale. ``random_state``: None, an int (used as
+    the seed of every stage), a numpy ``RandomState`` or ``Generator`` (one seed is
+    drawn from it per ``fit``, ``seed_``); it seeds the default stages and the
+    calibration sample, templates given explicitly keep their own.
+
+    Input: images (N, H, W) (uint8 or floats in [0, 1]), all of the shape seen in
+    ``fit``; labels of any type (ints, strings, ...).
 
     Attributes after ``fit``: ``kernel_learner_``, ``front_end_``, ``classifier_``,
     ``classes_``, ``n_neurons_`` (input + conv + pooling + CoLaNET neurons),
     ``backlog_fraction_`` (share of pooled spikes of the training set still held back
-    at the end of the frame; see ``ConvSNN``), ``timings_`` (seconds per stage).
+    at the end of the frame; see ``ConvSNN``), ``timings_`` (seconds per stage),
+    ``image_shape_``, ``n_features_in_`` (pixels per image), ``seed_``. A fitted
+    classifier pickles; ``sklearn.base.clone`` gives an unfitted one.
     """
 
     def __init__(
@@ -54,7 +70,7 @@ class CSNNClassifier(ParamsMixin):
         front_end: Any = None,
         classifier: Any = None,
         calibration_size: int = 1000,
-        random_state: int = 0,
+        random_state: Any = 0,
         n_threads: int | None = None,
         progress: bool = False,
     ) -> None:
@@ -107,7 +123,7 @@ class CSNNClassifier(ParamsMixin):
         from .kernel_learner import KernelLearner
 
         common = {
-            "random_state": self.random_state,
+            "random_state": self.seed_,
             "n_threads": self.n_threads,
             "progress": self.progress,
         }
@@ -137,13 +153,14 @@ class CSNNClassifier(ParamsMixin):
         stack = as_stack(images)
         if stack is None:
             raise TypeError("images: CSNNClassifier needs an array (N, H, W)")
-        y = np.asarray(y)
-        if y.shape != (stack.shape[0],):
-            raise ValueError(f"y: expected {stack.shape[0]} labels, got shape {y.shape}")
+        classification_targets(y, stack.shape[0])  # before the costly stages
+        y = np.asarray(y).reshape(-1)
+        check_random_state_param(self.random_state)
         if not isinstance(self.calibration_size, (int, np.integer)) or self.calibration_size < 1:
             raise ValueError(
                 f"calibration_size: must be an integer >= 1, got {self.calibration_size!r}"
             )
+        self.seed_ = seed_from(self.random_state)
         learner, front, clf = self._templates()
         t0 = time.perf_counter()
         if hasattr(learner, "kernels_"):
@@ -154,7 +171,7 @@ class CSNNClassifier(ParamsMixin):
         params = front.get_params(deep=False)
         params.update(kernels=self.kernel_learner_, stride=self.kernel_learner_.stride)
         self.front_end_ = type(front)(**params)
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(self.seed_)
         n_cal = min(int(self.calibration_size), stack.shape[0])
         sample = np.sort(rng.choice(stack.shape[0], n_cal, replace=False))
         self.front_end_.fit(stack[sample])
@@ -178,6 +195,8 @@ class CSNNClassifier(ParamsMixin):
         if eval_set is not None:
             self.timings_["learning_curve"] = curve_time
         self.classes_ = self.classifier_.classes_
+        self.image_shape_ = (int(stack.shape[1]), int(stack.shape[2]))
+        self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
         self.n_neurons_ = self._count_neurons(stack.shape[1], stack.shape[2])
         return self
 
@@ -225,6 +244,13 @@ class CSNNClassifier(ParamsMixin):
     def transform(self, images: np.ndarray) -> np.ndarray:
         """Pooled spike counts (N, n_kernels, P', Q') the classifier sees."""
         self._check_fitted()
+        shape = getattr(self, "image_shape_", None)  # absent in folders saved before
+        if shape is not None and isinstance(images, np.ndarray) and images.ndim == 3:
+            if tuple(images.shape[1:]) != shape:
+                raise DataError(
+                    f"images: expected images of shape {shape} (as in fit), "
+                    f"got {tuple(images.shape[1:])}"
+                )
         return self.front_end_.run(images).pooled
 
     def predict(self, images: np.ndarray) -> np.ndarray:
@@ -235,11 +261,11 @@ class CSNNClassifier(ParamsMixin):
         features = self.transform(images)
         return self.classifier_.predict_proba(features)
 
-    def score(self, images: np.ndarray, y: Any) -> float:
-        return float(np.mean(self.predict(images) == np.asarray(y)))
-
     def _check_fitted(self) -> None:
         check_fitted(self, "classifier_", "fit(images, y) or load(path)")
+
+    def __sklearn_tags__(self) -> Any:
+        return image_input_tags(super().__sklearn_tags__())
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:
@@ -258,9 +284,10 @@ class CSNNClassifier(ParamsMixin):
                 "format_version": _FORMAT_VERSION,
                 "classifier": type(self.classifier_).__name__,
                 "calibration_size": int(self.calibration_size),
-                "random_state": int(self.random_state),
+                "random_state": self.seed_,
                 "n_neurons_": int(self.n_neurons_),
                 "backlog_fraction_": self.backlog_fraction_,
+                "image_shape_": list(getattr(self, "image_shape_", ())) or None,
             }
             (tmp / "csnn.json").write_text(json.dumps(meta, indent=2))
             old = None
@@ -301,6 +328,10 @@ class CSNNClassifier(ParamsMixin):
         self.front_end_ = ConvSNN.load(root / "front_end.npz")
         self.classifier_ = kinds[meta["classifier"]].load(root / "classifier.npz")
         self.classes_ = self.classifier_.classes_
+        self.seed_ = seed_from(self.random_state)
+        if meta.get("image_shape_"):
+            self.image_shape_ = tuple(int(v) for v in meta["image_shape_"])
+            self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
         self.n_neurons_ = int(meta["n_neurons_"])
         self.backlog_fraction_ = float(meta["backlog_fraction_"])
         return self

@@ -1,12 +1,18 @@
 """The exceptions snnconv raises, by kind.
 
-Every kind is also a ``ValueError`` (and ``NotFittedError`` an ``AttributeError``, as
-in scikit-learn), so code written against plain ``ValueError`` keeps working; catch
-``SnnconvError`` for anything the package itself reports. Errors from the Rust core
-arrive as these same classes.
+Every kind is also a ``ValueError``, so code written against plain ``ValueError``
+keeps working; catch ``SnnconvError`` for anything the package itself reports. Errors
+from the Rust core arrive as these same classes. ``NotFittedError`` is also
+scikit-learn's ``sklearn.exceptions.NotFittedError`` (a ``ValueError`` and an
+``AttributeError``), so scikit-learn's own "not fitted" handling recognises it.
 """
 
 from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+_LOCK = threading.Lock()
 
 __all__ = [
     "DataError",
@@ -36,5 +42,27 @@ class ModelFileError(SnnconvError, ValueError):
     version. The message names the file and the field."""
 
 
-class NotFittedError(SnnconvError, ValueError, AttributeError):
-    """The estimator is used before ``fit`` (or ``load``)."""
+if TYPE_CHECKING:
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class NotFittedError(SnnconvError, _SklearnNotFittedError):
+        """The estimator is used before ``fit`` (or ``load``)."""
+
+
+def __getattr__(name: str) -> Any:
+    # NotFittedError derives from scikit-learn's, whose import costs about a second:
+    # the class is created on first use, so importing snnconv.exceptions stays cheap.
+    if name == "NotFittedError":
+        from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+        with _LOCK:  # one class, even when two threads ask at once
+            if name not in globals():
+
+                class NotFittedError(SnnconvError, _SklearnNotFittedError):
+                    """The estimator is used before ``fit`` (or ``load``)."""
+
+                NotFittedError.__module__ = __name__
+                NotFittedError.__qualname__ = name
+                globals()[name] = NotFittedError
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

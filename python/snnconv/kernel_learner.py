@@ -8,11 +8,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from sklearn.base import TransformerMixin
 
 from . import _core
+from ._util.estimator import (
+    CoreStateMixin,
+    SnnconvEstimator,
+    check_random_state_param,
+    image_input_tags,
+    seed_from,
+)
 from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, normalise_brightness
-from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
 from ._util.validation import check_int, check_real
@@ -21,7 +28,7 @@ _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 1
 
 
-class KernelLearner(ParamsMixin):
+class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     """Learns convolution kernels from a domain's images with a local, unsupervised rule.
 
     Each image updates every kernel at most once, at that kernel's strongest position
@@ -31,12 +38,20 @@ class KernelLearner(ParamsMixin):
     Parameters mirror docs/algorithms.md §1; ``learning_rate=None`` means 3 / (number of images),
     ``brightness_threshold=None`` means the ``1 - brightness_quantile`` quantile of all
     preprocessed pixels of the fitting set, and ``saturation_quantile=None`` switches
-    the per-image rescaling off.
+    the per-image rescaling off. ``random_state`` is None, an int (the seed, used
+    unchanged), a numpy ``RandomState`` or ``Generator`` (a seed is drawn from it once
+    per ``fit``, kept as ``seed_``).
+
+    Input: images (N, H, W) of any size >= ``kernel_size`` (uint8 or floats in [0, 1]),
+    or an iterable of 2-D frames; not a 2-D feature matrix.
 
     Attributes (after ``fit``): ``kernels_`` (kept kernels, float64 (n, K, K)),
     ``all_kernels_``, ``resource_``, ``fired_``, ``brightness_threshold_``,
     ``learning_rate_``, ``n_images_seen_``, ``stats_`` (per-image counts of forced and
-    spontaneous updates and picks, for the last call).
+    spontaneous updates and picks, for the last call), ``seed_``, ``image_shape_`` ((H, W)
+    of the images of the first fitting call; None for a stream of frames or a learner
+    loaded from a file). There is no ``n_features_in_``: any image size works.
+    Fitted learners pickle (the state of the model file, see :meth:`save`).
     """
 
     def __init__(
@@ -54,7 +69,7 @@ class KernelLearner(ParamsMixin):
         shuffle: bool = True,
         keep_only_fired: bool = True,
         initial_resource: np.ndarray | None = None,
-        random_state: int = 0,
+        random_state: Any = 0,
         n_threads: int | None = None,
         progress: bool = False,
     ) -> None:
@@ -96,10 +111,7 @@ class KernelLearner(ParamsMixin):
         real("brightness_threshold", lambda v: True, "finite", True)
         real("brightness_quantile", lambda v: 0 <= v <= 1, "in [0, 1]")
         real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1) or None", True)
-        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
-            raise ValueError(
-                f"random_state: must be a non-negative integer, got {self.random_state!r}"
-            )
+        check_random_state_param(self.random_state)
         if self.n_threads is not None:
             integer("n_threads", 1)
 
@@ -108,6 +120,7 @@ class KernelLearner(ParamsMixin):
         """Learns kernels from scratch on ``images`` for ``epochs`` passes."""
         self._check_params()
         self.__dict__.pop("_core", None)
+        self.seed_ = seed_from(self.random_state)
         return self._learn(images, self.epochs, fresh=True)
 
     def partial_fit(self, images: Any, y: Any = None) -> KernelLearner:
@@ -123,6 +136,7 @@ class KernelLearner(ParamsMixin):
                     "learning_rate: partial_fit cannot use the default 3 / number of images "
                     "because the total is unknown; pass learning_rate explicitly"
                 )
+            self.seed_ = seed_from(self.random_state)
             return self._learn(images, 1, fresh=True)
         return self._learn(images, 1, fresh=False)
 
@@ -153,7 +167,7 @@ class KernelLearner(ParamsMixin):
         if fresh:
             self._start(images, prepared)
         core = self._core
-        seed = int(self.random_state)
+        seed = self.seed_
         total = epochs * (stack.shape[0] if stack is not None else _len_or_none(images) or 0)
         stats: list[np.ndarray] = []
         try:
@@ -237,12 +251,13 @@ class KernelLearner(ParamsMixin):
                 "learning_rate": lr,
                 "brightness_threshold": b,
             },
-            int(self.random_state),
+            self.seed_,
             init,
         )
         self.brightness_threshold_ = b
         self.learning_rate_ = lr
         self.epochs_done_ = 0
+        self.image_shape_ = None if prepared is None else tuple(prepared.stack.shape[1:])
 
     def _brightness_from(self, images: Any, prepared: _Prepared | None) -> float:
         """Exact quantile of all preprocessed pixels, in two bounded-memory passes
@@ -340,11 +355,20 @@ class KernelLearner(ParamsMixin):
     def _check_fitted(self) -> None:
         check_fitted(self, "kernels_", "fit(images) or load(path)")
 
+    def __sklearn_tags__(self) -> Any:
+        return image_input_tags(super().__sklearn_tags__())
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:
         """Writes the learner (parameters and full state) to an ``.npz`` file."""
         self._check_fitted()
+        meta, arrays = self._export()
+        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays))
+
+    def _export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The metadata and arrays of the model file (also the pickled state)."""
         params = {k: v for k, v in self.get_params().items() if k != "initial_resource"}
+        params["random_state"] = self.seed_  # the seed in use, whatever its source
         meta = {
             "params": params,
             "brightness_threshold_": self.brightness_threshold_,
@@ -358,16 +382,23 @@ class KernelLearner(ParamsMixin):
             "resource": self.resource_,
             "fired": self.fired_,
         }
-        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays))
+        return meta, arrays
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> KernelLearner:
         """Reads a learner written by :meth:`save`; it can transform or keep learning."""
         meta, arrays = load_npz(path, _FORMAT, _FORMAT_VERSION)
+        return cls._from_export(meta, arrays, str(path))
+
+    @classmethod
+    def _from_export(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str
+    ) -> KernelLearner:
         try:
             params = dict(meta["params"])
             self = cls(**params)
             self._check_params()
+            self.seed_ = seed_from(self.random_state)
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
             fired = [bool(x) for x in np.asarray(arrays["fired"]).ravel()]
@@ -381,7 +412,7 @@ class KernelLearner(ParamsMixin):
                     "learning_rate": float(meta["learning_rate_"]),
                     "brightness_threshold": float(meta["brightness_threshold_"]),
                 },
-                int(self.random_state),
+                self.seed_,
                 r,
                 w,
                 fired,
@@ -392,6 +423,7 @@ class KernelLearner(ParamsMixin):
         self.brightness_threshold_ = float(meta["brightness_threshold_"])
         self.learning_rate_ = float(meta["learning_rate_"])
         self.epochs_done_ = int(meta.get("epochs_done_", 0))
+        self.image_shape_ = None
         self._sync([])
         return self
 

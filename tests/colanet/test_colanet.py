@@ -98,12 +98,12 @@ def test_inference_is_frozen_and_order_independent():
     X, y = _prototypes(120, seed=5)
     m = CoLaNET(**FAST).fit(X, y)
     before = m.resource_.copy()
-    v = m.decision_function(X)
+    v = m.votes(X)
     np.testing.assert_array_equal(m.resource_, before)
     # Each example is a fresh frame whose noise is seeded by its content: the votes of a
     # row depend neither on its neighbours nor on its position.
-    np.testing.assert_array_equal(m.decision_function(X[7:8]), v[7:8])
-    np.testing.assert_array_equal(m.decision_function(X[::-1])[::-1], v)
+    np.testing.assert_array_equal(m.votes(X[7:8]), v[7:8])
+    np.testing.assert_array_equal(m.votes(X[::-1])[::-1], v)
     p = m.predict_proba(X)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     assert (v.sum(axis=1) <= m.n_copies + 1e-12).all()

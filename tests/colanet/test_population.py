@@ -100,7 +100,7 @@ def test_population_model_accepts_signed_input_and_round_trips(cls, tmp_path):
     again = cls.load(path)
     np.testing.assert_array_equal(again.decision_function(X), model.decision_function(X))
     np.testing.assert_array_equal(again.population_.centres, code.centres)
-    with pytest.raises(ValueError, match="expected 4 features"):
+    with pytest.raises(ValueError, match="expecting 4 features"):
         model.predict(X[:, :3])
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util.estimator import check_random_state_param
 from .._util.images import as_stack
 from .._util.validation import check_int, check_real  # noqa: F401 - re-exported
 
@@ -20,23 +21,7 @@ def brightness(images: Any, name: str = "images") -> np.ndarray:
     return stack
 
 
-def labels(y: Any, n: int) -> np.ndarray:
-    """Class labels as a 1-D array of length n (any sortable dtype, no NaN)."""
-    if y is None:
-        raise ValueError("y: labels are required (one per image)")
-    a = np.asarray(y)
-    if a.ndim != 1 or a.shape[0] != n:
-        raise ValueError(f"y: expected a 1-D array of {n} labels, got shape {a.shape}")
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
-        raise ValueError("y: contains NaN or infinity")
-    if a.dtype.kind not in "iubfUSO":
-        raise TypeError(f"y: unsupported dtype {a.dtype}")
-    return a
-
-
 def check_common(est: Any) -> None:
-    rs = est.random_state
-    if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
-        raise ValueError(f"random_state: must be a non-negative integer, got {rs!r}")
+    check_random_state_param(est.random_state)
     if est.n_threads is not None:
         check_int("n_threads", est.n_threads, 1)

@@ -19,14 +19,15 @@ import os
 from typing import Any
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
+from .._util.estimator import SnnconvEstimator, classification_targets, image_input_tags, seed_from
 from .._util.extras import require
 from .._util.fitted import check_fitted
-from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
 from ._architectures import feature_shape
-from ._common import brightness, check_common, check_int, check_real, labels
+from ._common import brightness, check_common, check_int, check_real
 
 BACKENDS = ("auto", "torch", "numpy")
 
@@ -35,7 +36,7 @@ def _torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-class _CNN(ParamsMixin):
+class _CNN(ClassifierMixin, SnnconvEstimator):
     _ARCH = ""
     _EPOCHS = 10
 
@@ -46,7 +47,7 @@ class _CNN(ParamsMixin):
         learning_rate: float = 1e-3,
         dropout: float = 0.5,
         backend: str = "auto",
-        random_state: int = 0,
+        random_state: Any = 0,
         n_threads: int | None = None,
         progress: bool = False,
     ) -> None:
@@ -106,17 +107,19 @@ class _CNN(ParamsMixin):
         """Trains from scratch for ``epochs`` passes (minibatches in a seeded order)."""
         self._check_params()
         x = self._inputs(images)
-        y = labels(y, x.shape[0])
+        classes, y_idx = classification_targets(y, x.shape[0])
         self.image_shape_ = (int(x.shape[1]), int(x.shape[2]))
         feature_shape(self._ARCH, *self.image_shape_)
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        self.classes_ = classes
+        self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
+        self.seed_ = seed_from(self.random_state)
         backend = self._resolve_backend()
         if backend == "torch":
             require("torch", "backend='torch' of the CNN baselines")
             from ._cnn_torch import TorchCNN as Net
         else:
             from ._cnn_numpy import NumpyCNN as Net  # type: ignore[assignment]
-        seed = int(self.random_state)
+        seed = self.seed_
         self.net_ = Net(
             self._ARCH, self.image_shape_, len(self.classes_), float(self.dropout), seed
         )
@@ -138,7 +141,8 @@ class _CNN(ParamsMixin):
         """Writes parameters and weights to an ``.npz`` (no pickle; atomic)."""
         self._check_fitted()
         meta = {
-            "params": self.get_params(),
+            # the seed in use, whatever its source
+            "params": {**self.get_params(), "random_state": self.seed_},
             "backend_": self.backend_,
             "image_shape_": list(self.image_shape_),
             "loss_curve_": self.loss_curve_,
@@ -155,8 +159,10 @@ class _CNN(ParamsMixin):
         try:
             self = cls(**dict(meta["params"]))
             self._check_params()
+            self.seed_ = seed_from(self.random_state)
             self.classes_ = arrays.pop("classes")
             self.image_shape_ = tuple(int(v) for v in meta["image_shape_"])
+            self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
             self.loss_curve_ = [float(v) for v in meta["loss_curve_"]]
             backend = str(meta["backend_"])
             if backend == "torch":
@@ -169,7 +175,7 @@ class _CNN(ParamsMixin):
                 self.image_shape_,
                 len(self.classes_),
                 float(self.dropout),
-                int(self.random_state),
+                self.seed_,
             )
             self.net_.load_state({k[3:]: v for k, v in arrays.items() if k.startswith("w__")})
             self.backend_ = backend
@@ -179,6 +185,9 @@ class _CNN(ParamsMixin):
 
     def _check_fitted(self) -> None:
         check_fitted(self, "net_", "fit(images, y) or load(path)")
+
+    def __sklearn_tags__(self) -> Any:
+        return image_input_tags(super().__sklearn_tags__())
 
     def predict_proba(self, images: Any) -> np.ndarray:
         """Softmax class probabilities (N, n_classes), columns in ``classes_`` order."""
@@ -196,11 +205,6 @@ class _CNN(ParamsMixin):
         self._check_fitted()
         return self.classes_[np.argmax(self.predict_proba(images), axis=1)]
 
-    def score(self, images: Any, y: Any) -> float:
-        """Accuracy of ``predict`` on (images, y)."""
-        pred = self.predict(images)
-        return float(np.mean(pred == labels(y, pred.shape[0])))
-
 
 class CNN1(_CNN):
     """CNN1 of docs/algorithms.md §7: conv 32×4×4 stride 1, ReLU, max-pool 2, conv 64×3×3, ReLU,
@@ -209,7 +213,9 @@ class CNN1(_CNN):
     ``backend``: "auto" (torch if importable, else numpy), "torch" or "numpy";
     ``epochs=None`` means 10 for CNN1 and 20 for CNN2.
     Attributes after ``fit``: ``classes_``, ``backend_``, ``loss_curve_`` (mean training
-    loss per epoch), ``image_shape_``, ``net_``.
+    loss per epoch), ``image_shape_``, ``n_features_in_`` (pixels per image), ``net_``,
+    ``seed_`` (``random_state`` itself when an int, else drawn from it once per fit).
+    Input: images (N, H, W), uint8 or floats in [0, 1]; labels of any type.
     """
 
     _ARCH = "cnn1"

@@ -6,14 +6,21 @@ import os
 from typing import Any
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
 from .. import _core
+from .._util.estimator import (
+    CoreStateMixin,
+    SnnconvEstimator,
+    classification_targets,
+    image_input_tags,
+    seed_from,
+)
 from .._util.fitted import check_fitted
-from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
 from . import _readout
-from ._common import brightness, check_common, check_int, check_real, labels
+from ._common import brightness, check_common, check_int, check_real
 
 _FORMAT = "snnconv.ULSNN"
 _FORMAT_VERSION = 1
@@ -25,7 +32,7 @@ _TRAIN_CHUNK = 64
 _RESPOND_CHUNK = 512
 
 
-class ULSNN(ParamsMixin):
+class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     """The unsupervised STDP network of Diehl & Cook (2015), the "ULSNN" of docs/algorithms.md §7.
 
     Poisson-coded pixels drive ``n_neurons`` excitatory LIF neurons with adaptive
@@ -51,7 +58,12 @@ class ULSNN(ParamsMixin):
     (n_neurons,), ``assignments_`` (class index per neuron, −1 if silent), ``rates_``
     (mean training count per class and neuron), ``classes_``, ``image_shape_``,
     ``norm_``, ``n_images_seen_``, ``train_stats_`` (per presentation: spikes of the final
-    attempt, retries).
+    attempt, retries), ``n_features_in_`` (pixels per image), ``seed_`` (the seed in
+    use: ``random_state`` itself when an int, else drawn from it once per ``fit``).
+
+    Input: images (N, H, W) (uint8 or floats in [0, 1]), all of the shape seen in
+    ``fit``; labels of any type (a single class is accepted: the network learns
+    without labels). Fitted networks pickle (the model file's state).
     """
 
     def __init__(
@@ -72,7 +84,7 @@ class ULSNN(ParamsMixin):
         one_spike: bool = True,
         readout: str = "all_activity",
         shuffle: bool = True,
-        random_state: int = 0,
+        random_state: Any = 0,
         n_threads: int | None = None,
         progress: bool = False,
     ) -> None:
@@ -151,7 +163,7 @@ class ULSNN(ParamsMixin):
                 "tc_theta_decay": float(self.tc_theta_decay),
                 "one_spike": bool(self.one_spike),
             },
-            int(self.random_state),
+            self.seed_,
             state.get("weights"),
             state.get("theta"),
             int(state.get("images_seen", 0)),
@@ -163,15 +175,18 @@ class ULSNN(ParamsMixin):
         neuron a class from its frozen responses to the same training images."""
         self._check_params()
         g = brightness(images)
-        y = labels(y, g.shape[0])
+        # Learning ignores the labels, so one class is a valid (if trivial) fit.
+        classes, y_idx = classification_targets(y, g.shape[0], min_classes=1)
+        self.seed_ = seed_from(self.random_state)
         self.image_shape_ = tuple(int(s) for s in g.shape[1:])
+        self.n_features_in_ = int(np.prod(self.image_shape_))
         n_inputs = g.shape[1] * g.shape[2]
         self.norm_ = 0.1 * n_inputs if self.norm is None else float(self.norm)
         x = g.reshape(g.shape[0], n_inputs)
         self._core = self._new_core(n_inputs)
         n = x.shape[0]
         stats: list[np.ndarray] = []
-        seed = int(self.random_state)
+        seed = self.seed_
         try:
             with progress_bar(self.progress, self.epochs * n, "training ULSNN") as bar:
                 for epoch in range(int(self.epochs)):
@@ -186,7 +201,7 @@ class ULSNN(ParamsMixin):
                         bar.update(len(idx))
         finally:
             self._sync(stats)
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        self.classes_ = classes
         counts = self._respond(x, "assigning ULSNN neurons")
         self.rates_, self.assignments_ = _readout.assign(counts, y_idx, len(self.classes_))
         return self
@@ -212,6 +227,9 @@ class ULSNN(ParamsMixin):
     def _check_fitted(self) -> None:
         check_fitted(self, "assignments_", "fit(images, y) or load(path)")
 
+    def __sklearn_tags__(self) -> Any:
+        return image_input_tags(super().__sklearn_tags__())
+
     def transform(self, images: Any) -> np.ndarray:
         """Frozen excitatory spike counts (N, n_neurons), uint32. Learning and θ are off;
         image k's input spikes come from its own seeded stream, so the result does not
@@ -235,11 +253,6 @@ class ULSNN(ParamsMixin):
         self._check_fitted()
         return self.classes_[np.argmax(self.decision_function(images), axis=1)]
 
-    def score(self, images: Any, y: Any) -> float:
-        """Accuracy of ``predict`` on (images, y)."""
-        pred = self.predict(images)
-        return float(np.mean(pred == labels(y, pred.shape[0])))
-
     def raster(self, image: Any, index: int = 0) -> np.ndarray:
         """Frozen spike raster (time, n_neurons) of one (H, W) image, as uint8 0/1
         (the final presentation when the intensity rule repeated it)."""
@@ -254,7 +267,13 @@ class ULSNN(ParamsMixin):
     def save(self, path: str | os.PathLike[str]) -> str:
         """Writes parameters and learned state to an ``.npz`` file (no pickle)."""
         self._check_fitted()
+        meta, arrays = self._export()
+        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays))
+
+    def _export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The metadata and arrays of the model file (also the pickled state)."""
         params = dict(self.get_params())
+        params["random_state"] = self.seed_  # the seed in use, whatever its source
         params["nu"] = [float(v) for v in params["nu"]]
         meta = {
             "params": params,
@@ -271,18 +290,24 @@ class ULSNN(ParamsMixin):
             "rates": self.rates_,
             "classes": self.classes_,
         }
-        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays))
+        return meta, arrays
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ULSNN:
         """Reads a network written by :meth:`save`; predictions are identical."""
         meta, arrays = load_npz(path, _FORMAT, _FORMAT_VERSION)
+        return cls._from_export(meta, arrays, str(path))
+
+    @classmethod
+    def _from_export(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -> ULSNN:
         try:
             params = dict(meta["params"])
             params["nu"] = tuple(params["nu"])
             self = cls(**params)
             self._check_params()
+            self.seed_ = seed_from(self.random_state)
             self.image_shape_ = tuple(int(s) for s in meta["image_shape_"])
+            self.n_features_in_ = int(np.prod(self.image_shape_))
             self.norm_ = float(meta["norm_"])
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             theta = np.ascontiguousarray(arrays["theta"], dtype=np.float64)

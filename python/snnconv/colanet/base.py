@@ -29,10 +29,17 @@ import os
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
 from .. import _core
+from .._util.estimator import (
+    CoreStateMixin,
+    SnnconvEstimator,
+    check_random_state_param,
+    classification_targets,
+    seed_from,
+)
 from .._util.fitted import check_fitted
-from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
 from .._util.validation import check_int, check_real
@@ -91,7 +98,12 @@ PARAMS: tuple[Param, ...] = (
     Param("population_size", 10, "int", "Gaussian fields per feature for 'population'"),
     Param("epochs", 1, "int", "online passes made by fit"),
     Param("shuffle", True, "bool", "seeded shuffled order in each pass"),
-    Param("random_state", 0, "int", "seed"),
+    Param(
+        "random_state",
+        0,
+        "int | None | RandomState | Generator",
+        "seed (an int is used as is; from the others one is drawn per fit, see seed_)",
+    ),
     Param("n_threads", None, "int | None", "threads (None: all cores)"),
     Param("progress", False, "bool", "show a progress bar"),
 )
@@ -125,13 +137,14 @@ def _install_init(cls: type, params: tuple[Param, ...]) -> None:
     cls.__doc__ = f"{cls.__doc__ or ''}\n    Parameters\n    ----------\n" + "\n".join(lines) + "\n"
 
 
-class ColanetBase(ParamsMixin):
-    """fit / partial_fit / predict / predict_proba / score / save / load over a core."""
+class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
+    """fit / partial_fit / predict / predict_proba / score / save / load over a core.
+
+    Labels may be of any type (ints, strings, ...): ``classes_`` holds them sorted and
+    the core sees their index. Fitted models pickle (the model file's state)."""
 
     _kind: ClassVar[str]
     _format: ClassVar[str]
-    #: scikit-learn < 1.6 reads this; newer versions call __sklearn_tags__.
-    _estimator_type: ClassVar[str] = "classifier"
     #: Parameters of the Rust ``Params`` this estimator does not expose, with values.
     _fixed: ClassVar[dict[str, Any]] = {}
 
@@ -145,16 +158,15 @@ class ColanetBase(ParamsMixin):
             cls._fixed = {p.name: p.default for p in PARAMS if p.spiking_only}
 
     def __sklearn_tags__(self) -> Any:
-        """Lets scikit-learn (>= 1.6) treat this as a classifier (stratified CV, scorers)
-        without importing it at snnconv import time."""
-        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
-
-        return Tags(
-            estimator_type="classifier",
-            target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(),
-            input_tags=InputTags(two_d_array=True, positive_only=self.encoding != "population"),
-        )
+        """A classifier of 2-D features (N, F), non-negative unless
+        ``encoding="population"``; N-D inputs are flattened."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self.encoding != "population"
+        # Features become spike counts of at most presentation_steps per input, and the
+        # defaults are tuned for hundreds of sparse inputs (MNIST pixels): on
+        # scikit-learn's 2-feature blobs the columns barely separate (accuracy < 0.83).
+        tags.classifier_tags.poor_score = True
+        return tags
 
     # ---------------------------------------------------------------- parameters
     # Ranges the core also checks are checked here first on purpose: this runs before any
@@ -211,10 +223,7 @@ class ColanetBase(ParamsMixin):
             lo = max(int(p["presentation_steps"]), 5)
             integer("frame_steps", lo)
             integer("label_step", 0, int(p["frame_steps"]) - 1)
-        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
-            raise ValueError(
-                f"random_state: must be a non-negative integer, got {self.random_state!r}"
-            )
+        check_random_state_param(self.random_state)
         if self.n_threads is not None:
             integer("n_threads", 1)
 
@@ -239,7 +248,9 @@ class ColanetBase(ParamsMixin):
         return self._encode(self._features(X, self.n_features_in_))
 
     def _features(self, X: Any, n_features: int | None = None) -> np.ndarray:
-        return as_features(X, n_features, signed=self.encoding == "population")
+        return as_features(
+            X, n_features, signed=self.encoding == "population", name=type(self).__name__
+        )
 
     def _n_inputs(self) -> int:
         code = getattr(self, "population_", None)
@@ -264,8 +275,9 @@ class ColanetBase(ParamsMixin):
         splitting the chunks at the checkpoints changes nothing."""
         self._check_params()
         a = self._features(X)
+        classes, _ = classification_targets(y, a.shape[0])
         yy = _labels(y, a.shape[0])
-        self._start(a, np.unique(yy))
+        self._start(a, classes)
         for _ in range(int(self.epochs)):
             self._learn(a, yy, checkpoints, callback)
         return self
@@ -282,7 +294,8 @@ class ColanetBase(ParamsMixin):
             self._check_params()
             if classes is None:
                 raise ValueError("classes: required on the first call to partial_fit")
-            self._start(a, np.unique(np.asarray(classes)))
+            classes = np.asarray(classes)
+            self._start(a, classification_targets(classes, classes.shape[0])[0])
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
                 f"classes: must equal classes_ = {self.classes_!r} after the first call"
@@ -291,8 +304,7 @@ class ColanetBase(ParamsMixin):
         return self
 
     def _start(self, a: np.ndarray, classes: np.ndarray) -> None:
-        if classes.size < 2:
-            raise ValueError(f"y: need at least 2 classes, got {classes.size}")
+        self.seed_ = seed_from(self.random_state)
         self.population_ = None
         if self.encoding == "population":
             self.population_ = PopulationCode.fit(
@@ -319,7 +331,7 @@ class ColanetBase(ParamsMixin):
             self._kind,
             self._core_params(a.shape[1], classes.size),
             int(self.n_copies),
-            int(self.random_state),
+            self.seed_,
         )
 
     def _learn(
@@ -333,7 +345,7 @@ class ColanetBase(ParamsMixin):
                 f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}"
             )
         order = (
-            _core.permutation(a.shape[0], int(self.random_state), self.epochs_done_)
+            _core.permutation(a.shape[0], self.seed_, self.epochs_done_)
             if self.shuffle
             else np.arange(a.shape[0])
         )
@@ -355,7 +367,7 @@ class ColanetBase(ParamsMixin):
         self.epochs_done_ += 1
 
     # ---------------------------------------------------------------- inference
-    def decision_function(self, X: Any) -> np.ndarray:
+    def votes(self, X: Any) -> np.ndarray:
         """Summed relative votes of the copies, (N, n_classes); a zero row = no answer."""
         self._check_fitted()
         counts = self._encode(self._features(X, self.n_features_in_))
@@ -367,17 +379,30 @@ class ColanetBase(ParamsMixin):
                 bar.update(part.shape[0])
         return np.concatenate(parts)
 
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Scores as scikit-learn expects them: the :meth:`votes` (N, n_classes), or for
+        two classes the vote margin (N,) = p₁ − p₀ of :meth:`predict_proba` (> 0: the
+        second class). Rows where no copy answers are zero."""
+        v = self.votes(X)
+        if v.shape[1] != 2:
+            return v
+        p = self._proba(v)
+        return p[:, 1] - p[:, 0]
+
     def predict(self, X: Any) -> np.ndarray:
         """Class with the most votes (lowest index on ties). Where no copy answers,
         the most frequent training class (``fallback_class_``) is predicted."""
-        v = self.decision_function(X)
+        v = self.votes(X)
         best = np.argmax(v, axis=1)
         best[v.max(axis=1) <= 0] = int(np.argmax(self.class_counts_))
         return self.classes_[best]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Votes normalised per row; uniform where no copy answers."""
-        v = self.decision_function(X)
+        return self._proba(self.votes(X))
+
+    @staticmethod
+    def _proba(v: np.ndarray) -> np.ndarray:
         total = v.sum(axis=1, keepdims=True)
         out = np.full_like(v, 1.0 / v.shape[1])
         np.divide(v, total, out=out, where=total > 0)
@@ -443,8 +468,14 @@ class ColanetBase(ParamsMixin):
     def save(self, path: str | os.PathLike[str]) -> str:
         """Writes parameters and learned state to an ``.npz`` file (no pickle)."""
         self._check_fitted()
+        meta, arrays = self._export()
+        return str(save_npz(path, self._format, _FORMAT_VERSION, meta, arrays))
+
+    def _export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The metadata and arrays of the model file (also the pickled state)."""
+        # the seed in use, whatever its source
         meta = {
-            "params": self.get_params(),
+            "params": {**self.get_params(), "random_state": self.seed_},
             "input_max_": self.input_max_,
             "n_features_in_": self.n_features_in_,
             "epochs_done_": self.epochs_done_,
@@ -464,16 +495,21 @@ class ColanetBase(ParamsMixin):
         }
         if self.population_ is not None:
             arrays.update(self.population_.arrays())
-        return str(save_npz(path, self._format, _FORMAT_VERSION, meta, arrays))
+        return meta, arrays
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Any:
         """Reads a model written by :meth:`save`; it predicts exactly as before and can
         keep learning (the spiking timeline restarts from rest)."""
         meta, arrays = load_npz(path, cls._format, _FORMAT_VERSION)
+        return cls._from_export(meta, arrays, str(path))
+
+    @classmethod
+    def _from_export(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -> Any:
         try:
             self = cls(**dict(meta["params"]))
             self._check_params()
+            self.seed_ = seed_from(self.random_state)
             self.classes_ = arrays["classes"]
             self.class_counts_ = np.asarray(arrays["class_counts"], dtype=np.int64)
             self.input_max_ = float(meta["input_max_"])
@@ -488,7 +524,7 @@ class ColanetBase(ParamsMixin):
                 cls._kind,
                 self._core_params(self._n_inputs(), self.classes_.size),
                 int(self.n_copies),
-                int(self.random_state),
+                self.seed_,
             )
             core.restore(
                 np.ascontiguousarray(arrays["resource"], dtype=np.float64),
@@ -505,6 +541,8 @@ class ColanetBase(ParamsMixin):
 
 def _labels(y: Any, n: int) -> np.ndarray:
     yy = np.asarray(y)
+    if yy.ndim == 2 and yy.shape[1] == 1:  # classification_targets warned
+        yy = yy.ravel()
     if yy.ndim != 1 or yy.shape[0] != n:
         raise ValueError(f"y: expected a 1-D array of {n} labels, got shape {yy.shape}")
     return yy

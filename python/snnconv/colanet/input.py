@@ -8,35 +8,42 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import DataError
 
-def as_features(X: Any, n_features: int | None = None, signed: bool = False) -> np.ndarray:
+
+def as_features(
+    X: Any, n_features: int | None = None, signed: bool = False, name: str = "CoLaNET"
+) -> np.ndarray:
     """Validated float64 (N, F) view of X; (N, C, P, Q) and other N-D inputs are flattened.
 
     ``signed``: negative values are allowed (the population code of ``population``
-    turns them into non-negative inputs)."""
+    turns them into non-negative inputs).
+
+    Validation is scikit-learn's ``check_array`` (its messages: 1-D input, sparse,
+    complex, NaN, no samples or features), then non-negativity and the feature count;
+    ``name`` (the estimator) appears in the messages as scikit-learn words them."""
+    from sklearn.utils.validation import check_array
+
     if isinstance(X, (str, bytes)):
         raise TypeError("X: expected a numeric array of shape (N, F) or (N, ...)")
-    a = np.asarray(X)
-    if a.dtype == bool or not (
-        np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)
-    ):
-        raise TypeError(f"X: dtype {a.dtype} is not supported; use integer or float features")
-    if a.ndim < 2:
-        raise ValueError(
-            f"X: expected a 2-D array (N, F) or more dimensions (N, ...), got shape {a.shape}; "
-            "for one example use X[None]"
-        )
-    if a.shape[0] == 0:
-        raise ValueError("X: empty input (0 examples)")
+    a = check_array(X, dtype="numeric", allow_nd=True, input_name="X", estimator=name)
+    if a.dtype == np.bool_:
+        raise TypeError("X: dtype bool is not supported; use integer or float features")
     a = np.ascontiguousarray(a.reshape(a.shape[0], -1), dtype=np.float64)
     if a.shape[1] == 0:
-        raise ValueError("X: examples have 0 features")
-    if not np.isfinite(a).all():
-        raise ValueError("X: contains NaN or infinity")
+        raise DataError(
+            f"X: 0 feature(s) (shape={a.shape}) while a minimum of 1 is required by {name}."
+        )
     if not signed and a.min() < 0:
-        raise ValueError(f"X: features must be non-negative, found {a.min()}")
+        raise DataError(
+            f"X: Negative values in data passed to {name}: features must be non-negative, "
+            f"found {a.min()}"
+        )
     if n_features is not None and a.shape[1] != n_features:
-        raise ValueError(f"X: expected {n_features} features per example, got {a.shape[1]}")
+        raise DataError(
+            f"X: X has {a.shape[1]} features, but {name} is expecting {n_features} "
+            "features as input"
+        )
     return a
 
 

@@ -78,4 +78,4 @@ class CoLaNET(ColanetBase):
             raise TypeError(f"copy: must be an integer, got {type(copy).__name__}")
         if not 0 <= copy < self.n_copies:
             raise ValueError(f"copy: must be in [0, {self.n_copies}), got {copy}")
-        return self._core.trace(int(copy), counts, idx, int(self.random_state))
+        return self._core.trace(int(copy), counts, idx, self.seed_)

@@ -227,7 +227,7 @@ def simulate_run(
         recruited_at[new] = k - 1
         rewarded_before = rew.copy()
         if k in check:
-            votes = model.decision_function(x_test)
+            votes = model.votes(x_test)
             answered = votes.max(axis=1) > 0
             # The theory's reading: the answer is "class" iff the class column wins,
             # anything else (including no answer) means "not the class".
