@@ -269,6 +269,8 @@ def test_workers_die_with_their_run(tmp_path, sig, code):
     run = [
         *("--methods", "colanet", "--folds", "2", "--limit", "3000"),
         *("--backend", "local", "--jobs", "2", "--set", "run.threads_per_task=1"),
+        # Long enough tasks (a few seconds each) that the signal finds them running.
+        *("--set", "classifier.params.epochs=4"),
     ]
     proc = _start_run(tmp_path / "out", marker, *run)
     try:

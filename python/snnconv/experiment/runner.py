@@ -7,8 +7,10 @@ ran them (timings aside).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,9 +228,29 @@ def _worker_init(parent: int, images: np.ndarray, labels: np.ndarray) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the run while it started us
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     die_with_parent(parent)
     _WORKER_DATA = (images, labels)
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread for the block (POSIX; elsewhere a no-op). Processes
+    started inside inherit the blocked mask across exec, so a Ctrl-C cannot interrupt a
+    worker while it is still importing; the run itself still gets it (through another
+    thread, or when the block ends)."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def die_with_parent(parent: int) -> None:
@@ -326,12 +348,16 @@ def _pool_round(
     clean = False
     try:
         futures, unsent = {}, []
-        for m, f in jobs:
-            try:
-                job = pool.submit(task or _worker_task, cfg, m, f, *folds[f], threads)
-                futures[job] = (m, f)
-            except BrokenProcessPool:  # a worker died already
-                unsent.append((m, f))
+        # Workers are started by these submits, with SIGINT blocked until their
+        # initializer ignores it: a Ctrl-C while a worker is still importing must not
+        # print its traceback.
+        with _sigint_blocked():
+            for m, f in jobs:
+                try:
+                    job = pool.submit(task or _worker_task, cfg, m, f, *folds[f], threads)
+                    futures[job] = (m, f)
+                except BrokenProcessPool:  # a worker died already
+                    unsent.append((m, f))
         waiting, ever_running, broken = set(futures), set(), []
         while waiting:
             ready, waiting = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
