@@ -16,7 +16,7 @@ from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
-from ._util.validation import check_int, check_real
+from ._util.validation import check_alloc, check_n_threads, check_int, check_real
 
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 1
@@ -249,8 +249,7 @@ class ConvSNN(ParamsMixin):
             raise ValueError(
                 f"random_state: must be a non-negative integer, got {self.random_state!r}"
             )
-        if self.n_threads is not None:
-            integer("n_threads", 1)
+        check_n_threads(self.n_threads)
 
     # ------------------------------------------------------------------ kernels
     def _resolve(self, images: Any, fitting: bool) -> tuple[np.ndarray, float | None]:
@@ -397,6 +396,8 @@ class ConvSNN(ParamsMixin):
             raise TypeError("first_index: must be an integer")
         if first_index < 0:
             raise ValueError(f"first_index: must be >= 0, got {first_index}")
+        # The counts and backlogs (uint16) of every image, concatenated here.
+        check_alloc("images", (stack.shape[0], *core.output_shape), 2)
         parts: list[tuple[np.ndarray, ...]] = []
         first = int(first_index)
         with progress_bar(self.progress, stack.shape[0], "spiking front-end") as bar:

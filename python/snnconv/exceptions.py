@@ -1,6 +1,6 @@
 """The exceptions snnconv raises, by kind.
 
-Every kind is also a ``ValueError`` (and ``NotFittedError`` an ``AttributeError``, as
+Every kind is also a ``ValueError`` (``ResourceLimitError`` a ``MemoryError``) (and ``NotFittedError`` an ``AttributeError``, as
 in scikit-learn), so code written against plain ``ValueError`` keeps working; catch
 ``SnnconvError`` for anything the package itself reports. Errors from the Rust core
 arrive as these same classes.
@@ -13,6 +13,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "ParameterError",
+    "ResourceLimitError",
     "SnnconvError",
 ]
 
@@ -34,6 +35,14 @@ class DataError(SnnconvError, ValueError):
 class ModelFileError(SnnconvError, ValueError):
     """A saved model is missing, corrupt, of another kind or of an unknown format
     version. The message names the file and the field."""
+
+
+class ResourceLimitError(SnnconvError, MemoryError):
+    """A size (number of kernels, image size, frames, time steps, neurons, ...) would
+    make snnconv allocate more than its per-allocation budget, or overflows. The message
+    names the parameter and the bytes it would need; see docs/robustness.md. A
+    ``MemoryError``, not a ``ValueError``: the same call may fit with a larger budget
+    (``SNNCONV_MAX_ALLOC_BYTES``)."""
 
 
 class NotFittedError(SnnconvError, ValueError, AttributeError):

@@ -15,7 +15,7 @@ from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
-from ._util.validation import check_int, check_real
+from ._util.validation import check_alloc, check_n_threads, check_int, check_real
 
 _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 1
@@ -90,9 +90,15 @@ class KernelLearner(ParamsMixin):
         integer("n_kernels", 1)
         integer("stride", 1)
         integer("epochs", 1)
-        real("w_min", lambda v: v < 0, "< 0")
-        real("w_max", lambda v: v > 0, "> 0")
-        real("learning_rate", lambda v: v > 0, "> 0 (or None for 3 / number of images)", True)
+        # Bounded so the resource arithmetic stays finite (docs/robustness.md).
+        real("w_min", lambda v: -1e6 <= v <= -1e-6, "in [-1e6, -1e-6]")
+        real("w_max", lambda v: 1e-6 <= v <= 1e6, "in [1e-6, 1e6]")
+        real(
+            "learning_rate",
+            lambda v: 0 < v <= 1e6,
+            "in (0, 1e6] (or None for 3 / number of images)",
+            True,
+        )
         real("brightness_threshold", lambda v: True, "finite", True)
         real("brightness_quantile", lambda v: 0 <= v <= 1, "in [0, 1]")
         real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1) or None", True)
@@ -100,8 +106,7 @@ class KernelLearner(ParamsMixin):
             raise ValueError(
                 f"random_state: must be a non-negative integer, got {self.random_state!r}"
             )
-        if self.n_threads is not None:
-            integer("n_threads", 1)
+        check_n_threads(self.n_threads)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, images: Any, y: Any = None) -> KernelLearner:
@@ -317,6 +322,9 @@ class KernelLearner(ParamsMixin):
                     f"images: {stack.shape[1]}x{stack.shape[2]} images are smaller than "
                     f"kernel_size={k}"
                 )
+            n, h, w = stack.shape
+            out_shape = (n, kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
+            check_alloc("images", out_shape, 4)  # the float32 maps, concatenated here
             parts = [
                 _core.conv_features(
                     normalise_brightness(stack[idx], sq, self.n_threads), kern, s, self.n_threads

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._util.images import as_stack
-from .._util.validation import check_int, check_real  # noqa: F401 - re-exported
+from .._util.validation import check_n_threads, check_int, check_real  # noqa: F401 - re-exported
 
 
 def brightness(images: Any, name: str = "images") -> np.ndarray:
@@ -38,5 +38,4 @@ def check_common(est: Any) -> None:
     rs = est.random_state
     if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
         raise ValueError(f"random_state: must be a non-negative integer, got {rs!r}")
-    if est.n_threads is not None:
-        check_int("n_threads", est.n_threads, 1)
+    check_n_threads(est.n_threads)

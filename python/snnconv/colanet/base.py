@@ -35,7 +35,7 @@ from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
-from .._util.validation import check_int, check_real
+from .._util.validation import check_n_threads, check_int, check_real
 from .input import as_features, match_scale
 from .population import PopulationCode, check_encoding
 
@@ -184,7 +184,7 @@ class ColanetBase(ParamsMixin):
             lambda v: p["w_min"] <= v < p["w_max"],
             f"in [w_min, w_max) = [{p['w_min']}, {p['w_max']})",
         )
-        integer("silent_synapses", -1)
+        integer("silent_synapses", -1, 2**32 - 1)
         real("renorm_threshold", lambda v: v >= 0, ">= 0")
         if isinstance(self.input_max, str):
             if self.input_max not in ("max", "match"):
@@ -206,7 +206,7 @@ class ColanetBase(ParamsMixin):
             real("stochastic", lambda v: v >= 0, ">= 0")
         for name in ("hebbian_window", "dopamine_time", "max_isi", "frame_steps", "label_step"):
             if name in p:
-                integer(name, 0)
+                integer(name, 0, 2**32 - 1)  # 32-bit step counts in the core
         if "frame_steps" in p:
             lo = max(int(p["presentation_steps"]), 5)
             integer("frame_steps", lo)
@@ -215,8 +215,7 @@ class ColanetBase(ParamsMixin):
             raise ValueError(
                 f"random_state: must be a non-negative integer, got {self.random_state!r}"
             )
-        if self.n_threads is not None:
-            integer("n_threads", 1)
+        check_n_threads(self.n_threads)
 
     def _core_params(self, n_features: int, n_classes: int) -> dict[str, Any]:
         d = dict(self._fixed)

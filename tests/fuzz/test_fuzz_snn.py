@@ -1,0 +1,112 @@
+"""Fuzz: ConvSNN.fit / transform / run / simulate and a tiny CSNNClassifier."""
+
+from __future__ import annotations
+
+import numpy as np
+from fuzzing import FUZZ, N_THREADS, digit_like, fitted_attrs, image_stacks, ints, reals, run
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snnconv import ConvSNN, CSNNClassifier, KernelLearner
+
+
+@st.composite
+def kernel_arrays(draw):
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return draw(st.sampled_from([None, "k", 3, [], np.zeros((0, 3, 3)), np.zeros((2, 3, 4))]))
+    if kind == 1:
+        return np.empty(draw(st.sampled_from([(2**40, 0, 0), (0, 3, 3), (3, 0, 0)])))
+    n, k = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    a = rng.normal(size=(n, k, k)) * draw(st.sampled_from([1.0, 1.0, 1e-30, 1e30, 1e300]))
+    if kind == 2:
+        a.flat[0] = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+    if kind == 3:
+        a = a.astype(draw(st.sampled_from([np.float32, np.int64, np.uint8])))
+    return a
+
+
+@st.composite
+def snn_params(draw):
+    steps = draw(ints(1, 20))
+    return dict(
+        stride=draw(ints(1, 3)),
+        pool=draw(ints(1, 3)),
+        tau=draw(st.one_of(st.none(), reals(1.0, 50.0))),
+        threshold=draw(reals(1e-3, 5.0)),
+        target_rate=draw(reals(0.01, 5.0)),
+        frame_steps=steps,
+        active_steps=draw(ints(1, 20)),
+        encoding=draw(st.sampled_from(["accumulator", "poisson", "accumulator", "bad", 3])),
+        max_rate=draw(reals(0.01, 1.0)),
+        reset_carry=draw(st.booleans()),
+        reset=draw(st.sampled_from(["subtract", "zero", "subtract", "x"])),
+        scale=draw(st.one_of(st.none(), st.none(), reals(0.0, 10.0))),
+        scale_per_kernel=draw(st.booleans()),
+        saturation_quantile=draw(st.one_of(st.just("auto"), st.none(), reals(0.0, 0.99))),
+        flatten=draw(st.booleans()),
+        on_backlog=draw(st.sampled_from(["ignore", "warn", "raise", "nope"])),
+        random_state=draw(st.one_of(st.integers(0, 2**32), st.sampled_from([-1, 2**70]))),
+        n_threads=draw(N_THREADS),
+    )
+
+
+@FUZZ
+@given(kernels=kernel_arrays(), params=snn_params(), images=image_stacks(), other=image_stacks())
+def test_fit_transform_run(kernels, params, images, other):
+    import warnings
+
+    est = ConvSNN(kernels, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if run("ConvSNN.fit", lambda: fitted_attrs(est.fit(images))) is None:
+            return
+        run("ConvSNN.transform", lambda: est.transform(other))
+        run("ConvSNN.run", lambda: est.run(images))
+
+
+@FUZZ
+@given(
+    kernels=kernel_arrays(),
+    params=snn_params(),
+    image=image_stacks(ndim=2),
+    index=st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([-1, 2**64, 1.5])),
+    carry=st.one_of(st.none(), st.sampled_from([np.zeros((3, 3)), np.full((12, 12), 2**63)])),
+)
+def test_simulate(kernels, params, image, index, carry):
+    est = ConvSNN(kernels, **params)
+    if run("ConvSNN.fit", lambda: fitted_attrs(est.fit(digit_like()))) is None:
+        return
+    run("ConvSNN.simulate", lambda: est.simulate(image, index, carry))
+
+
+@FUZZ
+@given(
+    kernel_size=ints(1, 5),
+    n_kernels=ints(1, 6),
+    pool=ints(1, 2),
+    calibration_size=ints(1, 10),
+    images=image_stacks(min_side=6),
+    labels=st.one_of(
+        st.lists(st.integers(-2, 3), min_size=0, max_size=8),
+        st.sampled_from([None, "abc", [0.5, np.nan], [2**70]]),
+    ),
+    n_threads=N_THREADS,
+)
+def test_csnn_fit_predict(kernel_size, n_kernels, pool, calibration_size, images, labels, n_threads):
+    from snnconv import DigitalCoLaNET
+
+    est = CSNNClassifier(
+        kernel_learner=KernelLearner(kernel_size=kernel_size, n_kernels=n_kernels, stride=1),
+        front_end=ConvSNN(None, pool=pool, frame_steps=8, active_steps=6),
+        classifier=DigitalCoLaNET(microcolumns=2, n_copies=1),
+        calibration_size=calibration_size,
+        n_threads=n_threads,
+    )
+    y = labels if not isinstance(labels, list) else np.asarray(labels)
+    if run("CSNNClassifier.fit", lambda: est.fit(images, y) and None) is None and not hasattr(
+        est, "classes_"
+    ):
+        return
+    run("CSNNClassifier.predict", lambda: est.predict(images))
