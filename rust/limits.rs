@@ -8,7 +8,9 @@
 //! bytes it would need (Python: `snnconv.exceptions.ResourceLimitError`, a
 //! `MemoryError`), never a `capacity overflow` panic or an abort on allocation.
 //!
-//! The budget is the smaller of 16 GiB and the machine's physical memory;
+//! A budget applies to one allocation, or to the arrays of one state allocated
+//! together (a learner's resource and weights, a CoLaNET's synapses). It is the
+//! smaller of 16 GiB and half the machine's physical memory;
 //! the environment variable `SNNCONV_MAX_ALLOC_BYTES` (bytes) replaces it.
 //! See docs/robustness.md.
 
@@ -33,7 +35,9 @@ pub fn alloc_budget() -> usize {
     {
         return b;
     }
-    *MACHINE.get_or_init(|| MAX_ALLOC_BYTES.min(physical_memory().unwrap_or(MAX_ALLOC_BYTES)))
+    *MACHINE.get_or_init(|| {
+        MAX_ALLOC_BYTES.min(physical_memory().map_or(MAX_ALLOC_BYTES, |m| m / 2))
+    })
 }
 
 #[cfg(target_os = "linux")]

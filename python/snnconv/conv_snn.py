@@ -16,7 +16,8 @@ from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
-from ._util.validation import check_alloc, check_n_threads, check_int, check_real
+from ._util.validation import check_alloc, check_int, check_n_threads, check_real
+from .exceptions import DataError
 
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 1
@@ -390,12 +391,11 @@ class ConvSNN(ParamsMixin):
         stack = _stack(images)
         core = self._core_for(stack.shape[1], stack.shape[2])
         sq = self.saturation_quantile_
-        if carry is not None:
-            carry = np.ascontiguousarray(carry, dtype=np.uint64)
+        carry = _carry(carry)
         if isinstance(first_index, bool) or not isinstance(first_index, (int, np.integer)):
             raise TypeError("first_index: must be an integer")
-        if first_index < 0:
-            raise ValueError(f"first_index: must be >= 0, got {first_index}")
+        if first_index < 0 or first_index >= 2**64:
+            raise ValueError(f"first_index: must be in [0, 2**64), got {first_index}")
         # The counts and backlogs (uint16) of every image, concatenated here.
         check_alloc("images", (stack.shape[0], *core.output_shape), 2)
         parts: list[tuple[np.ndarray, ...]] = []
@@ -468,10 +468,9 @@ class ConvSNN(ParamsMixin):
         g = normalise_brightness(stack, self.saturation_quantile_, self.n_threads)[0]
         if isinstance(image_index, bool) or not isinstance(image_index, (int, np.integer)):
             raise TypeError("image_index: must be an integer")
-        if image_index < 0:
-            raise ValueError(f"image_index: must be >= 0, got {image_index}")
-        if carry is not None:
-            carry = np.ascontiguousarray(carry, dtype=np.uint64)
+        if image_index < 0 or image_index >= 2**64:
+            raise ValueError(f"image_index: must be in [0, 2**64), got {image_index}")
+        carry = _carry(carry)
         out = core.simulate(g, carry, int(image_index))
         out["image"] = g
         out["active_steps"] = int(self.active_steps)
@@ -534,6 +533,20 @@ class ConvSNN(ParamsMixin):
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: incomplete or corrupt ConvSNN file ({exc})") from exc
         return self
+
+
+def _carry(carry: Any) -> np.ndarray | None:
+    """The accumulator state as uint64 (H, W), or None; junk is a DataError."""
+    if carry is None:
+        return None
+    try:
+        with np.errstate(all="raise"):
+            a = np.asarray(carry)
+            if a.dtype.kind not in "iuf" or (a.size and not (a.min() >= 0 and a.max() < 2**64)):
+                raise ValueError("values must be in [0, 2**64)")
+            return np.ascontiguousarray(a, dtype=np.uint64)
+    except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
+        raise DataError(f"carry: not a uint64 array (H, W) of accumulator states: {e}") from None
 
 
 def _check_kernels(k: Any) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The exceptions snnconv raises, by kind.
 
-Every kind is also a ``ValueError`` (``ResourceLimitError`` a ``MemoryError``) (and ``NotFittedError`` an ``AttributeError``, as
-in scikit-learn), so code written against plain ``ValueError`` keeps working; catch
+Every kind is also a ``ValueError`` (and ``NotFittedError`` an ``AttributeError``, as
+in scikit-learn), so code written against plain ``ValueError`` keeps working, except
+``ResourceLimitError``, a ``MemoryError`` (docs/robustness.md); catch
 ``SnnconvError`` for anything the package itself reports. Errors from the Rust core
 arrive as these same classes.
 """

@@ -15,7 +15,7 @@ from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
-from ._util.validation import check_alloc, check_n_threads, check_int, check_real
+from ._util.validation import check_alloc, check_int, check_n_threads, check_real
 
 _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 1

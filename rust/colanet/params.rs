@@ -6,6 +6,8 @@ use crate::limits;
 
 /// Largest accepted magnitude of the weights and the resource steps.
 pub const MAGNITUDE_MAX: f64 = 1e6;
+/// Bytes of state per plastic synapse (resource, weight, contribution flag).
+pub const SYNAPSE_BYTES: usize = 17;
 /// Largest accepted magnitude of the initial resource.
 pub const RESOURCE_MAX: f64 = 1e12;
 
@@ -111,10 +113,12 @@ impl Params {
         if self.microcolumns < 1 {
             return Err(Error::param("microcolumns", "must be >= 1"));
         }
-        // One copy's plastic synapses: resource and weights (f64) per L neuron and input.
-        limits::elements_of::<f64>(
+        // One copy's plastic synapses: resource and weight (f64) and a contribution
+        // flag per L neuron and input.
+        limits::elements(
             "microcolumns",
             &[self.n_classes, self.microcolumns, self.n_inputs],
+            SYNAPSE_BYTES,
         )?;
         finite("threshold", self.threshold, self.threshold > 0.0, "> 0")?;
         finite(

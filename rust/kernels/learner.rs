@@ -83,13 +83,13 @@ impl KernelParams {
         if !self.brightness_threshold.is_finite() {
             return Err(Error::param("brightness_threshold", "must be finite"));
         }
-        // The state: resource and weights (f64), the transposed weights, fired.
+        // The state, allocated together: resource, weights and the transposed
+        // weights (3 × f64 per cell, kernels padded to quads).
         let cells = limits::elements_of::<f64>(
             "kernel_size",
             &[self.kernel_size, self.kernel_size],
         )?;
-        limits::elements_of::<f64>("n_kernels", &[self.n_kernels, cells])?;
-        limits::elements_of::<f64>("n_kernels", &[self.n_kernels.div_ceil(4) * 4, cells])?;
+        limits::elements("n_kernels", &[self.n_kernels.div_ceil(4) * 4, cells], 24)?;
         Ok(())
     }
 

@@ -125,7 +125,11 @@ impl PyColanet {
         if n_copies < 1 {
             return Err(Error::param("n_copies", "must be >= 1").into());
         }
-        limits::elements_of::<f64>("n_copies", &[n_copies, p.n_learning(), p.n_inputs])?;
+        limits::elements(
+            "n_copies",
+            &[n_copies, p.n_learning(), p.n_inputs],
+            crate::colanet::params::SYNAPSE_BYTES,
+        )?;
         let shape = (n_copies, p.n_learning(), p.n_inputs);
         let kind = match kind {
             "spiking" => Kind::Spiking(Ensemble::new(

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-from fuzzing import FUZZ, N_THREADS, digit_like, fitted_attrs, image_stacks, ints, reals, run
+from fuzzing import (
+    FUZZ,
+    N_THREADS,
+    digit_like,
+    fitted_attrs,
+    image_stacks,
+    inject,
+    ints,
+    reals,
+    run,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,21 +23,24 @@ from snnconv import KernelLearner
 @st.composite
 def learner_params(draw, explicit_rate: bool = False):
     rate = reals(1e-6, 10.0)
-    return dict(
-        kernel_size=draw(ints(1, 7)),
-        n_kernels=draw(ints(1, 12)),
-        stride=draw(ints(1, 4)),
-        w_min=draw(st.one_of(reals(-2.0, -1e-3), reals(-2.0, -1e-3))),
-        w_max=draw(reals(1e-3, 3.0)),
-        learning_rate=draw(rate if explicit_rate else st.one_of(st.none(), rate)),
-        brightness_threshold=draw(st.one_of(st.none(), st.none(), reals(-1.0, 2.0))),
-        brightness_quantile=draw(reals(0.0, 1.0)),
-        saturation_quantile=draw(st.one_of(st.none(), reals(0.0, 0.99))),
-        epochs=draw(st.one_of(st.integers(1, 2), st.sampled_from([0, -1, 2**40]))),
-        shuffle=draw(st.booleans()),
-        keep_only_fired=draw(st.booleans()),
-        random_state=draw(st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([-1, 2**70, 1.5]))),
-        n_threads=draw(N_THREADS),
+    return inject(
+        draw,
+        dict(
+            kernel_size=draw(ints(1, 7)),
+            n_kernels=draw(ints(1, 12)),
+            stride=draw(ints(1, 4)),
+            w_min=draw(reals(-2.0, -1e-3)),
+            w_max=draw(reals(1e-3, 3.0)),
+            learning_rate=draw(rate if explicit_rate else st.one_of(st.none(), rate)),
+            brightness_threshold=draw(st.one_of(st.none(), st.none(), reals(-1.0, 2.0))),
+            brightness_quantile=draw(reals(0.0, 1.0)),
+            saturation_quantile=draw(st.one_of(st.none(), reals(0.0, 0.99))),
+            epochs=draw(st.integers(1, 2)),
+            shuffle=draw(st.booleans()),
+            keep_only_fired=draw(st.booleans()),
+            random_state=draw(st.integers(0, 2**64 - 1)),
+            n_threads=draw(N_THREADS),
+        ),
     )
 
 
@@ -55,9 +68,7 @@ _FITTED: dict[int, KernelLearner] = {}
 
 def _fitted(stride: int) -> KernelLearner:
     if stride not in _FITTED:
-        _FITTED[stride] = KernelLearner(kernel_size=3, n_kernels=4, stride=stride).fit(
-            digit_like()
-        )
+        _FITTED[stride] = KernelLearner(kernel_size=3, n_kernels=4, stride=stride).fit(digit_like())
     return _FITTED[stride]
 
 

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
-from fuzzing import FUZZ, N_THREADS, digit_like, fitted_attrs, image_stacks, ints, reals, run
+from fuzzing import (
+    FUZZ,
+    HOSTILE,
+    N_THREADS,
+    digit_like,
+    fitted_attrs,
+    image_stacks,
+    inject,
+    ints,
+    reals,
+    run,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,25 +41,28 @@ def kernel_arrays(draw):
 @st.composite
 def snn_params(draw):
     steps = draw(ints(1, 20))
-    return dict(
-        stride=draw(ints(1, 3)),
-        pool=draw(ints(1, 3)),
-        tau=draw(st.one_of(st.none(), reals(1.0, 50.0))),
-        threshold=draw(reals(1e-3, 5.0)),
-        target_rate=draw(reals(0.01, 5.0)),
-        frame_steps=steps,
-        active_steps=draw(ints(1, 20)),
-        encoding=draw(st.sampled_from(["accumulator", "poisson", "accumulator", "bad", 3])),
-        max_rate=draw(reals(0.01, 1.0)),
-        reset_carry=draw(st.booleans()),
-        reset=draw(st.sampled_from(["subtract", "zero", "subtract", "x"])),
-        scale=draw(st.one_of(st.none(), st.none(), reals(0.0, 10.0))),
-        scale_per_kernel=draw(st.booleans()),
-        saturation_quantile=draw(st.one_of(st.just("auto"), st.none(), reals(0.0, 0.99))),
-        flatten=draw(st.booleans()),
-        on_backlog=draw(st.sampled_from(["ignore", "warn", "raise", "nope"])),
-        random_state=draw(st.one_of(st.integers(0, 2**32), st.sampled_from([-1, 2**70]))),
-        n_threads=draw(N_THREADS),
+    return inject(
+        draw,
+        dict(
+            stride=draw(ints(1, 3)),
+            pool=draw(ints(1, 3)),
+            tau=draw(st.one_of(st.none(), reals(1.0, 50.0))),
+            threshold=draw(reals(1e-3, 5.0)),
+            target_rate=draw(reals(0.01, 0.9)) * steps,
+            frame_steps=steps,
+            active_steps=draw(ints(1, steps)),
+            encoding=draw(st.sampled_from(["accumulator", "poisson"])),
+            max_rate=draw(reals(0.01, 1.0)),
+            reset_carry=draw(st.booleans()),
+            reset=draw(st.sampled_from(["subtract", "zero"])),
+            scale=draw(st.one_of(st.none(), st.none(), reals(0.0, 10.0))),
+            scale_per_kernel=draw(st.booleans()),
+            saturation_quantile=draw(st.one_of(st.just("auto"), st.none(), reals(0.0, 0.99))),
+            flatten=draw(st.booleans()),
+            on_backlog=draw(st.sampled_from(["ignore", "warn", "raise"])),
+            random_state=draw(st.integers(0, 2**32)),
+            n_threads=draw(N_THREADS),
+        ),
     )
 
 
@@ -71,8 +85,10 @@ def test_fit_transform_run(kernels, params, images, other):
     kernels=kernel_arrays(),
     params=snn_params(),
     image=image_stacks(ndim=2),
-    index=st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([-1, 2**64, 1.5])),
-    carry=st.one_of(st.none(), st.sampled_from([np.zeros((3, 3)), np.full((12, 12), 2**63)])),
+    index=st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([-1, 2**64, 1.5, None])),
+    carry=st.one_of(
+        st.none(), st.none(), HOSTILE, st.sampled_from([np.zeros((3, 3)), np.full((12, 12), 2**63)])
+    ),
 )
 def test_simulate(kernels, params, image, index, carry):
     est = ConvSNN(kernels, **params)
@@ -81,30 +97,48 @@ def test_simulate(kernels, params, image, index, carry):
     run("ConvSNN.simulate", lambda: est.simulate(image, index, carry))
 
 
+@st.composite
+def csnn_params(draw):
+    return inject(
+        draw,
+        dict(
+            kernel_size=draw(ints(1, 5)),
+            n_kernels=draw(ints(1, 6)),
+            pool=draw(ints(1, 2)),
+            calibration_size=draw(ints(1, 10)),
+            n_threads=draw(N_THREADS),
+        ),
+    )
+
+
 @FUZZ
 @given(
-    kernel_size=ints(1, 5),
-    n_kernels=ints(1, 6),
-    pool=ints(1, 2),
-    calibration_size=ints(1, 10),
+    params=csnn_params(),
     images=image_stacks(min_side=6),
-    labels=st.one_of(
-        st.lists(st.integers(-2, 3), min_size=0, max_size=8),
-        st.sampled_from([None, "abc", [0.5, np.nan], [2**70]]),
-    ),
-    n_threads=N_THREADS,
+    data=st.data(),
 )
-def test_csnn_fit_predict(kernel_size, n_kernels, pool, calibration_size, images, labels, n_threads):
+def test_csnn_fit_predict(params, images, data):
     from snnconv import DigitalCoLaNET
 
+    p = params
     est = CSNNClassifier(
-        kernel_learner=KernelLearner(kernel_size=kernel_size, n_kernels=n_kernels, stride=1),
-        front_end=ConvSNN(None, pool=pool, frame_steps=8, active_steps=6),
+        kernel_learner=KernelLearner(
+            kernel_size=p["kernel_size"], n_kernels=p["n_kernels"], stride=1, keep_only_fired=False
+        ),
+        front_end=ConvSNN(None, pool=p["pool"], frame_steps=8, active_steps=6),
         classifier=DigitalCoLaNET(microcolumns=2, n_copies=1),
-        calibration_size=calibration_size,
-        n_threads=n_threads,
+        calibration_size=p["calibration_size"],
+        n_threads=p["n_threads"],
     )
-    y = labels if not isinstance(labels, list) else np.asarray(labels)
+    n = min(images.shape[0], 8) if isinstance(images, np.ndarray) and images.ndim else 3
+    y = data.draw(
+        st.one_of(
+            st.lists(st.integers(0, 2), min_size=n, max_size=n).map(np.asarray),
+            st.lists(st.integers(0, 2), min_size=n, max_size=n).map(np.asarray),
+            st.lists(st.integers(-2, 3), min_size=0, max_size=8),
+            st.sampled_from([None, "abc", [0.5, np.nan], [2**70]]),
+        )
+    )
     if run("CSNNClassifier.fit", lambda: est.fit(images, y) and None) is None and not hasattr(
         est, "classes_"
     ):

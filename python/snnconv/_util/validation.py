@@ -76,7 +76,7 @@ MAX_ALLOC_BYTES = 16 << 30
 def alloc_budget() -> int:
     """The per-allocation budget in bytes, as the core computes it: the
     ``SNNCONV_MAX_ALLOC_BYTES`` environment variable, else the smaller of 16 GiB and
-    the machine's physical memory (docs/robustness.md)."""
+    half the machine's physical memory (docs/robustness.md)."""
     env = os.environ.get("SNNCONV_MAX_ALLOC_BYTES", "").strip()
     if env.isdigit():
         return int(env)
@@ -84,7 +84,7 @@ def alloc_budget() -> int:
         phys = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         phys = MAX_ALLOC_BYTES
-    return min(MAX_ALLOC_BYTES, phys) if phys > 0 else MAX_ALLOC_BYTES
+    return min(MAX_ALLOC_BYTES, phys // 2) if phys > 0 else MAX_ALLOC_BYTES
 
 
 def check_alloc(name: str, shape: tuple[int, ...], itemsize: int) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._util.images import as_stack
-from .._util.validation import check_n_threads, check_int, check_real  # noqa: F401 - re-exported
+from .._util.validation import check_int, check_n_threads, check_real  # noqa: F401 - re-exported
 
 
 def brightness(images: Any, name: str = "images") -> np.ndarray:

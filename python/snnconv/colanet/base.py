@@ -35,7 +35,7 @@ from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
-from .._util.validation import check_n_threads, check_int, check_real
+from .._util.validation import check_int, check_n_threads, check_real
 from .input import as_features, match_scale
 from .population import PopulationCode, check_encoding
 
