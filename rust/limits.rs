@@ -35,9 +35,8 @@ pub fn alloc_budget() -> usize {
     {
         return b;
     }
-    *MACHINE.get_or_init(|| {
-        MAX_ALLOC_BYTES.min(physical_memory().map_or(MAX_ALLOC_BYTES, |m| m / 2))
-    })
+    *MACHINE
+        .get_or_init(|| MAX_ALLOC_BYTES.min(physical_memory().map_or(MAX_ALLOC_BYTES, |m| m / 2)))
 }
 
 #[cfg(target_os = "linux")]

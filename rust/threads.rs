@@ -16,9 +16,12 @@ use crate::limits::check_threads;
 /// How many pools (of distinct sizes) are kept at most.
 pub const KEPT_POOLS: usize = 4;
 
-/// The kept pool of `n >= 1` threads (most recently used last).
+/// The kept pools by size, most recently used last.
+type Pools = Vec<(usize, Arc<ThreadPool>)>;
+
+/// The kept pool of `n >= 1` threads.
 fn pool(n: usize) -> Result<Arc<ThreadPool>> {
-    static POOLS: OnceLock<Mutex<Vec<(usize, Arc<ThreadPool>)>>> = OnceLock::new();
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
     let mut pools = POOLS
         .get_or_init(Default::default)
         .lock()
@@ -84,7 +87,9 @@ mod tests {
                 ..
             }
         ));
-        assert!(e.to_string().starts_with("n_threads: must be None or in [1, "));
+        assert!(e
+            .to_string()
+            .starts_with("n_threads: must be None or in [1, "));
         let e = install(Some(1 << 40), || ()).unwrap_err();
         assert_eq!(e.name(), "n_threads");
     }

@@ -8,10 +8,10 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::kernels::conv::{out_len, PARALLEL_MACS};
 use crate::kernels::lanes::Lanes;
-use crate::limits;
 use crate::kernels::responses::{
     responses_row, row_maxima, KernelQuads, RowMax, SparseImage, ROW_MAX_KERNELS,
 };
+use crate::limits;
 pub use crate::resource::{weight, zero_weight_resource};
 use crate::rng::{derive_seed, mix64, purpose};
 
@@ -62,13 +62,19 @@ impl KernelParams {
         if !(self.w_min.is_finite() && -WEIGHT_MAX <= self.w_min && self.w_min <= -WEIGHT_MIN) {
             return Err(Error::param(
                 "w_min",
-                format!("must be in [-{WEIGHT_MAX:e}, -{WEIGHT_MIN:e}], got {}", self.w_min),
+                format!(
+                    "must be in [-{WEIGHT_MAX:e}, -{WEIGHT_MIN:e}], got {}",
+                    self.w_min
+                ),
             ));
         }
         if !(self.w_max.is_finite() && WEIGHT_MIN <= self.w_max && self.w_max <= WEIGHT_MAX) {
             return Err(Error::param(
                 "w_max",
-                format!("must be in [{WEIGHT_MIN:e}, {WEIGHT_MAX:e}], got {}", self.w_max),
+                format!(
+                    "must be in [{WEIGHT_MIN:e}, {WEIGHT_MAX:e}], got {}",
+                    self.w_max
+                ),
             ));
         }
         if !(self.learning_rate > 0.0 && self.learning_rate <= LEARNING_RATE_MAX) {
@@ -85,10 +91,8 @@ impl KernelParams {
         }
         // The state, allocated together: resource, weights and the transposed
         // weights (3 × f64 per cell, kernels padded to quads).
-        let cells = limits::elements_of::<f64>(
-            "kernel_size",
-            &[self.kernel_size, self.kernel_size],
-        )?;
+        let cells =
+            limits::elements_of::<f64>("kernel_size", &[self.kernel_size, self.kernel_size])?;
         limits::elements("n_kernels", &[self.n_kernels.div_ceil(4) * 4, cells], 24)?;
         Ok(())
     }
@@ -238,7 +242,10 @@ impl KernelLearner {
         // w(W) lies in [w_min, w_max]; the margin allows for rounding.
         let (lo, hi) = (s.params.w_min, s.params.w_max);
         let tol = 1e-9 * (hi - lo);
-        if let Some(bad) = weights.iter().find(|v| !(lo - tol <= **v && **v <= hi + tol)) {
+        if let Some(bad) = weights
+            .iter()
+            .find(|v| !(lo - tol <= **v && **v <= hi + tol))
+        {
             return Err(Error::corrupt(
                 "weights",
                 format!("must be finite and in [w_min={lo}, w_max={hi}], got {bad}"),
@@ -325,7 +332,9 @@ impl KernelLearner {
         let n = self.params.n_kernels;
         let (p_len, q_len) = (out_len(h, k, s), out_len(w, k, s));
         let positions = p_len * q_len;
-        if n.checked_mul(positions).is_none_or(|v| v > u32::MAX as usize) {
+        if n.checked_mul(positions)
+            .is_none_or(|v| v > u32::MAX as usize)
+        {
             return Err(Error::input(
                 "images",
                 "image too large for one learning step",

@@ -487,8 +487,10 @@ impl PyKernelLearner {
 impl PyKernelLearner {
     fn kernel_array<'py>(&self, py: Python<'py>, v: &[f64]) -> PyResult<Bound<'py, PyArray3<f64>>> {
         let p = self.0.params();
-        Ok(Array3::from_shape_vec((p.n_kernels, p.kernel_size, p.kernel_size), v.to_vec())
-            .map_err(shape_error)?
-            .into_pyarray(py))
+        Ok(
+            Array3::from_shape_vec((p.n_kernels, p.kernel_size, p.kernel_size), v.to_vec())
+                .map_err(shape_error)?
+                .into_pyarray(py),
+        )
     }
 }

@@ -206,9 +206,11 @@ impl PyUlsnn {
     #[getter]
     fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let p = self.0.params();
-        Ok(Array2::from_shape_vec((p.n_inputs, p.n_neurons), self.0.weights().to_vec())
-            .map_err(shape_error)?
-            .into_pyarray(py))
+        Ok(
+            Array2::from_shape_vec((p.n_inputs, p.n_neurons), self.0.weights().to_vec())
+                .map_err(shape_error)?
+                .into_pyarray(py),
+        )
     }
     #[getter]
     fn theta<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
