@@ -55,10 +55,18 @@ class Outcome:
 
     counts: ClassVar[dict[str, dict[str, int]]] = {}
 
+    total: ClassVar[int] = 0
+
     @classmethod
     def add(cls, entry: str, kind: str) -> None:
         d = cls.counts.setdefault(entry, {})
         d[kind] = d.get(kind, 0) + 1
+        cls.total += 1
+        if RECORD and cls.total % 200 == 0:  # campaign progress, kept if the run dies
+            import json
+
+            with open(f"{RECORD}.counts.json", "w", encoding="utf-8") as f:
+                json.dump(cls.counts, f, indent=1, sort_keys=True)
 
 
 def _finite(out: Any, where: str = "output") -> None:
