@@ -10,6 +10,8 @@ pub mod kernels;
 pub mod limits;
 mod pages;
 pub mod preprocess;
+#[cfg(test)]
+mod props;
 pub mod resource;
 pub mod rng;
 pub mod snn;

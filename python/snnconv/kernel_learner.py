@@ -15,7 +15,7 @@ from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.params import ParamsMixin
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
-from ._util.validation import check_alloc, check_int, check_n_threads, check_real
+from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
 
 _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 1
@@ -89,7 +89,7 @@ class KernelLearner(ParamsMixin):
         integer("kernel_size", 1)
         integer("n_kernels", 1)
         integer("stride", 1)
-        integer("epochs", 1)
+        check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         # Bounded so the resource arithmetic stays finite (docs/robustness.md).
         real("w_min", lambda v: -1e6 <= v <= -1e-6, "in [-1e6, -1e-6]")
         real("w_max", lambda v: 1e-6 <= v <= 1e6, "in [1e-6, 1e6]")

@@ -6,6 +6,8 @@ use crate::limits;
 
 /// Largest accepted magnitude of the weights and the resource steps.
 pub const MAGNITUDE_MAX: f64 = 1e6;
+/// Longest frame in steps (bounds the time one example can take).
+pub const MAX_FRAME_STEPS: u32 = 100_000;
 /// Bytes of state per plastic synapse (resource, weight, contribution flag).
 pub const SYNAPSE_BYTES: usize = 17;
 /// Largest accepted magnitude of the initial resource.
@@ -202,6 +204,12 @@ impl Params {
         }
         // The label, its gate, the forced firing, the reward (+3) and the reset (+4)
         // must all happen before the next frame's label.
+        if self.frame_steps > MAX_FRAME_STEPS {
+            return Err(Error::param(
+                "frame_steps",
+                format!("must be <= {MAX_FRAME_STEPS}, got {}", self.frame_steps),
+            ));
+        }
         if self.frame_steps < self.presentation_steps.max(5) {
             return Err(Error::param(
                 "frame_steps",

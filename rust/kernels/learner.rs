@@ -93,7 +93,7 @@ impl KernelParams {
         // weights (3 × f64 per cell, kernels padded to quads).
         let cells =
             limits::elements_of::<f64>("kernel_size", &[self.kernel_size, self.kernel_size])?;
-        limits::elements("n_kernels", &[self.n_kernels.div_ceil(4) * 4, cells], 24)?;
+        limits::elements("n_kernels", &[self.n_kernels.div_ceil(4), 4, cells], 24)?;
         Ok(())
     }
 

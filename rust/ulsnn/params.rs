@@ -4,6 +4,9 @@ use super::neurons::LifParams;
 use crate::error::{Error, Result};
 use crate::limits;
 
+/// Longest presentation in steps (bounds the time one image can take).
+pub const MAX_TIME: usize = 100_000;
+
 /// Largest accepted synaptic weight, learning rate, norm and θ step.
 pub const MAGNITUDE_MAX: f64 = 1e6;
 
@@ -110,12 +113,17 @@ impl UlsnnParams {
         if self.n_neurons < 1 {
             return Err(Error::param("n_neurons", "must be >= 1"));
         }
-        if self.time < 1 {
-            return Err(Error::param("time", "must be >= 1"));
+        if !(1..=MAX_TIME).contains(&self.time) {
+            return Err(Error::param(
+                "time",
+                format!("must be in [1, {MAX_TIME}] steps, got {}", self.time),
+            ));
         }
         // The state: input → excitatory weights (f64) and the per-neuron buffers.
         limits::elements_of::<f64>("n_neurons", &[self.n_inputs, self.n_neurons])?;
         limits::elements_of::<f64>("n_neurons", &[self.n_neurons, 8])?;
+        // The trace decay table: one power per step.
+        limits::elements_of::<f64>("time", &[self.time.saturating_add(1)])?;
         pos("intensity", self.intensity)?;
         nonneg("intensity_step", self.intensity_step)?;
         if self.max_retries > MAX_RETRIES {

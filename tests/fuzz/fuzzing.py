@@ -22,7 +22,7 @@ from __future__ import annotations
 import faulthandler
 import math
 import os
-import sys
+import tempfile
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -100,10 +100,24 @@ def _fail(entry: str, msg: str, cause: BaseException | None = None) -> None:
     raise AssertionError(f"{entry}: {msg}") from cause
 
 
+#: Where the watchdog writes the tracebacks of a hang (pytest captures stderr, and
+#: the process exits): SNNCONV_FUZZ_HANG_LOG, default snnconv_fuzz_hang.log in the
+#: temporary directory.
+HANG_LOG = os.environ.get(
+    "SNNCONV_FUZZ_HANG_LOG", os.path.join(tempfile.gettempdir(), "snnconv_fuzz_hang.log")
+)
+_hang_file: Any = None
+
+
 def run(entry: str, call: Callable[[], Any]) -> Any:
     """Runs ``call`` under the watchdog; returns its result, or None after a clean
     error. Fails on a caught panic, another exception, or a non-finite output."""
-    faulthandler.dump_traceback_later(TIMEOUT, exit=True, file=sys.stderr)
+    global _hang_file
+    if _hang_file is None:
+        _hang_file = open(HANG_LOG, "a", encoding="utf-8")
+    _hang_file.write(f"--- {entry}\n")
+    _hang_file.flush()
+    faulthandler.dump_traceback_later(TIMEOUT, exit=True, file=_hang_file)
     try:
         out = call()
     except CLEAN as e:

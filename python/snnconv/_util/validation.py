@@ -16,6 +16,9 @@ from ..exceptions import ParameterError, ResourceLimitError
 #: The largest integer parameter: sizes and counts are 64-bit in the core.
 INT_MAX = 2**63 - 1
 
+#: The largest number of passes over the data (a larger value is a run that never ends).
+MAX_EPOCHS = 10_000
+
 #: ``n_threads`` may be at most this many threads per available core (as the core's
 #: ``crate::limits::THREADS_PER_CORE``; docs/robustness.md).
 THREADS_PER_CORE = 4

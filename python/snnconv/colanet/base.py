@@ -35,7 +35,7 @@ from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
-from .._util.validation import check_int, check_n_threads, check_real
+from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
 from .input import as_features, match_scale
 from .population import PopulationCode, check_encoding
 
@@ -169,9 +169,9 @@ class ColanetBase(ParamsMixin):
 
         p = self.get_params()
         integer("microcolumns", 1)
-        integer("n_copies", 1)
+        integer("n_copies", 1, 10_000)
         integer("presentation_steps", 1, 255)
-        integer("epochs", 1)
+        integer("epochs", 1, MAX_EPOCHS)
         real("threshold", lambda v: v > 0, "> 0")
         real("threshold_excess", lambda v: v >= 0, ">= 0")
         real("hebbian", lambda v: v <= 0, "<= 0 (anti-Hebbian)")
@@ -209,7 +209,7 @@ class ColanetBase(ParamsMixin):
                 integer(name, 0, 2**32 - 1)  # 32-bit step counts in the core
         if "frame_steps" in p:
             lo = max(int(p["presentation_steps"]), 5)
-            integer("frame_steps", lo)
+            integer("frame_steps", lo, 100_000)
             integer("label_step", 0, int(p["frame_steps"]) - 1)
         if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
             raise ValueError(
