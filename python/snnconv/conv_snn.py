@@ -245,10 +245,10 @@ class ConvSNN(ParamsMixin):
         if (
             isinstance(self.random_state, bool)
             or not isinstance(self.random_state, (int, np.integer))
-            or self.random_state < 0
+            or not 0 <= self.random_state < 2**64  # a 64-bit seed in the core
         ):
             raise ValueError(
-                f"random_state: must be a non-negative integer, got {self.random_state!r}"
+                f"random_state: must be an integer in [0, 2**64), got {self.random_state!r}"
             )
         check_n_threads(self.n_threads)
 

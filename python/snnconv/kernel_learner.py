@@ -102,9 +102,10 @@ class KernelLearner(ParamsMixin):
         real("brightness_threshold", lambda v: True, "finite", True)
         real("brightness_quantile", lambda v: 0 <= v <= 1, "in [0, 1]")
         real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1) or None", True)
-        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
+        rs = self.random_state
+        if not isinstance(rs, (int, np.integer)) or not 0 <= rs < 2**64:  # a 64-bit seed
             raise ValueError(
-                f"random_state: must be a non-negative integer, got {self.random_state!r}"
+                f"random_state: must be an integer in [0, 2**64), got {self.random_state!r}"
             )
         check_n_threads(self.n_threads)
 

@@ -36,6 +36,6 @@ def labels(y: Any, n: int) -> np.ndarray:
 
 def check_common(est: Any) -> None:
     rs = est.random_state
-    if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
-        raise ValueError(f"random_state: must be a non-negative integer, got {rs!r}")
+    if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or not 0 <= rs < 2**64:
+        raise ValueError(f"random_state: must be an integer in [0, 2**64), got {rs!r}")
     check_n_threads(est.n_threads)

@@ -211,9 +211,10 @@ class ColanetBase(ParamsMixin):
             lo = max(int(p["presentation_steps"]), 5)
             integer("frame_steps", lo, 100_000)
             integer("label_step", 0, int(p["frame_steps"]) - 1)
-        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
+        rs = self.random_state
+        if not isinstance(rs, (int, np.integer)) or not 0 <= rs < 2**64:  # a 64-bit seed
             raise ValueError(
-                f"random_state: must be a non-negative integer, got {self.random_state!r}"
+                f"random_state: must be an integer in [0, 2**64), got {self.random_state!r}"
             )
         check_n_threads(self.n_threads)
 
