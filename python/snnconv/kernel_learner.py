@@ -224,6 +224,8 @@ class KernelLearner(ParamsMixin):
                     "learning_rate: None means 3 / number of images, but the input has no "
                     "len(); pass learning_rate explicitly"
                 )
+            if n == 0:
+                raise ValueError("images: empty input (0 images)")
             lr = 3.0 / n
         init = self.initial_resource
         if init is not None:

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from .._util.validation import check_alloc
+
 
 def as_features(X: Any, n_features: int | None = None, signed: bool = False) -> np.ndarray:
     """Validated float64 (N, F) view of X; (N, C, P, Q) and other N-D inputs are flattened.
@@ -29,6 +31,7 @@ def as_features(X: Any, n_features: int | None = None, signed: bool = False) -> 
         )
     if a.shape[0] == 0:
         raise ValueError("X: empty input (0 examples)")
+    check_alloc("X", a.shape, 8)  # the float64 copy made here
     a = np.ascontiguousarray(a.reshape(a.shape[0], -1), dtype=np.float64)
     if a.shape[1] == 0:
         raise ValueError("X: examples have 0 features")
