@@ -93,7 +93,7 @@ def test_colanet_sizes_and_ranges(cls, monkeypatch):
     with pytest.raises(ResourceLimitError, match="microcolumns"):
         cls(microcolumns=2**40).fit(x, y)
     with pytest.raises(ResourceLimitError, match="n_copies"):
-        cls(microcolumns=1000, n_copies=10**6).fit(x, y)
+        cls(microcolumns=10**6, n_copies=1000).fit(x, y)
     with pytest.raises(ParameterError, match=r"^hebbian"):
         cls(hebbian=-1e300).fit(x, y)
 
