@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from fuzzing import (
     DTYPES,
@@ -157,3 +159,51 @@ def test_ulsnn(params, images, images2, data):
 
     y = labels_for(data.draw, images if isinstance(images, np.ndarray) else np.zeros(3))
     _fit_predict("ULSNN", ULSNN(**params), images, y, images2, "decision_function")
+
+
+_FITTED: dict[str, Any] = {}
+
+
+def _fitted(kind: str) -> Any:
+    if kind not in _FITTED:
+        from snnconv.baselines import ULSNN
+
+        rng = np.random.default_rng(0)
+        x, y = rng.random((12, 9)) * 10, np.arange(12) % 3
+        if kind == "ULSNN":
+            est = ULSNN(n_neurons=4, time=20).fit(rng.random((12, 3, 3)), y)
+        else:
+            cls = CoLaNET if kind == "CoLaNET" else DigitalCoLaNET
+            est = cls(microcolumns=2, n_copies=2).fit(x, y)
+        _FITTED[kind] = est
+    return _FITTED[kind]
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from(["CoLaNET", "DigitalCoLaNET", "ULSNN"]),
+    x=st.one_of(
+        features(max_cols=9),
+        image_stacks(max_side=4),
+        st.builds(
+            lambda s, n: np.random.default_rng(s).random((n, 9)) * 10,
+            st.integers(0, 99),
+            st.integers(1, 6),
+        ),
+        st.builds(
+            lambda s, n: np.random.default_rng(s).random((n, 3, 3)),
+            st.integers(0, 99),
+            st.integers(1, 6),
+        ),
+    ),
+    n_threads=N_THREADS,
+)
+def test_fitted_predict(kind, x, n_threads):
+    est = _fitted(kind)
+    est.set_params(n_threads=n_threads)
+    scores = "decision_function" if kind == "ULSNN" else "predict_proba"
+    try:
+        run(f"{kind}.predict", lambda: est.predict(x))
+        run(f"{kind}.{scores}", lambda: getattr(est, scores)(x))
+    finally:
+        est.set_params(n_threads=None)

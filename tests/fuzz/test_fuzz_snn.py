@@ -151,3 +151,42 @@ def test_csnn_fit_predict(params, images, data):
     ):
         return
     run("CSNNClassifier.predict", lambda: est.predict(images))
+
+
+_SNN: dict[tuple, ConvSNN] = {}
+
+
+def _fitted_snn(encoding: str, pool: int) -> ConvSNN:
+    key = (encoding, pool)
+    if key not in _SNN:
+        k = np.random.default_rng(0).normal(size=(3, 3, 3))
+        _SNN[key] = ConvSNN(k, encoding=encoding, pool=pool, on_backlog="ignore").fit(digit_like())
+    return _SNN[key]
+
+
+@FUZZ
+@given(
+    encoding=st.sampled_from(["accumulator", "poisson"]),
+    pool=st.integers(1, 2),
+    images=st.one_of(image_stacks(), st.builds(digit_like, st.integers(1, 6))),
+    carry=st.one_of(*[st.none()] * 4, HOSTILE, st.just(np.zeros((12, 12), np.uint64))),
+    first_index=st.one_of(*[st.integers(0, 2**64 - 1)] * 3, HOSTILE),
+    image=st.one_of(
+        image_stacks(ndim=2), st.builds(lambda s: digit_like(1, seed=s)[0], st.integers(0, 99))
+    ),
+    n_threads=N_THREADS,
+)
+def test_fitted_run_transform_simulate(
+    encoding, pool, images, carry, first_index, image, n_threads
+):
+    est = _fitted_snn(encoding, pool)
+    est.set_params(n_threads=n_threads)
+    try:
+        run("ConvSNN.run", lambda: est.run(images, carry, first_index))
+        run("ConvSNN.transform", lambda: est.transform(images))
+        run(
+            "ConvSNN.simulate",
+            lambda: est.simulate(image, 0 if first_index is None else first_index, carry),
+        )
+    finally:
+        est.set_params(n_threads=None)
