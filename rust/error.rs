@@ -21,6 +21,10 @@ pub enum Error {
     /// (Python: `RuntimeError`).
     #[error("{name}: {message}")]
     Resource { name: &'static str, message: String },
+    /// A size would make the core allocate above its budget, or overflows
+    /// (`crate::limits`; Python: `ResourceLimitError`, a `MemoryError`).
+    #[error("{name}: {message}")]
+    TooLarge { name: &'static str, message: String },
 }
 
 impl Error {
@@ -52,6 +56,13 @@ impl Error {
         }
     }
 
+    pub fn too_large(name: &'static str, message: impl Into<String>) -> Self {
+        Error::TooLarge {
+            name,
+            message: message.into(),
+        }
+    }
+
     /// On a restore path the "input" is a saved state: a bad array there means a
     /// corrupt model, not bad data. Other kinds are kept.
     pub fn in_saved_state(self) -> Self {
@@ -67,7 +78,8 @@ impl Error {
             Error::InvalidParameter { name, .. }
             | Error::InvalidInput { name, .. }
             | Error::CorruptModel { name, .. }
-            | Error::Resource { name, .. } => name,
+            | Error::Resource { name, .. }
+            | Error::TooLarge { name, .. } => name,
         }
     }
 }

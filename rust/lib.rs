@@ -7,8 +7,11 @@
 pub mod colanet;
 pub mod error;
 pub mod kernels;
+pub mod limits;
 mod pages;
 pub mod preprocess;
+#[cfg(test)]
+mod props;
 pub mod resource;
 pub mod rng;
 pub mod snn;

@@ -1,41 +1,56 @@
 //! Scheduling: the rayon pools the core's parallel loops run on.
 //!
 //! A pool of `n` threads is built once and kept: calls that process a few images
-//! would otherwise spend more time starting threads than computing.
+//! would otherwise spend more time starting threads than computing. `n` is capped
+//! (`crate::limits::check_threads`: 4 × the available cores) and at most
+//! `KEPT_POOLS` pools are kept, the least recently used dropped first, so a sequence
+//! of different thread counts cannot pile up threads.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::ThreadPool;
 
 use crate::error::{Error, Result};
+use crate::limits::check_threads;
+
+/// How many pools (of distinct sizes) are kept at most.
+pub const KEPT_POOLS: usize = 4;
+
+/// The kept pools by size, most recently used last.
+type Pools = Vec<(usize, Arc<ThreadPool>)>;
 
 /// The kept pool of `n >= 1` threads.
 fn pool(n: usize) -> Result<Arc<ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<ThreadPool>>>> = OnceLock::new();
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
     let mut pools = POOLS
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = pools.get(&n) {
-        return Ok(Arc::clone(p));
+    if let Some(i) = pools.iter().position(|(m, _)| *m == n) {
+        let kept = pools.remove(i);
+        let p = Arc::clone(&kept.1);
+        pools.push(kept);
+        return Ok(p);
     }
     let p = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()
         .map_err(|e| Error::resource("n_threads", format!("could not start threads: {e}")))?;
     let p = Arc::new(p);
-    pools.insert(n, Arc::clone(&p));
+    if pools.len() >= KEPT_POOLS {
+        // Its threads end once the calls still running on it return.
+        pools.remove(0);
+    }
+    pools.push((n, Arc::clone(&p)));
     Ok(p)
 }
 
 /// Runs `f` on a pool of `n_threads` threads, or on rayon's global pool (all cores)
-/// when None. `Some(0)` is rejected.
+/// when None. `Some(0)` and counts above the cap are rejected.
 pub fn install<T: Send>(n_threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
     match n_threads {
         None => Ok(f()),
-        Some(0) => Err(Error::param("n_threads", "must be None or >= 1, got 0")),
-        Some(n) => Ok(pool(n)?.install(f)),
+        Some(n) => Ok(pool(check_threads(n)?)?.install(f)),
     }
 }
 
@@ -72,7 +87,24 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(e.to_string(), "n_threads: must be None or >= 1, got 0");
+        assert!(e
+            .to_string()
+            .starts_with("n_threads: must be None or in [1, "));
+        let e = install(Some(1 << 40), || ()).unwrap_err();
+        assert_eq!(e.name(), "n_threads");
+    }
+
+    /// The pool tests that look at identity run one at a time.
+    static POOL_TESTS: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn at_most_kept_pools_are_kept() {
+        let _one = POOL_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let first = pool(1).unwrap();
+        for n in 1..=KEPT_POOLS + 2 {
+            pool(n).unwrap();
+        }
+        assert!(!Arc::ptr_eq(&first, &pool(1).unwrap()));
     }
 
     #[test]
@@ -118,6 +150,7 @@ mod tests {
 
     #[test]
     fn pools_are_kept() {
+        let _one = POOL_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         assert!(Arc::ptr_eq(&pool(3).unwrap(), &pool(3).unwrap()));
     }
 }

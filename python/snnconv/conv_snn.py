@@ -22,7 +22,8 @@ from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
-from ._util.validation import check_int, check_real
+from ._util.validation import check_alloc, check_int, check_n_threads, check_real
+from .exceptions import DataError
 
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 1
@@ -263,8 +264,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         if sq is not None and sq != "auto":
             real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1), None or 'auto'")
         check_random_state_param(self.random_state)
-        if self.n_threads is not None:
-            integer("n_threads", 1)
+        check_n_threads(self.n_threads)
 
     # ------------------------------------------------------------------ kernels
     def _resolve(self, images: Any, fitting: bool) -> tuple[np.ndarray, float | None]:
@@ -416,12 +416,13 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         stack = _stack(images)
         core = self._core_for(stack.shape[1], stack.shape[2])
         sq = self.saturation_quantile_
-        if carry is not None:
-            carry = np.ascontiguousarray(carry, dtype=np.uint64)
+        carry = _carry(carry)
         if isinstance(first_index, bool) or not isinstance(first_index, (int, np.integer)):
             raise TypeError("first_index: must be an integer")
-        if first_index < 0:
-            raise ValueError(f"first_index: must be >= 0, got {first_index}")
+        if first_index < 0 or first_index >= 2**64:
+            raise ValueError(f"first_index: must be in [0, 2**64), got {first_index}")
+        # The counts and backlogs (uint16) of every image, concatenated here.
+        check_alloc("images", (stack.shape[0], *core.output_shape), 2)
         parts: list[tuple[np.ndarray, ...]] = []
         first = int(first_index)
         with progress_bar(self.progress, stack.shape[0], "spiking front-end") as bar:
@@ -492,10 +493,9 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         g = normalise_brightness(stack, self.saturation_quantile_, self.n_threads)[0]
         if isinstance(image_index, bool) or not isinstance(image_index, (int, np.integer)):
             raise TypeError("image_index: must be an integer")
-        if image_index < 0:
-            raise ValueError(f"image_index: must be >= 0, got {image_index}")
-        if carry is not None:
-            carry = np.ascontiguousarray(carry, dtype=np.uint64)
+        if image_index < 0 or image_index >= 2**64:
+            raise ValueError(f"image_index: must be in [0, 2**64), got {image_index}")
+        carry = _carry(carry)
         out = core.simulate(g, carry, int(image_index))
         out["image"] = g
         out["active_steps"] = int(self.active_steps)
@@ -564,6 +564,20 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: incomplete or corrupt ConvSNN file ({exc})") from exc
         return self
+
+
+def _carry(carry: Any) -> np.ndarray | None:
+    """The accumulator state as uint64 (H, W), or None; junk is a DataError."""
+    if carry is None:
+        return None
+    try:
+        with np.errstate(all="raise"):
+            a = np.asarray(carry)
+            if a.dtype.kind not in "iuf" or (a.size and not (a.min() >= 0 and a.max() < 2**64)):
+                raise ValueError("values must be in [0, 2**64)")
+            return np.ascontiguousarray(a, dtype=np.uint64)
+    except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
+        raise DataError(f"carry: not a uint64 array (H, W) of accumulator states: {e}") from None
 
 
 def _check_kernels(k: Any) -> np.ndarray:

@@ -1,10 +1,11 @@
 """The exceptions snnconv raises, by kind.
 
 Every kind is also a ``ValueError``, so code written against plain ``ValueError``
-keeps working; catch ``SnnconvError`` for anything the package itself reports. Errors
-from the Rust core arrive as these same classes. ``NotFittedError`` is also
-scikit-learn's ``sklearn.exceptions.NotFittedError`` (a ``ValueError`` and an
-``AttributeError``), so scikit-learn's own "not fitted" handling recognises it.
+keeps working, except ``ResourceLimitError``, a ``MemoryError`` (docs/robustness.md);
+catch ``SnnconvError`` for anything the package itself reports. Errors from the Rust
+core arrive as these same classes. ``NotFittedError`` is also scikit-learn's
+``sklearn.exceptions.NotFittedError`` (a ``ValueError`` and an ``AttributeError``),
+so scikit-learn's own "not fitted" handling recognises it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "ParameterError",
+    "ResourceLimitError",
     "SnnconvError",
 ]
 
@@ -40,6 +42,14 @@ class DataError(SnnconvError, ValueError):
 class ModelFileError(SnnconvError, ValueError):
     """A saved model is missing, corrupt, of another kind or of an unknown format
     version. The message names the file and the field."""
+
+
+class ResourceLimitError(SnnconvError, MemoryError):
+    """A size (number of kernels, image size, frames, time steps, neurons, ...) would
+    make snnconv allocate more than its per-allocation budget, or overflows. The message
+    names the parameter and the bytes it would need; see docs/robustness.md. A
+    ``MemoryError``, not a ``ValueError``: the same call may fit with a larger budget
+    (``SNNCONV_MAX_ALLOC_BYTES``)."""
 
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.persistence import load_npz, save_npz
 from ._util.progress import progress_bar
-from ._util.validation import check_int, check_real
+from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
 
 _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 1
@@ -104,16 +104,21 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         integer("kernel_size", 1)
         integer("n_kernels", 1)
         integer("stride", 1)
-        integer("epochs", 1)
-        real("w_min", lambda v: v < 0, "< 0")
-        real("w_max", lambda v: v > 0, "> 0")
-        real("learning_rate", lambda v: v > 0, "> 0 (or None for 3 / number of images)", True)
+        check_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        # Bounded so the resource arithmetic stays finite (docs/robustness.md).
+        real("w_min", lambda v: -1e6 <= v <= -1e-6, "in [-1e6, -1e-6]")
+        real("w_max", lambda v: 1e-6 <= v <= 1e6, "in [1e-6, 1e6]")
+        real(
+            "learning_rate",
+            lambda v: 0 < v <= 1e6,
+            "in (0, 1e6] (or None for 3 / number of images)",
+            True,
+        )
         real("brightness_threshold", lambda v: True, "finite", True)
         real("brightness_quantile", lambda v: 0 <= v <= 1, "in [0, 1]")
         real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1) or None", True)
         check_random_state_param(self.random_state)
-        if self.n_threads is not None:
-            integer("n_threads", 1)
+        check_n_threads(self.n_threads)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, images: Any, y: Any = None) -> KernelLearner:
@@ -232,6 +237,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                     "learning_rate: None means 3 / number of images, but the input has no "
                     "len(); pass learning_rate explicitly"
                 )
+            if n == 0:
+                raise ValueError("images: empty input (0 images)")
             lr = 3.0 / n
         init = self.initial_resource
         if init is not None:
@@ -332,6 +339,9 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                     f"images: {stack.shape[1]}x{stack.shape[2]} images are smaller than "
                     f"kernel_size={k}"
                 )
+            n, h, w = stack.shape
+            out_shape = (n, kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
+            check_alloc("images", out_shape, 4)  # the float32 maps, concatenated here
             parts = [
                 _core.conv_features(
                     normalise_brightness(stack[idx], sq, self.n_threads), kern, s, self.n_threads

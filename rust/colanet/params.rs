@@ -2,6 +2,16 @@
 //! of docs/algorithms.md §3.10 (Kiselev's KNP MNIST settings).
 
 use crate::error::{Error, Result};
+use crate::limits;
+
+/// Largest accepted magnitude of the weights and the resource steps.
+pub const MAGNITUDE_MAX: f64 = 1e6;
+/// Longest frame in steps (bounds the time one example can take).
+pub const MAX_FRAME_STEPS: u32 = 100_000;
+/// Bytes of state per plastic synapse (resource, weight, contribution flag).
+pub const SYNAPSE_BYTES: usize = 17;
+/// Largest accepted magnitude of the initial resource.
+pub const RESOURCE_MAX: f64 = 1e12;
 
 /// Hyperparameters (notes symbols in brackets).
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +115,13 @@ impl Params {
         if self.microcolumns < 1 {
             return Err(Error::param("microcolumns", "must be >= 1"));
         }
+        // One copy's plastic synapses: resource and weight (f64) and a contribution
+        // flag per L neuron and input.
+        limits::elements(
+            "microcolumns",
+            &[self.n_classes, self.microcolumns, self.n_inputs],
+            SYNAPSE_BYTES,
+        )?;
         finite("threshold", self.threshold, self.threshold > 0.0, "> 0")?;
         finite(
             "threshold_excess",
@@ -118,20 +135,38 @@ impl Params {
                 format!("must be >= 1 (inf = no leak), got {}", self.tau_v),
             ));
         }
-        finite("hebbian", self.hebbian, self.hebbian <= 0.0, "<= 0")?;
-        finite("reward", self.reward, self.reward >= 0.0, ">= 0")?;
+        // Resource steps and weights are bounded in magnitude (MAGNITUDE_MAX) so
+        // that w(W), its inverse and the resources reached stay finite
+        // (docs/robustness.md).
+        finite(
+            "hebbian",
+            self.hebbian,
+            (-MAGNITUDE_MAX..=0.0).contains(&self.hebbian),
+            "in [-1e6, 0]",
+        )?;
+        finite(
+            "reward",
+            self.reward,
+            (0.0..=MAGNITUDE_MAX).contains(&self.reward),
+            "in [0, 1e6]",
+        )?;
         finite(
             "stability_ratio",
             self.stability_ratio,
             self.stability_ratio >= 0.0,
             ">= 0",
         )?;
-        finite("w_max", self.w_max, true, "finite")?;
+        finite(
+            "w_max",
+            self.w_max,
+            self.w_max.abs() <= MAGNITUDE_MAX,
+            "in [-1e6, 1e6]",
+        )?;
         finite(
             "w_min",
             self.w_min,
-            self.w_min < self.w_max,
-            &format!("< w_max = {}", self.w_max),
+            self.w_min < self.w_max && self.w_min.abs() <= MAGNITUDE_MAX,
+            &format!("in [-1e6, w_max = {})", self.w_max),
         )?;
         finite(
             "initial_weight",
@@ -139,6 +174,16 @@ impl Params {
             self.initial_weight >= self.w_min && self.initial_weight < self.w_max,
             &format!("in [w_min, w_max) = [{}, {})", self.w_min, self.w_max),
         )?;
+        let r0 = self.initial_resource();
+        if !(r0.is_finite() && r0.abs() <= RESOURCE_MAX) {
+            return Err(Error::param(
+                "initial_weight",
+                format!(
+                    "{} is too close to w_max = {}: its resource {r0} is not below {RESOURCE_MAX:e}",
+                    self.initial_weight, self.w_max
+                ),
+            ));
+        }
         finite(
             "renorm_threshold",
             self.renorm_threshold,
@@ -159,6 +204,12 @@ impl Params {
         }
         // The label, its gate, the forced firing, the reward (+3) and the reset (+4)
         // must all happen before the next frame's label.
+        if self.frame_steps > MAX_FRAME_STEPS {
+            return Err(Error::param(
+                "frame_steps",
+                format!("must be <= {MAX_FRAME_STEPS}, got {}", self.frame_steps),
+            ));
+        }
         if self.frame_steps < self.presentation_steps.max(5) {
             return Err(Error::param(
                 "frame_steps",

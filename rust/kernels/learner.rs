@@ -11,6 +11,7 @@ use crate::kernels::lanes::Lanes;
 use crate::kernels::responses::{
     responses_row, row_maxima, KernelQuads, RowMax, SparseImage, ROW_MAX_KERNELS,
 };
+use crate::limits;
 pub use crate::resource::{weight, zero_weight_resource};
 use crate::rng::{derive_seed, mix64, purpose};
 
@@ -33,6 +34,13 @@ pub struct KernelParams {
     pub brightness_threshold: f64,
 }
 
+/// Smallest accepted |w_min| and w_max.
+pub const WEIGHT_MIN: f64 = 1e-6;
+/// Largest accepted |w_min| and w_max.
+pub const WEIGHT_MAX: f64 = 1e6;
+/// Largest accepted resource step.
+pub const LEARNING_RATE_MAX: f64 = 1e6;
+
 impl KernelParams {
     pub fn validate(&self) -> Result<()> {
         if self.kernel_size < 1 {
@@ -47,27 +55,45 @@ impl KernelParams {
                 format!("must be >= 1, got {}", self.stride),
             ));
         }
-        if !self.w_min.is_finite() || self.w_min >= 0.0 {
+        // Magnitudes are kept inside [WEIGHT_MIN, WEIGHT_MAX] and the resource step
+        // inside (0, LEARNING_RATE_MAX] so that w(W), the zero-weight resource
+        // |w_min|·(w_max − w_min)/w_max and the resources reached by any realistic
+        // number of updates stay finite (docs/robustness.md).
+        if !(self.w_min.is_finite() && -WEIGHT_MAX <= self.w_min && self.w_min <= -WEIGHT_MIN) {
             return Err(Error::param(
                 "w_min",
-                format!("must be a finite value < 0, got {}", self.w_min),
+                format!(
+                    "must be in [-{WEIGHT_MAX:e}, -{WEIGHT_MIN:e}], got {}",
+                    self.w_min
+                ),
             ));
         }
-        if !self.w_max.is_finite() || self.w_max <= 0.0 {
+        if !(self.w_max.is_finite() && WEIGHT_MIN <= self.w_max && self.w_max <= WEIGHT_MAX) {
             return Err(Error::param(
                 "w_max",
-                format!("must be a finite value > 0, got {}", self.w_max),
+                format!(
+                    "must be in [{WEIGHT_MIN:e}, {WEIGHT_MAX:e}], got {}",
+                    self.w_max
+                ),
             ));
         }
-        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
+        if !(self.learning_rate > 0.0 && self.learning_rate <= LEARNING_RATE_MAX) {
             return Err(Error::param(
                 "learning_rate",
-                format!("must be a finite value > 0, got {}", self.learning_rate),
+                format!(
+                    "must be in (0, {LEARNING_RATE_MAX:e}], got {}",
+                    self.learning_rate
+                ),
             ));
         }
         if !self.brightness_threshold.is_finite() {
             return Err(Error::param("brightness_threshold", "must be finite"));
         }
+        // The state, allocated together: resource, weights and the transposed
+        // weights (3 × f64 per cell, kernels padded to quads).
+        let cells =
+            limits::elements_of::<f64>("kernel_size", &[self.kernel_size, self.kernel_size])?;
+        limits::elements("n_kernels", &[self.n_kernels.div_ceil(4), 4, cells], 24)?;
         Ok(())
     }
 
@@ -213,6 +239,18 @@ impl KernelLearner {
                 "kernels, resource and fired sizes disagree",
             ));
         }
+        // w(W) lies in [w_min, w_max]; the margin allows for rounding.
+        let (lo, hi) = (s.params.w_min, s.params.w_max);
+        let tol = 1e-9 * (hi - lo);
+        if let Some(bad) = weights
+            .iter()
+            .find(|v| !(lo - tol <= **v && **v <= hi + tol))
+        {
+            return Err(Error::corrupt(
+                "weights",
+                format!("must be finite and in [w_min={lo}, w_max={hi}], got {bad}"),
+            ));
+        }
         s.weights = weights;
         s.transpose_all();
         s.fired = fired;
@@ -279,6 +317,12 @@ impl KernelLearner {
                 format!("image of {h}x{w} is smaller than kernel_size={k}"),
             ));
         }
+        if h.checked_mul(w).is_none_or(|v| v >= u32::MAX as usize) {
+            return Err(Error::too_large(
+                "images",
+                format!("{h}x{w} images: at most {} pixels per image", u32::MAX - 1),
+            ));
+        }
         if g.len() != h * w {
             return Err(Error::input(
                 "images",
@@ -288,12 +332,16 @@ impl KernelLearner {
         let n = self.params.n_kernels;
         let (p_len, q_len) = (out_len(h, k, s), out_len(w, k, s));
         let positions = p_len * q_len;
-        if n * positions > u32::MAX as usize {
+        if n.checked_mul(positions)
+            .is_none_or(|v| v > u32::MAX as usize)
+        {
             return Err(Error::input(
                 "images",
                 "image too large for one learning step",
             ));
         }
+        // The per-position scratch of this image.
+        limits::elements_of::<PositionBest>("images", &[p_len, q_len])?;
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") {
@@ -345,7 +393,9 @@ impl KernelLearner {
         scratch.kernel_best.resize(n, (0, u32::MAX));
         for (pos, best) in scratch.positions.iter().enumerate() {
             let rank = best.rank();
-            let kb = &mut scratch.kernel_best[best.kernel as usize];
+            let Some(kb) = scratch.kernel_best.get_mut(best.kernel as usize) else {
+                continue; // no kernel at all (cannot happen with finite weights)
+            };
             if rank > kb.0 {
                 *kb = (rank, pos as u32);
             }

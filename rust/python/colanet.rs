@@ -9,13 +9,14 @@ use numpy::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::common::with_threads;
+use super::common::{shape_error, with_threads};
 use crate::colanet::digital::DigitalCopy;
 use crate::colanet::encode::check_counts;
 use crate::colanet::ensemble::{Ensemble, Member};
 use crate::colanet::network::{Links, Network};
 use crate::colanet::Params;
 use crate::error::Error;
+use crate::limits;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyColanet>()?;
@@ -124,6 +125,11 @@ impl PyColanet {
         if n_copies < 1 {
             return Err(Error::param("n_copies", "must be >= 1").into());
         }
+        limits::elements(
+            "n_copies",
+            &[n_copies, p.n_learning(), p.n_inputs],
+            crate::colanet::params::SYNAPSE_BYTES,
+        )?;
         let shape = (n_copies, p.n_learning(), p.n_inputs);
         let kind = match kind {
             "spiking" => Kind::Spiking(Ensemble::new(
@@ -183,13 +189,14 @@ impl PyColanet {
         n_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let n = x.shape()[0];
-        let xs: Vec<u8> = x.as_array().iter().copied().collect();
         let kind = &self.kind;
         let c = with_ensemble!(kind, e => e.params().n_classes);
+        limits::elements_of::<f64>("x", &[n, c])?;
+        let xs: Vec<u8> = x.as_array().iter().copied().collect();
         let v =
             py.detach(|| with_threads(n_threads, || with_ensemble!(kind, e => e.votes(&xs, n))))??;
         Ok(Array2::from_shape_vec((n, c), v)
-            .expect("shape")
+            .map_err(shape_error)?
             .into_pyarray(py))
     }
 
@@ -289,6 +296,8 @@ impl PyColanet {
         if label.is_some_and(|l| l >= p.n_classes) || copy >= e.copies.len() {
             return Err(Error::input("label", "class or copy index out of range").into());
         }
+        // The record: potentials (f64) and spikes of every L neuron at every step.
+        limits::elements_of::<f64>("frame_steps", &[p.frame_steps as usize, p.n_learning()])?;
         let mut rng = crate::rng::stream(seed, crate::rng::purpose::NETWORK, copy as u64);
         let tr = e.copies[copy].trace_frame(&x, label, &mut rng);
         let (steps, l, c) = (p.frame_steps as usize, p.n_learning(), p.n_classes);
@@ -296,25 +305,25 @@ impl PyColanet {
         d.set_item(
             "potential",
             Array2::from_shape_vec((steps, l), tr.potential)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "spike",
             Array2::from_shape_vec((steps, l), tr.spike)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "out",
             Array2::from_shape_vec((steps, c), tr.out)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "gate",
             Array2::from_shape_vec((steps, c), tr.gate)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         let rc: Vec<i64> = tr
@@ -328,52 +337,52 @@ impl PyColanet {
     }
 
     #[getter]
-    fn resource<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray3<f64>> {
+    fn resource<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f64>>> {
         let v = match &self.kind {
             Kind::Spiking(e) => stack3(e, |m| m.syn.resource().to_vec()),
             Kind::Digital(e) => stack3(e, |m| m.syn.resource().to_vec()),
         };
-        Array3::from_shape_vec(self.shape, v)
-            .expect("shape")
-            .into_pyarray(py)
+        Ok(Array3::from_shape_vec(self.shape, v)
+            .map_err(shape_error)?
+            .into_pyarray(py))
     }
 
     #[getter]
-    fn weights<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray3<f64>> {
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f64>>> {
         let v = match &self.kind {
             Kind::Spiking(e) => stack3(e, |m| m.syn.weights()),
             Kind::Digital(e) => stack3(e, |m| m.syn.weights()),
         };
-        Array3::from_shape_vec(self.shape, v)
-            .expect("shape")
-            .into_pyarray(py)
+        Ok(Array3::from_shape_vec(self.shape, v)
+            .map_err(shape_error)?
+            .into_pyarray(py))
     }
 
     #[getter]
-    fn free<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
+    fn free<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let v = match &self.kind {
             Kind::Spiking(e) => stack3(e, |m| m.syn.free().to_vec()),
             Kind::Digital(e) => stack3(e, |m| m.syn.free().to_vec()),
         };
-        Array2::from_shape_vec((self.shape.0, self.shape.1), v)
-            .expect("shape")
-            .into_pyarray(py)
+        Ok(Array2::from_shape_vec((self.shape.0, self.shape.1), v)
+            .map_err(shape_error)?
+            .into_pyarray(py))
     }
 
     #[getter]
-    fn stability<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
+    fn stability<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let v = match &self.kind {
             Kind::Spiking(e) => stack3(e, |m| m.learn.stability.clone()),
             Kind::Digital(e) => stack3(e, |m| m.stability.clone()),
         };
-        Array2::from_shape_vec((self.shape.0, self.shape.1), v)
-            .expect("shape")
-            .into_pyarray(py)
+        Ok(Array2::from_shape_vec((self.shape.0, self.shape.1), v)
+            .map_err(shape_error)?
+            .into_pyarray(py))
     }
 
     /// Per copy and L neuron: own firings, forced firings, rewards — (copies, 3, L).
     #[getter]
-    fn counters<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray3<u64>> {
+    fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<u64>>> {
         let v: Vec<u64> = match &self.kind {
             Kind::Spiking(e) => e
                 .copies
@@ -397,9 +406,9 @@ impl PyColanet {
                 })
                 .collect(),
         };
-        Array3::from_shape_vec((self.shape.0, 3, self.shape.1), v)
-            .expect("shape")
-            .into_pyarray(py)
+        Ok(Array3::from_shape_vec((self.shape.0, 3, self.shape.1), v)
+            .map_err(shape_error)?
+            .into_pyarray(py))
     }
 
     #[getter]

@@ -3,7 +3,14 @@
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
+use crate::error::Error;
 use crate::threads;
+
+/// An output array that does not match its buffer (a bug), as an error instead of
+/// a panic.
+pub fn shape_error(e: ndarray::ShapeError) -> PyErr {
+    Error::resource("output", format!("internal shape mismatch: {e}")).into()
+}
 
 /// Runs `f` on `n_threads` threads (all cores when None; the pools and the check of
 /// `n_threads` are the core's, `crate::threads`). A panic inside becomes a

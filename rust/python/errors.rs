@@ -1,5 +1,5 @@
 //! Core errors as Python exceptions: each kind of `crate::error::Error` becomes its
-//! class in `snnconv.exceptions` (all of them `ValueError`s), so bindings use `?`.
+//! class in `snnconv.exceptions` (`ValueError`s, and `ResourceLimitError` a `MemoryError`), so bindings use `?`.
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::PyErr;
@@ -9,6 +9,7 @@ use crate::error::Error;
 pyo3::import_exception!(snnconv.exceptions, ParameterError);
 pyo3::import_exception!(snnconv.exceptions, DataError);
 pyo3::import_exception!(snnconv.exceptions, ModelFileError);
+pyo3::import_exception!(snnconv.exceptions, ResourceLimitError);
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
@@ -18,6 +19,7 @@ impl From<Error> for PyErr {
             Error::InvalidInput { .. } => DataError::new_err(msg),
             Error::CorruptModel { .. } => ModelFileError::new_err(msg),
             Error::Resource { .. } => PyRuntimeError::new_err(msg),
+            Error::TooLarge { .. } => ResourceLimitError::new_err(msg),
         }
     }
 }

@@ -8,7 +8,7 @@ use numpy::{
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use super::common::with_threads;
+use super::common::{shape_error, with_threads};
 use crate::error::Error;
 use crate::kernels::brightness::{
     brightness_u8_stack, check_saturation_quantile, check_unit_range, saturate_stack, LevelCounts,
@@ -17,6 +17,7 @@ use crate::kernels::brightness::{
 use crate::kernels::conv::{conv_stack_f32, out_len};
 use crate::kernels::prepared::PreparedStack;
 use crate::kernels::{KernelLearner, KernelParams};
+use crate::limits;
 use crate::rng;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -34,11 +35,13 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 fn brightness_stack(images: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, [usize; 3])> {
     if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
         let shape = [a.shape()[0], a.shape()[1], a.shape()[2]];
+        stack_fits(shape)?;
         let v = a.as_array().iter().map(|&x| f64::from(x) / 255.0).collect();
         return Ok((v, shape));
     }
     if let Ok(a) = images.extract::<PyReadonlyArray3<'_, f64>>() {
         let shape = [a.shape()[0], a.shape()[1], a.shape()[2]];
+        stack_fits(shape)?;
         let v: Vec<f64> = a.as_array().iter().copied().collect();
         check_unit_range(&v, "images")?;
         return Ok((v, shape));
@@ -46,6 +49,14 @@ fn brightness_stack(images: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, [usize; 3]
     Err(PyTypeError::new_err(
         "images: expected a 3-D numpy array of uint8 or float64 (N, H, W)",
     ))
+}
+
+/// The per-image and per-pixel buffers of an (N, H, W) stack fit the budget: f64
+/// values of every pixel, and a histogram per image.
+fn stack_fits([n, h, w]: [usize; 3]) -> PyResult<()> {
+    limits::elements_of::<f64>("images", &[n, h, w])?;
+    limits::elements_of::<[u32; 256]>("images", &[n])?;
+    Ok(())
 }
 
 /// Brightness normalisation of a stack: values in [0, 1], then the per-image saturation rule.
@@ -61,6 +72,7 @@ fn normalise_brightness<'py>(
     if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
         // uint8 (the usual case): one lookup table per image, no float selection.
         let [n, h, w] = [a.shape()[0], a.shape()[1], a.shape()[2]];
+        stack_fits([n, h, w])?;
         let src: Vec<u8> = match a.as_slice() {
             Ok(s) => s.to_vec(),
             Err(_) => a.as_array().iter().copied().collect(),
@@ -71,26 +83,32 @@ fn normalise_brightness<'py>(
                 brightness_u8_stack(&src, h * w, saturation_quantile, &mut data)
             })
         })?;
-        let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
+        let arr = Array3::from_shape_vec((n, h, w), data).map_err(shape_error)?;
         return Ok(arr.into_pyarray(py));
     }
     let (mut data, [n, h, w]) = brightness_stack(images)?;
     if let Some(sq) = saturation_quantile {
         py.detach(|| with_threads(n_threads, || saturate_stack(&mut data, h * w, sq)))?;
     }
-    let arr = Array3::from_shape_vec((n, h, w), data).expect("shape checked");
+    let arr = Array3::from_shape_vec((n, h, w), data).map_err(shape_error)?;
     Ok(arr.into_pyarray(py))
 }
 
 /// Seeded permutation of 0..n for epoch `epoch` (one PCG stream per epoch).
 #[pyfunction]
-fn permutation<'py>(py: Python<'py>, n: usize, seed: u64, epoch: u64) -> Bound<'py, PyArray1<u64>> {
+fn permutation<'py>(
+    py: Python<'py>,
+    n: usize,
+    seed: u64,
+    epoch: u64,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    limits::elements_of::<u64>("n", &[n, 2])?;
     let mut r = rng::stream(seed, rng::purpose::SHUFFLE, epoch);
     let p: Vec<u64> = rng::permutation(n, &mut r)
         .into_iter()
         .map(|i| i as u64)
         .collect();
-    Array1::from(p).into_pyarray(py)
+    Ok(Array1::from(p).into_pyarray(py))
 }
 
 /// Valid cross-correlation of brightness-normalised images (N, H, W) with kernels (n, K, K)
@@ -127,14 +145,16 @@ fn conv_features<'py>(
     };
     let kern: Vec<f32> = kernels.as_array().iter().map(|&v| v as f32).collect();
     let (p, q) = (out_len(h, k, stride), out_len(w, k, stride));
-    let mut out = crate::pages::zeroed::<f32>(n_img * n_k * p * q);
+    limits::elements_of::<f32>("images", &[n_img, h, w])?;
+    let size = limits::elements_of::<f32>("n_kernels", &[n_img, n_k, p, q])?;
+    let mut out = crate::pages::zeroed::<f32>(size);
     py.detach(|| {
         with_threads(n_threads, || {
             conv_stack_f32(&g, n_img, (h, w), &kern, k, stride, &mut out)
         })
     })?;
     Ok(Array4::from_shape_vec((n_img, n_k, p, q), out)
-        .expect("shape")
+        .map_err(shape_error)?
         .into_pyarray(py))
 }
 
@@ -188,6 +208,7 @@ impl PyPreparedStack {
         check_saturation_quantile(saturation_quantile)?;
         let stack = if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
             let shape = (a.shape()[0], a.shape()[1], a.shape()[2]);
+            stack_fits([shape.0, 1, 1])?;
             let levels: Vec<u8> = match a.as_slice() {
                 Ok(s) => s.to_vec(),
                 Err(_) => a.as_array().iter().copied().collect(),
@@ -240,13 +261,14 @@ impl PyPreparedStack {
                 Error::input("idx", format!("index {bad} out of range for {n} images")).into(),
             );
         }
-        let mut out = crate::pages::zeroed::<f64>(idx.len() * h * w);
+        let size = limits::elements_of::<f64>("idx", &[idx.len(), h, w])?;
+        let mut out = crate::pages::zeroed::<f64>(size);
         if h * w > 0 {
             for (o, &i) in out.chunks_exact_mut(h * w).zip(&idx) {
                 self.0.image(i, o);
             }
         }
-        let arr = Array3::from_shape_vec((idx.len(), h, w), out).expect("shape");
+        let arr = Array3::from_shape_vec((idx.len(), h, w), out).map_err(shape_error)?;
         Ok(arr.into_pyarray(py))
     }
 
@@ -260,6 +282,9 @@ impl PyPreparedStack {
         self.0.collect_into(&mut q.0);
     }
 }
+
+/// Images copied into the core per batch when learning from a numpy array.
+const BATCH: usize = 64;
 
 /// The learner state; Python's `KernelLearner` drives it in chunks of images so
 /// progress is shown and Ctrl-C is honoured between chunks.
@@ -392,7 +417,8 @@ impl PyKernelLearner {
         if h * w == 0 {
             return Err(Error::input("images", "images have no pixels").into());
         }
-        let mut stats = Vec::with_capacity(order.len() * 3);
+        limits::elements_of::<f64>("images", &[BATCH.min(order.len()), h, w])?;
+        let mut stats = Vec::with_capacity(limits::elements_of::<u32>("order", &[order.len(), 3])?);
         let learner = &mut self.0;
         if let Some(p) = &prepared {
             // The stack lives in the core: no copy, and the GIL is released for
@@ -412,7 +438,6 @@ impl PyKernelLearner {
         } else if let Some(images) = &array {
             // Copy the images in learning order, a few at a time (numpy memory is
             // only read with the GIL held), and learn each batch without the GIL.
-            const BATCH: usize = 64;
             let all = images.as_array();
             let contiguous = images.as_slice().ok();
             let mut data = Vec::with_capacity(BATCH.min(order.len()) * h * w);
@@ -437,16 +462,16 @@ impl PyKernelLearner {
             }
         }
         Ok(Array2::from_shape_vec((order.len(), 3), stats)
-            .expect("shape")
+            .map_err(shape_error)?
             .into_pyarray(py))
     }
 
     #[getter]
-    fn weights<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray3<f64>> {
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f64>>> {
         self.kernel_array(py, self.0.weights())
     }
     #[getter]
-    fn resource<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray3<f64>> {
+    fn resource<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f64>>> {
         self.kernel_array(py, self.0.resource())
     }
     #[getter]
@@ -460,10 +485,12 @@ impl PyKernelLearner {
 }
 
 impl PyKernelLearner {
-    fn kernel_array<'py>(&self, py: Python<'py>, v: &[f64]) -> Bound<'py, PyArray3<f64>> {
+    fn kernel_array<'py>(&self, py: Python<'py>, v: &[f64]) -> PyResult<Bound<'py, PyArray3<f64>>> {
         let p = self.0.params();
-        Array3::from_shape_vec((p.n_kernels, p.kernel_size, p.kernel_size), v.to_vec())
-            .expect("shape")
-            .into_pyarray(py)
+        Ok(
+            Array3::from_shape_vec((p.n_kernels, p.kernel_size, p.kernel_size), v.to_vec())
+                .map_err(shape_error)?
+                .into_pyarray(py),
+        )
     }
 }

@@ -6,7 +6,7 @@ use numpy::{IntoPyArray, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use super::common::with_threads;
+use super::common::{shape_error, with_threads};
 use crate::error::Error;
 use crate::preprocess::components::components as core_components;
 use crate::preprocess::heat::HeatMap;
@@ -108,7 +108,7 @@ impl PyHeatMap {
         let mut out = vec![0f32; h * w];
         py.detach(|| with_threads(self.n_threads, || self.map.heat_into(&mut out)))?;
         Ok(Array2::from_shape_vec((h, w), out)
-            .expect("shape")
+            .map_err(shape_error)?
             .into_pyarray(py))
     }
 
@@ -164,6 +164,6 @@ fn components<'py>(
         .flat_map(|c| [c.x0, c.y0, c.x1, c.y1, c.area].map(|v| v as i64))
         .collect();
     Ok(Array2::from_shape_vec((found.len(), 5), rows)
-        .expect("shape")
+        .map_err(shape_error)?
         .into_pyarray(py))
 }

@@ -8,9 +8,10 @@ use numpy::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::common::with_threads;
+use super::common::{shape_error, with_threads};
 use crate::error::Error;
 use crate::kernels::brightness::check_unit_range;
+use crate::limits;
 use crate::snn::{
     calibrate, pool_raster, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, FrameOut, Raster,
     Reset,
@@ -41,10 +42,10 @@ fn sum_pool_spikes<'py>(
     let dims = (layer.n_kernels, layer.p_len, layer.q_len);
     Ok((
         Array3::from_shape_vec(dims, counts)
-            .expect("shape")
+            .map_err(shape_error)?
             .into_pyarray(py),
         Array3::from_shape_vec(dims, backlog)
-            .expect("shape")
+            .map_err(shape_error)?
             .into_pyarray(py),
     ))
 }
@@ -183,6 +184,7 @@ impl PyConvSnn {
         Bound<'py, PyArray2<u64>>,
     )> {
         let (n, data) = self.images(&images)?;
+        self.batch_fits(n)?;
         let mut c = self.carry(carry)?;
         let net = &self.net;
         let out =
@@ -203,19 +205,19 @@ impl PyConvSnn {
         let (h, w) = (net.conv.height, net.conv.width);
         Ok((
             Array4::from_shape_vec((n, nk, pp, pq), out.pooled)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
             Array4::from_shape_vec((n, nk, pp, pq), out.backlog)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
             Array2::from_shape_vec((n, nk), out.conv_counts)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
             Array2::from_shape_vec((n, 4), stats)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
             Array2::from_shape_vec((h, w), c)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         ))
     }
@@ -231,7 +233,8 @@ impl PyConvSnn {
         per_kernel: bool,
         n_threads: Option<usize>,
     ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
-        let (_, data) = self.images(&images)?;
+        let (n, data) = self.images(&images)?;
+        self.batch_fits(n)?;
         let max_rate = self.net.params.frame_steps as f64;
         if !(target_rate > 0.0 && target_rate < max_rate) {
             return Err(Error::param(
@@ -288,6 +291,11 @@ impl PyConvSnn {
         check_unit_range(&g, "image")?;
         let mut c = self.carry(carry)?;
         let steps = net.params.frame_steps;
+        // The recordings: input (bool), conv spikes (bool) and potentials (f32) per
+        // neuron, pool spikes (bool) and charges (f64), for every step.
+        limits::elements_of::<bool>("frame_steps", &[steps, h, w])?;
+        limits::elements_of::<f32>("frame_steps", &[steps, net.conv.state_len()])?;
+        limits::elements_of::<f64>("frame_steps", &[steps, net.pool.len()])?;
         let mut rec = Raster::new(steps, h * w, &net.conv, &net.pool);
         let (nk, pp, pq) = self.output_shape();
         let (_, cp, cq) = self.conv_shape();
@@ -312,49 +320,49 @@ impl PyConvSnn {
         d.set_item(
             "input",
             Array3::from_shape_vec((steps, h, w), rec.input)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "conv",
             Array4::from_shape_vec(conv4, rec.conv)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "pool",
             Array4::from_shape_vec(pool4, rec.pool)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "conv_potential",
             Array4::from_shape_vec(conv4, rec.potential)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "pool_charge",
             Array4::from_shape_vec(pool4, rec.charge)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "pooled",
             Array3::from_shape_vec((nk, pp, pq), pooled)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "backlog",
             Array3::from_shape_vec((nk, pp, pq), backlog)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item(
             "carry",
             Array2::from_shape_vec((h, w), c)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
         d.set_item("synaptic_events", st.synaptic_events)?;
@@ -363,6 +371,16 @@ impl PyConvSnn {
 }
 
 impl PyConvSnn {
+    /// The outputs of a batch of `n` images fit the budget: pooled counts and backlogs
+    /// (u16), conv counts (u32) and the starting carry of every image (u64).
+    fn batch_fits(&self, n: usize) -> PyResult<()> {
+        let net = &self.net;
+        limits::elements_of::<u16>("images", &[n, net.pool.len()])?;
+        limits::elements_of::<u32>("images", &[n, net.conv.n_kernels])?;
+        limits::elements_of::<u64>("images", &[n, net.n_pixels()])?;
+        Ok(())
+    }
+
     /// Owned copy of a (N, H, W) brightness stack of this network's image size.
     fn images(&self, images: &PyReadonlyArray3<'_, f64>) -> PyResult<(usize, Vec<f64>)> {
         let s = images.shape();

@@ -8,8 +8,9 @@ use numpy::{
 };
 use pyo3::prelude::*;
 
-use super::common::with_threads;
+use super::common::{shape_error, with_threads};
 use crate::error::Error;
+use crate::limits;
 use crate::ulsnn::{Ulsnn, UlsnnParams};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -148,7 +149,7 @@ impl PyUlsnn {
             })
         })??;
         Ok(Array2::from_shape_vec((n, 2), stats)
-            .expect("shape")
+            .map_err(shape_error)?
             .into_pyarray(py))
     }
 
@@ -164,7 +165,7 @@ impl PyUlsnn {
     ) -> PyResult<Responses<'py>> {
         let (data, n) = rows(&self.0, &images)?;
         let k = self.0.params().n_neurons;
-        let mut counts = vec![0u32; n * k];
+        let mut counts = vec![0u32; limits::elements_of::<u32>("images", &[n, k])?];
         let mut retries = vec![0u32; n];
         let net = &self.0;
         py.detach(|| {
@@ -174,7 +175,7 @@ impl PyUlsnn {
         })??;
         Ok((
             Array2::from_shape_vec((n, k), counts)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
             Array1::from(retries).into_pyarray(py),
         ))
@@ -189,11 +190,13 @@ impl PyUlsnn {
         index: u64,
     ) -> PyResult<(Bound<'py, PyArray2<u8>>, u32)> {
         let img: Vec<f64> = image.as_array().iter().copied().collect();
+        let p = self.0.params();
+        limits::elements_of::<u8>("time", &[p.time, p.n_neurons])?;
         let (r, pres) = self.0.raster(&img, index)?;
         let (t, k) = (self.0.params().time, self.0.params().n_neurons);
         Ok((
             Array2::from_shape_vec((t, k), r)
-                .expect("shape")
+                .map_err(shape_error)?
                 .into_pyarray(py),
             pres.retries,
         ))
@@ -201,11 +204,13 @@ impl PyUlsnn {
 
     /// Input → excitatory weights, (n_inputs, n_neurons).
     #[getter]
-    fn weights<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let p = self.0.params();
-        Array2::from_shape_vec((p.n_inputs, p.n_neurons), self.0.weights().to_vec())
-            .expect("shape")
-            .into_pyarray(py)
+        Ok(
+            Array2::from_shape_vec((p.n_inputs, p.n_neurons), self.0.weights().to_vec())
+                .map_err(shape_error)?
+                .into_pyarray(py),
+        )
     }
     #[getter]
     fn theta<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {

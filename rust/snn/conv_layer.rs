@@ -9,6 +9,7 @@
 //! O(1)-per-neuron leak and threshold test.
 
 use crate::error::{Error, Result};
+use crate::limits;
 
 /// What a neuron does with its potential after a spike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +124,21 @@ impl ConvLayer {
         let lanes = n_kernels.div_ceil(LANE_GRANULE) * LANE_GRANULE;
         let p_len = (height - k) / stride + 1;
         let q_len = (width - k) / stride + 1;
+        // Pixels and neurons are indexed with u32; every per-network buffer (carry,
+        // potentials, spike lists, weights) must fit the allocation budget.
+        let pixels = limits::elements_of::<u64>("images", &[height, width])?;
+        let neurons = limits::elements_of::<(u32, u32)>("kernels", &[p_len, q_len, lanes])?;
+        limits::elements_of::<f32>("kernel_size", &[k, k, lanes])?;
+        if pixels > u32::MAX as usize || neurons > u32::MAX as usize {
+            return Err(Error::too_large(
+                "images",
+                format!(
+                    "{height}x{width} images with {n_kernels} kernels give {neurons} neurons; \
+                     at most {} pixels and neurons are supported",
+                    u32::MAX
+                ),
+            ));
+        }
         let mut layer = Self {
             n_kernels,
             lanes,

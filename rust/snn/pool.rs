@@ -12,6 +12,7 @@
 //! multiple of `pool`) are not pooled, as in `snnconv.probe.sum_pool`.
 
 use crate::error::{Error, Result};
+use crate::limits;
 
 /// Charge units per threshold; one input adds `UNITS + 1`.
 pub const UNITS: u64 = 1 << 20;
@@ -135,7 +136,11 @@ pub fn pool_raster(
     counts: &mut Vec<u16>,
     backlog: &mut Vec<u16>,
 ) -> Result<PoolLayer> {
-    if spikes.len() != steps * n_kernels * conv_p * conv_q {
+    limits::elements_of::<u64>("spikes", &[n_kernels, conv_p, conv_q])?;
+    let want = [steps, n_kernels, conv_p, conv_q]
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    if want != Some(spikes.len()) {
         return Err(Error::input("spikes", "length does not match the shape"));
     }
     let layer = PoolLayer::new(pool, n_kernels, (conv_p, conv_q), steps.max(1))?;

@@ -2,6 +2,13 @@
 
 use super::neurons::LifParams;
 use crate::error::{Error, Result};
+use crate::limits;
+
+/// Longest presentation in steps (bounds the time one image can take).
+pub const MAX_TIME: usize = 100_000;
+
+/// Largest accepted synaptic weight, learning rate, norm and θ step.
+pub const MAGNITUDE_MAX: f64 = 1e6;
 
 /// Largest number of repeated presentations of one image (the intensity rule).
 pub const MAX_RETRIES: u32 = 63;
@@ -106,9 +113,17 @@ impl UlsnnParams {
         if self.n_neurons < 1 {
             return Err(Error::param("n_neurons", "must be >= 1"));
         }
-        if self.time < 1 {
-            return Err(Error::param("time", "must be >= 1"));
+        if !(1..=MAX_TIME).contains(&self.time) {
+            return Err(Error::param(
+                "time",
+                format!("must be in [1, {MAX_TIME}] steps, got {}", self.time),
+            ));
         }
+        // The state: input → excitatory weights (f64) and the per-neuron buffers.
+        limits::elements_of::<f64>("n_neurons", &[self.n_inputs, self.n_neurons])?;
+        limits::elements_of::<f64>("n_neurons", &[self.n_neurons, 8])?;
+        // The trace decay table: one power per step.
+        limits::elements_of::<f64>("time", &[self.time.saturating_add(1)])?;
         pos("intensity", self.intensity)?;
         nonneg("intensity_step", self.intensity_step)?;
         if self.max_retries > MAX_RETRIES {
@@ -127,6 +142,8 @@ impl UlsnnParams {
                 ),
             ));
         }
+        // Magnitudes are bounded (MAGNITUDE_MAX) so potentials, traces, weights and
+        // θ stay finite (docs/robustness.md).
         nonneg("exc", self.exc)?;
         nonneg("inh", self.inh)?;
         nonneg("nu_pre", self.nu_pre)?;
@@ -134,6 +151,22 @@ impl UlsnnParams {
         pos("w_max", self.w_max)?;
         pos("norm", self.norm)?;
         nonneg("theta_plus", self.theta_plus)?;
+        for (name, v) in [
+            ("exc", self.exc),
+            ("inh", self.inh),
+            ("nu_pre", self.nu_pre),
+            ("nu_post", self.nu_post),
+            ("w_max", self.w_max),
+            ("norm", self.norm),
+            ("theta_plus", self.theta_plus),
+        ] {
+            if v > MAGNITUDE_MAX {
+                return Err(Error::param(
+                    name,
+                    format!("must be <= {MAGNITUDE_MAX:e}, got {v}"),
+                ));
+            }
+        }
         pos("tc_theta_decay", self.tc_theta_decay)?;
         pos("tc_trace", self.tc_trace)?;
         self.exc_neuron.validate("exc_neuron")?;

@@ -62,6 +62,8 @@ def as_stack(images: Any, name: str = "images") -> np.ndarray | None:
             )
         if images.shape[0] == 0:
             raise ValueError(f"{name}: empty input (0 images)")
+        if images.shape[1] == 0 or images.shape[2] == 0:
+            raise DataError(f"{name}: images have no pixels, shape {images.shape}")
         return _as_core_dtype(images, name)
     if isinstance(images, (str, bytes)) or not isinstance(images, Iterable):
         raise TypeError(

@@ -5,20 +5,49 @@ ParameterError (a ValueError); nothing is silently clipped."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..exceptions import ParameterError
+from ..exceptions import ParameterError, ResourceLimitError
+
+#: The largest integer parameter: sizes and counts are 64-bit in the core.
+INT_MAX = 2**63 - 1
+
+#: The largest number of passes over the data (a larger value is a run that never ends).
+MAX_EPOCHS = 10_000
+
+#: ``n_threads`` may be at most this many threads per available core (as the core's
+#: ``crate::limits::THREADS_PER_CORE``; docs/robustness.md).
+THREADS_PER_CORE = 4
+
+
+def max_threads() -> int:
+    """The largest accepted ``n_threads``: 4 x the cores this process may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return THREADS_PER_CORE * max(cores, 1)
+
+
+def check_n_threads(v: Any, name: str = "n_threads") -> int | None:
+    """``v`` as None (all cores) or an int in [1, max_threads()]: a larger count would
+    start that many threads for nothing (and a stored 2**63 would never finish)."""
+    if v is None:
+        return None
+    return check_int(name, v, 1, max_threads())
 
 
 def check_int(name: str, v: Any, lo: int, hi: int | None = None) -> int:
-    """``v`` as an int in [lo, hi] (hi None: no upper bound)."""
+    """``v`` as an int in [lo, hi] (hi None: up to 2**63 - 1, the largest size the
+    core takes; larger sizes are refused by its allocation budget anyway)."""
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise TypeError(f"{name}: must be an integer, got {type(v).__name__} {v!r}")
-    if v < lo or (hi is not None and v > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+    if v < lo or (hi is not None and v > hi) or v > INT_MAX:
+        rng = f"in [{lo}, 2**63 - 1]" if hi is None else f"in [{lo}, {hi}]"
         raise ParameterError(f"{name}: must be an integer {rng}, got {v!r}")
     return int(v)
 
@@ -41,3 +70,34 @@ def check_real(
     if math.isnan(f) or (math.isinf(f) and not allow_inf) or not ok(f):
         raise ParameterError(f"{name}: must be {rng}, got {v!r}")
     return f
+
+
+#: The core's fixed per-allocation ceiling (``crate::limits::MAX_ALLOC_BYTES``).
+MAX_ALLOC_BYTES = 16 << 30
+
+
+def alloc_budget() -> int:
+    """The per-allocation budget in bytes, as the core computes it: the
+    ``SNNCONV_MAX_ALLOC_BYTES`` environment variable, else the smaller of 16 GiB and
+    half the machine's physical memory (docs/robustness.md)."""
+    env = os.environ.get("SNNCONV_MAX_ALLOC_BYTES", "").strip()
+    if env.isdigit():
+        return int(env)
+    try:
+        phys = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        phys = MAX_ALLOC_BYTES
+    return min(MAX_ALLOC_BYTES, phys // 2) if phys > 0 else MAX_ALLOC_BYTES
+
+
+def check_alloc(name: str, shape: tuple[int, ...], itemsize: int) -> None:
+    """Raises ResourceLimitError naming ``name`` if an array of ``shape`` and
+    ``itemsize`` would exceed the allocation budget (for arrays numpy allocates)."""
+    need = math.prod(int(d) for d in shape) * int(itemsize)
+    budget = alloc_budget()
+    if need > budget:
+        raise ResourceLimitError(
+            f"{name}: would need {need / 1e9:.1f} GB ({need} bytes) for an array of shape "
+            f"{tuple(int(d) for d in shape)}, above the per-allocation budget of "
+            f"{budget / 1e9:.1f} GB (SNNCONV_MAX_ALLOC_BYTES)"
+        )

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._util.estimator import check_random_state_param
 from .._util.images import as_stack
-from .._util.validation import check_int, check_real  # noqa: F401 - re-exported
+from .._util.validation import check_int, check_n_threads, check_real  # noqa: F401 - re-exported
 
 
 def brightness(images: Any, name: str = "images") -> np.ndarray:
@@ -23,5 +23,4 @@ def brightness(images: Any, name: str = "images") -> np.ndarray:
 
 def check_common(est: Any) -> None:
     check_random_state_param(est.random_state)
-    if est.n_threads is not None:
-        check_int("n_threads", est.n_threads, 1)
+    check_n_threads(est.n_threads)

@@ -19,6 +19,7 @@ from .._util.estimator import (
 from .._util.fitted import check_fitted
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
+from .._util.validation import MAX_EPOCHS
 from . import _readout
 from ._common import brightness, check_common, check_int, check_real
 
@@ -114,8 +115,8 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     # and load() uses it to vet a file's parameters. The core's check guards direct _core use.
     def _check_params(self) -> None:
         check_int("n_neurons", self.n_neurons, 1)
-        check_int("time", self.time, 1)
-        check_int("epochs", self.epochs, 1)
+        check_int("time", self.time, 1, 100_000)
+        check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         check_int("max_retries", self.max_retries, 0, 63)
         check_int("min_spikes", self.min_spikes, 0)
         check_real("intensity", self.intensity, lambda v: 0 < v <= 1000, "in (0, 1000] Hz")

@@ -42,7 +42,7 @@ from .._util.estimator import (
 from .._util.fitted import check_fitted
 from .._util.persistence import load_npz, save_npz
 from .._util.progress import progress_bar
-from .._util.validation import check_int, check_real
+from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
 from .input import as_features, match_scale
 from .population import PopulationCode, check_encoding
 
@@ -181,9 +181,9 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
 
         p = self.get_params()
         integer("microcolumns", 1)
-        integer("n_copies", 1)
+        integer("n_copies", 1, 10_000)
         integer("presentation_steps", 1, 255)
-        integer("epochs", 1)
+        integer("epochs", 1, MAX_EPOCHS)
         real("threshold", lambda v: v > 0, "> 0")
         real("threshold_excess", lambda v: v >= 0, ">= 0")
         real("hebbian", lambda v: v <= 0, "<= 0 (anti-Hebbian)")
@@ -196,7 +196,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             lambda v: p["w_min"] <= v < p["w_max"],
             f"in [w_min, w_max) = [{p['w_min']}, {p['w_max']})",
         )
-        integer("silent_synapses", -1)
+        integer("silent_synapses", -1, 2**32 - 1)
         real("renorm_threshold", lambda v: v >= 0, ">= 0")
         if isinstance(self.input_max, str):
             if self.input_max not in ("max", "match"):
@@ -218,14 +218,13 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             real("stochastic", lambda v: v >= 0, ">= 0")
         for name in ("hebbian_window", "dopamine_time", "max_isi", "frame_steps", "label_step"):
             if name in p:
-                integer(name, 0)
+                integer(name, 0, 2**32 - 1)  # 32-bit step counts in the core
         if "frame_steps" in p:
             lo = max(int(p["presentation_steps"]), 5)
-            integer("frame_steps", lo)
+            integer("frame_steps", lo, 100_000)
             integer("label_step", 0, int(p["frame_steps"]) - 1)
         check_random_state_param(self.random_state)
-        if self.n_threads is not None:
-            integer("n_threads", 1)
+        check_n_threads(self.n_threads)
 
     def _core_params(self, n_features: int, n_classes: int) -> dict[str, Any]:
         d = dict(self._fixed)

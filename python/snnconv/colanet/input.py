@@ -4,10 +4,12 @@ at which they become spike counts (see ``_colanet_base`` for the encoding)."""
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
 
+from .._util.validation import check_alloc
 from ..exceptions import DataError
 
 
@@ -29,6 +31,7 @@ def as_features(
     a = check_array(X, dtype="numeric", allow_nd=True, input_name="X", estimator=name)
     if a.dtype == np.bool_:
         raise TypeError("X: dtype bool is not supported; use integer or float features")
+    check_alloc("X", a.shape, 8)  # the float64 copy made below
     a = np.ascontiguousarray(a.reshape(a.shape[0], -1), dtype=np.float64)
     if a.shape[1] == 0:
         raise DataError(
@@ -60,11 +63,18 @@ def match_scale(a: np.ndarray, t_p: int, target: float) -> float:
     def spikes(scale: float) -> float:
         return float(np.floor(np.minimum(sample * t_p / scale, t_p)).sum(axis=1).mean())
 
-    lo, hi = top * 1e-9, top * 1e9  # spikes(lo) >= spikes(hi)
+    if not top > 0:
+        return 1.0  # all-zero features: no scale gives a spike
+    # Kept inside the normal floats, so extreme features (1e-300, 1e300) neither
+    # underflow the bisection to 0 nor overflow it to infinity.
+    lo = max(top * 1e-9, sys.float_info.min)
+    hi = min(top * 1e9, sys.float_info.max)  # spikes(lo) >= spikes(hi)
     if spikes(lo) <= target:
         return float(sample[sample > 0].min())
     for _ in range(100):
         mid = math.sqrt(lo * hi)
+        if not 0 < mid < math.inf:  # lo * hi under- or overflowed
+            mid = math.sqrt(lo) * math.sqrt(hi)
         if spikes(mid) > target:
             lo = mid
         else:

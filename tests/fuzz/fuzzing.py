@@ -1,0 +1,282 @@
+"""The fuzz harness: strategies for hostile inputs and the classification of outcomes.
+
+Every call runs in-process and ends in one of:
+
+* a clean error: a ``snnconv.exceptions.SnnconvError``, ``ValueError``, ``TypeError``
+  or ``MemoryError`` (``ResourceLimitError``) — OK;
+* a result — OK if every float it holds is finite;
+* ``RuntimeError("internal error ...")`` (a Rust panic caught by the binding), an
+  exception of any other class (``KeyError``, ``OverflowError``, ...), or a
+  non-finite output — FAIL (another ``RuntimeError`` is documented behaviour, e.g.
+  ``ConvSNN(on_backlog="raise")``);
+* a hang — the watchdog (``faulthandler.dump_traceback_later``) kills the process
+  after ``SNNCONV_FUZZ_TIMEOUT`` seconds with every thread's traceback (FAIL);
+* an abort or a segfault kills the process (FAIL, seen by the runner).
+
+The number of examples per entry point is ``SNNCONV_FUZZ_EXAMPLES`` (default 30, so the
+whole suite stays well under a minute); see docs/robustness.md.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+EXAMPLES = int(os.environ.get("SNNCONV_FUZZ_EXAMPLES", "30"))
+#: Campaign mode: a failure is appended to this file (with its inputs) and counted
+#: instead of stopping the test, so a long run keeps going.
+RECORD = os.environ.get("SNNCONV_FUZZ_RECORD")
+TIMEOUT = float(os.environ.get("SNNCONV_FUZZ_TIMEOUT", "120"))
+#: The allocation budget the fuzz tests run under (bytes): large enough for every
+#: legitimate tiny case, small enough that "large but allowed" sizes stay cheap.
+BUDGET = os.environ.get("SNNCONV_FUZZ_BUDGET", str(256 << 20))
+
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=EXAMPLES <= 100,  # CI: the same examples on every run
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+
+CLEAN = (ValueError, TypeError, MemoryError)
+
+
+class Outcome:
+    """Counts of outcomes per entry point, printed at the end of a long run."""
+
+    counts: ClassVar[dict[str, dict[str, int]]] = {}
+
+    total: ClassVar[int] = 0
+
+    @classmethod
+    def add(cls, entry: str, kind: str) -> None:
+        d = cls.counts.setdefault(entry, {})
+        d[kind] = d.get(kind, 0) + 1
+        cls.total += 1
+        if RECORD and cls.total % 200 == 0:  # campaign progress, kept if the run dies
+            import json
+
+            with open(f"{RECORD}.counts.json", "w", encoding="utf-8") as f:
+                json.dump(cls.counts, f, indent=1, sort_keys=True)
+
+
+def _finite(out: Any, where: str = "output") -> None:
+    if isinstance(out, np.ndarray):
+        if out.dtype.kind in "fc" and not np.isfinite(out).all():
+            raise AssertionError(f"non-finite values in {where} {out.shape}")
+    elif isinstance(out, dict):
+        for k, v in out.items():
+            _finite(v, f"{where}[{k!r}]")
+    elif isinstance(out, (list, tuple)):
+        for i, v in enumerate(out):
+            _finite(v, f"{where}[{i}]")
+    elif isinstance(out, float) and not math.isfinite(out):
+        raise AssertionError(f"non-finite {where}: {out}")
+    elif hasattr(out, "__dataclass_fields__"):
+        for k in out.__dataclass_fields__:
+            _finite(getattr(out, k), f"{where}.{k}")
+
+
+def _fail(entry: str, msg: str, cause: BaseException | None = None) -> None:
+    Outcome.add(entry, "FAIL")
+    if RECORD:
+        import traceback
+
+        with open(RECORD, "a", encoding="utf-8") as f:
+            f.write(f"=== {entry}: {msg}\n")
+            if cause is not None:
+                f.write("".join(traceback.format_exception(cause)))
+            f.write("".join(traceback.format_stack(limit=8)))
+        return
+    raise AssertionError(f"{entry}: {msg}") from cause
+
+
+#: Where the watchdog writes the tracebacks of a hang (pytest captures stderr, and
+#: the process exits): SNNCONV_FUZZ_HANG_LOG, default snnconv_fuzz_hang.log in the
+#: temporary directory.
+HANG_LOG = os.environ.get(
+    "SNNCONV_FUZZ_HANG_LOG", os.path.join(tempfile.gettempdir(), "snnconv_fuzz_hang.log")
+)
+_hang_file: Any = None
+
+
+def run(entry: str, call: Callable[[], Any]) -> Any:
+    """Runs ``call`` under the watchdog; returns its result, or None after a clean
+    error. Fails on a caught panic, another exception, or a non-finite output."""
+    global _hang_file
+    if _hang_file is None:
+        _hang_file = open(HANG_LOG, "a", encoding="utf-8")
+    _hang_file.write(f"--- {entry}\n")
+    _hang_file.flush()
+    faulthandler.dump_traceback_later(TIMEOUT, exit=True, file=_hang_file)
+    try:
+        out = call()
+    except CLEAN as e:
+        Outcome.add(entry, type(e).__name__)
+        return None
+    except RuntimeError as e:
+        if "internal error" in str(e):  # a Rust panic caught by the binding
+            _fail(entry, f"panic: {e}", e)
+        else:  # a documented RuntimeError, e.g. ConvSNN on_backlog="raise"
+            Outcome.add(entry, "RuntimeError")
+        return None
+    except Exception as e:  # a caught panic (RuntimeError) or anything unexpected
+        _fail(entry, f"{type(e).__name__}: {e}", e)
+        return None
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    try:
+        _finite(out, entry)
+    except AssertionError as e:
+        _fail(entry, str(e))
+        return None
+    Outcome.add(entry, "ok")
+    return out
+
+
+def fitted_attrs(est: Any) -> dict[str, Any]:
+    """The fitted float attributes of an estimator (``name_``), for the finiteness check."""
+    out = {}
+    for k, v in vars(est).items():
+        if k.endswith("_") and not k.startswith("_") and isinstance(v, (np.ndarray, float)):
+            out[k] = v
+    return out
+
+
+# ---------------------------------------------------------------------- strategies
+HUGE_INTS = st.sampled_from([2**31, 2**32 + 1, 2**40, 2**62, 2**63 - 1, 2**63, 2**64, 10**30])
+
+
+def ints(lo: int, hi: int) -> st.SearchStrategy[int]:
+    """A valid integer parameter (faults are injected by ``inject``)."""
+    return st.integers(lo, hi)
+
+
+def reals(lo: float, hi: float) -> st.SearchStrategy[float]:
+    """A valid float parameter (faults are injected by ``inject``)."""
+    return st.floats(lo, hi)
+
+
+ODD_FLOATS = st.sampled_from(
+    [
+        0.0,
+        -0.0,
+        1e-320,
+        -1e-320,
+        1e-300,
+        1e150,
+        -1e150,
+        1e308,
+        -1e308,
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+    ]
+)
+
+#: What a hostile user puts in a parameter: huge, zero, negative, non-finite, extreme,
+#: or of the wrong type.
+HOSTILE = st.one_of(
+    HUGE_INTS,
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0, -1, 1, 2, -(2**63)]),
+    ODD_FLOATS,
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(
+        [
+            "3",
+            "",
+            None,
+            True,
+            False,
+            [],
+            (1,),
+            {},
+            np.int64(2),
+            np.float32(0.5),
+            np.uint64(2**64 - 1),
+            complex(1, 1),
+            object(),
+        ]
+    ),
+)
+
+
+def inject(draw: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` (valid) with 0 to 3 of them replaced by hostile values: about half of
+    the examples keep every parameter valid, so the data paths are reached too."""
+    n = draw(st.sampled_from([0, 0, 0, 0, 1, 1, 2, 3]))
+    if n:
+        names = draw(st.lists(st.sampled_from(sorted(params)), min_size=n, max_size=n, unique=True))
+        for name in names:
+            params[name] = draw(HOSTILE)
+    return params
+
+
+N_THREADS = st.one_of(st.none(), st.none(), st.integers(1, 2))
+
+DTYPES = st.sampled_from(
+    [np.uint8] * 4 + [np.float64] * 3 + [np.float32, np.int64, np.uint16, bool, np.int8]
+)
+
+
+@st.composite
+def image_stacks(draw: Any, min_side: int = 1, max_side: int = 14, ndim: int = 3) -> Any:
+    """Image stacks: mostly (N, H, W) of small sizes in a plausible range, sometimes
+    odd dtypes, NaN/inf, out-of-range values, empty or zero-sized huge dimensions,
+    wrong dimensionality, lists or junk."""
+    kind = draw(st.integers(0, 19))
+    if kind == 0:
+        return draw(st.sampled_from([None, "images", 3, [], [[1, 2]], object()]))
+    if kind == 1:  # zero-sized with a huge dimension: no memory, absurd shape
+        shape = draw(
+            st.sampled_from([(2**40, 0, 5), (0, 2**28, 2**28), (3, 0, 2**40), (2**45, 0, 0)])
+        )
+        shape = shape[:ndim] if ndim < 3 else shape
+        return np.empty(shape, dtype=draw(DTYPES))
+    if kind == 2:  # wrong number of dimensions
+        d = draw(st.sampled_from([1, 2, 4]))
+        return np.zeros((3,) * d, dtype=np.uint8)
+    n = draw(st.integers(0 if kind == 3 else 1, 6))
+    h = draw(st.integers(min_side, max_side))
+    w = draw(st.integers(min_side, max_side))
+    shape = (n, h, w) if ndim == 3 else (h, w)
+    dtype = draw(DTYPES)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if np.dtype(dtype).kind == "f":
+        a = rng.random(shape).astype(dtype)
+        if kind == 4:
+            a.flat[draw(st.integers(0, max(a.size - 1, 0)))] = (
+                draw(st.sampled_from([np.nan, np.inf, -np.inf, -1.0, 2.0, 255.0])) if a.size else 0
+            )
+        if kind == 5:
+            a *= 255
+    elif np.dtype(dtype).kind == "b":
+        a = rng.random(shape) > 0.5
+    else:
+        info = np.iinfo(dtype)
+        a = rng.integers(max(info.min, -300), min(info.max, 300), size=shape, endpoint=True).astype(
+            dtype
+        )
+    if kind == 6 and a.ndim >= 2:
+        a = a[..., ::2]  # not contiguous
+    if kind == 7:
+        a = a.tolist()
+    return a
+
+
+def digit_like(n: int = 8, side: int = 12, seed: int = 0) -> np.ndarray:
+    """Small uint8 images with bright strokes, so the learners have something to learn."""
+    rng = np.random.default_rng(seed)
+    a = (rng.random((n, side, side)) ** 4 * 255).astype(np.uint8)
+    a[:, side // 3 : side // 3 + 2, 2:-2] = 230
+    return a
