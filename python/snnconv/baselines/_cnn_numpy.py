@@ -180,7 +180,10 @@ class NumpyCNN:
         for k, v in state.items():
             if v.shape != self.params[k].shape:
                 raise ValueError(f"parameter {k}: shape {v.shape}, expected {self.params[k].shape}")
-            self.params[k] = np.asarray(v, dtype=self.params[k].dtype).copy()
+            a = np.asarray(v, dtype=self.params[k].dtype).copy()
+            if not np.isfinite(a).all():
+                raise ValueError(f"parameter {k}: holds NaN or infinity")
+            self.params[k] = a
 
     def predict_proba(self, x: np.ndarray, batch: int = 500) -> np.ndarray:
         out = [

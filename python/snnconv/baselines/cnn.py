@@ -23,12 +23,14 @@ import numpy as np
 from .._util.extras import require
 from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
-from .._util.persistence import load_npz, save_npz
+from .._util.persistence import field_int, field_params, load_npz, reading, save_npz
 from .._util.progress import progress_bar
+from ..exceptions import ModelFileError
 from ._architectures import feature_shape
 from ._common import brightness, check_common, check_int, check_real, labels
 
 BACKENDS = ("auto", "torch", "numpy")
+_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 
 
 def _torch_available() -> bool:
@@ -134,8 +136,10 @@ class _CNN(ParamsMixin):
         return self
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Writes parameters and weights to an ``.npz`` (no pickle; atomic)."""
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> str:
+        """Writes parameters and weights to an ``.npz`` (no pickle; atomic). An
+        existing file at ``path`` is replaced only if it is a model of the same class;
+        anything else raises FileExistsError unless ``overwrite=True``."""
         self._check_fitted()
         meta = {
             "params": self.get_params(),
@@ -146,19 +150,37 @@ class _CNN(ParamsMixin):
         classes = self.classes_.astype(str) if self.classes_.dtype == object else self.classes_
         arrays = {"classes": classes}
         arrays.update({f"w__{k}": v for k, v in self.net_.state().items()})
-        return str(save_npz(path, f"snnconv.{type(self).__name__}", 1, meta, arrays))
+        return str(
+            save_npz(
+                path, f"snnconv.{type(self).__name__}", _FORMAT_VERSION, meta, arrays, overwrite
+            )
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> _CNN:
         """Reads a model written by :meth:`save`; it predicts exactly as before."""
-        meta, arrays = load_npz(path, f"snnconv.{cls.__name__}", 1)
-        try:
-            self = cls(**dict(meta["params"]))
+        meta, arrays = load_npz(path, f"snnconv.{cls.__name__}", _FORMAT_VERSION)
+        with reading(path, cls.__name__):
+            self = cls(**field_params(meta))
             self._check_params()
             self.classes_ = arrays.pop("classes")
-            self.image_shape_ = tuple(int(v) for v in meta["image_shape_"])
-            self.loss_curve_ = [float(v) for v in meta["loss_curve_"]]
-            backend = str(meta["backend_"])
+            if self.classes_.ndim != 1 or self.classes_.size < 1:
+                raise ModelFileError("classes: must be a non-empty 1-D array")
+            shape = meta["image_shape_"]
+            if not isinstance(shape, list) or len(shape) != 2:
+                raise ModelFileError(f"image_shape_: must be [height, width], got {shape!r}")
+            self.image_shape_ = (
+                field_int({"image_shape_": shape[0]}, "image_shape_", 1, 1 << 16),
+                field_int({"image_shape_": shape[1]}, "image_shape_", 1, 1 << 16),
+            )
+            feature_shape(self._ARCH, *self.image_shape_)
+            curve = meta["loss_curve_"]
+            if not isinstance(curve, list):
+                raise ModelFileError("loss_curve_: must be a list of numbers")
+            self.loss_curve_ = [float(v) for v in curve]
+            backend = meta["backend_"]
+            if backend not in ("torch", "numpy"):
+                raise ModelFileError(f"backend_: must be 'torch' or 'numpy', got {backend!r}")
             if backend == "torch":
                 require("torch", "loading a CNN trained with backend='torch'")
                 from ._cnn_torch import TorchCNN as Net
@@ -173,8 +195,6 @@ class _CNN(ParamsMixin):
             )
             self.net_.load_state({k[3:]: v for k, v in arrays.items() if k.startswith("w__")})
             self.backend_ = backend
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: incomplete or corrupt {cls.__name__} file ({exc})") from exc
         return self
 
     def _check_fitted(self) -> None:
