@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "DataError",
+    "DivergenceError",
     "ModelFileError",
     "NotFittedError",
     "ParameterError",
@@ -34,6 +35,11 @@ class DataError(SnnconvError, ValueError):
 class ModelFileError(SnnconvError, ValueError):
     """A saved model is missing, corrupt, of another kind or of an unknown format
     version. The message names the file and the field."""
+
+
+class DivergenceError(SnnconvError, ValueError):
+    """Training diverged (non-finite loss or weights), typically from a learning rate
+    far too large; the message names the epoch. The estimator is left unfitted."""
 
 
 class NotFittedError(SnnconvError, ValueError, AttributeError):

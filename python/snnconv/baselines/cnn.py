@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 from typing import Any
 
@@ -25,11 +26,13 @@ from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
 from .._util.persistence import field_int, field_params, load_npz, reading, save_npz
 from .._util.progress import progress_bar
-from ..exceptions import ModelFileError
-from ._architectures import feature_shape
+from ..exceptions import DivergenceError, ModelFileError
+from ._architectures import ARCHITECTURES, Conv, feature_shape
 from ._common import brightness, check_common, check_int, check_real, labels
 
 BACKENDS = ("auto", "torch", "numpy")
+#: Largest activation memory of one training/prediction batch (bytes).
+MAX_BATCH_BYTES = 4 << 30
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 
 
@@ -111,6 +114,7 @@ class _CNN(ParamsMixin):
         y = labels(y, x.shape[0])
         self.image_shape_ = (int(x.shape[1]), int(x.shape[2]))
         feature_shape(self._ARCH, *self.image_shape_)
+        self._check_budget(x.shape[0], int(self.batch_size))
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         backend = self._resolve_backend()
         if backend == "torch":
@@ -127,13 +131,58 @@ class _CNN(ParamsMixin):
         n = x.shape[0]
         epochs = self._EPOCHS if self.epochs is None else int(self.epochs)
         desc = f"training {self._ARCH.upper()} ({backend})"
-        with self._threads(backend), progress_bar(self.progress, epochs * n, desc) as bar:
-            for _ in range(epochs):
-                loss = self.net_.train_epoch(
-                    x, y_idx, int(self.batch_size), float(self.learning_rate), bar.update
-                )
-                self.loss_curve_.append(float(loss))
+        try:
+            with self._threads(backend), progress_bar(self.progress, epochs * n, desc) as bar:
+                for epoch in range(epochs):
+                    loss = self.net_.train_epoch(
+                        x, y_idx, int(self.batch_size), float(self.learning_rate), bar.update
+                    )
+                    self.loss_curve_.append(float(loss))
+                    self._check_finite(epoch + 1, float(loss))
+        except BaseException:
+            del self.net_
+            raise
         return self
+
+    def _check_finite(self, epoch: int, loss: float) -> None:
+        """Stops a diverged fit: the loss and every weight must stay finite."""
+        bad = None if math.isfinite(loss) else f"mean loss {loss}"
+        if bad is None:
+            for k, v in self.net_.state().items():
+                if not np.isfinite(v).all():
+                    bad = f"non-finite weights in {k}"
+                    break
+        if bad is not None:
+            raise DivergenceError(
+                f"learning_rate: training diverged at epoch {epoch} ({bad}) with "
+                f"learning_rate={self.learning_rate!r}; lower learning_rate"
+            )
+
+    def _bytes_per_image(self) -> int:
+        """Largest activation memory (im2col patches and outputs) of one image."""
+        h, w = self.image_shape_
+        c, need = 1, 0
+        for layer in ARCHITECTURES[self._ARCH]:
+            if isinstance(layer, Conv):
+                p = (h - layer.kernel) // layer.stride + 1
+                q = (w - layer.kernel) // layer.stride + 1
+                need = max(need, p * q * (c * layer.kernel**2 + 2 * layer.filters) * 8)
+                h, w, c = p, q, layer.filters
+            else:
+                h, w = h // layer.size, w // layer.size
+        return need
+
+    def _check_budget(self, n: int, batch: int) -> None:
+        """Refuses, before allocating, image sizes whose per-batch activations would
+        exceed ``MAX_BATCH_BYTES``."""
+        b = max(1, min(int(batch), int(n)))
+        need = b * self._bytes_per_image()
+        if need > MAX_BATCH_BYTES:
+            raise MemoryError(
+                f"images: {self._ARCH.upper()} on {self.image_shape_[0]}x"
+                f"{self.image_shape_[1]} images needs about {need / 2**30:.1f} GiB per batch of "
+                f"{b} (limit {MAX_BATCH_BYTES / 2**30:.0f} GiB); use smaller images or batch_size"
+            )
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> str:
@@ -209,8 +258,16 @@ class _CNN(ParamsMixin):
                 f"images: expected images of shape {self.image_shape_} (as in fit), "
                 f"got {(x.shape[1], x.shape[2])}"
             )
+        batch = max(1, min(500, MAX_BATCH_BYTES // max(1, self._bytes_per_image())))
+        self._check_budget(x.shape[0], batch)
         with self._threads(self.backend_):
-            return self.net_.predict_proba(x)
+            proba = self.net_.predict_proba(x, batch)
+        if not np.isfinite(proba).all():
+            raise DivergenceError(
+                "images: the network's outputs overflow to non-finite probabilities "
+                "(weights too large for these inputs)"
+            )
+        return proba
 
     def predict(self, images: Any) -> np.ndarray:
         self._check_fitted()
