@@ -350,12 +350,14 @@ class CSNNClassifier(ParamsMixin):
         finally:
             if not committed:
                 persistence.remove_path(target / stages)
-        persistence._step("csnn-committed")
-        if old_stages is not None and _STAGES_RE.match(old_stages) and old_stages != stages:
-            persistence.remove_path(target / old_stages)
-        else:  # format version 1: the stages lay in the folder itself
-            for name in _STAGE_FILES:
-                (target / name).unlink(missing_ok=True)
+        try:
+            persistence._step("csnn-committed")
+        finally:  # the new model is visible: the old stages go, whatever happens
+            if old_stages is not None and _STAGES_RE.match(old_stages) and old_stages != stages:
+                persistence.remove_path(target / old_stages)
+            else:  # format version 1: the stages lay in the folder itself
+                for name in _STAGE_FILES:
+                    (target / name).unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CSNNClassifier:

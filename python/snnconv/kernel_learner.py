@@ -91,8 +91,9 @@ class KernelLearner(ParamsMixin):
         integer("n_kernels", 1)
         integer("stride", 1)
         integer("epochs", 1)
-        real("w_min", lambda v: v < 0, "< 0")
-        real("w_max", lambda v: v > 0, "> 0")
+        # bounded so that (w_max - w_min)² and the learning steps stay far from overflow
+        real("w_min", lambda v: -1e6 <= v < 0, "in [-1e6, 0)")
+        real("w_max", lambda v: 0 < v <= 1e6, "in (0, 1e6]")
         real("learning_rate", lambda v: v > 0, "> 0 (or None for 3 / number of images)", True)
         real("brightness_threshold", lambda v: True, "finite", True)
         real("brightness_quantile", lambda v: 0 <= v <= 1, "in [0, 1]")
