@@ -635,3 +635,23 @@ def test_tampered_csnn_folder_is_refused(csnn_pair, tmp_path):
     # the untampered folder still loads
     root, meta, stages = fresh()
     np.testing.assert_array_equal(snnconv.CSNNClassifier.load(root).predict(x), a.predict(x))
+
+
+def test_forged_array_header_and_npy_are_refused_without_allocating(tmp_path):
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    )
+    forged = tmp_path / "forged.npz"
+    with zipfile.ZipFile(forged, "w") as zf:
+        zf.writestr("weights.npy", header.getvalue() + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="weights.npy: header declares"):
+        snnconv.KernelLearner.load(forged)
+    single = tmp_path / "single.npz"
+    with open(single, "wb") as fh:
+        np.save(fh, np.zeros(3))
+    with pytest.raises(ModelFileError, match="single .npy"):
+        snnconv.KernelLearner.load(single)

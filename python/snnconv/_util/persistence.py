@@ -188,11 +188,14 @@ def sha256_file(path: Path) -> str:
 def model_kind(path: Path) -> str | None:
     """The ``format`` recorded in an npz model file, or None for anything else."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            return None
+        with data:
             if _META_KEY not in data.files:
                 return None
             meta = parse_json(data[_META_KEY].tobytes(), str(path))
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError):
+    except Exception:  # anything unreadable is "not a model"
         return None
     kind = meta.get("format")
     return kind if isinstance(kind, str) else None
@@ -274,15 +277,27 @@ def load_npz(
     SHA-256 against the metadata; float arrays must be finite."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise ModelFileError(f"{path}: a single .npy array, not an snnconv model file")
+        _check_declared_sizes(path)
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ModelFileError(f"{path}: a single .npy array, not an snnconv model file")
+        with data:
             arrays = {k: data[k] for k in data.files}
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+        KeyError,
+        RuntimeError,
+        TypeError,
+        MemoryError,
+        NotImplementedError,
+    ) as exc:
         raise ModelFileError(f"{path}: not a readable snnconv model file ({exc})") from exc
     if _META_KEY not in arrays:
         raise ModelFileError(f"{path}: no snnconv metadata record; not an snnconv model file")
@@ -301,6 +316,30 @@ def load_npz(
         if a.dtype.kind in "fc" and not np.isfinite(a).all():
             raise ModelFileError(f"{path}: {k}: holds NaN or infinity")
     return meta, arrays
+
+
+def _check_declared_sizes(path: Path) -> None:
+    """Every array's header must not claim more bytes than its zip member holds, so a
+    forged header cannot make the load allocate memory the file does not back."""
+    if not zipfile.is_zipfile(path):
+        return  # np.load reports what it is
+    fmt = np.lib.format
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            with zf.open(info) as fh:
+                version = fmt.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = fmt.read_array_header_1_0(fh)
+                elif version == (2, 0):
+                    shape, _, dtype = fmt.read_array_header_2_0(fh)
+                else:
+                    raise ModelFileError(f"{path}: {info.filename}: unsupported .npy version")
+                count = math.prod(int(s) for s in shape)
+                if count * dtype.itemsize > info.file_size:
+                    raise ModelFileError(
+                        f"{path}: {info.filename}: header declares shape {shape} "
+                        f"({count * dtype.itemsize} bytes), the member holds {info.file_size}"
+                    )
 
 
 def _verify_arrays(path: Path, record: Any, arrays: dict[str, np.ndarray]) -> None:
