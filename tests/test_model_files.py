@@ -648,10 +648,10 @@ def test_forged_array_header_and_npy_are_refused_without_allocating(tmp_path):
     forged = tmp_path / "forged.npz"
     with zipfile.ZipFile(forged, "w") as zf:
         zf.writestr("weights.npy", header.getvalue() + b"\0" * 64)
-    with pytest.raises(ModelFileError, match="weights.npy: header declares"):
+    with pytest.raises(ModelFileError, match=r"weights\.npy: header declares"):
         snnconv.KernelLearner.load(forged)
     single = tmp_path / "single.npz"
     with open(single, "wb") as fh:
         np.save(fh, np.zeros(3))
-    with pytest.raises(ModelFileError, match="single .npy"):
+    with pytest.raises(ModelFileError, match=r"single \.npy"):
         snnconv.KernelLearner.load(single)
