@@ -421,6 +421,15 @@ def field_float(
     return f
 
 
+def field_image_shape(meta: dict[str, Any], key: str = "image_shape_") -> tuple[int, int]:
+    """[height, width] of the training images, each in 1..65536."""
+    shape = meta[key]
+    if not isinstance(shape, list) or len(shape) != 2:
+        raise ModelFileError(f"{key}: must be [height, width], got {shape!r}")
+    h, w = (field_int({key: v}, key, 1, 1 << 16) for v in shape)
+    return h, w
+
+
 def field_params(meta: dict[str, Any], key: str = "params") -> dict[str, Any]:
     """The saved hyperparameters: a flat JSON object of plain values; ints must fit
     64 bits, floats must not be NaN, ``n_threads`` must be None or in 1..MAX_THREADS."""

@@ -24,7 +24,13 @@ import numpy as np
 from .._util.extras import require
 from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
-from .._util.persistence import field_int, field_params, load_npz, reading, save_npz
+from .._util.persistence import (
+    field_image_shape,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from .._util.progress import progress_bar
 from ..exceptions import DivergenceError, ModelFileError
 from ._architectures import ARCHITECTURES, Conv, feature_shape
@@ -215,13 +221,7 @@ class _CNN(ParamsMixin):
             self.classes_ = arrays.pop("classes")
             if self.classes_.ndim != 1 or self.classes_.size < 1:
                 raise ModelFileError("classes: must be a non-empty 1-D array")
-            shape = meta["image_shape_"]
-            if not isinstance(shape, list) or len(shape) != 2:
-                raise ModelFileError(f"image_shape_: must be [height, width], got {shape!r}")
-            self.image_shape_ = (
-                field_int({"image_shape_": shape[0]}, "image_shape_", 1, 1 << 16),
-                field_int({"image_shape_": shape[1]}, "image_shape_", 1, 1 << 16),
-            )
+            self.image_shape_ = field_image_shape(meta)
             feature_shape(self._ARCH, *self.image_shape_)
             curve = meta["loss_curve_"]
             if not isinstance(curve, list):

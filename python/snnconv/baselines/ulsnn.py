@@ -10,7 +10,15 @@ import numpy as np
 from .. import _core
 from .._util.fitted import check_fitted
 from .._util.params import ParamsMixin
-from .._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from .._util.persistence import (
+    field_float,
+    field_image_shape,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from .._util.progress import progress_bar
 from ..exceptions import ModelFileError
 from . import _readout
@@ -285,13 +293,7 @@ class ULSNN(ParamsMixin):
             params["nu"] = tuple(params["nu"])
             self = cls(**params)
             self._check_params()
-            shape = meta["image_shape_"]
-            if not isinstance(shape, list) or len(shape) != 2:
-                raise ModelFileError(f"image_shape_: must be [height, width], got {shape!r}")
-            self.image_shape_ = (
-                field_int({"image_shape_": shape[0]}, "image_shape_", 1, 1 << 16),
-                field_int({"image_shape_": shape[1]}, "image_shape_", 1, 1 << 16),
-            )
+            self.image_shape_ = field_image_shape(meta)
             self.norm_ = field_float(meta, "norm_", lambda v: v > 0, "finite and > 0")
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             theta = np.ascontiguousarray(arrays["theta"], dtype=np.float64)
