@@ -9,6 +9,7 @@ image patches (im2col) with the filters. Initialisation follows PyTorch's defaul
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -168,6 +169,8 @@ class NumpyCNN:
             self.adam(self.backward(dlogits, cache), lr)
             total += loss * len(idx)
             tick(len(idx))
+            if not math.isfinite(total):
+                return math.nan  # diverged: the caller stops the fit
         return total / x.shape[0]
 
     def state(self) -> dict[str, np.ndarray]:

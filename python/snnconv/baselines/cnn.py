@@ -122,6 +122,14 @@ class _CNN(ParamsMixin):
         feature_shape(self._ARCH, *self.image_shape_)
         self._check_budget(x.shape[0], int(self.batch_size))
         self.classes_, y_idx = np.unique(y, return_inverse=True)
+        h, w, c = feature_shape(self._ARCH, *self.image_shape_)
+        dense = h * w * c * len(self.classes_) * 4 * 3  # weights + two Adam moments, float32
+        if dense > MAX_BATCH_BYTES:
+            raise MemoryError(
+                f"y: {len(self.classes_)} classes make a dense layer of "
+                f"{dense / 2**30:.1f} GiB with Adam state (limit "
+                f"{MAX_BATCH_BYTES / 2**30:.0f} GiB)"
+            )
         backend = self._resolve_backend()
         if backend == "torch":
             require("torch", "backend='torch' of the CNN baselines")
