@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -655,3 +656,98 @@ def test_forged_array_header_and_npy_are_refused_without_allocating(tmp_path):
         np.save(fh, np.zeros(3))
     with pytest.raises(ModelFileError, match=r"single \.npy"):
         snnconv.KernelLearner.load(single)
+
+
+_JUNK = [None, "x", -1, 0, 2**70, 10**400, 1e308, -1e308, float("nan"), float("inf"), [], {},
+         [[[]]], True, 0.5, [1, 2], 2**63 - 1]  # fmt: skip
+_VALUES = [np.nan, np.inf, -np.inf, 1e308, -1e308, 1e30, -1.0, 0.0, 1e-320, 255.0, 1e6]
+
+
+def _json_paths(v, prefix=()):
+    out = [prefix]
+    if isinstance(v, dict):
+        for k, x in v.items():
+            out += _json_paths(x, (*prefix, k))
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            out += _json_paths(x, (*prefix, i))
+    return [p for p in out if p]
+
+
+def _mutate_meta(meta, rng):
+    paths = _json_paths(meta)
+    for _ in range(int(rng.integers(1, 3))):
+        path = paths[int(rng.integers(len(paths)))]
+        parent = meta
+        try:
+            for k in path[:-1]:
+                parent = parent[k]
+            if rng.random() < 0.2 and isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            else:
+                parent[path[-1]] = json.loads(json.dumps(_JUNK[int(rng.integers(len(_JUNK)))]))
+        except (KeyError, IndexError, TypeError):
+            pass
+
+
+def _mutate_arrays(arrays, rng):
+    k = sorted(arrays)[int(rng.integers(len(arrays)))]
+    a = arrays[k]
+    r = rng.random()
+    if r < 0.6 and a.size and a.dtype.kind == "f":
+        a.reshape(-1)[int(rng.integers(a.size))] = _VALUES[int(rng.integers(len(_VALUES)))]
+    elif r < 0.6 and a.size and a.dtype.kind in "iu":
+        info = np.iinfo(a.dtype)
+        a.reshape(-1)[int(rng.integers(a.size))] = info.max if rng.random() < 0.5 else info.min
+    elif r < 0.8:
+        arrays[k] = a.reshape(-1)[:-1] if a.size else np.zeros(1, a.dtype)
+    elif a.dtype.kind == "f":
+        arrays[k] = a.astype(np.float32 if a.dtype == np.float64 else np.float64)
+
+
+def _use(name, model):
+    x, _ = _images(6)
+    feats = np.random.default_rng(1).integers(0, 255, (5, 6)).astype(np.uint8)
+    if name in ("KernelLearner", "ConvSNN"):
+        return model.transform(x)
+    if name in ("CoLaNET", "DigitalCoLaNET"):
+        return model.predict_proba(feats)
+    if name == "ULSNN":
+        return model.predict(x).astype(float)
+    return model.predict_proba(x)
+
+
+@pytest.mark.parametrize(
+    "name", ["KernelLearner", "ConvSNN", "CoLaNET", "DigitalCoLaNET", "ULSNN", "CNN2"]
+)
+def test_randomly_tampered_files_are_refused_or_harmless(models, name, tmp_path):
+    """Random edits of the metadata and the arrays, checksums recomputed: each load is
+    a ModelFileError or gives a model whose outputs are finite."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    path = Path(models[name].save(tmp_path / "m"))
+    meta0, arrays0 = _read(path)
+    meta0.pop("arrays")
+    outcomes = {"refused": 0, "loaded": 0}
+    for i in range(60):
+        meta = json.loads(json.dumps(meta0))
+        arrays = {k: v.copy() for k, v in arrays0.items()}
+        with np.errstate(all="ignore"):
+            if i % 2:
+                _mutate_meta(meta, rng)
+            else:
+                _mutate_arrays(arrays, rng)
+        _write(tmp_path / "t.npz", meta, arrays)
+        try:
+            model = type(models[name]).load(tmp_path / "t.npz")
+        except ModelFileError:
+            outcomes["refused"] += 1
+            continue
+        outcomes["loaded"] += 1
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out = _use(name, model)
+            except snnconv.exceptions.SnnconvError:
+                continue
+        assert np.isfinite(np.asarray(out, dtype=float)).all()
+    assert outcomes["refused"] > 0
