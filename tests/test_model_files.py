@@ -751,3 +751,43 @@ def test_randomly_tampered_files_are_refused_or_harmless(models, name, tmp_path)
                 continue
         assert np.isfinite(np.asarray(out, dtype=float)).all()
     assert outcomes["refused"] > 0
+
+
+def test_saved_files_follow_the_umask(models, csnn_pair, tmp_path):
+    old = os.umask(0o027)
+    try:
+        path = Path(models["ConvSNN"].save(tmp_path / "m"))
+        folder = Path(csnn_pair[0].save(tmp_path / "c"))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert folder.stat().st_mode & 0o777 == 0o750
+    assert (folder / "csnn.json").stat().st_mode & 0o777 == 0o640
+
+
+def test_object_array_save_refuses_foreign_file_and_checks_on_load(tmp_path):
+    from snnconv.preprocess.object_array import ObjectArray
+
+    n = 3
+    objs = ObjectArray(
+        images=np.zeros((n, 4, 4), np.uint8),
+        labels=np.array([0, 1, -1]),
+        classes=("car", "person"),
+        clip=np.zeros(n, np.int64),
+        track=np.arange(n),
+        frame=np.arange(n),
+        boxes=np.tile([0, 0, 4, 4], (n, 1)),
+        clip_names=("clip",),
+    )
+    plain = tmp_path / "objects.npz"
+    plain.write_bytes(b"csv export")
+    with pytest.raises(FileExistsError):
+        objs.save(plain)
+    assert plain.read_bytes() == b"csv export"
+    path = objs.save(tmp_path / "o")
+    assert len(ObjectArray.load(path)) == n
+    meta, arrays = _read(path)
+    arrays["labels"] = np.array([0, 1, 7])
+    _write(path, meta, arrays)
+    with pytest.raises(ModelFileError, match="labels"):
+        ObjectArray.load(path)
