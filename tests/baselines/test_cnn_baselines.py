@@ -233,3 +233,11 @@ def test_non_finite_probabilities_are_never_returned():
     model.net_.params["dense.w"][:] = np.float32(3e38)
     with np.errstate(all="ignore"), pytest.raises(DivergenceError, match="non-finite"):
         model.predict_proba(x)
+
+
+def test_subnormal_inputs_are_flushed_to_zero():
+    x = np.full((2, 12, 12), 1e-40)
+    x[:, 0, 0] = 0.5
+    inputs = CNN2._inputs(x)
+    assert inputs.dtype == np.float32 and inputs[0, 0, 0, 0] == 0.5
+    assert np.count_nonzero(inputs) == 2

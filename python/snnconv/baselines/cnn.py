@@ -110,8 +110,11 @@ class _CNN(ParamsMixin):
 
     @staticmethod
     def _inputs(images: Any) -> np.ndarray:
-        g = brightness(images)
-        return g.astype(np.float32)[..., None]
+        x = brightness(images).astype(np.float32)
+        # subnormal brightness (< 1.2e-38) is zero for any purpose and would slow every
+        # product of the network several-fold
+        x[np.abs(x) < np.finfo(np.float32).tiny] = 0
+        return x[..., None]
 
     def fit(self, images: Any, y: Any) -> _CNN:
         """Trains from scratch for ``epochs`` passes (minibatches in a seeded order)."""
