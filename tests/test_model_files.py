@@ -791,3 +791,32 @@ def test_object_array_save_refuses_foreign_file_and_checks_on_load(tmp_path):
     _write(path, meta, arrays)
     with pytest.raises(ModelFileError, match="labels"):
         ObjectArray.load(path)
+
+
+def test_temporaries_of_older_versions_are_removed_once_old(models, csnn_pair, tmp_path):
+    old = time.time() - 3600
+
+    def make(p, files=(), is_dir=False, age=old):
+        if is_dir:
+            p.mkdir()
+            for f in files:
+                (p / f).write_bytes(b"x")
+        else:
+            p.write_bytes(b"x" * 10)
+        os.utime(p, (age, age))
+        return p
+
+    gone = [
+        make(tmp_path / ".k.npz.ab12_xyz.tmp"),
+        make(tmp_path / ".m.q1w2e3r4", ["csnn.json", "kernel_learner.npz"], True),
+        make(tmp_path / ".m.old", ["front_end.npz", ".classifier.npz.abcdefgh.tmp"], True),
+    ]
+    kept = [
+        make(tmp_path / ".k.npz.ab12_xyz.tmp.bak"),  # not the pattern
+        make(tmp_path / ".k.npz.fresh123.tmp", age=time.time()),  # may be a live save
+        make(tmp_path / ".m.archive1", ["thesis.tex"], True),  # not ours
+    ]
+    models["KernelLearner"].save(tmp_path / "k")
+    csnn_pair[0].save(tmp_path / "m")
+    assert [p.name for p in gone if os.path.lexists(p)] == []
+    assert all(p.exists() for p in kept)

@@ -267,6 +267,7 @@ class CSNNClassifier(ParamsMixin):
                 target, "exists and is not an snnconv CSNNClassifier folder (no csnn.json)"
             )
         persistence.clean_stale(target.parent, target.name)
+        persistence.clean_legacy(target.parent, target.name)
         if state == "model":
             self._save_into(target)
         else:

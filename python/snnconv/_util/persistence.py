@@ -30,7 +30,9 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -97,6 +99,45 @@ def clean_stale(folder: Path, name: str) -> None:
         m = pattern.match(entry.name)
         if m and not _pid_alive(int(m.group(1))):
             remove_path(entry)
+
+
+#: Temporaries of snnconv versions before format version 2 (no process id in the name):
+#: ``.<name>.<8 random>.tmp`` files and ``.<name>.<8 random>`` / ``.<name>.old`` folders of
+#: a CSNNClassifier save. Removed once older than LEGACY_AGE seconds, folders only if
+#: they hold nothing but what such a save writes.
+LEGACY_AGE = 600
+_LEGACY_STAGE = re.compile(
+    r"^(csnn\.json|kernel_learner\.npz|front_end\.npz|classifier\.npz"
+    r"|\.(kernel_learner|front_end|classifier)\.npz\.[a-z0-9_]{8}\.tmp)$"
+)
+
+
+def clean_legacy(folder: Path, name: str) -> None:
+    """Removes temporaries that killed saves of older snnconv versions left for
+    ``name`` in ``folder`` (see LEGACY_AGE)."""
+    tmp_file = re.compile(rf"^\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp$")
+    tmp_dir = re.compile(rf"^\.{re.escape(name)}\.([a-z0-9_]{{8}}|old)$")
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        try:
+            st = entry.lstat()
+        except OSError:
+            continue
+        if now - st.st_mtime < LEGACY_AGE:
+            continue
+        if tmp_file.match(entry.name) and stat.S_ISREG(st.st_mode):
+            entry.unlink(missing_ok=True)
+        elif tmp_dir.match(entry.name) and stat.S_ISDIR(st.st_mode):
+            try:
+                inside = list(entry.iterdir())
+            except OSError:
+                continue
+            if all(_LEGACY_STAGE.match(p.name) and p.is_file() for p in inside):
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def current_umask() -> int:
@@ -257,6 +298,7 @@ def save_npz(
     path.parent.mkdir(parents=True, exist_ok=True)
     check_replaceable_file(path, kind, overwrite)
     clean_stale(path.parent, path.name)
+    clean_legacy(path.parent, path.name)
     with temp_file(path) as (fd, tmp):
         with os.fdopen(os.dup(fd), "wb") as fh:
             np.savez(fh, **{_META_KEY: blob}, **arrays)
