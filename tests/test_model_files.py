@@ -610,6 +610,7 @@ def test_tampered_csnn_folder_is_refused(csnn_pair, tmp_path):
         ("backlog_fraction_", "half", "backlog_fraction_"),
         ("random_state", None, "random_state"),
         ("classifier", "Pickle", "classifier"),
+        ("classifier", ["CoLaNET"], "classifier"),
         ("format_version", 99, "format_version"),
         ("files", {"kernel_learner.npz": "0"}, "files"),
     ]:
@@ -820,3 +821,23 @@ def test_temporaries_of_older_versions_are_removed_once_old(models, csnn_pair, t
     csnn_pair[0].save(tmp_path / "m")
     assert [p.name for p in gone if os.path.lexists(p)] == []
     assert all(p.exists() for p in kept)
+
+
+def test_randomly_tampered_csnn_json_is_refused_or_harmless(csnn_pair, tmp_path):
+    model, _ = csnn_pair
+    x, _ = _images(6)
+    root = Path(model.save(tmp_path / "m"))
+    meta0 = json.loads((root / "csnn.json").read_text())
+    rng = np.random.default_rng(3)
+    refused = 0
+    for _ in range(80):
+        meta = json.loads(json.dumps(meta0))
+        _mutate_meta(meta, rng)
+        (root / "csnn.json").write_text(json.dumps(meta))
+        try:
+            back = snnconv.CSNNClassifier.load(root)
+        except ModelFileError:
+            refused += 1
+            continue
+        assert np.isfinite(back.predict_proba(x)).all()
+    assert refused > 40

@@ -385,7 +385,7 @@ class CSNNClassifier(ParamsMixin):
                 f"{where}: format_version {version!r} is not supported (this snnconv reads 1..2)"
             )
         kinds = {"CoLaNET": CoLaNET, "DigitalCoLaNET": DigitalCoLaNET}
-        if meta.get("classifier") not in kinds:
+        if not isinstance(meta.get("classifier"), str) or meta["classifier"] not in kinds:
             raise ModelFileError(f"{where}: classifier: unknown {meta.get('classifier')!r}")
         folder = root
         files: dict[str, Any] = {}
