@@ -841,3 +841,25 @@ def test_randomly_tampered_csnn_json_is_refused_or_harmless(csnn_pair, tmp_path)
             continue
         assert np.isfinite(back.predict_proba(x)).all()
     assert refused > 40
+
+
+def test_population_coded_colanet_round_trip_and_tampered_code(tmp_path):
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(40, 3))
+    y = np.arange(40) % 2
+    model = snnconv.DigitalCoLaNET(
+        n_copies=2, microcolumns=2, encoding="population", population_size=4
+    ).fit(feats, y)
+    path = Path(model.save(tmp_path / "pop"))
+    np.testing.assert_array_equal(
+        type(model).load(path).predict_proba(feats), model.predict_proba(feats)
+    )
+    meta, arrays = _read(path)
+    for key, value, match in [
+        ("population_repeats", np.array(2**40), "population_repeats"),
+        ("population_centres", arrays["population_centres"][:2], "population_centres|widths"),
+        ("population_widths", -arrays["population_widths"], "widths"),
+    ]:
+        _write(path, dict(meta), {**arrays, key: value})
+        with pytest.raises(ModelFileError, match=match):
+            type(model).load(path)
