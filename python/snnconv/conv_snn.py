@@ -20,13 +20,13 @@ from ._util.estimator import (
 )
 from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, normalise_brightness
-from ._util.persistence import load_npz, save_npz
+from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
 from ._util.progress import progress_bar
 from ._util.validation import check_alloc, check_int, check_n_threads, check_real
-from .exceptions import DataError
+from .exceptions import DataError, ModelFileError
 
 _FORMAT = "snnconv.ConvSNN"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 _DEFAULT_SATURATION = 0.03
 #: Learned state, cleared at the start of every fit.
 _FITTED = (
@@ -519,8 +519,10 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         return image_input_tags(super().__sklearn_tags__())
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Writes parameters, kernels and the calibrated scale to an ``.npz`` file."""
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> str:
+        """Writes parameters, kernels and the calibrated scale to an ``.npz`` file,
+        atomically. An existing file at ``path`` is replaced only if it is a ConvSNN
+        file; anything else raises FileExistsError unless ``overwrite=True``."""
         self._check_fitted()
         params = {k: v for k, v in self.get_params(deep=False).items() if k != "kernels"}
         params["random_state"] = self.seed_  # the seed in use, whatever its source
@@ -536,33 +538,34 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         arrays = {"kernels": self.kernels_, "scale": self.scale_}
         if hasattr(self, "calibration_rates_"):
             arrays["calibration_rates"] = self.calibration_rates_
-        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays))
+        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays, overwrite))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ConvSNN:
         """Reads a front-end written by :meth:`save` (``kernels`` becomes the array)."""
         meta, arrays = load_npz(path, _FORMAT, _FORMAT_VERSION)
-        try:
-            params = dict(meta["params"])
+        with reading(path, "ConvSNN"):
+            params = field_params(meta)
             kernels = _check_kernels(arrays["kernels"])
             self = cls(kernels=kernels, **params)
             self._check_params()
             self.seed_ = seed_from(self.random_state)
             scale = np.ascontiguousarray(arrays["scale"], dtype=np.float64)
-            if scale.shape != (kernels.shape[0],) or not np.isfinite(scale).all():
-                raise ValueError("scale array does not match the kernels")
-            sq = meta["saturation_quantile_"]
+            if scale.shape != (kernels.shape[0],) or not (scale >= 0).all():
+                raise ModelFileError(
+                    f"scale: expected {kernels.shape[0]} non-negative values, "
+                    f"got shape {scale.shape}"
+                )
+            sq = field_float(meta, "saturation_quantile_", lambda v: 0 <= v <= 1, "in [0, 1]", True)
             self.kernels_ = kernels
             self.image_shape_ = None
             self.scale_ = scale
-            self.saturation_quantile_ = None if sq is None else float(sq)
-            self.n_calibration_evaluations_ = int(meta["n_calibration_evaluations_"])
+            self.saturation_quantile_ = sq
+            self.n_calibration_evaluations_ = field_int(meta, "n_calibration_evaluations_")
             if meta.get("calibration_rate_") is not None:
-                self.calibration_rate_ = float(meta["calibration_rate_"])
+                self.calibration_rate_ = field_float(meta, "calibration_rate_")
             if "calibration_rates" in arrays:
                 self.calibration_rates_ = np.asarray(arrays["calibration_rates"], np.float64)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: incomplete or corrupt ConvSNN file ({exc})") from exc
         return self
 
 

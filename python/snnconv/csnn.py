@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
+import re
+import secrets
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassifierMixin
 
+from ._util import persistence
 from ._util.estimator import (
     SnnconvEstimator,
     check_random_state_param,
@@ -28,10 +31,10 @@ from ._util.estimator import (
     seed_from,
 )
 from ._util.fitted import check_fitted
-from .exceptions import DataError
+from .exceptions import DataError, ModelFileError
 
 _FORMAT = "snnconv.CSNNClassifier"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: versioned stages-* folder with SHA-256 per file; 1 still loads
 
 
 def _clone(estimator: Any) -> Any:
@@ -268,70 +271,264 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         return image_input_tags(super().__sklearn_tags__())
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Writes a folder with one file per stage plus ``csnn.json``; written to a
-        temporary folder first and renamed into place."""
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> str:
+        """Writes a folder: ``csnn.json`` plus one ``.npz`` per stage in a versioned
+        sub-folder ``stages-*`` that ``csnn.json`` names with the files' SHA-256.
+
+        The model becomes visible in one rename: a new folder is written complete
+        under a temporary name and renamed into place (target absent or an empty
+        folder); over an existing CSNNClassifier folder the new stages go to a fresh
+        ``stages-*`` sub-folder and ``csnn.json`` is replaced atomically, after which
+        the old stages are deleted. A crash at any point leaves the old or the new
+        model loadable. Anything else at ``path`` (a file, an unrelated folder) raises
+        FileExistsError and is left untouched, unless ``overwrite=True``.
+        """
         self._check_fitted()
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            self.kernel_learner_.save(tmp / "kernel_learner.npz")
-            self.front_end_.save(tmp / "front_end.npz")
-            self.classifier_.save(tmp / "classifier.npz")
-            meta = {
-                "format": _FORMAT,
-                "format_version": _FORMAT_VERSION,
-                "classifier": type(self.classifier_).__name__,
-                "calibration_size": int(self.calibration_size),
-                "random_state": self.seed_,
-                "n_neurons_": int(self.n_neurons_),
-                "backlog_fraction_": self.backlog_fraction_,
-                "image_shape_": list(getattr(self, "image_shape_", ())) or None,
-            }
-            (tmp / "csnn.json").write_text(json.dumps(meta, indent=2))
-            old = None
-            if target.exists():
-                old = target.with_name(f".{target.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(target, old)
-            os.replace(tmp, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        state = _folder_state(target)
+        if state == "other" and not overwrite:
+            raise persistence.refuse(
+                target, "exists and is not an snnconv CSNNClassifier folder (no csnn.json)"
+            )
+        persistence.clean_stale(target.parent, target.name)
+        persistence.clean_legacy(target.parent, target.name)
+        if state == "model":
+            self._save_into(target)
+        else:
+            self._save_fresh(target, replace_other=state == "other")
         return str(target)
+
+    def _meta(self, stages: str, files: dict[str, str]) -> dict[str, Any]:
+        return {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "classifier": type(self.classifier_).__name__,
+            "calibration_size": int(self.calibration_size),
+            "random_state": int(self.seed_),  # the seed in use, whatever its source
+            "n_neurons_": int(self.n_neurons_),
+            "backlog_fraction_": float(self.backlog_fraction_),
+            "image_shape_": list(getattr(self, "image_shape_", ())) or None,
+            "stages": stages,
+            "files": files,
+        }
+
+    def _write_stages(self, folder: Path) -> dict[str, str]:
+        folder.mkdir()
+        stages = (self.kernel_learner_, self.front_end_, self.classifier_)
+        files = {}
+        for name, est in zip(_STAGE_FILES, stages, strict=True):
+            est.save(folder / name)
+            persistence._step(f"csnn-stage-{name}")
+            files[name] = persistence.sha256_file(folder / name)
+        persistence.fsync_dir(folder)
+        return files
+
+    def _write_json(self, folder: Path, stages: str, files: dict[str, str]) -> None:
+        target = folder / _JSON
+        with persistence.temp_file(target) as (fd, tmp):
+            with os.fdopen(os.dup(fd), "w", encoding="utf-8") as fh:
+                json.dump(self._meta(stages, files), fh, indent=2)
+                fh.flush()
+                os.fsync(fh.fileno())
+            persistence._step("csnn-json-written")
+            os.replace(tmp, target)
+        persistence.fsync_dir(folder)
+
+    def _save_fresh(self, target: Path, replace_other: bool) -> None:
+        """Target absent, an empty folder or (overwrite=True) something else."""
+        tmp = Path(tempfile.mkdtemp(prefix=persistence.tmp_prefix(target), dir=target.parent))
+        aside = None
+        try:
+            persistence.publish_mode(tmp, directory=True)
+            stages = _stage_dir_name()
+            files = self._write_stages(tmp / stages)
+            self._write_json(tmp, stages, files)
+            persistence._step("csnn-fresh-complete")
+            if replace_other:
+                aside = target.with_name(persistence.tmp_prefix(target) + "old")
+                os.rename(target, aside)
+                persistence._step("csnn-other-moved-aside")
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                if aside is not None:
+                    os.rename(aside, target)
+                    aside = None
+                raise
+            persistence.fsync_dir(target.parent)
+        finally:
+            persistence.remove_path(tmp)
+            if aside is not None:
+                persistence.remove_path(aside)
+
+    def _save_into(self, target: Path) -> None:
+        """Target is a CSNNClassifier folder: new stages beside the old ones, then
+        ``csnn.json`` swapped in one rename (the commit point)."""
+        old = _read_json(target)
+        old_stages = old.get("stages") if isinstance(old.get("stages"), str) else None
+        _clean_stale_stages(target, old_stages)
+        stages = _stage_dir_name()
+        committed = False
+        try:
+            files = self._write_stages(target / stages)
+            self._write_json(target, stages, files)
+            committed = True
+        finally:
+            if not committed:
+                persistence.remove_path(target / stages)
+        try:
+            persistence._step("csnn-committed")
+        finally:  # the new model is visible: the old stages go, whatever happens
+            if old_stages is not None and _STAGES_RE.match(old_stages) and old_stages != stages:
+                persistence.remove_path(target / old_stages)
+            else:  # format version 1: the stages lay in the folder itself
+                for name in _STAGE_FILES:
+                    (target / name).unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CSNNClassifier:
-        """Reads a folder written by :meth:`save`."""
+        """Reads a folder written by :meth:`save`, verifying ``csnn.json``, the stage
+        files' SHA-256 (format version 2) and the consistency of the stages. Stage
+        files must be regular files inside the folder (no symlinks)."""
         from .colanet.digital import DigitalCoLaNET
         from .colanet.spiking import CoLaNET
         from .conv_snn import ConvSNN
         from .kernel_learner import KernelLearner
 
         root = Path(path)
-        try:
-            meta = json.loads((root / "csnn.json").read_text())
-        except FileNotFoundError:
-            raise
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{root}: corrupt csnn.json ({exc})") from exc
-        if meta.get("format") != _FORMAT or meta.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(f"{root}: not a {_FORMAT} v{_FORMAT_VERSION} folder")
+        if not root.is_dir():
+            if not root.exists():
+                raise FileNotFoundError(f"{root}: no such CSNNClassifier folder")
+            raise ModelFileError(f"{root}: not a folder; a CSNNClassifier is saved as a folder")
+        meta = _read_json(root)
+        where = root / _JSON
+        if meta.get("format") != _FORMAT:
+            raise ModelFileError(f"{where}: format: holds {meta.get('format')!r}, not {_FORMAT!r}")
+        version = meta.get("format_version")
+        if version not in (1, 2) or isinstance(version, bool):
+            raise ModelFileError(
+                f"{where}: format_version {version!r} is not supported (this snnconv reads 1..2)"
+            )
         kinds = {"CoLaNET": CoLaNET, "DigitalCoLaNET": DigitalCoLaNET}
-        if meta.get("classifier") not in kinds:
-            raise ValueError(f"{root}: unknown classifier {meta.get('classifier')!r}")
-        self = cls(calibration_size=meta["calibration_size"], random_state=meta["random_state"])
-        self.kernel_learner_ = KernelLearner.load(root / "kernel_learner.npz")
-        self.front_end_ = ConvSNN.load(root / "front_end.npz")
-        self.classifier_ = kinds[meta["classifier"]].load(root / "classifier.npz")
+        if not isinstance(meta.get("classifier"), str) or meta["classifier"] not in kinds:
+            raise ModelFileError(f"{where}: classifier: unknown {meta.get('classifier')!r}")
+        folder = root
+        files: dict[str, Any] = {}
+        if version >= 2:
+            stages = meta.get("stages")
+            if not isinstance(stages, str) or not _STAGES_RE.match(stages):
+                raise ModelFileError(f"{where}: stages: not a stages-* folder name: {stages!r}")
+            folder = root / stages
+            _check_inside(root, folder, is_dir=True)
+            files = meta.get("files")  # type: ignore[assignment]
+            if not isinstance(files, dict) or set(files) != set(_STAGE_FILES):
+                raise ModelFileError(f"{where}: files: must list {list(_STAGE_FILES)}")
+        for name in _STAGE_FILES:
+            _check_inside(root, folder / name, is_dir=False)
+            if version >= 2 and persistence.sha256_file(folder / name) != files[name]:
+                raise ModelFileError(
+                    f"{folder / name}: SHA-256 differs from csnn.json files.{name} "
+                    f"(altered or from another model)"
+                )
+        with persistence.reading(where, "CSNNClassifier"):
+            calibration_size = persistence.field_int(meta, "calibration_size", 1, 2**62)
+            random_state = persistence.field_int(meta, "random_state", 0, 2**63 - 1)
+            n_neurons = persistence.field_int(meta, "n_neurons_", 1, 2**62)
+            backlog = persistence.field_float(
+                meta, "backlog_fraction_", lambda v: 0 <= v <= 1, "in [0, 1]"
+            )
+        self = cls(calibration_size=calibration_size, random_state=random_state)
+        self.kernel_learner_ = KernelLearner.load(folder / "kernel_learner.npz")
+        self.front_end_ = ConvSNN.load(folder / "front_end.npz")
+        self.classifier_ = kinds[meta["classifier"]].load(folder / "classifier.npz")
+        _check_stages(folder, self.kernel_learner_, self.front_end_, self.classifier_)
         self.classes_ = self.classifier_.classes_
         self.seed_ = seed_from(self.random_state)
         if meta.get("image_shape_"):
-            self.image_shape_ = tuple(int(v) for v in meta["image_shape_"])
+            self.image_shape_ = persistence.field_image_shape(meta)
             self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
-        self.n_neurons_ = int(meta["n_neurons_"])
-        self.backlog_fraction_ = float(meta["backlog_fraction_"])
+        self.n_neurons_ = n_neurons
+        self.backlog_fraction_ = backlog
         return self
+
+
+_JSON = "csnn.json"
+_STAGE_FILES = ("kernel_learner.npz", "front_end.npz", "classifier.npz")
+_STAGES_RE = re.compile(r"^stages-(\d+)-[A-Za-z0-9_]+$")
+
+
+def _stage_dir_name() -> str:
+    return f"stages-{os.getpid()}-{secrets.token_hex(6)}"
+
+
+def _folder_state(target: Path) -> str:
+    """'absent', 'empty' (an empty folder), 'model' (a CSNNClassifier folder) or 'other'."""
+    if not os.path.lexists(target):
+        return "absent"
+    if target.is_symlink() or not target.is_dir():
+        return "other"
+    if not any(target.iterdir()):
+        return "empty"
+    try:
+        meta = _read_json(target)
+    except (ModelFileError, OSError):
+        return "other"
+    return "model" if meta.get("format") == _FORMAT else "other"
+
+
+def _read_json(root: Path) -> dict[str, Any]:
+    where = root / _JSON
+    _check_inside(root, where, is_dir=False)
+    try:
+        raw = where.read_bytes() if where.stat().st_size <= (1 << 20) else None
+    except OSError as exc:
+        raise ModelFileError(f"{where}: unreadable ({exc})") from exc
+    if raw is None:
+        raise ModelFileError(f"{where}: larger than 1 MiB; not a csnn.json")
+    return persistence.parse_json(raw, str(where))
+
+
+def _check_inside(root: Path, p: Path, is_dir: bool) -> None:
+    """``p`` (a name inside ``root``, fixed or checked against a pattern by the caller)
+    must be a regular file or folder, not a symlink: nothing is followed out of the
+    model folder."""
+    try:
+        st = os.lstat(p)
+    except FileNotFoundError:
+        raise ModelFileError(f"{p}: missing from the CSNNClassifier folder") from None
+    ok = stat.S_ISDIR(st.st_mode) if is_dir else stat.S_ISREG(st.st_mode)
+    if not ok:
+        kind = "a symlink" if stat.S_ISLNK(st.st_mode) else "not a regular entry"
+        raise ModelFileError(f"{p}: is {kind}; model folders hold only regular files")
+
+
+def _clean_stale_stages(target: Path, keep: str | None) -> None:
+    """Stage folders of killed saves (not named by csnn.json, process gone)."""
+    for entry in target.iterdir():
+        m = _STAGES_RE.match(entry.name)
+        if m and entry.name != keep and not persistence._pid_alive(int(m.group(1))):
+            persistence.remove_path(entry)
+    persistence.clean_stale(target, _JSON)
+
+
+def _check_stages(folder: Path, learner: Any, front: Any, clf: Any) -> None:
+    """Kernel count = front-end channels = a divisor of the classifier's features."""
+    n_k = learner.kernels_.shape[0]
+    if front.kernels_.shape != learner.kernels_.shape or not np.allclose(
+        front.kernels_, learner.kernels_
+    ):
+        raise ModelFileError(
+            f"{folder / 'front_end.npz'}: kernels: {front.kernels_.shape[0]} kernels that differ "
+            f"from the kernel learner's {n_k} (stages from different models)"
+        )
+    if int(front.stride) != int(learner.stride):
+        raise ModelFileError(
+            f"{folder / 'front_end.npz'}: stride differs from the kernel learner's"
+        )
+    if n_k == 0 or clf.n_features_in_ % n_k:
+        raise ModelFileError(
+            f"{folder / 'classifier.npz'}: n_features_in_: {clf.n_features_in_} features are "
+            f"not a whole number of maps of the {n_k} front-end channels (stages from different "
+            f"models)"
+        )

@@ -17,6 +17,7 @@ _LOCK = threading.Lock()
 
 __all__ = [
     "DataError",
+    "DivergenceError",
     "ModelFileError",
     "NotFittedError",
     "ParameterError",
@@ -42,6 +43,11 @@ class DataError(SnnconvError, ValueError):
 class ModelFileError(SnnconvError, ValueError):
     """A saved model is missing, corrupt, of another kind or of an unknown format
     version. The message names the file and the field."""
+
+
+class DivergenceError(SnnconvError, ValueError):
+    """Training diverged (non-finite loss or weights), typically from a learning rate
+    far too large; the message names the epoch. The estimator is left unfitted."""
 
 
 class ResourceLimitError(SnnconvError, MemoryError):

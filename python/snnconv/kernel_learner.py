@@ -20,12 +20,13 @@ from ._util.estimator import (
 )
 from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, normalise_brightness
-from ._util.persistence import load_npz, save_npz
+from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
 from ._util.progress import progress_bar
 from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
+from .exceptions import ModelFileError
 
 _FORMAT = "snnconv.KernelLearner"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 
 
 class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
@@ -369,11 +370,14 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         return image_input_tags(super().__sklearn_tags__())
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Writes the learner (parameters and full state) to an ``.npz`` file."""
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> str:
+        """Writes the learner (parameters and full state) to an ``.npz`` file, atomically.
+
+        An existing file at ``path`` is replaced only if it is a KernelLearner file;
+        anything else raises FileExistsError unless ``overwrite=True``."""
         self._check_fitted()
         meta, arrays = self._export()
-        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays))
+        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays, overwrite))
 
     def _export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The metadata and arrays of the model file (also the pickled state)."""
@@ -404,35 +408,51 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     def _from_export(
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str
     ) -> KernelLearner:
-        try:
-            params = dict(meta["params"])
+        with reading(path, "KernelLearner"):
+            params = field_params(meta)
             self = cls(**params)
             self._check_params()
             self.seed_ = seed_from(self.random_state)
+            lr = field_float(meta, "learning_rate_", lambda v: 0 < v <= 1e6, "in (0, 1e6]")
+            bt = field_float(meta, "brightness_threshold_")
+            seen = field_int(meta, "n_images_seen_")
+            epochs_done = field_int(meta, "epochs_done_") if "epochs_done_" in meta else 0
+            k, n = int(self.kernel_size), int(self.n_kernels)
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
-            fired = [bool(x) for x in np.asarray(arrays["fired"]).ravel()]
+            fired_arr = np.asarray(arrays["fired"])
+            for name, a in (("weights", w), ("resource", r)):
+                if a.shape != (n, k, k):
+                    raise ModelFileError(f"{name}: shape {a.shape}, expected {(n, k, k)}")
+            if fired_arr.shape != (n,) or fired_arr.dtype != bool:
+                raise ModelFileError(
+                    f"fired: expected {n} booleans, got {fired_arr.dtype} {fired_arr.shape}"
+                )
+            span = float(self.w_max) - float(self.w_min)
+            tol = 1e-9 * max(1.0, abs(span))
+            if w.min() < float(self.w_min) - tol or w.max() > float(self.w_max) + tol:
+                raise ModelFileError(
+                    f"weights: outside [w_min, w_max] = [{self.w_min}, {self.w_max}]"
+                )
             self._core = _core.KernelLearnerCore.restore(
                 {
-                    "kernel_size": int(self.kernel_size),
-                    "n_kernels": int(self.n_kernels),
+                    "kernel_size": k,
+                    "n_kernels": n,
                     "stride": int(self.stride),
                     "w_min": float(self.w_min),
                     "w_max": float(self.w_max),
-                    "learning_rate": float(meta["learning_rate_"]),
-                    "brightness_threshold": float(meta["brightness_threshold_"]),
+                    "learning_rate": lr,
+                    "brightness_threshold": bt,
                 },
                 self.seed_,
                 r,
                 w,
-                fired,
-                int(meta["n_images_seen_"]),
+                [bool(x) for x in fired_arr],
+                seen,
             )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: incomplete or corrupt KernelLearner file ({exc!r})") from exc
-        self.brightness_threshold_ = float(meta["brightness_threshold_"])
-        self.learning_rate_ = float(meta["learning_rate_"])
-        self.epochs_done_ = int(meta.get("epochs_done_", 0))
+        self.brightness_threshold_ = bt
+        self.learning_rate_ = lr
+        self.epochs_done_ = epochs_done
         self.image_shape_ = None
         self._sync([])
         return self

@@ -5,6 +5,7 @@ accuracy floors on the MNIST 5k sample. The torch backend is tested where instal
 from __future__ import annotations
 
 import importlib.util
+import time
 
 import numpy as np
 import pytest
@@ -194,3 +195,49 @@ def test_save_load_predicts_identically(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="not a readable"):
         CNN2.load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("cls", [CNN1, CNN2])
+@pytest.mark.parametrize("kw", [{"learning_rate": 1e300}, {"learning_rate": 1e30, "dropout": 0.99}])
+def test_diverging_fit_stops_with_a_clear_error(cls, kw):
+    from snnconv.exceptions import DivergenceError
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((40, 20, 20)) * 255).astype(np.uint8)
+    model = cls(epochs=50, backend="numpy", **kw)
+    t0 = time.perf_counter()
+    with (
+        np.errstate(all="ignore"),
+        pytest.raises(DivergenceError, match=r"learning_rate: training diverged at epoch 1"),
+    ):
+        model.fit(x, np.arange(40) % 3)
+    assert time.perf_counter() - t0 < 30
+    with pytest.raises(NotFittedError):
+        model.predict_proba(x)
+
+
+def test_oversized_images_are_refused_before_allocating():
+    x = np.zeros((2, 4000, 4000), np.uint8)
+    t0 = time.perf_counter()
+    with pytest.raises(MemoryError, match=r"images: CNN1 on 4000x4000 images needs about"):
+        CNN1(backend="numpy").fit(x, [0, 1])
+    assert time.perf_counter() - t0 < 10
+
+
+def test_non_finite_probabilities_are_never_returned():
+    from snnconv.exceptions import DivergenceError
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((10, 20, 20)) * 255).astype(np.uint8)
+    model = CNN2(epochs=1, backend="numpy").fit(x, np.arange(10) % 2)
+    model.net_.params["dense.w"][:] = np.float32(3e38)
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError, match="non-finite"):
+        model.predict_proba(x)
+
+
+def test_subnormal_inputs_are_flushed_to_zero():
+    x = np.full((2, 12, 12), 1e-40)
+    x[:, 0, 0] = 0.5
+    inputs = CNN2._inputs(x)
+    assert inputs.dtype == np.float32 and inputs[0, 0, 0, 0] == 0.5
+    assert np.count_nonzero(inputs) == 2

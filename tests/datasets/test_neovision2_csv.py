@@ -156,3 +156,13 @@ def test_format_row_round_trips(tmp_path):
     a = read_annotations(_write(tmp_path, [",".join(row)]))
     assert a.object_type.tolist() == ["Bus"] and a.occlusion.tolist() == [True]
     np.testing.assert_array_equal(a.boxes(10, 10), [[1, 2, 4, 7]])
+
+
+def test_non_utf8_file_is_a_data_error_naming_file_and_line(tmp_path):
+    from snnconv.exceptions import DataError
+
+    path = tmp_path / "latin1.csv"
+    good = "0,1,1,5,1,5,5,1,5,Car,FALSE,FALSE,1.0,s,v"
+    path.write_bytes((HEADER + "\n" + good + "\n").encode() + "Café,x\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin1\.csv:3: not UTF-8"):
+        read_annotations(path)

@@ -9,6 +9,7 @@ image patches (im2col) with the filters. Initialisation follows PyTorch's defaul
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -168,6 +169,8 @@ class NumpyCNN:
             self.adam(self.backward(dlogits, cache), lr)
             total += loss * len(idx)
             tick(len(idx))
+            if not math.isfinite(total):
+                return math.nan  # diverged: the caller stops the fit
         return total / x.shape[0]
 
     def state(self) -> dict[str, np.ndarray]:
@@ -180,7 +183,10 @@ class NumpyCNN:
         for k, v in state.items():
             if v.shape != self.params[k].shape:
                 raise ValueError(f"parameter {k}: shape {v.shape}, expected {self.params[k].shape}")
-            self.params[k] = np.asarray(v, dtype=self.params[k].dtype).copy()
+            a = np.asarray(v, dtype=self.params[k].dtype).copy()
+            if not np.isfinite(a).all():
+                raise ValueError(f"parameter {k}: holds NaN or infinity")
+            self.params[k] = a
 
     def predict_proba(self, x: np.ndarray, batch: int = 500) -> np.ndarray:
         out = [

@@ -3,6 +3,7 @@ initialisation (PyTorch's defaults), loss and optimiser as the numpy backend."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,8 @@ class TorchCNN:
             self.opt.step()
             total += float(loss) * len(idx)
             tick(len(idx))
+            if not math.isfinite(total):
+                return math.nan  # diverged: the caller stops the fit
         return total / x.shape[0]
 
     def state(self) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 from typing import Any
 
@@ -24,12 +25,22 @@ from sklearn.base import ClassifierMixin
 from .._util.estimator import SnnconvEstimator, classification_targets, image_input_tags, seed_from
 from .._util.extras import require
 from .._util.fitted import check_fitted
-from .._util.persistence import load_npz, save_npz
+from .._util.persistence import (
+    field_image_shape,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from .._util.progress import progress_bar
-from ._architectures import feature_shape
+from ..exceptions import DivergenceError, ModelFileError
+from ._architectures import ARCHITECTURES, Conv, feature_shape
 from ._common import brightness, check_common, check_int, check_real
 
 BACKENDS = ("auto", "torch", "numpy")
+#: Largest activation memory of one training/prediction batch (bytes).
+MAX_BATCH_BYTES = 4 << 30
+_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 
 
 def _torch_available() -> bool:
@@ -100,8 +111,11 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
 
     @staticmethod
     def _inputs(images: Any) -> np.ndarray:
-        g = brightness(images)
-        return g.astype(np.float32)[..., None]
+        x = brightness(images).astype(np.float32)
+        # subnormal brightness (< 1.2e-38) is zero for any purpose and would slow every
+        # product of the network several-fold
+        x[np.abs(x) < np.finfo(np.float32).tiny] = 0
+        return x[..., None]
 
     def fit(self, images: Any, y: Any) -> _CNN:
         """Trains from scratch for ``epochs`` passes (minibatches in a seeded order)."""
@@ -110,9 +124,18 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         classes, y_idx = classification_targets(y, x.shape[0])
         self.image_shape_ = (int(x.shape[1]), int(x.shape[2]))
         feature_shape(self._ARCH, *self.image_shape_)
+        self._check_budget(x.shape[0], int(self.batch_size))
         self.classes_ = classes
         self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
         self.seed_ = seed_from(self.random_state)
+        h, w, c = feature_shape(self._ARCH, *self.image_shape_)
+        dense = h * w * c * len(self.classes_) * 4 * 3  # weights + two Adam moments, float32
+        if dense > MAX_BATCH_BYTES:
+            raise MemoryError(
+                f"y: {len(self.classes_)} classes make a dense layer of "
+                f"{dense / 2**30:.1f} GiB with Adam state (limit "
+                f"{MAX_BATCH_BYTES / 2**30:.0f} GiB)"
+            )
         backend = self._resolve_backend()
         if backend == "torch":
             require("torch", "backend='torch' of the CNN baselines")
@@ -128,17 +151,64 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         n = x.shape[0]
         epochs = self._EPOCHS if self.epochs is None else int(self.epochs)
         desc = f"training {self._ARCH.upper()} ({backend})"
-        with self._threads(backend), progress_bar(self.progress, epochs * n, desc) as bar:
-            for _ in range(epochs):
-                loss = self.net_.train_epoch(
-                    x, y_idx, int(self.batch_size), float(self.learning_rate), bar.update
-                )
-                self.loss_curve_.append(float(loss))
+        try:
+            with self._threads(backend), progress_bar(self.progress, epochs * n, desc) as bar:
+                for epoch in range(epochs):
+                    loss = self.net_.train_epoch(
+                        x, y_idx, int(self.batch_size), float(self.learning_rate), bar.update
+                    )
+                    self.loss_curve_.append(float(loss))
+                    self._check_finite(epoch + 1, float(loss))
+        except BaseException:
+            del self.net_
+            raise
         return self
 
+    def _check_finite(self, epoch: int, loss: float) -> None:
+        """Stops a diverged fit: the loss and every weight must stay finite."""
+        bad = None if math.isfinite(loss) else f"mean loss {loss}"
+        if bad is None:
+            for k, v in self.net_.state().items():
+                if not np.isfinite(v).all():
+                    bad = f"non-finite weights in {k}"
+                    break
+        if bad is not None:
+            raise DivergenceError(
+                f"learning_rate: training diverged at epoch {epoch} ({bad}) with "
+                f"learning_rate={self.learning_rate!r}; lower learning_rate"
+            )
+
+    def _bytes_per_image(self) -> int:
+        """Largest activation memory (im2col patches and outputs) of one image."""
+        h, w = self.image_shape_
+        c, need = 1, 0
+        for layer in ARCHITECTURES[self._ARCH]:
+            if isinstance(layer, Conv):
+                p = (h - layer.kernel) // layer.stride + 1
+                q = (w - layer.kernel) // layer.stride + 1
+                need = max(need, p * q * (c * layer.kernel**2 + 2 * layer.filters) * 8)
+                h, w, c = p, q, layer.filters
+            else:
+                h, w = h // layer.size, w // layer.size
+        return need
+
+    def _check_budget(self, n: int, batch: int) -> None:
+        """Refuses, before allocating, image sizes whose per-batch activations would
+        exceed ``MAX_BATCH_BYTES``."""
+        b = max(1, min(int(batch), int(n)))
+        need = b * self._bytes_per_image()
+        if need > MAX_BATCH_BYTES:
+            raise MemoryError(
+                f"images: {self._ARCH.upper()} on {self.image_shape_[0]}x"
+                f"{self.image_shape_[1]} images needs about {need / 2**30:.1f} GiB per batch of "
+                f"{b} (limit {MAX_BATCH_BYTES / 2**30:.0f} GiB); use smaller images or batch_size"
+            )
+
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Writes parameters and weights to an ``.npz`` (no pickle; atomic)."""
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> str:
+        """Writes parameters and weights to an ``.npz`` (no pickle; atomic). An
+        existing file at ``path`` is replaced only if it is a model of the same class;
+        anything else raises FileExistsError unless ``overwrite=True``."""
         self._check_fitted()
         meta = {
             # the seed in use, whatever its source
@@ -150,21 +220,33 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         classes = self.classes_.astype(str) if self.classes_.dtype == object else self.classes_
         arrays = {"classes": classes}
         arrays.update({f"w__{k}": v for k, v in self.net_.state().items()})
-        return str(save_npz(path, f"snnconv.{type(self).__name__}", 1, meta, arrays))
+        return str(
+            save_npz(
+                path, f"snnconv.{type(self).__name__}", _FORMAT_VERSION, meta, arrays, overwrite
+            )
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> _CNN:
         """Reads a model written by :meth:`save`; it predicts exactly as before."""
-        meta, arrays = load_npz(path, f"snnconv.{cls.__name__}", 1)
-        try:
-            self = cls(**dict(meta["params"]))
+        meta, arrays = load_npz(path, f"snnconv.{cls.__name__}", _FORMAT_VERSION)
+        with reading(path, cls.__name__):
+            self = cls(**field_params(meta))
             self._check_params()
             self.seed_ = seed_from(self.random_state)
             self.classes_ = arrays.pop("classes")
-            self.image_shape_ = tuple(int(v) for v in meta["image_shape_"])
+            if self.classes_.ndim != 1 or self.classes_.size < 1:
+                raise ModelFileError("classes: must be a non-empty 1-D array")
+            self.image_shape_ = field_image_shape(meta)
+            feature_shape(self._ARCH, *self.image_shape_)
             self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
-            self.loss_curve_ = [float(v) for v in meta["loss_curve_"]]
-            backend = str(meta["backend_"])
+            curve = meta["loss_curve_"]
+            if not isinstance(curve, list):
+                raise ModelFileError("loss_curve_: must be a list of numbers")
+            self.loss_curve_ = [float(v) for v in curve]
+            backend = meta["backend_"]
+            if backend not in ("torch", "numpy"):
+                raise ModelFileError(f"backend_: must be 'torch' or 'numpy', got {backend!r}")
             if backend == "torch":
                 require("torch", "loading a CNN trained with backend='torch'")
                 from ._cnn_torch import TorchCNN as Net
@@ -179,8 +261,6 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
             )
             self.net_.load_state({k[3:]: v for k, v in arrays.items() if k.startswith("w__")})
             self.backend_ = backend
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: incomplete or corrupt {cls.__name__} file ({exc})") from exc
         return self
 
     def _check_fitted(self) -> None:
@@ -198,8 +278,16 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
                 f"images: expected images of shape {self.image_shape_} (as in fit), "
                 f"got {(x.shape[1], x.shape[2])}"
             )
+        batch = max(1, min(500, MAX_BATCH_BYTES // max(1, self._bytes_per_image())))
+        self._check_budget(x.shape[0], batch)
         with self._threads(self.backend_):
-            return self.net_.predict_proba(x)
+            proba = self.net_.predict_proba(x, batch)
+        if not np.isfinite(proba).all():
+            raise DivergenceError(
+                "images: the network's outputs overflow to non-finite probabilities "
+                "(weights too large for these inputs)"
+            )
+        return proba
 
     def predict(self, images: Any) -> np.ndarray:
         self._check_fitted()

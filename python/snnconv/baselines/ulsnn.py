@@ -17,14 +17,23 @@ from .._util.estimator import (
     seed_from,
 )
 from .._util.fitted import check_fitted
-from .._util.persistence import load_npz, save_npz
+from .._util.persistence import (
+    field_float,
+    field_image_shape,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from .._util.progress import progress_bar
 from .._util.validation import MAX_EPOCHS
+from ..exceptions import ModelFileError
 from . import _readout
 from ._common import brightness, check_common, check_int, check_real
 
 _FORMAT = "snnconv.ULSNN"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 
 #: Images per call into the core while training (≈ 0.1–0.5 s with 100 neurons), so
 #: the progress bar moves and Ctrl-C is honoured between calls.
@@ -265,11 +274,13 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         return r
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Writes parameters and learned state to an ``.npz`` file (no pickle)."""
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> str:
+        """Writes parameters and learned state to an ``.npz`` file (no pickle),
+        atomically. An existing file at ``path`` is replaced only if it is a ULSNN
+        file; anything else raises FileExistsError unless ``overwrite=True``."""
         self._check_fitted()
         meta, arrays = self._export()
-        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays))
+        return str(save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays, overwrite))
 
     def _export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The metadata and arrays of the model file (also the pickled state)."""
@@ -301,30 +312,31 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
 
     @classmethod
     def _from_export(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -> ULSNN:
-        try:
-            params = dict(meta["params"])
+        with reading(path, "ULSNN"):
+            params = field_params(meta)
             params["nu"] = tuple(params["nu"])
             self = cls(**params)
             self._check_params()
             self.seed_ = seed_from(self.random_state)
-            self.image_shape_ = tuple(int(s) for s in meta["image_shape_"])
+            self.image_shape_ = field_image_shape(meta)
             self.n_features_in_ = int(np.prod(self.image_shape_))
-            self.norm_ = float(meta["norm_"])
+            self.norm_ = field_float(meta, "norm_", lambda v: v > 0, "finite and > 0")
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             theta = np.ascontiguousarray(arrays["theta"], dtype=np.float64)
             self._core = self._new_core(
                 int(np.prod(self.image_shape_)),
-                {"weights": w, "theta": theta, "images_seen": int(meta["n_images_seen_"])},
+                {"weights": w, "theta": theta, "images_seen": field_int(meta, "n_images_seen_")},
             )
             self.classes_ = np.asarray(arrays["classes"])
             self.rates_ = np.asarray(arrays["rates"], dtype=np.float64)
-            self.assignments_ = np.asarray(arrays["assignments"], dtype=np.int64)
+            assignments = np.asarray(arrays["assignments"])
             k = len(self.classes_)
-            if self.rates_.shape != (k, self.n_neurons) or self.assignments_.shape != (
-                self.n_neurons,
+            if self.rates_.shape != (k, self.n_neurons) or assignments.shape != (self.n_neurons,):
+                raise ModelFileError("rates: readout arrays have the wrong shape")
+            if assignments.dtype.kind not in "iu" or (
+                assignments.size and (assignments.min() < -1 or assignments.max() >= k)
             ):
-                raise ValueError("readout arrays have the wrong shape")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: incomplete or corrupt ULSNN file ({exc})") from exc
+                raise ModelFileError(f"assignments: must be class indices in [-1, {k})")
+            self.assignments_ = assignments.astype(np.int64)
         self._sync([])
         return self

@@ -40,16 +40,17 @@ from .._util.estimator import (
     seed_from,
 )
 from .._util.fitted import check_fitted
-from .._util.persistence import load_npz, save_npz
+from .._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
 from .._util.progress import progress_bar
 from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
+from ..exceptions import ModelFileError
 from .input import as_features, match_scale
 from .population import PopulationCode, check_encoding
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 
 
 class Param(NamedTuple):
@@ -464,11 +465,13 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         check_fitted(self, "_core", "fit(X, y) or load(path)")
 
     # ---------------------------------------------------------------- persistence
-    def save(self, path: str | os.PathLike[str]) -> str:
-        """Writes parameters and learned state to an ``.npz`` file (no pickle)."""
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> str:
+        """Writes parameters and learned state to an ``.npz`` file (no pickle),
+        atomically. An existing file at ``path`` is replaced only if it is a model of
+        the same class; anything else raises FileExistsError unless ``overwrite=True``."""
         self._check_fitted()
         meta, arrays = self._export()
-        return str(save_npz(path, self._format, _FORMAT_VERSION, meta, arrays))
+        return str(save_npz(path, self._format, _FORMAT_VERSION, meta, arrays, overwrite))
 
     def _export(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The metadata and arrays of the model file (also the pickled state)."""
@@ -505,20 +508,34 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
 
     @classmethod
     def _from_export(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -> Any:
-        try:
-            self = cls(**dict(meta["params"]))
+        with reading(path, cls.__name__):
+            self = cls(**field_params(meta))
             self._check_params()
             self.seed_ = seed_from(self.random_state)
             self.classes_ = arrays["classes"]
-            self.class_counts_ = np.asarray(arrays["class_counts"], dtype=np.int64)
-            self.input_max_ = float(meta["input_max_"])
-            self.n_features_in_ = int(meta["n_features_in_"])
-            self.epochs_done_ = int(meta["epochs_done_"])
+            counts = np.asarray(arrays["class_counts"])
+            if counts.dtype.kind not in "iu" or (counts < 0).any():
+                raise ModelFileError("class_counts: must be non-negative integers")
+            self.class_counts_ = counts.astype(np.int64)
+            self.input_max_ = field_float(meta, "input_max_", lambda v: v > 0, "finite and > 0")
+            self.n_features_in_ = field_int(meta, "n_features_in_", 1, 2**40)
+            self.epochs_done_ = field_int(meta, "epochs_done_")
+            seen = field_int(meta, "seen")
             self.population_ = None
             if self.encoding == "population":
-                self.population_ = PopulationCode.from_arrays(arrays)
-            if self.classes_.ndim != 1 or self.class_counts_.shape != self.classes_.shape:
-                raise ValueError("classes and class_counts disagree")
+                self.population_ = _population(arrays, self.n_features_in_)
+            if (
+                self.classes_.ndim != 1
+                or self.classes_.size < 1
+                or self.class_counts_.shape != self.classes_.shape
+            ):
+                raise ModelFileError("classes: classes and class_counts disagree")
+            expect = (int(self.n_copies), self.classes_.size * int(self.microcolumns))
+            resource = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
+            if resource.shape != (*expect, self._n_inputs()):
+                raise ModelFileError(
+                    f"resource: shape {resource.shape}, expected {(*expect, self._n_inputs())}"
+                )
             core = _core.ColanetCore(
                 cls._kind,
                 self._core_params(self._n_inputs(), self.classes_.size),
@@ -526,16 +543,27 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 self.seed_,
             )
             core.restore(
-                np.ascontiguousarray(arrays["resource"], dtype=np.float64),
+                resource,
                 np.ascontiguousarray(arrays["free"], dtype=np.float64),
                 np.ascontiguousarray(arrays["stability"], dtype=np.float64),
                 np.ascontiguousarray(arrays["counters"], dtype=np.uint64),
-                int(meta["seen"]),
+                seen,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: incomplete or corrupt {cls.__name__} file ({exc})") from exc
         self._core = core
         return self
+
+
+def _population(arrays: dict[str, np.ndarray], n_features: int) -> PopulationCode:
+    """The saved population code, checked against the feature count."""
+    repeats = np.asarray(arrays["population_repeats"])
+    if repeats.shape != () or repeats.dtype.kind not in "iu" or not 1 <= repeats <= 1 << 20:
+        raise ModelFileError("population_repeats: must be one integer in [1, 2**20]")
+    code = PopulationCode.from_arrays(arrays)
+    if code.n_features != n_features or code.n_outputs > 1 << 26:
+        raise ModelFileError(
+            f"population_centres: shape {code.centres.shape} does not fit {n_features} features"
+        )
+    return code
 
 
 def _labels(y: Any, n: int) -> np.ndarray:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import DataError
+
 HEADER = (
     "Frame,BoundingBox_X1,BoundingBox_Y1,BoundingBox_X2,BoundingBox_Y2,"
     "BoundingBox_X3,BoundingBox_Y3,BoundingBox_X4,BoundingBox_Y4,"
@@ -141,8 +143,33 @@ def _bool(value: str, column: str, where: str) -> bool:
 
 
 def read_annotations(path: str | os.PathLike[str]) -> Annotations:
-    """Parses a NEOVISION2 annotation CSV (see the module doc for the rules)."""
+    """Parses a NEOVISION2 annotation CSV (see the module doc for the rules). A file
+    that is not UTF-8 is a DataError naming the file and the first bad line."""
     path = Path(path)
+    try:
+        return _read_annotations(path)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}:{_first_undecodable_line(path)}: not UTF-8 text "
+            f"(byte {exc.object[exc.start : exc.start + 1]!r}); NEOVISION2 CSVs are UTF-8"
+        ) from None
+
+
+def _first_undecodable_line(path: Path) -> int | str:
+    """1-based number of the first line that is not UTF-8 ("?" if unreadable)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return "?"
+    for number, line in enumerate(data.splitlines(), 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return number
+    return "?"
+
+
+def _read_annotations(path: Path) -> Annotations:
     frames: list[int] = []
     quads: list[list[float]] = []
     types: list[str] = []

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .._util.persistence import load_npz, save_npz
+from .._util.persistence import load_npz, reading, save_npz
 
 _FORMAT = "snnconv.ObjectArray"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 
 
 @dataclass
@@ -69,8 +69,10 @@ class ObjectArray:
             out["?"] = unlabelled
         return out
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Writes an npz (no pickle) loadable with :meth:`load`."""
+    def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+        """Writes an npz (no pickle, atomic) loadable with :meth:`load`. An existing
+        file at ``path`` is replaced only if it is an object array; anything else raises
+        FileExistsError unless ``overwrite=True``."""
         meta = {
             "classes": list(self.classes),
             "clip_names": list(self.clip_names),
@@ -84,15 +86,23 @@ class ObjectArray:
             "frame": self.frame,
             "boxes": self.boxes,
         }
-        return save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays)
+        return save_npz(path, _FORMAT, _FORMAT_VERSION, meta, arrays, overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ObjectArray:
         meta, arrays = load_npz(path, _FORMAT, _FORMAT_VERSION)
-        missing = {"images", "labels", "clip", "track", "frame", "boxes"} - set(arrays)
-        if missing:
-            raise ValueError(f"{path}: object array lacks {sorted(missing)}")
-        try:
+        with reading(path, "ObjectArray"):
+            missing = {"images", "labels", "clip", "track", "frame", "boxes"} - set(arrays)
+            if missing:
+                raise ValueError(f"object array lacks {sorted(missing)}")
+            for key in ("classes", "clip_names"):
+                if not isinstance(meta[key], list) or not all(
+                    isinstance(c, str) for c in meta[key]
+                ):
+                    raise ValueError(f"{key}: must be a list of names")
+            info = meta.get("info", {})
+            if not isinstance(info, dict):
+                raise ValueError("info: must be a JSON object")
             return cls(
                 images=arrays["images"],
                 labels=arrays["labels"].astype(np.int64),
@@ -102,7 +112,5 @@ class ObjectArray:
                 frame=arrays["frame"].astype(np.int64),
                 boxes=arrays["boxes"].astype(np.int64),
                 clip_names=tuple(meta["clip_names"]),
-                info=dict(meta.get("info", {})),
+                info=dict(info),
             )
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"{path}: inconsistent object array ({exc})") from exc
