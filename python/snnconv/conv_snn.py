@@ -96,7 +96,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
 
     Parameters
     ----------
-    kernels : None, array (n_kernels, K, K) or KernelLearner
+    kernels : None, array (n_kernels, K, K) or KernelLearner, default=None
         The kernels. A fitted ``KernelLearner`` contributes its ``kernels_`` as they
         are; an unfitted one is cloned and fitted on the images given to ``fit``
         (kept as ``kernel_learner_``), so ``ConvSNN(KernelLearner())`` is a complete
@@ -104,56 +104,61 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         default) is ``KernelLearner(stride=stride)`` with this estimator's
         ``random_state``, ``n_threads`` and ``progress``: ``ConvSNN().fit(images)``
         learns kernels on ``images`` first, then calibrates.
-    stride, pool : int
-        Convolution stride; side of the sum-pooling blocks (conv rows/columns past
-        the last full block are not pooled).
-    tau : float or None
+    stride : int, default=2
+        Convolution stride (>= 1).
+    pool : int, default=2
+        Side of the sum-pooling blocks (>= 1; conv rows/columns past the last full block
+        are not pooled). ``pool² · frame_steps`` must be <= 65535.
+    tau : float or None, default=10.0
         Leak time constant in steps (>= 1); ``None`` or ``math.inf``: no leak.
-    threshold : float
+    threshold : float, default=1.0
         u_THR of the conv neurons (> 0). Only α/threshold matters once calibrated.
-    target_rate : float
+    target_rate : float, default=1.0
         Mean conv spikes per neuron per frame that calibration aims at, in
         (0, frame_steps).
-    frame_steps, active_steps : int
-        P and T_p of docs/algorithms.md §2 (1 <= T_p <= P).
-    encoding : {"accumulator", "poisson"}
+    frame_steps : int, default=15
+        P of docs/algorithms.md §2: steps per frame (one image), in [1, 65535].
+    active_steps : int, default=10
+        T_p of docs/algorithms.md §2: the first steps of the frame, during which the
+        pixels spike (1 <= T_p <= P); the remaining steps are silent.
+    encoding : {"accumulator", "poisson"}, default="accumulator"
         Deterministic accumulator (spikes ≈ T_p·g, exact integer arithmetic) or
         seeded Bernoulli spikes with probability g·max_rate per step (one stream per
         image index, seeded by ``random_state``).
-    max_rate : float
+    max_rate : float, default=1.0
         f_max, spikes per step at brightness 1, in (0, 1].
-    reset_carry : bool
+    reset_carry : bool, default=False
         Accumulator only: start every frame from zero carry instead of carrying the
         fractional remainder from the previous image. Each call (``fit``,
         ``transform``, ...) is one presentation that starts from zero carry, so a
         call's result depends on the order of its images but never on earlier calls.
-    reset : {"subtract", "zero"}
+    reset : {"subtract", "zero"}, default="subtract"
         Conv neuron reset after a spike: u − u_THR (docs/algorithms.md §2) or 0 (for comparison).
-    scale : None, float or array (n_kernels,)
+    scale : None, float or array (n_kernels,), default=None
         Fixed α instead of calibration (``fit`` then only resolves the kernels).
-    scale_per_kernel : bool
+    scale_per_kernel : bool, default=False
         Calibrate one α per kernel (each kernel fires at ``target_rate``) instead of
         one for the layer.
-    saturation_quantile : "auto", float or None
+    saturation_quantile : "auto", float or None, default="auto"
         Per-image brightness preprocessing of docs/algorithms.md §1, so the network sees the
         brightness the kernels were learned on. "auto": the KernelLearner's own
         setting when ``kernels`` is one, else the docs/algorithms.md §1 default 0.03. ``None``:
         plain g = pixel / 255.
-    flatten : bool
+    flatten : bool, default=False
         ``transform`` returns (N, n_kernels·P'·Q') instead of (N, n_kernels, P', Q').
-    on_backlog : {"warn", "ignore", "raise"}
+    on_backlog : {"warn", "ignore", "raise"}, default="warn"
         What ``transform`` does when a pooling neuron still holds spikes at the end
         of a frame (its count is then short of the block sum; a pooling neuron emits
         at most one spike per step, so busy blocks need more than the silent steps
         to drain). "warn" warns once per fitted model (the condition is a property of
         the settings, not of one batch); ``run`` always reports the backlog.
-    random_state : None, int, numpy RandomState or Generator
+    random_state : None, int, numpy RandomState or Generator, default=0
         Seed of the Poisson encoder (and of the kernel learner for ``kernels=None``).
         An int is the seed itself; from the others a seed is drawn once per ``fit``
         (kept as ``seed_``, used by every later ``transform``).
-    n_threads : int or None
+    n_threads : int or None, default=None
         Threads of the Rust core (None: all cores). Results do not depend on it.
-    progress : bool
+    progress : bool, default=False
         Show a progress bar (needs the ``progress`` extra).
 
     Attributes

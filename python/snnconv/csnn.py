@@ -45,26 +45,58 @@ def _clone(estimator: Any) -> Any:
 class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     """Convolutional spiking classifier assembled from the three local learners.
 
-    ``kernel_learner``: a :class:`KernelLearner` (fitted ones are used as they are,
-    unfitted ones are cloned and fitted on the training images; default: docs/algorithms.md §1
-    defaults). ``front_end``: a :class:`ConvSNN` used as a template (its ``kernels``
-    and ``stride`` are taken from the kernel learner; default: docs/algorithms.md §2 defaults).
-    ``classifier``: a :class:`CoLaNET` or :class:`DigitalCoLaNET` template (default:
-    CoLaNET with its defaults). ``calibration_size`` training images (a
-    seeded sample) set the front-end's scale. ``random_state``: None, an int (used as
-    the seed of every stage), a numpy ``RandomState`` or ``Generator`` (one seed is
-    drawn from it per ``fit``, ``seed_``); it seeds the default stages and the
-    calibration sample, templates given explicitly keep their own.
-
     Input: images (N, H, W) (uint8 or floats in [0, 1]), all of the shape seen in
     ``fit``; labels of any type (ints, strings, ...).
 
-    Attributes after ``fit``: ``kernel_learner_``, ``front_end_``, ``classifier_``,
-    ``classes_``, ``n_neurons_`` (input + conv + pooling + CoLaNET neurons),
-    ``backlog_fraction_`` (share of pooled spikes of the training set still held back
-    at the end of the frame; see ``ConvSNN``), ``timings_`` (seconds per stage),
-    ``image_shape_``, ``n_features_in_`` (pixels per image), ``seed_``. A fitted
-    classifier pickles; ``sklearn.base.clone`` gives an unfitted one.
+    A fitted classifier pickles; ``sklearn.base.clone`` gives an unfitted one.
+
+    Parameters
+    ----------
+    kernel_learner : KernelLearner or None, default=None
+        A fitted one is used as it is; an unfitted one is cloned and fitted on the
+        training images. None: a :class:`KernelLearner` with the docs/algorithms.md §1
+        defaults.
+    front_end : ConvSNN or None, default=None
+        Template of the front-end; its ``kernels`` and ``stride`` are taken from the
+        kernel learner. None: a :class:`ConvSNN` with the docs/algorithms.md §2 defaults.
+    classifier : CoLaNET, DigitalCoLaNET or None, default=None
+        Template of the classifier. None: :class:`CoLaNET` with its defaults.
+    calibration_size : int, default=1000
+        Number of training images (a seeded sample) that set the front-end's scale
+        (>= 1; all images when there are fewer).
+    random_state : None, int, numpy RandomState or Generator, default=0
+        An int is used as the seed of every stage; from a ``RandomState`` or
+        ``Generator`` one seed is drawn per ``fit`` (``seed_``). It seeds the default
+        stages and the calibration sample; templates given explicitly keep their own.
+    n_threads : int or None, default=None
+        Threads of the default stages (None: all cores); templates given explicitly
+        keep their own.
+    progress : bool, default=False
+        Show progress bars in the default stages (needs the ``progress`` extra).
+
+    Attributes
+    ----------
+    kernel_learner_ : KernelLearner
+        The fitted kernel learner.
+    front_end_ : ConvSNN
+        The calibrated front-end.
+    classifier_ : CoLaNET or DigitalCoLaNET
+        The trained classifier.
+    classes_ : ndarray
+        The class labels.
+    n_neurons_ : int
+        Input + conv + pooling + CoLaNET neurons.
+    backlog_fraction_ : float
+        Share of pooled spikes of the training set still held back at the end of the
+        frame (see ``ConvSNN``).
+    timings_ : dict
+        Seconds per stage.
+    image_shape_ : tuple
+        (H, W) of the training images.
+    n_features_in_ : int
+        Pixels per image.
+    seed_ : int
+        The seed in use.
     """
 
     def __init__(

@@ -36,23 +36,81 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     not yet taken by another kernel; the update moves a synaptic *resource* W and the
     weight follows w(W) (docs/algorithms.md §1). Nothing is shared between positions while learning.
 
-    Parameters mirror docs/algorithms.md §1; ``learning_rate=None`` means 3 / (number of images),
-    ``brightness_threshold=None`` means the ``1 - brightness_quantile`` quantile of all
-    preprocessed pixels of the fitting set, and ``saturation_quantile=None`` switches
-    the per-image rescaling off. ``random_state`` is None, an int (the seed, used
-    unchanged), a numpy ``RandomState`` or ``Generator`` (a seed is drawn from it once
-    per ``fit``, kept as ``seed_``).
-
     Input: images (N, H, W) of any size >= ``kernel_size`` (uint8 or floats in [0, 1]),
     or an iterable of 2-D frames; not a 2-D feature matrix.
 
-    Attributes (after ``fit``): ``kernels_`` (kept kernels, float64 (n, K, K)),
-    ``all_kernels_``, ``resource_``, ``fired_``, ``brightness_threshold_``,
-    ``learning_rate_``, ``n_images_seen_``, ``stats_`` (per-image counts of forced and
-    spontaneous updates and picks, for the last call), ``seed_``, ``image_shape_`` ((H, W)
-    of the images of the first fitting call; None for a stream of frames or a learner
-    loaded from a file). There is no ``n_features_in_``: any image size works.
-    Fitted learners pickle (the state of the model file, see :meth:`save`).
+    There is no ``n_features_in_``: any image size works. Fitted learners pickle (the
+    state of the model file, see :meth:`save`).
+
+    Parameters mirror docs/algorithms.md §1.
+
+    Parameters
+    ----------
+    kernel_size : int, default=9
+        Side K of the square kernels (>= 1).
+    n_kernels : int, default=28
+        Number of kernels learned (>= 1).
+    stride : int, default=2
+        Stride of the positions a kernel is compared at (>= 1).
+    w_min : float, default=-0.3
+        Lower bound of the weight function w(W), in [-1e6, -1e-6].
+    w_max : float, default=1.0
+        Upper bound of the weight function w(W), in [1e-6, 1e6].
+    learning_rate : float or None, default=None
+        Step of the resource updates, in (0, 1e6]. ``None`` means 3 / (number of
+        images); it must be explicit for ``partial_fit``.
+    brightness_threshold : float or None, default=None
+        Brightness threshold of the learning rule (finite). ``None`` means the
+        ``1 - brightness_quantile`` quantile of all preprocessed pixels of the fitting
+        set.
+    brightness_quantile : float, default=0.25
+        In [0, 1]; used only when ``brightness_threshold`` is None.
+    saturation_quantile : float or None, default=0.03
+        Saturation quantile of the per-image brightness rescaling, in [0, 1);
+        ``None`` switches the rescaling off.
+    epochs : int, default=1
+        Passes over the images.
+    shuffle : bool, default=True
+        Learn the images of each epoch in a seeded random order. Has no effect on a
+        stream of frames (they are learned in the order given; a warning says so).
+    keep_only_fired : bool, default=True
+        ``kernels_`` keeps only the kernels that fired during learning (all of them
+        stay in ``all_kernels_``).
+    initial_resource : ndarray (n_kernels, K, K) or None, default=None
+        Initial resource W of the kernels, instead of the core's initialisation. Not
+        saved in model files.
+    random_state : None, int, numpy RandomState or Generator, default=0
+        An int is the seed, used unchanged; from a ``RandomState`` or ``Generator`` a
+        seed is drawn once per ``fit`` (kept as ``seed_``).
+    n_threads : int or None, default=None
+        Threads of the Rust core (None: all cores).
+    progress : bool, default=False
+        Show a progress bar (needs the ``progress`` extra).
+
+    Attributes
+    ----------
+    kernels_ : ndarray
+        The kept kernels, float64 (n, K, K).
+    all_kernels_ : ndarray
+        All learned kernels, fired or not.
+    resource_ : ndarray
+        The synaptic resource W of every kernel.
+    fired_ : ndarray
+        Whether each kernel fired during learning.
+    brightness_threshold_ : float
+        The brightness threshold in use.
+    learning_rate_ : float
+        The learning rate in use.
+    n_images_seen_ : int
+        Images learned from.
+    stats_ : ndarray
+        Per-image counts of forced and spontaneous updates and picks, for the last
+        call.
+    seed_ : int
+        The seed in use.
+    image_shape_ : tuple or None
+        (H, W) of the images of the first fitting call; None for a stream of frames or a
+        learner loaded from a file.
     """
 
     def __init__(

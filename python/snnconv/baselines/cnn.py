@@ -298,12 +298,45 @@ class CNN1(_CNN):
     """CNN1 of docs/algorithms.md §7: conv 32×4×4 stride 1, ReLU, max-pool 2, conv 64×3×3, ReLU,
     max-pool 2, flatten, dropout 0.5, dense softmax; trained with Adam.
 
-    ``backend``: "auto" (torch if importable, else numpy), "torch" or "numpy";
-    ``epochs=None`` means 10 for CNN1 and 20 for CNN2.
-    Attributes after ``fit``: ``classes_``, ``backend_``, ``loss_curve_`` (mean training
-    loss per epoch), ``image_shape_``, ``n_features_in_`` (pixels per image), ``net_``,
-    ``seed_`` (``random_state`` itself when an int, else drawn from it once per fit).
     Input: images (N, H, W), uint8 or floats in [0, 1]; labels of any type.
+
+    Parameters
+    ----------
+    epochs : int or None, default=None
+        Training passes over the data (>= 1). None means 10.
+    batch_size : int, default=32
+        Minibatch size (>= 1); minibatches are drawn in a seeded order.
+    learning_rate : float, default=1e-3
+        Adam learning rate (> 0).
+    dropout : float, default=0.5
+        Dropout rate before the dense layer, in [0, 1).
+    backend : {"auto", "torch", "numpy"}, default="auto"
+        "auto": torch if importable, else numpy.
+    random_state : None, int, numpy RandomState or Generator, default=0
+        An int is the seed itself; from the others a seed is drawn once per ``fit``
+        (``seed_``).
+    n_threads : int or None, default=None
+        Caps BLAS (numpy) or intra-op (torch) threads for the call (None: no cap).
+    progress : bool, default=False
+        Show a progress bar (needs the ``progress`` extra).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels.
+    backend_ : str
+        The backend used, "torch" or "numpy".
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    image_shape_ : tuple
+        (H, W) of the training images.
+    n_features_in_ : int
+        Pixels per image.
+    net_ : object
+        The trained network.
+    seed_ : int
+        The seed in use: ``random_state`` itself when an int, else drawn from it once
+        per fit.
     """
 
     _ARCH = "cnn1"
@@ -311,7 +344,48 @@ class CNN1(_CNN):
 
 class CNN2(_CNN):
     """CNN2 of docs/algorithms.md §7: conv 28×9×9 stride 2, ReLU, max-pool 2, flatten, dropout 0.5,
-    dense softmax; trained with Adam. Parameters and attributes as :class:`CNN1`."""
+    dense softmax; trained with Adam.
+
+    Input: images (N, H, W), uint8 or floats in [0, 1]; labels of any type.
+
+    Parameters
+    ----------
+    epochs : int or None, default=None
+        Training passes over the data (>= 1). None means 20.
+    batch_size : int, default=32
+        Minibatch size (>= 1); minibatches are drawn in a seeded order.
+    learning_rate : float, default=1e-3
+        Adam learning rate (> 0).
+    dropout : float, default=0.5
+        Dropout rate before the dense layer, in [0, 1).
+    backend : {"auto", "torch", "numpy"}, default="auto"
+        "auto": torch if importable, else numpy.
+    random_state : None, int, numpy RandomState or Generator, default=0
+        An int is the seed itself; from the others a seed is drawn once per ``fit``
+        (``seed_``).
+    n_threads : int or None, default=None
+        Caps BLAS (numpy) or intra-op (torch) threads for the call (None: no cap).
+    progress : bool, default=False
+        Show a progress bar (needs the ``progress`` extra).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels.
+    backend_ : str
+        The backend used, "torch" or "numpy".
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    image_shape_ : tuple
+        (H, W) of the training images.
+    n_features_in_ : int
+        Pixels per image.
+    net_ : object
+        The trained network.
+    seed_ : int
+        The seed in use: ``random_state`` itself when an int, else drawn from it once
+        per fit.
+    """
 
     _ARCH = "cnn2"
     _EPOCHS = 20

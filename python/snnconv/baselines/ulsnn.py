@@ -64,16 +64,84 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     ``intensity_step`` Hz, at most ``max_retries`` times (in training and inference).
     ``norm=None`` means 0.1 per pixel (78.4 for 28×28).
 
-    Attributes (after ``fit``): ``weights_`` (n_pixels, n_neurons), ``theta_``
-    (n_neurons,), ``assignments_`` (class index per neuron, −1 if silent), ``rates_``
-    (mean training count per class and neuron), ``classes_``, ``image_shape_``,
-    ``norm_``, ``n_images_seen_``, ``train_stats_`` (per presentation: spikes of the final
-    attempt, retries), ``n_features_in_`` (pixels per image), ``seed_`` (the seed in
-    use: ``random_state`` itself when an int, else drawn from it once per ``fit``).
-
     Input: images (N, H, W) (uint8 or floats in [0, 1]), all of the shape seen in
     ``fit``; labels of any type (a single class is accepted: the network learns
     without labels). Fitted networks pickle (the model file's state).
+
+    Parameters
+    ----------
+    n_neurons : int, default=100
+        Excitatory (and inhibitory) neurons (>= 1).
+    time : int, default=250
+        Steps (1 ms each) per image presentation, in [1, 100000].
+    epochs : int, default=1
+        Passes over the training images.
+    intensity : float, default=128.0
+        Poisson rate in Hz of a white pixel, in (0, 1000].
+    intensity_step : float, default=32.0
+        Rate increase in Hz per retry (>= 0); ``intensity + max_retries *
+        intensity_step`` must be <= 1000.
+    max_retries : int, default=5
+        Most presentations again of an image that drew fewer than ``min_spikes``
+        excitatory spikes, in [0, 63].
+    min_spikes : int, default=5
+        Excitatory spikes below which an image is shown again (>= 0).
+    exc : float, default=22.5
+        Weight of each excitatory neuron's synapse onto its inhibitory neuron (>= 0).
+    inh : float, default=120.0
+        Weight of each inhibitory neuron's synapses onto the other excitatory neurons
+        (>= 0).
+    nu : tuple of (float, float), default=(1e-4, 1e-2)
+        STDP learning rates (pre, post), each >= 0.
+    norm : float or None, default=None
+        Sum each excitatory neuron's weights are normalised to (> 0). None means 0.1
+        per pixel (78.4 for 28×28).
+    theta_plus : float, default=0.05
+        Increase of an excitatory neuron's adaptive threshold θ per threshold crossing
+        while learning (>= 0).
+    tc_theta_decay : float, default=1e7
+        Time constant of the decay of θ in ms (> 0).
+    one_spike : bool, default=True
+        When several excitatory neurons cross the threshold in the same step, only
+        one of them, chosen at random, spikes.
+    readout : {"all_activity", "proportion_weighting"}, default="all_activity"
+        How the class of an image is read from the spike counts of each class's
+        neurons.
+    shuffle : bool, default=True
+        Present the training images of each epoch in a seeded random order.
+    random_state : None, int, numpy RandomState or Generator, default=0
+        An int is the seed itself; from the others a seed is drawn once per ``fit``
+        (``seed_``).
+    n_threads : int or None, default=None
+        Threads of the Rust core (None: all cores).
+    progress : bool, default=False
+        Show a progress bar (needs the ``progress`` extra).
+
+    Attributes
+    ----------
+    weights_ : ndarray
+        Weights, (n_pixels, n_neurons).
+    theta_ : ndarray
+        Adaptive thresholds θ, (n_neurons,).
+    assignments_ : ndarray
+        Class index per neuron, −1 if silent.
+    rates_ : ndarray
+        Mean training count per class and neuron.
+    classes_ : ndarray
+        The class labels.
+    image_shape_ : tuple
+        (H, W) of the training images.
+    norm_ : float
+        The weight normalisation in use.
+    n_images_seen_ : int
+        Images learned from.
+    train_stats_ : ndarray
+        Per presentation: spikes of the final attempt, retries.
+    n_features_in_ : int
+        Pixels per image.
+    seed_ : int
+        The seed in use: ``random_state`` itself when an int, else drawn from it once
+        per ``fit``.
     """
 
     def __init__(
