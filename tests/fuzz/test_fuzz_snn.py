@@ -190,3 +190,39 @@ def test_fitted_run_transform_simulate(
         )
     finally:
         est.set_params(n_threads=None)
+
+
+_CSNN: dict[str, CSNNClassifier] = {}
+
+
+def _fitted_csnn(kind: str) -> CSNNClassifier:
+    if kind not in _CSNN:
+        from snnconv import DigitalCoLaNET
+
+        images = digit_like(12)
+        labels = np.arange(12) % 3 if kind == "ints" else np.array(["a", "b", "c"] * 4)
+        _CSNN[kind] = CSNNClassifier(
+            kernel_learner=KernelLearner(kernel_size=3, n_kernels=3, stride=1),
+            front_end=ConvSNN(None, pool=2, frame_steps=8, active_steps=6, on_backlog="ignore"),
+            classifier=DigitalCoLaNET(microcolumns=2, n_copies=1),
+            calibration_size=6,
+        ).fit(images, labels)
+    return _CSNN[kind]
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from(["ints", "strings"]),
+    images=st.one_of(image_stacks(), st.builds(digit_like, st.integers(1, 6))),
+    n_threads=N_THREADS,
+)
+def test_fitted_csnn_predict(kind, images, n_threads):
+    """Every example reaches predict/predict_proba of a fitted classifier (the fit-then-
+    predict test above reaches predict only when its random fit succeeds)."""
+    est = _fitted_csnn(kind)
+    est.set_params(n_threads=n_threads)
+    try:
+        run("CSNNClassifier.predict", lambda: est.predict(images))
+        run("CSNNClassifier.predict_proba", lambda: est.predict_proba(images))
+    finally:
+        est.set_params(n_threads=None)
