@@ -301,15 +301,64 @@ def _run_local(
     in native code, the OOM killer) breaks the pool: the tasks that were running are
     then retried one at a time in a pool of their own, and a task that kills its
     worker again is reported failed; the others go on."""
+
+    def pool_round(
+        jobs: list[tuple[str, int]], n_jobs: int
+    ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """One pool over ``jobs``. Returns (tasks running when the pool broke, tasks not
+        started then); both empty when every task finished."""
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = ProcessPoolExecutor(
+            max_workers=min(n_jobs, len(jobs)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(), data.images, data.labels),
+        )
+        clean = False
+        try:
+            futures, unsent = {}, []
+            # Workers are started by these submits, with SIGINT blocked until their
+            # initializer ignores it: a Ctrl-C while a worker is still importing must not
+            # print its traceback.
+            with _sigint_blocked():
+                for m, f in jobs:
+                    try:
+                        job = pool.submit(task or _worker_task, cfg, m, f, *folds[f], threads)
+                        futures[job] = (m, f)
+                    except BrokenProcessPool:  # a worker died already
+                        unsent.append((m, f))
+            waiting, ever_running, broken = set(futures), set(), []
+            while waiting:
+                ready, waiting = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in ready:
+                    try:
+                        outcome = fut.result()
+                    except BrokenProcessPool:
+                        broken.append(fut)
+                        continue
+                    collect(outcome)
+                    bar.update(1)
+                ever_running |= {f for f in waiting if f.running()}
+            clean = not broken and not unsent
+            if clean:
+                return [], []
+            suspects = [futures[f] for f in broken if f in ever_running]
+            suspects = suspects or [futures[f] for f in broken] or unsent[:1]
+            rest = [futures[f] for f in broken if futures[f] not in suspects]
+            return suspects, rest + [j for j in unsent if j not in suspects]
+        finally:
+            _shutdown(pool, kill=not clean)
+
     pending, isolate = list(jobs), []
     with _sigterm_raises():
         while pending:
-            suspects, pending = _pool_round(
-                cfg, data, folds, pending, n_jobs, threads, collect, bar, task
-            )
+            suspects, pending = pool_round(pending, n_jobs)
             isolate += suspects
         for job in isolate:
-            again, _ = _pool_round(cfg, data, folds, [job], 1, threads, collect, bar, task)
+            again, _ = pool_round([job], 1)
             for m, f in again:
                 collect(
                     FailedTask(
@@ -320,65 +369,6 @@ def _run_local(
                     )
                 )
                 bar.update(1)
-
-
-def _pool_round(
-    cfg: ExperimentConfig,
-    data: ExperimentData,
-    folds: list[Any],
-    jobs: list[tuple[str, int]],
-    n_jobs: int,
-    threads: int,
-    collect: Any,
-    bar: Any,
-    task: Any = None,
-) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """One pool over ``jobs``. Returns (tasks running when the pool broke, tasks not
-    started then); both empty when every task finished."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool = ProcessPoolExecutor(
-        max_workers=min(n_jobs, len(jobs)),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_init,
-        initargs=(os.getpid(), data.images, data.labels),
-    )
-    clean = False
-    try:
-        futures, unsent = {}, []
-        # Workers are started by these submits, with SIGINT blocked until their
-        # initializer ignores it: a Ctrl-C while a worker is still importing must not
-        # print its traceback.
-        with _sigint_blocked():
-            for m, f in jobs:
-                try:
-                    job = pool.submit(task or _worker_task, cfg, m, f, *folds[f], threads)
-                    futures[job] = (m, f)
-                except BrokenProcessPool:  # a worker died already
-                    unsent.append((m, f))
-        waiting, ever_running, broken = set(futures), set(), []
-        while waiting:
-            ready, waiting = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
-            for fut in ready:
-                try:
-                    outcome = fut.result()
-                except BrokenProcessPool:
-                    broken.append(fut)
-                    continue
-                collect(outcome)
-                bar.update(1)
-            ever_running |= {f for f in waiting if f.running()}
-        clean = not broken and not unsent
-        if clean:
-            return [], []
-        suspects = [futures[f] for f in broken if f in ever_running]
-        suspects = suspects or [futures[f] for f in broken] or unsent[:1]
-        rest = [futures[f] for f in broken if futures[f] not in suspects]
-        return suspects, rest + [j for j in unsent if j not in suspects]
-    finally:
-        _shutdown(pool, kill=not clean)
 
 
 def _shutdown(pool: Any, kill: bool) -> None:
