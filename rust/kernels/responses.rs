@@ -49,6 +49,8 @@ pub struct SparseImage {
     words: usize,
     /// Tile rows in the first mask word (as many whole rows as fit in 64 bits).
     first_rows: usize,
+    /// The two masks of a tile without a zero pixel.
+    full: (u64, u64),
     /// Offset in `pixels` of each tile cell from the tile's corner.
     cell_offset: Vec<u32>,
     /// Larger k: `first[y * (w + 1) + x]` indexes into `xs`/`vs` the first non-zero
@@ -94,6 +96,14 @@ impl SparseImage {
             }
         }
         self.first_rows = k.min(64 / k);
+        let ones = |bits: usize| {
+            if bits >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << bits) - 1
+            }
+        };
+        self.full = (ones(self.first_rows * k), ones((k - self.first_rows) * k));
         self.cell_offset.clear();
         self.cell_offset
             .extend((0..k * k).map(|c| ((c / k) * w + c % k) as u32));
@@ -320,6 +330,19 @@ impl<'a> Row<'a> {
             let corner = &img.pixels[y0 * img.w + x0..];
             let offsets = &img.cell_offset[..k * k];
             assert!(corner.len() > offsets[k * k - 1] as usize);
+            if (first, rest) == img.full {
+                // No zero pixel (dense images): every cell in row-major order, with
+                // no mask to walk — the same sums.
+                let w = img.w;
+                for i in 0..k {
+                    let line = &corner[i * w..i * w + k];
+                    for (j, &v) in line.iter().enumerate() {
+                        // i·k + j < k·k.
+                        self.add_unchecked::<Q, V>(&mut acc, (i * k + j) * quads + b0, v);
+                    }
+                }
+                return acc;
+            }
             for (base, mut bits) in [(0, first), (img.first_rows * k, rest)] {
                 while bits != 0 {
                     let cell = base + bits.trailing_zeros() as usize;
