@@ -459,8 +459,10 @@ mod tests {
     }
 
     /// (h, w, k, stride, n, fraction of dark pixels): small and large kernels (bit
-    /// masks up to k = 10, row runs above), images narrower and wider than 64.
-    const CASES: [(usize, usize, usize, usize, usize, f64); 10] = [
+    /// masks up to k = 10, row runs above), images narrower and wider than 64, and
+    /// dense images (no dark pixel: whole tiles without a mask walk) with k = 1, 8
+    /// (one full mask word) and 10 (two words).
+    const CASES: [(usize, usize, usize, usize, usize, f64); 14] = [
         (28, 28, 9, 2, 28, 0.0),
         (28, 28, 9, 2, 28, 0.8),
         (13, 17, 3, 1, 5, 0.5),
@@ -471,6 +473,10 @@ mod tests {
         (30, 40, 13, 2, 6, 0.5),
         (70, 130, 11, 3, 9, 0.7),
         (40, 100, 10, 3, 9, 0.6),
+        (20, 21, 8, 2, 9, 0.0),
+        (31, 70, 10, 3, 12, 0.0),
+        (12, 9, 1, 1, 5, 0.0),
+        (40, 40, 9, 2, 28, 0.02),
     ];
 
     #[test]
@@ -485,6 +491,9 @@ mod tests {
             conv_f64(&g, (h, w), &ker, k, stride, &mut plain);
             let mut img = SparseImage::default();
             img.load(&g, (h, w), k);
+            if dark == 0.0 && k <= MASK_KERNEL {
+                assert_eq!(img.tile_mask(0, 0), img.full, "the dense path must run");
+            }
             let mut fast = vec![f64::NAN; 4 * quads * q_len];
             let mut portable = fast.clone();
             for p in 0..p_len {
