@@ -1,5 +1,8 @@
 //! Profiling driver: learns kernels on synthetic MNIST-like images.
-//! `cargo run --release --example profile_learner`
+//! `cargo run --release --example profile_learner [IMAGES.f64 [B]]`
+//!
+//! IMAGES.f64: preprocessed 28x28 f64 images (little endian); B: the brightness
+//! threshold they were preprocessed with (default 0).
 use snnconv::kernels::{KernelLearner, KernelParams};
 
 fn main() {
@@ -46,7 +49,7 @@ fn main() {
         w_min: -0.3,
         w_max: 1.0,
         learning_rate: 3.0 / n_images,
-        brightness_threshold: 0.0,
+        brightness_threshold: std::env::args().nth(2).map_or(0.0, |b| b.parse().unwrap()),
     };
     let mut kl = KernelLearner::new(params, 0).unwrap();
     let t = std::time::Instant::now();

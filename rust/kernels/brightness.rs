@@ -196,12 +196,33 @@ impl LevelCounts {
         }
     }
 
+    /// Adds the counts of `other`.
+    pub fn absorb(&mut self, other: &LevelCounts) {
+        for (c, &o) in self.counts.iter_mut().zip(&other.counts) {
+            *c += o;
+        }
+    }
+
     /// Counts every pixel's preprocessed value into `q` (its first pass).
     pub fn count_into(&self, q: &mut StreamQuantile) {
+        self.for_each_value(|v, c| q.count_repeated(v, c));
+    }
+
+    /// Feeds every pixel's preprocessed value to `q`'s second pass: the same
+    /// values as [`StreamQuantile::collect`] on every preprocessed image, without
+    /// expanding them.
+    pub fn collect_into(&self, q: &mut StreamQuantile) {
+        if q.needs_second_pass() {
+            self.for_each_value(|v, c| q.collect_repeated(v, c));
+        }
+    }
+
+    /// (value, number of pixels) for every (reference, level) seen.
+    fn for_each_value(&self, mut f: impl FnMut(f64, u64)) {
         for (row, counts) in self.counts.chunks_exact(256).enumerate() {
             let reference = row.checked_sub(1).map(|r| r as u8);
             for (x, &c) in counts.iter().enumerate().filter(|(_, &c)| c > 0) {
-                q.count_repeated(level_value(x as u8, reference), c);
+                f(level_value(x as u8, reference), c);
             }
         }
     }
@@ -447,6 +468,14 @@ impl StreamQuantile {
             let b = self.target.expect("located").0;
             self.kept
                 .extend(values.iter().copied().filter(|&v| bin_of(v) == b));
+        }
+    }
+
+    /// Second pass: `times` occurrences of `value`.
+    pub fn collect_repeated(&mut self, value: f64, times: u64) {
+        if self.needs_second_pass() && bin_of(value) == self.target.expect("located").0 {
+            let times = usize::try_from(times).expect("a count of pixels held in memory");
+            self.kept.extend(std::iter::repeat_n(value, times));
         }
     }
 

@@ -580,10 +580,12 @@ impl KernelLearner {
         for (wt, &r) in wts.iter_mut().zip(res) {
             *wt = weight(r, lo, hi);
         }
-        // The cell-major copy: lane a % 4 of quad a / 4 of every cell.
-        let column = self.weights_t[a / 4..].iter_mut().step_by(quads);
-        for (quad, &wt) in column.zip(wts.iter()) {
-            quad.0[a % 4] = wt;
+        // The cell-major copy: lane a % 4 of quad a / 4 of every cell. (Indexing
+        // compiles to fewer instructions per cell than a `step_by` iterator.)
+        let (quad, lane) = (a / 4, a % 4);
+        let table = &mut self.weights_t[..cells * quads];
+        for (c, &wt) in wts.iter().enumerate() {
+            table[c * quads + quad].0[lane] = wt;
         }
     }
 }

@@ -33,6 +33,9 @@ enum Pixels {
         table_of: Vec<u16>,
         /// 257 lookup tables of 256 values, filled for the rows in use.
         tables: Vec<f64>,
+        /// Pixel counts per (reference, level), when counted while building: the
+        /// second pass of the brightness threshold then needs no image.
+        counts: Option<Box<LevelCounts>>,
     },
     Values(Vec<f64>),
 }
@@ -62,11 +65,14 @@ impl PreparedStack {
                     *r = reference_of(img, saturation_quantile, Some(hist));
                 });
         }
-        if let Some(counts) = counts {
+        let kept_counts = counts.map(|counts| {
+            let mut own = LevelCounts::default();
             for (hist, &r) in hists.iter().zip(&references) {
-                counts.add(hist, r);
+                own.add(hist, r);
             }
-        }
+            counts.absorb(&own);
+            Box::new(own)
+        });
         let row = |r: Option<u8>| r.map_or(0, |r| 1 + u16::from(r));
         let table_of: Vec<u16> = references.iter().map(|&r| row(r)).collect();
         let mut tables = vec![0.0; 257 * 256];
@@ -88,6 +94,7 @@ impl PreparedStack {
                 levels,
                 table_of,
                 tables,
+                counts: kept_counts,
             },
         }
     }
@@ -136,6 +143,7 @@ impl PreparedStack {
                 levels,
                 table_of,
                 tables,
+                ..
             } => {
                 let t = usize::from(table_of[i]);
                 let table: &[f64; 256] = tables[t * 256..(t + 1) * 256].try_into().unwrap();
@@ -163,7 +171,13 @@ impl PreparedStack {
 
     /// Second pass of a quantile over every preprocessed pixel.
     pub fn collect_into(&self, q: &mut StreamQuantile) {
-        if q.needs_second_pass() {
+        if let Pixels::Levels {
+            counts: Some(counts),
+            ..
+        } = &self.pixels
+        {
+            counts.collect_into(q);
+        } else if q.needs_second_pass() {
             self.for_each_image(|img| q.collect(img));
         }
     }
@@ -202,6 +216,7 @@ mod tests {
                 }
             })
             .collect();
+        let mut second_passes = 0;
         for sq in [None, Some(0.03), Some(0.5)] {
             let mut counts = LevelCounts::default();
             let stack =
@@ -222,9 +237,20 @@ mod tests {
             counts.count_into(&mut by_level);
             let (mut a, mut b) = (direct.clone(), by_level.clone());
             assert!(a.locate() && b.locate());
+            // The second pass from the kept level counts equals the pass over
+            // every expanded image.
+            let mut expanded = a.clone();
+            for i in 0..n {
+                stack.image(i, &mut got);
+                expanded.collect(&got);
+            }
+            second_passes += usize::from(a.needs_second_pass());
             stack.collect_into(&mut a);
             stack.collect_into(&mut b);
-            assert_eq!(a.finish(), b.finish());
+            let threshold = expanded.finish();
+            assert!(threshold.is_some());
+            assert_eq!(a.finish(), threshold);
+            assert_eq!(b.finish(), threshold);
             let floats: Vec<f64> = levels.iter().map(|&x| f64::from(x) / 255.0).collect();
             let values = PreparedStack::from_values(floats, (n, h, w), sq);
             for i in 0..n {
@@ -233,5 +259,6 @@ mod tests {
                 assert_eq!(got, want);
             }
         }
+        assert!(second_passes > 0, "the cases must need a second pass");
     }
 }

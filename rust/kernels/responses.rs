@@ -49,6 +49,8 @@ pub struct SparseImage {
     words: usize,
     /// Tile rows in the first mask word (as many whole rows as fit in 64 bits).
     first_rows: usize,
+    /// The two masks of a tile without a zero pixel.
+    full: (u64, u64),
     /// Offset in `pixels` of each tile cell from the tile's corner.
     cell_offset: Vec<u32>,
     /// Larger k: `first[y * (w + 1) + x]` indexes into `xs`/`vs` the first non-zero
@@ -94,6 +96,14 @@ impl SparseImage {
             }
         }
         self.first_rows = k.min(64 / k);
+        let ones = |bits: usize| {
+            if bits >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << bits) - 1
+            }
+        };
+        self.full = (ones(self.first_rows * k), ones((k - self.first_rows) * k));
         self.cell_offset.clear();
         self.cell_offset
             .extend((0..k * k).map(|c| ((c / k) * w + c % k) as u32));
@@ -320,6 +330,19 @@ impl<'a> Row<'a> {
             let corner = &img.pixels[y0 * img.w + x0..];
             let offsets = &img.cell_offset[..k * k];
             assert!(corner.len() > offsets[k * k - 1] as usize);
+            if (first, rest) == img.full {
+                // No zero pixel (dense images): every cell in row-major order, with
+                // no mask to walk — the same sums.
+                let w = img.w;
+                for i in 0..k {
+                    let line = &corner[i * w..i * w + k];
+                    for (j, &v) in line.iter().enumerate() {
+                        // i·k + j < k·k.
+                        self.add_unchecked::<Q, V>(&mut acc, (i * k + j) * quads + b0, v);
+                    }
+                }
+                return acc;
+            }
             for (base, mut bits) in [(0, first), (img.first_rows * k, rest)] {
                 while bits != 0 {
                     let cell = base + bits.trailing_zeros() as usize;
@@ -436,8 +459,10 @@ mod tests {
     }
 
     /// (h, w, k, stride, n, fraction of dark pixels): small and large kernels (bit
-    /// masks up to k = 10, row runs above), images narrower and wider than 64.
-    const CASES: [(usize, usize, usize, usize, usize, f64); 10] = [
+    /// masks up to k = 10, row runs above), images narrower and wider than 64, and
+    /// dense images (no dark pixel: whole tiles without a mask walk) with k = 1, 8
+    /// (one full mask word) and 10 (two words).
+    const CASES: [(usize, usize, usize, usize, usize, f64); 14] = [
         (28, 28, 9, 2, 28, 0.0),
         (28, 28, 9, 2, 28, 0.8),
         (13, 17, 3, 1, 5, 0.5),
@@ -448,6 +473,10 @@ mod tests {
         (30, 40, 13, 2, 6, 0.5),
         (70, 130, 11, 3, 9, 0.7),
         (40, 100, 10, 3, 9, 0.6),
+        (20, 21, 8, 2, 9, 0.0),
+        (31, 70, 10, 3, 12, 0.0),
+        (12, 9, 1, 1, 5, 0.0),
+        (40, 40, 9, 2, 28, 0.02),
     ];
 
     #[test]
@@ -462,6 +491,9 @@ mod tests {
             conv_f64(&g, (h, w), &ker, k, stride, &mut plain);
             let mut img = SparseImage::default();
             img.load(&g, (h, w), k);
+            if dark == 0.0 && k <= MASK_KERNEL {
+                assert_eq!(img.tile_mask(0, 0), img.full, "the dense path must run");
+            }
             let mut fast = vec![f64::NAN; 4 * quads * q_len];
             let mut portable = fast.clone();
             for p in 0..p_len {

@@ -106,3 +106,57 @@ def test_default_threshold_is_the_exact_quantile_for_every_input_path(bq, kind):
     pre = np.stack([ref.saturate(g / 255.0, 0.03) for g in raw])
     expected = np.quantile(pre, 1.0 - bq, method="inverted_cdf")
     assert learner.brightness_threshold_ == expected
+
+
+def _blurred(rng, n, h, w, sigma):
+    """Gaussian-blurred white noise (periodic), stretched to 0..255 per image."""
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    gain = np.exp(-2 * (np.pi * sigma) ** 2 * (fy**2 + fx**2))
+    x = np.stack(
+        [
+            np.fft.irfft2(np.fft.rfft2(rng.standard_normal((h, w))) * gain, s=(h, w))
+            for _ in range(n)
+        ]
+    )
+    lo, hi = x.min(axis=(1, 2), keepdims=True), x.max(axis=(1, 2), keepdims=True)
+    return np.round(255 * (x - lo) / (hi - lo)).astype(np.uint8)
+
+
+def _input_class(kind, rng):
+    if kind == "sparse_random":  # 20 % non-zero, no strokes
+        levels = rng.integers(1, 256, (10, 28, 28), dtype=np.uint8)
+        return np.where(rng.random(levels.shape) < 0.2, levels, 0).astype(np.uint8)
+    if kind == "smooth_noise":  # dense: nearly every pixel non-zero
+        return _blurred(rng, 10, 28, 28, 2.0)
+    # video differences: |frame_t - frame_(t-1)| of a moving smooth pattern
+    field = _blurred(rng, 1, 64, 64, 4.0)[0].astype(float)
+    frames = np.stack([np.roll(field, (t, 2 * t), (0, 1))[:32, :30] for t in range(9)])
+    diff = np.abs(np.diff(frames, axis=0))
+    return np.round(255 * diff / diff.max()).astype(np.uint8)
+
+
+@pytest.mark.parametrize("kind", ["sparse_random", "smooth_noise", "video_diff"])
+def test_default_pipeline_matches_reference_on_dense_and_random_images(kind):
+    """The whole default fit (K=9, 28 kernels, stride 2, saturation, quantile
+    threshold, l = 3/|G|) from uint8 images that are not stroke-shaped: sparse
+    random, dense smooth noise, video difference maps. Random initial resources
+    make exact ties between responses improbable, so the reference (which does not
+    break ties) is exact here."""
+    rng = np.random.default_rng({"sparse_random": 1, "smooth_noise": 2, "video_diff": 3}[kind])
+    raw = _input_class(kind, rng)
+    nk, k = 28, 9
+    strong = np.where(rng.random((nk, k, k)) < 0.3, 3.0, -0.5) + rng.uniform(0, 0.1, (nk, k, k))
+    weak = ref.zero_weight_resource(-0.3, 1.0) + rng.uniform(-0.1, 0.3, size=(nk, k, k)) / 9
+    init = np.where((np.arange(nk) % 2 == 0)[:, None, None], strong, weak)
+    learner = snnconv.KernelLearner(
+        shuffle=False, keep_only_fired=False, initial_resource=init
+    ).fit(raw)
+    pre = np.stack([ref.saturate(g / 255.0, 0.03) for g in raw])
+    b = float(np.quantile(pre, 0.75, method="inverted_cdf"))
+    assert learner.brightness_threshold_ == b
+    w, r, fired = ref.fit(pre, k, nk, 2, -0.3, 1.0, 3.0 / len(raw), b, init)
+    np.testing.assert_allclose(learner.resource_, r, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(learner.all_kernels_, w, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(learner.fired_, fired)
+    assert learner.stats_[:, :2].sum() > 0
