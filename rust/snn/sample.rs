@@ -1,0 +1,568 @@
+//! The calibration sample: what one bisection step of [`super::calibrate`] needs,
+//! and nothing more, computed bit for bit as the full front-end computes it.
+//!
+//! An evaluation only needs each kernel's conv spike *count* over the sample, so
+//! this runs the conv neurons alone: no pooling, no spike lists, no backlog. Two
+//! things make it cheap:
+//! - the input spike trains do not depend on α, so they are encoded once per image,
+//!   as one bit per pixel and active step, and reused by every evaluation;
+//! - the neurons are simulated position by position (all kernels of one position as
+//!   SIMD lanes held in registers for the whole frame), reading the input spikes of
+//!   their receptive field from the bit raster row by row. A position whose field
+//!   gets no input spike in the frame stays at zero and is skipped, and so is the
+//!   tail of the frame once no neuron can fire any more.
+//!
+//! Every neuron sees exactly the operations of [`super::ConvSnn::run_frame`], in the
+//! same order: per step the leak, then its input weights added one at a time in
+//! raster order of the spiking pixels, then the threshold test and reset. Counts are
+//! integers summed per image, so results do not depend on the thread count.
+
+use rayon::prelude::*;
+
+use super::calibrate::{calibrate_with, Calibration, CalibrationOptions, Request};
+use super::conv_layer::{ConvLayer, Reset};
+use super::encoder::{advance_carry, InputEncoder};
+use super::network::ConvSnn;
+use crate::error::Result;
+use crate::limits;
+
+/// Kernels per SIMD chunk (one AVX register of f32).
+const GRANULE: usize = 8;
+/// At most this many chunks are held in registers at once; more kernels are
+/// simulated in several groups (kernels never interact).
+const MAX_CHUNKS: usize = 8;
+/// Images between two checks of [`Request::decided`].
+const CHECK_EVERY: usize = 64;
+/// The cached input rasters may use at most this share of the allocation budget;
+/// beyond it they are encoded again in every evaluation.
+const CACHE_SHARE: usize = 4;
+
+/// The α-independent part of a calibration: images, encoder start states and (when
+/// they fit) the input spike rasters.
+pub struct CalibrationSample<'a> {
+    net: &'a ConvSnn,
+    images: &'a [f64],
+    n: usize,
+    /// u64 words per image row of a raster.
+    words: usize,
+    /// Words of one image's raster: `active_steps` bit planes, then their union.
+    raster_len: usize,
+    /// Every image's raster, or empty when they are encoded in each evaluation.
+    rasters: Vec<u64>,
+    /// Starting encoder carry per image (carrying code only, and only when the
+    /// rasters are not cached).
+    starts: Vec<u64>,
+    /// A copy of the conv layer whose α the evaluations set.
+    layer: ConvLayer,
+    rows: Vec<(usize, usize)>,
+    cols: Vec<(usize, usize)>,
+}
+
+/// Per-thread buffers.
+struct Scratch {
+    encoder: InputEncoder,
+    spikes: Vec<u32>,
+    carry: Vec<u64>,
+    raster: Vec<u64>,
+    counts: Vec<u32>,
+}
+
+/// Geometry and constants read by the inner loop.
+#[derive(Clone, Copy)]
+struct Geometry<'a> {
+    k: usize,
+    stride: usize,
+    p_len: usize,
+    q_len: usize,
+    words: usize,
+    /// Words of one bit plane (height × words).
+    plane: usize,
+    active_steps: usize,
+    frame_steps: usize,
+    threshold: f32,
+    decay: Option<f32>,
+    reset: Reset,
+    /// Per image row y / column x: the half-open range of conv rows / columns whose
+    /// field holds it.
+    rows: &'a [(usize, usize)],
+    cols: &'a [(usize, usize)],
+}
+
+impl<'a> CalibrationSample<'a> {
+    /// `images` (n, h, w) row-major, brightness in [0, 1]; the encoder starts from a
+    /// zero carry and image i uses Bernoulli stream i, as in
+    /// [`ConvSnn::kernel_rates`].
+    pub fn new(net: &'a ConvSnn, images: &'a [f64]) -> Result<Self> {
+        let (h, w) = (net.conv.height, net.conv.width);
+        let hw = h * w;
+        let n = images.len().checked_div(hw).unwrap_or(0);
+        let words = w.div_ceil(64);
+        let raster_len = (net.params.active_steps + 1) * h * words;
+        let cache = limits::elements_of::<u64>("images", &[n, raster_len])
+            .is_ok_and(|e| e.saturating_mul(8) <= limits::alloc_budget() / CACHE_SHARE);
+        let mut starts = Vec::new();
+        if net.params.encoding.carries() {
+            let mut carry = vec![0u64; hw];
+            starts.reserve_exact(n * hw);
+            for img in images.chunks_exact(hw) {
+                starts.extend_from_slice(&carry);
+                advance_carry(&mut carry, img, net.params.active_steps, net.params.max_rate);
+            }
+        }
+        let mut sample = Self {
+            net,
+            images,
+            n,
+            words,
+            raster_len,
+            rasters: Vec::new(),
+            starts,
+            layer: net.conv.clone(),
+            rows: (0..h)
+                .map(|y| covering(y, net.conv.k, net.conv.stride, net.conv.p_len))
+                .collect(),
+            // Columns up to the raster's padded width (bits there are never set).
+            cols: (0..words * 64)
+                .map(|x| covering(x, net.conv.k, net.conv.stride, net.conv.q_len))
+                .collect(),
+        };
+        if cache {
+            let mut rasters = vec![0u64; n * raster_len];
+            rasters
+                .par_chunks_mut(raster_len.max(1))
+                .enumerate()
+                .for_each_init(
+                    || sample.scratch(),
+                    |s, (i, r)| sample.encode(i, s, r),
+                );
+            sample.rasters = rasters;
+            sample.starts = Vec::new();
+        }
+        Ok(sample)
+    }
+
+    fn scratch(&self) -> Scratch {
+        let hw = self.net.n_pixels();
+        let encoder = InputEncoder::new(self.net.params.encoding, self.net.params.max_rate, hw);
+        Scratch {
+            spikes: encoder.spike_buffer(),
+            encoder,
+            carry: vec![0; if self.starts.is_empty() { 0 } else { hw }],
+            raster: Vec::new(),
+            counts: Vec::new(),
+        }
+    }
+
+    /// Encodes image i's input spikes into `out` (zeroed, `raster_len` words).
+    fn encode(&self, i: usize, s: &mut Scratch, out: &mut [u64]) {
+        let hw = self.net.n_pixels();
+        let w = self.net.conv.width;
+        let g = &self.images[i * hw..(i + 1) * hw];
+        if !self.starts.is_empty() {
+            s.carry.copy_from_slice(&self.starts[i * hw..(i + 1) * hw]);
+        }
+        s.encoder.begin_frame(g, &s.carry, i as u64);
+        let plane = self.net.conv.height * self.words;
+        let (bits, any) = out.split_at_mut(self.net.params.active_steps * plane);
+        for t in 0..self.net.params.active_steps {
+            s.encoder.step(&mut s.spikes);
+            let p = &mut bits[t * plane..(t + 1) * plane];
+            for &px in &s.spikes {
+                let (y, x) = (px as usize / w, px as usize % w);
+                let idx = y * self.words + x / 64;
+                p[idx] |= 1u64 << (x % 64);
+                any[idx] |= 1u64 << (x % 64);
+            }
+        }
+    }
+
+    fn geometry(&self) -> Geometry<'_> {
+        let c = &self.net.conv;
+        Geometry {
+            k: c.k,
+            stride: c.stride,
+            p_len: c.p_len,
+            q_len: c.q_len,
+            words: self.words,
+            plane: c.height * self.words,
+            active_steps: self.net.params.active_steps,
+            frame_steps: self.net.params.frame_steps,
+            threshold: c.threshold(),
+            decay: c.decay(),
+            reset: c.reset(),
+            rows: &self.rows,
+            cols: &self.cols,
+        }
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Mean conv spikes per neuron per frame of each needed kernel at `req.scales`
+    /// (0 for the others), exactly [`ConvSnn::kernel_rates`]; or, once
+    /// [`Request::decided`] holds for the rates of the images run so far (lower
+    /// bounds of the full ones), those bounds.
+    pub fn rates(&mut self, req: &Request<'_>) -> Result<Vec<f64>> {
+        self.layer.set_scales(req.scales)?;
+        let nk = self.layer.n_kernels;
+        let kk = self.layer.k * self.layer.k;
+        // Needed kernels in groups of at most MAX_CHUNKS·GRANULE lanes, each with its
+        // weights packed as rows of `chunks` registers per kernel cell.
+        let kernels: Vec<usize> = (0..nk).filter(|&a| req.needed[a]).collect();
+        let groups: Vec<(Vec<usize>, usize, Vec<[f32; GRANULE]>)> = kernels
+            .chunks(MAX_CHUNKS * GRANULE)
+            .map(|ks| {
+                let chunks = ks.len().div_ceil(GRANULE);
+                let mut w = vec![[0f32; GRANULE]; kk * chunks];
+                for c in 0..kk {
+                    for (l, &a) in ks.iter().enumerate() {
+                        w[c * chunks + l / GRANULE][l % GRANULE] = self.layer.weight(a, c);
+                    }
+                }
+                (ks.to_vec(), chunks, w)
+            })
+            .collect();
+        let geo = self.geometry();
+        let neurons = (self.n * geo.p_len * geo.q_len).max(1) as f64;
+        let mut totals = vec![0u64; nk];
+        let mut per_image = vec![0u32; CHECK_EVERY * nk];
+        let this = &*self;
+        let mut first = 0;
+        while first < this.n {
+            let end = (first + CHECK_EVERY).min(this.n);
+            let block = &mut per_image[..(end - first) * nk];
+            block.fill(0);
+            block.par_chunks_mut(nk).enumerate().for_each_init(
+                || this.scratch(),
+                |s, (j, counts)| {
+                    let i = first + j;
+                    let mut raster = std::mem::take(&mut s.raster);
+                    let r: &[u64] = if this.rasters.is_empty() {
+                        raster.clear();
+                        raster.resize(this.raster_len, 0);
+                        this.encode(i, s, &mut raster);
+                        &raster
+                    } else {
+                        &this.rasters[i * this.raster_len..(i + 1) * this.raster_len]
+                    };
+                    for (ks, chunks, w) in &groups {
+                        s.counts.clear();
+                        s.counts.resize(chunks * GRANULE, 0);
+                        count_image(&geo, r, w, *chunks, &mut s.counts);
+                        for (l, &a) in ks.iter().enumerate() {
+                            counts[a] = s.counts[l];
+                        }
+                    }
+                    s.raster = raster;
+                },
+            );
+            for row in block.chunks_exact(nk) {
+                for (t, &x) in totals.iter_mut().zip(row) {
+                    *t += u64::from(x);
+                }
+            }
+            first = end;
+            let rates: Vec<f64> = totals.iter().map(|&t| t as f64 / neurons).collect();
+            if first == this.n || req.decided(&rates) {
+                if std::env::var("CALIB_DEBUG").is_ok() { eprintln!("pass: {first} images, alpha {:?}", &req.scales[..2]); }
+                return Ok(rates);
+            }
+        }
+        Ok(totals.iter().map(|&t| t as f64 / neurons).collect())
+    }
+}
+
+/// Conv spikes of one image per lane, added to `counts` (`chunks`·GRANULE).
+fn count_image(
+    geo: &Geometry,
+    raster: &[u64],
+    w: &[[f32; GRANULE]],
+    chunks: usize,
+    counts: &mut [u32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { avx2::count_image(geo, raster, w, chunks, counts) };
+        }
+    }
+    dispatch::<Portable>(geo, raster, w, chunks, counts)
+}
+
+#[inline(always)]
+fn dispatch<L: Lanes>(
+    geo: &Geometry,
+    raster: &[u64],
+    w: &[[f32; GRANULE]],
+    chunks: usize,
+    counts: &mut [u32],
+) {
+    match chunks {
+        1 => count_events::<L, 1>(geo, raster, w, counts),
+        2 => count_events::<L, 2>(geo, raster, w, counts),
+        3 => count_events::<L, 3>(geo, raster, w, counts),
+        4 => count_events::<L, 4>(geo, raster, w, counts),
+        5 => count_events::<L, 5>(geo, raster, w, counts),
+        6 => count_events::<L, 6>(geo, raster, w, counts),
+        7 => count_events::<L, 7>(geo, raster, w, counts),
+        8 => count_events::<L, 8>(geo, raster, w, counts),
+        _ => unreachable!("at most MAX_CHUNKS chunks per group"),
+    }
+}
+
+/// One register of GRANULE neurons (potentials and spike counts) and the
+/// operations of a step, each exactly the f32 operation of `ConvLayer`.
+trait Lanes: Copy {
+    type Count: Copy;
+    fn zero() -> Self;
+    fn zero_count() -> Self::Count;
+    /// u ← u·d.
+    fn leak(self, d: f32) -> Self;
+    fn load(w: &[f32; GRANULE]) -> Self;
+    /// u ← u + w.
+    fn add(self, w: Self) -> Self;
+    /// Threshold test and reset; counts the spikes. Returns the new potentials and
+    /// whether every one of them lies below u_THR (false for NaN).
+    fn fire(self, th: f32, reset: Reset, count: &mut Self::Count) -> (Self, bool);
+    fn counts(count: Self::Count) -> [u32; GRANULE];
+}
+
+/// Plain arrays: the fallback without AVX2.
+#[derive(Clone, Copy)]
+struct Portable([f32; GRANULE]);
+
+impl Lanes for Portable {
+    type Count = [u32; GRANULE];
+    #[inline(always)]
+    fn zero() -> Self {
+        Self([0.0; GRANULE])
+    }
+    #[inline(always)]
+    fn zero_count() -> Self::Count {
+        [0; GRANULE]
+    }
+    #[inline(always)]
+    fn leak(mut self, d: f32) -> Self {
+        for v in self.0.iter_mut() {
+            *v *= d;
+        }
+        self
+    }
+    #[inline(always)]
+    fn load(w: &[f32; GRANULE]) -> Self {
+        Self(*w)
+    }
+    #[inline(always)]
+    fn add(mut self, w: Self) -> Self {
+        for (v, x) in self.0.iter_mut().zip(w.0) {
+            *v += x;
+        }
+        self
+    }
+    #[inline(always)]
+    fn fire(mut self, th: f32, reset: Reset, count: &mut Self::Count) -> (Self, bool) {
+        let mut below = true;
+        for (v, c) in self.0.iter_mut().zip(count.iter_mut()) {
+            if *v >= th {
+                *v = match reset {
+                    Reset::Subtract => *v - th,
+                    Reset::Zero => 0.0,
+                };
+                *c += 1;
+            }
+            below &= *v < th;
+        }
+        (self, below)
+    }
+    #[inline(always)]
+    fn counts(count: Self::Count) -> [u32; GRANULE] {
+        count
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{dispatch, Geometry, Lanes, Reset, GRANULE};
+
+    /// One AVX register; the intrinsics are the IEEE operations of the portable
+    /// code (`_CMP_GE_OQ`/`_CMP_LT_OQ` are false for NaN like `>=`/`<`).
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx(__m256);
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn count_image(
+        geo: &Geometry,
+        raster: &[u64],
+        w: &[[f32; GRANULE]],
+        chunks: usize,
+        counts: &mut [u32],
+    ) {
+        dispatch::<Avx>(geo, raster, w, chunks, counts)
+    }
+
+    // SAFETY (every method): only reached through `count_image`, which runs when
+    // the CPU supports AVX2; loads and stores go through references of exactly
+    // GRANULE f32/u32.
+    impl Lanes for Avx {
+        type Count = __m256i;
+        #[inline(always)]
+        fn zero() -> Self {
+            unsafe { Self(_mm256_setzero_ps()) }
+        }
+        #[inline(always)]
+        fn zero_count() -> __m256i {
+            unsafe { _mm256_setzero_si256() }
+        }
+        #[inline(always)]
+        fn leak(self, d: f32) -> Self {
+            unsafe { Self(_mm256_mul_ps(self.0, _mm256_set1_ps(d))) }
+        }
+        #[inline(always)]
+        fn load(w: &[f32; GRANULE]) -> Self {
+            unsafe { Self(_mm256_loadu_ps(w.as_ptr())) }
+        }
+        #[inline(always)]
+        fn add(self, w: Self) -> Self {
+            unsafe { Self(_mm256_add_ps(self.0, w.0)) }
+        }
+        #[inline(always)]
+        fn fire(self, th: f32, reset: Reset, count: &mut __m256i) -> (Self, bool) {
+            unsafe {
+                let t = _mm256_set1_ps(th);
+                let fire = _mm256_cmp_ps::<_CMP_GE_OQ>(self.0, t);
+                let after = match reset {
+                    Reset::Subtract => _mm256_sub_ps(self.0, t),
+                    Reset::Zero => _mm256_setzero_ps(),
+                };
+                let u = _mm256_blendv_ps(self.0, after, fire);
+                // The mask is −1 where a neuron fired.
+                *count = _mm256_sub_epi32(*count, _mm256_castps_si256(fire));
+                let below = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(u, t)) == 0xff;
+                (Self(u), below)
+            }
+        }
+        #[inline(always)]
+        fn counts(count: __m256i) -> [u32; GRANULE] {
+            let mut out = [0u32; GRANULE];
+            unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), count) };
+            out
+        }
+    }
+}
+
+/// The neurons of every position, `C` registers of kernels at a time, in the order
+/// of `ConvSnn::run_frame`: per step the leak, then every input spike in raster
+/// order adds its weights to each position that sees it (`ConvLayer::deliver`),
+/// then the threshold test. Adds to different positions do not wait on one another.
+#[inline(always)]
+fn count_events<L: Lanes, const C: usize>(
+    geo: &Geometry,
+    raster: &[u64],
+    w: &[[f32; GRANULE]],
+    counts: &mut [u32],
+) {
+    let (k, s) = (geo.k, geo.stride);
+    let th = geo.threshold;
+    let n_pos = geo.p_len * geo.q_len;
+    // Weights of cell c as whole registers.
+    let wl: Vec<[L; C]> = w
+        .chunks_exact(C)
+        .map(|row| std::array::from_fn(|j| L::load(&row[j])))
+        .collect();
+    let mut u = vec![[L::zero(); C]; n_pos];
+    let mut cnt = vec![[L::zero_count(); C]; n_pos];
+    for t in 0..geo.frame_steps {
+        if let Some(d) = geo.decay {
+            for row in u.iter_mut() {
+                for v in row.iter_mut() {
+                    *v = v.leak(d);
+                }
+            }
+        }
+        if t < geo.active_steps {
+            let plane = &raster[t * geo.plane..(t + 1) * geo.plane];
+            for (y, row) in plane.chunks_exact(geo.words).enumerate() {
+                let (p0, p1) = geo.rows[y];
+                for (wi, &word) in row.iter().enumerate() {
+                    let mut bits = word;
+                    while bits != 0 {
+                        let x = wi * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        let (q0, q1) = geo.cols[x];
+                        for p in p0..p1 {
+                            // Kernel row y − p·s; position (p, q) sees column x − q·s,
+                            // so each next q reads s cells further left.
+                            let i = y - p * s;
+                            let wrow = &wl[i * k..=i * k + x - q0 * s];
+                            let urow = &mut u[p * geo.q_len + q0..p * geo.q_len + q1];
+                            for (ur, wr) in urow.iter_mut().zip(wrow.iter().rev().step_by(s)) {
+                                for (v, x) in ur.iter_mut().zip(wr) {
+                                    *v = v.add(*x);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut below = true;
+        for (ur, cr) in u.iter_mut().zip(cnt.iter_mut()) {
+            for (v, c) in ur.iter_mut().zip(cr.iter_mut()) {
+                let (nv, b) = v.fire(th, geo.reset, c);
+                *v = nv;
+                below &= b;
+            }
+        }
+        // No input is left after the last active step, and the leak never raises a
+        // potential below u_THR to it: nothing can fire any more.
+        if below && t + 1 >= geo.active_steps {
+            break;
+        }
+    }
+    let mut total = [[0u32; GRANULE]; C];
+    for cr in &cnt {
+        for (tc, cc) in total.iter_mut().zip(cr) {
+            for (x, y) in tc.iter_mut().zip(L::counts(*cc)) {
+                *x += y;
+            }
+        }
+    }
+    for (c, tc) in counts.chunks_exact_mut(GRANULE).zip(&total) {
+        for (x, y) in c.iter_mut().zip(tc) {
+            *x += y;
+        }
+    }
+}
+
+/// Half-open range of outputs along one axis whose window [o·s, o·s + k) holds `y`
+/// (as `ConvLayer` computes it).
+#[inline(always)]
+fn covering(y: usize, k: usize, stride: usize, n_out: usize) -> (usize, usize) {
+    let first = if y + 1 >= k {
+        (y + 1 - k).div_ceil(stride)
+    } else {
+        0
+    };
+    let last = (y / stride + 1).min(n_out);
+    (first.min(last), last)
+}
+
+impl ConvSnn {
+    /// Calibrates α on `images` (encoder carry starting at zero, image i on
+    /// Bernoulli stream i): the search of [`super::calibrate`] on the counts-only
+    /// simulation of [`CalibrationSample`]. Gives exactly what [`super::calibrate`]
+    /// gives with [`ConvSnn::kernel_rates`] as the rates, much faster.
+    pub fn calibrate(&self, images: &[f64], o: &CalibrationOptions) -> Result<Calibration> {
+        let mut sample = CalibrationSample::new(self, images)?;
+        calibrate_with(self.conv.n_kernels, o, |req| sample.rates(req))
+    }
+}
