@@ -5,9 +5,7 @@
 //! (little-endian f64 files: preprocessed 28×28 images, and (n, 9, 9) kernels).
 use std::time::Instant;
 
-use snnconv::snn::{
-    calibrate, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, Reset,
-};
+use snnconv::snn::{calibrate, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, Reset};
 
 fn read_f64(path: &str) -> Option<Vec<f64>> {
     let bytes = std::fs::read(path).ok()?;

@@ -13,8 +13,7 @@ use crate::error::Error;
 use crate::kernels::brightness::check_unit_range;
 use crate::limits;
 use crate::snn::{
-    pool_raster, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, FrameOut, Raster,
-    Reset,
+    pool_raster, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, FrameOut, Raster, Reset,
 };
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -93,20 +93,32 @@ impl<'a> CalibrationSample<'a> {
     /// zero carry and image i uses Bernoulli stream i, as in
     /// [`ConvSnn::kernel_rates`].
     pub fn new(net: &'a ConvSnn, images: &'a [f64]) -> Result<Self> {
+        Self::with_cache(net, images, true)
+    }
+
+    /// As [`CalibrationSample::new`]; `cache = false` encodes the input in every
+    /// evaluation even when the rasters would fit.
+    pub fn with_cache(net: &'a ConvSnn, images: &'a [f64], cache: bool) -> Result<Self> {
         let (h, w) = (net.conv.height, net.conv.width);
         let hw = h * w;
         let n = images.len().checked_div(hw).unwrap_or(0);
         let words = w.div_ceil(64);
         let raster_len = (net.params.active_steps + 1) * h * words;
-        let cache = limits::elements_of::<u64>("images", &[n, raster_len])
-            .is_ok_and(|e| e.saturating_mul(8) <= limits::alloc_budget() / CACHE_SHARE);
+        let cache = cache
+            && limits::elements_of::<u64>("images", &[n, raster_len])
+                .is_ok_and(|e| e.saturating_mul(8) <= limits::alloc_budget() / CACHE_SHARE);
         let mut starts = Vec::new();
         if net.params.encoding.carries() {
             let mut carry = vec![0u64; hw];
             starts.reserve_exact(n * hw);
             for img in images.chunks_exact(hw) {
                 starts.extend_from_slice(&carry);
-                advance_carry(&mut carry, img, net.params.active_steps, net.params.max_rate);
+                advance_carry(
+                    &mut carry,
+                    img,
+                    net.params.active_steps,
+                    net.params.max_rate,
+                );
             }
         }
         let mut sample = Self {
@@ -131,10 +143,7 @@ impl<'a> CalibrationSample<'a> {
             rasters
                 .par_chunks_mut(raster_len.max(1))
                 .enumerate()
-                .for_each_init(
-                    || sample.scratch(),
-                    |s, (i, r)| sample.encode(i, s, r),
-                );
+                .for_each_init(|| sample.scratch(), |s, (i, r)| sample.encode(i, s, r));
             sample.rasters = rasters;
             sample.starts = Vec::new();
         }
@@ -270,7 +279,6 @@ impl<'a> CalibrationSample<'a> {
             first = end;
             let rates: Vec<f64> = totals.iter().map(|&t| t as f64 / neurons).collect();
             if first == this.n || req.decided(&rates) {
-                if std::env::var("CALIB_DEBUG").is_ok() { eprintln!("pass: {first} images, alpha {:?}", &req.scales[..2]); }
                 return Ok(rates);
             }
         }
@@ -499,12 +507,12 @@ fn count_events<L: Lanes, const C: usize>(
                         bits &= bits - 1;
                         let (q0, q1) = geo.cols[x];
                         for p in p0..p1 {
-                            // Kernel row y − p·s; position (p, q) sees column x − q·s,
-                            // so each next q reads s cells further left.
-                            let i = y - p * s;
-                            let wrow = &wl[i * k..=i * k + x - q0 * s];
+                            // Position (p, q) sees cell (y − p·s, x − q·s): each next q
+                            // reads s cells further left.
+                            let c0 = (y - p * s) * k + x - q0 * s;
                             let urow = &mut u[p * geo.q_len + q0..p * geo.q_len + q1];
-                            for (ur, wr) in urow.iter_mut().zip(wrow.iter().rev().step_by(s)) {
+                            for (dq, ur) in urow.iter_mut().enumerate() {
+                                let wr = &wl[c0 - dq * s];
                                 for (v, x) in ur.iter_mut().zip(wr) {
                                     *v = v.add(*x);
                                 }
@@ -564,5 +572,197 @@ impl ConvSnn {
     pub fn calibrate(&self, images: &[f64], o: &CalibrationOptions) -> Result<Calibration> {
         let mut sample = CalibrationSample::new(self, images)?;
         calibrate_with(self.conv.n_kernels, o, |req| sample.rates(req))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snn::{calibrate, ConvSnnParams, Encoding};
+
+    struct Rnd(u64);
+    impl Rnd {
+        fn next(&mut self) -> f64 {
+            self.0 = crate::rng::mix64(self.0);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Images with dark backgrounds and bright blobs, values on the uint8 grid or
+    /// arbitrary.
+    fn images(r: &mut Rnd, n: usize, h: usize, w: usize) -> Vec<f64> {
+        (0..n * h * w)
+            .map(|_| {
+                let v = r.next();
+                if v < 0.5 {
+                    0.0
+                } else if v < 0.7 {
+                    1.0
+                } else if v < 0.85 {
+                    (r.next() * 255.0).floor() / 255.0
+                } else {
+                    r.next()
+                }
+            })
+            .collect()
+    }
+
+    fn params(stride: usize, encoding: Encoding, tau: Option<f64>, reset: Reset) -> ConvSnnParams {
+        ConvSnnParams {
+            stride,
+            pool: 1,
+            tau,
+            threshold: 1.0,
+            frame_steps: 15,
+            active_steps: 10,
+            encoding,
+            max_rate: 1.0,
+            reset,
+        }
+    }
+
+    /// The straightforward search: the full front-end over the whole sample in every
+    /// bisection step.
+    fn reference(net: &ConvSnn, images: &[f64], o: &CalibrationOptions) -> Result<Calibration> {
+        let mut r = net.clone();
+        let zero = vec![0u64; net.n_pixels()];
+        calibrate(net.conv.n_kernels, o, |s| {
+            r.conv.set_scales(s)?;
+            Ok(r.kernel_rates(images, &zero))
+        })
+    }
+
+    #[test]
+    fn fast_calibration_gives_the_reference_alpha() {
+        let mut r = Rnd(3);
+        let encodings = [
+            Encoding::Accumulator { reset_carry: false },
+            Encoding::Accumulator { reset_carry: true },
+            Encoding::Bernoulli { seed: 7 },
+        ];
+        let mut cases = 0;
+        for (case, &(h, w, k, nk, stride)) in [
+            (12, 11, 4, 3, 2),
+            (10, 10, 3, 9, 1),
+            (9, 13, 5, 12, 2),
+            (8, 70, 3, 2, 1), // rows of two words
+            (7, 7, 7, 17, 3),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let kernels: Vec<f64> = (0..nk * k * k).map(|_| r.next() * 1.3 - 0.3).collect();
+            let imgs = images(&mut r, 13, h, w);
+            let encoding = encodings[case % 3];
+            let tau = if case % 2 == 0 { Some(6.0) } else { None };
+            let reset = if case == 3 {
+                Reset::Zero
+            } else {
+                Reset::Subtract
+            };
+            let net = ConvSnn::new(
+                params(stride, encoding, tau, reset),
+                &kernels,
+                k,
+                &vec![1.0; nk],
+                (h, w),
+            )
+            .unwrap();
+            for per_kernel in [false, true] {
+                for target in [0.3, 1.0, 2.5] {
+                    let o = CalibrationOptions::new(target, per_kernel);
+                    let want = reference(&net, &imgs, &o);
+                    let got = net.calibrate(&imgs, &o);
+                    match (&want, &got) {
+                        (Ok(a), Ok(b)) => assert_eq!(a, b, "case {case} {per_kernel} {target}"),
+                        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                        _ => panic!("case {case}: {want:?} vs {got:?}"),
+                    }
+                    cases += usize::from(want.is_ok());
+                }
+            }
+        }
+        assert!(cases >= 20, "{cases}");
+    }
+
+    #[test]
+    fn every_evaluation_matches_the_full_simulation() {
+        // Rates at each step equal the front-end's, on the cached and the re-encoded
+        // path, and with several groups of kernels (more than 64); an early stop
+        // returns bounds below the full rates.
+        let mut r = Rnd(11);
+        let (h, w, k, nk) = (9, 10, 3, 70);
+        let imgs = images(&mut r, 150, h, w);
+        let zero = vec![0u64; h * w];
+        let p = params(
+            1,
+            Encoding::Accumulator { reset_carry: false },
+            Some(10.0),
+            Reset::Subtract,
+        );
+        let mut total_early = 0;
+        // Weak kernels: α doubles from 1 and overshoots, a point the search can
+        // settle without the whole sample.
+        for (cache, gain) in [(true, 1.0), (false, 1.0), (true, 0.01), (false, 0.01)] {
+            let kernels: Vec<f64> = (0..nk * k * k)
+                .map(|_| (r.next() * 1.5 - 0.4) * gain)
+                .collect();
+            let net = ConvSnn::new(p, &kernels, k, &vec![1.0; nk], (h, w)).unwrap();
+            for per_kernel in [false, true] {
+                let mut sample = CalibrationSample::with_cache(&net, &imgs, cache).unwrap();
+                let mut full = net.clone();
+                let (mut exact, mut early) = (0, 0);
+                let o = CalibrationOptions::new(1.0, per_kernel);
+                let cal = calibrate_with(nk, &o, |req| {
+                    let got = sample.rates(req)?;
+                    full.conv.set_scales(req.scales)?;
+                    let want = full.kernel_rates(&imgs, &zero);
+                    let needed = (0..nk).filter(|&a| req.needed[a]);
+                    if req.decided(&got) && got != want {
+                        early += 1;
+                        assert!(needed.clone().all(|a| got[a] <= want[a]));
+                        assert!(req.decided(&want));
+                    } else {
+                        exact += 1;
+                        assert!(
+                            needed.clone().all(|a| got[a] == want[a]),
+                            "{got:?} {want:?}"
+                        );
+                    }
+                    Ok(got)
+                })
+                .unwrap();
+                assert_eq!(cal, reference(&net, &imgs, &o).unwrap());
+                assert!(exact > 0);
+                total_early += early;
+            }
+        }
+        assert!(total_early > 0);
+    }
+
+    #[test]
+    fn thread_count_does_not_change_the_result() {
+        let mut r = Rnd(5);
+        let (h, w, k, nk) = (12, 12, 4, 6);
+        let kernels: Vec<f64> = (0..nk * k * k).map(|_| r.next() - 0.2).collect();
+        let imgs = images(&mut r, 200, h, w);
+        let p = params(
+            2,
+            Encoding::Bernoulli { seed: 1 },
+            Some(10.0),
+            Reset::Subtract,
+        );
+        let net = ConvSnn::new(p, &kernels, k, &vec![1.0; nk], (h, w)).unwrap();
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                net.calibrate(&imgs, &CalibrationOptions::new(1.0, true))
+                    .unwrap()
+            })
+        };
+        assert_eq!(run(1), run(3));
     }
 }
