@@ -500,21 +500,47 @@ fn count_events<L: Lanes, const C: usize>(
             let plane = &raster[t * geo.plane..(t + 1) * geo.plane];
             for (y, row) in plane.chunks_exact(geo.words).enumerate() {
                 let (p0, p1) = geo.rows[y];
+                if p0 == p1 {
+                    continue;
+                }
                 for (wi, &word) in row.iter().enumerate() {
                     let mut bits = word;
                     while bits != 0 {
                         let x = wi * 64 + bits.trailing_zeros() as usize;
                         bits &= bits - 1;
                         let (q0, q1) = geo.cols[x];
+                        if q0 == q1 {
+                            continue;
+                        }
+                        // Position (p, q) sees cell (y − p·s, x − q·s). The covering
+                        // ranges keep both coordinates in [0, K) and the positions
+                        // inside the map; checked here once per spike, so the run
+                        // below can go unchecked.
+                        assert!(
+                            p1 <= geo.p_len
+                                && q1 <= geo.q_len
+                                && y >= (p1 - 1) * s
+                                && y < p0 * s + k
+                                && x >= (q1 - 1) * s
+                                && x < q0 * s + k
+                                && wl.len() == k * k
+                                && u.len() == n_pos
+                        );
                         for p in p0..p1 {
-                            // Position (p, q) sees cell (y − p·s, x − q·s): each next q
-                            // reads s cells further left.
                             let c0 = (y - p * s) * k + x - q0 * s;
-                            let urow = &mut u[p * geo.q_len + q0..p * geo.q_len + q1];
-                            for (dq, ur) in urow.iter_mut().enumerate() {
-                                let wr = &wl[c0 - dq * s];
-                                for (v, x) in ur.iter_mut().zip(wr) {
-                                    *v = v.add(*x);
+                            // SAFETY: for q in [q0, q1) the cell c0 − (q − q0)·s lies in
+                            // [(y − p·s)·K, (y − p·s + 1)·K) ⊂ [0, K²) = wl's range and the
+                            // position p·Q + q in [0, P·Q) = u's range (asserted above).
+                            unsafe {
+                                let mut up = u.as_mut_ptr().add(p * geo.q_len + q0);
+                                let mut wp = wl.as_ptr().add(c0);
+                                for _ in q0..q1 {
+                                    let (ur, wr) = (&mut *up, &*wp);
+                                    for (v, x) in ur.iter_mut().zip(wr) {
+                                        *v = v.add(*x);
+                                    }
+                                    up = up.add(1);
+                                    wp = wp.wrapping_sub(s);
                                 }
                             }
                         }
