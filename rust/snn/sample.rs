@@ -526,15 +526,18 @@ fn count_events<L: Lanes, const C: usize>(
                                 && wl.len() == k * k
                                 && u.len() == n_pos
                         );
-                        for p in p0..p1 {
-                            let c0 = (y - p * s) * k + x - q0 * s;
-                            // SAFETY: for q in [q0, q1) the cell c0 − (q − q0)·s lies in
-                            // [(y − p·s)·K, (y − p·s + 1)·K) ⊂ [0, K²) = wl's range and the
-                            // position p·Q + q in [0, P·Q) = u's range (asserted above).
-                            unsafe {
-                                let mut up = u.as_mut_ptr().add(p * geo.q_len + q0);
-                                let mut wp = wl.as_ptr().add(c0);
-                                for _ in q0..q1 {
+                        let nq = q1 - q0;
+                        // SAFETY: position (p, q) for p in [p0, p1), q in [q0, q1) lies in
+                        // [0, P·Q) = u's range, and the cell it sees, (y − p·s)·K + x − q·s,
+                        // in [0, K²) = wl's range (both asserted above). Each next q is one
+                        // position on and s cells back; each next p, Q positions on and
+                        // s·K cells back.
+                        unsafe {
+                            let mut up_row = u.as_mut_ptr().add(p0 * geo.q_len + q0);
+                            let mut wp_row = wl.as_ptr().add((y - p0 * s) * k + x - q0 * s);
+                            for _ in p0..p1 {
+                                let (mut up, mut wp) = (up_row, wp_row);
+                                for _ in 0..nq {
                                     let (ur, wr) = (&mut *up, &*wp);
                                     for (v, x) in ur.iter_mut().zip(wr) {
                                         *v = v.add(*x);
@@ -542,6 +545,8 @@ fn count_events<L: Lanes, const C: usize>(
                                     up = up.add(1);
                                     wp = wp.wrapping_sub(s);
                                 }
+                                up_row = up_row.wrapping_add(geo.q_len);
+                                wp_row = wp_row.wrapping_sub(s * k);
                             }
                         }
                     }
