@@ -772,6 +772,43 @@ mod tests {
     }
 
     #[test]
+    fn portable_lanes_count_like_the_simd_ones() {
+        // The fallback for CPUs without AVX2 gives the same counts, for every number of
+        // registers per position.
+        let mut r = Rnd(17);
+        let (h, w, k) = (11, 12, 3);
+        let imgs = images(&mut r, 6, h, w);
+        for (nk, tau, reset) in [
+            (5, Some(4.0), Reset::Subtract),
+            (16, None, Reset::Zero),
+            (40, Some(10.0), Reset::Subtract),
+            (64, Some(2.0), Reset::Zero),
+        ] {
+            let kernels: Vec<f64> = (0..nk * k * k).map(|_| r.next() * 1.2 - 0.3).collect();
+            let p = params(1, Encoding::Bernoulli { seed: 2 }, tau, reset);
+            let net = ConvSnn::new(p, &kernels, k, &vec![0.7; nk], (h, w)).unwrap();
+            let sample = CalibrationSample::new(&net, &imgs).unwrap();
+            let geo = sample.geometry();
+            let chunks = nk.div_ceil(GRANULE);
+            let mut wts = vec![[0f32; GRANULE]; k * k * chunks];
+            for c in 0..k * k {
+                for a in 0..nk {
+                    wts[c * chunks + a / GRANULE][a % GRANULE] = net.conv.weight(a, c);
+                }
+            }
+            for i in 0..sample.len() {
+                let raster = &sample.rasters[i * sample.raster_len..(i + 1) * sample.raster_len];
+                let mut simd = vec![0u32; chunks * GRANULE];
+                let mut portable = vec![0u32; chunks * GRANULE];
+                count_image(&geo, raster, &wts, chunks, &mut simd);
+                dispatch::<Portable>(&geo, raster, &wts, chunks, &mut portable);
+                assert_eq!(simd, portable, "nk = {nk}, image {i}");
+                assert!(simd.iter().sum::<u32>() > 0);
+            }
+        }
+    }
+
+    #[test]
     fn thread_count_does_not_change_the_result() {
         let mut r = Rnd(5);
         let (h, w, k, nk) = (12, 12, 4, 6);
