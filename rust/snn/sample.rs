@@ -2,15 +2,16 @@
 //! and nothing more, computed bit for bit as the full front-end computes it.
 //!
 //! An evaluation only needs each kernel's conv spike *count* over the sample, so
-//! this runs the conv neurons alone: no pooling, no spike lists, no backlog. Two
+//! this runs the conv neurons alone: no pooling, no spike lists, no backlog. Three
 //! things make it cheap:
 //! - the input spike trains do not depend on α, so they are encoded once per image,
 //!   as one bit per pixel and active step, and reused by every evaluation;
-//! - the neurons are simulated position by position (all kernels of one position as
-//!   SIMD lanes held in registers for the whole frame), reading the input spikes of
-//!   their receptive field from the bit raster row by row. A position whose field
-//!   gets no input spike in the frame stays at zero and is skipped, and so is the
-//!   tail of the frame once no neuron can fire any more.
+//! - each input spike adds its weight rows to the potentials of the positions that see
+//!   it, with the kernels as SIMD lanes (AVX2 registers of 8 f32), only the kernels
+//!   the search still needs, and the weights held as whole registers; the tail of a
+//!   frame stops once no neuron can reach u_THR any more;
+//! - a bisection step whose partial counts already decide it
+//!   ([`super::calibrate::Request::decided`]) stops before the end of the sample.
 //!
 //! Every neuron sees exactly the operations of [`super::ConvSnn::run_frame`], in the
 //! same order: per step the leak, then its input weights added one at a time in
@@ -28,7 +29,7 @@ use crate::limits;
 
 /// Kernels per SIMD chunk (one AVX register of f32).
 const GRANULE: usize = 8;
-/// At most this many chunks are held in registers at once; more kernels are
+/// At most this many chunks per position are simulated together; more kernels are
 /// simulated in several groups (kernels never interact).
 const MAX_CHUNKS: usize = 8;
 /// Images between two checks of [`Request::decided`].
@@ -45,7 +46,7 @@ pub struct CalibrationSample<'a> {
     n: usize,
     /// u64 words per image row of a raster.
     words: usize,
-    /// Words of one image's raster: `active_steps` bit planes, then their union.
+    /// Words of one image's raster: `active_steps` bit planes.
     raster_len: usize,
     /// Every image's raster, or empty when they are encoded in each evaluation.
     rasters: Vec<u64>,
@@ -103,7 +104,7 @@ impl<'a> CalibrationSample<'a> {
         let hw = h * w;
         let n = images.len().checked_div(hw).unwrap_or(0);
         let words = w.div_ceil(64);
-        let raster_len = (net.params.active_steps + 1) * h * words;
+        let raster_len = net.params.active_steps * h * words;
         let cache = cache
             && limits::elements_of::<u64>("images", &[n, raster_len])
                 .is_ok_and(|e| e.saturating_mul(8) <= limits::alloc_budget() / CACHE_SHARE);
@@ -172,15 +173,12 @@ impl<'a> CalibrationSample<'a> {
         }
         s.encoder.begin_frame(g, &s.carry, i as u64);
         let plane = self.net.conv.height * self.words;
-        let (bits, any) = out.split_at_mut(self.net.params.active_steps * plane);
         for t in 0..self.net.params.active_steps {
             s.encoder.step(&mut s.spikes);
-            let p = &mut bits[t * plane..(t + 1) * plane];
+            let p = &mut out[t * plane..(t + 1) * plane];
             for &px in &s.spikes {
                 let (y, x) = (px as usize / w, px as usize % w);
-                let idx = y * self.words + x / 64;
-                p[idx] |= 1u64 << (x % 64);
-                any[idx] |= 1u64 << (x % 64);
+                p[y * self.words + x / 64] |= 1u64 << (x % 64);
             }
         }
     }
