@@ -13,8 +13,7 @@ use crate::error::Error;
 use crate::kernels::brightness::check_unit_range;
 use crate::limits;
 use crate::snn::{
-    calibrate, pool_raster, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, FrameOut, Raster,
-    Reset,
+    pool_raster, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, FrameOut, Raster, Reset,
 };
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -247,17 +246,8 @@ impl PyConvSnn {
             .into());
         }
         let mut net = self.net.clone();
-        let zero = vec![0u64; net.n_pixels()];
         let opts = CalibrationOptions::new(target_rate, per_kernel);
-        let nk = net.conv.n_kernels;
-        let cal = py.detach(|| {
-            with_threads(n_threads, || {
-                calibrate(nk, &opts, |s| {
-                    net.conv.set_scales(s)?;
-                    Ok(net.kernel_rates(&data, &zero))
-                })
-            })
-        })??;
+        let cal = py.detach(|| with_threads(n_threads, || net.calibrate(&data, &opts)))??;
         net.conv.set_scales(&cal.scales)?;
         self.net = net;
         self.scales = cal.scales.clone();

@@ -116,6 +116,51 @@ impl Search {
     }
 }
 
+/// What one evaluation of the search needs from the simulator.
+pub struct Request<'a> {
+    /// α per kernel.
+    pub scales: &'a [f64],
+    /// Kernels whose rate the search reads in this evaluation: every kernel for a
+    /// per-layer search, the kernels whose bisection is not done yet for a per-kernel
+    /// one. The others' rates may be returned as anything.
+    pub needed: &'a [bool],
+    searches: &'a [Search],
+    options: &'a CalibrationOptions,
+}
+
+impl Request<'_> {
+    /// Whether per-kernel rates that are *lower bounds* of the true rates already
+    /// decide this evaluation exactly, so the rest of the sample need not be run.
+    ///
+    /// `lower` must be computed with the same formula as the true rates (count /
+    /// neurons of the whole sample) from counts that can only grow: every floating
+    /// point operation on the way (division by a positive constant, sums in a fixed
+    /// order, subtraction of the target) is monotone, so the true rate's error is at
+    /// least the bound's. The evaluation is decided when, for every group still
+    /// searching, the bound lies above the target by more than both the tolerance
+    /// and the best error seen: then `Search::update` sees "above, not the best, not
+    /// done" whatever the rest of the sample adds, sets `hi` to α and moves α
+    /// without reading the rate again. Returning `lower` as the rates then gives the
+    /// search exactly the state the full pass would.
+    pub fn decided(&self, lower: &[f64]) -> bool {
+        let o = self.options;
+        let tol = o.rel_tol * o.target;
+        let above = |rate: f64, s: &Search| {
+            let err = rate - o.target;
+            rate > o.target && err > s.best.0 && err > tol
+        };
+        if o.per_kernel {
+            self.searches
+                .iter()
+                .zip(lower)
+                .all(|(s, &r)| s.done || above(r, s))
+        } else {
+            let rate = lower.iter().sum::<f64>() / lower.len() as f64;
+            above(rate, &self.searches[0])
+        }
+    }
+}
+
 /// Runs the search. `rates(scales)` simulates the sample with α per kernel and
 /// returns the mean rate of each kernel's neurons (every kernel has the same
 /// number of neurons, so the layer rate is their plain mean).
@@ -123,6 +168,18 @@ pub fn calibrate(
     n_kernels: usize,
     o: &CalibrationOptions,
     mut rates: impl FnMut(&[f64]) -> Result<Vec<f64>>,
+) -> Result<Calibration> {
+    calibrate_with(n_kernels, o, |req| rates(req.scales))
+}
+
+/// The same search, with an evaluator that may skip kernels not
+/// [`Request::needed`] and stop early once [`Request::decided`] holds for the
+/// lower bounds it returns. Gives exactly the result of [`calibrate`] with the full
+/// rates.
+pub fn calibrate_with(
+    n_kernels: usize,
+    o: &CalibrationOptions,
+    mut rates: impl FnMut(&Request<'_>) -> Result<Vec<f64>>,
 ) -> Result<Calibration> {
     if !(o.target.is_finite() && o.target > 0.0) {
         return Err(Error::param(
@@ -134,12 +191,23 @@ pub fn calibrate(
     let mut search = vec![Search::new(); groups];
     let mut kernel_rates = vec![0.0; n_kernels];
     let mut scales = vec![1.0; n_kernels];
+    let mut needed = vec![true; n_kernels];
     let mut evaluations = 0;
     while evaluations < o.max_evaluations && search.iter().any(|s| !s.done) {
         for (a, s) in scales.iter_mut().enumerate() {
             *s = search[if o.per_kernel { a } else { 0 }].alpha;
         }
-        let r = rates(&scales)?;
+        if o.per_kernel {
+            for (n, s) in needed.iter_mut().zip(&search) {
+                *n = !s.done;
+            }
+        }
+        let r = rates(&Request {
+            scales: &scales,
+            needed: &needed,
+            searches: &search,
+            options: o,
+        })?;
         evaluations += 1;
         for (g, s) in search.iter_mut().enumerate().filter(|(_, s)| !s.done) {
             let rate = if o.per_kernel {

@@ -194,6 +194,26 @@ impl ConvLayer {
         Ok(())
     }
 
+    /// The f32 weight α_a·w[a, c] of kernel `a`, cell `c` = i·K + j.
+    #[inline]
+    pub fn weight(&self, a: usize, c: usize) -> f32 {
+        self.weights[c * self.lanes + a]
+    }
+
+    /// u_THR as the neurons compare it.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    /// The leak factor per step (None: no leak).
+    pub fn decay(&self) -> Option<f32> {
+        self.decay
+    }
+
+    pub fn reset(&self) -> Reset {
+        self.reset
+    }
+
     /// Number of neurons including padding lanes (the length of `u`).
     pub fn state_len(&self) -> usize {
         self.p_len * self.q_len * self.lanes

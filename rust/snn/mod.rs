@@ -3,7 +3,8 @@
 //!
 //! One concept per file: [`encoder`] (input codes), [`conv_layer`] (LIF conv
 //! neurons, event-driven delivery), [`pool`] (sum pooling), [`network`] ([`ConvSnn`], the step
-//! loop and parallel batches), [`calibrate`] (bisection on α), [`raster`] (full
+//! loop and parallel batches), [`calibrate`] (bisection on α), [`sample`] (the counts-only
+//! simulation calibration runs), [`raster`] (full
 //! recordings of one frame).
 
 pub mod calibrate;
@@ -12,10 +13,12 @@ pub mod encoder;
 pub mod network;
 pub mod pool;
 pub mod raster;
+pub mod sample;
 
-pub use calibrate::{calibrate, Calibration, CalibrationOptions};
+pub use calibrate::{calibrate, calibrate_with, Calibration, CalibrationOptions, Request};
 pub use conv_layer::{ConvLayer, Reset};
 pub use encoder::{Encoding, InputEncoder};
 pub use network::{BatchOut, ConvSnn, ConvSnnParams, FrameOut, FrameStats, NoRecord, Recorder};
 pub use pool::{pool_raster, PoolLayer};
 pub use raster::Raster;
+pub use sample::CalibrationSample;
