@@ -95,6 +95,9 @@ pub struct Dynamics {
     sums_ready: bool,
     /// Awake neurons at or above threshold in the current step (fast kernels).
     candidate: Vec<bool>,
+    /// Whether `l.forced` may hold a `true` (fast kernels refill it only then or when
+    /// a gate fires).
+    forced_set: bool,
 }
 
 impl Dynamics {
@@ -119,6 +122,7 @@ impl Dynamics {
             sums: Vec::new(),
             sums_ready: false,
             candidate: vec![false; p.n_learning()],
+            forced_set: false,
         }
     }
 
@@ -336,6 +340,7 @@ fn step_fast_body(
         spikes,
         reset_arrived,
         candidate,
+        forced_set,
         ..
     } = d;
     // Sensory spikes emitted at k − 1: this step's row of the frame's sums, or summed
@@ -359,8 +364,9 @@ fn step_fast_body(
         sum_rows(*kernel, w, stride, inputs, chunks, &mut l.input);
         &l.input
     };
+    let arrivals = last_arrival.as_mut_slice();
     for &i in inputs {
-        last_arrival[i as usize] = t;
+        arrivals[i as usize] = t;
     }
     // Per column: integration (input, then forcing, then reset, as the reference adds
     // them), the spike test with one winner (largest u − θ, ties uniformly at random,
@@ -368,8 +374,14 @@ fn step_fast_body(
     spikes.clear();
     let reset = *reset_arrived;
     let pos_sums = syn.pos_sums();
-    for (c, &g) in gate.iter().enumerate() {
-        l.forced[c * m..(c + 1) * m].fill(g);
+    // The forcing marks follow the gates; all false (nearly every step) needs no
+    // rewrite when they already are.
+    let any_gate = gate.contains(&true);
+    if any_gate || *forced_set {
+        for (c, &g) in gate.iter().enumerate() {
+            l.forced[c * m..(c + 1) * m].fill(g);
+        }
+        *forced_set = any_gate;
     }
     let cells = Cells {
         u: &mut l.u,
@@ -380,12 +392,13 @@ fn step_fast_body(
         pos_sum: pos_sums,
         candidate,
     };
-    if reset {
-        cells.integrate::<true>(p, links);
+    let any_candidate = if reset {
+        cells.integrate::<true>(p, links)
     } else {
-        cells.integrate::<false>(p, links);
-    }
-    for (c, &forced) in gate.iter().enumerate() {
+        cells.integrate::<false>(p, links)
+    };
+    // Winner search only in columns holding a candidate (none in most steps).
+    for (c, &forced) in gate.iter().enumerate().filter(|_| any_candidate) {
         let r = c * m..(c + 1) * m;
         if !candidate[r.clone()].contains(&true) {
             continue;
@@ -474,9 +487,10 @@ impl Cells<'_> {
     /// `Lif::integrate` with the input, plus the forcing (neurons marked `forced`) and
     /// the reset (`R`) added after it in that order, as the reference adds them; branch
     /// free. Marks the awake neurons that pass the spike test's margin check (u − θ not
-    /// below 0, θ as in [`threshold`]), so the winner search runs only where one does.
+    /// below 0, θ as in [`threshold`]), so the winner search runs only where one does;
+    /// returns whether any does.
     #[inline(always)]
-    fn integrate<const R: bool>(self, p: &Params, links: &Links) {
+    fn integrate<const R: bool>(self, p: &Params, links: &Links) -> bool {
         let cells = self
             .u
             .iter_mut()
@@ -486,6 +500,7 @@ impl Cells<'_> {
             .zip(self.input)
             .zip(self.pos_sum)
             .zip(self.candidate.iter_mut());
+        let mut any = 0u8;
         for ((((((u, b), awake), &forced), &input), &pos), candidate) in cells {
             let is_awake = *b == 0;
             *b = b.saturating_sub(1);
@@ -503,7 +518,9 @@ impl Cells<'_> {
             #[allow(clippy::neg_cmp_op_on_partial_ord)]
             let passes = !(margin < 0.0);
             *candidate = is_awake & passes;
+            any |= u8::from(*candidate);
         }
+        any != 0
     }
 }
 
@@ -600,6 +617,8 @@ pub fn step_reference(
         }
     }
     d.l.floor();
+    // The reference leaves this step's forcing marks in place.
+    d.forced_set = true;
     // OUT fires on last step's L spike of its column; BIASGATE on the label unless
     // gated by last step's OUT spike.
     for c in 0..p.n_classes {
