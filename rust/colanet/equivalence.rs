@@ -114,7 +114,7 @@ fn fast_kernels_train_and_answer_exactly_as_the_reference() {
             let want = reference.votes(&x[n_train * f..], n_test).unwrap();
             let fired: u64 = reference.copies.iter().flat_map(|n| &n.learn.fired).sum();
             assert!(fired > 0, "case {case}: no neuron ever fired on its own");
-            for kernel in [Kernel::Portable, Kernel::Avx2] {
+            for kernel in [Kernel::Portable, Kernel::Avx2, Kernel::Avx512] {
                 let what = format!("case {case}, seed {seed}, {kernel:?}");
                 let mut fast = ensemble(&p, copies, seed, kernel);
                 // Two calls, so state carried between training calls is covered.
@@ -143,7 +143,12 @@ fn fast_kernels_trace_exactly_as_the_reference() {
     };
     let mut r = Lcg(5);
     let x = counts(&mut r, 12, p.n_inputs, p.presentation_steps);
-    let mut nets: Vec<Network> = [Kernel::Reference, Kernel::Portable, Kernel::Avx2]
+    let mut nets: Vec<Network> = [
+        Kernel::Reference,
+        Kernel::Portable,
+        Kernel::Avx2,
+        Kernel::Avx512,
+    ]
         .into_iter()
         .map(|k| {
             let mut net = Network::new(p.clone(), Links::default());

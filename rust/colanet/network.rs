@@ -17,7 +17,7 @@
 use rand_pcg::Pcg64;
 
 use super::encode::Schedule;
-use super::lanes::{avx2_available, sum_rows, sum_steps, Kernel};
+use super::lanes::{avx2_available, avx512_available, sum_rows, sum_steps, Kernel};
 use super::neuron::{uniform, Lif};
 use super::params::Params;
 use super::plasticity::{Learning, NEVER};
@@ -271,10 +271,41 @@ fn step_fast(
     rng: &mut Pcg64,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if d.kernel == Kernel::Avx2 && avx2_available() {
+    if d.kernel == Kernel::Avx512 && avx512_step_available() {
+        // SAFETY: the CPU has the AVX-512 subsets, AVX2 and BMI2 (checked).
+        return unsafe { step_fast_avx512(p, links, syn, d, sched, k, label, rng) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if d.kernel.uses_avx2() && avx2_available() {
         // SAFETY: the CPU has AVX2 (and BMI2, which every AVX2 CPU has; checked too).
         return unsafe { step_fast_avx2(p, links, syn, d, sched, k, label, rng) };
     }
+    step_fast_body(p, links, syn, d, sched, k, label, rng);
+}
+
+/// Whether the CPU runs [`step_fast_avx512`].
+#[cfg(target_arch = "x86_64")]
+fn avx512_step_available() -> bool {
+    use std::arch::is_x86_feature_detected as has;
+    avx512_available() && has!("avx512dq") && has!("avx512vl") && has!("avx512bw")
+}
+
+/// The fast step compiled for AVX-512: the same IEEE operations, lanes eight wide
+/// where the compiler chooses so, and exact vector u64 → f64 conversions of the
+/// stimulation draws (values below 2^53), so the results are unchanged.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,bmi2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn step_fast_avx512(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    sched: &Schedule,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
     step_fast_body(p, links, syn, d, sched, k, label, rng);
 }
 
