@@ -280,7 +280,7 @@ fn step_fast(
         // SAFETY: the CPU has AVX2 (and BMI2, which every AVX2 CPU has; checked too).
         return unsafe { step_fast_avx2(p, links, syn, d, sched, k, label, rng) };
     }
-    step_fast_body(p, links, syn, d, sched, k, label, rng);
+    step_fast_body::<false>(p, links, syn, d, sched, k, label, rng);
 }
 
 /// Whether the CPU runs [`step_fast_avx512`].
@@ -306,7 +306,7 @@ unsafe fn step_fast_avx512(
     label: Option<usize>,
     rng: &mut Pcg64,
 ) {
-    step_fast_body(p, links, syn, d, sched, k, label, rng);
+    step_fast_body::<true>(p, links, syn, d, sched, k, label, rng);
 }
 
 /// The fast step compiled for AVX2: its loops over neurons run four lanes wide, with
@@ -324,12 +324,12 @@ unsafe fn step_fast_avx2(
     label: Option<usize>,
     rng: &mut Pcg64,
 ) {
-    step_fast_body(p, links, syn, d, sched, k, label, rng);
+    step_fast_body::<false>(p, links, syn, d, sched, k, label, rng);
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn step_fast_body(
+fn step_fast_body<const W8: bool>(
     p: &Params,
     links: &Links,
     syn: &Synapses,
@@ -341,6 +341,14 @@ fn step_fast_body(
 ) {
     let t = d.t;
     let m = p.microcolumns;
+    #[cfg(target_arch = "x86_64")]
+    if W8 {
+        // SAFETY: W8 only in `step_fast_avx512`, which runs where AVX-512F and DQ are.
+        unsafe { d.l.leak_avx512(p.stochastic, rng) };
+    } else {
+        d.l.leak(p.stochastic, rng);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
     d.l.leak(p.stochastic, rng);
     // Lateral gating from last step's winners: it decides who is awake this step.
     for c in 0..p.n_classes {
