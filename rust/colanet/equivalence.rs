@@ -220,3 +220,36 @@ fn step_by_step_driving_matches_the_frame_drivers() {
         assert_eq!(a.dynamics.votes, b.dynamics.votes, "frame {e}");
     }
 }
+
+#[test]
+fn training_over_several_blocks_of_examples_equals_the_reference() {
+    // More examples than one training block (schedules prepared once per block for
+    // all copies), in one call and in calls that end inside a block.
+    use super::ensemble::TRAIN_BLOCK;
+    let p = Params {
+        n_inputs: 40,
+        n_classes: 3,
+        microcolumns: 4,
+        stochastic: 1.0,
+        initial_weight: 0.06,
+        threshold: 2.0,
+        ..Params::default()
+    };
+    let n = TRAIN_BLOCK + TRAIN_BLOCK / 2 + 7;
+    let mut r = Lcg(31);
+    let x = counts(&mut r, n, p.n_inputs, p.presentation_steps);
+    let y: Vec<usize> = (0..n).map(|_| (r.next() % 3) as usize).collect();
+    let f = p.n_inputs;
+    let mut reference = ensemble(&p, 3, 7, Kernel::Reference);
+    reference.train(&x, &y).unwrap();
+    for kernel in [Kernel::Portable, Kernel::Avx2, Kernel::Avx512] {
+        let mut whole = ensemble(&p, 3, 7, kernel);
+        whole.train(&x, &y).unwrap();
+        assert_same(&reference, &whole, &format!("one call, {kernel:?}"));
+        let mut parts = ensemble(&p, 3, 7, kernel);
+        let cut = TRAIN_BLOCK - 5;
+        parts.train(&x[..cut * f], &y[..cut]).unwrap();
+        parts.train(&x[cut * f..], &y[cut..]).unwrap();
+        assert_same(&reference, &parts, &format!("two calls, {kernel:?}"));
+    }
+}
