@@ -149,13 +149,13 @@ fn fast_kernels_trace_exactly_as_the_reference() {
         Kernel::Avx2,
         Kernel::Avx512,
     ]
-        .into_iter()
-        .map(|k| {
-            let mut net = Network::new(p.clone(), Links::default());
-            net.dynamics.kernel = k;
-            net
-        })
-        .collect();
+    .into_iter()
+    .map(|k| {
+        let mut net = Network::new(p.clone(), Links::default());
+        net.dynamics.kernel = k;
+        net
+    })
+    .collect();
     for (e, ex) in x.chunks(p.n_inputs).enumerate() {
         let label = (e % 4 != 3).then_some(e % p.n_classes);
         let traces: Vec<_> = nets

@@ -84,14 +84,15 @@ pub(crate) fn avx2_available() -> bool {
     }
 }
 
-/// Whether the CPU has AVX-512F as well as AVX2 and BMI2.
+/// Whether the CPU has AVX-512F as well as AVX2 and BMI2, and this build has the
+/// AVX-512 code (compiled by Rust ≥ 1.89, see `build.rs`).
 #[inline]
 pub(crate) fn avx512_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
     {
         avx2_available() && std::arch::is_x86_feature_detected!("avx512f")
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", snnconv_avx512)))]
     {
         false
     }
@@ -101,7 +102,11 @@ pub(crate) fn avx512_available() -> bool {
 /// rather than a check per input).
 #[inline]
 fn rows_inside(inputs: &[u32], n_in: usize) -> bool {
-    inputs.iter().copied().max().is_none_or(|i| (i as usize) < n_in)
+    inputs
+        .iter()
+        .copied()
+        .max()
+        .is_none_or(|i| (i as usize) < n_in)
 }
 
 /// Four f64 lanes.
@@ -230,7 +235,7 @@ pub fn sum_steps(
     assert!(offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() <= Some(&inputs.len()));
     assert!(out.len() >= offsets.len().saturating_sub(1) * stride);
     match kernel {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
         Kernel::Avx512 if stride % 8 == 0 && avx512_available() => {
             // SAFETY: AVX-512F is present; rows, steps and `out` were checked above.
             unsafe { sum_steps_avx512(weights, stride, offsets, inputs, out) }
@@ -263,7 +268,8 @@ unsafe fn sum_steps_avx2(
 ///
 /// # Safety
 /// As checked by [`sum_steps`], with `stride` a multiple of 8; the CPU has AVX-512F.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+#[allow(clippy::incompatible_msrv)] // only built by Rust ≥ 1.89 (see build.rs)
 #[target_feature(enable = "avx512f")]
 unsafe fn sum_steps_avx512(
     weights: &[f64],
@@ -292,7 +298,8 @@ unsafe fn sum_steps_avx512(
 ///
 /// # Safety
 /// As [`sum_steps_avx512`]; q0 + G ≤ stride / 8; only called from it.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+#[allow(clippy::incompatible_msrv)] // only built by Rust ≥ 1.89 (see build.rs)
 #[inline(always)]
 unsafe fn block8<const G: usize>(
     weights: &[f64],

@@ -17,7 +17,9 @@
 use rand_pcg::Pcg64;
 
 use super::encode::Schedule;
-use super::lanes::{avx2_available, avx512_available, sum_rows, sum_steps, Kernel};
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+use super::lanes::avx512_available;
+use super::lanes::{avx2_available, sum_rows, sum_steps, Kernel};
 use super::neuron::{uniform, Lif};
 use super::params::Params;
 use super::plasticity::{Learning, NEVER};
@@ -270,7 +272,7 @@ fn step_fast(
     label: Option<usize>,
     rng: &mut Pcg64,
 ) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
     if d.kernel == Kernel::Avx512 && avx512_step_available() {
         // SAFETY: the CPU has the AVX-512 subsets, AVX2 and BMI2 (checked).
         return unsafe { step_fast_avx512(p, links, syn, d, sched, k, label, rng) };
@@ -284,7 +286,7 @@ fn step_fast(
 }
 
 /// Whether the CPU runs [`step_fast_avx512`].
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
 fn avx512_step_available() -> bool {
     use std::arch::is_x86_feature_detected as has;
     avx512_available() && has!("avx512dq") && has!("avx512vl") && has!("avx512bw")
@@ -293,7 +295,8 @@ fn avx512_step_available() -> bool {
 /// The fast step compiled for AVX-512: the same IEEE operations, lanes eight wide
 /// where the compiler chooses so, and exact vector u64 → f64 conversions of the
 /// stimulation draws (values below 2^53), so the results are unchanged.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+#[allow(clippy::incompatible_msrv)] // only built by Rust ≥ 1.89 (see build.rs)
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,bmi2")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn step_fast_avx512(
@@ -341,14 +344,14 @@ fn step_fast_body<const W8: bool>(
 ) {
     let t = d.t;
     let m = p.microcolumns;
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
     if W8 {
         // SAFETY: W8 only in `step_fast_avx512`, which runs where AVX-512F and DQ are.
         unsafe { d.l.leak_avx512(p.stochastic, rng) };
     } else {
         d.l.leak(p.stochastic, rng);
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", snnconv_avx512)))]
     d.l.leak(p.stochastic, rng);
     // Lateral gating from last step's winners: it decides who is awake this step.
     for c in 0..p.n_classes {

@@ -95,7 +95,8 @@ pub fn leak_and_add_uniforms(rng: &mut Pcg64, decay: f64, sigma: f64, values: &m
 ///
 /// # Safety
 /// The CPU has AVX-512F and AVX-512DQ.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+#[allow(clippy::incompatible_msrv)] // only built by Rust ≥ 1.89 (see build.rs)
 #[target_feature(enable = "avx512f,avx512dq")]
 pub unsafe fn leak_and_add_uniforms_avx512(
     rng: &mut Pcg64,
@@ -139,10 +140,7 @@ pub unsafe fn leak_and_add_uniforms_avx512(
             // Output (XSL RR), then 53 bits to [0, 1).
             let x = _mm512_xor_si512(h, o);
             let bits = _mm512_rorv_epi64(x, _mm512_srli_epi64::<58>(h));
-            let xi = _mm512_mul_pd(
-                _mm512_cvtepu64_pd(_mm512_srli_epi64::<11>(bits)),
-                scale,
-            );
+            let xi = _mm512_mul_pd(_mm512_cvtepu64_pd(_mm512_srli_epi64::<11>(bits)), scale);
             // SAFETY: `chunk` holds eight f64.
             let v = unsafe { _mm512_loadu_pd(chunk.as_ptr()) };
             let v = _mm512_add_pd(_mm512_mul_pd(v, vdecay), _mm512_mul_pd(vsigma, xi));
@@ -154,10 +152,7 @@ pub unsafe fn leak_and_add_uniforms_avx512(
             let t = _mm512_mul_epu32(o, ml);
             let o_hi = _mm512_srli_epi64::<32>(o);
             let u = _mm512_add_epi64(_mm512_mul_epu32(o_hi, ml), _mm512_srli_epi64::<32>(t));
-            let w = _mm512_add_epi64(
-                _mm512_mul_epu32(o, ml_hi),
-                _mm512_and_si512(u, low32),
-            );
+            let w = _mm512_add_epi64(_mm512_mul_epu32(o, ml_hi), _mm512_and_si512(u, low32));
             let carry_hi = _mm512_add_epi64(
                 _mm512_add_epi64(_mm512_mul_epu32(o_hi, ml_hi), _mm512_srli_epi64::<32>(u)),
                 _mm512_srli_epi64::<32>(w),
@@ -236,7 +231,7 @@ impl Lif {
     ///
     /// # Safety
     /// The CPU has AVX-512F and AVX-512DQ.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
     #[inline(always)]
     pub unsafe fn leak_avx512(&mut self, sigma: f64, rng: &mut Pcg64) {
         if sigma > 0.0 {
@@ -297,11 +292,12 @@ mod tests {
                     *v += 2.212 * uniform(&mut a);
                 }
                 let mut got = start.clone();
+                #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
                 let mut c = b.clone();
                 leak_and_add_uniforms(&mut b, 2.0 / 3.0, 2.212, &mut got);
                 let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&want), "n = {n}");
-                #[cfg(target_arch = "x86_64")]
+                #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
                 if std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512dq")
                 {
@@ -309,7 +305,11 @@ mod tests {
                     // SAFETY: the CPU has AVX-512F and DQ.
                     unsafe { leak_and_add_uniforms_avx512(&mut c, 2.0 / 3.0, 2.212, &mut wide) };
                     assert_eq!(bits(&wide), bits(&want), "eight lanes, n = {n}");
-                    assert_eq!(c.clone().next_u64(), b.clone().next_u64(), "eight lanes, n = {n}");
+                    assert_eq!(
+                        c.clone().next_u64(),
+                        b.clone().next_u64(),
+                        "eight lanes, n = {n}"
+                    );
                 }
                 assert_eq!(a.next_u64(), b.next_u64(), "state after n = {n}");
             }
