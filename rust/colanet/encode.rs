@@ -108,6 +108,23 @@ impl Schedule {
         (&self.offsets, &self.inputs)
     }
 
+    /// Asks the CPU to fetch the schedule into its cache ahead of use (a hint; no
+    /// effect on results).
+    pub fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            for line in self.inputs.chunks(16) {
+                // SAFETY: a prefetch hint of an address inside `inputs`.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+            }
+            for line in self.offsets.chunks(8) {
+                // SAFETY: as above, inside `offsets`.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+            }
+        }
+    }
+
     /// Number of presentation steps.
     pub fn steps(&self) -> usize {
         self.offsets.len().saturating_sub(1)

@@ -24,15 +24,18 @@ pub trait Member: Send + Sync {
     type Scratch: Send;
     /// What every copy derives alike from an example (the spiking copies' spike
     /// schedule): prepared once per example and shared by the copies.
-    type Example: Default + Send + Sync;
+    type Example: Default + Clone + Send + Sync;
     fn params(&self) -> &Params;
     fn scratch(&self) -> Self::Scratch;
     fn prepare(&self, counts: &[u8], ex: &mut Self::Example);
-    /// Whether inference may prepare examples once for all copies and run blocks of
-    /// examples per copy (false: example by example, as first written).
+    /// A hint that `ex` is needed next (it may be fetched into the cache meanwhile).
+    fn warm(_ex: &Self::Example) {}
+    /// Whether training and inference may prepare examples once for all copies and
+    /// run blocks of examples per copy (false: each copy prepares every example
+    /// itself, as first written).
     fn shares_examples(&self) -> bool;
-    /// Learns one example; `ex`, if given, is its [`Member::prepare`]d form (copies
-    /// in training keep their own, prepared as they go).
+    /// Learns one example; `ex`, if given, is its [`Member::prepare`]d form (else the
+    /// copy prepares it itself).
     fn train_one(
         &mut self,
         counts: &[u8],
@@ -68,6 +71,9 @@ impl Member for Network {
     }
     fn prepare(&self, counts: &[u8], ex: &mut Schedule) {
         ex.fill(counts, self.params.presentation_steps);
+    }
+    fn warm(ex: &Schedule) {
+        ex.prefetch();
     }
     fn train_one(
         &mut self,
@@ -142,6 +148,8 @@ impl Member for DigitalCopy {
 
 /// Examples per block at inference (see [`Ensemble::votes`]).
 pub const VOTE_BLOCK: usize = 128;
+/// Examples per block in training (see [`Ensemble::train`]).
+pub const TRAIN_BLOCK: usize = 512;
 
 #[derive(Debug, Clone)]
 pub struct Ensemble<T> {
@@ -205,13 +213,51 @@ impl<T: Member> Ensemble<T> {
             ));
         }
         let (seed, seen) = (self.seed, self.seen);
-        self.copies.par_iter_mut().enumerate().for_each(|(ci, m)| {
-            let mut s = m.scratch();
-            for (e, &y) in labels.iter().enumerate() {
-                let mut rng = copy_stream(seed, ci, purpose::NETWORK, seen + e as u64);
-                m.train_one(&x[e * f..(e + 1) * f], None, y, &mut s, &mut rng);
+        if !self.copies[0].shares_examples() {
+            self.copies.par_iter_mut().enumerate().for_each(|(ci, m)| {
+                let mut s = m.scratch();
+                for (e, &y) in labels.iter().enumerate() {
+                    let mut rng = copy_stream(seed, ci, purpose::NETWORK, seen + e as u64);
+                    m.train_one(&x[e * f..(e + 1) * f], None, y, &mut s, &mut rng);
+                }
+            });
+            self.seen += n as u64;
+            return Ok(());
+        }
+        // Blocks of examples, each prepared once for all copies (the spike schedule
+        // does not depend on the copy); every copy then learns the block's examples in
+        // order, so each copy sees the same examples in the same order with the same
+        // streams as one example at a time.
+        let mut scratch: Vec<T::Scratch> = self.copies.iter().map(|m| m.scratch()).collect();
+        let mut prepared: Vec<T::Example> = Vec::new();
+        for (b, ys) in labels.chunks(TRAIN_BLOCK).enumerate() {
+            let first = b * TRAIN_BLOCK;
+            let example = |e: usize| &x[(first + e) * f..(first + e + 1) * f];
+            if prepared.len() < ys.len() {
+                // Later schedules start as copies of the first (its tables are built once).
+                let mut ex = T::Example::default();
+                self.copies[0].prepare(example(0), &mut ex);
+                prepared.resize(ys.len(), ex);
             }
-        });
+            for (e, ex) in prepared[..ys.len()].iter_mut().enumerate() {
+                self.copies[0].prepare(example(e), ex);
+            }
+            let prepared = &prepared;
+            self.copies
+                .par_iter_mut()
+                .zip(scratch.par_iter_mut())
+                .enumerate()
+                .for_each(|(ci, (m, s))| {
+                    for (e, &y) in ys.iter().enumerate() {
+                        if let Some(next) = prepared[..ys.len()].get(e + 1) {
+                            T::warm(next);
+                        }
+                        let number = seen + (first + e) as u64;
+                        let mut rng = copy_stream(seed, ci, purpose::NETWORK, number);
+                        m.train_one(example(e), Some(&prepared[e]), y, s, &mut rng);
+                    }
+                });
+        }
         self.seen += n as u64;
         Ok(())
     }

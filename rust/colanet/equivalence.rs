@@ -114,7 +114,7 @@ fn fast_kernels_train_and_answer_exactly_as_the_reference() {
             let want = reference.votes(&x[n_train * f..], n_test).unwrap();
             let fired: u64 = reference.copies.iter().flat_map(|n| &n.learn.fired).sum();
             assert!(fired > 0, "case {case}: no neuron ever fired on its own");
-            for kernel in [Kernel::Portable, Kernel::Avx2] {
+            for kernel in [Kernel::Portable, Kernel::Avx2, Kernel::Avx512] {
                 let what = format!("case {case}, seed {seed}, {kernel:?}");
                 let mut fast = ensemble(&p, copies, seed, kernel);
                 // Two calls, so state carried between training calls is covered.
@@ -143,14 +143,19 @@ fn fast_kernels_trace_exactly_as_the_reference() {
     };
     let mut r = Lcg(5);
     let x = counts(&mut r, 12, p.n_inputs, p.presentation_steps);
-    let mut nets: Vec<Network> = [Kernel::Reference, Kernel::Portable, Kernel::Avx2]
-        .into_iter()
-        .map(|k| {
-            let mut net = Network::new(p.clone(), Links::default());
-            net.dynamics.kernel = k;
-            net
-        })
-        .collect();
+    let mut nets: Vec<Network> = [
+        Kernel::Reference,
+        Kernel::Portable,
+        Kernel::Avx2,
+        Kernel::Avx512,
+    ]
+    .into_iter()
+    .map(|k| {
+        let mut net = Network::new(p.clone(), Links::default());
+        net.dynamics.kernel = k;
+        net
+    })
+    .collect();
     for (e, ex) in x.chunks(p.n_inputs).enumerate() {
         let label = (e % 4 != 3).then_some(e % p.n_classes);
         let traces: Vec<_> = nets
@@ -213,5 +218,38 @@ fn step_by_step_driving_matches_the_frame_drivers() {
         assert_eq!(a.learn, b.learn, "frame {e}");
         assert_eq!(bits(&a.dynamics.l.u), bits(&b.dynamics.l.u), "frame {e}");
         assert_eq!(a.dynamics.votes, b.dynamics.votes, "frame {e}");
+    }
+}
+
+#[test]
+fn training_over_several_blocks_of_examples_equals_the_reference() {
+    // More examples than one training block (schedules prepared once per block for
+    // all copies), in one call and in calls that end inside a block.
+    use super::ensemble::TRAIN_BLOCK;
+    let p = Params {
+        n_inputs: 40,
+        n_classes: 3,
+        microcolumns: 4,
+        stochastic: 1.0,
+        initial_weight: 0.06,
+        threshold: 2.0,
+        ..Params::default()
+    };
+    let n = TRAIN_BLOCK + TRAIN_BLOCK / 2 + 7;
+    let mut r = Lcg(31);
+    let x = counts(&mut r, n, p.n_inputs, p.presentation_steps);
+    let y: Vec<usize> = (0..n).map(|_| (r.next() % 3) as usize).collect();
+    let f = p.n_inputs;
+    let mut reference = ensemble(&p, 3, 7, Kernel::Reference);
+    reference.train(&x, &y).unwrap();
+    for kernel in [Kernel::Portable, Kernel::Avx2, Kernel::Avx512] {
+        let mut whole = ensemble(&p, 3, 7, kernel);
+        whole.train(&x, &y).unwrap();
+        assert_same(&reference, &whole, &format!("one call, {kernel:?}"));
+        let mut parts = ensemble(&p, 3, 7, kernel);
+        let cut = TRAIN_BLOCK - 5;
+        parts.train(&x[..cut * f], &y[..cut]).unwrap();
+        parts.train(&x[cut * f..], &y[cut..]).unwrap();
+        assert_same(&reference, &parts, &format!("two calls, {kernel:?}"));
     }
 }

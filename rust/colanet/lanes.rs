@@ -11,8 +11,13 @@
 //! [`sum_rows`] for one step over the chunks holding an awake neuron (a step driven
 //! on its own).
 //!
-//! [`Kernel`] names the implementation a running state uses: the fast one (AVX2 where
-//! the CPU has it, else portable), or the reference one kept for tests and benchmarks.
+//! [`sum_steps`] has a third build for CPUs with AVX-512F: eight f64 lanes per
+//! register, each still adding its neuron's weights in the same order from +0.0, so it
+//! too is bit-identical (only the number of neurons per instruction changes).
+//!
+//! [`Kernel`] names the implementation a running state uses: the fast one (AVX-512F
+//! input sums and AVX2 elsewhere, AVX2, or portable, the best the CPU has), or the
+//! reference one kept for tests and benchmarks.
 
 /// Which implementation of the spiking step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,16 +29,22 @@ pub enum Kernel {
     /// Chunked sums over awake neurons only, AVX2 lanes (falls back to `Portable`
     /// where the CPU lacks AVX2).
     Avx2,
+    /// `Avx2` with the frame's input sums ([`sum_steps`]) eight lanes wide with
+    /// AVX-512F (falls back to `Avx2` where the CPU lacks AVX-512F).
+    Avx512,
 }
 
-/// Environment variable selecting the kernel: `reference`, `portable` or `fast`
-/// (default). Meant for benchmarks and equivalence tests only.
+/// Environment variable selecting the kernel: `reference`, `portable`, `avx2` or
+/// `fast` (default: the best the CPU runs). Meant for benchmarks and equivalence
+/// tests only.
 pub const KERNEL_ENV: &str = "SNNCONV_COLANET_KERNEL";
 
 impl Kernel {
     /// The fastest kernel this CPU runs.
     pub fn best() -> Self {
-        if avx2_available() {
+        if avx512_available() {
+            Kernel::Avx512
+        } else if avx2_available() {
             Kernel::Avx2
         } else {
             Kernel::Portable
@@ -45,12 +56,18 @@ impl Kernel {
         match std::env::var(KERNEL_ENV).as_deref() {
             Ok("reference") => Kernel::Reference,
             Ok("portable") => Kernel::Portable,
+            Ok("avx2") if avx2_available() => Kernel::Avx2,
             _ => Kernel::best(),
         }
     }
 
     pub fn is_reference(self) -> bool {
         self == Kernel::Reference
+    }
+
+    /// Whether this kernel runs its AVX2 builds (where the CPU has AVX2).
+    pub fn uses_avx2(self) -> bool {
+        matches!(self, Kernel::Avx2 | Kernel::Avx512)
     }
 }
 
@@ -65,6 +82,31 @@ pub(crate) fn avx2_available() -> bool {
     {
         false
     }
+}
+
+/// Whether the CPU has AVX-512F as well as AVX2 and BMI2, and this build has the
+/// AVX-512 code (compiled by Rust ≥ 1.89, see `build.rs`).
+#[inline]
+pub(crate) fn avx512_available() -> bool {
+    #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+    {
+        avx2_available() && std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(all(target_arch = "x86_64", snnconv_avx512)))]
+    {
+        false
+    }
+}
+
+/// Whether every input indexes one of `n_in` rows (a maximum, which vectorises,
+/// rather than a check per input).
+#[inline]
+fn rows_inside(inputs: &[u32], n_in: usize) -> bool {
+    inputs
+        .iter()
+        .copied()
+        .max()
+        .is_none_or(|i| (i as usize) < n_in)
 }
 
 /// Four f64 lanes.
@@ -145,11 +187,11 @@ pub fn sum_rows(
 ) {
     assert!(stride % 4 == 0 && stride > 0);
     let n_in = weights.len() / stride;
-    assert!(inputs.iter().all(|&i| (i as usize) < n_in));
+    assert!(rows_inside(inputs, n_in));
     assert!(chunks.iter().all(|&q| 4 * (q as usize) < stride));
     match kernel {
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 if avx2_available() => {
+        Kernel::Avx2 | Kernel::Avx512 if avx2_available() => {
             // SAFETY: AVX2 is present; rows and chunks were checked above.
             unsafe { sum_rows_avx2(weights, stride, inputs, chunks, out) }
         }
@@ -189,12 +231,17 @@ pub fn sum_steps(
 ) {
     assert!(stride % 4 == 0 && stride > 0);
     let n_in = weights.len() / stride;
-    assert!(inputs.iter().all(|&i| (i as usize) < n_in));
+    assert!(rows_inside(inputs, n_in));
     assert!(offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() <= Some(&inputs.len()));
     assert!(out.len() >= offsets.len().saturating_sub(1) * stride);
     match kernel {
+        #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+        Kernel::Avx512 if stride % 8 == 0 && avx512_available() => {
+            // SAFETY: AVX-512F is present; rows, steps and `out` were checked above.
+            unsafe { sum_steps_avx512(weights, stride, offsets, inputs, out) }
+        }
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 if avx2_available() => {
+        Kernel::Avx2 | Kernel::Avx512 if avx2_available() => {
             // SAFETY: AVX2 is present; rows, steps and `out` were checked above.
             unsafe { sum_steps_avx2(weights, stride, offsets, inputs, out) }
         }
@@ -216,19 +263,78 @@ unsafe fn sum_steps_avx2(
     unsafe { sum_steps_lanes::<std::arch::x86_64::__m256d>(weights, stride, offsets, inputs, out) }
 }
 
+/// [`sum_steps`] eight lanes wide: blocks of 24 neurons (three cache lines of a row),
+/// their running sums in three AVX-512 registers, through every step.
+///
 /// # Safety
-/// As checked by [`sum_steps`].
-#[inline(always)]
-unsafe fn sum_steps_lanes<L: Lanes>(
+/// As checked by [`sum_steps`], with `stride` a multiple of 8; the CPU has AVX-512F.
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+#[allow(clippy::incompatible_msrv)] // only built by Rust ≥ 1.89 (see build.rs)
+#[target_feature(enable = "avx512f")]
+unsafe fn sum_steps_avx512(
     weights: &[f64],
     stride: usize,
     offsets: &[usize],
     inputs: &[u32],
     out: &mut [f64],
 ) {
-    let n_chunks = stride / 4;
-    // The rows of the frame's first step (nearly all its rows) are fetched ahead, all at
-    // once: they come in parallel rather than one miss at a time during the sums.
+    prefetch_first_step(weights, stride, offsets, inputs);
+    let n_chunks = stride / 8;
+    let mut q = 0;
+    // SAFETY (all calls): forwarded; chunks q..q + G of eight lie inside the stride.
+    unsafe {
+        while q + 3 <= n_chunks {
+            block8::<3>(weights, stride, offsets, inputs, q, out);
+            q += 3;
+        }
+        while q < n_chunks {
+            block8::<1>(weights, stride, offsets, inputs, q, out);
+            q += 1;
+        }
+    }
+}
+
+/// Chunks of eight q0..q0 + G through every step, running sums in registers.
+///
+/// # Safety
+/// As [`sum_steps_avx512`]; q0 + G ≤ stride / 8; only called from it.
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+#[allow(clippy::incompatible_msrv)] // only built by Rust ≥ 1.89 (see build.rs)
+#[inline(always)]
+unsafe fn block8<const G: usize>(
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    q0: usize,
+    out: &mut [f64],
+) {
+    use std::arch::x86_64::*;
+    let base = unsafe { weights.as_ptr().add(8 * q0) };
+    for (s, w) in offsets.windows(2).enumerate() {
+        // SAFETY (intrinsics): AVX-512F is present (the caller's contract).
+        let mut acc = [unsafe { _mm512_setzero_pd() }; G];
+        // SAFETY: offsets were checked to lie inside `inputs`.
+        for &i in unsafe { inputs.get_unchecked(w[0]..w[1]) } {
+            // SAFETY: row i exists and chunks q0..q0 + G lie inside it.
+            let row = unsafe { base.add(i as usize * stride) };
+            for (g, a) in acc.iter_mut().enumerate() {
+                *a = unsafe { _mm512_add_pd(*a, _mm512_loadu_pd(row.add(8 * g))) };
+            }
+        }
+        let o = s * stride + 8 * q0;
+        for (g, a) in acc.iter().enumerate() {
+            let dst = &mut out[o + 8 * g..o + 8 * g + 8];
+            // SAFETY: `dst` holds eight f64.
+            unsafe { _mm512_storeu_pd(dst.as_mut_ptr(), *a) };
+        }
+    }
+}
+
+/// The rows of the frame's first step (nearly all its rows) are fetched ahead, all at
+/// once: they come in parallel rather than one miss at a time during the sums.
+#[inline(always)]
+fn prefetch_first_step(weights: &[f64], stride: usize, offsets: &[usize], inputs: &[u32]) {
     #[cfg(target_arch = "x86_64")]
     if let Some(w) = offsets.get(..2) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -240,6 +346,22 @@ unsafe fn sum_steps_lanes<L: Lanes>(
             }
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (weights, stride, offsets, inputs);
+}
+
+/// # Safety
+/// As checked by [`sum_steps`].
+#[inline(always)]
+unsafe fn sum_steps_lanes<L: Lanes>(
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    out: &mut [f64],
+) {
+    let n_chunks = stride / 4;
+    prefetch_first_step(weights, stride, offsets, inputs);
     let mut q = 0;
     // SAFETY (all calls): forwarded; chunks q..q + G lie inside the stride.
     unsafe {
@@ -382,6 +504,8 @@ mod tests {
             (7, 3, 4),
             (40, 150, 10),
             (9, 61, 3),
+            (30, 200, 5),
+            (12, 16, 7),
         ] {
             let stride = n.div_ceil(4) * 4;
             let mut w = vec![0.0; n_in * stride];
@@ -396,7 +520,7 @@ mod tests {
                 inputs.extend((0..n_in as u32).filter(|_| next() < 0.5));
                 offsets.push(inputs.len());
             }
-            for kernel in [Kernel::Portable, Kernel::Avx2] {
+            for kernel in [Kernel::Portable, Kernel::Avx2, Kernel::Avx512] {
                 let mut out = vec![f64::NAN; steps * stride];
                 sum_steps(kernel, &w, stride, &offsets, &inputs, &mut out);
                 for s in 0..steps {
@@ -429,7 +553,7 @@ mod tests {
             let inputs: Vec<u32> = (0..n_in as u32).filter(|_| next() < 0.6).collect();
             let want = reference(&w, stride, n, &inputs);
             let n_chunks = (stride / 4) as u32;
-            for kernel in [Kernel::Portable, Kernel::Avx2] {
+            for kernel in [Kernel::Portable, Kernel::Avx2, Kernel::Avx512] {
                 // All chunks, and a random subset (others untouched).
                 let all: Vec<u32> = (0..n_chunks).collect();
                 let some: Vec<u32> = (0..n_chunks).filter(|_| next() < 0.4).collect();

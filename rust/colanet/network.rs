@@ -17,6 +17,8 @@
 use rand_pcg::Pcg64;
 
 use super::encode::Schedule;
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+use super::lanes::avx512_available;
 use super::lanes::{avx2_available, sum_rows, sum_steps, Kernel};
 use super::neuron::{uniform, Lif};
 use super::params::Params;
@@ -95,6 +97,9 @@ pub struct Dynamics {
     sums_ready: bool,
     /// Awake neurons at or above threshold in the current step (fast kernels).
     candidate: Vec<bool>,
+    /// Whether `l.forced` may hold a `true` (fast kernels refill it only then or when
+    /// a gate fires).
+    forced_set: bool,
 }
 
 impl Dynamics {
@@ -119,6 +124,7 @@ impl Dynamics {
             sums: Vec::new(),
             sums_ready: false,
             candidate: vec![false; p.n_learning()],
+            forced_set: false,
         }
     }
 
@@ -266,12 +272,44 @@ fn step_fast(
     label: Option<usize>,
     rng: &mut Pcg64,
 ) {
+    #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+    if d.kernel == Kernel::Avx512 && avx512_step_available() {
+        // SAFETY: the CPU has the AVX-512 subsets, AVX2 and BMI2 (checked).
+        return unsafe { step_fast_avx512(p, links, syn, d, sched, k, label, rng) };
+    }
     #[cfg(target_arch = "x86_64")]
-    if d.kernel == Kernel::Avx2 && avx2_available() {
+    if d.kernel.uses_avx2() && avx2_available() {
         // SAFETY: the CPU has AVX2 (and BMI2, which every AVX2 CPU has; checked too).
         return unsafe { step_fast_avx2(p, links, syn, d, sched, k, label, rng) };
     }
-    step_fast_body(p, links, syn, d, sched, k, label, rng);
+    step_fast_body::<false>(p, links, syn, d, sched, k, label, rng);
+}
+
+/// Whether the CPU runs [`step_fast_avx512`].
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+fn avx512_step_available() -> bool {
+    use std::arch::is_x86_feature_detected as has;
+    avx512_available() && has!("avx512dq") && has!("avx512vl") && has!("avx512bw")
+}
+
+/// The fast step compiled for AVX-512: the same IEEE operations, lanes eight wide
+/// where the compiler chooses so, and exact vector u64 → f64 conversions of the
+/// stimulation draws (values below 2^53), so the results are unchanged.
+#[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+#[allow(clippy::incompatible_msrv)] // only built by Rust ≥ 1.89 (see build.rs)
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,bmi2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn step_fast_avx512(
+    p: &Params,
+    links: &Links,
+    syn: &Synapses,
+    d: &mut Dynamics,
+    sched: &Schedule,
+    k: u32,
+    label: Option<usize>,
+    rng: &mut Pcg64,
+) {
+    step_fast_body::<true>(p, links, syn, d, sched, k, label, rng);
 }
 
 /// The fast step compiled for AVX2: its loops over neurons run four lanes wide, with
@@ -289,12 +327,12 @@ unsafe fn step_fast_avx2(
     label: Option<usize>,
     rng: &mut Pcg64,
 ) {
-    step_fast_body(p, links, syn, d, sched, k, label, rng);
+    step_fast_body::<false>(p, links, syn, d, sched, k, label, rng);
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn step_fast_body(
+fn step_fast_body<const W8: bool>(
     p: &Params,
     links: &Links,
     syn: &Synapses,
@@ -306,6 +344,14 @@ fn step_fast_body(
 ) {
     let t = d.t;
     let m = p.microcolumns;
+    #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
+    if W8 {
+        // SAFETY: W8 only in `step_fast_avx512`, which runs where AVX-512F and DQ are.
+        unsafe { d.l.leak_avx512(p.stochastic, rng) };
+    } else {
+        d.l.leak(p.stochastic, rng);
+    }
+    #[cfg(not(all(target_arch = "x86_64", snnconv_avx512)))]
     d.l.leak(p.stochastic, rng);
     // Lateral gating from last step's winners: it decides who is awake this step.
     for c in 0..p.n_classes {
@@ -336,6 +382,7 @@ fn step_fast_body(
         spikes,
         reset_arrived,
         candidate,
+        forced_set,
         ..
     } = d;
     // Sensory spikes emitted at k − 1: this step's row of the frame's sums, or summed
@@ -359,8 +406,9 @@ fn step_fast_body(
         sum_rows(*kernel, w, stride, inputs, chunks, &mut l.input);
         &l.input
     };
+    let arrivals = last_arrival.as_mut_slice();
     for &i in inputs {
-        last_arrival[i as usize] = t;
+        arrivals[i as usize] = t;
     }
     // Per column: integration (input, then forcing, then reset, as the reference adds
     // them), the spike test with one winner (largest u − θ, ties uniformly at random,
@@ -368,8 +416,14 @@ fn step_fast_body(
     spikes.clear();
     let reset = *reset_arrived;
     let pos_sums = syn.pos_sums();
-    for (c, &g) in gate.iter().enumerate() {
-        l.forced[c * m..(c + 1) * m].fill(g);
+    // The forcing marks follow the gates; all false (nearly every step) needs no
+    // rewrite when they already are.
+    let any_gate = gate.contains(&true);
+    if any_gate || *forced_set {
+        for (c, &g) in gate.iter().enumerate() {
+            l.forced[c * m..(c + 1) * m].fill(g);
+        }
+        *forced_set = any_gate;
     }
     let cells = Cells {
         u: &mut l.u,
@@ -380,12 +434,13 @@ fn step_fast_body(
         pos_sum: pos_sums,
         candidate,
     };
-    if reset {
-        cells.integrate::<true>(p, links);
+    let any_candidate = if reset {
+        cells.integrate::<true>(p, links)
     } else {
-        cells.integrate::<false>(p, links);
-    }
-    for (c, &forced) in gate.iter().enumerate() {
+        cells.integrate::<false>(p, links)
+    };
+    // Winner search only in columns holding a candidate (none in most steps).
+    for (c, &forced) in gate.iter().enumerate().filter(|_| any_candidate) {
         let r = c * m..(c + 1) * m;
         if !candidate[r.clone()].contains(&true) {
             continue;
@@ -474,9 +529,10 @@ impl Cells<'_> {
     /// `Lif::integrate` with the input, plus the forcing (neurons marked `forced`) and
     /// the reset (`R`) added after it in that order, as the reference adds them; branch
     /// free. Marks the awake neurons that pass the spike test's margin check (u − θ not
-    /// below 0, θ as in [`threshold`]), so the winner search runs only where one does.
+    /// below 0, θ as in [`threshold`]), so the winner search runs only where one does;
+    /// returns whether any does.
     #[inline(always)]
-    fn integrate<const R: bool>(self, p: &Params, links: &Links) {
+    fn integrate<const R: bool>(self, p: &Params, links: &Links) -> bool {
         let cells = self
             .u
             .iter_mut()
@@ -486,6 +542,7 @@ impl Cells<'_> {
             .zip(self.input)
             .zip(self.pos_sum)
             .zip(self.candidate.iter_mut());
+        let mut any = 0u8;
         for ((((((u, b), awake), &forced), &input), &pos), candidate) in cells {
             let is_awake = *b == 0;
             *b = b.saturating_sub(1);
@@ -503,7 +560,9 @@ impl Cells<'_> {
             #[allow(clippy::neg_cmp_op_on_partial_ord)]
             let passes = !(margin < 0.0);
             *candidate = is_awake & passes;
+            any |= u8::from(*candidate);
         }
+        any != 0
     }
 }
 
@@ -600,6 +659,8 @@ pub fn step_reference(
         }
     }
     d.l.floor();
+    // The reference leaves this step's forcing marks in place.
+    d.forced_set = true;
     // OUT fires on last step's L spike of its column; BIASGATE on the label unless
     // gated by last step's OUT spike.
     for c in 0..p.n_classes {

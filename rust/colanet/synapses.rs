@@ -188,7 +188,7 @@ impl Synapses {
             }
         }
         #[cfg(target_arch = "x86_64")]
-        if kernel == Kernel::Avx2 && avx2_available() {
+        if kernel.uses_avx2() && avx2_available() {
             // SAFETY: the CPU has AVX2 and BMI2.
             return unsafe { self.refresh_avx2(post) };
         }
