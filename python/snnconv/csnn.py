@@ -174,6 +174,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         y: Any,
         eval_set: tuple[Any, Any] | None = None,
         curve_points: int = 5,
+        curve_sample: int | None = 500,
     ) -> CSNNClassifier:
         """Learns kernels, calibrates the front-end and trains the classifier.
 
@@ -182,6 +183,13 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         ``curve_points`` evenly spaced points of its one online pass:
         ``learning_curve_`` = [(training examples seen, accuracy), ...] (examples counted
         over all of the classifier's epochs; the last point is the fitted model).
+
+        The intermediate points are scored on one seeded random sample of
+        ``curve_sample`` eval examples (the same sample at every point; ``None`` or a
+        sample at least as large as the eval set: all of it), the last point on the
+        whole eval set. Scoring is inference, and CoLaNET's inference costs about as much
+        per example as its training: scoring every point on a large eval set would cost
+        more than the training it describes.
         """
         from ._util.images import as_stack
 
@@ -216,7 +224,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
             self.classifier_ = _clone(clf).fit(counts.pooled, y)
         else:
             self.classifier_ = self._fit_with_curve(
-                _clone(clf), counts.pooled, y, eval_set, curve_points
+                _clone(clf), counts.pooled, y, eval_set, curve_points, curve_sample
             )
         t3 = time.perf_counter()
         curve_time = getattr(self, "_curve_time", 0.0) if eval_set is not None else 0.0
@@ -236,16 +244,30 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         return self
 
     def _fit_with_curve(
-        self, clf: Any, features: np.ndarray, y: np.ndarray, eval_set: tuple[Any, Any], points: int
+        self,
+        clf: Any,
+        features: np.ndarray,
+        y: np.ndarray,
+        eval_set: tuple[Any, Any],
+        points: int,
+        sample: int | None,
     ) -> Any:
         # Snapshots of the one training pass: the classifier learns exactly as without
         # eval_set and is scored on the eval set after each checkpoint.
         if not isinstance(points, (int, np.integer)) or points < 1:
             raise ValueError(f"curve_points: must be an integer >= 1, got {points!r}")
+        if sample is not None and (not isinstance(sample, (int, np.integer)) or sample < 1):
+            raise ValueError(f"curve_sample: must be None or an integer >= 1, got {sample!r}")
         t0 = time.perf_counter()
         eval_features = self.front_end_.run(eval_set[0]).pooled
         eval_labels = np.asarray(eval_set[1])
         front_time = time.perf_counter() - t0
+        n_eval = len(eval_labels)
+        if sample is None or sample >= n_eval:
+            part = np.arange(n_eval)
+        else:
+            # Its own stream (not the calibration sample's), sorted to keep eval order.
+            part = np.sort(np.random.default_rng([self.seed_, 1]).choice(n_eval, sample, False))
         total = len(y) * int(clf.get_params().get("epochs", 1))
         checkpoints = [int(b) for b in np.linspace(0, total, points + 1).astype(int)[1:]]
         curve: list[tuple[int, float]] = []
@@ -254,10 +276,14 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         def snapshot(seen: int) -> None:
             nonlocal busy, last
             t = time.perf_counter()
-            pred = clf.predict(eval_features)
-            curve.append((seen, float(np.mean(pred == eval_labels))))
-            last = (pred, time.perf_counter() - t)
-            busy += last[1]
+            if seen == checkpoints[-1]:
+                pred = clf.predict(eval_features)
+                curve.append((seen, float(np.mean(pred == eval_labels))))
+                last = (pred, time.perf_counter() - t)
+            else:
+                pred = clf.predict(eval_features[part])
+                curve.append((seen, float(np.mean(pred == eval_labels[part]))))
+            busy += time.perf_counter() - t
 
         clf._fit(features, y, checkpoints, snapshot)
         self.learning_curve_ = curve

@@ -68,6 +68,35 @@ def test_learning_curve_does_not_change_the_model(mnist5k):
     assert one.learning_curve_[-1][1] == plain.score(test, labels[4000:4200])
 
 
+def test_curve_sample_scores_the_intermediate_points_on_one_subset(mnist5k, monkeypatch):
+    """Intermediate points see the same seeded sample of the eval set, the last point
+    all of it; the model and the curve's example counts are as without the sample."""
+    images, labels = mnist5k
+    learner = snnconv.KernelLearner().fit(images[:600])
+    test, truth = images[4000:4300], labels[4000:4300]
+    sizes = []
+    original = snnconv.CoLaNET.predict
+
+    def counting(self, X):
+        sizes.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(snnconv.CoLaNET, "predict", counting)
+    model = small_model(kernel_learner=learner, random_state=4)
+    model.fit(images[:600], labels[:600], eval_set=(test, truth), curve_points=4, curve_sample=50)
+    assert sizes == [50, 50, 50, 300]
+    full = small_model(kernel_learner=learner, random_state=4)
+    full.fit(images[:600], labels[:600], eval_set=(test, truth), curve_points=4, curve_sample=None)
+    assert sizes[4:] == [300] * 4
+    assert [n for n, _ in model.learning_curve_] == [150, 300, 450, 600]
+    assert model.learning_curve_[-1] == full.learning_curve_[-1]
+    np.testing.assert_array_equal(model.classifier_.weights_, full.classifier_.weights_)
+    # 50 examples: every intermediate accuracy is a multiple of 1/50
+    assert all(round(a * 50, 9) == round(a * 50) for _, a in model.learning_curve_[:-1])
+    with pytest.raises(ValueError, match="curve_sample"):
+        model.fit(images[:60], labels[:60], eval_set=(test, truth), curve_sample=0)
+
+
 def _clone_fit(model, images, labels):
     return snnconv.CSNNClassifier(**model.get_params(deep=False)).fit(images, labels)
 

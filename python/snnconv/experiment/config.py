@@ -64,6 +64,10 @@ class RunConfig:
     #: CSNN learning curve (accuracy vs training images, scored on each fold's test split
     #: at snapshots of the reported model's one training pass)
     learning_curve: bool = True
+    #: test examples that score the curve's intermediate points (one seeded sample per
+    #: fold, the same at every point; 0 = the whole test split); the last point always
+    #: scores the whole test split
+    curve_sample: int = 500
     progress: bool = True
 
 

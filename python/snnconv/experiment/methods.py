@@ -107,7 +107,10 @@ def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> Me
         # Snapshots of the one training pass, scored on the test split (the scoring
         # time, timings_["learning_curve"], is left out of the training time).
         model.fit(
-            split.train_images, split.train_labels, eval_set=(split.test_images, split.test_labels)
+            split.train_images,
+            split.train_labels,
+            eval_set=(split.test_images, split.test_labels),
+            curve_sample=cfg.run.curve_sample or None,
         )
     else:
         model.fit(split.train_images, split.train_labels)

@@ -88,6 +88,7 @@ def check_config(cfg: Any) -> None:
     if run.limit and run.folds > run.limit:
         raise ParameterError(f"run.folds: {run.folds} folds need more than run.limit={run.limit}")
     _int("run.seed", run.seed, 0, MAX_SEED)
+    _int("run.curve_sample", run.curve_sample, 0)
     if not run.methods:
         raise ParameterError(f"run.methods: name at least one of {', '.join(METHODS)}")
     for m in run.methods:
