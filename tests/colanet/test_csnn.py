@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import snnconv
+from snnconv.datasets.sources import FASHION_MNIST_DIR
 from snnconv.exceptions import NotFittedError
 
 
@@ -118,7 +119,8 @@ def test_bad_inputs(mnist5k, tmp_path):
 @pytest.mark.slow
 def test_five_fold_accuracy_floor_on_mnist5k(mnist5k):
     """CSNNClassifier (every default) on the MNIST 5k sample, 5 stratified
-    folds: mean accuracy >= 90 %."""
+    folds: mean accuracy >= 93 % (the defaults give 95.2 % on the folds of
+    `snnconv run`, 94.5-95.7 % per fold)."""
     ms = pytest.importorskip("sklearn.model_selection")
     images, labels = mnist5k
     accs = []
@@ -126,4 +128,30 @@ def test_five_fold_accuracy_floor_on_mnist5k(mnist5k):
     for train, test in folds:
         model = snnconv.CSNNClassifier().fit(images[train], labels[train])
         accs.append(model.score(images[test], labels[test]))
-    assert np.mean(accs) >= 0.90, accs
+    assert np.mean(accs) >= 0.93, accs
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (FASHION_MNIST_DIR / "t10k-labels-idx1-ubyte.gz").is_file(),
+    reason="Debian package dataset-fashion-mnist not installed "
+    "(apt-get install dataset-fashion-mnist; CI installs it)",
+)
+def test_accuracy_floor_on_a_fashion_mnist_subset():
+    """Every default on a textured domain: a seeded 3,000 of Fashion-MNIST's training
+    split, scored on a seeded 1,000 of its test split, three seeds: each >= 73 % (the
+    defaults give 75.9-76.5 %; with the rate code they gave 72.9-73.3 %)."""
+    from snnconv.datasets import load_fashion_mnist
+
+    x_train, y_train = load_fashion_mnist(split="train")
+    x_test, y_test = load_fashion_mnist(split="test")
+    rng = np.random.default_rng(0)
+    train = np.sort(rng.choice(len(y_train), 3000, replace=False))
+    test = np.sort(rng.choice(len(y_test), 1000, replace=False))
+    accs = [
+        snnconv.CSNNClassifier(random_state=seed)
+        .fit(x_train[train], y_train[train])
+        .score(x_test[test], y_test[test])
+        for seed in (0, 1, 2)
+    ]
+    assert min(accs) >= 0.73, accs

@@ -112,8 +112,11 @@ TABLE_ALIASES = {"front_end": "conv_snn"}
 class ClassifierConfig:
     """The classifier on top of the front-end: spiking CoLaNET or its digital twin.
 
-    ``params`` are passed to the estimator as keyword arguments (its defaults apply
-    to anything not given).
+    ``params`` are passed to the estimator as keyword arguments. Anything not given
+    keeps the CSNN's classifier defaults (``snnconv.csnn.CLASSIFIER_DEFAULTS``: the
+    estimator's own defaults with a population code of 3 fields per pooled count) in
+    the CSNN, and the estimator's own defaults in the "colanet" and "digital" rows on
+    raw pixels.
     """
 
     kind: str = "spiking"  # spiking | digital
