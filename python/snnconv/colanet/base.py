@@ -42,9 +42,10 @@ from .._util.estimator import (
 from .._util.fitted import check_fitted
 from .._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
 from .._util.progress import progress_bar
+from .._util.rows import map_rows
 from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
 from ..exceptions import ModelFileError
-from .input import as_features, match_scale
+from .input import MATCH_SAMPLE, as_features, match_scale
 from .population import PopulationCode, check_encoding
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
@@ -257,6 +258,11 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         return self.n_features_in_ if code is None else code.n_outputs
 
     def _encode(self, a: np.ndarray) -> np.ndarray:
+        # Row-wise numpy over threads: the encoding is a large part of a population-coded
+        # fit and would otherwise hold one core while the other waits.
+        return map_rows(self._encode_rows, a, self.n_threads)
+
+    def _encode_rows(self, a: np.ndarray) -> np.ndarray:
         if getattr(self, "population_", None) is not None:
             a = self.population_.transform(a)
         t_p = int(self.presentation_steps)
@@ -310,7 +316,12 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self.population_ = PopulationCode.fit(
                 a, int(self.population_size), int(self.presentation_steps), self.target_spikes
             )
-        raw, a = a, a if self.population_ is None else self.population_.transform(a)
+        raw = a
+        if self.population_ is not None and isinstance(self.input_max, str):
+            # Only the scale rules read the responses: "match" those of the first
+            # MATCH_SAMPLE examples, "max" all of them.
+            n = a.shape[0] if self.input_max == "max" else MATCH_SAMPLE
+            a = map_rows(self.population_.transform, a[:n], self.n_threads)
         if isinstance(self.input_max, str):
             top = float(a.max())
             if top <= 0:
@@ -319,7 +330,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 self.input_max_ = top
             else:
                 self.input_max_ = match_scale(
-                    a, int(self.presentation_steps), float(self.target_spikes)
+                    a, int(self.presentation_steps), float(self.target_spikes), self.n_threads
                 )
         else:
             self.input_max_ = float(self.input_max)
@@ -329,7 +340,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self.epochs_done_ = 0
         self._core = _core.ColanetCore(
             self._kind,
-            self._core_params(a.shape[1], classes.size),
+            self._core_params(self._n_inputs(), classes.size),
             int(self.n_copies),
             self.seed_,
         )

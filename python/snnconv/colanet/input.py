@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util.rows import map_rows
 from .._util.validation import check_alloc
 from ..exceptions import DataError
 
@@ -50,18 +51,27 @@ def as_features(
     return a
 
 
-def match_scale(a: np.ndarray, t_p: int, target: float) -> float:
+#: Examples that set the "match" scale.
+MATCH_SAMPLE = 2000
+
+
+def match_scale(a: np.ndarray, t_p: int, target: float, n_threads: int | None = 1) -> float:
     """input_max at which the mean spikes per example of ``a`` is closest to ``target``.
 
     The mean count falls monotonically as the scale grows; bisect it on a log scale
-    over (at most) 2,000 examples. If even full saturation of every non-zero feature
-    cannot reach the target, the scale where everything saturates is returned.
+    over (at most) MATCH_SAMPLE examples. If even full saturation of every non-zero
+    feature cannot reach the target, the scale where everything saturates is returned.
+    The per-example counts are summed row by row (over ``n_threads`` threads, the same
+    sums in any case) before their mean.
     """
-    sample = a[:2000]
+    sample = a[:MATCH_SAMPLE]
     top = float(sample.max())
 
     def spikes(scale: float) -> float:
-        return float(np.floor(np.minimum(sample * t_p / scale, t_p)).sum(axis=1).mean())
+        def rows(block: np.ndarray) -> np.ndarray:
+            return np.floor(np.minimum(block * t_p / scale, t_p)).sum(axis=1)
+
+        return float(map_rows(rows, sample, n_threads).mean())
 
     if not top > 0:
         return 1.0  # all-zero features: no scale gives a spike
