@@ -58,8 +58,11 @@ fn add_lanes(d: &mut [f32; LANE_GRANULE], w: &[f32; LANE_GRANULE]) {
     *d = acc;
 }
 
-/// Half-open range of outputs along one axis whose window [o·s, o·s + k) holds `y`.
-fn covering(y: usize, k: usize, stride: usize, n_out: usize) -> (usize, usize) {
+/// Half-open range of outputs along one axis whose window [o·s, o·s + k) holds `y`
+/// (shared with the calibration's counts-only simulation, which must see the same
+/// windows).
+#[inline(always)]
+pub(crate) fn covering(y: usize, k: usize, stride: usize, n_out: usize) -> (usize, usize) {
     let first = if y + 1 >= k {
         (y + 1 - k).div_ceil(stride)
     } else {

@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 
 use super::calibrate::{calibrate_with, Calibration, CalibrationOptions, Request};
-use super::conv_layer::{ConvLayer, Reset};
+use super::conv_layer::{covering, ConvLayer, Reset};
 use super::encoder::{advance_carry, InputEncoder};
 use super::network::ConvSnn;
 use crate::error::Result;
@@ -578,19 +578,6 @@ fn count_events<L: Lanes, const C: usize>(
             *x += y;
         }
     }
-}
-
-/// Half-open range of outputs along one axis whose window [o·s, o·s + k) holds `y`
-/// (as `ConvLayer` computes it).
-#[inline(always)]
-fn covering(y: usize, k: usize, stride: usize, n_out: usize) -> (usize, usize) {
-    let first = if y + 1 >= k {
-        (y + 1 - k).div_ceil(stride)
-    } else {
-        0
-    };
-    let last = (y / stride + 1).min(n_out);
-    (first.min(last), last)
 }
 
 impl ConvSnn {
