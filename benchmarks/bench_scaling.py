@@ -38,7 +38,7 @@ def _timed(fn):
     return time.perf_counter() - w, _cpu() - c, out
 
 
-def _compare(benchmark, capsys, name, run, same=np.testing.assert_array_equal):
+def _compare(benchmark, capsys, name, run, same=np.testing.assert_array_equal, rounds=ROUNDS):
     """Alternates run(1) and run(2); prints the best-round ratio."""
     best = {1: (np.inf, 0.0), 2: (np.inf, 0.0)}
     outs = {}
@@ -50,7 +50,7 @@ def _compare(benchmark, capsys, name, run, same=np.testing.assert_array_equal):
             if wall < best[threads][0]:
                 best[threads] = (wall, cpu)
 
-    benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1)
+    benchmark.pedantic(one_round, rounds=rounds, iterations=1)
     same(outs[1], outs[2])
     (w1, _), (w2, c2) = best[1], best[2]
     benchmark.extra_info.update(one_s=w1, two_s=w2, speedup=w1 / w2)
@@ -124,14 +124,14 @@ def test_csnn_predict(benchmark, capsys, fitted, mnist):
 
 
 def test_run_local_backend(benchmark, capsys, tmp_path):
-    """The whole `snnconv run` (default methods, 2,000 images, 2 folds): --jobs 1
-    against --jobs 2 (one task per core)."""
+    """The main job (`snnconv run`, every default but the figures): one task at a time
+    on one thread against two tasks at a time, one thread each (two rounds)."""
 
     def run(jobs):
         out = tmp_path / f"jobs{jobs}"
         cmd = [sys.executable, "-c", "import sys; from snnconv.cli import main; sys.exit(main())"]
         cmd += ["run", "--out", str(out), "--no-figures", "--quiet", "--jobs", str(jobs)]
-        cmd += ["--set", "run.limit=2000", "--set", "run.folds=2"]
+        cmd += ["--set", "run.threads_per_task=1"]
         subprocess.run(cmd, check=True, capture_output=True)
         import json
 
@@ -141,4 +141,4 @@ def test_run_local_backend(benchmark, capsys, tmp_path):
     def equal(a, b):
         assert a == b
 
-    _compare(benchmark, capsys, "snnconv run, default methods, 2,000 images, 2 folds", run, equal)
+    _compare(benchmark, capsys, "snnconv run, the main job, 1 vs 2 tasks", run, equal, rounds=2)
