@@ -188,7 +188,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         y: Any,
         eval_set: tuple[Any, Any] | None = None,
         curve_points: int = 5,
-        curve_sample: int | None = 500,
+        curve_sample: int | None = 250,
     ) -> CSNNClassifier:
         """Learns kernels, calibrates the front-end and trains the classifier.
 

@@ -67,7 +67,7 @@ class RunConfig:
     #: test examples that score the curve's intermediate points (one seeded sample per
     #: fold, the same at every point; 0 = the whole test split); the last point always
     #: scores the whole test split
-    curve_sample: int = 500
+    curve_sample: int = 250
     progress: bool = True
 
 
