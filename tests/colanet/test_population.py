@@ -120,3 +120,22 @@ def test_rate_code_still_rejects_negative_input():
 def test_bad_encoding_parameters(params, match):
     with pytest.raises(ParameterError, match=match):
         CoLaNET(**params).fit(np.ones((4, 2)), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("input_max", ["match", "max", 3.0])
+def test_population_encoding_is_the_same_on_any_number_of_threads(input_max):
+    """The code's numpy work is split over threads by rows (enough rows to split: 1,200
+    training and 700 test examples); every row and the scale must come out the same."""
+    X, y = make_blobs(1200, n_features=6, centers=4, random_state=1)
+    test = make_blobs(700, n_features=6, centers=4, random_state=2)[0]
+    fits = {
+        t: CoLaNET(encoding="population", population_size=4, input_max=input_max, n_copies=2)
+        .set_params(n_threads=t)
+        .fit(X, y)
+        for t in (1, 2, 3)
+    }
+    for t in (2, 3):
+        assert fits[t].input_max_ == fits[1].input_max_
+        np.testing.assert_array_equal(fits[t].weights_, fits[1].weights_)
+        np.testing.assert_array_equal(fits[t]._encode(test), fits[1]._encode(test))
+        np.testing.assert_array_equal(fits[t].votes(test), fits[1].votes(test))
