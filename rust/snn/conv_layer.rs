@@ -58,6 +58,11 @@ pub struct ConvLayer {
     rows: Vec<(usize, usize)>,
     /// Per image column x: the same for conv columns q.
     cols: Vec<(usize, usize)>,
+    /// Words per conv row in a bit set over positions ([`ConvLayer::mark`]).
+    row_words: usize,
+    /// Per image column x: its covering conv columns as a bit mask of `row_words`
+    /// words.
+    col_bits: Vec<u64>,
     /// Per pixel y·W + x: (y, x), so a spike's pixel needs no division.
     pixel_yx: Vec<(u32, u32)>,
 }
@@ -73,6 +78,31 @@ fn add_lanes(d: &mut [f32; LANE_GRANULE], w: &[f32; LANE_GRANULE]) {
         acc[c] += add[c];
     }
     *d = acc;
+}
+
+/// `d += w` elementwise (equal lengths, a multiple of `LANE_GRANULE`), four
+/// registers at a time when the length allows.
+#[inline(always)]
+fn add_run(d: &mut [f32], w: &[f32]) {
+    const WIDE: usize = 4 * LANE_GRANULE;
+    if d.len() % WIDE == 0 {
+        for (d, w) in d.chunks_exact_mut(WIDE).zip(w.chunks_exact(WIDE)) {
+            let (d, w): (&mut [f32; WIDE], &[f32; WIDE]) =
+                (d.try_into().unwrap(), w.try_into().unwrap());
+            let (mut acc, add) = (*d, *w);
+            for c in 0..WIDE {
+                acc[c] += add[c];
+            }
+            *d = acc;
+        }
+    } else {
+        for (d, w) in d
+            .chunks_exact_mut(LANE_GRANULE)
+            .zip(w.chunks_exact(LANE_GRANULE))
+        {
+            add_lanes(d.try_into().unwrap(), w.try_into().unwrap());
+        }
+    }
 }
 
 /// Bit i set where `v[i] >= th`. With `AVX2` one vector compare and a move-mask
@@ -230,6 +260,11 @@ impl ConvLayer {
                 }
             })
             .collect();
+        let row_words = q_len.div_ceil(64);
+        let mut col_bits = vec![0u64; width * row_words];
+        for (x, &(q0, q1)) in cols.iter().enumerate() {
+            set_bits(&mut col_bits[x * row_words..][..row_words], q0, q1);
+        }
         let mut layer = Self {
             n_kernels,
             lanes,
@@ -249,6 +284,8 @@ impl ConvLayer {
             reset,
             rows: (0..height).map(|y| covering(y, k, stride, p_len)).collect(),
             cols,
+            row_words,
+            col_bits,
             pixel_yx: (0..height * width)
                 .map(|px| ((px / width) as u32, (px % width) as u32))
                 .collect(),
@@ -346,13 +383,7 @@ impl ConvLayer {
         let (kl, s, row) = (self.k * self.lanes, self.stride, self.q_len * self.lanes);
         for p in p0..p1 {
             let wrun = &self.by_col[(y - p * s) * kl + w_off..][..len];
-            let urun = &mut u[p * row + u_off..][..len];
-            for (d, w) in urun
-                .chunks_exact_mut(LANE_GRANULE)
-                .zip(wrun.chunks_exact(LANE_GRANULE))
-            {
-                add_lanes(d.try_into().unwrap(), w.try_into().unwrap());
-            }
+            add_run(&mut u[p * row + u_off..][..len], wrun);
         }
     }
 
@@ -363,35 +394,22 @@ impl ConvLayer {
         (y as usize, x as usize)
     }
 
-    /// Words of a bit set over conv positions (for [`ConvLayer::mark`]; one more
-    /// than the positions need, so a run of bits may spill into the next word).
+    /// Words of a bit set over conv positions: `row_words` per conv row, bit q of
+    /// row p marks position p·Q + q (see [`ConvLayer::mark`]).
     pub fn position_words(&self) -> usize {
-        (self.p_len * self.q_len).div_ceil(64) + 1
+        self.p_len * self.row_words
     }
 
     /// Marks the conv positions an input spike at (y, x) reaches in the bit set
-    /// `marked` (bit p·Q + q).
+    /// `marked`.
     #[inline(always)]
     pub fn mark(&self, marked: &mut [u64], y: usize, x: usize) {
         let (p0, p1) = self.rows[y];
-        let (q0, q1) = self.cols[x];
-        if q1 == q0 {
-            return;
-        }
-        // A run of n ≤ 64 bits spans at most two words: one u128 shift sets it
-        // (the bit set has a spare last word); longer runs take the general path.
-        let n = q1 - q0;
-        if n <= 64 {
-            let ones = u64::MAX >> (64 - n);
-            for p in p0..p1 {
-                let i = p * self.q_len + q0;
-                let m = u128::from(ones) << (i % 64);
-                marked[i / 64] |= m as u64;
-                marked[i / 64 + 1] |= (m >> 64) as u64;
-            }
-        } else {
-            for p in p0..p1 {
-                set_bits(marked, p * self.q_len + q0, p * self.q_len + q1);
+        let rw = self.row_words;
+        let bits = &self.col_bits[x * rw..][..rw];
+        for row in marked[p0 * rw..p1 * rw].chunks_exact_mut(rw) {
+            for (m, &b) in row.iter_mut().zip(bits) {
+                *m |= b;
             }
         }
     }
@@ -421,17 +439,20 @@ impl ConvLayer {
         spikes: &mut Vec<(u32, u32)>,
     ) {
         spikes.clear();
-        let (th, l, n_pos) = (self.threshold, self.lanes, self.p_len * self.q_len);
+        let (th, l, rw, q_len) = (self.threshold, self.lanes, self.row_words, self.q_len);
         for (wi, word) in marked.iter_mut().enumerate() {
             let mut bits = *word;
             let mut keep = 0u64;
+            // Word wi holds conv row wi / rw, columns from (wi % rw)·64.
+            let first = if rw == 1 {
+                wi * q_len
+            } else {
+                wi / rw * q_len + wi % rw * 64
+            };
             while bits != 0 {
                 let b = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let pos = wi * 64 + b;
-                if pos >= n_pos {
-                    break;
-                }
+                let pos = first + b;
                 let row = &mut u[pos * l..][..l];
                 let mut again = false;
                 for (c, chunk) in row.chunks_exact_mut(LANE_GRANULE).enumerate() {
