@@ -407,9 +407,15 @@ impl ConvLayer {
         let (p0, p1) = self.rows[y];
         let rw = self.row_words;
         let bits = &self.col_bits[x * rw..][..rw];
-        for row in marked[p0 * rw..p1 * rw].chunks_exact_mut(rw) {
-            for (m, &b) in row.iter_mut().zip(bits) {
-                *m |= b;
+        if rw == 1 {
+            for m in &mut marked[p0..p1] {
+                *m |= bits[0];
+            }
+        } else {
+            for p in p0..p1 {
+                for (m, &b) in marked[p * rw..][..rw].iter_mut().zip(bits) {
+                    *m |= b;
+                }
             }
         }
     }
