@@ -543,6 +543,62 @@ mod tests {
     }
 
     #[test]
+    fn marks_are_the_positions_a_delivery_touches() {
+        // Strides 1..=4, kernel sizes that are and are not multiples of the stride,
+        // and conv rows wider than one 64-bit word (q_len > 64).
+        for (k, stride, (h, w)) in [
+            (3, 1, (6, 7)),
+            (5, 2, (11, 13)),
+            (4, 3, (13, 16)),
+            (9, 4, (21, 30)),
+            (3, 2, (7, 140)),
+            (5, 1, (6, 140)),
+        ] {
+            let kernels: Vec<f64> = (0..2 * k * k).map(|v| 1.0 + v as f64).collect();
+            let layer = ConvLayer::new(
+                &kernels,
+                k,
+                &[1.0, 0.5],
+                stride,
+                (h, w),
+                1.0,
+                None,
+                Reset::Subtract,
+            )
+            .unwrap();
+            for y in 0..h {
+                for x in 0..w {
+                    let mut u = vec![0f32; layer.state_len()];
+                    let mut marked = vec![0; layer.position_words()];
+                    layer.deliver(&mut u, y, x);
+                    layer.mark(&mut marked, y, x);
+                    for p in 0..layer.p_len {
+                        for q in 0..layer.q_len {
+                            let bit = p * layer.row_words * 64 + q;
+                            let is_marked = marked[bit / 64] >> (bit % 64) & 1 == 1;
+                            let inside = (p * stride..p * stride + k).contains(&y)
+                                && (q * stride..q * stride + k).contains(&x);
+                            assert_eq!(
+                                is_marked, inside,
+                                "k={k} s={stride} y={y} x={x} p={p} q={q}"
+                            );
+                            for a in 0..2 {
+                                let want = if inside {
+                                    let c = (y - p * stride) * k + (x - q * stride);
+                                    layer.weight(a, c)
+                                } else {
+                                    0.0
+                                };
+                                assert_eq!(layer.potential(&u, a, p, q), want);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn subtractive_and_zero_reset() {
         let mk = |reset| ConvLayer::new(&[1.7], 1, &[1.0], 1, (1, 1), 1.0, None, reset).unwrap();
         for (reset, expect) in [(Reset::Subtract, 0.7f32), (Reset::Zero, 0.0)] {

@@ -522,6 +522,95 @@ mod tests {
         assert_eq!(leak.conv_spikes, 0);
     }
 
+    /// Conv spike counts per (kernel, position) of a frame, simulated densely: every
+    /// neuron tested every step, weights added per pixel in raster order.
+    fn dense_conv_counts(net: &ConvSnn, g: &[f64]) -> Vec<u32> {
+        let c = &net.conv;
+        let (k, s, nk) = (c.k, c.stride, c.n_kernels);
+        let mut u = vec![0f32; nk * c.p_len * c.q_len];
+        let mut counts = vec![0u32; u.len()];
+        let mut enc = InputEncoder::new(net.params.encoding, net.params.max_rate, g.len());
+        let mut spikes = enc.spike_buffer();
+        enc.begin_frame(g, &vec![0; g.len()], 0);
+        for t in 0..net.params.frame_steps {
+            if let Some(d) = c.decay() {
+                u.iter_mut().for_each(|v| *v *= d);
+            }
+            if t < net.params.active_steps {
+                enc.step(&mut spikes);
+                for &px in &spikes {
+                    let (y, x) = (px as usize / c.width, px as usize % c.width);
+                    for p in 0..c.p_len {
+                        for q in 0..c.q_len {
+                            if (p * s..p * s + k).contains(&y) && (q * s..q * s + k).contains(&x) {
+                                for a in 0..nk {
+                                    let w = c.weight(a, (y - p * s) * k + x - q * s);
+                                    u[(a * c.p_len + p) * c.q_len + q] += w;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (v, n) in u.iter_mut().zip(counts.iter_mut()) {
+                if *v >= c.threshold() {
+                    *v -= c.threshold();
+                    *n += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn sparse_threshold_tests_match_a_dense_simulation() {
+        // Wide images (conv rows over several 64-bit words), strides 1 and 3, strong
+        // weights (potentials that stay above threshold after a reset).
+        struct Counts(Vec<u32>, usize, usize);
+        impl Recorder for Counts {
+            fn conv(&mut self, _t: usize, a: usize, pos: usize) {
+                self.0[a * self.1 * self.2 + pos] += 1;
+            }
+        }
+        let mut state = 3u64;
+        let mut rnd = || {
+            state = crate::rng::mix64(state);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for (k, stride, (h, w), tau) in [(3, 1, (7, 150), Some(4.0)), (4, 3, (10, 200), None)] {
+            let nk = 3;
+            let kernels: Vec<f64> = (0..nk * k * k).map(|_| rnd() - 0.25).collect();
+            let g: Vec<f64> = (0..h * w).map(|_| rnd()).collect();
+            let mut p = params(tau);
+            p.stride = stride;
+            p.pool = 2;
+            let net = ConvSnn::new(p, &kernels, k, &[0.9, 0.6, 2.5], (h, w)).unwrap();
+            let mut s = net.scratch();
+            let per = net.pool.len();
+            let (mut pooled, mut backlog, mut cc) = (vec![0; per], vec![0; per], vec![0; nk]);
+            let mut rec = Counts(
+                vec![0; nk * net.conv.p_len * net.conv.q_len],
+                net.conv.p_len,
+                net.conv.q_len,
+            );
+            net.run_frame(
+                &g,
+                &mut vec![0; h * w],
+                0,
+                &mut s,
+                FrameOut {
+                    pooled: &mut pooled,
+                    backlog: &mut backlog,
+                    conv_counts: &mut cc,
+                },
+                &mut rec,
+            );
+            let want = dense_conv_counts(&net, &g);
+            assert!(want.iter().any(|&n| n > 1));
+            assert_eq!(rec.0, want, "k={k} stride={stride}");
+        }
+    }
+
     #[test]
     fn batch_is_thread_count_independent_and_chains_the_carry() {
         let (h, w) = (12, 11);
