@@ -2,11 +2,16 @@
 //! synapses α_a·w[a, i, j] from its K×K receptive field (negative cells inhibit).
 //!
 //! Membrane potentials are f32 laid out position-major, `u[(p·Q + q)·lanes + a]`,
-//! with the kernel count padded to `lanes` (a multiple of 8). An input spike at
-//! pixel (y, x) then adds one contiguous weight row `wt[(i·K + j)·lanes ..]` to one
-//! contiguous potential row per covering position: the event-driven update is a
-//! short run of SIMD adds, and nothing is recomputed densely per step except the
-//! O(1)-per-neuron leak and threshold test.
+//! with the kernel count padded to `lanes` (a multiple of 8). The covering
+//! positions q0..q1 of an input spike at pixel (y, x) in conv row p are contiguous in
+//! `u`, and they see kernel columns j = x − q·s, which step down by the stride. The
+//! weights are therefore stored per kernel row i with the columns regrouped by
+//! j mod s, each group in descending j: the weights a spike adds in one conv row are
+//! then one contiguous run, and its delivery is one contiguous SIMD add per conv row
+//! (each neuron still receives exactly one add per input spike, in spike order).
+//! The leak is dense; the threshold test visits only the positions that received
+//! input in the step or still hold a potential at or above threshold (see
+//! [`ConvLayer::fire_marked`]).
 
 use crate::error::{Error, Result};
 use crate::limits;
@@ -35,7 +40,17 @@ pub struct ConvLayer {
     pub p_len: usize,
     pub q_len: usize,
     kernels: Vec<f64>,
+    /// α·w as f32, `weights[(i·K + j)·lanes + a]`.
     weights: Vec<f32>,
+    /// The same weights, columns regrouped for delivery:
+    /// `by_col[i·K·lanes + col_slot[j]·lanes + a]`.
+    by_col: Vec<f32>,
+    /// Per kernel column j: its slot in a regrouped row (groups j mod s, each in
+    /// descending j).
+    col_slot: Vec<usize>,
+    /// Per image column x: (offset of its run in a regrouped row, offset of position
+    /// q0 in a row of `u`, length of the run), all in f32 units.
+    col_run: Vec<(usize, usize, usize)>,
     threshold: f32,
     decay: Option<f32>,
     reset: Reset,
@@ -43,6 +58,13 @@ pub struct ConvLayer {
     rows: Vec<(usize, usize)>,
     /// Per image column x: the same for conv columns q.
     cols: Vec<(usize, usize)>,
+    /// Words per conv row in a bit set over positions ([`ConvLayer::mark`]).
+    row_words: usize,
+    /// Per image column x: its covering conv columns as a bit mask of `row_words`
+    /// words.
+    col_bits: Vec<u64>,
+    /// Per pixel y·W + x: (y, x), so a spike's pixel needs no division.
+    pixel_yx: Vec<(u32, u32)>,
 }
 
 /// `d += w` on one register's worth of lanes (fixed-size arrays, so the adds
@@ -58,6 +80,54 @@ fn add_lanes(d: &mut [f32; LANE_GRANULE], w: &[f32; LANE_GRANULE]) {
     *d = acc;
 }
 
+/// `d += w` elementwise (equal lengths, a multiple of `LANE_GRANULE`), four
+/// registers at a time when the length allows.
+#[inline(always)]
+fn add_run(d: &mut [f32], w: &[f32]) {
+    const WIDE: usize = 4 * LANE_GRANULE;
+    if d.len() % WIDE == 0 {
+        for (d, w) in d.chunks_exact_mut(WIDE).zip(w.chunks_exact(WIDE)) {
+            let (d, w): (&mut [f32; WIDE], &[f32; WIDE]) =
+                (d.try_into().unwrap(), w.try_into().unwrap());
+            let (mut acc, add) = (*d, *w);
+            for c in 0..WIDE {
+                acc[c] += add[c];
+            }
+            *d = acc;
+        }
+    } else {
+        for (d, w) in d
+            .chunks_exact_mut(LANE_GRANULE)
+            .zip(w.chunks_exact(LANE_GRANULE))
+        {
+            add_lanes(d.try_into().unwrap(), w.try_into().unwrap());
+        }
+    }
+}
+
+/// Bit i set where `v[i] >= th`. With `AVX2` one vector compare and a move-mask
+/// (the caller guarantees AVX2 and is compiled for it); otherwise lane by lane.
+#[inline(always)]
+fn ge_mask<const AVX2: bool>(v: &[f32; LANE_GRANULE], th: f32) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        use std::arch::x86_64::{
+            _mm256_cmp_ps, _mm256_loadu_ps, _mm256_movemask_ps, _mm256_set1_ps, _CMP_GE_OQ,
+        };
+        // SAFETY: AVX2 is available (the caller's contract); the load reads the
+        // eight f32 of `v`.
+        return unsafe {
+            let x = _mm256_loadu_ps(v.as_ptr());
+            _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(x, _mm256_set1_ps(th))) as u32
+        };
+    }
+    let mut mask = 0u32;
+    for (i, &x) in v.iter().enumerate() {
+        mask |= u32::from(x >= th) << i;
+    }
+    mask
+}
+
 /// Half-open range of outputs along one axis whose window [o·s, o·s + k) holds `y`
 /// (shared with the calibration's counts-only simulation, which must see the same
 /// windows).
@@ -70,6 +140,38 @@ pub(crate) fn covering(y: usize, k: usize, stride: usize, n_out: usize) -> (usiz
     };
     let last = (y / stride + 1).min(n_out);
     (first.min(last), last)
+}
+
+/// Slot of each kernel column j in a regrouped weight row: columns grouped by
+/// j mod `stride`, each group in descending j, so the columns x − q·s that covering
+/// positions q = q0, q0 + 1, … see are consecutive slots.
+fn column_slots(k: usize, stride: usize) -> Vec<usize> {
+    let mut slot = vec![0; k];
+    let mut next = 0;
+    for r in 0..stride.min(k) {
+        for j in (r..k).step_by(stride).rev() {
+            slot[j] = next;
+            next += 1;
+        }
+    }
+    slot
+}
+
+/// Sets bits `start..end` of a bit set.
+#[inline(always)]
+fn set_bits(bits: &mut [u64], start: usize, end: usize) {
+    let mut i = start;
+    while i < end {
+        let (word, bit) = (i / 64, i % 64);
+        let n = (end - i).min(64 - bit);
+        let ones = if n == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << n) - 1) << bit
+        };
+        bits[word] |= ones;
+        i += n;
+    }
 }
 
 /// The f32 leak factor 1 − 1/τ, or None for τ = ∞ (no leak).
@@ -142,6 +244,27 @@ impl ConvLayer {
                 ),
             ));
         }
+        let col_slot = column_slots(k, stride);
+        let cols: Vec<(usize, usize)> = (0..width).map(|x| covering(x, k, stride, q_len)).collect();
+        let col_run = (0..width)
+            .zip(&cols)
+            .map(|(x, &(q0, q1))| {
+                if q1 > q0 {
+                    (
+                        col_slot[x - q0 * stride] * lanes,
+                        q0 * lanes,
+                        (q1 - q0) * lanes,
+                    )
+                } else {
+                    (0, 0, 0)
+                }
+            })
+            .collect();
+        let row_words = q_len.div_ceil(64);
+        let mut col_bits = vec![0u64; width * row_words];
+        for (x, &(q0, q1)) in cols.iter().enumerate() {
+            set_bits(&mut col_bits[x * row_words..][..row_words], q0, q1);
+        }
         let mut layer = Self {
             n_kernels,
             lanes,
@@ -153,11 +276,19 @@ impl ConvLayer {
             q_len,
             kernels: kernels.to_vec(),
             weights: vec![0.0; k * k * lanes],
+            by_col: vec![0.0; k * k * lanes],
+            col_slot,
+            col_run,
             threshold: threshold as f32,
             decay: decay_factor(tau),
             reset,
             rows: (0..height).map(|y| covering(y, k, stride, p_len)).collect(),
-            cols: (0..width).map(|x| covering(x, k, stride, q_len)).collect(),
+            cols,
+            row_words,
+            col_bits,
+            pixel_yx: (0..height * width)
+                .map(|px| ((px / width) as u32, (px % width) as u32))
+                .collect(),
         };
         layer.set_scales(scales)?;
         Ok(layer)
@@ -192,6 +323,8 @@ impl ConvLayer {
                     ));
                 }
                 self.weights[c * self.lanes + a] = w;
+                let (i, j) = (c / self.k, c % self.k);
+                self.by_col[(i * self.k + self.col_slot[j]) * self.lanes + a] = w;
             }
         }
         Ok(())
@@ -240,55 +373,114 @@ impl ConvLayer {
         }
     }
 
-    /// Event-driven delivery of one input spike at pixel (y, x): for each covering
-    /// position, one weight row added to one potential row, `LANE_GRANULE` at a time
-    /// (fixed-width chunks compile to whole SIMD registers).
+    /// Event-driven delivery of one input spike at pixel (y, x): per covering conv
+    /// row, one contiguous run of weights added to the contiguous potentials of the
+    /// covering positions, `LANE_GRANULE` lanes at a time.
     #[inline(always)]
     pub fn deliver(&self, u: &mut [f32], y: usize, x: usize) {
         let (p0, p1) = self.rows[y];
-        let (q0, q1) = self.cols[x];
-        let (l, k, s) = (self.lanes, self.k, self.stride);
+        let (w_off, u_off, len) = self.col_run[x];
+        let (kl, s, row) = (self.k * self.lanes, self.stride, self.q_len * self.lanes);
         for p in p0..p1 {
-            let wrow = &self.weights[(y - p * s) * k * l..][..k * l];
-            let urow = &mut u[(p * self.q_len + q0) * l..(p * self.q_len + q1) * l];
-            for (dq, dst) in urow.chunks_exact_mut(l).enumerate() {
-                let j = x - (q0 + dq) * s;
-                let src = &wrow[j * l..(j + 1) * l];
-                for (d, w) in dst
-                    .chunks_exact_mut(LANE_GRANULE)
-                    .zip(src.chunks_exact(LANE_GRANULE))
-                {
-                    add_lanes(d.try_into().unwrap(), w.try_into().unwrap());
+            let wrun = &self.by_col[(y - p * s) * kl + w_off..][..len];
+            add_run(&mut u[p * row + u_off..][..len], wrun);
+        }
+    }
+
+    /// (y, x) of pixel y·W + x.
+    #[inline(always)]
+    pub fn pixel(&self, px: usize) -> (usize, usize) {
+        let (y, x) = self.pixel_yx[px];
+        (y as usize, x as usize)
+    }
+
+    /// Words of a bit set over conv positions: `row_words` per conv row, bit q of
+    /// row p marks position p·Q + q (see [`ConvLayer::mark`]).
+    pub fn position_words(&self) -> usize {
+        self.p_len * self.row_words
+    }
+
+    /// Marks the conv positions an input spike at (y, x) reaches in the bit set
+    /// `marked`.
+    #[inline(always)]
+    pub fn mark(&self, marked: &mut [u64], y: usize, x: usize) {
+        let (p0, p1) = self.rows[y];
+        let rw = self.row_words;
+        let bits = &self.col_bits[x * rw..][..rw];
+        if rw == 1 {
+            for m in &mut marked[p0..p1] {
+                *m |= bits[0];
+            }
+        } else {
+            for p in p0..p1 {
+                for (m, &b) in marked[p * rw..][..rw].iter_mut().zip(bits) {
+                    *m |= b;
                 }
             }
         }
     }
 
-    /// Threshold test of every neuron: spiking neurons are reset and their
-    /// (position p·Q + q, kernel a) replace the contents of `spikes` (at most one
-    /// spike per neuron per step; capacity for all neurons, so no allocation).
+    /// Threshold test of the neurons at the positions marked in the bit set
+    /// `marked` (bit p·Q + q), in ascending position order: spiking neurons are
+    /// reset and their (position p·Q + q, kernel a) replace the contents of `spikes`
+    /// (at most one spike per neuron per step; capacity for all neurons, so no
+    /// allocation). Every neuron of an unmarked
+    /// position must be below threshold: true for positions that got no input since
+    /// their last test left them below threshold, since the leak never raises a
+    /// potential below u_THR (u·d with 0 ≤ d < 1 rounds to at most max(u, 0)). On
+    /// return `marked` holds the positions where a neuron is still at or above
+    /// threshold after its reset (u ≥ 2·u_THR before it), which must be tested again.
     #[inline(always)]
-    pub fn fire(&self, u: &mut [f32], spikes: &mut Vec<(u32, u32)>) {
+    pub fn fire_marked(&self, u: &mut [f32], marked: &mut [u64], spikes: &mut Vec<(u32, u32)>) {
+        self.fire_marked_with::<false>(u, marked, spikes)
+    }
+
+    /// [`ConvLayer::fire_marked`]; with `AVX2` the compares use AVX intrinsics, so
+    /// it must only be inlined into code compiled for AVX2 on a CPU that has it.
+    #[inline(always)]
+    pub(crate) fn fire_marked_with<const AVX2: bool>(
+        &self,
+        u: &mut [f32],
+        marked: &mut [u64],
+        spikes: &mut Vec<(u32, u32)>,
+    ) {
         spikes.clear();
-        let th = self.threshold;
-        for (pos, row) in u.chunks_exact_mut(self.lanes).enumerate() {
-            for (c, chunk) in row.chunks_exact_mut(LANE_GRANULE).enumerate() {
-                // One compare per register; padding lanes hold 0 < u_THR.
-                let mut mask = 0u32;
-                for (i, &v) in chunk.iter().enumerate() {
-                    mask |= u32::from(v >= th) << i;
+        let (th, l, rw, q_len) = (self.threshold, self.lanes, self.row_words, self.q_len);
+        for (wi, word) in marked.iter_mut().enumerate() {
+            let mut bits = *word;
+            let mut keep = 0u64;
+            // Word wi holds conv row wi / rw, columns from (wi % rw)·64.
+            let first = if rw == 1 {
+                wi * q_len
+            } else {
+                wi / rw * q_len + wi % rw * 64
+            };
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let pos = first + b;
+                let row = &mut u[pos * l..][..l];
+                let mut again = false;
+                for (c, chunk) in row.chunks_exact_mut(LANE_GRANULE).enumerate() {
+                    // One compare per register; padding lanes hold 0 < u_THR.
+                    let mut mask = ge_mask::<AVX2>((&*chunk).try_into().unwrap(), th);
+                    while mask != 0 {
+                        let i = mask.trailing_zeros() as usize;
+                        mask &= mask - 1;
+                        let v = &mut chunk[i];
+                        *v = match self.reset {
+                            Reset::Subtract => *v - th,
+                            Reset::Zero => 0.0,
+                        };
+                        again |= *v >= th;
+                        spikes.push((pos as u32, (c * LANE_GRANULE + i) as u32));
+                    }
                 }
-                while mask != 0 {
-                    let i = mask.trailing_zeros() as usize;
-                    mask &= mask - 1;
-                    let v = &mut chunk[i];
-                    *v = match self.reset {
-                        Reset::Subtract => *v - th,
-                        Reset::Zero => 0.0,
-                    };
-                    spikes.push((pos as u32, (c * LANE_GRANULE + i) as u32));
+                if again {
+                    keep |= 1 << b;
                 }
             }
+            *word = keep;
         }
     }
 
@@ -351,6 +543,62 @@ mod tests {
     }
 
     #[test]
+    fn marks_are_the_positions_a_delivery_touches() {
+        // Strides 1..=4, kernel sizes that are and are not multiples of the stride,
+        // and conv rows wider than one 64-bit word (q_len > 64).
+        for (k, stride, (h, w)) in [
+            (3, 1, (6, 7)),
+            (5, 2, (11, 13)),
+            (4, 3, (13, 16)),
+            (9, 4, (21, 30)),
+            (3, 2, (7, 140)),
+            (5, 1, (6, 140)),
+        ] {
+            let kernels: Vec<f64> = (0..2 * k * k).map(|v| 1.0 + v as f64).collect();
+            let layer = ConvLayer::new(
+                &kernels,
+                k,
+                &[1.0, 0.5],
+                stride,
+                (h, w),
+                1.0,
+                None,
+                Reset::Subtract,
+            )
+            .unwrap();
+            for y in 0..h {
+                for x in 0..w {
+                    let mut u = vec![0f32; layer.state_len()];
+                    let mut marked = vec![0; layer.position_words()];
+                    layer.deliver(&mut u, y, x);
+                    layer.mark(&mut marked, y, x);
+                    for p in 0..layer.p_len {
+                        for q in 0..layer.q_len {
+                            let bit = p * layer.row_words * 64 + q;
+                            let is_marked = marked[bit / 64] >> (bit % 64) & 1 == 1;
+                            let inside = (p * stride..p * stride + k).contains(&y)
+                                && (q * stride..q * stride + k).contains(&x);
+                            assert_eq!(
+                                is_marked, inside,
+                                "k={k} s={stride} y={y} x={x} p={p} q={q}"
+                            );
+                            for a in 0..2 {
+                                let want = if inside {
+                                    let c = (y - p * stride) * k + (x - q * stride);
+                                    layer.weight(a, c)
+                                } else {
+                                    0.0
+                                };
+                                assert_eq!(layer.potential(&u, a, p, q), want);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn subtractive_and_zero_reset() {
         let mk = |reset| ConvLayer::new(&[1.7], 1, &[1.0], 1, (1, 1), 1.0, None, reset).unwrap();
         for (reset, expect) in [(Reset::Subtract, 0.7f32), (Reset::Zero, 0.0)] {
@@ -358,7 +606,9 @@ mod tests {
             let mut u = vec![0f32; layer.state_len()];
             layer.deliver(&mut u, 0, 0);
             let mut spikes = Vec::with_capacity(layer.state_len());
-            layer.fire(&mut u, &mut spikes);
+            let mut marked = vec![0; layer.position_words()];
+            layer.mark(&mut marked, 0, 0);
+            layer.fire_marked(&mut u, &mut marked, &mut spikes);
             assert_eq!(spikes, vec![(0, 0)]);
             assert!((u[0] - expect).abs() < 1e-6);
         }

@@ -26,7 +26,9 @@ pub const QUANTUM: u64 = 255 << 23;
 /// rounded half up onto the grid.
 #[inline]
 pub fn level(g: f64, max_rate: f64) -> u64 {
-    ((g * max_rate) * QUANTUM as f64 + 0.5).floor() as u64
+    // `as u64` truncates toward zero and saturates below at 0, which equals floor
+    // followed by the cast for every input (negative values give 0 either way).
+    ((g * max_rate) * QUANTUM as f64 + 0.5) as u64
 }
 
 /// Which input code to use.

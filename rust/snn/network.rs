@@ -5,7 +5,9 @@
 //! 2. if t < T_p, the encoder emits input spikes in raster order, and each one adds
 //!    its weights to the conv neurons that see it, immediately (so a neuron's input
 //!    is summed in raster order of the pixels — the numpy reference does the same);
-//! 3. every conv neuron with u ≥ u_THR spikes once and is reset;
+//! 3. every conv neuron with u ≥ u_THR spikes once and is reset (only positions
+//!    that got input in this step, or kept u ≥ u_THR after a reset, are tested: no
+//!    other neuron can be at threshold);
 //! 4. those spikes reach the pooling neurons in the same step (no synaptic delay),
 //!    which then fire and reset.
 //!
@@ -18,7 +20,7 @@ use rayon::prelude::*;
 
 use super::conv_layer::{ConvLayer, Reset};
 use super::encoder::{advance_carry, Encoding, InputEncoder};
-use super::pool::PoolLayer;
+use super::pool::{PoolLayer, UNITS};
 use crate::error::{Error, Result};
 
 /// Everything about the front-end except the kernels and the image size.
@@ -110,6 +112,10 @@ pub struct Scratch {
     /// Spiking pixels / conv neurons of the current step.
     input_spikes: Vec<u32>,
     conv_spikes: Vec<(u32, u32)>,
+    /// Conv positions whose neurons must be tested this step (bit set).
+    marked: Vec<u64>,
+    /// Pooling neurons holding at least one spike (bit set).
+    owed: Vec<u64>,
 }
 
 /// Where one frame's results go.
@@ -180,6 +186,8 @@ impl ConvSnn {
             v: vec![0; self.pool.len()],
             input_spikes: encoder.spike_buffer(),
             conv_spikes: Vec::with_capacity(self.conv.state_len()),
+            marked: vec![0; self.conv.position_words()],
+            owed: vec![0; self.pool.len().div_ceil(64)],
             encoder,
         }
     }
@@ -203,7 +211,7 @@ impl ConvSnn {
                 return unsafe { self.run_frame_avx2(g, carry, image_index, scratch, out, rec) };
             }
         }
-        self.run_frame_generic(g, carry, image_index, scratch, out, rec)
+        self.run_frame_generic::<false, R>(g, carry, image_index, scratch, out, rec)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -217,12 +225,13 @@ impl ConvSnn {
         out: FrameOut<'_>,
         rec: &mut R,
     ) -> FrameStats {
-        self.run_frame_generic(g, carry, image_index, scratch, out, rec)
+        self.run_frame_generic::<true, R>(g, carry, image_index, scratch, out, rec)
     }
 
     /// The step loop. No allocation: all state lives in `scratch` and `out`.
+    /// `AVX2` selects intrinsics: only true when compiled for and run on AVX2.
     #[inline(always)]
-    fn run_frame_generic<R: Recorder>(
+    fn run_frame_generic<const AVX2: bool, R: Recorder>(
         &self,
         g: &[f64],
         carry: &mut [u64],
@@ -237,11 +246,14 @@ impl ConvSnn {
             encoder,
             input_spikes,
             conv_spikes,
+            marked,
+            owed,
         } = scratch;
         let (conv, pool) = (&self.conv, &self.pool);
-        let w = conv.width;
         u.fill(0.0);
         v.fill(0);
+        marked.fill(0);
+        owed.fill(0);
         encoder.begin_frame(g, carry, image_index);
         let mut st = FrameStats::default();
         let mut fan_out = 0u64;
@@ -252,32 +264,42 @@ impl ConvSnn {
                 encoder.step(input_spikes);
                 for &px in input_spikes.iter() {
                     let px = px as usize;
-                    let (y, x) = (px / w, px % w);
+                    let (y, x) = conv.pixel(px);
                     conv.deliver(u, y, x);
+                    conv.mark(marked, y, x);
                     fan_out += conv.fan_out(y, x) as u64;
                     rec.input(t, px);
                 }
                 st.input_spikes += input_spikes.len() as u64;
             }
-            conv.fire(u, conv_spikes);
+            conv.fire_marked_with::<AVX2>(u, marked, conv_spikes);
             st.conv_spikes += conv_spikes.len() as u64;
             for &(pos, a) in conv_spikes.iter() {
                 let (pos, a) = (pos as usize, a as usize);
                 out.conv_counts[a] += 1;
                 if let Some(idx) = pool.target(a, pos) {
                     PoolLayer::receive(v, idx);
+                    owed[idx / 64] |= 1 << (idx % 64);
                     pooled_events += 1;
                 }
                 rec.conv(t, a, pos);
             }
-            // Every pooled conv spike owes exactly one pool spike (pool.rs), so the
-            // dense pass is skipped on the many steps where nothing is owed.
-            if pooled_events > st.pool_spikes {
-                for (idx, c) in v.iter_mut().enumerate() {
+            // Only the pooling neurons holding a spike can fire, visited in
+            // ascending order; one that still holds one stays in the set.
+            for (wi, word) in owed.iter_mut().enumerate() {
+                let mut bits = *word;
+                while bits != 0 {
+                    let b = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let idx = wi * 64 + b;
+                    let c = &mut v[idx];
                     if PoolLayer::fire_one(c) {
                         st.pool_spikes += 1;
                         out.pooled[idx] += 1;
                         rec.pool(t, idx);
+                    }
+                    if *c < UNITS {
+                        *word &= !(1 << b);
                     }
                 }
             }
@@ -498,6 +520,95 @@ mod tests {
         // tau = 2 halves u each step: u converges to 0.75 < 1, never fires.
         assert_eq!(no_leak.conv_spikes, 3);
         assert_eq!(leak.conv_spikes, 0);
+    }
+
+    /// Conv spike counts per (kernel, position) of a frame, simulated densely: every
+    /// neuron tested every step, weights added per pixel in raster order.
+    fn dense_conv_counts(net: &ConvSnn, g: &[f64]) -> Vec<u32> {
+        let c = &net.conv;
+        let (k, s, nk) = (c.k, c.stride, c.n_kernels);
+        let mut u = vec![0f32; nk * c.p_len * c.q_len];
+        let mut counts = vec![0u32; u.len()];
+        let mut enc = InputEncoder::new(net.params.encoding, net.params.max_rate, g.len());
+        let mut spikes = enc.spike_buffer();
+        enc.begin_frame(g, &vec![0; g.len()], 0);
+        for t in 0..net.params.frame_steps {
+            if let Some(d) = c.decay() {
+                u.iter_mut().for_each(|v| *v *= d);
+            }
+            if t < net.params.active_steps {
+                enc.step(&mut spikes);
+                for &px in &spikes {
+                    let (y, x) = (px as usize / c.width, px as usize % c.width);
+                    for p in 0..c.p_len {
+                        for q in 0..c.q_len {
+                            if (p * s..p * s + k).contains(&y) && (q * s..q * s + k).contains(&x) {
+                                for a in 0..nk {
+                                    let w = c.weight(a, (y - p * s) * k + x - q * s);
+                                    u[(a * c.p_len + p) * c.q_len + q] += w;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (v, n) in u.iter_mut().zip(counts.iter_mut()) {
+                if *v >= c.threshold() {
+                    *v -= c.threshold();
+                    *n += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn sparse_threshold_tests_match_a_dense_simulation() {
+        // Wide images (conv rows over several 64-bit words), strides 1 and 3, strong
+        // weights (potentials that stay above threshold after a reset).
+        struct Counts(Vec<u32>, usize, usize);
+        impl Recorder for Counts {
+            fn conv(&mut self, _t: usize, a: usize, pos: usize) {
+                self.0[a * self.1 * self.2 + pos] += 1;
+            }
+        }
+        let mut state = 3u64;
+        let mut rnd = || {
+            state = crate::rng::mix64(state);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for (k, stride, (h, w), tau) in [(3, 1, (7, 150), Some(4.0)), (4, 3, (10, 200), None)] {
+            let nk = 3;
+            let kernels: Vec<f64> = (0..nk * k * k).map(|_| rnd() - 0.25).collect();
+            let g: Vec<f64> = (0..h * w).map(|_| rnd()).collect();
+            let mut p = params(tau);
+            p.stride = stride;
+            p.pool = 2;
+            let net = ConvSnn::new(p, &kernels, k, &[0.9, 0.6, 2.5], (h, w)).unwrap();
+            let mut s = net.scratch();
+            let per = net.pool.len();
+            let (mut pooled, mut backlog, mut cc) = (vec![0; per], vec![0; per], vec![0; nk]);
+            let mut rec = Counts(
+                vec![0; nk * net.conv.p_len * net.conv.q_len],
+                net.conv.p_len,
+                net.conv.q_len,
+            );
+            net.run_frame(
+                &g,
+                &mut vec![0; h * w],
+                0,
+                &mut s,
+                FrameOut {
+                    pooled: &mut pooled,
+                    backlog: &mut backlog,
+                    conv_counts: &mut cc,
+                },
+                &mut rec,
+            );
+            let want = dense_conv_counts(&net, &g);
+            assert!(want.iter().any(|&n| n > 1));
+            assert_eq!(rec.0, want, "k={k} stride={stride}");
+        }
     }
 
     #[test]
