@@ -5,49 +5,24 @@
 //! (little-endian f64 files: preprocessed 28×28 images, and (n, 9, 9) kernels).
 use std::time::Instant;
 
-use snnconv::snn::{calibrate, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, Reset};
+mod common;
+use common::{read_f64, rings, Lcg};
 
-fn read_f64(path: &str) -> Option<Vec<f64>> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(
-        bytes
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-            .collect(),
-    )
-}
+use snnconv::snn::{calibrate, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, Reset};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (h, w, k) = (28, 28, 9);
-    let mut s = 1u64;
-    let mut next = || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let images = args.get(1).and_then(|p| read_f64(p)).unwrap_or_else(|| {
-        // Rings of bright pixels at random places.
-        (0..1000)
-            .flat_map(|_| {
-                let (cy, cx) = (8.0 + 12.0 * next(), 8.0 + 12.0 * next());
-                (0..h * w).map(move |i| {
-                    let (y, x) = ((i / w) as f64, (i % w) as f64);
-                    let d = ((y - cy).powi(2) + (x - cx).powi(2)).sqrt();
-                    if (d - 6.0).abs() < 1.5 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                })
-            })
+    let mut rng = Lcg(1);
+    let images = args
+        .get(1)
+        .and_then(|p| read_f64(p))
+        .unwrap_or_else(|| rings(1000, h, w, &mut rng));
+    let kernels = args.get(2).and_then(|p| read_f64(p)).unwrap_or_else(|| {
+        (0..12 * k * k)
+            .map(|_| rng.next_f64() * 1.3 - 0.3)
             .collect()
     });
-    let kernels = args
-        .get(2)
-        .and_then(|p| read_f64(p))
-        .unwrap_or_else(|| (0..12 * k * k).map(|_| next() * 1.3 - 0.3).collect());
     let which = args.get(3).map_or("both", String::as_str);
     let rounds: usize = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(3);
     let nk = kernels.len() / (k * k);

@@ -7,17 +7,10 @@
 //! and α per kernel).
 use std::time::Instant;
 
-use snnconv::snn::{ConvSnn, ConvSnnParams, Encoding, Reset};
+mod common;
+use common::{read_f64, rings, Lcg};
 
-fn read_f64(path: &str) -> Option<Vec<f64>> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(
-        bytes
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-            .collect(),
-    )
-}
+use snnconv::snn::{ConvSnn, ConvSnnParams, Encoding, Reset};
 
 /// FNV-1a over a stream of u64 words.
 fn fnv(h: &mut u64, x: u64) {
@@ -30,34 +23,16 @@ fn fnv(h: &mut u64, x: u64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (h, w, k) = (28, 28, 9);
-    let mut s = 1u64;
-    let mut next = || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let images = args.get(1).and_then(|p| read_f64(p)).unwrap_or_else(|| {
-        // Rings of bright pixels at random places.
-        (0..500)
-            .flat_map(|_| {
-                let (cy, cx) = (8.0 + 12.0 * next(), 8.0 + 12.0 * next());
-                (0..h * w).map(move |i| {
-                    let (y, x) = ((i / w) as f64, (i % w) as f64);
-                    let d = ((y - cy).powi(2) + (x - cx).powi(2)).sqrt();
-                    if (d - 6.0).abs() < 1.5 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                })
-            })
+    let mut rng = Lcg(1);
+    let images = args
+        .get(1)
+        .and_then(|p| read_f64(p))
+        .unwrap_or_else(|| rings(500, h, w, &mut rng));
+    let kernels = args.get(2).and_then(|p| read_f64(p)).unwrap_or_else(|| {
+        (0..28 * k * k)
+            .map(|_| rng.next_f64() * 0.2 - 0.05)
             .collect()
     });
-    let kernels = args
-        .get(2)
-        .and_then(|p| read_f64(p))
-        .unwrap_or_else(|| (0..28 * k * k).map(|_| next() * 0.2 - 0.05).collect());
     let nk = kernels.len() / (k * k);
     let scales = args
         .get(3)
