@@ -70,6 +70,25 @@ fn assert_same(a: &Ensemble<Network>, b: &Ensemble<Network>, what: &str) {
         assert_eq!(x.learn.rewarded, y.learn.rewarded, "rewarded, {at}");
         assert_eq!(x.learn.last_spike, y.learn.last_spike, "last spike, {at}");
         assert_eq!(
+            bits(x.syn.pos_sums()),
+            bits(y.syn.pos_sums()),
+            "sums of positive weights, {at}"
+        );
+        for j in 0..x.learn.stability.len() {
+            let (fx, fy) = (x.learn.contributing(j), y.learn.contributing(j));
+            assert_eq!(fx, fy, "contributing synapses of {j}, {at}");
+            assert_eq!(
+                x.learn.contributing_list(j),
+                y.learn.contributing_list(j),
+                "list of contributing synapses of {j}, {at}"
+            );
+            // The list holds each flagged synapse once, and nothing else.
+            let mut sorted = y.learn.contributing_list(j).to_vec();
+            sorted.sort_unstable();
+            let flagged: Vec<u32> = (0..fy.len() as u32).filter(|&i| fy[i as usize]).collect();
+            assert_eq!(sorted, flagged, "list against flags of {j}, {at}");
+        }
+        assert_eq!(
             bits(&x.dynamics.l.u),
             bits(&y.dynamics.l.u),
             "potential, {at}"

@@ -8,8 +8,9 @@ use crate::limits;
 pub const MAGNITUDE_MAX: f64 = 1e6;
 /// Longest frame in steps (bounds the time one example can take).
 pub const MAX_FRAME_STEPS: u32 = 100_000;
-/// Bytes of state per plastic synapse (resource, weight, contribution flag).
-pub const SYNAPSE_BYTES: usize = 17;
+/// Bytes of state per plastic synapse (resource, weight, contribution flag and its
+/// place in the list of contributors).
+pub const SYNAPSE_BYTES: usize = 21;
 /// Largest accepted magnitude of the initial resource.
 pub const RESOURCE_MAX: f64 = 1e12;
 
@@ -115,8 +116,8 @@ impl Params {
         if self.microcolumns < 1 {
             return Err(Error::param("microcolumns", "must be >= 1"));
         }
-        // One copy's plastic synapses: resource and weight (f64) and a contribution
-        // flag per L neuron and input.
+        // One copy's plastic synapses: resource and weight (f64), a contribution flag
+        // and a contributor list entry (u32) per L neuron and input.
         limits::elements(
             "microcolumns",
             &[self.n_classes, self.microcolumns, self.n_inputs],

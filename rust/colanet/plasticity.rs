@@ -5,6 +5,8 @@
 //! Every L neuron sees the same input spikes, so "received a spike in the window" is
 //! decided from one last-arrival step per input (docs/algorithms.md §3).
 
+#[cfg(target_arch = "x86_64")]
+use super::lanes::avx2_available;
 use super::lanes::Kernel;
 use super::params::Params;
 use super::stability;
@@ -26,6 +28,10 @@ pub struct Learning {
     pub last_forced: Vec<bool>,
     /// Synapses contributing to the current TSS, (n_post, n_in).
     contrib: Vec<bool>,
+    /// The same synapses as a list per neuron, (n_post, n_in), in the order they were
+    /// marked; the first `contrib_len[j]` entries of row j are valid.
+    contrib_list: Vec<u32>,
+    contrib_len: Vec<usize>,
     /// Counters: own (non-forced) firings, forced firings, rewards applied.
     pub fired: Vec<u64>,
     pub forced: Vec<u64>,
@@ -41,6 +47,8 @@ impl Learning {
             tss_start: vec![NEVER; n_post],
             last_forced: vec![false; n_post],
             contrib: vec![false; n_in * n_post],
+            contrib_list: vec![0; n_in * n_post],
+            contrib_len: vec![0; n_post],
             fired: vec![0; n_post],
             forced: vec![0; n_post],
             rewarded: vec![0; n_post],
@@ -53,6 +61,7 @@ impl Learning {
         self.tss_start.fill(NEVER);
         self.last_forced.fill(false);
         self.contrib.fill(false);
+        self.contrib_len.fill(0);
     }
 
     /// Neuron j spikes at step t. Marks the contributing synapses (inputs that
@@ -75,8 +84,10 @@ impl Learning {
             && self.last_spike[j] != NEVER
             && t - self.last_spike[j] <= i64::from(p.max_isi);
         let row = &mut self.contrib[j * self.n_in..(j + 1) * self.n_in];
+        let list = &mut self.contrib_list[j * self.n_in..(j + 1) * self.n_in];
         if !continues {
             row.fill(false);
+            self.contrib_len[j] = 0;
             self.tss_start[j] = t;
             // Manual: the first firing of a TSS and every forced firing move s by r·d_H.
             self.stability[j] =
@@ -92,13 +103,30 @@ impl Learning {
         let since = self.tss_start[j] - i64::from(p.hebbian_window);
         let dw = p.hebbian * stability::factor(self.stability[j]);
         let mut changed = false;
-        for (i, (&a, c)) in last_arrival.iter().zip(row.iter_mut()).enumerate() {
-            if a > since && !*c {
-                *c = true;
-                if !forced && dw != 0.0 {
-                    syn.change(j, i, dw);
-                    changed = true;
+        if kernel.is_reference() {
+            let mut n = self.contrib_len[j];
+            for (i, (&a, c)) in last_arrival.iter().zip(row.iter_mut()).enumerate() {
+                if a > since && !*c {
+                    *c = true;
+                    list[n] = i as u32;
+                    n += 1;
+                    if !forced && dw != 0.0 {
+                        syn.change(j, i, dw);
+                        changed = true;
+                    }
                 }
+            }
+            self.contrib_len[j] = n;
+        } else {
+            // Marks the new contributors, appending them to the list in input order,
+            // then depresses them all at once (the same dW on each, the same
+            // subtractions from the pool), as the loop above does one by one.
+            let from = self.contrib_len[j];
+            let n = mark_with(kernel, last_arrival, since, row, list, from);
+            self.contrib_len[j] = n;
+            if !forced && dw != 0.0 && n > from {
+                syn.change_all(j, &list[from..n], dw);
+                changed = true;
             }
         }
         if changed {
@@ -130,9 +158,17 @@ impl Learning {
             return false;
         }
         let dw = r * stability::factor(self.stability[j]);
-        let row = &self.contrib[j * self.n_in..(j + 1) * self.n_in];
-        for (i, _) in row.iter().enumerate().filter(|(_, &c)| c) {
-            syn.change(j, i, dw);
+        if kernel.is_reference() {
+            let row = &self.contrib[j * self.n_in..(j + 1) * self.n_in];
+            for (i, _) in row.iter().enumerate().filter(|(_, &c)| c) {
+                syn.change(j, i, dw);
+            }
+        } else {
+            // The contributors from their list, in the order they were marked: each
+            // synapse gets the same dW, and the pool loses the same dW once per
+            // synapse, so the order does not change any result.
+            let list = &self.contrib_list[j * self.n_in..j * self.n_in + self.contrib_len[j]];
+            syn.change_all(j, list, dw);
         }
         syn.settle_with(j, kernel);
         self.stability[j] = stability::on_reward(self.stability[j], p.stability_ratio, r, forced);
@@ -140,8 +176,69 @@ impl Learning {
         true
     }
 
+    /// Contributing synapses of neuron j's current TSS as a list, in the order they
+    /// were marked (for tests and inspection).
+    pub fn contributing_list(&self, j: usize) -> &[u32] {
+        &self.contrib_list[j * self.n_in..j * self.n_in + self.contrib_len[j]]
+    }
+
     /// Contributing flags of neuron j (for tests and inspection).
     pub fn contributing(&self, j: usize) -> &[bool] {
         &self.contrib[j * self.n_in..(j + 1) * self.n_in]
     }
+}
+
+/// Marks the inputs that arrived after `since` and are not marked yet, appending them
+/// to `list` from `n` on, in input order; returns the new length. The arrivals are
+/// compared 64 at a time into a bit mask (vectorised); only its set bits are looked at
+/// one by one.
+#[inline(always)]
+fn mark(last_arrival: &[i64], since: i64, row: &mut [bool], list: &mut [u32], n: usize) -> usize {
+    let mut n = n;
+    for (k, chunk) in last_arrival.chunks(64).enumerate() {
+        let mut m = 0u64;
+        for (b, &a) in chunk.iter().enumerate() {
+            m |= u64::from(a > since) << b;
+        }
+        while m != 0 {
+            let i = k * 64 + m.trailing_zeros() as usize;
+            m &= m - 1;
+            if !row[i] {
+                row[i] = true;
+                list[n] = i as u32;
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2")]
+unsafe fn mark_avx2(
+    last_arrival: &[i64],
+    since: i64,
+    row: &mut [bool],
+    list: &mut [u32],
+    n: usize,
+) -> usize {
+    mark(last_arrival, since, row, list, n)
+}
+
+/// [`mark`] in the AVX2 build where `kernel` runs it and the CPU has it.
+fn mark_with(
+    kernel: Kernel,
+    last_arrival: &[i64],
+    since: i64,
+    row: &mut [bool],
+    list: &mut [u32],
+    n: usize,
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if kernel.uses_avx2() && avx2_available() {
+        // SAFETY: the CPU has AVX2, BMI1 and BMI2.
+        return unsafe { mark_avx2(last_arrival, since, row, list, n) };
+    }
+    let _ = kernel;
+    mark(last_arrival, since, row, list, n)
 }

@@ -153,6 +153,24 @@ impl Synapses {
         }
     }
 
+    /// [`Synapses::change`] of `dw` on each of `inputs` of `post`: the same addition to
+    /// each resource and the same subtractions from the pool, one per input (all of the
+    /// same dW, so their order does not matter), the pool kept in a register meanwhile.
+    #[inline]
+    pub fn change_all(&mut self, post: usize, inputs: &[u32], dw: f64) {
+        let resource = &mut self.resource[post * self.n_in..(post + 1) * self.n_in];
+        for &i in inputs {
+            resource[i as usize] += dw;
+        }
+        if self.silent.is_some() {
+            let mut f = self.free[post];
+            for _ in inputs {
+                f -= dw;
+            }
+            self.free[post] = f;
+        }
+    }
+
     /// Ends a plasticity event of one neuron: spreads the free pool over the N real
     /// and n_s silent synapses when |F| reaches the threshold (the silent share is
     /// lost), then recomputes its weights and Σw⁺.
