@@ -477,8 +477,14 @@ fn step_fast_body<const W8: bool>(
     for u in &mut l.u {
         *u = u.max(0.0);
     }
-    // OUT fires on last step's L spike of its column; BIASGATE on the label unless
-    // gated by last step's OUT spike.
+    helper_nodes(p, links, d, label);
+}
+
+/// The end of a step, the same in the fast and the reference step: OUT fires on last
+/// step's L spike of its column; BIASGATE on the label unless gated by last step's OUT
+/// spike; this step's L spikes become the next step's winners; the clock advances.
+fn helper_nodes(p: &Params, links: &Links, d: &mut Dynamics, label: Option<usize>) {
+    let (t, m) = (d.t, p.microcolumns);
     for c in 0..p.n_classes {
         let out_in = if d.prev_winner[c].is_some() {
             links.l_out
@@ -661,41 +667,7 @@ pub fn step_reference(
     d.l.floor();
     // The reference leaves this step's forcing marks in place.
     d.forced_set = true;
-    // OUT fires on last step's L spike of its column; BIASGATE on the label unless
-    // gated by last step's OUT spike.
-    for c in 0..p.n_classes {
-        let out_in = if d.prev_winner[c].is_some() {
-            links.l_out
-        } else {
-            0.0
-        };
-        let out_fired_before = d.out[c];
-        d.out[c] = out_in >= links.helper_threshold;
-        if out_fired_before {
-            d.gate_block[c] = d.gate_block[c].max(links.out_gate_block);
-        }
-        let gate_in = match d.target {
-            Some((ts, tc)) if tc == c && t == ts + 1 => links.target_gate,
-            _ => 0.0,
-        };
-        if d.gate_block[c] > 0 {
-            d.gate_block[c] -= 1;
-            d.gate[c] = false;
-        } else {
-            d.gate[c] = gate_in >= links.helper_threshold;
-        }
-        if d.out[c] {
-            d.votes[c] += 1;
-        }
-    }
-    d.prev_winner.fill(None);
-    for &(j, _) in &d.spikes {
-        d.prev_winner[j / m] = Some(j);
-    }
-    if let Some(c) = label {
-        d.target = Some((t, c));
-    }
-    d.t += 1;
+    helper_nodes(p, links, d, label);
 }
 
 /// Plasticity of the step just run: spikes first (anti-Hebbian, TSS bookkeeping),
