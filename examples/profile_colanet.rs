@@ -12,21 +12,18 @@ use snnconv::colanet::ensemble::{decide, Ensemble};
 use snnconv::colanet::network::{Links, Network};
 use snnconv::colanet::Params;
 
+mod common;
+use common::Lcg;
+
 fn synthetic(n: usize) -> (Vec<u8>, Vec<usize>, usize) {
     let (h, w) = (28usize, 28usize);
-    let mut s = 1u64;
-    let mut next = || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = Lcg(1);
     let mut x = Vec::with_capacity(n * h * w);
     let mut y = Vec::with_capacity(n);
     for _ in 0..n {
-        let class = (next() * 10.0) as usize;
+        let class = (rng.next_f64() * 10.0) as usize;
         let radius = 3.0 + 0.6 * class as f64;
-        let (cy, cx) = (12.0 + 4.0 * next(), 12.0 + 4.0 * next());
+        let (cy, cx) = (12.0 + 4.0 * rng.next_f64(), 12.0 + 4.0 * rng.next_f64());
         for i in 0..h * w {
             let (py, px) = ((i / w) as f64, (i % w) as f64);
             let d = ((py - cy).powi(2) + (px - cx).powi(2)).sqrt();

@@ -5,42 +5,17 @@
 //! threshold they were preprocessed with (default 0).
 use snnconv::kernels::{KernelLearner, KernelParams};
 
+mod common;
+use common::{read_f64, rings, Lcg};
+
 fn main() {
     let (h, w) = (28, 28);
-    let mut s = 1u64;
-    let mut next = || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let images: Vec<Vec<f64>> = match std::fs::read(std::env::args().nth(1).unwrap_or_default()) {
-        // A file of preprocessed 28x28 f64 images (little endian), if given.
-        Ok(bytes) => bytes
-            .chunks(8 * h * w)
-            .map(|c| {
-                c.chunks(8)
-                    .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                    .collect()
-            })
-            .collect(),
-        Err(_) => (0..2000)
-            .map(|_| {
-                let (cy, cx) = (8.0 + 12.0 * next(), 8.0 + 12.0 * next());
-                (0..h * w)
-                    .map(|i| {
-                        let (y, x) = ((i / w) as f64, (i % w) as f64);
-                        let d = ((y - cy).powi(2) + (x - cx).powi(2)).sqrt();
-                        if (d - 6.0).abs() < 1.5 {
-                            1.0
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect()
-            })
-            .collect(),
-    };
+    // A file of preprocessed 28x28 f64 images (little endian), if given; else rings.
+    let images: Vec<Vec<f64>> = read_f64(&std::env::args().nth(1).unwrap_or_default())
+        .unwrap_or_else(|| rings(2000, h, w, &mut Lcg(1)))
+        .chunks(h * w)
+        .map(<[f64]>::to_vec)
+        .collect();
     let n_images = images.len() as f64;
     let params = KernelParams {
         kernel_size: 9,

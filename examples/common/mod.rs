@@ -1,5 +1,7 @@
 //! What the profiling drivers share: reading little-endian f64 files and a seeded
 //! stand-in for MNIST when no file is given.
+// Each driver compiles this module on its own and uses only part of it.
+#![allow(dead_code)]
 
 /// A little-endian f64 file as a vector, or None when it cannot be read.
 pub fn read_f64(path: &str) -> Option<Vec<f64>> {
