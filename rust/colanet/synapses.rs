@@ -175,6 +175,13 @@ impl Synapses {
     /// and n_s silent synapses when |F| reaches the threshold (the silent share is
     /// lost), then recomputes its weights and Σw⁺.
     pub fn settle(&mut self, post: usize) {
+        self.spread_free_pool(post);
+        self.refresh(post);
+    }
+
+    /// Spreads neuron `post`'s free pool over its N real and n_s silent synapses when
+    /// |F| reaches the threshold (the silent share is lost).
+    fn spread_free_pool(&mut self, post: usize) {
         if let Some(ns) = self.silent {
             let f = self.free[post];
             if f != 0.0 && f.abs() >= self.renorm_threshold {
@@ -185,7 +192,6 @@ impl Synapses {
                 self.free[post] = 0.0;
             }
         }
-        self.refresh(post);
     }
 
     /// [`Synapses::settle`] with the refresh of `kernel`: the fast kernels compute a
@@ -195,16 +201,7 @@ impl Synapses {
         if kernel.is_reference() {
             return self.settle(post);
         }
-        if let Some(ns) = self.silent {
-            let f = self.free[post];
-            if f != 0.0 && f.abs() >= self.renorm_threshold {
-                let share = f / (self.n_in as f64 + f64::from(ns));
-                for w in &mut self.resource[post * self.n_in..(post + 1) * self.n_in] {
-                    *w += share;
-                }
-                self.free[post] = 0.0;
-            }
-        }
+        self.spread_free_pool(post);
         #[cfg(target_arch = "x86_64")]
         if kernel.uses_avx2() && avx2_available() {
             // SAFETY: the CPU has AVX2 and BMI2.
