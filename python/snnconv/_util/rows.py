@@ -23,8 +23,9 @@ def map_rows(
 ) -> np.ndarray:
     """``fn(a)`` computed on contiguous blocks of rows of ``a`` in up to ``n_threads``
     threads (None: all cores), concatenated in order. ``fn`` must be row-wise."""
-    threads = min(os.cpu_count() or 1, n_threads or os.cpu_count() or 1)
-    threads = min(threads, a.shape[0] // MIN_ROWS_PER_THREAD)
+    # An explicit count is honoured as the core honours it (it is already capped by
+    # check_n_threads); None means all cores.
+    threads = min(n_threads or os.cpu_count() or 1, a.shape[0] // MIN_ROWS_PER_THREAD)
     if threads <= 1:
         return fn(a)
     blocks = np.array_split(a, threads)
