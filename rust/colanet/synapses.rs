@@ -83,8 +83,16 @@ impl Synapses {
             pos_sum: vec![0.0; n_post],
             free: vec![0.0; n_post],
         };
-        for j in 0..n_post {
-            s.refresh(j);
+        // Every synapse starts with the same resource, so every neuron gets what
+        // `refresh` would give it: the same weight everywhere and the same Σw⁺ (summed
+        // in input order once), written row by row instead of neuron by neuron.
+        if n_post > 0 {
+            s.refresh(0);
+            let (w, pos) = (s.weight(0, 0), s.pos_sum[0]);
+            for row in s.weight_t.as_mut_slice().chunks_exact_mut(stride) {
+                row[..n_post].fill(w);
+            }
+            s.pos_sum.fill(pos);
         }
         s
     }
@@ -181,6 +189,7 @@ impl Synapses {
 
     /// Spreads neuron `post`'s free pool over its N real and n_s silent synapses when
     /// |F| reaches the threshold (the silent share is lost).
+    #[inline(always)]
     fn spread_free_pool(&mut self, post: usize) {
         if let Some(ns) = self.silent {
             let f = self.free[post];
@@ -201,18 +210,20 @@ impl Synapses {
         if kernel.is_reference() {
             return self.settle(post);
         }
-        self.spread_free_pool(post);
         #[cfg(target_arch = "x86_64")]
         if kernel.uses_avx2() && avx2_available() {
             // SAFETY: the CPU has AVX2 and BMI2.
-            return unsafe { self.refresh_avx2(post) };
+            return unsafe { self.settle_avx2(post) };
         }
+        self.spread_free_pool(post);
         self.refresh_chunked(post);
     }
 
+    /// The spread and the refresh of [`Synapses::settle_with`] compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,bmi2")]
-    unsafe fn refresh_avx2(&mut self, post: usize) {
+    unsafe fn settle_avx2(&mut self, post: usize) {
+        self.spread_free_pool(post);
         self.refresh_chunked(post);
     }
 
