@@ -20,6 +20,8 @@ pub struct Schedule {
     masks: Vec<u64>,
     /// Emitting inputs of the frame with their step masks, in input order.
     active: Vec<(u32, u64)>,
+    /// The largest input of the schedule (none if no input emits).
+    max_input: Option<u32>,
 }
 
 /// Does an input of count `n` emit at local step `k` of a `t_p`-step presentation?
@@ -85,6 +87,7 @@ impl Schedule {
             self.offsets.push(len);
         }
         self.inputs.truncate(len);
+        self.find_max_input();
     }
 
     /// Rebuilds the schedule for one example's counts, step by step (the reference
@@ -101,6 +104,21 @@ impl Schedule {
             }
             self.offsets.push(self.inputs.len());
         }
+        self.find_max_input();
+    }
+
+    /// Each step lists its inputs in rising order, so the largest input is the largest
+    /// of the steps' last ones.
+    fn find_max_input(&mut self) {
+        self.max_input = (0..self.steps() as u32)
+            .filter_map(|k| self.at(k).last().copied())
+            .max();
+    }
+
+    /// The largest input of the schedule, if any emits (the kernels check it against
+    /// the weight rows once per frame instead of scanning every entry).
+    pub fn max_input(&self) -> Option<u32> {
+        self.max_input
     }
 
     /// The whole schedule: inputs of step k are `inputs[offsets[k]..offsets[k + 1]]`.
@@ -194,6 +212,8 @@ mod tests {
                 a.fill(&counts, t_p);
                 b.fill_reference(&counts, t_p);
                 assert_eq!((&a.offsets, &a.inputs), (&b.offsets, &b.inputs));
+                assert_eq!(a.max_input(), a.inputs.iter().copied().max());
+                assert_eq!(b.max_input(), a.max_input());
                 for k in 0..t_p + 2 {
                     assert_eq!(a.at(k), b.at(k));
                 }

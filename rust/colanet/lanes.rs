@@ -19,6 +19,8 @@
 //! input sums and AVX2 elsewhere, AVX2, or portable, the best the CPU has), or the
 //! reference one kept for tests and benchmarks.
 
+use super::encode::Schedule;
+
 /// Which implementation of the spiking step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
@@ -234,18 +236,57 @@ pub fn sum_steps(
     assert!(rows_inside(inputs, n_in));
     assert!(offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() <= Some(&inputs.len()));
     assert!(out.len() >= offsets.len().saturating_sub(1) * stride);
+    // SAFETY: rows, steps and `out` were checked above.
+    unsafe { sum_steps_unchecked(kernel, weights, stride, offsets, inputs, out) }
+}
+
+/// [`sum_steps`] over a whole [`Schedule`]: its steps' offsets rise from 0 to the
+/// length of its inputs by construction, and its largest input is known, so the
+/// checks take constant time instead of a pass over every entry (which cost about
+/// 2 % of training, once per frame and copy).
+pub fn sum_schedule(
+    kernel: Kernel,
+    weights: &[f64],
+    stride: usize,
+    sched: &Schedule,
+    out: &mut [f64],
+) {
+    assert!(stride % 4 == 0 && stride > 0);
+    let n_in = weights.len() / stride;
+    assert!(sched.max_input().is_none_or(|i| (i as usize) < n_in));
+    assert!(out.len() >= sched.steps() * stride);
+    let (offsets, inputs) = sched.csr();
+    // SAFETY: rows and `out` were checked above; a schedule's offsets are ordered
+    // and end inside its inputs.
+    unsafe { sum_steps_unchecked(kernel, weights, stride, offsets, inputs, out) }
+}
+
+/// The dispatch of [`sum_steps`].
+///
+/// # Safety
+/// Every input is below `weights.len() / stride`, `offsets` rise and end at most at
+/// `inputs.len()`, `out` holds (offsets.len() − 1)·stride values, and 4 divides
+/// `stride`.
+unsafe fn sum_steps_unchecked(
+    kernel: Kernel,
+    weights: &[f64],
+    stride: usize,
+    offsets: &[usize],
+    inputs: &[u32],
+    out: &mut [f64],
+) {
     match kernel {
         #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
         Kernel::Avx512 if stride % 8 == 0 && avx512_available() => {
-            // SAFETY: AVX-512F is present; rows, steps and `out` were checked above.
+            // SAFETY: AVX-512F is present; the caller checked rows, steps and `out`.
             unsafe { sum_steps_avx512(weights, stride, offsets, inputs, out) }
         }
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 | Kernel::Avx512 if avx2_available() => {
-            // SAFETY: AVX2 is present; rows, steps and `out` were checked above.
+            // SAFETY: AVX2 is present; the caller checked rows, steps and `out`.
             unsafe { sum_steps_avx2(weights, stride, offsets, inputs, out) }
         }
-        // SAFETY: rows, steps and `out` were checked above.
+        // SAFETY: the caller checked rows, steps and `out`.
         _ => unsafe { sum_steps_lanes::<[f64; 4]>(weights, stride, offsets, inputs, out) },
     }
 }

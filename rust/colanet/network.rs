@@ -19,7 +19,7 @@ use rand_pcg::Pcg64;
 use super::encode::Schedule;
 #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
 use super::lanes::avx512_available;
-use super::lanes::{avx2_available, sum_rows, sum_steps, Kernel};
+use super::lanes::{avx2_available, sum_rows, sum_schedule, Kernel};
 use super::neuron::{uniform, Lif};
 use super::params::Params;
 use super::plasticity::{Learning, NEVER};
@@ -163,9 +163,8 @@ impl Dynamics {
             return;
         }
         let (w, stride) = syn.padded_weights();
-        let (offsets, inputs) = sched.csr();
         self.sums.resize(sched.steps() * stride, 0.0);
-        sum_steps(self.kernel, w, stride, offsets, inputs, &mut self.sums);
+        sum_schedule(self.kernel, w, stride, sched, &mut self.sums);
         self.sums_ready = true;
     }
 
