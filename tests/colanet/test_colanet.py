@@ -215,3 +215,30 @@ def test_scikit_learn_sees_classifiers():
     X, y = _prototypes(90, seed=7, classes=3)
     scores = cross_val_score(DigitalCoLaNET(microcolumns=3, input_max=10), X, y, cv=3)
     assert scores.min() >= 0.9
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.float64])
+def test_plain_arrays_are_validated_as_check_array_would(dtype):
+    """Numeric numpy input skips scikit-learn's check_array (its first call costs tens
+    of milliseconds of imports) and gives exactly the array it would have given."""
+    from sklearn.utils.validation import check_array
+
+    from snnconv.colanet.input import as_features
+
+    base = np.random.default_rng(0).integers(0, 200, (5, 2, 6, 4)).astype(dtype)
+    X = base[:, :, ::2, :]  # not contiguous, 4-D
+    want = np.ascontiguousarray(
+        check_array(X, dtype="numeric", allow_nd=True).reshape(5, -1), dtype=np.float64
+    )
+    got = as_features(X)
+    assert got.dtype == np.float64 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(("bad", "match"), [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_non_finite_features_keep_scikit_learn_messages(bad, match):
+    X, y = _prototypes(20)
+    X = X.astype(np.float64)
+    X[3, 5] = bad
+    with pytest.raises(ValueError, match=match):
+        CoLaNET(**FAST).fit(X, y)

@@ -96,7 +96,12 @@ def classification_targets(y: Any, n: int, min_classes: int = 2) -> tuple[np.nda
         raise DataError(f"y: unsupported label dtype {a.dtype}")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise DataError("y: contains NaN or infinity")
-    kind = type_of_target(a, input_name="y") if a.ndim in (1, 2) else "unknown"
+    if a.ndim == 1 and a.dtype.kind in "iu":
+        # Integer labels in one axis are always class labels (what type_of_target
+        # says of them, without its first call's imports: tens of milliseconds).
+        kind = "multiclass"
+    else:
+        kind = type_of_target(a, input_name="y") if a.ndim in (1, 2) else "unknown"
     if kind not in ("binary", "multiclass"):
         raise DataError(
             f"y: Unknown label type: {kind!r}; a classifier needs one class label per "

@@ -266,8 +266,13 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         if getattr(self, "population_", None) is not None:
             a = self.population_.transform(a)
         t_p = int(self.presentation_steps)
-        counts = np.floor(np.minimum(a * t_p / self.input_max_, t_p))
-        return counts.astype(np.uint8)
+        # floor(min(a·T_p / input_max, T_p)) in one buffer: the same operations in the
+        # same order as the expression, without three temporaries to allocate.
+        x = np.multiply(a, t_p)
+        np.divide(x, self.input_max_, out=x)
+        np.minimum(x, t_p, out=x)
+        np.floor(x, out=x)
+        return x.astype(np.uint8)
 
     # ---------------------------------------------------------------- fitting
     def fit(self, X: Any, y: Any) -> ColanetBase:
