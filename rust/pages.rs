@@ -18,6 +18,47 @@ pub fn zeroed<T: Copy + Default>(n: usize) -> Vec<T> {
     v
 }
 
+/// Below this, populating pages ahead is not worth a system call.
+const POPULATE_MIN: usize = 64 << 10;
+
+/// A vector of `n` copies of `value` whose pages the OS maps in one call before they
+/// are written (`MADV_POPULATE_WRITE`, Linux 5.14 and later), instead of one page
+/// fault per 4 KiB page during the fill: on a VM a fault costs microseconds, and a
+/// CoLaNET ensemble touches tens of megabytes when it is built. Same contents as
+/// `vec![value; n]`.
+pub fn filled<T: Clone>(n: usize, value: T) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(n);
+    let bytes = n * std::mem::size_of::<T>();
+    if bytes >= POPULATE_MIN {
+        advise_populate(v.as_mut_ptr().cast::<u8>().cast_const(), bytes);
+    }
+    v.resize(n, value);
+    v
+}
+
+#[cfg(target_os = "linux")]
+fn advise_populate(start: *const u8, len: usize) {
+    const PAGE: usize = 4 << 10;
+    let (begin, end) = (start as usize, start as usize + len);
+    let (begin, end) = (begin.next_multiple_of(PAGE), end / PAGE * PAGE);
+    if end > begin {
+        // SAFETY: the range lies inside the vector's own (uninitialised) allocation;
+        // populating maps its pages writable and zeroed, it never reads or changes
+        // initialised memory. Older kernels refuse the advice (EINVAL); the pages
+        // then fault in as usual, so the result is ignored.
+        unsafe {
+            libc::madvise(
+                begin as *mut libc::c_void,
+                end - begin,
+                libc::MADV_POPULATE_WRITE,
+            );
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_populate(_start: *const u8, _len: usize) {}
+
 #[cfg(target_os = "linux")]
 fn advise_huge(start: *const u8, len: usize) {
     const HUGE: usize = 2 << 20;
@@ -38,6 +79,15 @@ fn advise_huge(_start: *const u8, _len: usize) {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn filled_buffers_hold_the_value_at_any_size() {
+        for n in [0, 1, 1000, (300 << 10) / 8 + 3] {
+            let v: Vec<f64> = super::filled(n, 0.25);
+            assert_eq!(v.len(), n);
+            assert!(v.iter().all(|&x| x == 0.25));
+        }
+    }
+
     #[test]
     fn zeroed_buffers_are_zero_at_any_size() {
         for n in [0, 1, 1000, (9 << 20) / 4 + 3] {

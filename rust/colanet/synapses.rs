@@ -23,7 +23,7 @@ struct AlignedWeights(Vec<Line>);
 impl AlignedWeights {
     fn zeros(len: usize) -> Self {
         debug_assert!(len % 8 == 0);
-        Self(vec![Line([0.0; 8]); len / 8])
+        Self(crate::pages::filled(len / 8, Line([0.0; 8])))
     }
     #[inline]
     fn as_slice(&self) -> &[f64] {
@@ -77,7 +77,7 @@ impl Synapses {
             w_max,
             silent,
             renorm_threshold,
-            resource: vec![initial_resource; n_in * n_post],
+            resource: crate::pages::filled(n_in * n_post, initial_resource),
             weight_t: AlignedWeights::zeros(n_in * stride),
             stride,
             pos_sum: vec![0.0; n_post],
