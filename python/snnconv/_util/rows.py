@@ -18,16 +18,29 @@ import numpy as np
 MIN_ROWS_PER_THREAD = 256
 
 
+def row_threads(n_rows: int, n_threads: int | None) -> int:
+    """Threads :func:`map_rows` uses for ``n_rows`` rows: an explicit count is honoured
+    as the core honours it (it is already capped by check_n_threads), None means all
+    cores, and no thread gets fewer than MIN_ROWS_PER_THREAD rows."""
+    return min(n_threads or os.cpu_count() or 1, n_rows // MIN_ROWS_PER_THREAD)
+
+
 def map_rows(
-    fn: Callable[[np.ndarray], np.ndarray], a: np.ndarray, n_threads: int | None
+    fn: Callable[[np.ndarray], np.ndarray],
+    a: np.ndarray,
+    n_threads: int | None,
+    pool: ThreadPoolExecutor | None = None,
 ) -> np.ndarray:
     """``fn(a)`` computed on contiguous blocks of rows of ``a`` in up to ``n_threads``
-    threads (None: all cores), concatenated in order. ``fn`` must be row-wise."""
-    # An explicit count is honoured as the core honours it (it is already capped by
-    # check_n_threads); None means all cores.
-    threads = min(n_threads or os.cpu_count() or 1, a.shape[0] // MIN_ROWS_PER_THREAD)
+    threads (None: all cores), concatenated in order. ``fn`` must be row-wise.
+
+    ``pool``: an executor with at least that many workers, for callers that map many
+    times (a new one is started and joined otherwise)."""
+    threads = row_threads(a.shape[0], n_threads)
     if threads <= 1:
         return fn(a)
     blocks = np.array_split(a, threads)
-    with ThreadPoolExecutor(threads) as pool:
+    if pool is not None:
         return np.concatenate(list(pool.map(fn, blocks)))
+    with ThreadPoolExecutor(threads) as own:
+        return np.concatenate(list(own.map(fn, blocks)))

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 
-from .._util.rows import map_rows
+from .._util.rows import map_rows, row_threads
 from .._util.validation import check_alloc
 from ..exceptions import DataError
 
@@ -81,13 +83,27 @@ def match_scale(a: np.ndarray, t_p: int, target: float, n_threads: int | None = 
     sums in any case) before their mean.
     """
     sample = a[:MATCH_SAMPLE]
+    threads = row_threads(sample.shape[0], n_threads)
+    # One executor for the whole bisection (about 40 maps), not one per step.
+    with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
+        return _bisect_scale(sample, t_p, target, n_threads, pool)
+
+
+def _bisect_scale(
+    sample: np.ndarray,
+    t_p: int,
+    target: float,
+    n_threads: int | None,
+    pool: ThreadPoolExecutor | None,
+) -> float:
+    """The bisection of :func:`match_scale` over ``sample``."""
     top = float(sample.max())
 
     def spikes(scale: float) -> float:
         def rows(block: np.ndarray) -> np.ndarray:
             return np.floor(np.minimum(block * t_p / scale, t_p)).sum(axis=1)
 
-        return float(map_rows(rows, sample, n_threads).mean())
+        return float(map_rows(rows, sample, n_threads, pool).mean())
 
     if not top > 0:
         return 1.0  # all-zero features: no scale gives a spike
