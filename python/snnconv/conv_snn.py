@@ -330,7 +330,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     def calibrate(self, images: Any) -> ConvSNN:
         """Sets ``scale_`` so the mean conv rate over ``images`` equals ``target_rate``.
 
-        The whole sample is simulated once per bisection step (typically 15-30), so
+        The whole sample is simulated once per bisection step (12–14 on MNIST), so
         pass a representative sample (a few hundred images), not a whole data set.
         With ``scale`` given, only the kernels are resolved.
         """
