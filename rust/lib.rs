@@ -7,6 +7,7 @@
 pub mod colanet;
 pub mod error;
 pub mod kernels;
+mod lanes;
 pub mod limits;
 mod pages;
 pub mod preprocess;

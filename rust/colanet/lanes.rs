@@ -20,6 +20,7 @@
 //! reference one kept for tests and benchmarks.
 
 use super::encode::Schedule;
+use crate::lanes::Lanes;
 
 /// Which implementation of the spiking step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,65 +110,6 @@ fn rows_inside(inputs: &[u32], n_in: usize) -> bool {
         .copied()
         .max()
         .is_none_or(|i| (i as usize) < n_in)
-}
-
-/// Four f64 lanes.
-trait Lanes: Copy {
-    fn zero() -> Self;
-    /// # Safety
-    /// `p` must point to four readable f64.
-    unsafe fn load(p: *const f64) -> Self;
-    fn add(self, o: Self) -> Self;
-    fn to_array(self) -> [f64; 4];
-}
-
-impl Lanes for [f64; 4] {
-    #[inline(always)]
-    fn zero() -> Self {
-        [0.0; 4]
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f64) -> Self {
-        // SAFETY: the caller guarantees four readable f64.
-        unsafe { p.cast::<[f64; 4]>().read_unaligned() }
-    }
-    #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        std::array::from_fn(|l| self[l] + o[l])
-    }
-    #[inline(always)]
-    fn to_array(self) -> [f64; 4] {
-        self
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::Lanes;
-    use std::arch::x86_64::*;
-
-    // SAFETY (all methods): only called from functions compiled with
-    // `#[target_feature(enable = "avx2")]` after a runtime check, always inlined.
-    impl Lanes for __m256d {
-        #[inline(always)]
-        fn zero() -> Self {
-            unsafe { _mm256_setzero_pd() }
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f64) -> Self {
-            unsafe { _mm256_loadu_pd(p) }
-        }
-        #[inline(always)]
-        fn add(self, o: Self) -> Self {
-            unsafe { _mm256_add_pd(self, o) }
-        }
-        #[inline(always)]
-        fn to_array(self) -> [f64; 4] {
-            let mut a = [0.0; 4];
-            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self) };
-            a
-        }
-    }
 }
 
 /// Sums of the weight rows of `inputs` (in their order, starting from +0.0) for the

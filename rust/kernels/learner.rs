@@ -7,10 +7,10 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::kernels::conv::{out_len, PARALLEL_MACS};
-use crate::kernels::lanes::Lanes;
 use crate::kernels::responses::{
     responses_row, row_maxima, KernelQuads, RowMax, SparseImage, ROW_MAX_KERNELS,
 };
+use crate::lanes::Lanes;
 use crate::limits;
 pub use crate::resource::{weight, zero_weight_resource};
 use crate::rng::{derive_seed, mix64, purpose};

@@ -13,7 +13,7 @@
 //! varying trip counts, cost a branch misprediction per tile row). The same loops
 //! run on AVX2 vectors or on plain arrays (other CPUs), through [`Lanes`].
 
-use crate::kernels::lanes::Lanes;
+use crate::lanes::Lanes;
 
 /// Most quads accumulated at once: 32 kernels in 8 AVX2 registers.
 const MAX_QUADS: usize = 8;

@@ -1,4 +1,5 @@
-//! Four f64 lanes: one AVX2 register, or a plain array on other CPUs.
+//! Four f64 lanes: one AVX2 register, or a plain array on other CPUs, for the kernel
+//! learner's responses and CoLaNET's input sums.
 //!
 //! Hot loops are written once, generic over [`Lanes`], and compiled twice: inside
 //! a `#[target_feature(enable = "avx2")]` function with `__m256d` (intrinsics, so
@@ -15,6 +16,8 @@ pub trait Lanes: Copy {
     /// # Safety
     /// `p` must point to four readable f64.
     unsafe fn load(p: *const f64) -> Self;
+    /// `self + o`, lane-wise.
+    fn add(self, o: Self) -> Self;
     /// `self + w · v`, the product rounded before the sum (no fused multiply-add).
     fn add_product(self, w: Self, v: Self) -> Self;
     /// Lane-wise `if self > o { self } else { o }`.
@@ -43,6 +46,10 @@ impl Lanes for [f64; 4] {
     unsafe fn load(p: *const f64) -> Self {
         // SAFETY: the caller guarantees four readable f64.
         unsafe { p.cast::<[f64; 4]>().read_unaligned() }
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        std::array::from_fn(|l| self[l] + o[l])
     }
     #[inline(always)]
     fn add_product(self, w: Self, v: Self) -> Self {
@@ -105,6 +112,10 @@ mod avx2 {
         #[inline(always)]
         unsafe fn load(p: *const f64) -> Self {
             unsafe { _mm256_loadu_pd(p) }
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            unsafe { _mm256_add_pd(self, o) }
         }
         #[inline(always)]
         fn add_product(self, w: Self, v: Self) -> Self {
@@ -174,6 +185,7 @@ mod tests {
         unsafe fn check(a: [f64; 4], b: [f64; 4], v: f64) {
             let (x, y) = unsafe { (__m256d::load(a.as_ptr()), __m256d::load(b.as_ptr())) };
             let bits = |q: [f64; 4]| q.map(f64::to_bits);
+            assert_eq!(bits(x.add(y).to_array()), bits(a.add(b)));
             let prod = x.add_product(y, __m256d::splat(v)).to_array();
             assert_eq!(bits(prod), bits(a.add_product(b, [v; 4])));
             assert_eq!(bits(x.max(y).to_array()), bits(a.max(b)));
