@@ -807,14 +807,11 @@ mod tests {
         );
         let net = ConvSnn::new(p, &kernels, k, &vec![1.0; nk], (h, w)).unwrap();
         let run = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            crate::threads::install(Some(threads), || {
                 net.calibrate(&imgs, &CalibrationOptions::new(1.0, true))
                     .unwrap()
             })
+            .unwrap()
         };
         assert_eq!(run(1), run(3));
     }
