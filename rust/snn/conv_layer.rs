@@ -25,8 +25,9 @@ pub enum Reset {
     Zero,
 }
 
-/// Padding granule of the kernel axis (one AVX register of f32).
-const LANE_GRANULE: usize = 8;
+/// Padding granule of the kernel axis (one AVX register of f32); also the kernels per
+/// chunk of the calibration's counts-only simulation.
+pub(super) const LANE_GRANULE: usize = 8;
 
 /// Geometry, weights and neuron constants of one convolution layer.
 #[derive(Clone, Debug)]

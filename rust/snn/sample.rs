@@ -21,14 +21,12 @@
 use rayon::prelude::*;
 
 use super::calibrate::{calibrate_with, Calibration, CalibrationOptions, Request};
-use super::conv_layer::{covering, ConvLayer, Reset};
+use super::conv_layer::{covering, ConvLayer, Reset, LANE_GRANULE};
 use super::encoder::{advance_carry, InputEncoder};
 use super::network::ConvSnn;
 use crate::error::Result;
 use crate::limits;
 
-/// Kernels per SIMD chunk (one AVX register of f32).
-const GRANULE: usize = 8;
 /// At most this many chunks per position are simulated together; more kernels are
 /// simulated in several groups (kernels never interact).
 const MAX_CHUNKS: usize = 8;
@@ -219,17 +217,18 @@ impl<'a> CalibrationSample<'a> {
         self.layer.set_scales(req.scales)?;
         let nk = self.layer.n_kernels;
         let kk = self.layer.k * self.layer.k;
-        // Needed kernels in groups of at most MAX_CHUNKS·GRANULE lanes, each with its
+        // Needed kernels in groups of at most MAX_CHUNKS·LANE_GRANULE lanes, each with its
         // weights packed as rows of `chunks` registers per kernel cell.
         let kernels: Vec<usize> = (0..nk).filter(|&a| req.needed[a]).collect();
-        let groups: Vec<(Vec<usize>, usize, Vec<[f32; GRANULE]>)> = kernels
-            .chunks(MAX_CHUNKS * GRANULE)
+        let groups: Vec<(Vec<usize>, usize, Vec<[f32; LANE_GRANULE]>)> = kernels
+            .chunks(MAX_CHUNKS * LANE_GRANULE)
             .map(|ks| {
-                let chunks = ks.len().div_ceil(GRANULE);
-                let mut w = vec![[0f32; GRANULE]; kk * chunks];
+                let chunks = ks.len().div_ceil(LANE_GRANULE);
+                let mut w = vec![[0f32; LANE_GRANULE]; kk * chunks];
                 for c in 0..kk {
                     for (l, &a) in ks.iter().enumerate() {
-                        w[c * chunks + l / GRANULE][l % GRANULE] = self.layer.weight(a, c);
+                        w[c * chunks + l / LANE_GRANULE][l % LANE_GRANULE] =
+                            self.layer.weight(a, c);
                     }
                 }
                 (ks.to_vec(), chunks, w)
@@ -260,7 +259,7 @@ impl<'a> CalibrationSample<'a> {
                     };
                     for (ks, chunks, w) in &groups {
                         s.counts.clear();
-                        s.counts.resize(chunks * GRANULE, 0);
+                        s.counts.resize(chunks * LANE_GRANULE, 0);
                         count_image(&geo, r, w, *chunks, &mut s.counts);
                         for (l, &a) in ks.iter().enumerate() {
                             counts[a] = s.counts[l];
@@ -284,11 +283,11 @@ impl<'a> CalibrationSample<'a> {
     }
 }
 
-/// Conv spikes of one image per lane, added to `counts` (`chunks`·GRANULE).
+/// Conv spikes of one image per lane, added to `counts` (`chunks`·LANE_GRANULE).
 fn count_image(
     geo: &Geometry,
     raster: &[u64],
-    w: &[[f32; GRANULE]],
+    w: &[[f32; LANE_GRANULE]],
     chunks: usize,
     counts: &mut [u32],
 ) {
@@ -306,7 +305,7 @@ fn count_image(
 fn dispatch<L: Lanes>(
     geo: &Geometry,
     raster: &[u64],
-    w: &[[f32; GRANULE]],
+    w: &[[f32; LANE_GRANULE]],
     chunks: usize,
     counts: &mut [u32],
 ) {
@@ -323,7 +322,7 @@ fn dispatch<L: Lanes>(
     }
 }
 
-/// One register of GRANULE neurons (potentials and spike counts) and the
+/// One register of LANE_GRANULE neurons (potentials and spike counts) and the
 /// operations of a step, each exactly the f32 operation of `ConvLayer`.
 trait Lanes: Copy {
     type Count: Copy;
@@ -331,28 +330,28 @@ trait Lanes: Copy {
     fn zero_count() -> Self::Count;
     /// u ← u·d.
     fn leak(self, d: f32) -> Self;
-    fn load(w: &[f32; GRANULE]) -> Self;
+    fn load(w: &[f32; LANE_GRANULE]) -> Self;
     /// u ← u + w.
     fn add(self, w: Self) -> Self;
     /// Threshold test and reset; counts the spikes. Returns the new potentials and
     /// whether every one of them lies below u_THR (false for NaN).
     fn fire(self, th: f32, reset: Reset, count: &mut Self::Count) -> (Self, bool);
-    fn counts(count: Self::Count) -> [u32; GRANULE];
+    fn counts(count: Self::Count) -> [u32; LANE_GRANULE];
 }
 
 /// Plain arrays: the fallback without AVX2.
 #[derive(Clone, Copy)]
-struct Portable([f32; GRANULE]);
+struct Portable([f32; LANE_GRANULE]);
 
 impl Lanes for Portable {
-    type Count = [u32; GRANULE];
+    type Count = [u32; LANE_GRANULE];
     #[inline(always)]
     fn zero() -> Self {
-        Self([0.0; GRANULE])
+        Self([0.0; LANE_GRANULE])
     }
     #[inline(always)]
     fn zero_count() -> Self::Count {
-        [0; GRANULE]
+        [0; LANE_GRANULE]
     }
     #[inline(always)]
     fn leak(mut self, d: f32) -> Self {
@@ -362,7 +361,7 @@ impl Lanes for Portable {
         self
     }
     #[inline(always)]
-    fn load(w: &[f32; GRANULE]) -> Self {
+    fn load(w: &[f32; LANE_GRANULE]) -> Self {
         Self(*w)
     }
     #[inline(always)]
@@ -388,7 +387,7 @@ impl Lanes for Portable {
         (self, below)
     }
     #[inline(always)]
-    fn counts(count: Self::Count) -> [u32; GRANULE] {
+    fn counts(count: Self::Count) -> [u32; LANE_GRANULE] {
         count
     }
 }
@@ -397,7 +396,7 @@ impl Lanes for Portable {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{dispatch, Geometry, Lanes, Reset, GRANULE};
+    use super::{dispatch, Geometry, Lanes, Reset, LANE_GRANULE};
 
     /// One AVX register; the intrinsics are the IEEE operations of the portable
     /// code (`_CMP_GE_OQ`/`_CMP_LT_OQ` are false for NaN like `>=`/`<`).
@@ -408,7 +407,7 @@ mod avx2 {
     pub(super) unsafe fn count_image(
         geo: &Geometry,
         raster: &[u64],
-        w: &[[f32; GRANULE]],
+        w: &[[f32; LANE_GRANULE]],
         chunks: usize,
         counts: &mut [u32],
     ) {
@@ -417,7 +416,7 @@ mod avx2 {
 
     // SAFETY (every method): only reached through `count_image`, which runs when
     // the CPU supports AVX2; loads and stores go through references of exactly
-    // GRANULE f32/u32.
+    // LANE_GRANULE f32/u32.
     impl Lanes for Avx {
         type Count = __m256i;
         #[inline(always)]
@@ -433,7 +432,7 @@ mod avx2 {
             unsafe { Self(_mm256_mul_ps(self.0, _mm256_set1_ps(d))) }
         }
         #[inline(always)]
-        fn load(w: &[f32; GRANULE]) -> Self {
+        fn load(w: &[f32; LANE_GRANULE]) -> Self {
             unsafe { Self(_mm256_loadu_ps(w.as_ptr())) }
         }
         #[inline(always)]
@@ -457,8 +456,8 @@ mod avx2 {
             }
         }
         #[inline(always)]
-        fn counts(count: __m256i) -> [u32; GRANULE] {
-            let mut out = [0u32; GRANULE];
+        fn counts(count: __m256i) -> [u32; LANE_GRANULE] {
+            let mut out = [0u32; LANE_GRANULE];
             unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), count) };
             out
         }
@@ -473,7 +472,7 @@ mod avx2 {
 fn count_events<L: Lanes, const C: usize>(
     geo: &Geometry,
     raster: &[u64],
-    w: &[[f32; GRANULE]],
+    w: &[[f32; LANE_GRANULE]],
     counts: &mut [u32],
 ) {
     let (k, s) = (geo.k, geo.stride);
@@ -565,7 +564,7 @@ fn count_events<L: Lanes, const C: usize>(
             break;
         }
     }
-    let mut total = [[0u32; GRANULE]; C];
+    let mut total = [[0u32; LANE_GRANULE]; C];
     for cr in &cnt {
         for (tc, cc) in total.iter_mut().zip(cr) {
             for (x, y) in tc.iter_mut().zip(L::counts(*cc)) {
@@ -573,7 +572,7 @@ fn count_events<L: Lanes, const C: usize>(
             }
         }
     }
-    for (c, tc) in counts.chunks_exact_mut(GRANULE).zip(&total) {
+    for (c, tc) in counts.chunks_exact_mut(LANE_GRANULE).zip(&total) {
         for (x, y) in c.iter_mut().zip(tc) {
             *x += y;
         }
@@ -774,17 +773,17 @@ mod tests {
             let net = ConvSnn::new(p, &kernels, k, &vec![0.7; nk], (h, w)).unwrap();
             let sample = CalibrationSample::new(&net, &imgs).unwrap();
             let geo = sample.geometry();
-            let chunks = nk.div_ceil(GRANULE);
-            let mut wts = vec![[0f32; GRANULE]; k * k * chunks];
+            let chunks = nk.div_ceil(LANE_GRANULE);
+            let mut wts = vec![[0f32; LANE_GRANULE]; k * k * chunks];
             for c in 0..k * k {
                 for a in 0..nk {
-                    wts[c * chunks + a / GRANULE][a % GRANULE] = net.conv.weight(a, c);
+                    wts[c * chunks + a / LANE_GRANULE][a % LANE_GRANULE] = net.conv.weight(a, c);
                 }
             }
             for i in 0..sample.len() {
                 let raster = &sample.rasters[i * sample.raster_len..(i + 1) * sample.raster_len];
-                let mut simd = vec![0u32; chunks * GRANULE];
-                let mut portable = vec![0u32; chunks * GRANULE];
+                let mut simd = vec![0u32; chunks * LANE_GRANULE];
+                let mut portable = vec![0u32; chunks * LANE_GRANULE];
                 count_image(&geo, raster, &wts, chunks, &mut simd);
                 dispatch::<Portable>(&geo, raster, &wts, chunks, &mut portable);
                 assert_eq!(simd, portable, "nk = {nk}, image {i}");
