@@ -6,9 +6,9 @@
 use std::time::Instant;
 
 mod common;
-use common::{read_f64, rings, Lcg};
+use common::{front_end_params, read_f64, rings, Lcg};
 
-use snnconv::snn::{calibrate, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, Reset};
+use snnconv::snn::{calibrate, CalibrationOptions, ConvSnn};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -26,17 +26,7 @@ fn main() {
     let which = args.get(3).map_or("both", String::as_str);
     let rounds: usize = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(3);
     let nk = kernels.len() / (k * k);
-    let params = ConvSnnParams {
-        stride: 2,
-        pool: 2,
-        tau: Some(10.0),
-        threshold: 1.0,
-        frame_steps: 15,
-        active_steps: 10,
-        encoding: Encoding::Accumulator { reset_carry: false },
-        max_rate: 1.0,
-        reset: Reset::Subtract,
-    };
+    let params = front_end_params();
     let net = ConvSnn::new(params, &kernels, k, &vec![1.0; nk], (h, w)).unwrap();
     let zero = vec![0u64; h * w];
     let pool = rayon::ThreadPoolBuilder::new()

@@ -8,9 +8,9 @@
 use std::time::Instant;
 
 mod common;
-use common::{read_f64, rings, Lcg};
+use common::{front_end_params, read_f64, rings, Lcg};
 
-use snnconv::snn::{ConvSnn, ConvSnnParams, Encoding, Reset};
+use snnconv::snn::ConvSnn;
 
 /// FNV-1a over a stream of u64 words.
 fn fnv(h: &mut u64, x: u64) {
@@ -39,17 +39,7 @@ fn main() {
         .and_then(|p| read_f64(p))
         .unwrap_or_else(|| vec![0.6; nk]);
     let rounds: usize = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(3);
-    let params = ConvSnnParams {
-        stride: 2,
-        pool: 2,
-        tau: Some(10.0),
-        threshold: 1.0,
-        frame_steps: 15,
-        active_steps: 10,
-        encoding: Encoding::Accumulator { reset_carry: false },
-        max_rate: 1.0,
-        reset: Reset::Subtract,
-    };
+    let params = front_end_params();
     let net = ConvSnn::new(params, &kernels, k, &scales, (h, w)).unwrap();
     let n = images.len() / (h * w);
     let pool = rayon::ThreadPoolBuilder::new()

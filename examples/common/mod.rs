@@ -1,5 +1,5 @@
-//! What the profiling drivers share: reading little-endian f64 files and a seeded
-//! stand-in for MNIST when no file is given.
+//! What the profiling drivers share: reading little-endian f64 files, a seeded
+//! stand-in for MNIST when no file is given, and the MNIST front-end's parameters.
 // Each driver compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
@@ -44,4 +44,21 @@ pub fn rings(n: usize, h: usize, w: usize, rng: &mut Lcg) -> Vec<f64> {
             })
         })
         .collect()
+}
+
+/// The front-end of the MNIST experiments (docs/algorithms.md §2): 9×9 kernels at
+/// stride 2, 2×2 sum pooling, τ = 10, 15-step frames with 10 input steps.
+pub fn front_end_params() -> snnconv::snn::ConvSnnParams {
+    use snnconv::snn::{ConvSnnParams, Encoding, Reset};
+    ConvSnnParams {
+        stride: 2,
+        pool: 2,
+        tau: Some(10.0),
+        threshold: 1.0,
+        frame_steps: 15,
+        active_steps: 10,
+        encoding: Encoding::Accumulator { reset_carry: false },
+        max_rate: 1.0,
+        reset: Reset::Subtract,
+    }
 }
