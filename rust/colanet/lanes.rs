@@ -7,11 +7,11 @@
 //! +0.0 and add the weight of each spiking input in the schedule's order — so both
 //! builds are bit-identical to it. Several chunks of four neurons are summed together,
 //! their running sums kept in registers, so each weight is read once and each sum
-//! written once: [`sum_steps`] for all steps of a frame (the frame drivers),
+//! written once: [`sum_schedule`] for all steps of a frame (the frame drivers),
 //! [`sum_rows`] for one step over the chunks holding an awake neuron (a step driven
 //! on its own).
 //!
-//! [`sum_steps`] has a third build for CPUs with AVX-512F: eight f64 lanes per
+//! [`sum_schedule`] has a third build for CPUs with AVX-512F: eight f64 lanes per
 //! register, each still adding its neuron's weights in the same order from +0.0, so it
 //! too is bit-identical (only the number of neurons per instruction changes).
 //!
@@ -32,7 +32,7 @@ pub enum Kernel {
     /// Chunked sums over awake neurons only, AVX2 lanes (falls back to `Portable`
     /// where the CPU lacks AVX2).
     Avx2,
-    /// `Avx2` with the frame's input sums ([`sum_steps`]) eight lanes wide with
+    /// `Avx2` with the frame's input sums ([`sum_schedule`]) eight lanes wide with
     /// AVX-512F (falls back to `Avx2` where the CPU lacks AVX-512F).
     Avx512,
 }
@@ -158,34 +158,17 @@ unsafe fn sum_rows_avx2(
 }
 
 /// The input sums of every step of a frame at once: `out[s · stride + j]` is the sum
-/// of the weight rows of `inputs[offsets[s]..offsets[s + 1]]` (in order, from +0.0)
-/// for neuron j, padding lanes included. Each block of 16 neurons (two cache lines
-/// of a row) runs through all steps before the next, so its slice of the frame's
-/// rows stays in the L1 cache after the first step.
+/// of the weight rows of the inputs emitting at step s (`sched.at(s)`, in order, from
+/// +0.0) for neuron j, padding lanes included. Each block of 16 neurons (two cache
+/// lines of a row) runs through all steps before the next, so its slice of the
+/// frame's rows stays in the L1 cache after the first step.
+///
+/// A schedule's step offsets rise from 0 to the length of its inputs by construction
+/// and it knows its largest input, so the checks take constant time instead of a pass
+/// over every entry (which cost about 2 % of training, once per frame and copy).
 ///
 /// # Panics
 /// If an input row lies outside `weights` or `out` is shorter than the steps.
-pub fn sum_steps(
-    kernel: Kernel,
-    weights: &[f64],
-    stride: usize,
-    offsets: &[usize],
-    inputs: &[u32],
-    out: &mut [f64],
-) {
-    assert!(stride % 4 == 0 && stride > 0);
-    let n_in = weights.len() / stride;
-    assert!(rows_inside(inputs, n_in));
-    assert!(offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last() <= Some(&inputs.len()));
-    assert!(out.len() >= offsets.len().saturating_sub(1) * stride);
-    // SAFETY: rows, steps and `out` were checked above.
-    unsafe { sum_steps_unchecked(kernel, weights, stride, offsets, inputs, out) }
-}
-
-/// [`sum_steps`] over a whole [`Schedule`]: its steps' offsets rise from 0 to the
-/// length of its inputs by construction, and its largest input is known, so the
-/// checks take constant time instead of a pass over every entry (which cost about
-/// 2 % of training, once per frame and copy).
 pub fn sum_schedule(
     kernel: Kernel,
     weights: &[f64],
@@ -198,37 +181,19 @@ pub fn sum_schedule(
     assert!(sched.max_input().is_none_or(|i| (i as usize) < n_in));
     assert!(out.len() >= sched.steps() * stride);
     let (offsets, inputs) = sched.csr();
-    // SAFETY: rows and `out` were checked above; a schedule's offsets are ordered
-    // and end inside its inputs.
-    unsafe { sum_steps_unchecked(kernel, weights, stride, offsets, inputs, out) }
-}
-
-/// The dispatch of [`sum_steps`].
-///
-/// # Safety
-/// Every input is below `weights.len() / stride`, `offsets` rise and end at most at
-/// `inputs.len()`, `out` holds (offsets.len() − 1)·stride values, and 4 divides
-/// `stride`.
-unsafe fn sum_steps_unchecked(
-    kernel: Kernel,
-    weights: &[f64],
-    stride: usize,
-    offsets: &[usize],
-    inputs: &[u32],
-    out: &mut [f64],
-) {
+    // SAFETY (all arms): rows and `out` were checked above; a schedule's offsets are
+    // ordered and end inside its inputs.
     match kernel {
         #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
-        Kernel::Avx512 if stride % 8 == 0 && avx512_available() => {
-            // SAFETY: AVX-512F is present; the caller checked rows, steps and `out`.
-            unsafe { sum_steps_avx512(weights, stride, offsets, inputs, out) }
-        }
+        Kernel::Avx512 if stride % 8 == 0 && avx512_available() => unsafe {
+            // AVX-512F is present.
+            sum_steps_avx512(weights, stride, offsets, inputs, out)
+        },
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 | Kernel::Avx512 if avx2_available() => {
-            // SAFETY: AVX2 is present; the caller checked rows, steps and `out`.
-            unsafe { sum_steps_avx2(weights, stride, offsets, inputs, out) }
-        }
-        // SAFETY: the caller checked rows, steps and `out`.
+        Kernel::Avx2 | Kernel::Avx512 if avx2_available() => unsafe {
+            // AVX2 is present.
+            sum_steps_avx2(weights, stride, offsets, inputs, out)
+        },
         _ => unsafe { sum_steps_lanes::<[f64; 4]>(weights, stride, offsets, inputs, out) },
     }
 }
@@ -242,15 +207,15 @@ unsafe fn sum_steps_avx2(
     inputs: &[u32],
     out: &mut [f64],
 ) {
-    // SAFETY: forwarded from `sum_steps`.
+    // SAFETY: forwarded from `sum_schedule`.
     unsafe { sum_steps_lanes::<std::arch::x86_64::__m256d>(weights, stride, offsets, inputs, out) }
 }
 
-/// [`sum_steps`] eight lanes wide: blocks of 24 neurons (three cache lines of a row),
+/// [`sum_schedule`] eight lanes wide: blocks of 24 neurons (three cache lines of a row),
 /// their running sums in three AVX-512 registers, through every step.
 ///
 /// # Safety
-/// As checked by [`sum_steps`], with `stride` a multiple of 8; the CPU has AVX-512F.
+/// As checked by [`sum_schedule`], with `stride` a multiple of 8; the CPU has AVX-512F.
 #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
 #[allow(clippy::incompatible_msrv)] // only built by Rust ≥ 1.89 (see build.rs)
 #[target_feature(enable = "avx512f")]
@@ -334,7 +299,7 @@ fn prefetch_first_step(weights: &[f64], stride: usize, offsets: &[usize], inputs
 }
 
 /// # Safety
-/// As checked by [`sum_steps`].
+/// As checked by [`sum_schedule`].
 #[inline(always)]
 unsafe fn sum_steps_lanes<L: Lanes>(
     weights: &[f64],
@@ -497,17 +462,18 @@ mod tests {
                     w[i * stride + j] = (next() - 0.7) * 10f64.powi((next() * 6.0) as i32 - 3);
                 }
             }
-            let mut offsets = vec![0];
-            let mut inputs = vec![];
-            for _ in 0..steps {
-                inputs.extend((0..n_in as u32).filter(|_| next() < 0.5));
-                offsets.push(inputs.len());
-            }
+            // Random spike counts (a third of the inputs silent) as the frame's schedule.
+            let counts: Vec<u8> = (0..n_in)
+                .map(|_| (next() * 1.5 * (steps + 1) as f64) as u8)
+                .map(|c| if usize::from(c) > steps { 0 } else { c })
+                .collect();
+            let mut sched = Schedule::default();
+            sched.fill(&counts, steps as u32);
             for kernel in [Kernel::Portable, Kernel::Avx2, Kernel::Avx512] {
                 let mut out = vec![f64::NAN; steps * stride];
-                sum_steps(kernel, &w, stride, &offsets, &inputs, &mut out);
+                sum_schedule(kernel, &w, stride, &sched, &mut out);
                 for s in 0..steps {
-                    let want = reference(&w, stride, n, &inputs[offsets[s]..offsets[s + 1]]);
+                    let want = reference(&w, stride, n, sched.at(s as u32));
                     for j in 0..n {
                         assert_eq!(out[s * stride + j].to_bits(), want[j].to_bits());
                     }
