@@ -405,9 +405,8 @@ fn step_fast_body<const W8: bool>(
         sum_rows(*kernel, w, stride, inputs, chunks, &mut l.input);
         &l.input
     };
-    let arrivals = last_arrival.as_mut_slice();
     for &i in inputs {
-        arrivals[i as usize] = t;
+        last_arrival[i as usize] = t;
     }
     // Per column: integration (input, then forcing, then reset, as the reference adds
     // them), the spike test with one winner (largest u − θ, ties uniformly at random,
