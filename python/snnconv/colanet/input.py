@@ -69,8 +69,30 @@ def _plain(X: Any) -> bool:
     return X.dtype.kind == "f" and bool(np.isfinite(X).all())
 
 
-#: Examples that set the "match" scale.
+#: Examples that set the "match" scale (and the "auto" encoding's drive test).
 MATCH_SAMPLE = 2000
+
+
+def choose_encoding(encoding: str, a: np.ndarray, t_p: int, target: float) -> str:
+    """The input code for the training batch ``a``: ``encoding`` itself unless it is
+    ``"auto"``, which picks
+
+    - ``"population"`` when a feature is negative (standardised, real-valued data:
+      the rate code has no spike count for a value below 0), or when the rate code
+      cannot send ``target`` spikes per example even with every non-zero feature
+      saturated (a few features, as in tabular data: too few inputs to make an L
+      neuron fire, so CoLaNET would never answer);
+    - ``"rate"`` otherwise: many non-negative features, such as raw pixels, the input
+      the defaults were tuned for (raw MNIST sends 937 spikes of a possible ~1,500).
+
+    The drive is measured on the first MATCH_SAMPLE examples, as ``match_scale`` does."""
+    if encoding != "auto":
+        return encoding
+    if a.min() < 0:
+        return "population"
+    sample = a[:MATCH_SAMPLE]
+    drive = t_p * float(np.count_nonzero(sample, axis=1).mean())
+    return "rate" if drive >= target else "population"
 
 
 def match_scale(a: np.ndarray, t_p: int, target: float, n_threads: int | None = 1) -> float:
@@ -78,7 +100,7 @@ def match_scale(a: np.ndarray, t_p: int, target: float, n_threads: int | None = 
 
     The mean count falls monotonically as the scale grows; bisect it on a log scale
     over (at most) MATCH_SAMPLE examples. If even full saturation of every non-zero
-    feature cannot reach the target, the scale where everything saturates is returned.
+    feature cannot reach the target, the largest value is the scale (as ``"max"``).
     The per-example counts are summed row by row (over ``n_threads`` threads, the same
     sums in any case) before their mean.
     """
@@ -112,7 +134,10 @@ def _bisect_scale(
     lo = max(top * 1e-9, sys.float_info.min)
     hi = min(top * 1e9, sys.float_info.max)  # spikes(lo) >= spikes(hi)
     if spikes(lo) <= target:
-        return float(sample[sample > 0].min())
+        # Even saturating every non-zero feature falls short of the target. A scale
+        # that saturated them all would send T_p spikes for any value (2-D blobs all
+        # became [10, 10]); keep the values apart instead: the largest gives T_p.
+        return top
     for _ in range(100):
         mid = math.sqrt(lo * hi)
         if not 0 < mid < math.inf:  # lo * hi under- or overflowed

@@ -36,7 +36,8 @@ from ..exceptions import ParameterError
 #: Field width in units of the spacing between neighbouring centres.
 WIDTH = 0.75
 
-ENCODINGS = ("rate", "population")
+#: "auto" is resolved at the first fit (``snnconv.colanet.input.choose_encoding``).
+ENCODINGS = ("auto", "rate", "population")
 
 
 class PopulationCode:
@@ -104,7 +105,9 @@ class PopulationCode:
 def check_encoding(encoding: Any, population_size: Any) -> None:
     """Validates the two encoding parameters."""
     if not isinstance(encoding, str) or encoding not in ENCODINGS:
-        raise ParameterError(f"encoding: must be 'rate' or 'population', got {encoding!r}")
+        raise ParameterError(
+            f"encoding: must be 'auto', 'rate' or 'population', got {encoding!r}"
+        )
     if (
         isinstance(population_size, bool)
         or not isinstance(population_size, (int, np.integer))
