@@ -113,7 +113,8 @@ def test_encoding_is_explicit():
     assert auto.input_max_ == 0.5
     np.testing.assert_array_equal(auto.encode([[0.5, 0.25]]), [[10, 5]])
     # (N, C, P, Q) front-end counts are flattened.
-    four_d = DigitalCoLaNET(input_max=10, encoding="rate").fit(np.ones((4, 2, 3, 3), np.uint16), [0, 1, 0, 1])
+    four_d = DigitalCoLaNET(input_max=10, encoding="rate")
+    four_d.fit(np.ones((4, 2, 3, 3), np.uint16), [0, 1, 0, 1])
     assert four_d.n_features_in_ == 18
 
 

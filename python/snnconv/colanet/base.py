@@ -18,7 +18,8 @@ range [min, max] each feature had in the first training batch.
   from the spiking front-end that are already per-frame spikes: ``presentation_steps``.
 - ``"max"``: the largest value of the batch.
 - ``"match"`` (default): the scale at which the batch's mean number of input spikes per
-  example equals ``target_spikes``. The defaults (threshold, weight range,
+  example equals ``target_spikes`` (None: ``input.DRIVE``, 937 for the rate code and
+  2,000 for the population code). The defaults (threshold, weight range,
   rewards) were tuned for raw MNIST, which sends 937 spikes per example on average;
   matching that drive transfers the defaults to other features. On raw MNIST it gives
   input_max_ ≈ 254; on pooled kernel features "max" leaves about half of the test
@@ -51,7 +52,7 @@ from .._util.progress import progress_bar
 from .._util.rows import map_rows
 from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
 from ..exceptions import ModelFileError
-from .input import MATCH_SAMPLE, as_features, choose_encoding, match_scale
+from .input import MATCH_SAMPLE, as_features, choose_encoding, drive, match_scale
 from .population import PopulationCode, check_encoding
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
@@ -101,7 +102,13 @@ PARAMS: tuple[Param, ...] = (
     Param("label_step", 9, "int", "step at which the Target node fires", True),
     Param("stochastic", 2.212, "float", "σ, the uniform stimulation per step"),
     Param("input_max", "match", "float | str", "feature scale: a number, 'max' or 'match'"),
-    Param("target_spikes", 937.0, "float", "mean input spikes per example for 'match'"),
+    Param(
+        "target_spikes",
+        None,
+        "float | None",
+        "mean input spikes per example ('match' scale, population repeats); "
+        "None: 937 with the rate code, 2000 with the population code",
+    ),
     Param(
         "encoding",
         "auto",
@@ -219,7 +226,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 )
         else:
             real("input_max", lambda v: v > 0, "> 0, 'max' or 'match'")
-        real("target_spikes", lambda v: v > 0, "> 0")
+        real("target_spikes", lambda v: v > 0, "> 0 or None", allow_none=True)
         check_encoding(self.encoding, self.population_size)
         if "tau_v" in p:
             real(
@@ -332,11 +339,12 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self.seed_ = seed_from(self.random_state)
         self.population_ = None
         self.encoding_ = choose_encoding(
-            self.encoding, a, int(self.presentation_steps), float(self.target_spikes)
+            self.encoding, a, int(self.presentation_steps), self.target_spikes
         )
+        target = drive(self.target_spikes, self.encoding_)
         if self.encoding_ == "population":
             self.population_ = PopulationCode.fit(
-                a, int(self.population_size), int(self.presentation_steps), self.target_spikes
+                a, int(self.population_size), int(self.presentation_steps), target
             )
         raw = a
         if self.population_ is not None and isinstance(self.input_max, str):
@@ -352,7 +360,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 self.input_max_ = top
             else:
                 self.input_max_ = match_scale(
-                    a, int(self.presentation_steps), float(self.target_spikes), self.n_threads
+                    a, int(self.presentation_steps), target, self.n_threads
                 )
         else:
             self.input_max_ = float(self.input_max)
