@@ -83,6 +83,12 @@ def _child(stage: str, n: int, memmap: bool) -> dict:
     import snnconv
     from snnconv.datasets import load_fashion_mnist
 
+    if stage == "write_memmap":
+        _write_memmap(n)
+        return {}
+    if stage == "counts":
+        _counts_cache(n, memmap)
+        return {}
     x, y = _train(n, memmap) if stage != "csnn_score" else (None, None)
     out = {"loaded_gb": _peak_gb(), "snnconv": os.path.dirname(snnconv.__file__)}
     t0 = time.perf_counter()
@@ -176,11 +182,13 @@ def main() -> None:
     models: dict[tuple[int, str], str] = {}
     try:
         for n in args.n:
+            # Setup runs in children too: a child inherits the parent's peak RSS (Linux
+            # keeps ru_maxrss across exec), so the parent never loads any data.
             if args.memmap and not (CACHE / f"train-{n}.u8").exists():
-                _write_memmap(n)
+                _run("write_memmap", n, args.memmap, None)
                 written.append(n)
             if "colanet" in args.stages:
-                _counts_cache(n, args.memmap)
+                _run("counts", n, args.memmap, None)
             for stage in args.stages:
                 best: dict[str, dict] = {}
                 for _ in range(args.rounds):

@@ -281,8 +281,18 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         return x.astype(np.uint8)
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any) -> ColanetBase:
-        """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked."""
+    def fit(self, X: Any, y: Any = None) -> ColanetBase:
+        """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked.
+
+        X may be a ``numpy.memmap`` (read a block at a time, never copied whole) or,
+        with ``y`` omitted, an iterable of ``(X, y)`` batches or a callable returning
+        one: the stream is read once into a temporary file and fitted exactly as the
+        concatenated batches (docs/memory.md)."""
+        from .._util.blocks import is_batches, spool
+
+        if is_batches(X, y):
+            with spool(X) as sp:
+                return self._fit(sp.X, sp.y)
         return self._fit(X, y)
 
     def _fit(self, X: Any, y: Any, checkpoints: Any = (), callback: Any = None) -> ColanetBase:
