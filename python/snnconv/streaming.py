@@ -14,14 +14,12 @@ the number of images.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ._util.blocks import Reader
+from ._util.blocks import Reader, scratch
 from ._util.progress import progress_bar
 
 #: Images run through the front-end per block.
@@ -52,7 +50,7 @@ def pooled_counts(front: Any, stack: np.ndarray) -> tuple[np.ndarray, float, flo
     n = stack.shape[0]
     shape = (n, *front.output_shape(stack.shape[1], stack.shape[2]))
     size = int(np.prod(shape, dtype=np.int64)) * 2
-    out = np.empty(shape, np.uint16) if size <= SPILL_BYTES else _scratch(shape)
+    out = np.empty(shape, np.uint16) if size <= SPILL_BYTES else scratch(shape, np.uint16)
     writer = Reader(out)
     pooled = backlog = 0
     s = 0
@@ -66,16 +64,3 @@ def pooled_counts(front: Any, stack: np.ndarray) -> tuple[np.ndarray, float, flo
         s = e
     writer.release()
     return out, float(pooled), float(backlog)
-
-
-def _scratch(shape: tuple[int, ...]) -> np.ndarray:
-    """A writable uint16 memory map of ``shape`` on a temporary file that is already
-    unlinked (POSIX), so nothing stays on disk whatever happens to the process."""
-    fd, path = tempfile.mkstemp(prefix="snnconv-counts-", suffix=".bin")
-    os.close(fd)
-    try:
-        out = np.memmap(path, dtype=np.uint16, mode="w+", shape=shape)
-    finally:
-        if os.name == "posix":
-            os.unlink(path)
-    return out

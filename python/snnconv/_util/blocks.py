@@ -170,3 +170,67 @@ def spool(
         if os.path.exists(path):
             os.unlink(path)
         raise
+
+
+def scratch(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A writable memory map of ``shape`` on a temporary file that is already unlinked
+    (POSIX), so nothing stays on disk whatever happens to the process."""
+    fd, path = tempfile.mkstemp(prefix="snnconv-scratch-", suffix=".bin")
+    os.close(fd)
+    try:
+        return np.memmap(path, dtype=dtype, mode="w+", shape=shape)
+    finally:
+        if os.name == "posix":
+            os.unlink(path)
+
+
+class MappedFile:
+    """A picklable reference to a C-contiguous array mapped from a file: another
+    process re-opens the file with :meth:`open` instead of receiving a copy."""
+
+    def __init__(self, path: str, dtype: str, offset: int, shape: tuple[int, ...]) -> None:
+        self.path, self.dtype, self.offset, self.shape = path, dtype, offset, shape
+
+    def open(self) -> np.ndarray:
+        return np.memmap(self.path, np.dtype(self.dtype), "r", self.offset, self.shape)
+
+    @classmethod
+    def of(cls, a: Any) -> MappedFile | None:
+        """The reference to ``a``, or None if it is not a read-only or shared map of a
+        file that still exists (then it must travel as an array)."""
+        root = a
+        while isinstance(root, np.ndarray) and not isinstance(root, np.memmap):
+            root = root.base
+        while isinstance(getattr(root, "base", None), np.memmap):
+            root = root.base
+        if (
+            mapping(a) is None
+            or not isinstance(root, np.memmap)
+            or not root.filename
+            or not os.path.exists(root.filename)
+            or not a.flags.c_contiguous
+        ):
+            return None
+        start = root.offset + (a.ctypes.data - root.ctypes.data)
+        return cls(str(root.filename), a.dtype.str, int(start), tuple(a.shape))
+
+
+def take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The rows ``idx`` of ``a``. In memory: ``a[idx]``. From a mapped file: a view
+    when the rows are one consecutive run, else a copy in a temporary map filled a
+    block at a time, so the rows never have to fit in memory."""
+    idx = np.asarray(idx)
+    if mapping(a) is None:
+        return a[idx]
+    if idx.size and np.array_equal(idx, np.arange(idx[0], idx[0] + idx.size)):
+        return a[int(idx[0]) : int(idx[0]) + idx.size]
+    out = scratch((idx.size, *a.shape[1:]), a.dtype)
+    reader, writer = Reader(a), Reader(out)
+    step = block_rows(a[0].nbytes if a.shape[0] else 1, BLOCK_BYTES)
+    for s in range(0, idx.size, step):
+        part = idx[s : s + step]
+        out[s : s + part.size] = a[part]
+        reader.read(part.size, contiguous=False)
+        writer.read(part.size, True, out.strides[0])
+    writer.release()
+    return out
