@@ -402,12 +402,11 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             n, h, w = stack.shape
             out_shape = (n, kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
             check_alloc("images", out_shape, 4)  # the float32 maps, concatenated here
-            parts = [
-                _core.conv_features(
-                    normalise_brightness(stack[idx], sq, self.n_threads), kern, s, self.n_threads
-                )
-                for idx in chunks(stack)
-            ]
+            reader, parts = Reader(stack), []
+            for idx in chunks(stack):
+                g = normalise_brightness(stack[idx], sq, self.n_threads)
+                parts.append(_core.conv_features(g, kern, s, self.n_threads))
+                reader.read(len(idx), True, stack.strides[0])
             return np.concatenate(parts)
         out = []
         for frame in frames(images):
