@@ -32,6 +32,86 @@ def log_intensity(frames: np.ndarray, offset: float = LOG_OFFSET) -> np.ndarray:
     return np.log(offset + g)
 
 
+class DVSSensor:
+    """A streaming DVS: feed log-intensity frames with :meth:`update`, one at a time;
+    each call returns the events since the previous frame (sorted by time). The first
+    frame sets every pixel's reference and emits nothing."""
+
+    def __init__(
+        self,
+        threshold: float = THRESHOLD,
+        noise_hz: float = 0.0,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if not (np.isfinite(threshold) and threshold > 0):
+            raise ParameterError(f"threshold: must be > 0, got {threshold!r}")
+        if not (np.isfinite(noise_hz) and noise_hz >= 0):
+            raise ParameterError(f"noise_hz: must be >= 0, got {noise_hz!r}")
+        self.threshold = float(threshold)
+        self.noise_hz = float(noise_hz)
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self._ref: np.ndarray | None = None
+        self._prev: np.ndarray | None = None
+        self._t: float = 0.0
+
+    def update(self, log_frame: np.ndarray, t_us: float) -> np.ndarray:
+        """Events between the previous frame and ``log_frame`` taken at ``t_us``."""
+        cur = np.asarray(log_frame, np.float64)
+        if cur.ndim != 2:
+            raise DataError(f"log_frame: expected (H, W), got shape {cur.shape}")
+        if not np.isfinite(cur).all():
+            raise DataError("log_frame: contains NaN or infinite values")
+        if self._ref is None or self._prev is None:
+            self._ref, self._prev, self._t = cur.copy(), cur, float(t_us)
+            return np.zeros(0, EVENT_DTYPE)
+        if cur.shape != self._prev.shape:
+            raise DataError(
+                f"log_frame: shape {cur.shape} differs from the first {self._prev.shape}"
+            )
+        if not t_us > self._t:
+            raise DataError(f"times_us: must be strictly increasing, got {t_us} after {self._t}")
+        events = self._crossings(self._prev, cur, self._t, float(t_us))
+        self._prev, self._t = cur, float(t_us)
+        return events
+
+    def _crossings(self, prev: np.ndarray, cur: np.ndarray, t0: float, t1: float) -> np.ndarray:
+        assert self._ref is not None
+        h, w = cur.shape
+        ref = self._ref.ravel()
+        thr = self.threshold
+        diff = cur.ravel() - ref
+        n = np.floor(np.abs(diff) / thr).astype(np.int64)
+        idx = np.flatnonzero(n)
+        parts: list[tuple[np.ndarray, ...]] = []
+        if idx.size:
+            cnt = n[idx]
+            sign = np.sign(diff[idx])
+            pix = np.repeat(idx, cnt)
+            # the j-th crossing (1-based) of each pixel: reference + sign * j * threshold
+            j = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt) + 1
+            s = np.repeat(sign, cnt)
+            level = ref[pix] + s * j * thr
+            p0, p1 = prev.ravel()[pix], cur.ravel()[pix]
+            span = p1 - p0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                frac = np.where(span != 0, (level - p0) / span, 1.0)
+            t = t0 + np.clip(frac, 0.0, 1.0) * (t1 - t0)
+            parts.append((pix % w, pix // w, t, (s > 0).astype(np.uint8)))
+            ref[idx] += sign * cnt * thr
+        if self.noise_hz > 0:
+            m = int(self.rng.poisson(self.noise_hz * (t1 - t0) * 1e-6 * h * w))
+            pix = self.rng.integers(0, h * w, m)
+            parts.append(
+                (pix % w, pix // w, self.rng.uniform(t0, t1, m), self.rng.integers(0, 2, m))
+            )
+        if not parts:
+            return np.zeros(0, EVENT_DTYPE)
+        x, y, t, p = (np.concatenate(c) for c in zip(*parts, strict=True))
+        t = np.rint(t).astype(np.int64)
+        order = np.lexsort((x, y, t))
+        return make_events(x[order], y[order], t[order], p[order])
+
+
 def emulate(
     log_frames: np.ndarray,
     times_us: np.ndarray,
@@ -40,7 +120,7 @@ def emulate(
     rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Events of a DVS watching ``log_frames`` (T, H, W) taken at ``times_us`` (T,),
-    sorted by time. The first frame sets every pixel's reference and emits nothing."""
+    sorted by time (:class:`DVSSensor` over all frames at once)."""
     lf = np.asarray(log_frames, np.float64)
     ts = np.asarray(times_us, np.float64)
     if lf.ndim != 3 or ts.shape != (lf.shape[0],):
@@ -48,48 +128,6 @@ def emulate(
             f"log_frames: expected (T, H, W) with T matching times_us, got {lf.shape} "
             f"and {ts.shape}"
         )
-    if not np.isfinite(lf).all():
-        raise DataError("log_frames: contains NaN or infinite values")
-    if len(ts) > 1 and (np.diff(ts) <= 0).any():
-        raise DataError("times_us: must be strictly increasing")
-    if not (np.isfinite(threshold) and threshold > 0):
-        raise ParameterError(f"threshold: must be > 0, got {threshold!r}")
-    if not (np.isfinite(noise_hz) and noise_hz >= 0):
-        raise ParameterError(f"noise_hz: must be >= 0, got {noise_hz!r}")
-    n_frames, h, w = lf.shape
-    ref = lf[0].copy()
-    parts: list[tuple[np.ndarray, ...]] = []
-    for k in range(1, n_frames):
-        prev, cur = lf[k - 1], lf[k]
-        diff = cur - ref
-        n = np.floor(np.abs(diff) / threshold).astype(np.int64)
-        idx = np.flatnonzero(n)
-        if idx.size == 0:
-            continue
-        cnt = n.ravel()[idx]
-        sign = np.sign(diff.ravel()[idx])
-        pix = np.repeat(idx, cnt)
-        # the j-th crossing (1-based) of each pixel: reference + sign * j * threshold
-        j = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt) + 1
-        s = np.repeat(sign, cnt)
-        level = ref.ravel()[pix] + s * j * threshold
-        p0, p1 = prev.ravel()[pix], cur.ravel()[pix]
-        span = p1 - p0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(span != 0, (level - p0) / span, 1.0)
-        frac = np.clip(frac, 0.0, 1.0)
-        t = ts[k - 1] + frac * (ts[k] - ts[k - 1])
-        parts.append((pix % w, pix // w, t, (s > 0).astype(np.uint8)))
-        ref.ravel()[idx] += sign * cnt * threshold
-    if noise_hz > 0 and n_frames > 1:
-        rng = rng if rng is not None else np.random.default_rng(0)
-        dur = (ts[-1] - ts[0]) * 1e-6
-        m = int(rng.poisson(noise_hz * dur * h * w))
-        pix = rng.integers(0, h * w, m)
-        parts.append((pix % w, pix // w, rng.uniform(ts[0], ts[-1], m), rng.integers(0, 2, m)))
-    if not parts:
-        return np.zeros(0, EVENT_DTYPE)
-    x, y, t, p = (np.concatenate(c) for c in zip(*parts, strict=True))
-    t = np.floor(t).astype(np.int64)
-    order = np.lexsort((x, y, t))
-    return make_events(x[order], y[order], t[order], p[order])
+    sensor = DVSSensor(threshold, noise_hz, rng)
+    parts = [sensor.update(f, t) for f, t in zip(lf, ts, strict=True)]
+    return np.concatenate(parts) if parts else np.zeros(0, EVENT_DTYPE)

@@ -9,7 +9,9 @@ Semantics, and where they differ from tonic's loops:
   starts each pixel's memory at ``-period_us`` and so drops first events at ``t = 0``).
 - :func:`denoise` keeps an event when one of its four direct neighbours (either
   polarity) had an event in ``(t - filter_us, t]``, as tonic's ``Denoise``; a neighbour
-  event with exactly the same timestamp counts whichever comes first in the stream.
+  event with exactly the same timestamp counts whichever comes first in the stream, and
+  unlike tonic (whose memory starts at ``filter_us``) events in the first ``filter_us``
+  of the recording are not kept for free.
 """
 
 from __future__ import annotations

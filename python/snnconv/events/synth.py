@@ -16,6 +16,7 @@ so the tree is the same on every machine and run.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -98,8 +99,9 @@ def write_synthetic_nmnist(
     """Writes ``n_train`` + ``n_test`` samples drawn (seeded, without repetition) from
     ``images``/``labels`` as an N-MNIST tree under ``out``; returns ``out``.
 
-    Existing ``.bin`` files are kept when their content is what this call would write,
-    so an interrupted call resumes; a ``README.txt`` says the data are synthetic.
+    The settings are recorded in ``ROOT/synth.json`` before the first sample: an
+    interrupted call resumes (files already written are kept), and a call with other
+    settings on the same folder is refused. A ``README.txt`` says the data are synthetic.
     """
     if n_train < 1 or n_test < 1 or n_train + n_test > len(labels):
         raise ParameterError(
@@ -107,6 +109,27 @@ def write_synthetic_nmnist(
             f"got {n_train} and {n_test}"
         )
     root = Path(out)
+    settings = {
+        "generator": "snnconv synthetic saccades",
+        "seed": int(seed),
+        "n_train": int(n_train),
+        "n_test": int(n_test),
+        "threshold": float(threshold),
+        "n_source": len(labels),
+    }
+    stamp = root / "synth.json"
+    if stamp.exists():
+        try:
+            old = json.loads(stamp.read_text())
+        except ValueError:
+            old = None
+        if old != settings:
+            raise ParameterError(
+                f"out: {root} holds a synthetic tree written with other settings "
+                f"({old}); use another folder"
+            )
+    root.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(settings, indent=1) + "\n")
     order = np.random.default_rng(seed).permutation(len(labels))[: n_train + n_test]
     total = len(order)
     for k, i in enumerate(order):
