@@ -105,16 +105,19 @@ def test_out_of_range_values_are_clipped_to_the_fitted_range(cls):
 
 
 def test_shifted_two_class_blobs():
-    """Two non-negative features cannot drive CoLaNET through the rate code: no L
-    neuron fires at inference, every answer is the fallback class, and the accuracy
-    is the test share of that class (and "match" used to saturate both features,
-    sending [10, 10] for every example). The default "auto" code takes the population
-    code for them."""
+    """Why the rate code failed here: two features cannot send the 937 spikes the
+    defaults need, so "match" saturates both (every example becomes [10, 10]), and
+    even 20 spikes at full weight stay under the L threshold: no neuron fires at
+    inference, every answer is the fallback class (the most frequent in training),
+    and the accuracy is the test share of that class. The default "auto" code takes
+    the population code for such data."""
     X, y = make_blobs(400, n_features=2, centers=2, random_state=0)
     X = X - X.min(axis=0) + 5.0
     rate = CoLaNET(encoding="rate", n_copies=3).fit(X[:300], y[:300])
+    assert (rate.encode(X[:300]) == 10).all()
     assert not rate.votes(X[300:]).any()
-    assert rate.input_max_ == X[:300].max()  # the largest value sends T_p, not every value
+    fallback = np.argmax(np.bincount(y[:300]))
+    assert rate.score(X[300:], y[300:]) == np.mean(y[300:] == fallback)
     auto = CoLaNET().fit(X[:300], y[:300])
     assert auto.encoding_ == "population"
     assert auto.score(X[300:], y[300:]) >= 0.95

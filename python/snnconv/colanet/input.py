@@ -86,25 +86,21 @@ def drive(target_spikes: float | None, encoding: str) -> float:
     return DRIVE[encoding] if target_spikes is None else float(target_spikes)
 
 
-def choose_encoding(encoding: str, a: np.ndarray, t_p: int, target: float | None) -> str:
-    """The input code for the training batch ``a``: ``encoding`` itself unless it is
-    ``"auto"``, which picks
+def choose_encoding(lowest: float, sample: np.ndarray, t_p: int, target: float | None) -> str:
+    """The input code ``encoding="auto"`` takes for a training batch whose smallest
+    value is ``lowest`` and whose first examples are ``sample``:
 
     - ``"population"`` when a feature is negative (standardised, real-valued data:
       the rate code has no spike count for a value below 0), or when the rate code
       cannot send its drive (``target``; None: ``DRIVE["rate"]``) per example even
-      with every non-zero feature
-      saturated (a few features, as in tabular data: too few inputs to make an L
-      neuron fire, so CoLaNET would never answer);
+      with every non-zero feature saturated (a few features, as in tabular data: too
+      few inputs to make an L neuron fire, so CoLaNET would never answer);
     - ``"rate"`` otherwise: many non-negative features, such as raw pixels, the input
       the defaults were tuned for (raw MNIST sends 937 spikes of a possible ~1,500).
 
     The drive is measured on the first MATCH_SAMPLE examples, as ``match_scale`` does."""
-    if encoding != "auto":
-        return encoding
-    if a.min() < 0:
+    if lowest < 0:
         return "population"
-    sample = a[:MATCH_SAMPLE]
     spikes = t_p * float(np.count_nonzero(sample, axis=1).mean())
     return "rate" if spikes >= drive(target, "rate") else "population"
 
@@ -114,7 +110,9 @@ def match_scale(a: np.ndarray, t_p: int, target: float, n_threads: int | None = 
 
     The mean count falls monotonically as the scale grows; bisect it on a log scale
     over (at most) MATCH_SAMPLE examples. If even full saturation of every non-zero
-    feature cannot reach the target, the largest value is the scale (as ``"max"``).
+    feature cannot reach the target, the scale where everything saturates is returned
+    (the most drive the data can give; ``encoding="auto"`` sends such data, which
+    then also loses its values, to the population code instead).
     The per-example counts are summed row by row (over ``n_threads`` threads, the same
     sums in any case) before their mean.
     """
@@ -148,10 +146,7 @@ def _bisect_scale(
     lo = max(top * 1e-9, sys.float_info.min)
     hi = min(top * 1e9, sys.float_info.max)  # spikes(lo) >= spikes(hi)
     if spikes(lo) <= target:
-        # Even saturating every non-zero feature falls short of the target. A scale
-        # that saturated them all would send T_p spikes for any value (2-D blobs all
-        # became [10, 10]); keep the values apart instead: the largest gives T_p.
-        return top
+        return float(sample[sample > 0].min())
     for _ in range(100):
         mid = math.sqrt(lo * hi)
         if not 0 < mid < math.inf:  # lo * hi under- or overflowed
