@@ -7,10 +7,21 @@ front-end of a fitted :class:`~snnconv.CSNNClassifier`) into a ``nir.NIRGraph``:
         → pool: SumPool2d → pool_neurons: IF → output (n_kernels, P', Q')
 
 and ``from_nir(graph)`` turns such a graph (or a NIR file) back into a fitted
-``ConvSNN``. Needs the optional ``nir`` package (``pip install 'snnconv[nir]'``).
+``ConvSNN``. Needs the optional ``nir`` package, 1.0.3 or later
+(``pip install 'snnconv[nir]'``).
 
-Parameter mapping (time unit: one simulation step of length ``dt``, default 1)
---------------------------------------------------------------------------------
+Export forms
+------------
+NIR's neurons are ODEs, snnconv's are discrete, and NIR tools step the ODE
+differently, so ``to_nir(..., form=...)`` writes one of three equivalent graphs:
+``"portable"`` (default; r = 1 with the input gain folded into the weights, read
+exactly by tools that take one forward-Euler step per time step: Norse, snnTorch),
+``"exponential"`` (decay e^(−dt/τ_s) and unit input gain per step: Sinabs) and
+``"exact"`` (the lossless form below, which reproduces snnconv's float32 weights).
+docs/nir.md has the per-tool results.
+
+Parameter mapping of the exact form (time unit: one step of length ``dt``, default 1)
+--------------------------------------------------------------------------------------
 NIR's LIF is the ODE τ_s·dv/dt = (v_leak − v) + R·I. One forward-Euler step of
 length ``dt`` gives v ← (1 − dt/τ_s)·v + (R·dt/τ_s)·I. snnconv's conv neuron does
 u ← (1 − 1/τ)·u + Σ α_a·w·s (leak, then this step's input spikes). The two agree
@@ -33,17 +44,18 @@ would add a synaptic current filter that the front-end does not have.
 
 What differs from NIR's semantics (and how the graph says so)
 -------------------------------------------------------------
-- **Reset.** NIR neurons reset *to* ``v_reset``; snnconv's conv and pooling neurons
-  reset *by subtraction* (u ← u − u_THR, the surplus is kept). NIR 1.0 has no
-  subtractive reset, so the graph carries ``metadata["reset"] = "subtract"`` on the
-  ``lif`` and ``pool_neurons`` nodes; a simulator that ignores it runs the
+- **Reset.** NIR neurons reset *to* ``v_reset`` from nir 1.0.6 on (by subtraction
+  before); snnconv's conv and pooling neurons reset *by subtraction* (u ← u − u_THR,
+  the surplus is kept). The graph carries ``metadata["reset"]`` on the ``lif`` and
+  ``pool_neurons`` nodes; a simulator that ignores it and resets to zero runs the
   reset-to-zero variant (``ConvSNN(reset="zero")`` for the conv layer), which fires
   less, and pooling neurons that lose the spikes which arrive together.
 - **Spike condition.** snnconv spikes when u ≥ u_THR, NIR when v > v_threshold.
   They differ only when a potential equals the threshold exactly.
 - **Discrete vs continuous time.** The mapping above is exact for forward Euler
   with step ``dt``. A simulator that integrates the LIF ODE exactly (decay
-  e^(−dt/τ_s) per step) leaks slightly more (0.9048 instead of 0.9 per step at τ = 10).
+  e^(−dt/τ_s) per step) leaks slightly more (0.9048 instead of 0.9 per step at τ = 10);
+  the ``"exponential"`` form is written for such simulators.
 - **What stays outside the graph.** The per-image brightness preprocessing
   (``saturation_quantile``), the input encoder (deterministic accumulator, carried
   from image to image, or seeded Bernoulli spikes), the frame schedule (``frame_steps``
