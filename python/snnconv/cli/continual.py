@@ -76,6 +76,12 @@ def add_continual_parser(sub: Any) -> None:
         metavar="METHOD.PARAM=VALUE",
         help="a parameter of one method's estimator (repeatable)",
     )
+    p.add_argument(
+        "--incremental",
+        action="store_true",
+        help="colanet and csnn use the class-incremental CoLaNET settings "
+        "(snnconv.continual.INCREMENTAL: threshold_excess=0.7, reward=1.0); --set wins",
+    )
     p.add_argument("--threads", type=int, help="threads per method (default: all cores)")
     p.add_argument("--out", default="snnconv-continual", help="output folder")
     p.add_argument("--resume", action="store_true", help="reuse the methods finished in --out")
@@ -100,6 +106,12 @@ def _continual(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     methods = check_methods([m.strip() for m in args.methods.split(",") if m.strip()])
     params = parse_assignments(args.set, methods)
+    if args.incremental:
+        from ..continual.presets import INCREMENTAL
+
+        for m in ("colanet", "csnn"):
+            if m in params:
+                params[m] = {**INCREMENTAL, **params[m]}
     check_int("--tasks", args.tasks, 1, MAX_TASKS)
     check_int("--classes-per-task", args.classes_per_task, 1)
     if args.limit is not None:

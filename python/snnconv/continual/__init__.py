@@ -13,9 +13,11 @@ from .metrics import (
     learning_accuracy,
     summarise,
 )
+from .presets import INCREMENTAL
 from .scenarios import SCENARIOS, Stream, Task, make_stream
 
 __all__ = [
+    "INCREMENTAL",
     "SCENARIOS",
     "Stream",
     "Task",
