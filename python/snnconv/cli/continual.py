@@ -79,8 +79,9 @@ def add_continual_parser(sub: Any) -> None:
     p.add_argument(
         "--incremental",
         action="store_true",
-        help="colanet and csnn use the class-incremental CoLaNET settings "
-        "(snnconv.continual.INCREMENTAL: threshold_excess=0.7, reward=1.0); --set wins",
+        help="colanet (raw pixels) uses the class-incremental CoLaNET settings "
+        "(snnconv.continual.INCREMENTAL: threshold_excess=0.7, reward=1.0; --set wins); "
+        "csnn needs none (docs/continual.md)",
     )
     p.add_argument("--threads", type=int, help="threads per method (default: all cores)")
     p.add_argument("--out", default="snnconv-continual", help="output folder")
@@ -109,9 +110,8 @@ def _continual(args: argparse.Namespace) -> int:
     if args.incremental:
         from ..continual.presets import INCREMENTAL
 
-        for m in ("colanet", "csnn"):
-            if m in params:
-                params[m] = {**INCREMENTAL, **params[m]}
+        if "colanet" in params:
+            params["colanet"] = {**INCREMENTAL, **params["colanet"]}
     check_int("--tasks", args.tasks, 1, MAX_TASKS)
     check_int("--classes-per-task", args.classes_per_task, 1)
     if args.limit is not None:

@@ -15,8 +15,11 @@ remove most of it:
   rewarded synapses of a correct answer grow by D + d_H instead of by 0.003, so what
   a column learned on its own task outweighs the depression it receives later.
 
-Neither stores an example or replays anything. Measured on MNIST 5k they keep a joint
-fit within about one point of the defaults, and they are not CoLaNET's defaults.
+Neither stores an example or replays anything. They are for CoLaNET on raw pixels
+(the rate code); they cost a joint fit about a point on MNIST 5k, so they are not
+CoLaNET's defaults. The CSNN needs none: its population code of the pooled counts
+already lets an absent feature speak against a class, and with these settings its
+columns no longer fire at all (docs/continual.md).
 """
 
 from __future__ import annotations
