@@ -238,18 +238,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self.seed_ = seed_from(self.random_state)
         learner, front, clf = self._templates()
         t0 = time.perf_counter()
-        if hasattr(learner, "kernels_"):
-            self.kernel_learner_ = learner
-        else:
-            self.kernel_learner_ = _clone(learner).fit(stack)
-        t1 = time.perf_counter()
-        params = front.get_params(deep=False)
-        params.update(kernels=self.kernel_learner_, stride=self.kernel_learner_.stride)
-        self.front_end_ = type(front)(**params)
-        rng = np.random.default_rng(self.seed_)
-        n_cal = min(int(self.calibration_size), stack.shape[0])
-        sample = np.sort(rng.choice(stack.shape[0], n_cal, replace=False))
-        self.front_end_.fit(stack[sample])
+        t1 = self._learn_front(stack, learner, front)
         pooled, pooled_sum, backlog_sum = pooled_counts(self.front_end_, stack)
         t2 = time.perf_counter()
         if eval_set is None:
@@ -273,6 +262,75 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self.image_shape_ = (int(stack.shape[1]), int(stack.shape[2]))
         self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
         self.n_neurons_ = self._count_neurons(stack.shape[1], stack.shape[2])
+        return self
+
+    def _learn_front(self, stack: np.ndarray, learner: Any, front: Any) -> float:
+        """Fits the kernels (unless the learner is fitted) and calibrates the front-end
+        on ``stack``; returns the time the kernels were done."""
+        if hasattr(learner, "kernels_"):
+            self.kernel_learner_ = learner
+        else:
+            self.kernel_learner_ = _clone(learner).fit(stack)
+        t1 = time.perf_counter()
+        params = front.get_params(deep=False)
+        params.update(kernels=self.kernel_learner_, stride=self.kernel_learner_.stride)
+        self.front_end_ = type(front)(**params)
+        rng = np.random.default_rng(self.seed_)
+        n_cal = min(int(self.calibration_size), stack.shape[0])
+        sample = np.sort(rng.choice(stack.shape[0], n_cal, replace=False))
+        self.front_end_.fit(stack[sample])
+        return t1
+
+    def partial_fit(self, images: np.ndarray, y: Any, classes: Any = None) -> CSNNClassifier:
+        """Learns one more batch, as in a continual-learning stream.
+
+        The first call learns the kernels (without labels) and calibrates the
+        front-end on this batch's images only; both then stay fixed, so later batches
+        change only the classifier, whose ``partial_fit`` sees their pooled counts.
+        ``classes`` lists every label that will ever occur (default: this first batch's
+        labels); a later label outside ``classes_`` raises
+        :class:`~snnconv.exceptions.DataError`. ``timings_`` holds the last call's.
+        """
+        from ._util.images import as_stack
+
+        stack = as_stack(images)
+        if stack is None:
+            raise TypeError("images: CSNNClassifier needs an array (N, H, W)")
+        y = np.asarray(y).reshape(-1)
+        if y.shape[0] != stack.shape[0]:
+            raise DataError(f"y: expected {stack.shape[0]} labels, got {y.shape[0]}")
+        t0 = time.perf_counter()
+        first = not hasattr(self, "classifier_")
+        if first:
+            known = y if classes is None else np.asarray(classes).reshape(-1)
+            classification_targets(known, known.shape[0])  # before the costly stages
+            check_random_state_param(self.random_state)
+            if (
+                not isinstance(self.calibration_size, (int, np.integer))
+                or self.calibration_size < 1
+            ):
+                raise ValueError(
+                    f"calibration_size: must be an integer >= 1, got {self.calibration_size!r}"
+                )
+            self.seed_ = seed_from(self.random_state)
+            learner, front, clf = self._templates()
+            t1 = self._learn_front(stack, learner, front)
+            self.image_shape_ = (int(stack.shape[1]), int(stack.shape[2]))
+            self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
+        else:
+            t1 = t0
+            self._check_shape(stack)
+        counts, pooled_sum, backlog_sum = pooled_counts(self.front_end_, stack)
+        t2 = time.perf_counter()
+        if first:
+            self.classifier_ = _clone(clf).partial_fit(counts, y, classes=known)
+            self.classes_ = self.classifier_.classes_
+            self.n_neurons_ = self._count_neurons(stack.shape[1], stack.shape[2])
+            self.backlog_fraction_ = backlog_sum / max(pooled_sum + backlog_sum, 1.0)
+        else:
+            self.classifier_.partial_fit(counts, y)
+        t3 = time.perf_counter()
+        self.timings_ = {"kernels": t1 - t0, "front_end": t2 - t1, "classifier": t3 - t2}
         return self
 
     def _fit_with_curve(

@@ -50,7 +50,7 @@ from .._util.persistence import field_float, field_int, field_params, load_npz, 
 from .._util.progress import progress_bar
 from .._util.rows import map_rows
 from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
-from ..exceptions import ModelFileError
+from ..exceptions import DataError, ModelFileError, ParameterError
 from .chunked import Features, encoded, maximum, quantiles
 from .input import MATCH_SAMPLE, as_features, choose_encoding, drive, match_scale
 from .population import SAMPLE, PopulationCode, check_encoding
@@ -332,19 +332,20 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> ColanetBase:
         """One online pass over (X, y) continuing from the current state.
 
-        The first call needs ``classes`` (all labels that will ever occur) and fixes
-        ``input_max_`` (from this batch unless ``input_max`` is given).
+        As in scikit-learn, the first call fixes the classes: ``classes`` lists every
+        label that will ever occur (one column each); without it the labels of this
+        first batch are the classes. A later batch with a label outside ``classes_``
+        raises :class:`~snnconv.exceptions.DataError`. The first call also fixes
+        ``input_max_`` (from this batch unless ``input_max`` is a number).
         """
         a = self._source(X, getattr(self, "n_features_in_", None))
         yy = _labels(y, len(a))
         if not hasattr(self, "_core"):
             self._check_params()
-            if classes is None:
-                raise ValueError("classes: required on the first call to partial_fit")
-            classes = np.asarray(classes)
-            self._start(a, classification_targets(classes, classes.shape[0])[0])
+            known = np.asarray(yy if classes is None else classes)
+            self._start(a, classification_targets(known, known.shape[0])[0])
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
+            raise ParameterError(
                 f"classes: must equal classes_ = {self.classes_!r} after the first call"
             )
         self._learn(a, yy)
@@ -411,8 +412,9 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         idx = np.clip(idx, 0, self.classes_.size - 1)
         unknown = self.classes_[idx] != y
         if unknown.any():
-            raise ValueError(
-                f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}"
+            raise DataError(
+                f"y: label {_plain(y[unknown][0])!r} is not among "
+                f"classes_ = {self.classes_.tolist()!r} (fixed at the first fit or partial_fit)"
             )
         n = len(feats)
         order = _core.permutation(n, self.seed_, self.epochs_done_) if self.shuffle else None
@@ -677,3 +679,8 @@ _INT_PARAMS = (
     "label_step",
 )
 _RUST_PARAMS = frozenset(_FLOAT_PARAMS + _INT_PARAMS)
+
+
+def _plain(v: object) -> object:
+    """A numpy scalar as the Python value it holds (for messages: 2, not np.int64(2))."""
+    return v.item() if isinstance(v, np.generic) else v
