@@ -14,10 +14,11 @@ non-negative inputs whose *pattern* carries the value:
 - response: exp(−z²/2), z = (clip(x, first centre, last centre) − centre) / width, in
   [0, 1]; values outside the training range answer like its ends;
 - drive: the L-neuron threshold and weight range were tuned for the input drive of raw
-  MNIST (``target_spikes`` ≈ 937 spikes per example). A handful of features cannot
-  send that many spikes, so the whole code is repeated ``repeats`` times, the smallest
-  number at which its mean spike count at full scale (a peak giving
-  ``presentation_steps`` spikes) reaches ``target_spikes``. Repeated inputs spike
+  MNIST (937 spikes per example). A handful of features cannot send that many
+  spikes, so the whole code is repeated ``repeats`` times, the smallest number at
+  which its mean spike count at full scale (a peak giving ``presentation_steps``
+  spikes) reaches ``target_spikes`` (by default 2,000 for this code:
+  ``input.DRIVE``). Repeated inputs spike
   identically, so this amounts to giving each field a larger weight range. The usual
   ``input_max`` rule then sets the scale on the repeated code.
 
@@ -36,7 +37,11 @@ from ..exceptions import ParameterError
 #: Field width in units of the spacing between neighbouring centres.
 WIDTH = 0.75
 
-ENCODINGS = ("rate", "population")
+#: "auto" is resolved at the first fit (``snnconv.colanet.input.choose_encoding``).
+ENCODINGS = ("auto", "rate", "population")
+
+#: Training examples whose mean spike count sets ``repeats``.
+SAMPLE = 2000
 
 
 class PopulationCode:
@@ -55,6 +60,16 @@ class PopulationCode:
     def fit(cls, a: np.ndarray, size: int, t_p: int, target_spikes: float) -> PopulationCode:
         """Fields of ``size`` per feature of the (N, F) training batch ``a``."""
         centres = np.quantile(a, np.linspace(0.0, 1.0, size), axis=0).T  # (F, K)
+        return cls.from_centres(centres, a[:SAMPLE], t_p, target_spikes)
+
+    @classmethod
+    def from_centres(
+        cls, centres: np.ndarray, sample: np.ndarray, t_p: int, target_spikes: float
+    ) -> PopulationCode:
+        """The code with these (F, K) centres; ``sample`` (the first ``SAMPLE``
+        training examples) sets ``repeats``. :meth:`fit` in two steps, so that the
+        quantiles can be taken a few features at a time (``colanet.chunked``)."""
+        size = centres.shape[1]
         gaps = np.diff(centres, axis=1)
         spacing = np.empty_like(centres)
         spacing[:, 0] = gaps[:, 0]
@@ -64,7 +79,7 @@ class PopulationCode:
         span = np.where(span > 0, span, 1.0)
         spacing = np.where(spacing > 0, spacing, span[:, None])
         code = cls(centres, WIDTH * spacing, 1)
-        spikes = float(np.floor(code.transform(a[:2000]) * t_p).sum(axis=1).mean())
+        spikes = float(np.floor(code.transform(sample) * t_p).sum(axis=1).mean())
         code.repeats = max(1, math.ceil(target_spikes / spikes)) if spikes > 0 else 1
         return code
 
@@ -104,7 +119,7 @@ class PopulationCode:
 def check_encoding(encoding: Any, population_size: Any) -> None:
     """Validates the two encoding parameters."""
     if not isinstance(encoding, str) or encoding not in ENCODINGS:
-        raise ParameterError(f"encoding: must be 'rate' or 'population', got {encoding!r}")
+        raise ParameterError(f"encoding: must be 'auto', 'rate' or 'population', got {encoding!r}")
     if (
         isinstance(population_size, bool)
         or not isinstance(population_size, (int, np.integer))

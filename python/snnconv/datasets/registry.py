@@ -75,7 +75,8 @@ def _fashion(args: Sequence[str], seed: int) -> Dataset:
 def _idx(args: Sequence[str], seed: int) -> Dataset:
     if len(args) != 2:
         raise ValueError("dataset_args: idx needs [images_path, labels_path]")
-    images, labels = load_idx(*args)
+    # Mapped, not read: a run's workers share the file instead of a copy each.
+    images, labels = load_idx(*args, mmap=True)
     return Dataset(images, labels, [str(c) for c in np.unique(labels)], None, "idx")
 
 
