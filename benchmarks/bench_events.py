@@ -73,7 +73,8 @@ def test_read_and_bin_throughput(tree, capsys):
     lines = [
         f"{len(files)} files, {n_events} events ({n_events / len(files):.0f} per sample)",
         f"snnconv decode + bin (bytes in memory): {n_events / t_bytes / 1e6:.1f} M events/s/core",
-        f"snnconv read files + bin ({N_STEPS} steps): {n_events / t_files / 1e6:.1f} M events/s/core",
+        f"snnconv read files + bin into {N_STEPS} steps: "
+        f"{n_events / t_files / 1e6:.1f} M events/s/core",
         f"snnconv decode + count frames: {n_events / t_counts / 1e6:.1f} M events/s/core",
     ]
     try:
