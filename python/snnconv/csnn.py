@@ -94,6 +94,12 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         keep their own.
     progress : bool, default=False
         Show progress bars in the default stages (needs the ``progress`` extra).
+    sensor_size : tuple or None, default=None
+        ``(width, height, polarities)`` of an event camera, e.g. ``(34, 34, 2)``:
+        needed to pass event streams (a list of structured arrays with fields ``x``,
+        ``y``, ``t``, ``p``, as tonic gives) instead of images. Each stream enters as
+        its event-count image (``snnconv.events.input``), scaled on the training
+        streams (``event_scale_``).
 
     Attributes
     ----------
@@ -129,6 +135,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         random_state: Any = 0,
         n_threads: int | None = None,
         progress: bool = False,
+        sensor_size: tuple[int, int, int] | None = None,
     ) -> None:
         self.kernel_learner = kernel_learner
         self.front_end = front_end
@@ -137,6 +144,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
         self.progress = progress
+        self.sensor_size = sensor_size
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -222,6 +230,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         from ._util.blocks import is_batches, spool
         from ._util.images import as_stack
 
+        images = self._from_events(images, fitting=True)
         if is_batches(images, y):
             with spool(images, "images", lambda b: as_stack(b, "images")) as sp:
                 return self.fit(sp.X, sp.y, eval_set, curve_points, curve_sample)
@@ -349,7 +358,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         if sample is not None and (not isinstance(sample, (int, np.integer)) or sample < 1):
             raise ValueError(f"curve_sample: must be None or an integer >= 1, got {sample!r}")
         t0 = time.perf_counter()
-        eval_features = self.front_end_.run(eval_set[0]).pooled
+        eval_features = self.front_end_.run(self._from_events(eval_set[0], False)).pooled
         eval_labels = np.asarray(eval_set[1])
         front_time = time.perf_counter() - t0
         n_eval = len(eval_labels)
@@ -394,6 +403,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     # ------------------------------------------------------------------ inference
     def transform(self, images: np.ndarray) -> np.ndarray:
         """Pooled spike counts (N, n_kernels, P', Q') the classifier sees."""
+        images = self._from_events(images, fitting=False)
         self._check_shape(images)
         return self.front_end_.run(images).pooled
 
@@ -412,6 +422,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         counts of a large set are never held at once (the same values as one run)."""
         from ._util.images import as_stack
 
+        images = self._from_events(images, fitting=False)
         self._check_shape(images)
         stack = as_stack(images)
         if stack is None:  # a stream of frames: run as before
@@ -423,6 +434,19 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         return self._by_blocks(images, self.classifier_.predict_proba)
+
+    def _from_events(self, x: Any, fitting: bool) -> Any:
+        """Event streams → their count images (the training scale kept); other input
+        unchanged."""
+        from .events.input import event_images, is_event_input
+
+        if not is_event_input(x):
+            return x
+        scale = None if fitting else getattr(self, "event_scale_", None)
+        images, scale = event_images(x, self.sensor_size, scale)
+        if fitting:
+            self.event_scale_ = scale
+        return images
 
     def _check_fitted(self) -> None:
         check_fitted(self, "classifier_", "fit(images, y) or load(path)")
@@ -469,6 +493,8 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
             "n_neurons_": int(self.n_neurons_),
             "backlog_fraction_": float(self.backlog_fraction_),
             "image_shape_": list(getattr(self, "image_shape_", ())) or None,
+            "sensor_size": None if self.sensor_size is None else list(self.sensor_size),
+            "event_scale_": getattr(self, "event_scale_", None),
             "stages": stages,
             "files": files,
         }
@@ -598,7 +624,12 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
             backlog = persistence.field_float(
                 meta, "backlog_fraction_", lambda v: 0 <= v <= 1, "in [0, 1]"
             )
-        self = cls(calibration_size=calibration_size, random_state=random_state)
+            sensor_size, event_scale = _event_fields(meta)
+        self = cls(
+            calibration_size=calibration_size, random_state=random_state, sensor_size=sensor_size
+        )
+        if event_scale is not None:
+            self.event_scale_ = event_scale
         self.kernel_learner_ = KernelLearner.load(folder / "kernel_learner.npz")
         self.front_end_ = ConvSNN.load(folder / "front_end.npz")
         self.classifier_ = kinds[meta["classifier"]].load(folder / "classifier.npz")
@@ -611,6 +642,24 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self.n_neurons_ = n_neurons
         self.backlog_fraction_ = backlog
         return self
+
+
+def _event_fields(meta: dict[str, Any]) -> tuple[tuple[int, int, int] | None, float | None]:
+    """``sensor_size`` and ``event_scale_`` of csnn.json (absent in older folders)."""
+    size, scale = meta.get("sensor_size"), meta.get("event_scale_")
+    if size is not None:
+        if not (
+            isinstance(size, list)
+            and len(size) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size)
+        ):
+            raise ValueError(f"sensor_size: must be 3 positive integers, got {size!r}")
+        size = tuple(size)
+    if scale is not None:
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise ValueError(f"event_scale_: must be a number > 0, got {scale!r}")
+        scale = float(scale)
+    return size, scale
 
 
 _JSON = "csnn.json"
