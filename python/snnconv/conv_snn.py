@@ -23,7 +23,7 @@ from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
 from ._util.progress import progress_bar
 from ._util.validation import check_alloc, check_int, check_n_threads, check_real
-from .exceptions import DataError, ModelFileError
+from .exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
@@ -244,7 +244,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         steps = integer("frame_steps", 1, 65535)
         integer("active_steps", 1, steps)
         if pool * pool * steps > 65535:
-            raise ValueError(
+            raise ParameterError(
                 f"pool: pool² · frame_steps must be <= 65535 (uint16 counts, exact pooling), "
                 f"got {pool}² · {steps}"
             )
@@ -258,13 +258,15 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         )
         real("max_rate", lambda v: 0 < v <= 1, "in (0, 1] spikes per step")
         if self.encoding not in ("accumulator", "poisson"):
-            raise ValueError(f"encoding: must be 'accumulator' or 'poisson', got {self.encoding!r}")
+            raise ParameterError(
+                f"encoding: must be 'accumulator' or 'poisson', got {self.encoding!r}"
+            )
         if self.on_backlog not in ("warn", "ignore", "raise"):
-            raise ValueError(
+            raise ParameterError(
                 f"on_backlog: must be 'warn', 'ignore' or 'raise', got {self.on_backlog!r}"
             )
         if self.reset not in ("subtract", "zero"):
-            raise ValueError(f"reset: must be 'subtract' or 'zero', got {self.reset!r}")
+            raise ParameterError(f"reset: must be 'subtract' or 'zero', got {self.reset!r}")
         sq = self.saturation_quantile
         if sq is not None and sq != "auto":
             real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1), None or 'auto'")
@@ -297,7 +299,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
                 learner = k
             arr = learner.kernels_
             if arr.shape[0] == 0:
-                raise ValueError(
+                raise ParameterError(
                     "kernels: the KernelLearner kept no kernel (none fired); learn on more "
                     "images or use keep_only_fired=False"
                 )
@@ -314,12 +316,12 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         if s.ndim == 0:
             s = np.full(n_kernels, float(s))
         if s.shape != (n_kernels,):
-            raise ValueError(
+            raise ParameterError(
                 f"scale: must be a number or an array of one value per kernel ({n_kernels}), "
                 f"got shape {s.shape}"
             )
         if not np.isfinite(s).all() or (s < 0).any():
-            raise ValueError("scale: values must be finite and >= 0")
+            raise ParameterError("scale: values must be finite and >= 0")
         return s
 
     # ------------------------------------------------------------------ fitting
@@ -423,9 +425,9 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         sq = self.saturation_quantile_
         carry = _carry(carry)
         if isinstance(first_index, bool) or not isinstance(first_index, (int, np.integer)):
-            raise TypeError("first_index: must be an integer")
+            raise ParameterTypeError("first_index: must be an integer")
         if first_index < 0 or first_index >= 2**64:
-            raise ValueError(f"first_index: must be in [0, 2**64), got {first_index}")
+            raise ParameterError(f"first_index: must be in [0, 2**64), got {first_index}")
         # The counts and backlogs (uint16) of every image, concatenated here.
         check_alloc("images", (stack.shape[0], *core.output_shape), 2)
         parts: list[tuple[np.ndarray, ...]] = []
@@ -492,14 +494,14 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         """
         a = np.asarray(image)
         if a.ndim != 2:
-            raise ValueError(f"image: must be one 2-D image (H, W), got shape {a.shape}")
+            raise DataError(f"image: must be one 2-D image (H, W), got shape {a.shape}")
         stack = _stack(a[None], "image")
         core = self._core_for(a.shape[0], a.shape[1])
         g = normalise_brightness(stack, self.saturation_quantile_, self.n_threads)[0]
         if isinstance(image_index, bool) or not isinstance(image_index, (int, np.integer)):
-            raise TypeError("image_index: must be an integer")
+            raise ParameterTypeError("image_index: must be an integer")
         if image_index < 0 or image_index >= 2**64:
-            raise ValueError(f"image_index: must be in [0, 2**64), got {image_index}")
+            raise ParameterError(f"image_index: must be in [0, 2**64), got {image_index}")
         carry = _carry(carry)
         out = core.simulate(g, carry, int(image_index))
         out["image"] = g
@@ -582,7 +584,7 @@ def _carry(carry: Any) -> np.ndarray | None:
         with np.errstate(all="raise"):
             a = np.asarray(carry)
             if a.dtype.kind not in "iuf" or (a.size and not (a.min() >= 0 and a.max() < 2**64)):
-                raise ValueError("values must be in [0, 2**64)")
+                raise DataError("values must be in [0, 2**64)")
             return np.ascontiguousarray(a, dtype=np.uint64)
     except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
         raise DataError(f"carry: not a uint64 array (H, W) of accumulator states: {e}") from None
@@ -590,21 +592,21 @@ def _carry(carry: Any) -> np.ndarray | None:
 
 def _check_kernels(k: Any) -> np.ndarray:
     if not isinstance(k, np.ndarray):
-        raise TypeError(
+        raise ParameterTypeError(
             f"kernels: expected a numpy array (n_kernels, K, K) or a KernelLearner, "
             f"got {type(k).__name__}"
         )
     if k.ndim != 3 or k.shape[1] != k.shape[2] or k.shape[0] == 0 or k.shape[1] == 0:
         hint = "; for one kernel use kernels[None]" if k.ndim == 2 else ""
-        raise ValueError(
+        raise ParameterError(
             f"kernels: must have shape (n_kernels, K, K) with n_kernels, K >= 1, "
             f"got {k.shape}{hint}"
         )
     if not np.issubdtype(k.dtype, np.number) or np.issubdtype(k.dtype, np.complexfloating):
-        raise TypeError(f"kernels: dtype {k.dtype} is not a real number type")
+        raise ParameterTypeError(f"kernels: dtype {k.dtype} is not a real number type")
     out = np.ascontiguousarray(k, dtype=np.float64)
     if not np.isfinite(out).all():
-        raise ValueError("kernels: contains NaN or infinity")
+        raise ParameterError("kernels: contains NaN or infinity")
     return out
 
 
@@ -616,7 +618,7 @@ def _stack(images: Any, name: str = "images") -> np.ndarray:
     parts = list(frames(images, name))
     shapes = {p.shape[1:] for p in parts}
     if len(shapes) > 1:
-        raise ValueError(f"{name}: frames must all have the same size, got {sorted(shapes)}")
+        raise DataError(f"{name}: frames must all have the same size, got {sorted(shapes)}")
     if len({p.dtype for p in parts}) > 1:
         parts = [p.astype(np.float64) / 255.0 if p.dtype == np.uint8 else p for p in parts]
     return np.concatenate(parts)
@@ -625,4 +627,4 @@ def _stack(images: Any, name: str = "images") -> np.ndarray:
 def _check_size(hw: tuple[int, ...], k: int) -> None:
     h, w = hw
     if h < k or w < k:
-        raise ValueError(f"images: {h}x{w} images are smaller than the {k}x{k} kernels")
+        raise DataError(f"images: {h}x{w} images are smaller than the {k}x{k} kernels")

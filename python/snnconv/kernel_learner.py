@@ -23,7 +23,7 @@ from ._util.images import as_stack, chunks, frames, normalise_brightness
 from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
 from ._util.progress import progress_bar
 from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
-from .exceptions import ModelFileError
+from .exceptions import DataError, ModelFileError, ParameterError
 
 _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
@@ -196,7 +196,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         if not hasattr(self, "_core"):
             self._check_params()
             if self.learning_rate is None:
-                raise ValueError(
+                raise ParameterError(
                     "learning_rate: partial_fit cannot use the default 3 / number of images "
                     "because the total is unknown; pass learning_rate explicitly"
                 )
@@ -211,7 +211,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             and isinstance(images, Iterator)
             and (fresh and (self.brightness_threshold is None or self.learning_rate is None))
         ):
-            raise ValueError(
+            raise DataError(
                 "images: a one-shot iterator can be read only once, but the brightness "
                 "threshold (brightness_threshold=None) and/or learning_rate=None need a first "
                 "pass; pass both explicitly, or a re-iterable such as a list"
@@ -219,7 +219,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         if stack is not None:
             k = self.kernel_size
             if stack.shape[1] < k or stack.shape[2] < k:
-                raise ValueError(
+                raise ParameterError(
                     f"kernel_size: {k} is larger than the {stack.shape[1]}x{stack.shape[2]} images"
                 )
         # The threshold's first pass is counted while preparing the stack, if needed.
@@ -277,7 +277,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     def _check_frame(self, frame: np.ndarray) -> None:
         k = self.kernel_size
         if frame.shape[1] < k or frame.shape[2] < k:
-            raise ValueError(
+            raise ParameterError(
                 f"kernel_size: {k} is larger than a {frame.shape[1]}x{frame.shape[2]} frame"
             )
 
@@ -292,18 +292,18 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         else:
             n = prepared.stack.shape[0] if prepared is not None else _len_or_none(images)
             if n is None:
-                raise ValueError(
+                raise ParameterError(
                     "learning_rate: None means 3 / number of images, but the input has no "
                     "len(); pass learning_rate explicitly"
                 )
             if n == 0:
-                raise ValueError("images: empty input (0 images)")
+                raise DataError("images: empty input (0 images)")
             lr = 3.0 / n
         init = self.initial_resource
         if init is not None:
             init = np.ascontiguousarray(init, dtype=np.float64)
             if init.shape != (self.n_kernels, self.kernel_size, self.kernel_size):
-                raise ValueError(
+                raise ParameterError(
                     f"initial_resource: must have shape ({self.n_kernels}, {self.kernel_size}, "
                     f"{self.kernel_size}), got {init.shape}"
                 )
@@ -350,7 +350,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 for v in passes():
                     q.count(v)
         if not q.locate():
-            raise ValueError("images: empty input (0 pixels)")
+            raise DataError("images: empty input (0 pixels)")
         if q.needs_second_pass():
             if cache is not None:
                 cache.collect_into(q)
@@ -359,7 +359,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                     q.collect(v)
         b = q.finish()
         if b is None:
-            raise ValueError("images: the input changed between the two threshold passes")
+            raise DataError("images: the input changed between the two threshold passes")
         return float(b)
 
     def _sync(self, stats: list[np.ndarray]) -> None:
@@ -394,7 +394,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         sq = self.saturation_quantile
         if stack is not None:
             if stack.shape[1] < k or stack.shape[2] < k:
-                raise ValueError(
+                raise DataError(
                     f"images: {stack.shape[1]}x{stack.shape[2]} images are smaller than "
                     f"kernel_size={k}"
                 )

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ._util.extras import require
+from .exceptions import ParameterError
 
 
 def kernel_grid(
@@ -27,7 +28,7 @@ def kernel_grid(
     plt = _pyplot()
     kernels = np.asarray(kernels, dtype=float)
     if kernels.ndim != 3:
-        raise ValueError(f"kernels: expected shape (n, K, K), got {kernels.shape}")
+        raise ParameterError(f"kernels: expected shape (n, K, K), got {kernels.shape}")
     n = max(1, kernels.shape[0])
     cols = min(n, 8)
     rows = math.ceil(n / cols)

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import ModelFileError
+from ..exceptions import ModelFileError, ParameterTypeError
 
 _META_KEY = "__metadata__"
 
@@ -283,7 +283,7 @@ def save_npz(
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     for k, a in arrays.items():
         if a.dtype.hasobject:
-            raise TypeError(f"{k}: object arrays cannot be saved without pickle")
+            raise ParameterTypeError(f"{k}: object arrays cannot be saved without pickle")
     record = {
         "format": kind,
         "format_version": version,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import ParameterError, ResourceLimitError
+from ..exceptions import ParameterError, ParameterTypeError, ResourceLimitError
 
 #: The largest integer parameter: sizes and counts are 64-bit in the core.
 INT_MAX = 2**63 - 1
@@ -45,7 +45,7 @@ def check_int(name: str, v: Any, lo: int, hi: int | None = None) -> int:
     """``v`` as an int in [lo, hi] (hi None: up to 2**63 - 1, the largest size the
     core takes; larger sizes are refused by its allocation budget anyway)."""
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name}: must be an integer, got {type(v).__name__} {v!r}")
+        raise ParameterTypeError(f"{name}: must be an integer, got {type(v).__name__} {v!r}")
     if v < lo or (hi is not None and v > hi) or v > INT_MAX:
         rng = f"in [{lo}, 2**63 - 1]" if hi is None else f"in [{lo}, {hi}]"
         raise ParameterError(f"{name}: must be an integer {rng}, got {v!r}")
@@ -65,7 +65,7 @@ def check_real(
     if v is None and allow_none:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
+        raise ParameterTypeError(f"{name}: must be a number, got {type(v).__name__}")
     f = float(v)
     if math.isnan(f) or (math.isinf(f) and not allow_inf) or not ok(f):
         raise ParameterError(f"{name}: must be {rng}, got {v!r}")

@@ -33,7 +33,13 @@ from .._util.persistence import (
     save_npz,
 )
 from .._util.progress import progress_bar
-from ..exceptions import DivergenceError, ModelFileError
+from ..exceptions import (
+    DataError,
+    DivergenceError,
+    ModelFileError,
+    ParameterError,
+    ResourceLimitError,
+)
 from ._architectures import ARCHITECTURES, Conv, feature_shape
 from ._common import brightness, check_common, check_int, check_real
 
@@ -78,7 +84,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         check_real("learning_rate", self.learning_rate, lambda v: v > 0, "> 0")
         check_real("dropout", self.dropout, lambda v: 0 <= v < 1, "in [0, 1)")
         if self.backend not in BACKENDS:
-            raise ValueError(f"backend: must be one of {BACKENDS}, got {self.backend!r}")
+            raise ParameterError(f"backend: must be one of {BACKENDS}, got {self.backend!r}")
         check_common(self)
 
     def _resolve_backend(self) -> str:
@@ -131,7 +137,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         h, w, c = feature_shape(self._ARCH, *self.image_shape_)
         dense = h * w * c * len(self.classes_) * 4 * 3  # weights + two Adam moments, float32
         if dense > MAX_BATCH_BYTES:
-            raise MemoryError(
+            raise ResourceLimitError(
                 f"y: {len(self.classes_)} classes make a dense layer of "
                 f"{dense / 2**30:.1f} GiB with Adam state (limit "
                 f"{MAX_BATCH_BYTES / 2**30:.0f} GiB)"
@@ -198,7 +204,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         b = max(1, min(int(batch), int(n)))
         need = b * self._bytes_per_image()
         if need > MAX_BATCH_BYTES:
-            raise MemoryError(
+            raise ResourceLimitError(
                 f"images: {self._ARCH.upper()} on {self.image_shape_[0]}x"
                 f"{self.image_shape_[1]} images needs about {need / 2**30:.1f} GiB per batch of "
                 f"{b} (limit {MAX_BATCH_BYTES / 2**30:.0f} GiB); use smaller images or batch_size"
@@ -274,7 +280,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         self._check_fitted()
         x = self._inputs(images)
         if (x.shape[1], x.shape[2]) != self.image_shape_:
-            raise ValueError(
+            raise DataError(
                 f"images: expected images of shape {self.image_shape_} (as in fit), "
                 f"got {(x.shape[1], x.shape[2])}"
             )

@@ -28,7 +28,7 @@ from .._util.persistence import (
 )
 from .._util.progress import progress_bar
 from .._util.validation import MAX_EPOCHS
-from ..exceptions import ModelFileError
+from ..exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 from . import _readout
 from ._common import brightness, check_common, check_int, check_real
 
@@ -200,7 +200,7 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         check_real("intensity_step", self.intensity_step, lambda v: v >= 0, ">= 0 Hz")
         top = self.intensity + self.max_retries * self.intensity_step
         if top > 1000:
-            raise ValueError(
+            raise ParameterError(
                 "intensity: intensity + max_retries * intensity_step must be <= 1000 Hz "
                 f"(at most one spike per 1 ms step), got {top}"
             )
@@ -208,7 +208,7 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         check_real("inh", self.inh, lambda v: v >= 0, ">= 0")
         nu = self.nu
         if not isinstance(nu, (tuple, list)) or len(nu) != 2:
-            raise ValueError(f"nu: must be a pair (pre, post) of rates >= 0, got {nu!r}")
+            raise ParameterError(f"nu: must be a pair (pre, post) of rates >= 0, got {nu!r}")
         check_real("nu", nu[0], lambda v: v >= 0, "a pair of rates >= 0")
         check_real("nu", nu[1], lambda v: v >= 0, "a pair of rates >= 0")
         if self.norm is not None:
@@ -216,9 +216,11 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         check_real("theta_plus", self.theta_plus, lambda v: v >= 0, ">= 0")
         check_real("tc_theta_decay", self.tc_theta_decay, lambda v: v > 0, "> 0 ms")
         if not isinstance(self.one_spike, (bool, np.bool_)):
-            raise TypeError(f"one_spike: must be True or False, got {self.one_spike!r}")
+            raise ParameterTypeError(f"one_spike: must be True or False, got {self.one_spike!r}")
         if self.readout not in _readout.READOUTS:
-            raise ValueError(f"readout: must be one of {_readout.READOUTS}, got {self.readout!r}")
+            raise ParameterError(
+                f"readout: must be one of {_readout.READOUTS}, got {self.readout!r}"
+            )
         check_common(self)
 
     def _new_core(self, n_inputs: int, state: dict[str, Any] | None = None) -> Any:
@@ -315,7 +317,7 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self._check_fitted()
         g = brightness(images)
         if tuple(g.shape[1:]) != self.image_shape_:
-            raise ValueError(
+            raise DataError(
                 f"images: expected images of shape {self.image_shape_} (as in fit), "
                 f"got {tuple(g.shape[1:])}"
             )
@@ -337,7 +339,7 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self._check_fitted()
         g = brightness(np.asarray(image)[None])
         if tuple(g.shape[1:]) != self.image_shape_:
-            raise ValueError(f"image: expected shape {self.image_shape_}, got {g.shape[1:]}")
+            raise DataError(f"image: expected shape {self.image_shape_}, got {g.shape[1:]}")
         r, _ = self._core.raster(np.ascontiguousarray(g.ravel()), int(index))
         return r
 

@@ -44,7 +44,7 @@ from .._util.persistence import field_float, field_int, field_params, load_npz, 
 from .._util.progress import progress_bar
 from .._util.rows import map_rows
 from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
-from ..exceptions import ModelFileError
+from ..exceptions import DataError, ModelFileError, ParameterError
 from .input import MATCH_SAMPLE, as_features, match_scale
 from .population import PopulationCode, check_encoding
 
@@ -202,7 +202,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         real("renorm_threshold", lambda v: v >= 0, ">= 0")
         if isinstance(self.input_max, str):
             if self.input_max not in ("max", "match"):
-                raise ValueError(
+                raise ParameterError(
                     f"input_max: must be a number > 0, 'max' or 'match', got {self.input_max!r}"
                 )
         else:
@@ -304,11 +304,11 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         if not hasattr(self, "_core"):
             self._check_params()
             if classes is None:
-                raise ValueError("classes: required on the first call to partial_fit")
+                raise ParameterError("classes: required on the first call to partial_fit")
             classes = np.asarray(classes)
             self._start(a, classification_targets(classes, classes.shape[0])[0])
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
+            raise ParameterError(
                 f"classes: must equal classes_ = {self.classes_!r} after the first call"
             )
         self._learn(a, yy)
@@ -330,7 +330,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         if isinstance(self.input_max, str):
             top = float(a.max())
             if top <= 0:
-                raise ValueError("X: all features are 0; cannot derive input_max")
+                raise DataError("X: all features are 0; cannot derive input_max")
             if self.input_max == "max":
                 self.input_max_ = top
             else:
@@ -357,9 +357,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         idx = np.clip(idx, 0, self.classes_.size - 1)
         unknown = self.classes_[idx] != y
         if unknown.any():
-            raise ValueError(
-                f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}"
-            )
+            raise DataError(f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}")
         order = (
             _core.permutation(a.shape[0], self.seed_, self.epochs_done_)
             if self.shuffle
@@ -587,7 +585,7 @@ def _labels(y: Any, n: int) -> np.ndarray:
     if yy.ndim == 2 and yy.shape[1] == 1:  # classification_targets warned
         yy = yy.ravel()
     if yy.ndim != 1 or yy.shape[0] != n:
-        raise ValueError(f"y: expected a 1-D array of {n} labels, got shape {yy.shape}")
+        raise DataError(f"y: expected a 1-D array of {n} labels, got shape {yy.shape}")
     return yy
 
 

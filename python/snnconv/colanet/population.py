@@ -47,9 +47,9 @@ class PopulationCode:
         self.widths = np.ascontiguousarray(widths, dtype=np.float64)
         self.repeats = int(repeats)
         if self.centres.ndim != 2 or self.centres.shape != self.widths.shape:
-            raise ValueError("population code: centres and widths must be (F, K) alike")
+            raise ParameterError("population code: centres and widths must be (F, K) alike")
         if self.repeats < 1 or not (self.widths > 0).all():
-            raise ValueError("population code: repeats must be >= 1 and widths > 0")
+            raise ParameterError("population code: repeats must be >= 1 and widths > 0")
 
     @classmethod
     def fit(cls, a: np.ndarray, size: int, t_p: int, target_spikes: float) -> PopulationCode:

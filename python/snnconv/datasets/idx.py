@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import DataError, DataTypeError
+
 #: IDX type code → numpy big-endian dtype.
 _DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
@@ -35,7 +37,7 @@ def _read_bytes(path: Path) -> bytes:
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: corrupt gzip stream ({exc})") from exc
+            raise DataError(f"{path}: corrupt gzip stream ({exc})") from exc
     return raw
 
 
@@ -44,26 +46,26 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     raw = _read_bytes(path)
     if len(raw) < 4:
-        raise ValueError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
+        raise DataError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
     if raw[0] != 0 or raw[1] != 0:
-        raise ValueError(
+        raise DataError(
             f"{path}: not an IDX file (magic must start with two zero bytes, got {raw[:4].hex()})"
         )
     code, ndim = raw[2], raw[3]
     if code not in _DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in _DTYPES)
-        raise ValueError(f"{path}: unknown IDX type code 0x{code:02X} (known: {known})")
+        raise DataError(f"{path}: unknown IDX type code 0x{code:02X} (known: {known})")
     if ndim == 0:
-        raise ValueError(f"{path}: IDX header declares 0 dimensions")
+        raise DataError(f"{path}: IDX header declares 0 dimensions")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{path}: header truncated ({len(raw)} bytes, need {header})")
+        raise DataError(f"{path}: header truncated ({len(raw)} bytes, need {header})")
     shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _DTYPES[code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     actual = len(raw) - header
     if actual != expected:
-        raise ValueError(
+        raise DataError(
             f"{path}: sizes {shape} of type {dtype.name} need {expected} data bytes, "
             f"file has {actual} ({'truncated' if actual < expected else 'trailing data'})"
         )
@@ -77,9 +79,9 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray, compress: bool = 
     a = np.asarray(array)
     native = a.dtype.newbyteorder("=")
     if native not in _CODES:
-        raise TypeError(f"array: dtype {a.dtype} has no IDX type code")
+        raise DataTypeError(f"array: dtype {a.dtype} has no IDX type code")
     if a.ndim == 0 or a.ndim > 255:
-        raise ValueError(f"array: IDX needs 1..255 dimensions, got {a.ndim}")
+        raise DataError(f"array: IDX needs 1..255 dimensions, got {a.ndim}")
     code = _CODES[native]
     head = bytes([0, 0, code, a.ndim]) + np.asarray(a.shape, dtype=">u4").tobytes()
     blob = head + np.ascontiguousarray(a, dtype=_DTYPES[code]).tobytes()
@@ -95,15 +97,15 @@ def load_idx(
     """Images (uint8 N×H×W) and int64 labels from an MNIST-style IDX pair."""
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(
+        raise DataError(
             f"{images_path}: expected 3-D unsigned-byte images, got {images.ndim}-D {images.dtype}"
         )
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
+        raise DataError(
             f"{labels_path}: expected 1-D integer labels, got {labels.ndim}-D {labels.dtype}"
         )
     if len(labels) != len(images):
-        raise ValueError(
+        raise DataError(
             f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path}"
         )
     return images, labels.astype(np.int64)

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ParameterError
+from ..exceptions import ParameterError, ParameterTypeError
 
 #: At most this many folds (or repeats): task seeds are ``seed * 1000 + fold``.
 MAX_FOLDS = 1000
@@ -154,7 +154,7 @@ def check_estimators(cfg: Any, seed: int, threads: int) -> None:
             try:
                 est = cls(**{**common, **c.params})
             except TypeError as exc:
-                raise TypeError(f"params: {exc}") from None
+                raise ParameterTypeError(f"params: {exc}") from None
             est._check_params()
 
         _prefixed("classifier", colanet)
