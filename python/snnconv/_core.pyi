@@ -18,6 +18,7 @@ __version__: str
 _Params = dict[str, Any]
 
 def default_params() -> dict[str, dict[str, Any]]: ...
+def alloc_budget() -> int: ...
 def normalise_brightness(
     images: npt.NDArray[np.uint8] | npt.NDArray[np.float64],
     saturation_quantile: float | None = None,

@@ -20,7 +20,16 @@ from ._util.estimator import (
 )
 from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, normalise_brightness
-from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from ._util.persistence import (
+    check_finite_range,
+    check_schema,
+    field_float,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from ._util.progress import progress_bar
 from ._util.validation import check_alloc, check_int, check_n_threads, check_real
 from .exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
@@ -349,6 +358,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
             scales, evaluations = self._scales(n), 0
         else:
             core = self._new_core(kernels, stack.shape[1], stack.shape[2], np.ones(n))
+            check_alloc("images", stack.shape, 8)  # the sample's brightness, float64
             g = np.concatenate(
                 [normalise_brightness(stack[i], sq, self.n_threads) for i in chunks(stack)]
             )
@@ -552,7 +562,19 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         """Reads a front-end written by :meth:`save` (``kernels`` becomes the array)."""
         meta, arrays = load_npz(path, _FORMAT, _FORMAT_VERSION)
         with reading(path, "ConvSNN"):
-            params = field_params(meta)
+            check_schema(
+                meta,
+                arrays,
+                {
+                    "params",
+                    "saturation_quantile_",
+                    "calibration_rate_",
+                    "n_calibration_evaluations_",
+                },
+                {"kernels": "float64", "scale": "float64", "calibration_rates": "float64"},
+                optional_arrays={"calibration_rates"},
+            )
+            params = field_params(meta, like=cls, exclude=("kernels",))
             kernels = _check_kernels(arrays["kernels"])
             self = cls(kernels=kernels, **params)
             self._check_params()
@@ -563,16 +585,48 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
                     f"scale: expected {kernels.shape[0]} non-negative values, "
                     f"got shape {scale.shape}"
                 )
+            # The core weighs inputs by α·w in float32: both must stay far inside it.
+            peak = float(np.abs(kernels).max()) * float(scale.max()) if scale.size else 0.0
+            if not peak <= 1e30:
+                raise ModelFileError(f"scale: α·w reaches {peak:.3g}, beyond float32 range")
+            if self.scale is not None and not np.array_equal(scale, self._scales(len(scale))):
+                raise ModelFileError("scale: differs from the scale parameter it was set from")
+            steps = float(self.frame_steps)
+            calibrated = self.scale is None
+            if calibrated != ("calibration_rates" in arrays) or calibrated != (
+                meta["calibration_rate_"] is not None
+            ):
+                raise ModelFileError(
+                    "calibration_rate_: present exactly when the scale was calibrated"
+                )
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
             sq = field_float(meta, "saturation_quantile_", lambda v: 0 <= v <= 1, "in [0, 1]", True)
+            if self.saturation_quantile != "auto" and sq != self.saturation_quantile:
+                raise ModelFileError(
+                    "saturation_quantile_: differs from the saturation_quantile parameter"
+                )
             self.kernels_ = kernels
             self.image_shape_ = None
             self.scale_ = scale
             self.saturation_quantile_ = sq
-            self.n_calibration_evaluations_ = field_int(meta, "n_calibration_evaluations_")
-            if meta.get("calibration_rate_") is not None:
-                self.calibration_rate_ = field_float(meta, "calibration_rate_")
-            if "calibration_rates" in arrays:
-                self.calibration_rates_ = np.asarray(arrays["calibration_rates"], np.float64)
+            self.n_calibration_evaluations_ = (
+                field_int(meta, "n_calibration_evaluations_", 0, 1_000_000)
+                if "n_calibration_evaluations_" in meta
+                else 0
+            )
+            if calibrated:
+                # Mean spikes per conv neuron and frame: in [0, frame_steps].
+                self.calibration_rate_ = field_float(
+                    meta, "calibration_rate_", lambda v: 0 <= v <= steps, f"in [0, {steps:g}]"
+                )
+                rates = np.asarray(arrays["calibration_rates"], np.float64)
+                if rates.shape != (kernels.shape[0],):
+                    raise ModelFileError(
+                        f"calibration_rates: shape {rates.shape}, expected ({kernels.shape[0]},)"
+                    )
+                check_finite_range("calibration_rates", rates, 0.0, steps)
+                self.calibration_rates_ = rates
         return self
 
 
@@ -583,6 +637,8 @@ def _carry(carry: Any) -> np.ndarray | None:
     try:
         with np.errstate(all="raise"):
             a = np.asarray(carry)
+            if a.ndim != 2:
+                raise DataError(f"must be a 2-D array (H, W), got shape {a.shape}")
             if a.dtype.kind not in "iuf" or (a.size and not (a.min() >= 0 and a.max() < 2**64)):
                 raise DataError("values must be in [0, 2**64)")
             return np.ascontiguousarray(a, dtype=np.uint64)

@@ -530,6 +530,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
                     f"(altered or from another model)"
                 )
         with persistence.reading(where, "CSNNClassifier"):
+            required = {"format", "format_version", "classifier", "calibration_size"}
+            required |= {"random_state", "n_neurons_", "backlog_fraction_"}
+            if version >= 2:  # image_shape_, stages and files came with version 2
+                required |= {"image_shape_", "stages", "files"}
+            persistence._exact_keys("metadata", meta, required, frozenset({"image_shape_"}))
             calibration_size = persistence.field_int(meta, "calibration_size", 1, 2**62)
             random_state = persistence.field_int(meta, "random_state", 0, 2**63 - 1)
             n_neurons = persistence.field_int(meta, "n_neurons_", 1, 2**62)
@@ -543,9 +548,17 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         _check_stages(folder, self.kernel_learner_, self.front_end_, self.classifier_)
         self.classes_ = self.classifier_.classes_
         self.seed_ = seed_from(self.random_state)
-        if meta.get("image_shape_"):
-            self.image_shape_ = persistence.field_image_shape(meta)
-            self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
+        if version >= 2 or "image_shape_" in meta:
+            with persistence.reading(where, "CSNNClassifier"):
+                self.image_shape_ = persistence.field_image_shape(meta)
+                self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
+                h, w = self.image_shape_
+                k = self.kernel_learner_.kernel_size
+                if h < k or w < k or self._count_neurons(h, w) != n_neurons:
+                    raise ModelFileError(
+                        f"image_shape_: {h}x{w} images do not give the n_neurons_ = "
+                        f"{n_neurons} recorded with the stages"
+                    )
         self.n_neurons_ = n_neurons
         self.backlog_fraction_ = backlog
         return self

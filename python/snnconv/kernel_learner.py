@@ -20,7 +20,15 @@ from ._util.estimator import (
 )
 from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, normalise_brightness
-from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from ._util.persistence import (
+    check_schema,
+    field_float,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from ._util.progress import progress_bar
 from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
 from .exceptions import DataError, ModelFileError, ParameterError
@@ -400,14 +408,13 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 )
             n, h, w = stack.shape
             out_shape = (n, kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
-            check_alloc("images", out_shape, 4)  # the float32 maps, concatenated here
-            parts = [
-                _core.conv_features(
+            check_alloc("images", out_shape, 4)  # the float32 maps, filled chunk by chunk
+            maps = np.empty(out_shape, dtype=np.float32)
+            for idx in chunks(stack):
+                maps[int(idx[0]) : int(idx[-1]) + 1] = _core.conv_features(
                     normalise_brightness(stack[idx], sq, self.n_threads), kern, s, self.n_threads
                 )
-                for idx in chunks(stack)
-            ]
-            return np.concatenate(parts)
+            return maps
         out = []
         for frame in frames(images):
             self._check_frame(frame)
@@ -467,14 +474,33 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str
     ) -> KernelLearner:
         with reading(path, "KernelLearner"):
-            params = field_params(meta)
+            check_schema(
+                meta,
+                arrays,
+                {
+                    "params",
+                    "brightness_threshold_",
+                    "learning_rate_",
+                    "n_images_seen_",
+                    "epochs_done_",
+                },
+                {"weights": "float64", "resource": "float64", "fired": "bool"},
+            )
+            params = field_params(meta, like=cls, exclude=("initial_resource",))
             self = cls(**params)
             self._check_params()
             self.seed_ = seed_from(self.random_state)
             lr = field_float(meta, "learning_rate_", lambda v: 0 < v <= 1e6, "in (0, 1e6]")
-            bt = field_float(meta, "brightness_threshold_")
+            # The given threshold, or a quantile of brightness values (in [0, 1]).
+            fixed = self.brightness_threshold
+            bt = field_float(
+                meta,
+                "brightness_threshold_",
+                (lambda v: 0 <= v <= 1) if fixed is None else (lambda v: v == float(fixed)),
+                "in [0, 1]" if fixed is None else f"equal to brightness_threshold = {fixed}",
+            )
             seen = field_int(meta, "n_images_seen_")
-            epochs_done = field_int(meta, "epochs_done_") if "epochs_done_" in meta else 0
+            epochs_done = field_int(meta, "epochs_done_", 0, 2**62) if "epochs_done_" in meta else 0
             k, n = int(self.kernel_size), int(self.n_kernels)
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
@@ -486,8 +512,17 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 raise ModelFileError(
                     f"fired: expected {n} booleans, got {fired_arr.dtype} {fired_arr.shape}"
                 )
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
+            if self.learning_rate is not None and lr != float(self.learning_rate):
+                raise ModelFileError("learning_rate_: differs from the learning_rate parameter")
             span = float(self.w_max) - float(self.w_min)
             tol = 1e-9 * max(1.0, abs(span))
+            # The weights are w(resource) (docs/algorithms.md §1), exactly as computed here.
+            pos = np.maximum(r, 0.0)
+            law = float(self.w_min) + span * pos / (span + pos)
+            if not np.all(np.abs(law - w) <= tol):
+                raise ModelFileError("resource: the weights are not w(resource)")
             if w.min() < float(self.w_min) - tol or w.max() > float(self.w_max) + tol:
                 raise ModelFileError(
                     f"weights: outside [w_min, w_max] = [{self.w_min}, {self.w_max}]"

@@ -74,9 +74,15 @@ def as_stack(images: Any, name: str = "images") -> np.ndarray | None:
 
 
 def _as_core_dtype(a: np.ndarray, name: str) -> np.ndarray:
+    from .validation import check_alloc
+
     if a.dtype == np.uint8:
+        if not a.flags.c_contiguous:
+            check_alloc(name, a.shape, 1)  # the contiguous copy
         return np.ascontiguousarray(a)
     if np.issubdtype(a.dtype, np.floating):
+        if a.dtype != np.float64 or not a.flags.c_contiguous:
+            check_alloc(name, a.shape, 8)  # the float64 copy
         out = np.ascontiguousarray(a, dtype=np.float64)
         if not np.isfinite(out).all():
             raise DataError(f"{name}: contains NaN or infinity")

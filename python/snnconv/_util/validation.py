@@ -72,28 +72,20 @@ def check_real(
     return f
 
 
-#: The core's fixed per-allocation ceiling (``crate::limits::MAX_ALLOC_BYTES``).
-MAX_ALLOC_BYTES = 16 << 30
-
-
 def alloc_budget() -> int:
-    """The per-allocation budget in bytes, as the core computes it: the
-    ``SNNCONV_MAX_ALLOC_BYTES`` environment variable, else the smaller of 16 GiB and
-    half the machine's physical memory (docs/robustness.md)."""
-    env = os.environ.get("SNNCONV_MAX_ALLOC_BYTES", "").strip()
-    if env.isdigit():
-        return int(env)
-    try:
-        phys = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        phys = MAX_ALLOC_BYTES
-    return min(MAX_ALLOC_BYTES, phys // 2) if phys > 0 else MAX_ALLOC_BYTES
+    """The per-allocation budget in bytes, from its one source, the core
+    (``crate::limits::alloc_budget``): ``SNNCONV_MAX_ALLOC_BYTES`` if set, else the
+    smallest of 16 GiB, half the memory the process may use (physical memory or the
+    cgroup limit) and a quarter of ``RLIMIT_AS`` (docs/robustness.md)."""
+    from .. import _core
+
+    return int(_core.alloc_budget())
 
 
 def check_alloc(name: str, shape: tuple[int, ...], itemsize: int) -> None:
     """Raises ResourceLimitError naming ``name`` if an array of ``shape`` and
     ``itemsize`` would exceed the allocation budget (for arrays numpy allocates)."""
-    need = math.prod(int(d) for d in shape) * int(itemsize)
+    need = math.prod(max(int(d), 0) for d in shape) * int(itemsize)
     budget = alloc_budget()
     if need > budget:
         raise ResourceLimitError(

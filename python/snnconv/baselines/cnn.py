@@ -26,6 +26,9 @@ from .._util.estimator import SnnconvEstimator, classification_targets, image_in
 from .._util.extras import require
 from .._util.fitted import check_fitted
 from .._util.persistence import (
+    LABELS,
+    check_classes,
+    check_schema,
     field_image_shape,
     field_params,
     load_npz,
@@ -33,6 +36,7 @@ from .._util.persistence import (
     save_npz,
 )
 from .._util.progress import progress_bar
+from .._util.validation import MAX_EPOCHS
 from ..exceptions import (
     DataError,
     DivergenceError,
@@ -79,7 +83,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
 
     def _check_params(self) -> None:
         if self.epochs is not None:
-            check_int("epochs", self.epochs, 1)
+            check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         check_int("batch_size", self.batch_size, 1)
         check_real("learning_rate", self.learning_rate, lambda v: v > 0, "> 0")
         check_real("dropout", self.dropout, lambda v: 0 <= v < 1, "in [0, 1)")
@@ -224,6 +228,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
             "loss_curve_": self.loss_curve_,
         }
         classes = self.classes_.astype(str) if self.classes_.dtype == object else self.classes_
+        meta["classes_dtype"] = classes.dtype.str  # so a changed dtype is refused
         arrays = {"classes": classes}
         arrays.update({f"w__{k}": v for k, v in self.net_.state().items()})
         return str(
@@ -237,18 +242,40 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         """Reads a model written by :meth:`save`; it predicts exactly as before."""
         meta, arrays = load_npz(path, f"snnconv.{cls.__name__}", _FORMAT_VERSION)
         with reading(path, cls.__name__):
-            self = cls(**field_params(meta))
+            check_schema(
+                meta,
+                arrays,
+                {"params", "backend_", "image_shape_", "loss_curve_", "classes_dtype"},
+                {"classes": LABELS, **{k: "float32" for k in arrays if k.startswith("w__")}},
+                versioned=False,
+            )
+            self = cls(**field_params(meta, like=cls))
             self._check_params()
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
             self.seed_ = seed_from(self.random_state)
-            self.classes_ = arrays.pop("classes")
-            if self.classes_.ndim != 1 or self.classes_.size < 1:
-                raise ModelFileError("classes: must be a non-empty 1-D array")
+            self.classes_ = check_classes(arrays.pop("classes"))
+            if meta["classes_dtype"] != self.classes_.dtype.str:
+                raise ModelFileError(
+                    f"classes: dtype {self.classes_.dtype.str}, recorded {meta['classes_dtype']!r}"
+                )
+            for k, v in arrays.items():
+                # Trained weights stay far inside float32: larger ones overflow the
+                # activations to infinity.
+                if v.size and float(np.abs(v).max()) > 1e10:
+                    raise ModelFileError(f"{k}: weights beyond 1e10 in magnitude")
             self.image_shape_ = field_image_shape(meta)
             feature_shape(self._ARCH, *self.image_shape_)
             self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
             curve = meta["loss_curve_"]
             if not isinstance(curve, list):
                 raise ModelFileError("loss_curve_: must be a list of numbers")
+            epochs = self._EPOCHS if self.epochs is None else int(self.epochs)
+            if len(curve) != epochs or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6
+                for v in curve
+            ):
+                raise ModelFileError("loss_curve_: must be a list of losses >= 0, one per epoch")
             self.loss_curve_ = [float(v) for v in curve]
             backend = meta["backend_"]
             if backend not in ("torch", "numpy"):

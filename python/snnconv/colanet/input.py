@@ -36,7 +36,13 @@ def as_features(
     else:
         from sklearn.utils.validation import check_array
 
-        a = check_array(X, dtype="numeric", allow_nd=True, input_name="X", estimator=name)
+        try:
+            a = check_array(X, dtype="numeric", allow_nd=True, input_name="X", estimator=name)
+        except (TypeError, ValueError) as e:  # scikit-learn's plain errors, our kinds
+            if isinstance(e, DataError):
+                raise
+            kind = DataTypeError if isinstance(e, TypeError) else DataError
+            raise kind(f"X: {e}") from None
     if a.dtype == np.bool_:
         raise DataTypeError("X: dtype bool is not supported; use integer or float features")
     check_alloc("X", a.shape, 8)  # the float64 copy made below

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._util.validation import check_alloc
 from ..exceptions import ParameterError
 from .frames import write_pgm
 from .neovision2_csv import COLUMNS, DCR, TOWER_CLASSES, format_row
@@ -242,6 +243,8 @@ def generate_clip(
         raise ParameterError(f"arrival_rate: must lie in [0, 1], got {arrival_rate}")
     if image_format not in ("pgm", "png"):
         raise ParameterError(f"image_format: must be 'pgm' or 'png', got {image_format!r}")
+    # A few full-frame float64/int64 buffers are held at once (background, frame, owner).
+    check_alloc("frame_size", (4, height, width), 8)
     rng = np.random.default_rng([int(seed), int(index), 0x5E0])
     name = f"Neovision2-Synth-Tower-{index + 1:03d}"
     out = Path(out_dir)

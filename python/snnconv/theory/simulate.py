@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._util.validation import check_alloc
 from ..exceptions import ParameterError
 from .formulas import TheoryParams, weight_from_resource
 from .task import BinaryTask
@@ -193,6 +194,9 @@ def simulate_run(
     if span <= 0:
         raise ParameterError(f"a, b: the class interval [{p.a}, {p.b}] misses x in [0, 1)")
     n_total = int(n_class_examples / span + 6 * math.sqrt(n_class_examples / span) + 50)
+    # The records below (weights per microcolumn and example) and the sampled task.
+    check_alloc("microcolumns", (n_class_examples + 1, microcolumns), 8)
+    check_alloc("n_class_examples", (2 * n_total, task.centres.size), 8)
     while True:
         _, counts, labels = task.sample(n_total, stream=0)
         cls_idx = np.flatnonzero(labels == 1)
