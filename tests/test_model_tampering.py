@@ -65,9 +65,9 @@ def saved(tmp_path_factory):
         "ConvSNN-fixed-scale": snnconv.ConvSNN(np.ones((2, 3, 3)), scale=0.5).fit(x[:4]),
         "CoLaNET": snnconv.CoLaNET(n_copies=2, microcolumns=2).fit(feats, y),
         "DigitalCoLaNET": snnconv.DigitalCoLaNET(n_copies=2, microcolumns=2).fit(feats, y),
-        "population": snnconv.DigitalCoLaNET(
-            n_copies=1, microcolumns=2, encoding="population"
-        ).fit(signed, y),
+        "population": snnconv.DigitalCoLaNET(n_copies=1, microcolumns=2, encoding="population").fit(
+            signed, y
+        ),
         "ULSNN": ULSNN(n_neurons=4, time=20).fit(x[:10], y[:10]),
         "CNN2": CNN2(epochs=1, backend="numpy").fit(x[:10], y[:10]),
     }
@@ -161,8 +161,9 @@ def _array_edits(arrays):
         yield f"del array {k}", lambda m, a, k=k: a.pop(k)
         for dt in (np.float32, np.float64, np.int32, np.int64, np.uint8, bool):
             if np.dtype(dt) != v.dtype:
-                yield f"{k} as {np.dtype(dt)}", lambda m, a, k=k, dt=dt: a.__setitem__(
-                    k, a[k].astype(dt)
+                yield (
+                    f"{k} as {np.dtype(dt)}",
+                    lambda m, a, k=k, dt=dt: a.__setitem__(k, a[k].astype(dt)),
                 )
         yield f"{k} with a leading axis", lambda m, a, k=k: a.__setitem__(k, a[k][None])
         if v.ndim and v.shape[0] > 1:

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+__git_commit__: str
 
 # The core classes take their hyperparameters as one dict (extra keys are ignored):
 # KernelLearnerCore: kernel_size, n_kernels, stride, w_min, w_max, learning_rate,

@@ -520,7 +520,8 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
 
     def output_shape(self, height: int, width: int) -> tuple[int, int, int]:
         """(n_kernels, P', Q') of ``transform`` for images of ``height``×``width``."""
-        return tuple(self._core_for(int(height), int(width)).output_shape)
+        h, w = check_int("height", height, 1), check_int("width", width, 1)
+        return tuple(self._core_for(h, w).output_shape)
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled networks are caches; dropping them lets joblib / multiprocessing

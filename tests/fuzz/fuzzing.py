@@ -334,3 +334,23 @@ def digit_like(n: int = 8, side: int = 12, seed: int = 0) -> np.ndarray:
     a = (rng.random((n, side, side)) ** 4 * 255).astype(np.uint8)
     a[:, side // 3 : side // 3 + 2, 2:-2] = 230
     return a
+
+
+# ------------------------------------------------------------------ valid inputs
+#: The share of valid-input calls that must return a checked result (CI and long
+#: profiles alike). Valid inputs may still be refused where the package says so
+#: (a kernel-learning run in which no kernel fires, ...), hence not 100 %.
+MIN_SHARE = 0.9
+
+
+@st.composite
+def valid_images(
+    draw: Any, min_side: int = 6, max_side: int = 14, n_min: int = 1, n_max: int = 6
+) -> Any:
+    """(N, H, W) uint8 or float64-in-[0, 1] images with bright strokes."""
+    n = draw(st.integers(n_min, n_max))
+    side = draw(st.integers(min_side, max_side))
+    a = digit_like(n, side, draw(st.integers(0, 2**16)))
+    if draw(st.booleans()):
+        return a.astype(np.float64) / 255.0
+    return a

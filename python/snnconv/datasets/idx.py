@@ -9,13 +9,14 @@ swapped file is an error naming the file, never a silently short array.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import DataError, DataTypeError
+from ..exceptions import DataError, DataFileNotFoundError, DataTypeError, ResourceLimitError
 
 #: IDX type code → numpy big-endian dtype.
 _DTYPES: dict[int, np.dtype] = {
@@ -31,13 +32,35 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _read_bytes(path: Path) -> bytes:
+    from .._util.validation import alloc_budget
+
+    if not path.is_file():
+        if not path.exists():
+            raise DataFileNotFoundError(f"{path}: IDX file not found")
+        raise DataError(f"{path}: not a regular file")
+    budget = alloc_budget()
+    if path.stat().st_size > budget:
+        raise ResourceLimitError(
+            f"{path}: {path.stat().st_size} bytes, above the per-allocation budget of "
+            f"{budget} bytes (SNNCONV_MAX_ALLOC_BYTES)"
+        )
     with open(path, "rb") as fh:
         raw = fh.read()
     if raw[:2] == _GZIP_MAGIC:  # by content, not by file name
+        # Decompressed in one bounded step: a small file may expand to any size.
         try:
-            return gzip.decompress(raw)
+            d = zlib.decompressobj(wbits=31)
+            out = d.decompress(raw, budget + 1)
         except (OSError, EOFError, zlib.error) as exc:
             raise DataError(f"{path}: corrupt gzip stream ({exc})") from exc
+        if len(out) > budget:
+            raise ResourceLimitError(
+                f"{path}: decompresses to more than the per-allocation budget of {budget} "
+                "bytes (SNNCONV_MAX_ALLOC_BYTES)"
+            )
+        if not d.eof:
+            raise DataError(f"{path}: corrupt gzip stream (truncated)")
+        return out
     return raw
 
 
@@ -62,7 +85,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"{path}: header truncated ({len(raw)} bytes, need {header})")
     shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # exact: a forged header may not fit 64 bits
     actual = len(raw) - header
     if actual != expected:
         raise DataError(

@@ -80,7 +80,10 @@ def make_folds(
         return [(train, test) for _ in range(n_folds)]
     ms = require("sklearn.model_selection", "stratified folds")
     if n_folds < 2:
-        raise ParameterError(f"run.folds: must be >= 2, got {n_folds}")
+        raise ParameterError(
+            f"run.folds: must be an integer in [2, 1000] for stratified folds (dataset "
+            f"{data.name!r} has no own train/test split to repeat), got {n_folds}"
+        )
     if data.groups is not None:
         n_groups = len(np.unique(data.groups))
         if n_groups < n_folds:

@@ -84,7 +84,15 @@ def check_config(cfg: Any) -> None:
     _int("run.limit", run.limit, 0)
     if run.protocol not in ("auto", "folds", "split"):
         raise ParameterError(f"run.protocol: must be auto, folds or split, got {run.protocol!r}")
-    _int("run.folds", run.folds, 2 if run.protocol == "folds" else 1, MAX_FOLDS)
+    if run.protocol == "folds" or isinstance(run.folds, bool) or not isinstance(run.folds, int):
+        _int("run.folds", run.folds, 2, MAX_FOLDS)
+    elif not 1 <= run.folds <= MAX_FOLDS:
+        # "auto" runs a dataset's own split `folds` times (1 is fine), stratified folds
+        # otherwise (at least 2): say both, so 0 and 1 do not get different stories.
+        raise ParameterError(
+            f"run.folds: must be an integer in [2, {MAX_FOLDS}] for stratified folds, or in "
+            f"[1, {MAX_FOLDS}] repeats of a dataset's own train/test split, got {run.folds!r}"
+        )
     if run.limit and run.folds > run.limit:
         raise ParameterError(f"run.folds: {run.folds} folds need more than run.limit={run.limit}")
     _int("run.seed", run.seed, 0, MAX_SEED)
@@ -164,6 +172,14 @@ def check_estimators(cfg: Any, seed: int, threads: int) -> None:
         CNN1(epochs=b.cnn_epochs or None, backend=b.cnn_backend, **common)._check_params()
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"baselines.cnn_{exc}") from None
+    if b.cnn_backend == "torch" and {"cnn1", "cnn2"} & set(cfg.run.methods):
+        from ..baselines.cnn import _torch_available
+
+        if not _torch_available():  # refused now, not as a failed method at the end
+            raise ParameterError(
+                "baselines.cnn_backend: 'torch' needs PyTorch, which is not installed "
+                "(pip install 'snnconv[baselines]'); use 'numpy' or 'auto'"
+            )
     _int("baselines.ulsnn_time", b.ulsnn_time, 1)
     _int("baselines.ulsnn_epochs", b.ulsnn_epochs, 1)
     ULSNN(time=b.ulsnn_time, epochs=b.ulsnn_epochs, **common)._check_params()
