@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 
 from . import _core
+from ._util.blocks import Reader
 from ._util.estimator import (
     SnnconvEstimator,
     check_random_state_param,
@@ -442,9 +443,11 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         check_alloc("images", (stack.shape[0], *core.output_shape), 2)
         parts: list[tuple[np.ndarray, ...]] = []
         first = int(first_index)
+        reader = Reader(stack)  # a memory map's pages are released as they are read
         with progress_bar(self.progress, stack.shape[0], "spiking front-end") as bar:
             for idx in chunks(stack):
                 g = normalise_brightness(stack[idx], sq, self.n_threads)
+                reader.read(len(idx), True, stack.strides[0])
                 pooled, backlog, conv, stats, carry = core.run(g, carry, first, self.n_threads)
                 parts.append((pooled, backlog, conv, stats))
                 first += len(idx)

@@ -39,6 +39,7 @@ from .exceptions import (
     ParameterError,
     ParameterTypeError,
 )
+from .streaming import blocks, pooled_counts
 
 _FORMAT = "snnconv.CSNNClassifier"
 _FORMAT_VERSION = 2  # 2: versioned stages-* folder with SHA-256 per file; 1 still loads
@@ -202,8 +203,8 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
-        images: np.ndarray,
-        y: Any,
+        images: Any,
+        y: Any = None,
         eval_set: tuple[Any, Any] | None = None,
         curve_points: int = 5,
         curve_sample: int | None = 250,
@@ -222,9 +223,20 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         whole eval set. Scoring is inference, and CoLaNET's inference costs about as much
         per example as its training: scoring every point on a large eval set would cost
         more than the training it describes.
+
+        Large inputs: ``images`` may be a ``numpy.memmap`` (uint8 or float64; read a
+        block at a time, never copied whole), or, with ``y`` omitted, an iterable of
+        ``(images, labels)`` batches (or a callable returning one). A stream is read
+        once and written to a temporary file, then fitted exactly as the concatenated
+        batches would be (docs/memory.md). The pooled counts of a large training set
+        are kept in a temporary file rather than in memory (``snnconv.streaming``).
         """
+        from ._util.blocks import is_batches, spool
         from ._util.images import as_stack
 
+        if is_batches(images, y):
+            with spool(images, "images", lambda b: as_stack(b, "images")) as sp:
+                return self.fit(sp.X, sp.y, eval_set, curve_points, curve_sample)
         stack = as_stack(images)
         if stack is None:
             raise DataTypeError("images: CSNNClassifier needs an array (N, H, W)")
@@ -253,18 +265,18 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         n_cal = min(int(self.calibration_size), stack.shape[0])
         sample = np.sort(rng.choice(stack.shape[0], n_cal, replace=False))
         self.front_end_.fit(stack[sample])
-        counts = self.front_end_.run(stack)
+        pooled, pooled_sum, backlog_sum = pooled_counts(self.front_end_, stack)
         t2 = time.perf_counter()
         if eval_set is None:
-            self.classifier_ = _clone(clf).fit(counts.pooled, y)
+            self.classifier_ = _clone(clf).fit(pooled, y)
         else:
             self.classifier_ = self._fit_with_curve(
-                _clone(clf), counts.pooled, y, eval_set, curve_points, curve_sample
+                _clone(clf), pooled, y, eval_set, curve_points, curve_sample
             )
+        del pooled
         t3 = time.perf_counter()
         curve_time = getattr(self, "_curve_time", 0.0) if eval_set is not None else 0.0
-        pooled_total = float(counts.pooled.sum()) + float(counts.backlog.sum())
-        self.backlog_fraction_ = float(counts.backlog.sum()) / max(pooled_total, 1.0)
+        self.backlog_fraction_ = backlog_sum / max(pooled_sum + backlog_sum, 1.0)
         self.timings_ = {
             "kernels": t1 - t0,
             "front_end": t2 - t1,
@@ -344,6 +356,10 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     # ------------------------------------------------------------------ inference
     def transform(self, images: np.ndarray) -> np.ndarray:
         """Pooled spike counts (N, n_kernels, P', Q') the classifier sees."""
+        self._check_shape(images)
+        return self.front_end_.run(images).pooled
+
+    def _check_shape(self, images: Any) -> None:
         self._check_fitted()
         shape = getattr(self, "image_shape_", None)  # absent in folders saved before
         if shape is not None and isinstance(images, np.ndarray) and images.ndim == 3:
@@ -352,15 +368,25 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
                     f"images: expected images of shape {shape} (as in fit), "
                     f"got {tuple(images.shape[1:])}"
                 )
-        return self.front_end_.run(images).pooled
+
+    def _by_blocks(self, images: Any, fn: Any) -> np.ndarray:
+        """``fn(pooled counts)`` of consecutive blocks of images, concatenated: the
+        counts of a large set are never held at once (the same values as one run)."""
+        from ._util.images import as_stack
+
+        self._check_shape(images)
+        stack = as_stack(images)
+        if stack is None:  # a stream of frames: run as before
+            return fn(self.front_end_.run(images).pooled)
+        return np.concatenate([fn(part.pooled) for part in blocks(self.front_end_, stack)])
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        features = self.transform(images)
-        return self.classifier_.predict(features)
+        self._check_fitted()  # before classifier_ is looked up
+        return self._by_blocks(images, self.classifier_.predict)
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        features = self.transform(images)
-        return self.classifier_.predict_proba(features)
+        self._check_fitted()
+        return self._by_blocks(images, self.classifier_.predict_proba)
 
     def _check_fitted(self) -> None:
         check_fitted(self, "classifier_", "fit(images, y) or load(path)")

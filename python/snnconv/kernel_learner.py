@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 
 from . import _core
+from ._util.blocks import Reader, mapping
 from ._util.estimator import (
     CoreStateMixin,
     SnnconvEstimator,
@@ -408,13 +409,13 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 )
             n, h, w = stack.shape
             out_shape = (n, kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
-            check_alloc("images", out_shape, 4)  # the float32 maps, filled chunk by chunk
-            maps = np.empty(out_shape, dtype=np.float32)
+            check_alloc("images", out_shape, 4)  # the float32 maps, concatenated here
+            reader, parts = Reader(stack), []
             for idx in chunks(stack):
-                maps[int(idx[0]) : int(idx[-1]) + 1] = _core.conv_features(
-                    normalise_brightness(stack[idx], sq, self.n_threads), kern, s, self.n_threads
-                )
-            return maps
+                g = normalise_brightness(stack[idx], sq, self.n_threads)
+                parts.append(_core.conv_features(g, kern, s, self.n_threads))
+                reader.read(len(idx), True, stack.strides[0])
+            return np.concatenate(parts)
         out = []
         for frame in frames(images):
             self._check_frame(frame)
@@ -564,7 +565,10 @@ class _Prepared:
         self, stack: np.ndarray, sq: float | None, n_threads: int | None, count_into: Any = None
     ) -> None:
         self.stack, self.sq, self.n_threads = stack, sq, n_threads
-        small = stack.size * stack.dtype.itemsize <= self.LIMIT
+        # A memory-mapped stack stays on disk: it is read batch by batch, its pages
+        # released as it goes (_util.blocks), rather than copied into the core.
+        self._reader = Reader(stack)
+        small = stack.size * stack.dtype.itemsize <= self.LIMIT and mapping(stack) is None
         self.cache = _core.PreparedStack(stack, sq, n_threads, count_into) if small else None
         #: ``count_into`` once it holds the first-pass counts of every preprocessed pixel
         self.counted = count_into if small else None
@@ -572,7 +576,9 @@ class _Prepared:
     def batch(self, idx: np.ndarray) -> np.ndarray:
         if self.cache is not None:
             return self.cache.take(np.ascontiguousarray(idx, dtype=np.uint64))
-        return normalise_brightness(self.stack[idx], self.sq, self.n_threads)
+        out = normalise_brightness(self.stack[idx], self.sq, self.n_threads)
+        self._reader.read(len(idx), contiguous=False)
+        return out
 
 
 def _len_or_none(x: Any) -> int | None:

@@ -23,5 +23,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ulsnn::register(m)?;
     colanet::register(m)?;
     defaults::register(m)?;
+    common::register(m)?;
     Ok(())
 }

@@ -98,7 +98,7 @@ def _simulate_graph(graph: nir.NIRGraph, raster: np.ndarray) -> np.ndarray:
 def test_numpy_simulation_of_the_graph_matches_snnconv(data):
     images, learner = data
     snn = _front_end(learner, images)
-    graph = snir.to_nir(snn, (28, 28))
+    graph = snir.to_nir(snn, (28, 28), form="exact")
     test = images[2000:2020]
     expected = snn.transform(test)
     carry = None
@@ -114,7 +114,7 @@ def test_numpy_simulation_of_the_graph_matches_snnconv(data):
 def test_parameter_mapping(data):
     images, learner = data
     snn = _front_end(learner, images, tau=8.0, threshold=2.0)
-    graph = snir.to_nir(snn, (28, 28), dt=1e-3)
+    graph = snir.to_nir(snn, (28, 28), form="exact", dt=1e-3)
     lif = graph.nodes["lif"]
     np.testing.assert_allclose(lif.tau, 8.0e-3)
     np.testing.assert_allclose(lif.r, 8.0)
@@ -177,7 +177,7 @@ def test_foreign_graphs_follow_nir_semantics(data, tmp_path):
     brightness = pixel / 255, and an input gain r·dt/tau folded into the weights."""
     images, learner = data
     snn = _front_end(learner, images)
-    graph = snir.to_nir(snn, (28, 28))
+    graph = snir.to_nir(snn, (28, 28), form="exact")
     lif = graph.nodes["lif"]
     foreign = nir.NIRGraph(
         nodes={

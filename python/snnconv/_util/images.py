@@ -81,12 +81,14 @@ def _as_core_dtype(a: np.ndarray, name: str) -> np.ndarray:
             check_alloc(name, a.shape, 1)  # the contiguous copy
         return np.ascontiguousarray(a)
     if np.issubdtype(a.dtype, np.floating):
+        # float64 stays the caller's array (a memory map is not copied); other float
+        # dtypes are converted whole, as the core reads float64 or uint8.
         if a.dtype != np.float64 or not a.flags.c_contiguous:
             check_alloc(name, a.shape, 8)  # the float64 copy
         out = np.ascontiguousarray(a, dtype=np.float64)
-        if not np.isfinite(out).all():
+        finite, lo, hi = _float_range(out)
+        if not finite:
             raise DataError(f"{name}: contains NaN or infinity")
-        lo, hi = float(out.min()), float(out.max())
         if lo < 0.0 or hi > 1.0:
             raise DataError(
                 f"{name}: float brightness must lie in [0, 1], found range [{lo}, {hi}]; "
@@ -96,6 +98,23 @@ def _as_core_dtype(a: np.ndarray, name: str) -> np.ndarray:
     raise DataTypeError(
         f"{name}: dtype {a.dtype} is not supported; use uint8 (0..255) or float in [0, 1]"
     )
+
+
+def _float_range(a: np.ndarray) -> tuple[bool, float, float]:
+    """(all finite, min, max) of ``a``, a block of images at a time: no temporary of
+    the input's size, and the pages of a memory map are released as they are read."""
+    from .blocks import BLOCK_BYTES, Reader, block_rows
+
+    reader = Reader(a)
+    step = block_rows(a[0].nbytes, BLOCK_BYTES)
+    lo, hi = np.inf, -np.inf
+    for s in range(0, a.shape[0], step):
+        part = a[s : s + step]
+        if not np.isfinite(part).all():
+            return False, 0.0, 0.0
+        lo, hi = min(lo, float(part.min())), max(hi, float(part.max()))
+        reader.read(part.shape[0], True, a.strides[0])
+    return True, lo, hi
 
 
 def frames(images: Iterable[Any], name: str = "images") -> Iterator[np.ndarray]:

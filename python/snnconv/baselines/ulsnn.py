@@ -34,7 +34,7 @@ from .._util.progress import progress_bar
 from .._util.validation import MAX_EPOCHS
 from ..exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 from . import _readout
-from ._common import brightness, check_common, check_int, check_real
+from ._common import BrightnessRows, brightness, check_common, check_int, check_real
 
 _FORMAT = "snnconv.ULSNN"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
@@ -266,15 +266,14 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         """Learns the weights without labels for ``epochs`` passes, then assigns each
         neuron a class from its frozen responses to the same training images."""
         self._check_params()
-        g = brightness(images)
+        x = BrightnessRows(images)  # converted chunk by chunk, never whole
         # Learning ignores the labels, so one class is a valid (if trivial) fit.
-        classes, y_idx = classification_targets(y, g.shape[0], min_classes=1)
+        classes, y_idx = classification_targets(y, x.shape[0], min_classes=1)
         self.seed_ = seed_from(self.random_state)
-        self.image_shape_ = tuple(int(s) for s in g.shape[1:])
+        self.image_shape_ = x.image_shape
         self.n_features_in_ = int(np.prod(self.image_shape_))
-        n_inputs = g.shape[1] * g.shape[2]
+        n_inputs = x.shape[1]
         self.norm_ = 0.1 * n_inputs if self.norm is None else float(self.norm)
-        x = g.reshape(g.shape[0], n_inputs)
         self._core = self._new_core(n_inputs)
         n = x.shape[0]
         stats: list[np.ndarray] = []
@@ -306,7 +305,7 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self.n_images_seen_ = int(core.images_seen)
         self.train_stats_ = np.concatenate(stats) if stats else np.zeros((0, 2), np.uint32)
 
-    def _respond(self, x: np.ndarray, desc: str) -> np.ndarray:
+    def _respond(self, x: BrightnessRows, desc: str) -> np.ndarray:
         out = []
         with progress_bar(self.progress, x.shape[0], desc) as bar:
             per = _per_call(_RESPOND_CHUNK, self.time)
@@ -329,13 +328,13 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         image k's input spikes come from its own seeded stream, so the result does not
         depend on the thread count or on how the call is chunked."""
         self._check_fitted()
-        g = brightness(images)
-        if tuple(g.shape[1:]) != self.image_shape_:
+        x = BrightnessRows(images)
+        if x.image_shape != self.image_shape_:
             raise DataError(
                 f"images: expected images of shape {self.image_shape_} (as in fit), "
-                f"got {tuple(g.shape[1:])}"
+                f"got {x.image_shape}"
             )
-        return self._respond(g.reshape(g.shape[0], -1), "ULSNN responses")
+        return self._respond(x, "ULSNN responses")
 
     def decision_function(self, images: Any) -> np.ndarray:
         """Class scores (N, n_classes) of the configured ``readout``."""

@@ -23,7 +23,6 @@ the encoder's range, not a clipping of the data.
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 import os
 from typing import Any, ClassVar, NamedTuple
@@ -55,8 +54,9 @@ from .._util.progress import progress_bar
 from .._util.rows import map_rows
 from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
 from ..exceptions import DataError, ModelFileError, ParameterError
+from .chunked import Features, encoded, maximum, quantiles
 from .input import MATCH_SAMPLE, as_features, match_scale
-from .population import PopulationCode, check_encoding, widths_for
+from .population import SAMPLE, PopulationCode, check_encoding, widths_for
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
@@ -263,6 +263,12 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             X, n_features, signed=self.encoding == "population", name=type(self).__name__
         )
 
+    def _source(self, X: Any, n_features: int | None = None) -> Features:
+        """X as validated features read a block at a time (``colanet.chunked``)."""
+        return Features(
+            X, n_features, signed=self.encoding == "population", name=type(self).__name__
+        )
+
     def _n_inputs(self) -> int:
         code = getattr(self, "population_", None)
         return self.n_features_in_ if code is None else code.n_outputs
@@ -285,8 +291,18 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         return x.astype(np.uint8)
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any) -> ColanetBase:
-        """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked."""
+    def fit(self, X: Any, y: Any = None) -> ColanetBase:
+        """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked.
+
+        X may be a ``numpy.memmap`` (read a block at a time, never copied whole) or,
+        with ``y`` omitted, an iterable of ``(X, y)`` batches or a callable returning
+        one: the stream is read once into a temporary file and fitted exactly as the
+        concatenated batches (docs/memory.md)."""
+        from .._util.blocks import is_batches, spool
+
+        if is_batches(X, y):
+            with spool(X) as sp:
+                return self._fit(sp.X, sp.y)
         return self._fit(X, y)
 
     def _fit(self, X: Any, y: Any, checkpoints: Any = (), callback: Any = None) -> ColanetBase:
@@ -295,9 +311,9 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         exactly that of ``fit``: the core numbers its per-example streams globally, so
         splitting the chunks at the checkpoints changes nothing."""
         self._check_params()
-        a = self._features(X)
-        classes, _ = classification_targets(y, a.shape[0])
-        yy = _labels(y, a.shape[0])
+        a = self._source(X)
+        classes, _ = classification_targets(y, len(a))
+        yy = _labels(y, len(a))
         self._start(a, classes)
         for _ in range(int(self.epochs)):
             self._learn(a, yy, checkpoints, callback)
@@ -309,8 +325,8 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         The first call needs ``classes`` (all labels that will ever occur) and fixes
         ``input_max_`` (from this batch unless ``input_max`` is given).
         """
-        a = self._features(X, getattr(self, "n_features_in_", None))
-        yy = _labels(y, a.shape[0])
+        a = self._source(X, getattr(self, "n_features_in_", None))
+        yy = _labels(y, len(a))
         if not hasattr(self, "_core"):
             self._check_params()
             if classes is None:
@@ -324,15 +340,20 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self._learn(a, yy)
         return self
 
-    def _start(self, a: np.ndarray, classes: np.ndarray) -> None:
+    def _start(self, feats: Features, classes: np.ndarray) -> None:
+        # Statistics of the whole training set, taken a block (or a few features) at
+        # a time: exactly the values of the whole-array expressions (colanet.chunked).
         self.seed_ = seed_from(self.random_state)
         self.population_ = None
+        code = None
         if self.encoding == "population":
-            self.population_ = PopulationCode.fit(
-                a, int(self.population_size), int(self.presentation_steps), self.target_spikes
+            code = self.population_ = PopulationCode.from_centres(
+                quantiles(feats, np.linspace(0.0, 1.0, int(self.population_size))),
+                feats.rows(slice(0, SAMPLE)),
+                int(self.presentation_steps),
+                self.target_spikes,
             )
-        raw = a
-        self.n_features_in_ = int(raw.shape[1])
+        self.n_features_in_ = feats.shape[1]
         # The core checks its sizes (synapses per copy against the budget) as it is
         # built: before the scale bisection below, so an oversized network is refused
         # at once rather than after the bisection's passes over the data.
@@ -342,13 +363,16 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             int(self.n_copies),
             self.seed_,
         )
-        if self.population_ is not None and isinstance(self.input_max, str):
-            # Only the scale rules read the responses: "match" those of the first
-            # MATCH_SAMPLE examples, "max" all of them.
-            n = a.shape[0] if self.input_max == "max" else MATCH_SAMPLE
-            a = map_rows(self.population_.transform, a[:n], self.n_threads)
         if isinstance(self.input_max, str):
-            top = float(a.max())
+            # "match" reads the first MATCH_SAMPLE examples (their responses for the
+            # population code, whose maximum is then also taken over them alone),
+            # "max" every example.
+            a = feats.rows(slice(0, MATCH_SAMPLE))
+            if code is not None and self.input_max == "match":
+                a = map_rows(code.transform, a, self.n_threads)
+                top = float(a.max())
+            else:
+                top = maximum(feats, None if code is None else code.transform)
             if top <= 0:
                 raise DataError("X: all features are 0; cannot derive input_max")
             if self.input_max == "max":
@@ -365,29 +389,27 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self._core = core
 
     def _learn(
-        self, a: np.ndarray, y: np.ndarray, checkpoints: Any = (), callback: Any = None
+        self, feats: Features, y: np.ndarray, checkpoints: Any = (), callback: Any = None
     ) -> None:
         idx = np.searchsorted(self.classes_, y)
         idx = np.clip(idx, 0, self.classes_.size - 1)
         unknown = self.classes_[idx] != y
         if unknown.any():
             raise DataError(f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}")
-        order = (
-            _core.permutation(a.shape[0], self.seed_, self.epochs_done_)
-            if self.shuffle
-            else np.arange(a.shape[0])
-        )
-        counts = self._encode(a)
+        n = len(feats)
+        order = _core.permutation(n, self.seed_, self.epochs_done_) if self.shuffle else None
         core = self._core
         # Checkpoints within this pass (examples seen before it: epochs_done_ * n).
-        before = self.epochs_done_ * a.shape[0]
-        stops = sorted({int(c) - before for c in checkpoints} & set(range(1, a.shape[0] + 1)))
-        bounds = sorted(set(range(0, a.shape[0], CHUNK_EXAMPLES)) | set(stops) | {a.shape[0]})
-        with progress_bar(self.progress, a.shape[0], f"training {type(self).__name__}") as bar:
-            for s, e in itertools.pairwise(bounds):
-                part = order[s:e]
+        before = self.epochs_done_ * n
+        stops = sorted({int(c) - before for c in checkpoints} & set(range(1, n + 1)))
+        bounds = sorted(set(range(0, n, CHUNK_EXAMPLES)) | set(stops) | {n})
+        # Each block of examples is encoded when the copies reach it (colanet.chunked).
+        blocks = encoded(feats, self._encode_rows, self._n_inputs(), bounds, order, self.n_threads)
+        with progress_bar(self.progress, n, f"training {type(self).__name__}") as bar:
+            for s, e, counts in blocks:
+                part = order[s:e] if order is not None else np.arange(s, e)
                 labels = idx[part].astype(np.int64)
-                core.train(np.ascontiguousarray(counts[part]), labels, self.n_threads)
+                core.train(counts, labels, self.n_threads)
                 np.add.at(self.class_counts_, labels, 1)
                 bar.update(part.size)
                 if callback is not None and e in stops:
@@ -398,11 +420,14 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     def votes(self, X: Any) -> np.ndarray:
         """Summed relative votes of the copies, (N, n_classes); a zero row = no answer."""
         self._check_fitted()
-        counts = self._encode(self._features(X, self.n_features_in_))
+        feats = self._source(X, self.n_features_in_)
+        n = len(feats)
+        bounds = [*range(0, n, 4 * CHUNK_EXAMPLES), n]
         parts = []
-        with progress_bar(self.progress, counts.shape[0], "predicting") as bar:
-            for s in range(0, counts.shape[0], 4 * CHUNK_EXAMPLES):
-                part = counts[s : s + 4 * CHUNK_EXAMPLES]
+        with progress_bar(self.progress, n, "predicting") as bar:
+            for _, _, part in encoded(
+                feats, self._encode_rows, self._n_inputs(), bounds, None, self.n_threads
+            ):
                 parts.append(self._core.votes(part, self.n_threads))
                 bar.update(part.shape[0])
         return np.concatenate(parts)

@@ -39,6 +39,9 @@ WIDTH = 0.75
 
 ENCODINGS = ("rate", "population")
 
+#: Training examples whose mean spike count sets ``repeats``.
+SAMPLE = 2000
+
 
 class PopulationCode:
     """Fitted Gaussian receptive fields: ``centres`` and ``widths`` (F, K), ``repeats``."""
@@ -56,8 +59,17 @@ class PopulationCode:
     def fit(cls, a: np.ndarray, size: int, t_p: int, target_spikes: float) -> PopulationCode:
         """Fields of ``size`` per feature of the (N, F) training batch ``a``."""
         centres = np.quantile(a, np.linspace(0.0, 1.0, size), axis=0).T  # (F, K)
+        return cls.from_centres(centres, a[:SAMPLE], t_p, target_spikes)
+
+    @classmethod
+    def from_centres(
+        cls, centres: np.ndarray, sample: np.ndarray, t_p: int, target_spikes: float
+    ) -> PopulationCode:
+        """The code with these (F, K) centres; ``sample`` (the first ``SAMPLE``
+        training examples) sets ``repeats``. :meth:`fit` in two steps, so that the
+        quantiles can be taken a few features at a time (``colanet.chunked``)."""
         code = cls(centres, widths_for(centres), 1)
-        spikes = float(np.floor(code.transform(a[:2000]) * t_p).sum(axis=1).mean())
+        spikes = float(np.floor(code.transform(sample) * t_p).sum(axis=1).mean())
         code.repeats = max(1, math.ceil(target_spikes / spikes)) if spikes > 0 else 1
         # One example's repeated code must fit the budget (the classifier's synapses,
         # checked by the core, grow with it too): a huge target_spikes is refused here.

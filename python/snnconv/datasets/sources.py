@@ -54,13 +54,14 @@ _FASHION_PREFIX = {"train": "train", "test": "t10k"}
 
 
 def load_fashion_mnist(
-    path: str | os.PathLike[str] | None = None, split: str = "train"
+    path: str | os.PathLike[str] | None = None, split: str = "train", mmap: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fashion-MNIST (60,000 train / 10,000 test 28×28 images, labels 0–9).
 
     ``path`` is the folder with the four IDX files (``train-images-idx3-ubyte[.gz]``,
     ``t10k-labels-idx1-ubyte[.gz]``, ...); default: Debian's
     ``/usr/share/datasets/fashion-mnist`` (``apt-get install dataset-fashion-mnist``).
+    ``mmap=True``: the images as a read-only memory map (``datasets.idx.read_idx``).
     """
     if split not in _FASHION_PREFIX:
         raise ParameterError(f"split: must be 'train' or 'test', got {split!r}")
@@ -74,4 +75,4 @@ def load_fashion_mnist(
             hint = " (apt-get install dataset-fashion-mnist)" if path is None else ""
             raise DataFileNotFoundError(f"{stem}.gz: Fashion-MNIST file not found{hint}")
         files.append(found[0])
-    return load_idx(files[0], files[1])
+    return load_idx(files[0], files[1], mmap=mmap)
