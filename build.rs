@@ -44,7 +44,11 @@ fn git_commit() {
         .unwrap_or_default();
     let dirty = !commit.is_empty()
         && git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-    let value = if dirty { format!("{commit}+dirty") } else { commit };
+    let value = if dirty {
+        format!("{commit}+dirty")
+    } else {
+        commit
+    };
     println!("cargo:rustc-env=SNNCONV_GIT_COMMIT={value}");
     // Rebuilt when HEAD moves (a commit, a checkout).
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {

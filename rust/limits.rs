@@ -258,9 +258,7 @@ mod tests {
                 "/sys/fs/cgroup/a/memory.max" => Some("1073741824\n".into()),
                 "/sys/fs/cgroup/memory.max" => None,
                 "/sys/fs/cgroup/memory/x/memory.limit_in_bytes" => Some("536870912".into()),
-                "/sys/fs/cgroup/memory/memory.limit_in_bytes" => {
-                    Some("9223372036854771712".into())
-                }
+                "/sys/fs/cgroup/memory/memory.limit_in_bytes" => Some("9223372036854771712".into()),
                 _ => None,
             }
         };
