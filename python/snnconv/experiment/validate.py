@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ParameterError, ParameterTypeError
+from ..exceptions import ParameterError, ParameterTypeError, ResourceLimitError
 
 #: At most this many folds (or repeats): task seeds are ``seed * 1000 + fold``.
 MAX_FOLDS = 1000
@@ -33,14 +33,6 @@ def _int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     return check_int(name, value, lo, hi)
 
 
-def memory_bytes() -> int | None:
-    """This machine's physical memory, or None when unknown."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return None
-
-
 def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if n < 1024 or unit == "PB":
@@ -50,12 +42,16 @@ def _size(n: float) -> str:
 
 
 def check_budget(name: str, nbytes: int, what: str) -> None:
-    """Refuses a size that needs more than this machine's memory."""
-    total = memory_bytes()
-    if total is not None and nbytes > total:
-        raise ParameterError(
-            f"{name}: {what} would need {_size(nbytes)}, more than this machine's memory "
-            f"({_size(total)})"
+    """Refuses, before any work starts, a size above the per-allocation budget (the one
+    the estimators apply: the process's memory and address-space limits, or
+    ``SNNCONV_MAX_ALLOC_BYTES``)."""
+    from .._util.validation import alloc_budget
+
+    budget = alloc_budget()
+    if nbytes > budget:
+        raise ResourceLimitError(
+            f"{name}: {what} would need {_size(nbytes)}, above the per-allocation budget "
+            f"of {_size(budget)} (SNNCONV_MAX_ALLOC_BYTES)"
         )
 
 
