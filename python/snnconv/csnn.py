@@ -31,7 +31,14 @@ from ._util.estimator import (
     seed_from,
 )
 from ._util.fitted import check_fitted
-from .exceptions import DataError, ModelFileError
+from .exceptions import (
+    DataError,
+    DataTypeError,
+    ModelFileError,
+    ModelFileNotFoundError,
+    ParameterError,
+    ParameterTypeError,
+)
 from .streaming import blocks, pooled_counts
 
 _FORMAT = "snnconv.CSNNClassifier"
@@ -170,7 +177,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         c = cfg.classifier
         kinds = {"spiking": CoLaNET, "digital": DigitalCoLaNET}
         if c.kind not in kinds:
-            raise ValueError(f"classifier.kind: must be spiking or digital, got {c.kind!r}")
+            raise ParameterError(f"classifier.kind: must be spiking or digital, got {c.kind!r}")
         params = {**common, **CLASSIFIER_DEFAULTS, **c.params}
         return cls(
             learner,
@@ -180,6 +187,17 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
             n_threads=n_threads,
             progress=progress,
         )
+
+    def _check_stages(self) -> None:
+        """Each stage is None (the default) or an estimator (``fit`` and
+        ``get_params``), so a stray string is refused by name instead of failing deep
+        inside ``fit``."""
+        for name in ("kernel_learner", "front_end", "classifier"):
+            v = getattr(self, name)
+            if v is not None and not (hasattr(v, "fit") and hasattr(v, "get_params")):
+                raise ParameterTypeError(
+                    f"{name}: must be None or an estimator, got {type(v).__name__} {v!r:.60}"
+                )
 
     def _templates(self) -> tuple[Any, Any, Any]:
         from .colanet.spiking import CoLaNET
@@ -236,14 +254,17 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
                 return self.fit(sp.X, sp.y, eval_set, curve_points, curve_sample)
         stack = as_stack(images)
         if stack is None:
-            raise TypeError("images: CSNNClassifier needs an array (N, H, W)")
+            raise DataTypeError("images: CSNNClassifier needs an array (N, H, W)")
         classification_targets(y, stack.shape[0])  # before the costly stages
         y = np.asarray(y).reshape(-1)
         check_random_state_param(self.random_state)
         if not isinstance(self.calibration_size, (int, np.integer)) or self.calibration_size < 1:
-            raise ValueError(
+            raise ParameterError(
                 f"calibration_size: must be an integer >= 1, got {self.calibration_size!r}"
             )
+        self._check_stages()
+        if eval_set is not None:
+            eval_set = _check_eval_set(eval_set)
         self.seed_ = seed_from(self.random_state)
         learner, front, clf = self._templates()
         t0 = time.perf_counter()
@@ -354,9 +375,9 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         # Snapshots of the one training pass: the classifier learns exactly as without
         # eval_set and is scored on the eval set after each checkpoint.
         if not isinstance(points, (int, np.integer)) or points < 1:
-            raise ValueError(f"curve_points: must be an integer >= 1, got {points!r}")
+            raise ParameterError(f"curve_points: must be an integer >= 1, got {points!r}")
         if sample is not None and (not isinstance(sample, (int, np.integer)) or sample < 1):
-            raise ValueError(f"curve_sample: must be None or an integer >= 1, got {sample!r}")
+            raise ParameterError(f"curve_sample: must be None or an integer >= 1, got {sample!r}")
         t0 = time.perf_counter()
         eval_features = self.front_end_.run(self._from_events(eval_set[0], False)).pooled
         eval_labels = np.asarray(eval_set[1])
@@ -368,6 +389,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
             # Its own stream (not the calibration sample's), sorted to keep eval order.
             part = np.sort(np.random.default_rng([self.seed_, 1]).choice(n_eval, sample, False))
         total = len(y) * int(clf.get_params().get("epochs", 1))
+        if points > total:
+            raise ParameterError(
+                f"curve_points: must be in [1, {total}] (the training examples seen over "
+                f"all epochs), got {points}"
+            )
         checkpoints = [int(b) for b in np.linspace(0, total, points + 1).astype(int)[1:]]
         curve: list[tuple[int, float]] = []
         busy, last = 0.0, (None, 0.0)
@@ -430,9 +456,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         return np.concatenate([fn(part.pooled) for part in blocks(self.front_end_, stack)])
 
     def predict(self, images: np.ndarray) -> np.ndarray:
+        self._check_fitted()  # before classifier_ is looked up
         return self._by_blocks(images, self.classifier_.predict)
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        self._check_fitted()
         return self._by_blocks(images, self.classifier_.predict_proba)
 
     def _from_events(self, x: Any, fitting: bool) -> Any:
@@ -585,7 +613,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         root = Path(path)
         if not root.is_dir():
             if not root.exists():
-                raise FileNotFoundError(f"{root}: no such CSNNClassifier folder")
+                raise ModelFileNotFoundError(f"{root}: no such CSNNClassifier folder")
             raise ModelFileError(f"{root}: not a folder; a CSNNClassifier is saved as a folder")
         meta = _read_json(root)
         where = root / _JSON
@@ -618,6 +646,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
                     f"(altered or from another model)"
                 )
         with persistence.reading(where, "CSNNClassifier"):
+            required = {"format", "format_version", "classifier", "calibration_size"}
+            required |= {"random_state", "n_neurons_", "backlog_fraction_"}
+            if version >= 2:  # image_shape_, stages and files came with version 2
+                required |= {"image_shape_", "stages", "files"}
+            persistence._exact_keys("metadata", meta, required, frozenset({"image_shape_"}))
             calibration_size = persistence.field_int(meta, "calibration_size", 1, 2**62)
             random_state = persistence.field_int(meta, "random_state", 0, 2**63 - 1)
             n_neurons = persistence.field_int(meta, "n_neurons_", 1, 2**62)
@@ -636,9 +669,17 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         _check_stages(folder, self.kernel_learner_, self.front_end_, self.classifier_)
         self.classes_ = self.classifier_.classes_
         self.seed_ = seed_from(self.random_state)
-        if meta.get("image_shape_"):
-            self.image_shape_ = persistence.field_image_shape(meta)
-            self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
+        if version >= 2 or "image_shape_" in meta:
+            with persistence.reading(where, "CSNNClassifier"):
+                self.image_shape_ = persistence.field_image_shape(meta)
+                self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
+                h, w = self.image_shape_
+                k = self.kernel_learner_.kernel_size
+                if h < k or w < k or self._count_neurons(h, w) != n_neurons:
+                    raise ModelFileError(
+                        f"image_shape_: {h}x{w} images do not give the n_neurons_ = "
+                        f"{n_neurons} recorded with the stages"
+                    )
         self.n_neurons_ = n_neurons
         self.backlog_fraction_ = backlog
         return self
@@ -741,3 +782,21 @@ def _check_stages(folder: Path, learner: Any, front: Any, clf: Any) -> None:
             f"not a whole number of maps of the {n_k} front-end channels (stages from different "
             f"models)"
         )
+
+
+def _check_eval_set(eval_set: Any) -> tuple[Any, np.ndarray]:
+    """``eval_set`` as (images, labels) with one label per image."""
+    from ._util.images import as_stack
+
+    if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
+        raise ParameterTypeError("eval_set: must be a pair (images, labels)")
+    stack = as_stack(eval_set[0], "eval_set[0]")
+    if stack is None:
+        raise DataTypeError("eval_set[0]: expected an array of images (N, H, W)")
+    labels = np.asarray(eval_set[1])
+    if labels.ndim != 1 or len(labels) != stack.shape[0]:
+        raise DataError(
+            f"eval_set[1]: expected {stack.shape[0]} labels (one per image), got shape "
+            f"{labels.shape}"
+        )
+    return stack, labels

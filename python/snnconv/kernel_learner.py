@@ -21,10 +21,18 @@ from ._util.estimator import (
 )
 from ._util.fitted import check_fitted
 from ._util.images import as_stack, chunks, frames, normalise_brightness
-from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from ._util.persistence import (
+    check_schema,
+    field_float,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from ._util.progress import progress_bar
 from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
-from .exceptions import ModelFileError
+from .exceptions import DataError, ModelFileError, ParameterError
 
 _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
@@ -197,7 +205,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         if not hasattr(self, "_core"):
             self._check_params()
             if self.learning_rate is None:
-                raise ValueError(
+                raise ParameterError(
                     "learning_rate: partial_fit cannot use the default 3 / number of images "
                     "because the total is unknown; pass learning_rate explicitly"
                 )
@@ -212,7 +220,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             and isinstance(images, Iterator)
             and (fresh and (self.brightness_threshold is None or self.learning_rate is None))
         ):
-            raise ValueError(
+            raise DataError(
                 "images: a one-shot iterator can be read only once, but the brightness "
                 "threshold (brightness_threshold=None) and/or learning_rate=None need a first "
                 "pass; pass both explicitly, or a re-iterable such as a list"
@@ -220,7 +228,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         if stack is not None:
             k = self.kernel_size
             if stack.shape[1] < k or stack.shape[2] < k:
-                raise ValueError(
+                raise ParameterError(
                     f"kernel_size: {k} is larger than the {stack.shape[1]}x{stack.shape[2]} images"
                 )
         # The threshold's first pass is counted while preparing the stack, if needed.
@@ -278,7 +286,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     def _check_frame(self, frame: np.ndarray) -> None:
         k = self.kernel_size
         if frame.shape[1] < k or frame.shape[2] < k:
-            raise ValueError(
+            raise ParameterError(
                 f"kernel_size: {k} is larger than a {frame.shape[1]}x{frame.shape[2]} frame"
             )
 
@@ -293,18 +301,18 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         else:
             n = prepared.stack.shape[0] if prepared is not None else _len_or_none(images)
             if n is None:
-                raise ValueError(
+                raise ParameterError(
                     "learning_rate: None means 3 / number of images, but the input has no "
                     "len(); pass learning_rate explicitly"
                 )
             if n == 0:
-                raise ValueError("images: empty input (0 images)")
+                raise DataError("images: empty input (0 images)")
             lr = 3.0 / n
         init = self.initial_resource
         if init is not None:
             init = np.ascontiguousarray(init, dtype=np.float64)
             if init.shape != (self.n_kernels, self.kernel_size, self.kernel_size):
-                raise ValueError(
+                raise ParameterError(
                     f"initial_resource: must have shape ({self.n_kernels}, {self.kernel_size}, "
                     f"{self.kernel_size}), got {init.shape}"
                 )
@@ -351,7 +359,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 for v in passes():
                     q.count(v)
         if not q.locate():
-            raise ValueError("images: empty input (0 pixels)")
+            raise DataError("images: empty input (0 pixels)")
         if q.needs_second_pass():
             if cache is not None:
                 cache.collect_into(q)
@@ -360,7 +368,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                     q.collect(v)
         b = q.finish()
         if b is None:
-            raise ValueError("images: the input changed between the two threshold passes")
+            raise DataError("images: the input changed between the two threshold passes")
         return float(b)
 
     def _sync(self, stats: list[np.ndarray]) -> None:
@@ -395,7 +403,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         sq = self.saturation_quantile
         if stack is not None:
             if stack.shape[1] < k or stack.shape[2] < k:
-                raise ValueError(
+                raise DataError(
                     f"images: {stack.shape[1]}x{stack.shape[2]} images are smaller than "
                     f"kernel_size={k}"
                 )
@@ -467,14 +475,33 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str
     ) -> KernelLearner:
         with reading(path, "KernelLearner"):
-            params = field_params(meta)
+            check_schema(
+                meta,
+                arrays,
+                {
+                    "params",
+                    "brightness_threshold_",
+                    "learning_rate_",
+                    "n_images_seen_",
+                    "epochs_done_",
+                },
+                {"weights": "float64", "resource": "float64", "fired": "bool"},
+            )
+            params = field_params(meta, like=cls, exclude=("initial_resource",))
             self = cls(**params)
             self._check_params()
             self.seed_ = seed_from(self.random_state)
             lr = field_float(meta, "learning_rate_", lambda v: 0 < v <= 1e6, "in (0, 1e6]")
-            bt = field_float(meta, "brightness_threshold_")
+            # The given threshold, or a quantile of brightness values (in [0, 1]).
+            fixed = self.brightness_threshold
+            bt = field_float(
+                meta,
+                "brightness_threshold_",
+                (lambda v: 0 <= v <= 1) if fixed is None else (lambda v: v == float(fixed)),
+                "in [0, 1]" if fixed is None else f"equal to brightness_threshold = {fixed}",
+            )
             seen = field_int(meta, "n_images_seen_")
-            epochs_done = field_int(meta, "epochs_done_") if "epochs_done_" in meta else 0
+            epochs_done = field_int(meta, "epochs_done_", 0, 2**62) if "epochs_done_" in meta else 0
             k, n = int(self.kernel_size), int(self.n_kernels)
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
@@ -486,8 +513,17 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 raise ModelFileError(
                     f"fired: expected {n} booleans, got {fired_arr.dtype} {fired_arr.shape}"
                 )
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
+            if self.learning_rate is not None and lr != float(self.learning_rate):
+                raise ModelFileError("learning_rate_: differs from the learning_rate parameter")
             span = float(self.w_max) - float(self.w_min)
             tol = 1e-9 * max(1.0, abs(span))
+            # The weights are w(resource) (docs/algorithms.md §1), exactly as computed here.
+            pos = np.maximum(r, 0.0)
+            law = float(self.w_min) + span * pos / (span + pos)
+            if not np.all(np.abs(law - w) <= tol):
+                raise ModelFileError("resource: the weights are not w(resource)")
             if w.min() < float(self.w_min) - tol or w.max() > float(self.w_max) + tol:
                 raise ModelFileError(
                     f"weights: outside [w_min, w_max] = [{self.w_min}, {self.w_max}]"

@@ -95,7 +95,7 @@ from typing import Any
 import numpy as np
 
 from ._util.extras import require
-from .exceptions import ModelFileError, ParameterError
+from .exceptions import ModelFileError, ParameterError, ParameterTypeError
 
 #: Extra charge per pooled conv spike, in thresholds (snnconv's pooling ε).
 POOL_EPSILON = 2.0**-20
@@ -119,7 +119,7 @@ def _front_end(model: Any) -> Any:
         inner = getattr(model, attr, None)
         if isinstance(inner, ConvSNN):
             return inner
-    raise TypeError(
+    raise ParameterTypeError(
         f"model: expected a fitted ConvSNN or CSNNClassifier, got {type(model).__name__}"
         + (" (not fitted yet?)" if hasattr(model, "front_end") else "")
     )
@@ -446,7 +446,9 @@ def from_nir(graph: Any, **params: Any) -> Any:
         except (AttributeError, KeyError, OSError, ValueError):
             file_version = None
     if not isinstance(graph, nir.NIRGraph):
-        raise TypeError(f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
+        raise ParameterTypeError(
+            f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}"
+        )
     order = _chain(graph)
     expected = (nir.Input, nir.Conv2d, (nir.LIF, nir.IF), nir.SumPool2d, nir.IF, nir.Output)
     labels = ("Input", "Conv2d", "LIF or IF", "SumPool2d", "IF", "Output")
@@ -582,7 +584,7 @@ def from_nir(graph: Any, **params: Any) -> Any:
     )
     unknown = sorted(set(params) - set(names))
     if unknown:
-        raise TypeError(f"from_nir: ConvSNN has no parameter(s) {unknown}")
+        raise ParameterTypeError(f"from_nir: ConvSNN has no parameter(s) {unknown}")
     settings.update(params)
     snn = ConvSNN(kernels, **{k: v for k, v in settings.items() if k in names})
     # With ``scale`` given, fitting only resolves the kernels (no calibration).

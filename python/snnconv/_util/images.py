@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ..exceptions import DataError
+from ..exceptions import DataError, DataTypeError
 
 #: Pixels handed to the core per call: large enough to amortise the call, small
 #: enough that Ctrl-C and the progress bar respond within a fraction of a second.
@@ -61,12 +61,12 @@ def as_stack(images: Any, name: str = "images") -> np.ndarray | None:
                 f"{images.ndim}-D shape {images.shape}; for one image use images[None]"
             )
         if images.shape[0] == 0:
-            raise ValueError(f"{name}: empty input (0 images)")
+            raise DataError(f"{name}: empty input (0 images)")
         if images.shape[1] == 0 or images.shape[2] == 0:
             raise DataError(f"{name}: images have no pixels, shape {images.shape}")
         return _as_core_dtype(images, name)
     if isinstance(images, (str, bytes)) or not isinstance(images, Iterable):
-        raise TypeError(
+        raise DataTypeError(
             f"{name}: expected an array (N, H, W) (numpy, torch, ...) or an iterable of "
             f"2-D arrays, got {type(images).__name__}"
         )
@@ -74,22 +74,28 @@ def as_stack(images: Any, name: str = "images") -> np.ndarray | None:
 
 
 def _as_core_dtype(a: np.ndarray, name: str) -> np.ndarray:
+    from .validation import check_alloc
+
     if a.dtype == np.uint8:
+        if not a.flags.c_contiguous:
+            check_alloc(name, a.shape, 1)  # the contiguous copy
         return np.ascontiguousarray(a)
     if np.issubdtype(a.dtype, np.floating):
         # float64 stays the caller's array (a memory map is not copied); other float
         # dtypes are converted whole, as the core reads float64 or uint8.
+        if a.dtype != np.float64 or not a.flags.c_contiguous:
+            check_alloc(name, a.shape, 8)  # the float64 copy
         out = np.ascontiguousarray(a, dtype=np.float64)
         finite, lo, hi = _float_range(out)
         if not finite:
-            raise ValueError(f"{name}: contains NaN or infinity")
+            raise DataError(f"{name}: contains NaN or infinity")
         if lo < 0.0 or hi > 1.0:
-            raise ValueError(
+            raise DataError(
                 f"{name}: float brightness must lie in [0, 1], found range [{lo}, {hi}]; "
                 "pass uint8 (0..255) or scale floats to [0, 1]"
             )
         return out
-    raise TypeError(
+    raise DataTypeError(
         f"{name}: dtype {a.dtype} is not supported; use uint8 (0..255) or float in [0, 1]"
     )
 
@@ -118,11 +124,11 @@ def frames(images: Iterable[Any], name: str = "images") -> Iterator[np.ndarray]:
         a = as_array(f)
         a = _squeeze_channel(np.asarray(f) if a is None else a, f"{name}[{n}]", 2)
         if a.ndim != 2:
-            raise ValueError(f"{name}: frame {n} must be 2-D (H, W), got shape {a.shape}")
+            raise DataError(f"{name}: frame {n} must be 2-D (H, W), got shape {a.shape}")
         n += 1
         yield _as_core_dtype(a[None], f"{name}[{n - 1}]")
     if n == 0:
-        raise ValueError(f"{name}: empty input (0 images)")
+        raise DataError(f"{name}: empty input (0 images)")
 
 
 def chunks(stack: np.ndarray, order: np.ndarray | None = None) -> Iterator[np.ndarray]:
