@@ -205,11 +205,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         per example as its training: scoring every point on a large eval set would cost
         more than the training it describes.
         """
-        from ._util.images import as_stack
+        from ._util.images import as_stack, image_size, n_channels
 
-        stack = as_stack(images)
+        stack = as_stack(images, multichannel=True)
         if stack is None:
-            raise TypeError("images: CSNNClassifier needs an array (N, H, W)")
+            raise TypeError("images: CSNNClassifier needs an array (N, H, W) or (N, C, H, W)")
         classification_targets(y, stack.shape[0])  # before the costly stages
         y = np.asarray(y).reshape(-1)
         check_random_state_param(self.random_state)
@@ -252,9 +252,9 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         if eval_set is not None:
             self.timings_["learning_curve"] = curve_time
         self.classes_ = self.classifier_.classes_
-        self.image_shape_ = (int(stack.shape[1]), int(stack.shape[2]))
-        self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
-        self.n_neurons_ = self._count_neurons(stack.shape[1], stack.shape[2])
+        self.image_shape_ = image_size(stack)
+        self.n_features_in_ = n_channels(stack) * self.image_shape_[0] * self.image_shape_[1]
+        self.n_neurons_ = self._count_neurons(*self.image_shape_, n_channels(stack))
         return self
 
     def _fit_with_curve(
@@ -307,24 +307,24 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self._curve_time = front_time + busy
         return clf
 
-    def _count_neurons(self, h: int, w: int) -> int:
+    def _count_neurons(self, h: int, w: int, c: int = 1) -> int:
         n_k, pp, qq = self.front_end_.output_shape(h, w)
         k, s = self.kernel_learner_.kernel_size, self.kernel_learner_.stride
         conv = n_k * ((h - k) // s + 1) * ((w - k) // s + 1)
         clf = self.classifier_
         per_copy = len(self.classes_) * (int(clf.microcolumns) + 2)
-        return h * w + conv + n_k * pp * qq + int(clf.n_copies) * per_copy + len(self.classes_)
+        return c * h * w + conv + n_k * pp * qq + int(clf.n_copies) * per_copy + len(self.classes_)
 
     # ------------------------------------------------------------------ inference
     def transform(self, images: np.ndarray) -> np.ndarray:
         """Pooled spike counts (N, n_kernels, P', Q') the classifier sees."""
         self._check_fitted()
         shape = getattr(self, "image_shape_", None)  # absent in folders saved before
-        if shape is not None and isinstance(images, np.ndarray) and images.ndim == 3:
-            if tuple(images.shape[1:]) != shape:
+        if shape is not None and isinstance(images, np.ndarray) and images.ndim in (3, 4):
+            if tuple(images.shape[-2:]) != shape:
                 raise DataError(
                     f"images: expected images of shape {shape} (as in fit), "
-                    f"got {tuple(images.shape[1:])}"
+                    f"got {tuple(images.shape[-2:])}"
                 )
         return self.front_end_.run(images).pooled
 

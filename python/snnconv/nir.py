@@ -3,7 +3,7 @@
 ``to_nir(model, image_shape)`` turns a fitted :class:`~snnconv.ConvSNN` (or the
 front-end of a fitted :class:`~snnconv.CSNNClassifier`) into a ``nir.NIRGraph``::
 
-    input (1, H, W) → conv: Conv2d → lif: LIF (or IF when τ = ∞)
+    input (C, H, W) → conv: Conv2d → lif: LIF (or IF when τ = ∞)
         → pool: SumPool2d → pool_neurons: IF → output (n_kernels, P', Q')
 
 and ``from_nir(graph)`` turns such a graph (or a NIR file) back into a fitted
@@ -16,7 +16,8 @@ length ``dt`` gives v ← (1 − dt/τ_s)·v + (R·dt/τ_s)·I. snnconv's conv n
 u ← (1 − 1/τ)·u + Σ α_a·w·s (leak, then this step's input spikes). The two agree
 exactly with
 
-- ``Conv2d.weight`` (n_kernels, 1, K, K) = α_a·w[a] rounded to float32 (the
+- ``Conv2d.weight`` (n_kernels, C, K, K) = α_a·w[a] rounded to float32 (C = 1 for
+  grey images, C > 1 for kernels learned on several input channels; the
   calibrated scale α is folded into the weights; these are the very float32 weights
   the simulator adds), ``stride`` = (s, s), no padding, no dilation, zero bias;
 - ``LIF.tau`` = τ·dt, ``LIF.r`` = τ, ``v_leak`` = 0, ``v_threshold`` = u_THR,
@@ -164,12 +165,14 @@ def to_nir(model: Any, image_shape: tuple[int, int] | None = None, *, dt: float 
     n_kernels, pp, qq = snn.output_shape(h, w)
     kernels = np.asarray(snn.kernels_, dtype=np.float64)
     scale = np.asarray(snn.scale_, dtype=np.float64)
-    k = kernels.shape[1]
+    k = kernels.shape[-1]
+    per_channel = kernels if kernels.ndim == 4 else kernels[:, None]
+    channels = per_channel.shape[1]
     s = int(snn.stride)
     pool = int(snn.pool)
     pc, qc = (h - k) // s + 1, (w - k) // s + 1
     # The simulator's own weights: (α_a · w) computed in float64, rounded once to float32.
-    weight = (scale[:, None, None] * kernels).astype(np.float32)[:, None, :, :]
+    weight = (scale[:, None, None, None] * per_channel).astype(np.float32)
     conv_shape = (n_kernels, pc, qc)
     threshold = float(snn.threshold)
     tau = snn.tau
@@ -215,7 +218,7 @@ def to_nir(model: Any, image_shape: tuple[int, int] | None = None, *, dt: float 
     from . import __version__
 
     nodes = {
-        "input": nir.Input(input_type={"input": np.array([1, h, w])}),
+        "input": nir.Input(input_type={"input": np.array([channels, h, w])}),
         "conv": nir.Conv2d(
             input_shape=(h, w),
             weight=weight,
@@ -371,13 +374,14 @@ def from_nir(graph: Any, **params: Any) -> Any:
     shape = np.asarray(inp.input_type["input"]).astype(int).ravel().tolist()
     if len(shape) == 2:
         shape = [1, *shape]
-    if len(shape) != 3 or shape[0] != 1:
-        raise ModelFileError(f"graph: Input shape {shape} must be (1, H, W): one input channel")
-    h, w = shape[1], shape[2]
+    if len(shape) != 3 or shape[0] < 1:
+        raise ModelFileError(f"graph: Input shape {shape} must be (C, H, W)")
+    channels, h, w = shape
     weight = np.asarray(conv.weight)
-    if weight.ndim != 4 or weight.shape[1] != 1 or weight.shape[2] != weight.shape[3]:
+    if weight.ndim != 4 or weight.shape[1] != channels or weight.shape[2] != weight.shape[3]:
         raise ModelFileError(
-            f"graph: node {cname!r}: weight shape {weight.shape} must be (n_kernels, 1, K, K)"
+            f"graph: node {cname!r}: weight shape {weight.shape} must be "
+            f"(n_kernels, {channels}, K, K) for an Input of {channels} channel(s)"
         )
     if int(np.asarray(conv.groups)) != 1:
         raise ModelFileError(f"graph: node {cname!r}: groups must be 1")
@@ -428,7 +432,8 @@ def from_nir(graph: Any, **params: Any) -> Any:
 
     # Kernels: the original (kernels, scale) if they reproduce the graph's weights
     # exactly, else the graph's weights with the gain folded in and scale 1.
-    kernels = weight[:, 0].astype(np.float64)
+    # One channel is (n_kernels, K, K), as ConvSNN holds it.
+    kernels = (weight[:, 0] if channels == 1 else weight).astype(np.float64)
     scale = np.ones(kernels.shape[0])
     if gain != 1.0:
         kernels = kernels * gain
@@ -436,7 +441,8 @@ def from_nir(graph: Any, **params: Any) -> Any:
         k0 = np.asarray(record["kernels"], dtype=np.float64)
         s0 = np.asarray(record["scale"], dtype=np.float64)
         if k0.shape == kernels.shape and s0.shape == scale.shape:
-            if np.array_equal((s0[:, None, None] * k0).astype(np.float32), weight[:, 0]):
+            s0b = s0.reshape(-1, *([1] * (k0.ndim - 1)))
+            if np.array_equal((s0b * k0).astype(np.float32).reshape(weight.shape), weight):
                 kernels, scale = k0, s0
 
     names = [p for p in inspect.signature(ConvSNN).parameters if p != "kernels"]
@@ -453,7 +459,7 @@ def from_nir(graph: Any, **params: Any) -> Any:
     settings.update(params)
     snn = ConvSNN(kernels, **{k: v for k, v in settings.items() if k in names})
     # With ``scale`` given, fitting only resolves the kernels (no calibration).
-    snn.fit(np.zeros((1, h, w), dtype=np.uint8))
+    snn.fit(np.zeros((1, h, w) if channels == 1 else (1, channels, h, w), dtype=np.uint8))
     expect = tuple(int(v) for v in np.asarray(order[-1][1].output_type["output"]).ravel())
     got = snn.output_shape(h, w)
     if expect and expect != tuple(got):
