@@ -246,15 +246,15 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         are kept in a temporary file rather than in memory (``snnconv.streaming``).
         """
         from ._util.blocks import is_batches, spool
-        from ._util.images import as_stack
+        from ._util.images import as_stack, image_size, n_channels
 
         images = self._from_events(images, fitting=True)
         if is_batches(images, y):
-            with spool(images, "images", lambda b: as_stack(b, "images")) as sp:
+            with spool(images, "images", lambda b: as_stack(b, "images", multichannel=True)) as sp:
                 return self.fit(sp.X, sp.y, eval_set, curve_points, curve_sample)
-        stack = as_stack(images)
+        stack = as_stack(images, multichannel=True)
         if stack is None:
-            raise DataTypeError("images: CSNNClassifier needs an array (N, H, W)")
+            raise DataTypeError("images: CSNNClassifier needs an array (N, H, W) or (N, C, H, W)")
         classification_targets(y, stack.shape[0])  # before the costly stages
         y = np.asarray(y).reshape(-1)
         check_random_state_param(self.random_state)
@@ -289,9 +289,9 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         if eval_set is not None:
             self.timings_["learning_curve"] = curve_time
         self.classes_ = self.classifier_.classes_
-        self.image_shape_ = (int(stack.shape[1]), int(stack.shape[2]))
-        self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
-        self.n_neurons_ = self._count_neurons(stack.shape[1], stack.shape[2])
+        self.image_shape_ = image_size(stack)
+        self.n_features_in_ = n_channels(stack) * self.image_shape_[0] * self.image_shape_[1]
+        self.n_neurons_ = self._count_neurons(*self.image_shape_, n_channels(stack))
         return self
 
     def _learn_front(self, stack: np.ndarray, learner: Any, front: Any) -> float:
@@ -321,11 +321,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         labels); a later label outside ``classes_`` raises
         :class:`~snnconv.exceptions.DataError`. ``timings_`` holds the last call's.
         """
-        from ._util.images import as_stack
+        from ._util.images import as_stack, image_size, n_channels
 
-        stack = as_stack(images)
+        stack = as_stack(images, multichannel=True)
         if stack is None:
-            raise TypeError("images: CSNNClassifier needs an array (N, H, W)")
+            raise DataTypeError("images: CSNNClassifier needs an array (N, H, W) or (N, C, H, W)")
         y = np.asarray(y).reshape(-1)
         if y.shape[0] != stack.shape[0]:
             raise DataError(f"y: expected {stack.shape[0]} labels, got {y.shape[0]}")
@@ -339,14 +339,14 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
                 not isinstance(self.calibration_size, (int, np.integer))
                 or self.calibration_size < 1
             ):
-                raise ValueError(
+                raise ParameterError(
                     f"calibration_size: must be an integer >= 1, got {self.calibration_size!r}"
                 )
             self.seed_ = seed_from(self.random_state)
             learner, front, clf = self._templates()
             t1 = self._learn_front(stack, learner, front)
-            self.image_shape_ = (int(stack.shape[1]), int(stack.shape[2]))
-            self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
+            self.image_shape_ = image_size(stack)
+            self.n_features_in_ = n_channels(stack) * self.image_shape_[0] * self.image_shape_[1]
         else:
             t1 = t0
             self._check_shape(stack)
@@ -355,7 +355,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         if first:
             self.classifier_ = _clone(clf).partial_fit(counts, y, classes=known)
             self.classes_ = self.classifier_.classes_
-            self.n_neurons_ = self._count_neurons(stack.shape[1], stack.shape[2])
+            self.n_neurons_ = self._count_neurons(*self.image_shape_, n_channels(stack))
             self.backlog_fraction_ = backlog_sum / max(pooled_sum + backlog_sum, 1.0)
         else:
             self.classifier_.partial_fit(counts, y)
@@ -418,13 +418,13 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self._curve_time = front_time + busy
         return clf
 
-    def _count_neurons(self, h: int, w: int) -> int:
+    def _count_neurons(self, h: int, w: int, c: int = 1) -> int:
         n_k, pp, qq = self.front_end_.output_shape(h, w)
         k, s = self.kernel_learner_.kernel_size, self.kernel_learner_.stride
         conv = n_k * ((h - k) // s + 1) * ((w - k) // s + 1)
         clf = self.classifier_
         per_copy = len(self.classes_) * (int(clf.microcolumns) + 2)
-        return h * w + conv + n_k * pp * qq + int(clf.n_copies) * per_copy + len(self.classes_)
+        return c * h * w + conv + n_k * pp * qq + int(clf.n_copies) * per_copy + len(self.classes_)
 
     # ------------------------------------------------------------------ inference
     def transform(self, images: np.ndarray) -> np.ndarray:
@@ -436,11 +436,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     def _check_shape(self, images: Any) -> None:
         self._check_fitted()
         shape = getattr(self, "image_shape_", None)  # absent in folders saved before
-        if shape is not None and isinstance(images, np.ndarray) and images.ndim == 3:
-            if tuple(images.shape[1:]) != shape:
+        if shape is not None and isinstance(images, np.ndarray) and images.ndim in (3, 4):
+            if tuple(images.shape[-2:]) != shape:
                 raise DataError(
                     f"images: expected images of shape {shape} (as in fit), "
-                    f"got {tuple(images.shape[1:])}"
+                    f"got {tuple(images.shape[-2:])}"
                 )
 
     def _by_blocks(self, images: Any, fn: Any) -> np.ndarray:
@@ -650,7 +650,9 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
             required |= {"random_state", "n_neurons_", "backlog_fraction_"}
             if version >= 2:  # image_shape_, stages and files came with version 2
                 required |= {"image_shape_", "stages", "files"}
-            persistence._exact_keys("metadata", meta, required, frozenset({"image_shape_"}))
+            # sensor_size and event_scale_ came with event input; older folders lack them.
+            optional = frozenset({"image_shape_", "sensor_size", "event_scale_"})
+            persistence._exact_keys("metadata", meta, required, optional)
             calibration_size = persistence.field_int(meta, "calibration_size", 1, 2**62)
             random_state = persistence.field_int(meta, "random_state", 0, 2**63 - 1)
             n_neurons = persistence.field_int(meta, "n_neurons_", 1, 2**62)
@@ -672,10 +674,12 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         if version >= 2 or "image_shape_" in meta:
             with persistence.reading(where, "CSNNClassifier"):
                 self.image_shape_ = persistence.field_image_shape(meta)
-                self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
+                kern = self.kernel_learner_.kernels_
+                c = int(kern.shape[1]) if kern.ndim == 4 else 1  # input channels
+                self.n_features_in_ = c * self.image_shape_[0] * self.image_shape_[1]
                 h, w = self.image_shape_
                 k = self.kernel_learner_.kernel_size
-                if h < k or w < k or self._count_neurons(h, w) != n_neurons:
+                if h < k or w < k or self._count_neurons(h, w, c) != n_neurons:
                     raise ModelFileError(
                         f"image_shape_: {h}x{w} images do not give the n_neurons_ = "
                         f"{n_neurons} recorded with the stages"
@@ -694,11 +698,11 @@ def _event_fields(meta: dict[str, Any]) -> tuple[tuple[int, int, int] | None, fl
             and len(size) == 3
             and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size)
         ):
-            raise ValueError(f"sensor_size: must be 3 positive integers, got {size!r}")
+            raise ModelFileError(f"sensor_size: must be 3 positive integers, got {size!r}")
         size = tuple(size)
     if scale is not None:
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-            raise ValueError(f"event_scale_: must be a number > 0, got {scale!r}")
+            raise ModelFileError(f"event_scale_: must be a number > 0, got {scale!r}")
         scale = float(scale)
     return size, scale
 

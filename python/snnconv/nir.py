@@ -3,7 +3,7 @@
 ``to_nir(model, image_shape)`` turns a fitted :class:`~snnconv.ConvSNN` (or the
 front-end of a fitted :class:`~snnconv.CSNNClassifier`) into a ``nir.NIRGraph``::
 
-    input (1, H, W) → conv: Conv2d → lif: LIF (or IF when τ = ∞)
+    input (C, H, W) → conv: Conv2d → lif: LIF (or IF when τ = ∞)
         → pool: SumPool2d → pool_neurons: IF → output (n_kernels, P', Q')
 
 and ``from_nir(graph)`` turns such a graph (or a NIR file) back into a fitted
@@ -27,7 +27,8 @@ length ``dt`` gives v ← (1 − dt/τ_s)·v + (R·dt/τ_s)·I. snnconv's conv n
 u ← (1 − 1/τ)·u + Σ α_a·w·s (leak, then this step's input spikes). The two agree
 exactly with
 
-- ``Conv2d.weight`` (n_kernels, 1, K, K) = α_a·w[a] rounded to float32 (the
+- ``Conv2d.weight`` (n_kernels, C, K, K) = α_a·w[a] rounded to float32 (C = 1 for
+  grey images, C > 1 for kernels learned on several input channels; the
   calibrated scale α is folded into the weights; these are the very float32 weights
   the simulator adds), ``stride`` = (s, s), no padding, no dilation, zero bias;
 - ``LIF.tau`` = τ·dt, ``LIF.r`` = τ, ``v_leak`` = 0, ``v_threshold`` = u_THR,
@@ -588,7 +589,7 @@ def from_nir(graph: Any, **params: Any) -> Any:
     settings.update(params)
     snn = ConvSNN(kernels, **{k: v for k, v in settings.items() if k in names})
     # With ``scale`` given, fitting only resolves the kernels (no calibration).
-    snn.fit(np.zeros((1, h, w), dtype=np.uint8))
+    snn.fit(np.zeros((1, h, w) if shape[0] == 1 else (1, shape[0], h, w), dtype=np.uint8))
     expect = tuple(int(v) for v in np.asarray(order[-1][1].output_type["output"]).ravel())
     got = snn.output_shape(h, w)
     if expect and expect != tuple(got):
