@@ -614,13 +614,24 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                     "population_widths": "float64",
                     "population_repeats": "int64",
                 },
+                # encoding_ (the code "auto" chose) is absent in files written before it.
+                optional_keys={"encoding_"},
                 optional_arrays=pop,
             )
             self = cls(**field_params(meta, like=cls))
             self._check_params()
             if not isinstance(self.random_state, int):
                 raise ModelFileError("params.random_state: must be the integer seed in use")
-            if (self.encoding == "population") != (pop <= set(arrays)) or (
+            # Files written before "auto" existed name the code in ``encoding``.
+            self.encoding_ = meta.get("encoding_", self.encoding)
+            if self.encoding_ not in ("rate", "population") or (
+                self.encoding != "auto" and self.encoding_ != self.encoding
+            ):
+                raise ModelFileError(
+                    f"encoding_: must be 'rate' or 'population' (the encoding parameter's "
+                    f"code unless it is 'auto'), got {self.encoding_!r}"
+                )
+            if (self.encoding_ == "population") != (pop <= set(arrays)) or (
                 pop & set(arrays) and not pop <= set(arrays)
             ):
                 raise ModelFileError(
@@ -657,12 +668,6 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             if counters.size and int(counters.max()) > seen:
                 raise ModelFileError(f"counters: exceed the {seen} examples seen")
             self.population_ = None
-            # Files written before "auto" existed name the code in ``encoding``.
-            self.encoding_ = meta.get("encoding_", self.encoding)
-            if self.encoding_ not in ("rate", "population"):
-                raise ModelFileError(
-                    f"encoding_: must be 'rate' or 'population', got {self.encoding_!r}"
-                )
             if self.encoding_ == "population":
                 self.population_ = _population(arrays, self.n_features_in_)
             if (
