@@ -3,7 +3,7 @@
 ``to_nir(model, image_shape)`` turns a fitted :class:`~snnconv.ConvSNN` (or the
 front-end of a fitted :class:`~snnconv.CSNNClassifier`) into a ``nir.NIRGraph``::
 
-    input (1, H, W) → conv: Conv2d → lif: LIF (or IF when τ = ∞)
+    input (C, H, W) → conv: Conv2d → lif: LIF (or IF when τ = ∞)
         → pool: SumPool2d → pool_neurons: IF → output (n_kernels, P', Q')
 
 and ``from_nir(graph)`` turns such a graph (or a NIR file) back into a fitted
@@ -27,7 +27,8 @@ length ``dt`` gives v ← (1 − dt/τ_s)·v + (R·dt/τ_s)·I. snnconv's conv n
 u ← (1 − 1/τ)·u + Σ α_a·w·s (leak, then this step's input spikes). The two agree
 exactly with
 
-- ``Conv2d.weight`` (n_kernels, 1, K, K) = α_a·w[a] rounded to float32 (the
+- ``Conv2d.weight`` (n_kernels, C, K, K) = α_a·w[a] rounded to float32 (C = 1 for
+  grey images, C > 1 for kernels learned on several input channels; the
   calibrated scale α is folded into the weights; these are the very float32 weights
   the simulator adds), ``stride`` = (s, s), no padding, no dilation, zero bias;
 - ``LIF.tau`` = τ·dt, ``LIF.r`` = τ, ``v_leak`` = 0, ``v_threshold`` = u_THR,
@@ -95,7 +96,7 @@ from typing import Any
 import numpy as np
 
 from ._util.extras import require
-from .exceptions import ModelFileError, ParameterError
+from .exceptions import ModelFileError, ParameterError, ParameterTypeError
 
 #: Extra charge per pooled conv spike, in thresholds (snnconv's pooling ε).
 POOL_EPSILON = 2.0**-20
@@ -119,7 +120,7 @@ def _front_end(model: Any) -> Any:
         inner = getattr(model, attr, None)
         if isinstance(inner, ConvSNN):
             return inner
-    raise TypeError(
+    raise ParameterTypeError(
         f"model: expected a fitted ConvSNN or CSNNClassifier, got {type(model).__name__}"
         + (" (not fitted yet?)" if hasattr(model, "front_end") else "")
     )
@@ -446,7 +447,9 @@ def from_nir(graph: Any, **params: Any) -> Any:
         except (AttributeError, KeyError, OSError, ValueError):
             file_version = None
     if not isinstance(graph, nir.NIRGraph):
-        raise TypeError(f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
+        raise ParameterTypeError(
+            f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}"
+        )
     order = _chain(graph)
     expected = (nir.Input, nir.Conv2d, (nir.LIF, nir.IF), nir.SumPool2d, nir.IF, nir.Output)
     labels = ("Input", "Conv2d", "LIF or IF", "SumPool2d", "IF", "Output")
@@ -582,11 +585,11 @@ def from_nir(graph: Any, **params: Any) -> Any:
     )
     unknown = sorted(set(params) - set(names))
     if unknown:
-        raise TypeError(f"from_nir: ConvSNN has no parameter(s) {unknown}")
+        raise ParameterTypeError(f"from_nir: ConvSNN has no parameter(s) {unknown}")
     settings.update(params)
     snn = ConvSNN(kernels, **{k: v for k, v in settings.items() if k in names})
     # With ``scale`` given, fitting only resolves the kernels (no calibration).
-    snn.fit(np.zeros((1, h, w), dtype=np.uint8))
+    snn.fit(np.zeros((1, h, w) if shape[0] == 1 else (1, shape[0], h, w), dtype=np.uint8))
     expect = tuple(int(v) for v in np.asarray(order[-1][1].output_type["output"]).ravel())
     got = snn.output_shape(h, w)
     if expect and expect != tuple(got):

@@ -266,3 +266,20 @@ def test_standard_if_pooling_and_old_nir_reset_rule(data, monkeypatch):
     nodes["pool_neurons"] = nir.IF(r=np.ones_like(pool.r), v_threshold=np.full(pool.r.shape, 0.5))
     with pytest.raises(ModelFileError, match="fire once per input spike"):
         snir.from_nir(_graph(nodes, graph.edges))
+
+
+def test_several_channels_export_as_a_multichannel_conv2d(data, tmp_path):
+    """Kernels over C input channels become a Conv2d of C input channels on an Input
+    of (C, H, W), and come back as the same front-end."""
+    images, _ = data
+    pair = np.stack([images[:300], np.roll(images[:300], 2, axis=2)], axis=1)
+    learner = snnconv.KernelLearner(n_kernels=6, random_state=0).fit(pair)
+    snn = snnconv.ConvSNN(learner, on_backlog="ignore").fit(pair[:100])
+    graph = snir.to_nir(snn, (28, 28))
+    assert graph.nodes["conv"].weight.shape == (snn.kernels_.shape[0], 2, 9, 9)
+    assert list(graph.nodes["input"].input_type["input"]) == [2, 28, 28]
+    path = tmp_path / "two.nir"
+    nir.write(path, graph)
+    back = snir.from_nir(nir.read(path))
+    np.testing.assert_array_equal(back.kernels_, snn.kernels_)
+    np.testing.assert_array_equal(back.transform(pair[200:260]), snn.transform(pair[200:260]))
