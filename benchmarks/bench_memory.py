@@ -159,7 +159,7 @@ def _run(
         cmd.append("--memmap")
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"{stage} n={n} failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{stage} n={n} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -20,7 +20,14 @@ from ._util.estimator import (
     seed_from,
 )
 from ._util.fitted import check_fitted
-from ._util.images import as_stack, chunks, frames, normalise_brightness
+from ._util.images import (
+    as_stack,
+    chunks,
+    frames,
+    image_size,
+    n_channels,
+    normalise_brightness,
+)
 from ._util.persistence import (
     check_finite_range,
     check_schema,
@@ -101,12 +108,16 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     the conv neurons fire ``target_rate`` spikes per frame on average.
 
     Input: images (N, H, W) of any size >= the kernels (uint8 or floats in [0, 1]), or
-    an iterable of equal-size 2-D frames; not a 2-D feature matrix. A fitted front-end
-    pickles; ``sklearn.base.clone`` gives an unfitted one.
+    an iterable of equal-size 2-D frames; not a 2-D feature matrix. Images of C > 1
+    channels (N, C, H, W) need kernels (n_kernels, C, K, K): there is one input node
+    per channel and pixel, each channel encoded as an image is, and each conv neuron
+    has synapses from its C×K×K receptive field (docs/algorithms.md §1.5). A fitted
+    front-end pickles; ``sklearn.base.clone`` gives an unfitted one.
 
     Parameters
     ----------
-    kernels : None, array (n_kernels, K, K) or KernelLearner, default=None
+    kernels : None, array (n_kernels, K, K) or (n_kernels, C, K, K), or KernelLearner, \
+default=None
         The kernels. A fitted ``KernelLearner`` contributes its ``kernels_`` as they
         are; an unfitted one is cloned and fitted on the images given to ``fit``
         (kept as ``kernel_learner_``), so ``ConvSNN(KernelLearner())`` is a complete
@@ -174,7 +185,8 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     Attributes
     ----------
     kernels_ : ndarray
-        The kernels in use, (n_kernels, K, K).
+        The kernels in use, (n_kernels, K, K), or (n_kernels, C, K, K) for C > 1 input
+        channels.
     scale_ : ndarray
         α per kernel, float64 (n_kernels,); all equal for a per-layer scale.
     calibration_rate_ : float
@@ -359,12 +371,13 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         self.seed_ = seed_from(self.random_state)
         stack = _stack(images)
         kernels, sq = self._resolve(stack, fitting=True)
-        _check_size(stack.shape[1:], kernels.shape[1])
+        _check_size(image_size(stack), kernels.shape[-1])
+        _check_channels(stack, kernels)
         n = kernels.shape[0]
         if self.scale is not None:
             scales, evaluations = self._scales(n), 0
         else:
-            core = self._new_core(kernels, stack.shape[1], stack.shape[2], np.ones(n))
+            core = self._new_core(kernels, *image_size(stack), np.ones(n))
             check_alloc("images", stack.shape, 8)  # the sample's brightness, float64
             g = np.concatenate(
                 [normalise_brightness(stack[i], sq, self.n_threads) for i in chunks(stack)]
@@ -376,7 +389,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
             self.calibration_rate_ = float(rate)
         self.kernels_ = kernels
         self.saturation_quantile_ = sq
-        self.image_shape_ = tuple(stack.shape[1:])
+        self.image_shape_ = image_size(stack)
         self.n_calibration_evaluations_ = int(evaluations)
         self.scale_ = scales
         return self
@@ -410,7 +423,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         """The compiled network for h×w images, rebuilt whenever a parameter it
         depends on has changed (set_params after fit takes effect)."""
         self._check_fitted()
-        _check_size((h, w), self.kernels_.shape[1])
+        _check_size((h, w), self.kernels_.shape[-1])
         self._check_params()
         key = (
             h,
@@ -438,7 +451,8 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         """
         self._check_fitted()
         stack = _stack(images)
-        core = self._core_for(stack.shape[1], stack.shape[2])
+        _check_channels(stack, self.kernels_)
+        core = self._core_for(*image_size(stack))
         sq = self.saturation_quantile_
         carry = _carry(carry)
         if isinstance(first_index, bool) or not isinstance(first_index, (int, np.integer)):
@@ -500,9 +514,11 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     def simulate(
         self, image: Any, image_index: int = 0, carry: np.ndarray | None = None
     ) -> dict[str, Any]:
-        """One frame of one image (H, W) with full recordings.
+        """One frame of one image (H, W), or (C, H, W) for C channels, with full
+        recordings.
 
-        Returns a dict: ``input`` (P, H, W), ``conv`` (P, n_kernels, P_c, Q_c) and
+        Returns a dict: ``input`` (P, H, W) (or (P, C, H, W)), ``conv``
+        (P, n_kernels, P_c, Q_c) and
         ``pool`` (P, n_kernels, P', Q') boolean spike rasters; ``conv_potential``
         (float32) and ``pool_charge`` (float64, in thresholds) after each step;
         ``pooled``, ``backlog``, ``carry`` (accumulator state after the frame),
@@ -511,11 +527,15 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         ``image_index`` picks the Poisson stream, so ``simulate(x[i], i)`` reproduces
         image i of ``run(x)``.
         """
+        self._check_fitted()
         a = np.asarray(image)
-        if a.ndim != 2:
-            raise DataError(f"image: must be one 2-D image (H, W), got shape {a.shape}")
+        channels = self.kernels_.shape[1] if self.kernels_.ndim == 4 else 1
+        if a.ndim != (2 if channels == 1 else 3):
+            want = "(H, W)" if channels == 1 else f"({channels}, H, W)"
+            raise DataError(f"image: must be one image {want}, got shape {a.shape}")
         stack = _stack(a[None], "image")
-        core = self._core_for(a.shape[0], a.shape[1])
+        _check_channels(stack, self.kernels_)
+        core = self._core_for(*image_size(stack))
         g = normalise_brightness(stack, self.saturation_quantile_, self.n_threads)[0]
         if isinstance(image_index, bool) or not isinstance(image_index, (int, np.integer)):
             raise ParameterTypeError("image_index: must be an integer")
@@ -662,11 +682,19 @@ def _check_kernels(k: Any) -> np.ndarray:
             f"kernels: expected a numpy array (n_kernels, K, K) or a KernelLearner, "
             f"got {type(k).__name__}"
         )
-    if k.ndim != 3 or k.shape[1] != k.shape[2] or k.shape[0] == 0 or k.shape[1] == 0:
+    if k.ndim == 4 and k.shape[1] == 1:
+        k = k[:, 0]  # one channel is (n_kernels, K, K)
+    if (
+        k.ndim not in (3, 4)
+        or k.shape[-1] != k.shape[-2]
+        or k.shape[0] == 0
+        or k.shape[-1] == 0
+        or (k.ndim == 4 and k.shape[1] == 0)
+    ):
         hint = "; for one kernel use kernels[None]" if k.ndim == 2 else ""
         raise ParameterError(
-            f"kernels: must have shape (n_kernels, K, K) with n_kernels, K >= 1, "
-            f"got {k.shape}{hint}"
+            f"kernels: must have shape (n_kernels, K, K), or (n_kernels, C, K, K) for C "
+            f"channels, with n_kernels, C, K >= 1, got {k.shape}{hint}"
         )
     if not np.issubdtype(k.dtype, np.number) or np.issubdtype(k.dtype, np.complexfloating):
         raise ParameterTypeError(f"kernels: dtype {k.dtype} is not a real number type")
@@ -676,12 +704,23 @@ def _check_kernels(k: Any) -> np.ndarray:
     return out
 
 
+def _check_channels(stack: np.ndarray, kernels: np.ndarray) -> None:
+    """The images have the kernels' channels."""
+    want = kernels.shape[1] if kernels.ndim == 4 else 1
+    if n_channels(stack) != want:
+        raise DataError(
+            f"images: {n_channels(stack)} channels, but the kernels have {want} "
+            f"(kernels of shape {kernels.shape})"
+        )
+
+
 def _stack(images: Any, name: str = "images") -> np.ndarray:
-    """A validated (N, H, W) uint8/float64 stack; iterables of equal-size frames too."""
-    stack = as_stack(images, name)
+    """A validated (N, H, W) or (N, C, H, W) uint8/float64 stack; iterables of
+    equal-size frames too."""
+    stack = as_stack(images, name, multichannel=True)
     if stack is not None:
         return stack
-    parts = list(frames(images, name))
+    parts = list(frames(images, name, multichannel=True))
     shapes = {p.shape[1:] for p in parts}
     if len(shapes) > 1:
         raise DataError(f"{name}: frames must all have the same size, got {sorted(shapes)}")

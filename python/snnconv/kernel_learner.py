@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from collections.abc import Iterator
@@ -20,7 +21,14 @@ from ._util.estimator import (
     seed_from,
 )
 from ._util.fitted import check_fitted
-from ._util.images import as_stack, chunks, frames, normalise_brightness
+from ._util.images import (
+    as_stack,
+    chunks,
+    frames,
+    image_size,
+    n_channels,
+    normalise_brightness,
+)
 from ._util.persistence import (
     check_schema,
     field_float,
@@ -46,7 +54,11 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     weight follows w(W) (docs/algorithms.md §1). Nothing is shared between positions while learning.
 
     Input: images (N, H, W) of any size >= ``kernel_size`` (uint8 or floats in [0, 1]),
-    or an iterable of 2-D frames; not a 2-D feature matrix.
+    or an iterable of 2-D frames; not a 2-D feature matrix. Images of several channels
+    (N, C, H, W), such as event counts of two polarities, learn C × K × K kernels
+    (docs/algorithms.md §1.5): each channel of each image is normalised on its own, one
+    brightness threshold covers all channels, and the rule runs over all C·K² cells of
+    a tile at once.
 
     There is no ``n_features_in_``: any image size works. Fitted learners pickle (the
     state of the model file, see :meth:`save`).
@@ -99,7 +111,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     Attributes
     ----------
     kernels_ : ndarray
-        The kept kernels, float64 (n, K, K).
+        The kept kernels, float64 (n, K, K); (n, C, K, K) when the images have
+        C > 1 channels.
     all_kernels_ : ndarray
         All learned kernels, fired or not.
     resource_ : ndarray
@@ -120,6 +133,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     image_shape_ : tuple or None
         (H, W) of the images of the first fitting call; None for a stream of frames or a
         learner loaded from a file.
+    n_channels_ : int
+        Channels C of the images the kernels were learned on (1 for grey images).
     """
 
     def __init__(
@@ -214,7 +229,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         return self._learn(images, 1, fresh=False)
 
     def _learn(self, images: Any, epochs: int, fresh: bool) -> KernelLearner:
-        stack = as_stack(images)
+        stack = as_stack(images, multichannel=True)
         if (
             stack is None
             and isinstance(images, Iterator)
@@ -227,10 +242,17 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             )
         if stack is not None:
             k = self.kernel_size
-            if stack.shape[1] < k or stack.shape[2] < k:
-                raise ParameterError(
-                    f"kernel_size: {k} is larger than the {stack.shape[1]}x{stack.shape[2]} images"
-                )
+            h, w = image_size(stack)
+            if h < k or w < k:
+                raise ParameterError(f"kernel_size: {k} is larger than the {h}x{w} images")
+            if not fresh:
+                self._check_channels(n_channels(stack))
+        if stack is None and fresh and isinstance(images, Iterator):
+            # The channel count comes from the first frame: keep it for learning.
+            first = next(images, None)
+            if first is None:
+                raise DataError("images: empty input (0 images)")
+            images = _Peeked(first, images)
         # The threshold's first pass is counted while preparing the stack, if needed.
         count = fresh and stack is not None and self.brightness_threshold is None
         q = _core.StreamQuantile(1.0 - float(self.brightness_quantile)) if count else None
@@ -279,16 +301,21 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 stacklevel=4,
             )
             self._warned_shuffle = True
-        for frame in frames(images):
+        for frame in frames(images, multichannel=True):
             self._check_frame(frame)
             yield normalise_brightness(frame, sq, self.n_threads), None
 
     def _check_frame(self, frame: np.ndarray) -> None:
         k = self.kernel_size
-        if frame.shape[1] < k or frame.shape[2] < k:
-            raise ParameterError(
-                f"kernel_size: {k} is larger than a {frame.shape[1]}x{frame.shape[2]} frame"
-            )
+        h, w = image_size(frame)
+        if h < k or w < k:
+            raise ParameterError(f"kernel_size: {k} is larger than a {h}x{w} frame")
+        self._check_channels(n_channels(frame))
+
+    def _check_channels(self, c: int) -> None:
+        have = getattr(self, "n_channels_", None)
+        if have is not None and c != have:
+            raise DataError(f"images: {c} channels, but the kernels were learned on {have}")
 
     def _start(self, images: Any, prepared: _Prepared | None) -> None:
         """Fixes B and l for this fit and creates the core state."""
@@ -308,14 +335,13 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             if n == 0:
                 raise DataError("images: empty input (0 images)")
             lr = 3.0 / n
+        c = n_channels(prepared.stack) if prepared is not None else _stream_channels(images)
         init = self.initial_resource
         if init is not None:
             init = np.ascontiguousarray(init, dtype=np.float64)
-            if init.shape != (self.n_kernels, self.kernel_size, self.kernel_size):
-                raise ParameterError(
-                    f"initial_resource: must have shape ({self.n_kernels}, {self.kernel_size}, "
-                    f"{self.kernel_size}), got {init.shape}"
-                )
+            want = _kernel_shape(int(self.n_kernels), c, int(self.kernel_size))
+            if init.shape != want:
+                raise ParameterError(f"initial_resource: must have shape {want}, got {init.shape}")
         self._core = _core.KernelLearnerCore(
             {
                 "kernel_size": int(self.kernel_size),
@@ -325,6 +351,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 "w_max": float(self.w_max),
                 "learning_rate": lr,
                 "brightness_threshold": b,
+                "channels": c,
             },
             self.seed_,
             init,
@@ -332,7 +359,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.brightness_threshold_ = b
         self.learning_rate_ = lr
         self.epochs_done_ = 0
-        self.image_shape_ = None if prepared is None else tuple(prepared.stack.shape[1:])
+        self.n_channels_ = c
+        self.image_shape_ = None if prepared is None else image_size(prepared.stack)
 
     def _brightness_from(self, images: Any, prepared: _Prepared | None) -> float:
         """Exact quantile of all preprocessed pixels, in two bounded-memory passes
@@ -346,7 +374,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 for idx in chunks(prepared.stack):
                     yield prepared.batch(idx).ravel()
             else:
-                for frame in frames(images):
+                for frame in frames(images, multichannel=True):
                     yield normalise_brightness(frame, sq, self.n_threads).ravel()
 
         if counted is not None:
@@ -397,32 +425,28 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 UserWarning,
                 stacklevel=2,
             )
-        stack = as_stack(images)
+        stack = as_stack(images, multichannel=True)
         k, s = self.kernel_size, self.stride
         kern = np.ascontiguousarray(self.kernels_, dtype=np.float64)
         sq = self.saturation_quantile
         if stack is not None:
-            if stack.shape[1] < k or stack.shape[2] < k:
-                raise DataError(
-                    f"images: {stack.shape[1]}x{stack.shape[2]} images are smaller than "
-                    f"kernel_size={k}"
-                )
-            n, h, w = stack.shape
-            out_shape = (n, kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
+            self._check_channels(n_channels(stack))
+            h, w = image_size(stack)
+            if h < k or w < k:
+                raise DataError(f"images: {h}x{w} images are smaller than kernel_size={k}")
+            out_shape = (stack.shape[0], kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
             check_alloc("images", out_shape, 4)  # the float32 maps, concatenated here
             reader, parts = Reader(stack), []
             for idx in chunks(stack):
                 g = normalise_brightness(stack[idx], sq, self.n_threads)
-                parts.append(_core.conv_features(g, kern, s, self.n_threads))
+                parts.append(_conv(g, kern, s, self.n_threads))
                 reader.read(len(idx), True, stack.strides[0])
             return np.concatenate(parts)
         out = []
-        for frame in frames(images):
+        for frame in frames(images, multichannel=True):
             self._check_frame(frame)
             out.append(
-                _core.conv_features(
-                    normalise_brightness(frame, sq, self.n_threads), kern, s, self.n_threads
-                )[0]
+                _conv(normalise_brightness(frame, sq, self.n_threads), kern, s, self.n_threads)[0]
             )
         return out
 
@@ -506,9 +530,13 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
             fired_arr = np.asarray(arrays["fired"])
+            # One channel is stored as (n, K, K), C > 1 channels as (n, C, K, K).
+            c = int(w.shape[1]) if w.ndim == 4 and w.shape[1] > 1 else 1
             for name, a in (("weights", w), ("resource", r)):
-                if a.shape != (n, k, k):
-                    raise ModelFileError(f"{name}: shape {a.shape}, expected {(n, k, k)}")
+                if a.shape != _kernel_shape(n, c, k):
+                    raise ModelFileError(
+                        f"{name}: shape {a.shape}, expected {_kernel_shape(n, c, k)}"
+                    )
             if fired_arr.shape != (n,) or fired_arr.dtype != bool:
                 raise ModelFileError(
                     f"fired: expected {n} booleans, got {fired_arr.dtype} {fired_arr.shape}"
@@ -537,6 +565,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                     "w_max": float(self.w_max),
                     "learning_rate": lr,
                     "brightness_threshold": bt,
+                    "channels": c,
                 },
                 self.seed_,
                 r,
@@ -547,6 +576,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.brightness_threshold_ = bt
         self.learning_rate_ = lr
         self.epochs_done_ = epochs_done
+        self.n_channels_ = c
         self.image_shape_ = None
         self._sync([])
         return self
@@ -579,6 +609,49 @@ class _Prepared:
         out = normalise_brightness(self.stack[idx], self.sq, self.n_threads)
         self._reader.read(len(idx), contiguous=False)
         return out
+
+
+def _kernel_shape(n: int, c: int, k: int) -> tuple[int, ...]:
+    """(n, K, K) for one channel, (n, C, K, K) for several."""
+    return (n, k, k) if c == 1 else (n, c, k, k)
+
+
+class _Peeked:
+    """A one-shot stream whose first frame has been read (for its channel count)."""
+
+    def __init__(self, first: Any, rest: Iterator[Any]) -> None:
+        self.first = first
+        self._frames = itertools.chain([first], rest)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._frames
+
+    def __next__(self) -> Any:
+        return next(self._frames)
+
+
+def _stream_channels(images: Any) -> int:
+    """Channels of the first frame of a stream (1 for 2-D frames)."""
+    if isinstance(images, _Peeked):
+        images = [images.first]
+    for frame in frames(images, multichannel=True):
+        return n_channels(frame)
+    return 1
+
+
+def _conv(g: np.ndarray, kernels: np.ndarray, stride: int, n_threads: int | None) -> np.ndarray:
+    """Float32 maps (N, n, P, Q) of normalised images (N, H, W) or (N, C, H, W); with
+    channels, the per-channel maps are summed in channel order."""
+    if g.ndim == 3:
+        return _core.conv_features(g, kernels, stride, n_threads)
+    out = _core.conv_features(
+        np.ascontiguousarray(g[:, 0]), kernels[:, 0].copy(), stride, n_threads
+    )
+    for c in range(1, g.shape[1]):
+        out += _core.conv_features(
+            np.ascontiguousarray(g[:, c]), kernels[:, c].copy(), stride, n_threads
+        )
+    return out
 
 
 def _len_or_none(x: Any) -> int | None:

@@ -57,6 +57,21 @@ def _torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
+def _class_indices(classes: np.ndarray, y: Any, n: int) -> np.ndarray:
+    """Index of each label in ``classes``; a label outside them is a DataError."""
+    yy = np.asarray(y).reshape(-1)
+    if yy.shape[0] != n:
+        raise DataError(f"y: expected {n} labels, got {yy.shape[0]}")
+    idx = np.clip(np.searchsorted(classes, yy), 0, classes.size - 1)
+    unknown = classes[idx] != yy
+    if unknown.any():
+        raise DataError(
+            f"y: label {_plain(yy[unknown][0])!r} is not among "
+            f"classes_ = {classes.tolist()!r} (fixed at the first fit or partial_fit)"
+        )
+    return idx.astype(np.int64)
+
+
 class _CNN(ClassifierMixin, SnnconvEstimator):
     _ARCH = ""
     _EPOCHS = 10
@@ -132,6 +147,31 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         self._check_params()
         x = self._inputs(images)
         classes, y_idx = classification_targets(y, x.shape[0])
+        self._build(x, classes)
+        self.loss_curve_: list[float] = []
+        self._train(x, y_idx, drop_on_error=True)
+        return self
+
+    def partial_fit(self, images: Any, y: Any, classes: Any = None) -> _CNN:
+        """``epochs`` passes over this batch, continuing from the current weights and
+        the optimiser's state: naive fine-tuning, as in a continual-learning stream.
+
+        The first call builds the network with one output per class of ``classes``
+        (default: the classes of this batch); later batches may only hold those
+        classes (a :class:`~snnconv.exceptions.DataError` otherwise).
+        """
+        x = self._inputs(images)
+        if not hasattr(self, "net_"):
+            self._check_params()
+            given = np.unique(np.asarray(y) if classes is None else np.asarray(classes))
+            known, _ = classification_targets(given, given.shape[0], min_classes=1)
+            self._build(x, known)
+            self.loss_curve_ = []
+        y_idx = _class_indices(self.classes_, y, x.shape[0])
+        self._train(x, y_idx, drop_on_error=False)
+        return self
+
+    def _build(self, x: np.ndarray, classes: np.ndarray) -> None:
         self.image_shape_ = (int(x.shape[1]), int(x.shape[2]))
         feature_shape(self._ARCH, *self.image_shape_)
         self._check_budget(x.shape[0], int(self.batch_size))
@@ -157,12 +197,17 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
             self._ARCH, self.image_shape_, len(self.classes_), float(self.dropout), seed
         )
         self.backend_ = backend
-        self.loss_curve_: list[float] = []
+
+    def _train(self, x: np.ndarray, y_idx: np.ndarray, drop_on_error: bool) -> None:
         n = x.shape[0]
+        self._check_budget(n, int(self.batch_size))
         epochs = self._EPOCHS if self.epochs is None else int(self.epochs)
-        desc = f"training {self._ARCH.upper()} ({backend})"
+        desc = f"training {self._ARCH.upper()} ({self.backend_})"
         try:
-            with self._threads(backend), progress_bar(self.progress, epochs * n, desc) as bar:
+            with (
+                self._threads(self.backend_),
+                progress_bar(self.progress, epochs * n, desc) as bar,
+            ):
                 for epoch in range(epochs):
                     loss = self.net_.train_epoch(
                         x, y_idx, int(self.batch_size), float(self.learning_rate), bar.update
@@ -170,9 +215,9 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
                     self.loss_curve_.append(float(loss))
                     self._check_finite(epoch + 1, float(loss))
         except BaseException:
-            del self.net_
+            if drop_on_error:
+                del self.net_
             raise
-        return self
 
     def _check_finite(self, epoch: int, loss: float) -> None:
         """Stops a diverged fit: the loss and every weight must stay finite."""
@@ -422,3 +467,8 @@ class CNN2(_CNN):
 
     _ARCH = "cnn2"
     _EPOCHS = 20
+
+
+def _plain(v: object) -> object:
+    """A numpy scalar as the Python value it holds (for messages: 2, not np.int64(2))."""
+    return v.item() if isinstance(v, np.generic) else v

@@ -6,13 +6,20 @@ becomes a spike count per frame n = ⌊T_p · min(x / input_max_, 1)⌋ (T_p =
 than one spike per step, so values above ``input_max_`` saturate at T_p spikes: that is
 the encoder's range, not a clipping of the data.
 
+Values below 0 send no spike and values above ``input_max_`` send T_p: at predict
+time (and in ``partial_fit`` calls after the first) such values never raise. Signed,
+real-valued features go through the population code instead (``encoding``, chosen by
+``"auto"``: ``snnconv.colanet.input.choose_encoding``), whose fields clip a value to the
+range [min, max] each feature had in the first training batch.
+
 ``input_max`` fixes the scale (``input_max_``) at the first ``fit`` / ``partial_fit``:
 
 - a number: that feature value gives the full T_p spikes. Raw pixels: 255; counts
   from the spiking front-end that are already per-frame spikes: ``presentation_steps``.
 - ``"max"``: the largest value of the batch.
 - ``"match"`` (default): the scale at which the batch's mean number of input spikes per
-  example equals ``target_spikes``. The defaults (threshold, weight range,
+  example equals ``target_spikes`` (None: ``input.DRIVE``, 937 for the rate code and
+  2,000 for the population code). The defaults (threshold, weight range,
   rewards) were tuned for raw MNIST, which sends 937 spikes per example on average;
   matching that drive transfers the defaults to other features. On raw MNIST it gives
   input_max_ ≈ 254; on pooled kernel features "max" leaves about half of the test
@@ -55,7 +62,7 @@ from .._util.rows import map_rows
 from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
 from ..exceptions import DataError, ModelFileError, ParameterError
 from .chunked import Features, encoded, maximum, quantiles
-from .input import MATCH_SAMPLE, as_features, match_scale
+from .input import MATCH_SAMPLE, as_features, choose_encoding, drive, match_scale
 from .population import SAMPLE, PopulationCode, check_encoding, widths_for
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
@@ -105,8 +112,20 @@ PARAMS: tuple[Param, ...] = (
     Param("label_step", 9, "int", "step at which the Target node fires", True),
     Param("stochastic", 2.212, "float", "σ, the uniform stimulation per step"),
     Param("input_max", "match", "float | str", "feature scale: a number, 'max' or 'match'"),
-    Param("target_spikes", 937.0, "float", "mean input spikes per example for 'match'"),
-    Param("encoding", "rate", "str", "'rate' (one input per feature) or 'population'"),
+    Param(
+        "target_spikes",
+        None,
+        "float | None",
+        "mean input spikes per example ('match' scale, population repeats); "
+        "None: 937 with the rate code, 2000 with the population code",
+    ),
+    Param(
+        "encoding",
+        "auto",
+        "str",
+        "'rate' (one input per feature), 'population' (Gaussian fields) or 'auto' "
+        "(population for signed features or too few to drive the network)",
+    ),
     Param("population_size", 10, "int", "Gaussian fields per feature for 'population'"),
     Param("epochs", 1, "int", "online passes made by fit"),
     Param("shuffle", True, "bool", "seeded shuffled order in each pass"),
@@ -171,9 +190,9 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
 
     def __sklearn_tags__(self) -> Any:
         """A classifier of 2-D features (N, F), non-negative unless
-        ``encoding="population"``; N-D inputs are flattened."""
+        ``encoding="rate"``; N-D inputs are flattened."""
         tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = self.encoding != "population"
+        tags.input_tags.positive_only = self.encoding == "rate"
         # Features become spike counts of at most presentation_steps per input, and the
         # defaults are tuned for hundreds of sparse inputs (MNIST pixels): on
         # scikit-learn's 2-feature blobs the columns barely separate (accuracy < 0.83).
@@ -217,7 +236,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 )
         else:
             real("input_max", lambda v: v > 0, "> 0, 'max' or 'match'")
-        real("target_spikes", lambda v: v > 0, "> 0")
+        real("target_spikes", lambda v: v > 0, "> 0 or None", allow_none=True)
         check_encoding(self.encoding, self.population_size)
         if "tau_v" in p:
             real(
@@ -259,15 +278,15 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         return self._encode(self._features(X, self.n_features_in_))
 
     def _features(self, X: Any, n_features: int | None = None) -> np.ndarray:
-        return as_features(
-            X, n_features, signed=self.encoding == "population", name=type(self).__name__
-        )
+        # Only the first training batch of an explicit rate code must be non-negative;
+        # later (n_features known) the encoders clip values outside their range.
+        signed = n_features is not None or self.encoding != "rate"
+        return as_features(X, n_features, signed=signed, name=type(self).__name__)
 
     def _source(self, X: Any, n_features: int | None = None) -> Features:
         """X as validated features read a block at a time (``colanet.chunked``)."""
-        return Features(
-            X, n_features, signed=self.encoding == "population", name=type(self).__name__
-        )
+        signed = n_features is not None or self.encoding != "rate"  # as in _features
+        return Features(X, n_features, signed=signed, name=type(self).__name__)
 
     def _n_inputs(self) -> int:
         code = getattr(self, "population_", None)
@@ -287,6 +306,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         x = np.multiply(a, t_p)
         np.divide(x, self.input_max_, out=x)
         np.minimum(x, t_p, out=x)
+        np.maximum(x, 0, out=x)  # a value below 0 sends no spike (identity on x >= 0)
         np.floor(x, out=x)
         return x.astype(np.uint8)
 
@@ -322,17 +342,18 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> ColanetBase:
         """One online pass over (X, y) continuing from the current state.
 
-        The first call needs ``classes`` (all labels that will ever occur) and fixes
-        ``input_max_`` (from this batch unless ``input_max`` is given).
+        As in scikit-learn, the first call fixes the classes: ``classes`` lists every
+        label that will ever occur (one column each); without it the labels of this
+        first batch are the classes. A later batch with a label outside ``classes_``
+        raises :class:`~snnconv.exceptions.DataError`. The first call also fixes
+        ``input_max_`` (from this batch unless ``input_max`` is a number).
         """
         a = self._source(X, getattr(self, "n_features_in_", None))
         yy = _labels(y, len(a))
         if not hasattr(self, "_core"):
             self._check_params()
-            if classes is None:
-                raise ParameterError("classes: required on the first call to partial_fit")
-            classes = np.asarray(classes)
-            self._start(a, classification_targets(classes, classes.shape[0])[0])
+            known = np.asarray(yy if classes is None else classes)
+            self._start(a, classification_targets(known, known.shape[0])[0])
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ParameterError(
                 f"classes: must equal classes_ = {self.classes_!r} after the first call"
@@ -345,13 +366,23 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         # a time: exactly the values of the whole-array expressions (colanet.chunked).
         self.seed_ = seed_from(self.random_state)
         self.population_ = None
+        if self.encoding == "auto":  # its statistics cost a pass, read only for it
+            self.encoding_ = choose_encoding(
+                -maximum(feats, np.negative),
+                feats.rows(slice(0, MATCH_SAMPLE)),
+                int(self.presentation_steps),
+                self.target_spikes,
+            )
+        else:
+            self.encoding_ = self.encoding
+        target = drive(self.target_spikes, self.encoding_)
         code = None
-        if self.encoding == "population":
+        if self.encoding_ == "population":
             code = self.population_ = PopulationCode.from_centres(
                 quantiles(feats, np.linspace(0.0, 1.0, int(self.population_size))),
                 feats.rows(slice(0, SAMPLE)),
                 int(self.presentation_steps),
-                self.target_spikes,
+                target,
             )
         self.n_features_in_ = feats.shape[1]
         # The core checks its sizes (synapses per copy against the budget) as it is
@@ -379,7 +410,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 self.input_max_ = top
             else:
                 self.input_max_ = match_scale(
-                    a, int(self.presentation_steps), float(self.target_spikes), self.n_threads
+                    a, int(self.presentation_steps), target, self.n_threads
                 )
         else:
             self.input_max_ = float(self.input_max)
@@ -395,7 +426,10 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         idx = np.clip(idx, 0, self.classes_.size - 1)
         unknown = self.classes_[idx] != y
         if unknown.any():
-            raise DataError(f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}")
+            raise DataError(
+                f"y: label {_plain(y[unknown][0])!r} is not among "
+                f"classes_ = {self.classes_.tolist()!r} (fixed at the first fit or partial_fit)"
+            )
         n = len(feats)
         order = _core.permutation(n, self.seed_, self.epochs_done_) if self.shuffle else None
         core = self._core
@@ -532,6 +566,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         meta = {
             "params": {**self.get_params(), "random_state": self.seed_},
             "input_max_": self.input_max_,
+            "encoding_": self.encoding_,
             "n_features_in_": self.n_features_in_,
             "epochs_done_": self.epochs_done_,
             "seen": int(self._core.seen),
@@ -622,7 +657,13 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             if counters.size and int(counters.max()) > seen:
                 raise ModelFileError(f"counters: exceed the {seen} examples seen")
             self.population_ = None
-            if self.encoding == "population":
+            # Files written before "auto" existed name the code in ``encoding``.
+            self.encoding_ = meta.get("encoding_", self.encoding)
+            if self.encoding_ not in ("rate", "population"):
+                raise ModelFileError(
+                    f"encoding_: must be 'rate' or 'population', got {self.encoding_!r}"
+                )
+            if self.encoding_ == "population":
                 self.population_ = _population(arrays, self.n_features_in_)
             if (
                 self.classes_.ndim != 1
@@ -703,3 +744,8 @@ _INT_PARAMS = (
     "label_step",
 )
 _RUST_PARAMS = frozenset(_FLOAT_PARAMS + _INT_PARAMS)
+
+
+def _plain(v: object) -> object:
+    """A numpy scalar as the Python value it holds (for messages: 2, not np.int64(2))."""
+    return v.item() if isinstance(v, np.generic) else v

@@ -14,10 +14,11 @@ non-negative inputs whose *pattern* carries the value:
 - response: exp(−z²/2), z = (clip(x, first centre, last centre) − centre) / width, in
   [0, 1]; values outside the training range answer like its ends;
 - drive: the L-neuron threshold and weight range were tuned for the input drive of raw
-  MNIST (``target_spikes`` ≈ 937 spikes per example). A handful of features cannot
-  send that many spikes, so the whole code is repeated ``repeats`` times, the smallest
-  number at which its mean spike count at full scale (a peak giving
-  ``presentation_steps`` spikes) reaches ``target_spikes``. Repeated inputs spike
+  MNIST (937 spikes per example). A handful of features cannot send that many
+  spikes, so the whole code is repeated ``repeats`` times, the smallest number at
+  which its mean spike count at full scale (a peak giving ``presentation_steps``
+  spikes) reaches ``target_spikes`` (by default 2,000 for this code:
+  ``input.DRIVE``). Repeated inputs spike
   identically, so this amounts to giving each field a larger weight range. The usual
   ``input_max`` rule then sets the scale on the repeated code.
 
@@ -37,7 +38,8 @@ from ..exceptions import ParameterError
 #: Field width in units of the spacing between neighbouring centres.
 WIDTH = 0.75
 
-ENCODINGS = ("rate", "population")
+#: "auto" is resolved at the first fit (``snnconv.colanet.input.choose_encoding``).
+ENCODINGS = ("auto", "rate", "population")
 
 #: Training examples whose mean spike count sets ``repeats``.
 SAMPLE = 2000
@@ -115,7 +117,7 @@ class PopulationCode:
 def check_encoding(encoding: Any, population_size: Any) -> None:
     """Validates the two encoding parameters."""
     if not isinstance(encoding, str) or encoding not in ENCODINGS:
-        raise ParameterError(f"encoding: must be 'rate' or 'population', got {encoding!r}")
+        raise ParameterError(f"encoding: must be 'auto', 'rate' or 'population', got {encoding!r}")
     if (
         isinstance(population_size, bool)
         or not isinstance(population_size, (int, np.integer))
