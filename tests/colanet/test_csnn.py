@@ -19,7 +19,8 @@ def test_fit_predict_save_load(mnist5k, tmp_path):
     model = small_model().fit(images[:600], labels[:600])
     pred = model.predict(images[4000:4200])
     assert pred.shape == (200,) and set(np.unique(pred)) <= set(range(10))
-    assert model.score(images[4000:4200], labels[4000:4200]) > 0.6
+    # Holds 0.850 on these 200 test images; floor 0.02 (four images) below.
+    assert model.score(images[4000:4200], labels[4000:4200]) >= 0.83
     n_k = model.kernel_learner_.kernels_.shape[0]
     # 784 inputs + n_k*10*10 conv + n_k*5*5 pool + 3 copies * 10 columns * (8 L + 2) + 10
     assert model.n_neurons_ == 784 + n_k * 100 + n_k * 25 + 3 * 10 * 10 + 10
