@@ -355,9 +355,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         return np.concatenate([fn(part.pooled) for part in blocks(self.front_end_, stack)])
 
     def predict(self, images: np.ndarray) -> np.ndarray:
+        self._check_fitted()
         return self._by_blocks(images, self.classifier_.predict)
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        self._check_fitted()
         return self._by_blocks(images, self.classifier_.predict_proba)
 
     def _check_fitted(self) -> None:
