@@ -45,13 +45,10 @@ from sklearn.utils.validation import check_is_fitted
 import snnconv
 from snnconv.exceptions import NotFittedError, SnnconvError
 
-_NEGATIVE_BLOBS = "feeds negative features (blobs at (2, 2), spread 1) despite positive_only"
 #: Every check scikit-learn runs and expects to fail, with the reason. Image
-#: estimators have none: scikit-learn does not feed them 2-D data (see above).
-EXPECTED_FAILED_CHECKS = {
-    "CoLaNET": {"check_decision_proba_consistency": _NEGATIVE_BLOBS},
-    "DigitalCoLaNET": {"check_decision_proba_consistency": _NEGATIVE_BLOBS},
-}
+#: estimators have none: scikit-learn does not feed them 2-D data (see above); the
+#: CoLaNETs take signed features (their default ``encoding="auto"``) and pass them all.
+EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {}
 
 
 def _all() -> list:
@@ -106,7 +103,9 @@ def test_tags_tell_the_truth(name):
     image = name in sk_tiny.IMAGE_ESTIMATORS
     assert tags.input_tags.two_d_array is not image
     assert tags.input_tags.three_d_array is image
-    assert tags.input_tags.positive_only  # brightness, or features sent as spike counts
+    # Brightness, or features sent as spike counts; the CoLaNETs' default "auto" code
+    # takes signed features through its population code.
+    assert tags.input_tags.positive_only is (name not in sk_tiny.FLAT_ESTIMATORS)
     assert tags.requires_fit
     assert is_classifier(est) is (name in sk_tiny.CLASSIFIERS)
     assert tags.target_tags.required is (name in sk_tiny.CLASSIFIERS)

@@ -107,7 +107,7 @@ def test_lazy_validation_names_the_defect(monkeypatch):
     neg = np.ones((50, 4), np.int16)
     neg[37, 2] = -5
     with pytest.raises(DataError, match=r"X: Negative values.*found -5"):
-        CoLaNET(**SMALL).fit(neg, np.arange(50) % 2)
+        CoLaNET(**SMALL, encoding="rate").fit(neg, np.arange(50) % 2)
     nan = np.ones((50, 4))
     nan[41, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

@@ -176,6 +176,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.resume:
         log.info(f"resuming: {len(reused)} finished tasks reused from {store.folder}")
     results = run_experiment(cfg, data, store=store, done=reused)
+    for t in results.tasks:
+        log.debug(
+            f"{t.method} fold {t.fold} (seed {t.seed}): accuracy {t.result.accuracy:.4f}, "
+            f"training {t.result.train_time:.2f} s, {t.wall_time:.2f} s in all"
+        )
     for method, reason in results.skipped.items():
         log.warning(f"skipped {method}: {reason}")
     for f in results.failed:

@@ -24,28 +24,71 @@ from ..exceptions import DataError, ParameterError
 from .stream import check_events, check_sensor_size, polarity_channel
 
 
-def _concat(streams: Sequence[np.ndarray], sensor_size) -> tuple[np.ndarray, ...]:
-    """The x, y, t, channel columns of all streams and each event's sample index."""
-    c = check_sensor_size(sensor_size)[2]
+def _columns(streams: Sequence[np.ndarray], sensor_size) -> tuple[np.ndarray, ...]:
+    """The x, y, t and channel of every event of all streams in order, and the
+    streams' lengths; coordinates checked against the sensor in one pass."""
+    w, h, c = check_sensor_size(sensor_size)
     for i, ev in enumerate(streams):
-        check_events(ev, sensor_size, name=f"events[{i}]")
+        check_events(ev, None, name=f"events[{i}]")  # fields and types only
     lengths = np.fromiter((len(e) for e in streams), np.int64, len(streams))
-    sample = np.repeat(np.arange(len(streams), dtype=np.int64), lengths)
-    if len(streams) == 1:
-        ev = streams[0]
-        cols = [ev[f] for f in ("x", "y", "t")]
-        ch = polarity_channel(ev, c)
+    if not streams:
+        big = np.zeros(0, [("x", "u2"), ("y", "u2"), ("t", "i8"), ("p", "u1")])
+    elif len(streams) == 1:
+        big = streams[0]
+    elif all(e.dtype == streams[0].dtype for e in streams):
+        big = np.concatenate(streams)  # one copy of whole records
     else:
-        cols = [
-            np.concatenate([e[f] for e in streams]) if len(streams) else np.zeros(0, np.int64)
-            for f in ("x", "y", "t")
-        ]
-        ch = (
-            np.concatenate([polarity_channel(e, c) for e in streams])
-            if len(streams)
-            else np.zeros(0, np.intp)
+        big = np.empty(int(lengths.sum()), [(f, streams[0].dtype[f]) for f in "xytp"])
+        for f in "xytp":
+            big[f] = np.concatenate([e[f] for e in streams])
+    x, y, t = big["x"], big["y"], big["t"]
+    if len(big) and (
+        int(x.max()) >= w or int(y.max()) >= h or int(x.min()) < 0 or int(y.min()) < 0
+    ):
+        bad = int(np.flatnonzero((x < 0) | (x >= w) | (y < 0) | (y >= h))[0])
+        k = int(np.searchsorted(np.cumsum(lengths), bad, side="right"))
+        j = bad - int(lengths[:k].sum())
+        f, v, lim = ("x", int(x[bad]), w) if not 0 <= int(x[bad]) < w else ("y", int(y[bad]), h)
+        raise DataError(
+            f"events[{k}]: event {j} has {f} = {v}, outside the sensor's [0, {lim - 1}] "
+            f"(sensor_size {tuple(sensor_size)})"
         )
-    return sample, cols[0], cols[1], cols[2], ch
+    return x, y, t, polarity_channel(big, c), lengths
+
+
+def _pixel_index(index: np.ndarray, ch, y, x, c: int, h: int, w: int) -> np.ndarray:
+    """``((index * c + ch) * h + y) * w + x`` in place (index is int64 and owned)."""
+    index *= c
+    index += ch
+    index *= h
+    index += y
+    index *= w
+    index += x
+    return index
+
+
+def _scatter(local: np.ndarray, lengths: np.ndarray, per: int, dtype: np.dtype) -> np.ndarray:
+    """Counts (n_samples, per) of the events' bins ``local`` (int64, consumed), the
+    samples' events lying one after the other (``lengths``); an event with
+    ``local == per`` is dropped. One bincount per group of samples whose counts fit in
+    about 2 MB, so the int64 counts stay in cache and only ``dtype`` is written out."""
+    n_samples = len(lengths)
+    out = np.empty((n_samples, per), dtype)
+    hi = np.iinfo(dtype).max if dtype.kind in "iu" else None
+    per1 = per + 1  # the last bin of each sample collects the dropped events
+    local += np.repeat(np.arange(n_samples, dtype=np.int64) * per1, lengths)
+    group = max(1, (1 << 18) // per1)
+    ends = np.concatenate([[0], np.cumsum(lengths)])
+    for s0 in range(0, n_samples, group):
+        s1 = min(s0 + group, n_samples)
+        idx = local[ends[s0] : ends[s1]]
+        if s0:
+            idx -= s0 * per1
+        counts = np.bincount(idx, minlength=(s1 - s0) * per1).reshape(s1 - s0, per1)
+        if hi is not None and len(idx) > hi and counts.max() > hi:
+            np.minimum(counts, hi, out=counts)
+        out[s0:s1] = counts[:, :per]
+    return out
 
 
 def _as_list(events) -> tuple[list[np.ndarray], bool]:
@@ -78,18 +121,21 @@ def to_frames(
         raise ParameterError(f"bin_width_us: must be > 0, got {bin_width_us!r}")
     streams, single = _as_list(events)
     w, h, c = check_sensor_size(sensor_size)
-    sample, x, y, t, ch = _concat(streams, sensor_size)
+    x, y, t, ch, lengths = _columns(streams, sensor_size)
     if float(bin_width_us).is_integer() and float(start_us).is_integer():
-        step = (t.astype(np.int64) - int(start_us)) // int(bin_width_us)
+        step = t.astype(np.int64)  # a copy, owned: the index is built in place
+        if int(start_us):
+            step -= int(start_us)
+        step //= int(bin_width_us)
     else:
         step = np.floor((t - start_us) / bin_width_us).astype(np.int64)
-    inside = (step >= 0) & (step < n_steps)
-    if not inside.all():
-        sample, x, y, step, ch = (a[inside] for a in (sample, x, y, step, ch))
-    flat = (((sample * n_steps + step) * c + ch) * h + y.astype(np.int64)) * w + x
-    size = len(streams) * n_steps * c * h * w
-    counts = np.bincount(flat, minlength=size)
-    out = _saturate(counts, dtype).reshape(len(streams), n_steps, c, h, w)
+    outside = (step < 0) | (step >= n_steps)
+    per = n_steps * c * h * w
+    local = _pixel_index(step, ch, y, x, c, h, w)
+    if outside.any():
+        local[outside] = per  # dropped by _scatter
+    out = _scatter(local, lengths, per, np.dtype(dtype))
+    out = out.reshape(len(streams), n_steps, c, h, w)
     return out[0] if single else out
 
 
@@ -102,20 +148,11 @@ def count_frames(
     stream, ``(N, P, H, W)`` for a sequence (the kernel learner's input)."""
     streams, single = _as_list(events)
     w, h, c = check_sensor_size(sensor_size)
-    sample, x, y, _, ch = _concat(streams, sensor_size)
-    flat = ((sample * c + ch) * h + y.astype(np.int64)) * w + x
-    counts = np.bincount(flat, minlength=len(streams) * c * h * w)
-    out = _saturate(counts, dtype).reshape(len(streams), c, h, w)
+    x, y, _, ch, lengths = _columns(streams, sensor_size)
+    local = _pixel_index(np.zeros(len(x), np.int64), ch, y, x, c, h, w)
+    out = _scatter(local, lengths, c * h * w, np.dtype(dtype))
+    out = out.reshape(len(streams), c, h, w)
     return out[0] if single else out
-
-
-def _saturate(counts: np.ndarray, dtype) -> np.ndarray:
-    dtype = np.dtype(dtype)
-    if dtype.kind in "iu":
-        hi = np.iinfo(dtype).max
-        if counts.size and counts.max() > hi:
-            counts = np.minimum(counts, hi)
-    return counts.astype(dtype)
 
 
 def to_images(frames: np.ndarray, scale: float | None = None) -> np.ndarray:

@@ -64,46 +64,47 @@ def decode_nmnist_bytes(
             f"{source}: length {buf.size} bytes is not a multiple of 5 (5 bytes per event); "
             f"the last event, at byte offset {whole}, is truncated"
         )
-    rec = buf.reshape(-1, _EVENT_BYTES)
-    x, y, b2 = rec[:, 0], rec[:, 1], rec[:, 2]
-    t = (
-        (b2.astype(np.int64) & 0x7F) << 16
-        | rec[:, 3].astype(np.int64) << 8
-        | rec[:, 4].astype(np.int64)
-    )
+    n = buf.size // _EVENT_BYTES
+    w, h = (256, 0) if sensor_size is None else check_sensor_size(sensor_size)[:2]
+    x = buf[0::_EVENT_BYTES]
+    # bytes 1..4 of each event read as one big-endian word: y, then p and the timestamp
+    word = np.ndarray((n,), ">u4", buf, offset=1, strides=(_EVENT_BYTES,)) if n else buf[:0]
+    word = word.astype(np.uint32)
+    y = (word >> 24).astype(np.uint16)
+    t = (word & 0x7FFFFF).astype(np.int64)
     keep = None
-    marker = y == _OVERFLOW_Y
-    if sensor_size is not None and check_sensor_size(sensor_size)[1] > _OVERFLOW_Y:
-        marker = np.zeros_like(marker)  # a sensor taller than 240 rows has no marker row
-    if marker.any():
-        t += np.cumsum(marker, dtype=np.int64) * _OVERFLOW_US
-        keep = ~marker
-    ev = np.empty(len(rec) if keep is None else int(keep.sum()), EVENT_DTYPE)
+    if h <= _OVERFLOW_Y:  # a sensor taller than 240 rows has no marker row
+        marker = y == _OVERFLOW_Y
+        if marker.any():
+            t += np.cumsum(marker, dtype=np.int64) * _OVERFLOW_US
+            keep = ~marker
+    ev = np.empty(n if keep is None else int(keep.sum()), EVENT_DTYPE)
     sel = slice(None) if keep is None else keep
-    ev["x"], ev["y"], ev["t"], ev["p"] = x[sel], y[sel], t[sel], b2[sel] >> 7
-    index = np.arange(len(rec)) if keep is None else np.flatnonzero(keep)
+    ev["x"], ev["y"], ev["t"], ev["p"] = x[sel], y[sel], t[sel], (word[sel] >> 23) & 1
+
+    def offset(i: int) -> int:  # byte offset of the i-th kept event
+        return _EVENT_BYTES * (i if keep is None else int(np.flatnonzero(keep)[i]))
+
     if sensor_size is not None and len(ev):
-        w, h, _ = check_sensor_size(sensor_size)
-        bad = (ev["x"] >= w) | (ev["y"] >= h)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
+        xs, ys = ev["x"], ev["y"]
+        if int(xs.max()) >= w or int(ys.max()) >= h:
+            i = int(np.flatnonzero((xs >= w) | (ys >= h))[0])
             raise DataError(
-                f"{source}: event at byte offset {_EVENT_BYTES * int(index[i])} has "
-                f"(x, y) = ({int(ev['x'][i])}, {int(ev['y'][i])}), outside the "
+                f"{source}: event at byte offset {offset(i)} has "
+                f"(x, y) = ({int(xs[i])}, {int(ys[i])}), outside the "
                 f"{w}x{h} sensor (sensor_size {tuple(sensor_size)})"
             )
-    if len(ev) > 1:
-        back = np.maximum.accumulate(ev["t"]) - ev["t"]
-        worst = int(back.max())
-        if worst > time_tolerance_us:
+    ts = ev["t"]
+    if len(ev) > 1 and (ts[1:] < ts[:-1]).any():
+        back = np.maximum.accumulate(ts) - ts
+        if int(back.max()) > time_tolerance_us:
             i = int(np.flatnonzero(back > time_tolerance_us)[0])
             raise DataError(
-                f"{source}: event at byte offset {_EVENT_BYTES * int(index[i])} has t = "
-                f"{int(ev['t'][i])} µs, {int(back[i])} µs before an earlier event "
+                f"{source}: event at byte offset {offset(i)} has t = "
+                f"{int(ts[i])} µs, {int(back[i])} µs before an earlier event "
                 f"(time_tolerance_us = {time_tolerance_us})"
             )
-        if worst > 0:
-            ev = ev[np.argsort(ev["t"], kind="stable")]
+        ev = ev[np.argsort(ts, kind="stable")]
     return ev
 
 
