@@ -25,6 +25,7 @@ fn main() {
         w_max: 1.0,
         learning_rate: 3.0 / n_images,
         brightness_threshold: std::env::args().nth(2).map_or(0.0, |b| b.parse().unwrap()),
+        channels: 1,
     };
     let mut kl = KernelLearner::new(params, 0).unwrap();
     let t = std::time::Instant::now();

@@ -73,7 +73,9 @@ fn kernel_learner_never_panics_and_stays_finite() {
             w_max: real(&mut r, 1e-3, 2.0),
             learning_rate: real(&mut r, 1e-4, 5.0),
             brightness_threshold: real(&mut r, 0.0, 1.0),
+            channels: size(&mut r, 1, 3),
         };
+        let channels = p.channels;
         let mut learner = match KernelLearner::new(p, r.next_u64()) {
             Ok(l) => l,
             Err(e) => {
@@ -82,7 +84,7 @@ fn kernel_learner_never_panics_and_stays_finite() {
             }
         };
         let (h, w) = (size(&mut r, 1, 16).min(64), size(&mut r, 1, 16).min(64));
-        let g = image(&mut r, h * w);
+        let g = image(&mut r, channels * h * w);
         for _ in 0..3 {
             match learner.learn_image(&g, (h, w)) {
                 Ok(_) => {}

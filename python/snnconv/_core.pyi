@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+__git_commit__: str
 
 # The core classes take their hyperparameters as one dict (extra keys are ignored):
 # KernelLearnerCore: kernel_size, n_kernels, stride, w_min, w_max, learning_rate,
@@ -18,6 +19,7 @@ __version__: str
 _Params = dict[str, Any]
 
 def default_params() -> dict[str, dict[str, Any]]: ...
+def alloc_budget() -> int: ...
 def normalise_brightness(
     images: npt.NDArray[np.uint8] | npt.NDArray[np.float64],
     saturation_quantile: float | None = None,
@@ -49,6 +51,8 @@ class PreparedStack:
     ) -> None: ...
     @property
     def shape(self) -> tuple[int, int, int]: ...
+    @property
+    def channels(self) -> int: ...
     def __len__(self) -> int: ...
     def take(self, idx: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]: ...
     def count_into(self, q: StreamQuantile) -> None: ...
@@ -126,6 +130,8 @@ class ConvSNNCore:
     def output_shape(self) -> tuple[int, int, int]: ...
     @property
     def scales(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def channels(self) -> int: ...
     def run(
         self,
         images: npt.NDArray[np.float64],
@@ -142,6 +148,23 @@ class ConvSNNCore:
     def calibrate(
         self,
         images: npt.NDArray[np.float64],
+        target_rate: float,
+        per_kernel: bool = False,
+        n_threads: int | None = None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int]: ...
+    def run_rasters(
+        self,
+        rasters: npt.NDArray[np.uint16],
+        n_threads: int | None = None,
+    ) -> tuple[
+        npt.NDArray[np.uint16],
+        npt.NDArray[np.uint16],
+        npt.NDArray[np.uint32],
+        npt.NDArray[np.uint64],
+    ]: ...
+    def calibrate_rasters(
+        self,
+        rasters: npt.NDArray[np.uint16],
         target_rate: float,
         per_kernel: bool = False,
         n_threads: int | None = None,

@@ -20,11 +20,27 @@ from ._util.estimator import (
     seed_from,
 )
 from ._util.fitted import check_fitted
-from ._util.images import as_stack, chunks, frames, normalise_brightness
-from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from ._util.images import (
+    as_stack,
+    chunks,
+    frames,
+    image_size,
+    n_channels,
+    normalise_brightness,
+)
+from ._util.persistence import (
+    check_finite_range,
+    check_schema,
+    field_float,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from ._util.progress import progress_bar
 from ._util.validation import check_alloc, check_int, check_n_threads, check_real
-from .exceptions import DataError, ModelFileError
+from .exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
@@ -92,12 +108,16 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     the conv neurons fire ``target_rate`` spikes per frame on average.
 
     Input: images (N, H, W) of any size >= the kernels (uint8 or floats in [0, 1]), or
-    an iterable of equal-size 2-D frames; not a 2-D feature matrix. A fitted front-end
-    pickles; ``sklearn.base.clone`` gives an unfitted one.
+    an iterable of equal-size 2-D frames; not a 2-D feature matrix. Images of C > 1
+    channels (N, C, H, W) need kernels (n_kernels, C, K, K): there is one input node
+    per channel and pixel, each channel encoded as an image is, and each conv neuron
+    has synapses from its C×K×K receptive field (docs/algorithms.md §1.5). A fitted
+    front-end pickles; ``sklearn.base.clone`` gives an unfitted one.
 
     Parameters
     ----------
-    kernels : None, array (n_kernels, K, K) or KernelLearner, default=None
+    kernels : None, array (n_kernels, K, K) or (n_kernels, C, K, K), or KernelLearner, \
+default=None
         The kernels. A fitted ``KernelLearner`` contributes its ``kernels_`` as they
         are; an unfitted one is cloned and fitted on the images given to ``fit``
         (kept as ``kernel_learner_``), so ``ConvSNN(KernelLearner())`` is a complete
@@ -165,7 +185,8 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     Attributes
     ----------
     kernels_ : ndarray
-        The kernels in use, (n_kernels, K, K).
+        The kernels in use, (n_kernels, K, K), or (n_kernels, C, K, K) for C > 1 input
+        channels.
     scale_ : ndarray
         α per kernel, float64 (n_kernels,); all equal for a per-layer scale.
     calibration_rate_ : float
@@ -245,7 +266,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         steps = integer("frame_steps", 1, 65535)
         integer("active_steps", 1, steps)
         if pool * pool * steps > 65535:
-            raise ValueError(
+            raise ParameterError(
                 f"pool: pool² · frame_steps must be <= 65535 (uint16 counts, exact pooling), "
                 f"got {pool}² · {steps}"
             )
@@ -259,13 +280,15 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         )
         real("max_rate", lambda v: 0 < v <= 1, "in (0, 1] spikes per step")
         if self.encoding not in ("accumulator", "poisson"):
-            raise ValueError(f"encoding: must be 'accumulator' or 'poisson', got {self.encoding!r}")
+            raise ParameterError(
+                f"encoding: must be 'accumulator' or 'poisson', got {self.encoding!r}"
+            )
         if self.on_backlog not in ("warn", "ignore", "raise"):
-            raise ValueError(
+            raise ParameterError(
                 f"on_backlog: must be 'warn', 'ignore' or 'raise', got {self.on_backlog!r}"
             )
         if self.reset not in ("subtract", "zero"):
-            raise ValueError(f"reset: must be 'subtract' or 'zero', got {self.reset!r}")
+            raise ParameterError(f"reset: must be 'subtract' or 'zero', got {self.reset!r}")
         sq = self.saturation_quantile
         if sq is not None and sq != "auto":
             real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1), None or 'auto'")
@@ -298,7 +321,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
                 learner = k
             arr = learner.kernels_
             if arr.shape[0] == 0:
-                raise ValueError(
+                raise ParameterError(
                     "kernels: the KernelLearner kept no kernel (none fired); learn on more "
                     "images or use keep_only_fired=False"
                 )
@@ -315,12 +338,12 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         if s.ndim == 0:
             s = np.full(n_kernels, float(s))
         if s.shape != (n_kernels,):
-            raise ValueError(
+            raise ParameterError(
                 f"scale: must be a number or an array of one value per kernel ({n_kernels}), "
                 f"got shape {s.shape}"
             )
         if not np.isfinite(s).all() or (s < 0).any():
-            raise ValueError("scale: values must be finite and >= 0")
+            raise ParameterError("scale: values must be finite and >= 0")
         return s
 
     # ------------------------------------------------------------------ fitting
@@ -342,12 +365,14 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         self.seed_ = seed_from(self.random_state)
         stack = _stack(images)
         kernels, sq = self._resolve(stack, fitting=True)
-        _check_size(stack.shape[1:], kernels.shape[1])
+        _check_size(image_size(stack), kernels.shape[-1])
+        _check_channels(stack, kernels)
         n = kernels.shape[0]
         if self.scale is not None:
             scales, evaluations = self._scales(n), 0
         else:
-            core = self._new_core(kernels, stack.shape[1], stack.shape[2], np.ones(n))
+            core = self._new_core(kernels, *image_size(stack), np.ones(n))
+            check_alloc("images", stack.shape, 8)  # the sample's brightness, float64
             g = np.concatenate(
                 [normalise_brightness(stack[i], sq, self.n_threads) for i in chunks(stack)]
             )
@@ -358,7 +383,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
             self.calibration_rate_ = float(rate)
         self.kernels_ = kernels
         self.saturation_quantile_ = sq
-        self.image_shape_ = tuple(stack.shape[1:])
+        self.image_shape_ = image_size(stack)
         self.n_calibration_evaluations_ = int(evaluations)
         self.scale_ = scales
         return self
@@ -392,7 +417,7 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         """The compiled network for h×w images, rebuilt whenever a parameter it
         depends on has changed (set_params after fit takes effect)."""
         self._check_fitted()
-        _check_size((h, w), self.kernels_.shape[1])
+        _check_size((h, w), self.kernels_.shape[-1])
         self._check_params()
         key = (
             h,
@@ -420,13 +445,14 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         """
         self._check_fitted()
         stack = _stack(images)
-        core = self._core_for(stack.shape[1], stack.shape[2])
+        _check_channels(stack, self.kernels_)
+        core = self._core_for(*image_size(stack))
         sq = self.saturation_quantile_
         carry = _carry(carry)
         if isinstance(first_index, bool) or not isinstance(first_index, (int, np.integer)):
-            raise TypeError("first_index: must be an integer")
+            raise ParameterTypeError("first_index: must be an integer")
         if first_index < 0 or first_index >= 2**64:
-            raise ValueError(f"first_index: must be in [0, 2**64), got {first_index}")
+            raise ParameterError(f"first_index: must be in [0, 2**64), got {first_index}")
         # The counts and backlogs (uint16) of every image, concatenated here.
         check_alloc("images", (stack.shape[0], *core.output_shape), 2)
         parts: list[tuple[np.ndarray, ...]] = []
@@ -482,9 +508,11 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     def simulate(
         self, image: Any, image_index: int = 0, carry: np.ndarray | None = None
     ) -> dict[str, Any]:
-        """One frame of one image (H, W) with full recordings.
+        """One frame of one image (H, W), or (C, H, W) for C channels, with full
+        recordings.
 
-        Returns a dict: ``input`` (P, H, W), ``conv`` (P, n_kernels, P_c, Q_c) and
+        Returns a dict: ``input`` (P, H, W) (or (P, C, H, W)), ``conv``
+        (P, n_kernels, P_c, Q_c) and
         ``pool`` (P, n_kernels, P', Q') boolean spike rasters; ``conv_potential``
         (float32) and ``pool_charge`` (float64, in thresholds) after each step;
         ``pooled``, ``backlog``, ``carry`` (accumulator state after the frame),
@@ -493,16 +521,20 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         ``image_index`` picks the Poisson stream, so ``simulate(x[i], i)`` reproduces
         image i of ``run(x)``.
         """
+        self._check_fitted()
         a = np.asarray(image)
-        if a.ndim != 2:
-            raise ValueError(f"image: must be one 2-D image (H, W), got shape {a.shape}")
+        channels = self.kernels_.shape[1] if self.kernels_.ndim == 4 else 1
+        if a.ndim != (2 if channels == 1 else 3):
+            want = "(H, W)" if channels == 1 else f"({channels}, H, W)"
+            raise DataError(f"image: must be one image {want}, got shape {a.shape}")
         stack = _stack(a[None], "image")
-        core = self._core_for(a.shape[0], a.shape[1])
+        _check_channels(stack, self.kernels_)
+        core = self._core_for(*image_size(stack))
         g = normalise_brightness(stack, self.saturation_quantile_, self.n_threads)[0]
         if isinstance(image_index, bool) or not isinstance(image_index, (int, np.integer)):
-            raise TypeError("image_index: must be an integer")
+            raise ParameterTypeError("image_index: must be an integer")
         if image_index < 0 or image_index >= 2**64:
-            raise ValueError(f"image_index: must be in [0, 2**64), got {image_index}")
+            raise ParameterError(f"image_index: must be in [0, 2**64), got {image_index}")
         carry = _carry(carry)
         out = core.simulate(g, carry, int(image_index))
         out["image"] = g
@@ -511,7 +543,8 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
 
     def output_shape(self, height: int, width: int) -> tuple[int, int, int]:
         """(n_kernels, P', Q') of ``transform`` for images of ``height``×``width``."""
-        return tuple(self._core_for(int(height), int(width)).output_shape)
+        h, w = check_int("height", height, 1), check_int("width", width, 1)
+        return tuple(self._core_for(h, w).output_shape)
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled networks are caches; dropping them lets joblib / multiprocessing
@@ -553,7 +586,19 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
         """Reads a front-end written by :meth:`save` (``kernels`` becomes the array)."""
         meta, arrays = load_npz(path, _FORMAT, _FORMAT_VERSION)
         with reading(path, "ConvSNN"):
-            params = field_params(meta)
+            check_schema(
+                meta,
+                arrays,
+                {
+                    "params",
+                    "saturation_quantile_",
+                    "calibration_rate_",
+                    "n_calibration_evaluations_",
+                },
+                {"kernels": "float64", "scale": "float64", "calibration_rates": "float64"},
+                optional_arrays={"calibration_rates"},
+            )
+            params = field_params(meta, like=cls, exclude=("kernels",))
             kernels = _check_kernels(arrays["kernels"])
             self = cls(kernels=kernels, **params)
             self._check_params()
@@ -564,16 +609,48 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
                     f"scale: expected {kernels.shape[0]} non-negative values, "
                     f"got shape {scale.shape}"
                 )
+            # The core weighs inputs by α·w in float32: both must stay far inside it.
+            peak = float(np.abs(kernels).max()) * float(scale.max()) if scale.size else 0.0
+            if not peak <= 1e30:
+                raise ModelFileError(f"scale: α·w reaches {peak:.3g}, beyond float32 range")
+            if self.scale is not None and not np.array_equal(scale, self._scales(len(scale))):
+                raise ModelFileError("scale: differs from the scale parameter it was set from")
+            steps = float(self.frame_steps)
+            calibrated = self.scale is None
+            if calibrated != ("calibration_rates" in arrays) or calibrated != (
+                meta["calibration_rate_"] is not None
+            ):
+                raise ModelFileError(
+                    "calibration_rate_: present exactly when the scale was calibrated"
+                )
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
             sq = field_float(meta, "saturation_quantile_", lambda v: 0 <= v <= 1, "in [0, 1]", True)
+            if self.saturation_quantile != "auto" and sq != self.saturation_quantile:
+                raise ModelFileError(
+                    "saturation_quantile_: differs from the saturation_quantile parameter"
+                )
             self.kernels_ = kernels
             self.image_shape_ = None
             self.scale_ = scale
             self.saturation_quantile_ = sq
-            self.n_calibration_evaluations_ = field_int(meta, "n_calibration_evaluations_")
-            if meta.get("calibration_rate_") is not None:
-                self.calibration_rate_ = field_float(meta, "calibration_rate_")
-            if "calibration_rates" in arrays:
-                self.calibration_rates_ = np.asarray(arrays["calibration_rates"], np.float64)
+            self.n_calibration_evaluations_ = (
+                field_int(meta, "n_calibration_evaluations_", 0, 1_000_000)
+                if "n_calibration_evaluations_" in meta
+                else 0
+            )
+            if calibrated:
+                # Mean spikes per conv neuron and frame: in [0, frame_steps].
+                self.calibration_rate_ = field_float(
+                    meta, "calibration_rate_", lambda v: 0 <= v <= steps, f"in [0, {steps:g}]"
+                )
+                rates = np.asarray(arrays["calibration_rates"], np.float64)
+                if rates.shape != (kernels.shape[0],):
+                    raise ModelFileError(
+                        f"calibration_rates: shape {rates.shape}, expected ({kernels.shape[0]},)"
+                    )
+                check_finite_range("calibration_rates", rates, 0.0, steps)
+                self.calibration_rates_ = rates
         return self
 
 
@@ -584,8 +661,10 @@ def _carry(carry: Any) -> np.ndarray | None:
     try:
         with np.errstate(all="raise"):
             a = np.asarray(carry)
+            if a.ndim != 2:
+                raise DataError(f"must be a 2-D array (H, W), got shape {a.shape}")
             if a.dtype.kind not in "iuf" or (a.size and not (a.min() >= 0 and a.max() < 2**64)):
-                raise ValueError("values must be in [0, 2**64)")
+                raise DataError("values must be in [0, 2**64)")
             return np.ascontiguousarray(a, dtype=np.uint64)
     except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
         raise DataError(f"carry: not a uint64 array (H, W) of accumulator states: {e}") from None
@@ -593,33 +672,52 @@ def _carry(carry: Any) -> np.ndarray | None:
 
 def _check_kernels(k: Any) -> np.ndarray:
     if not isinstance(k, np.ndarray):
-        raise TypeError(
+        raise ParameterTypeError(
             f"kernels: expected a numpy array (n_kernels, K, K) or a KernelLearner, "
             f"got {type(k).__name__}"
         )
-    if k.ndim != 3 or k.shape[1] != k.shape[2] or k.shape[0] == 0 or k.shape[1] == 0:
+    if k.ndim == 4 and k.shape[1] == 1:
+        k = k[:, 0]  # one channel is (n_kernels, K, K)
+    if (
+        k.ndim not in (3, 4)
+        or k.shape[-1] != k.shape[-2]
+        or k.shape[0] == 0
+        or k.shape[-1] == 0
+        or (k.ndim == 4 and k.shape[1] == 0)
+    ):
         hint = "; for one kernel use kernels[None]" if k.ndim == 2 else ""
-        raise ValueError(
-            f"kernels: must have shape (n_kernels, K, K) with n_kernels, K >= 1, "
-            f"got {k.shape}{hint}"
+        raise ParameterError(
+            f"kernels: must have shape (n_kernels, K, K), or (n_kernels, C, K, K) for C "
+            f"channels, with n_kernels, C, K >= 1, got {k.shape}{hint}"
         )
     if not np.issubdtype(k.dtype, np.number) or np.issubdtype(k.dtype, np.complexfloating):
-        raise TypeError(f"kernels: dtype {k.dtype} is not a real number type")
+        raise ParameterTypeError(f"kernels: dtype {k.dtype} is not a real number type")
     out = np.ascontiguousarray(k, dtype=np.float64)
     if not np.isfinite(out).all():
-        raise ValueError("kernels: contains NaN or infinity")
+        raise ParameterError("kernels: contains NaN or infinity")
     return out
 
 
+def _check_channels(stack: np.ndarray, kernels: np.ndarray) -> None:
+    """The images have the kernels' channels."""
+    want = kernels.shape[1] if kernels.ndim == 4 else 1
+    if n_channels(stack) != want:
+        raise DataError(
+            f"images: {n_channels(stack)} channels, but the kernels have {want} "
+            f"(kernels of shape {kernels.shape})"
+        )
+
+
 def _stack(images: Any, name: str = "images") -> np.ndarray:
-    """A validated (N, H, W) uint8/float64 stack; iterables of equal-size frames too."""
-    stack = as_stack(images, name)
+    """A validated (N, H, W) or (N, C, H, W) uint8/float64 stack; iterables of
+    equal-size frames too."""
+    stack = as_stack(images, name, multichannel=True)
     if stack is not None:
         return stack
-    parts = list(frames(images, name))
+    parts = list(frames(images, name, multichannel=True))
     shapes = {p.shape[1:] for p in parts}
     if len(shapes) > 1:
-        raise ValueError(f"{name}: frames must all have the same size, got {sorted(shapes)}")
+        raise DataError(f"{name}: frames must all have the same size, got {sorted(shapes)}")
     if len({p.dtype for p in parts}) > 1:
         parts = [p.astype(np.float64) / 255.0 if p.dtype == np.uint8 else p for p in parts]
     return np.concatenate(parts)
@@ -628,4 +726,4 @@ def _stack(images: Any, name: str = "images") -> np.ndarray:
 def _check_size(hw: tuple[int, ...], k: int) -> None:
     h, w = hw
     if h < k or w < k:
-        raise ValueError(f"images: {h}x{w} images are smaller than the {k}x{k} kernels")
+        raise DataError(f"images: {h}x{w} images are smaller than the {k}x{k} kernels")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from collections.abc import Iterator
@@ -20,11 +21,26 @@ from ._util.estimator import (
     seed_from,
 )
 from ._util.fitted import check_fitted
-from ._util.images import as_stack, chunks, frames, normalise_brightness
-from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from ._util.images import (
+    as_stack,
+    chunks,
+    frames,
+    image_size,
+    n_channels,
+    normalise_brightness,
+)
+from ._util.persistence import (
+    check_schema,
+    field_float,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from ._util.progress import progress_bar
 from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
-from .exceptions import ModelFileError
+from .exceptions import DataError, ModelFileError, ParameterError
 
 _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
@@ -38,7 +54,11 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     weight follows w(W) (docs/algorithms.md §1). Nothing is shared between positions while learning.
 
     Input: images (N, H, W) of any size >= ``kernel_size`` (uint8 or floats in [0, 1]),
-    or an iterable of 2-D frames; not a 2-D feature matrix.
+    or an iterable of 2-D frames; not a 2-D feature matrix. Images of several channels
+    (N, C, H, W), such as event counts of two polarities, learn C × K × K kernels
+    (docs/algorithms.md §1.5): each channel of each image is normalised on its own, one
+    brightness threshold covers all channels, and the rule runs over all C·K² cells of
+    a tile at once.
 
     There is no ``n_features_in_``: any image size works. Fitted learners pickle (the
     state of the model file, see :meth:`save`).
@@ -91,7 +111,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     Attributes
     ----------
     kernels_ : ndarray
-        The kept kernels, float64 (n, K, K).
+        The kept kernels, float64 (n, K, K); (n, C, K, K) when the images have
+        C > 1 channels.
     all_kernels_ : ndarray
         All learned kernels, fired or not.
     resource_ : ndarray
@@ -112,6 +133,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     image_shape_ : tuple or None
         (H, W) of the images of the first fitting call; None for a stream of frames or a
         learner loaded from a file.
+    n_channels_ : int
+        Channels C of the images the kernels were learned on (1 for grey images).
     """
 
     def __init__(
@@ -197,7 +220,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         if not hasattr(self, "_core"):
             self._check_params()
             if self.learning_rate is None:
-                raise ValueError(
+                raise ParameterError(
                     "learning_rate: partial_fit cannot use the default 3 / number of images "
                     "because the total is unknown; pass learning_rate explicitly"
                 )
@@ -206,23 +229,30 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         return self._learn(images, 1, fresh=False)
 
     def _learn(self, images: Any, epochs: int, fresh: bool) -> KernelLearner:
-        stack = as_stack(images)
+        stack = as_stack(images, multichannel=True)
         if (
             stack is None
             and isinstance(images, Iterator)
             and (fresh and (self.brightness_threshold is None or self.learning_rate is None))
         ):
-            raise ValueError(
+            raise DataError(
                 "images: a one-shot iterator can be read only once, but the brightness "
                 "threshold (brightness_threshold=None) and/or learning_rate=None need a first "
                 "pass; pass both explicitly, or a re-iterable such as a list"
             )
         if stack is not None:
             k = self.kernel_size
-            if stack.shape[1] < k or stack.shape[2] < k:
-                raise ValueError(
-                    f"kernel_size: {k} is larger than the {stack.shape[1]}x{stack.shape[2]} images"
-                )
+            h, w = image_size(stack)
+            if h < k or w < k:
+                raise ParameterError(f"kernel_size: {k} is larger than the {h}x{w} images")
+            if not fresh:
+                self._check_channels(n_channels(stack))
+        if stack is None and fresh and isinstance(images, Iterator):
+            # The channel count comes from the first frame: keep it for learning.
+            first = next(images, None)
+            if first is None:
+                raise DataError("images: empty input (0 images)")
+            images = _Peeked(first, images)
         # The threshold's first pass is counted while preparing the stack, if needed.
         count = fresh and stack is not None and self.brightness_threshold is None
         q = _core.StreamQuantile(1.0 - float(self.brightness_quantile)) if count else None
@@ -271,16 +301,21 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 stacklevel=4,
             )
             self._warned_shuffle = True
-        for frame in frames(images):
+        for frame in frames(images, multichannel=True):
             self._check_frame(frame)
             yield normalise_brightness(frame, sq, self.n_threads), None
 
     def _check_frame(self, frame: np.ndarray) -> None:
         k = self.kernel_size
-        if frame.shape[1] < k or frame.shape[2] < k:
-            raise ValueError(
-                f"kernel_size: {k} is larger than a {frame.shape[1]}x{frame.shape[2]} frame"
-            )
+        h, w = image_size(frame)
+        if h < k or w < k:
+            raise ParameterError(f"kernel_size: {k} is larger than a {h}x{w} frame")
+        self._check_channels(n_channels(frame))
+
+    def _check_channels(self, c: int) -> None:
+        have = getattr(self, "n_channels_", None)
+        if have is not None and c != have:
+            raise DataError(f"images: {c} channels, but the kernels were learned on {have}")
 
     def _start(self, images: Any, prepared: _Prepared | None) -> None:
         """Fixes B and l for this fit and creates the core state."""
@@ -293,21 +328,20 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         else:
             n = prepared.stack.shape[0] if prepared is not None else _len_or_none(images)
             if n is None:
-                raise ValueError(
+                raise ParameterError(
                     "learning_rate: None means 3 / number of images, but the input has no "
                     "len(); pass learning_rate explicitly"
                 )
             if n == 0:
-                raise ValueError("images: empty input (0 images)")
+                raise DataError("images: empty input (0 images)")
             lr = 3.0 / n
+        c = n_channels(prepared.stack) if prepared is not None else _stream_channels(images)
         init = self.initial_resource
         if init is not None:
             init = np.ascontiguousarray(init, dtype=np.float64)
-            if init.shape != (self.n_kernels, self.kernel_size, self.kernel_size):
-                raise ValueError(
-                    f"initial_resource: must have shape ({self.n_kernels}, {self.kernel_size}, "
-                    f"{self.kernel_size}), got {init.shape}"
-                )
+            want = _kernel_shape(int(self.n_kernels), c, int(self.kernel_size))
+            if init.shape != want:
+                raise ParameterError(f"initial_resource: must have shape {want}, got {init.shape}")
         self._core = _core.KernelLearnerCore(
             {
                 "kernel_size": int(self.kernel_size),
@@ -317,6 +351,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 "w_max": float(self.w_max),
                 "learning_rate": lr,
                 "brightness_threshold": b,
+                "channels": c,
             },
             self.seed_,
             init,
@@ -324,7 +359,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.brightness_threshold_ = b
         self.learning_rate_ = lr
         self.epochs_done_ = 0
-        self.image_shape_ = None if prepared is None else tuple(prepared.stack.shape[1:])
+        self.n_channels_ = c
+        self.image_shape_ = None if prepared is None else image_size(prepared.stack)
 
     def _brightness_from(self, images: Any, prepared: _Prepared | None) -> float:
         """Exact quantile of all preprocessed pixels, in two bounded-memory passes
@@ -338,7 +374,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 for idx in chunks(prepared.stack):
                     yield prepared.batch(idx).ravel()
             else:
-                for frame in frames(images):
+                for frame in frames(images, multichannel=True):
                     yield normalise_brightness(frame, sq, self.n_threads).ravel()
 
         if counted is not None:
@@ -351,7 +387,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 for v in passes():
                     q.count(v)
         if not q.locate():
-            raise ValueError("images: empty input (0 pixels)")
+            raise DataError("images: empty input (0 pixels)")
         if q.needs_second_pass():
             if cache is not None:
                 cache.collect_into(q)
@@ -360,7 +396,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                     q.collect(v)
         b = q.finish()
         if b is None:
-            raise ValueError("images: the input changed between the two threshold passes")
+            raise DataError("images: the input changed between the two threshold passes")
         return float(b)
 
     def _sync(self, stats: list[np.ndarray]) -> None:
@@ -389,32 +425,28 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 UserWarning,
                 stacklevel=2,
             )
-        stack = as_stack(images)
+        stack = as_stack(images, multichannel=True)
         k, s = self.kernel_size, self.stride
         kern = np.ascontiguousarray(self.kernels_, dtype=np.float64)
         sq = self.saturation_quantile
         if stack is not None:
-            if stack.shape[1] < k or stack.shape[2] < k:
-                raise ValueError(
-                    f"images: {stack.shape[1]}x{stack.shape[2]} images are smaller than "
-                    f"kernel_size={k}"
-                )
-            n, h, w = stack.shape
-            out_shape = (n, kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
+            self._check_channels(n_channels(stack))
+            h, w = image_size(stack)
+            if h < k or w < k:
+                raise DataError(f"images: {h}x{w} images are smaller than kernel_size={k}")
+            out_shape = (stack.shape[0], kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
             check_alloc("images", out_shape, 4)  # the float32 maps, concatenated here
             reader, parts = Reader(stack), []
             for idx in chunks(stack):
                 g = normalise_brightness(stack[idx], sq, self.n_threads)
-                parts.append(_core.conv_features(g, kern, s, self.n_threads))
+                parts.append(_conv(g, kern, s, self.n_threads))
                 reader.read(len(idx), True, stack.strides[0])
             return np.concatenate(parts)
         out = []
-        for frame in frames(images):
+        for frame in frames(images, multichannel=True):
             self._check_frame(frame)
             out.append(
-                _core.conv_features(
-                    normalise_brightness(frame, sq, self.n_threads), kern, s, self.n_threads
-                )[0]
+                _conv(normalise_brightness(frame, sq, self.n_threads), kern, s, self.n_threads)[0]
             )
         return out
 
@@ -467,27 +499,59 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str
     ) -> KernelLearner:
         with reading(path, "KernelLearner"):
-            params = field_params(meta)
+            check_schema(
+                meta,
+                arrays,
+                {
+                    "params",
+                    "brightness_threshold_",
+                    "learning_rate_",
+                    "n_images_seen_",
+                    "epochs_done_",
+                },
+                {"weights": "float64", "resource": "float64", "fired": "bool"},
+            )
+            params = field_params(meta, like=cls, exclude=("initial_resource",))
             self = cls(**params)
             self._check_params()
             self.seed_ = seed_from(self.random_state)
             lr = field_float(meta, "learning_rate_", lambda v: 0 < v <= 1e6, "in (0, 1e6]")
-            bt = field_float(meta, "brightness_threshold_")
+            # The given threshold, or a quantile of brightness values (in [0, 1]).
+            fixed = self.brightness_threshold
+            bt = field_float(
+                meta,
+                "brightness_threshold_",
+                (lambda v: 0 <= v <= 1) if fixed is None else (lambda v: v == float(fixed)),
+                "in [0, 1]" if fixed is None else f"equal to brightness_threshold = {fixed}",
+            )
             seen = field_int(meta, "n_images_seen_")
-            epochs_done = field_int(meta, "epochs_done_") if "epochs_done_" in meta else 0
+            epochs_done = field_int(meta, "epochs_done_", 0, 2**62) if "epochs_done_" in meta else 0
             k, n = int(self.kernel_size), int(self.n_kernels)
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
             fired_arr = np.asarray(arrays["fired"])
+            # One channel is stored as (n, K, K), C > 1 channels as (n, C, K, K).
+            c = int(w.shape[1]) if w.ndim == 4 and w.shape[1] > 1 else 1
             for name, a in (("weights", w), ("resource", r)):
-                if a.shape != (n, k, k):
-                    raise ModelFileError(f"{name}: shape {a.shape}, expected {(n, k, k)}")
+                if a.shape != _kernel_shape(n, c, k):
+                    raise ModelFileError(
+                        f"{name}: shape {a.shape}, expected {_kernel_shape(n, c, k)}"
+                    )
             if fired_arr.shape != (n,) or fired_arr.dtype != bool:
                 raise ModelFileError(
                     f"fired: expected {n} booleans, got {fired_arr.dtype} {fired_arr.shape}"
                 )
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
+            if self.learning_rate is not None and lr != float(self.learning_rate):
+                raise ModelFileError("learning_rate_: differs from the learning_rate parameter")
             span = float(self.w_max) - float(self.w_min)
             tol = 1e-9 * max(1.0, abs(span))
+            # The weights are w(resource) (docs/algorithms.md §1), exactly as computed here.
+            pos = np.maximum(r, 0.0)
+            law = float(self.w_min) + span * pos / (span + pos)
+            if not np.all(np.abs(law - w) <= tol):
+                raise ModelFileError("resource: the weights are not w(resource)")
             if w.min() < float(self.w_min) - tol or w.max() > float(self.w_max) + tol:
                 raise ModelFileError(
                     f"weights: outside [w_min, w_max] = [{self.w_min}, {self.w_max}]"
@@ -501,6 +565,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                     "w_max": float(self.w_max),
                     "learning_rate": lr,
                     "brightness_threshold": bt,
+                    "channels": c,
                 },
                 self.seed_,
                 r,
@@ -511,6 +576,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.brightness_threshold_ = bt
         self.learning_rate_ = lr
         self.epochs_done_ = epochs_done
+        self.n_channels_ = c
         self.image_shape_ = None
         self._sync([])
         return self
@@ -543,6 +609,49 @@ class _Prepared:
         out = normalise_brightness(self.stack[idx], self.sq, self.n_threads)
         self._reader.read(len(idx), contiguous=False)
         return out
+
+
+def _kernel_shape(n: int, c: int, k: int) -> tuple[int, ...]:
+    """(n, K, K) for one channel, (n, C, K, K) for several."""
+    return (n, k, k) if c == 1 else (n, c, k, k)
+
+
+class _Peeked:
+    """A one-shot stream whose first frame has been read (for its channel count)."""
+
+    def __init__(self, first: Any, rest: Iterator[Any]) -> None:
+        self.first = first
+        self._frames = itertools.chain([first], rest)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._frames
+
+    def __next__(self) -> Any:
+        return next(self._frames)
+
+
+def _stream_channels(images: Any) -> int:
+    """Channels of the first frame of a stream (1 for 2-D frames)."""
+    if isinstance(images, _Peeked):
+        images = [images.first]
+    for frame in frames(images, multichannel=True):
+        return n_channels(frame)
+    return 1
+
+
+def _conv(g: np.ndarray, kernels: np.ndarray, stride: int, n_threads: int | None) -> np.ndarray:
+    """Float32 maps (N, n, P, Q) of normalised images (N, H, W) or (N, C, H, W); with
+    channels, the per-channel maps are summed in channel order."""
+    if g.ndim == 3:
+        return _core.conv_features(g, kernels, stride, n_threads)
+    out = _core.conv_features(
+        np.ascontiguousarray(g[:, 0]), kernels[:, 0].copy(), stride, n_threads
+    )
+    for c in range(1, g.shape[1]):
+        out += _core.conv_features(
+            np.ascontiguousarray(g[:, c]), kernels[:, c].copy(), stride, n_threads
+        )
+    return out
 
 
 def _len_or_none(x: Any) -> int | None:

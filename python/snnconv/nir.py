@@ -3,20 +3,32 @@
 ``to_nir(model, image_shape)`` turns a fitted :class:`~snnconv.ConvSNN` (or the
 front-end of a fitted :class:`~snnconv.CSNNClassifier`) into a ``nir.NIRGraph``::
 
-    input (1, H, W) → conv: Conv2d → lif: LIF (or IF when τ = ∞)
+    input (C, H, W) → conv: Conv2d → lif: LIF (or IF when τ = ∞)
         → pool: SumPool2d → pool_neurons: IF → output (n_kernels, P', Q')
 
 and ``from_nir(graph)`` turns such a graph (or a NIR file) back into a fitted
-``ConvSNN``. Needs the optional ``nir`` package (``pip install 'snnconv[nir]'``).
+``ConvSNN``. Needs the optional ``nir`` package, 1.0.3 or later
+(``pip install 'snnconv[nir]'``).
 
-Parameter mapping (time unit: one simulation step of length ``dt``, default 1)
---------------------------------------------------------------------------------
+Export forms
+------------
+NIR's neurons are ODEs, snnconv's are discrete, and NIR tools step the ODE
+differently, so ``to_nir(..., form=...)`` writes one of three equivalent graphs:
+``"portable"`` (default; r = 1 with the input gain folded into the weights, read
+exactly by tools that take one forward-Euler step per time step: Norse, snnTorch),
+``"exponential"`` (decay e^(−dt/τ_s) and unit input gain per step: Sinabs) and
+``"exact"`` (the lossless form below, which reproduces snnconv's float32 weights).
+docs/nir.md has the per-tool results.
+
+Parameter mapping of the exact form (time unit: one step of length ``dt``, default 1)
+--------------------------------------------------------------------------------------
 NIR's LIF is the ODE τ_s·dv/dt = (v_leak − v) + R·I. One forward-Euler step of
 length ``dt`` gives v ← (1 − dt/τ_s)·v + (R·dt/τ_s)·I. snnconv's conv neuron does
 u ← (1 − 1/τ)·u + Σ α_a·w·s (leak, then this step's input spikes). The two agree
 exactly with
 
-- ``Conv2d.weight`` (n_kernels, 1, K, K) = α_a·w[a] rounded to float32 (the
+- ``Conv2d.weight`` (n_kernels, C, K, K) = α_a·w[a] rounded to float32 (C = 1 for
+  grey images, C > 1 for kernels learned on several input channels; the
   calibrated scale α is folded into the weights; these are the very float32 weights
   the simulator adds), ``stride`` = (s, s), no padding, no dilation, zero bias;
 - ``LIF.tau`` = τ·dt, ``LIF.r`` = τ, ``v_leak`` = 0, ``v_threshold`` = u_THR,
@@ -33,17 +45,18 @@ would add a synaptic current filter that the front-end does not have.
 
 What differs from NIR's semantics (and how the graph says so)
 -------------------------------------------------------------
-- **Reset.** NIR neurons reset *to* ``v_reset``; snnconv's conv and pooling neurons
-  reset *by subtraction* (u ← u − u_THR, the surplus is kept). NIR 1.0 has no
-  subtractive reset, so the graph carries ``metadata["reset"] = "subtract"`` on the
-  ``lif`` and ``pool_neurons`` nodes; a simulator that ignores it runs the
+- **Reset.** NIR neurons reset *to* ``v_reset`` from nir 1.0.6 on (by subtraction
+  before); snnconv's conv and pooling neurons reset *by subtraction* (u ← u − u_THR,
+  the surplus is kept). The graph carries ``metadata["reset"]`` on the ``lif`` and
+  ``pool_neurons`` nodes; a simulator that ignores it and resets to zero runs the
   reset-to-zero variant (``ConvSNN(reset="zero")`` for the conv layer), which fires
   less, and pooling neurons that lose the spikes which arrive together.
 - **Spike condition.** snnconv spikes when u ≥ u_THR, NIR when v > v_threshold.
   They differ only when a potential equals the threshold exactly.
 - **Discrete vs continuous time.** The mapping above is exact for forward Euler
   with step ``dt``. A simulator that integrates the LIF ODE exactly (decay
-  e^(−dt/τ_s) per step) leaks slightly more (0.9048 instead of 0.9 per step at τ = 10).
+  e^(−dt/τ_s) per step) leaks slightly more (0.9048 instead of 0.9 per step at τ = 10);
+  the ``"exponential"`` form is written for such simulators.
 - **What stays outside the graph.** The per-image brightness preprocessing
   (``saturation_quantile``), the input encoder (deterministic accumulator, carried
   from image to image, or seeded Bernoulli spikes), the frame schedule (``frame_steps``
@@ -83,7 +96,7 @@ from typing import Any
 import numpy as np
 
 from ._util.extras import require
-from .exceptions import ModelFileError, ParameterError
+from .exceptions import ModelFileError, ParameterError, ParameterTypeError
 
 #: Extra charge per pooled conv spike, in thresholds (snnconv's pooling ε).
 POOL_EPSILON = 2.0**-20
@@ -107,7 +120,7 @@ def _front_end(model: Any) -> Any:
         inner = getattr(model, attr, None)
         if isinstance(inner, ConvSNN):
             return inner
-    raise TypeError(
+    raise ParameterTypeError(
         f"model: expected a fitted ConvSNN or CSNNClassifier, got {type(model).__name__}"
         + (" (not fitted yet?)" if hasattr(model, "front_end") else "")
     )
@@ -160,11 +173,11 @@ def _graph(nir: Any, nodes: dict, edges: list, metadata: dict) -> Any:
 
 def _weights(kernels: np.ndarray, scale: np.ndarray, form: str, tau: float | None, dt: float):
     """The Conv2d weights of ``form``: snnconv's α·w (computed in float64, rounded once
-    to float32), times the inverse of the input gain the form's neuron applies
-    (Euler with r = 1: dt/τ_s = 1/τ for a LIF, dt for an IF)."""
+    to float32), times the inverse of the input gain the form's neuron applies (a
+    portable LIF: Euler with r = 1, dt/τ_s = 1/τ; IF neurons add r·w per spike)."""
     weight = scale[:, None, None, None] * kernels
-    if form == "portable":
-        weight = weight * tau if tau is not None else weight / dt
+    if form == "portable" and tau is not None:
+        weight = weight * tau
     return weight.astype(np.float32)
 
 
@@ -192,7 +205,8 @@ def to_nir(
 
         - ``"portable"`` (default): ``r`` = 1 with the input gain folded into the
           weights (τ·α·w), ``tau`` = τ·dt, and pooling neurons with ``r`` = 1 and a
-          threshold just below 1. Exact for simulators that take one forward-Euler
+          threshold just below 1 (IF neurons add r·w per spike, whatever dt, as the
+          NIR tools do). Exact for simulators that take one forward-Euler
           step per time step (Norse with ``dt``, snnTorch with ``dt=1e-4``).
         - ``"exponential"``: for simulators that decay by e^(−dt/τ_s) per step and
           add each step's input once (Sinabs): ``tau`` = −dt / ln(1 − 1/τ),
@@ -265,12 +279,12 @@ def to_nir(
             nir, nir.LIF, conv_shape, reset_note, v_leak=0.0, v_threshold=threshold, **lif
         )
     else:
-        r = 1.0 / dt if form == "exact" else 1.0
+        r = 1.0 / dt if form == "exact" else 1.0  # portable: r·w per spike, whatever dt
         neuron = _neuron(nir, nir.IF, conv_shape, reset_note, r=r, v_threshold=threshold)
     if form == "exact":
         pool_values = {"r": (1.0 + POOL_EPSILON) / dt, "v_threshold": 1.0}
-    else:
-        pool_values = {"r": 1.0, "v_threshold": POOL_THRESHOLD * dt}
+    else:  # NIR tools add r·I per step to an IF whatever dt is
+        pool_values = {"r": 1.0, "v_threshold": POOL_THRESHOLD}
     pool_neurons = _neuron(
         nir,
         nir.IF,
@@ -433,7 +447,9 @@ def from_nir(graph: Any, **params: Any) -> Any:
         except (AttributeError, KeyError, OSError, ValueError):
             file_version = None
     if not isinstance(graph, nir.NIRGraph):
-        raise TypeError(f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
+        raise ParameterTypeError(
+            f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}"
+        )
     order = _chain(graph)
     expected = (nir.Input, nir.Conv2d, (nir.LIF, nir.IF), nir.SumPool2d, nir.IF, nir.Output)
     labels = ("Input", "Conv2d", "LIF or IF", "SumPool2d", "IF", "Output")
@@ -467,6 +483,10 @@ def from_nir(graph: Any, **params: Any) -> Any:
     form = _meta_str(meta, "form") or record.get("form")
     if form is not None and form not in FORMS:
         raise ModelFileError(f"graph: metadata form {form!r} is not one of {list(FORMS)}")
+
+    # An IF adds R·dt·I per step in the exact form (forward Euler), R·I in the portable
+    # forms (what NIR tools do whatever dt is); for foreign graphs dt is 1 anyway.
+    _if_dt = dt if form in (None, "exact") else 1.0
 
     # Input and convolution.
     shape = np.asarray(inp.input_type["input"]).astype(int).ravel().tolist()
@@ -515,7 +535,7 @@ def from_nir(graph: Any, **params: Any) -> Any:
             raise ModelFileError(f"graph: node {lname!r}: tau/dt = {tau} < 1 step has no ConvSNN")
     else:
         tau = None
-        gain = _uniform(lname, "r", lif.r) * dt
+        gain = _uniform(lname, "r", lif.r) * _if_dt
     threshold = _uniform(lname, "v_threshold", lif.v_threshold)
     if getattr(lif, "v_reset", None) is not None and _uniform(lname, "v_reset", lif.v_reset):
         raise ModelFileError(f"graph: node {lname!r}: v_reset must be 0")
@@ -531,7 +551,7 @@ def from_nir(graph: Any, **params: Any) -> Any:
         raise ModelFileError(f"graph: node {pname!r}: stride must equal kernel_size")
     if _pair(pname, "padding", pool.padding) != 0:
         raise ModelFileError(f"graph: node {pname!r}: padding must be 0")
-    q_gain = _uniform(qname, "r", qif.r) * dt
+    q_gain = _uniform(qname, "r", qif.r) * _if_dt
     q_thr = _uniform(qname, "v_threshold", qif.v_threshold)
     # NIR's standard IF (r·dt = v_threshold = 1, as Sinabs writes it) is accepted too:
     # its first input reaches the threshold, which snnconv's pooling (u ≥ threshold) fires on.
@@ -565,11 +585,11 @@ def from_nir(graph: Any, **params: Any) -> Any:
     )
     unknown = sorted(set(params) - set(names))
     if unknown:
-        raise TypeError(f"from_nir: ConvSNN has no parameter(s) {unknown}")
+        raise ParameterTypeError(f"from_nir: ConvSNN has no parameter(s) {unknown}")
     settings.update(params)
     snn = ConvSNN(kernels, **{k: v for k, v in settings.items() if k in names})
     # With ``scale`` given, fitting only resolves the kernels (no calibration).
-    snn.fit(np.zeros((1, h, w), dtype=np.uint8))
+    snn.fit(np.zeros((1, h, w) if shape[0] == 1 else (1, shape[0], h, w), dtype=np.uint8))
     expect = tuple(int(v) for v in np.asarray(order[-1][1].output_type["output"]).ravel())
     got = snn.output_shape(h, w)
     if expect and expect != tuple(got):

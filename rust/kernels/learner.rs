@@ -32,6 +32,9 @@ pub struct KernelParams {
     pub learning_rate: f64,
     /// Brightness threshold [B], in preprocessed units.
     pub brightness_threshold: f64,
+    /// Input channels [C] (docs/algorithms.md §1.5): kernels are C × K × K, an
+    /// image is C planes of h × w, and the rule runs over all C·K² cells at once.
+    pub channels: usize,
 }
 
 /// Smallest accepted |w_min| and w_max.
@@ -48,6 +51,12 @@ impl KernelParams {
         }
         if self.n_kernels < 1 {
             return Err(Error::param("n_kernels", "must be >= 1"));
+        }
+        if self.channels < 1 {
+            return Err(Error::param(
+                "channels",
+                format!("must be >= 1, got {}", self.channels),
+            ));
         }
         if self.stride < 1 {
             return Err(Error::param(
@@ -91,14 +100,17 @@ impl KernelParams {
         }
         // The state, allocated together: resource, weights and the transposed
         // weights (3 × f64 per cell, kernels padded to quads).
-        let cells =
-            limits::elements_of::<f64>("kernel_size", &[self.kernel_size, self.kernel_size])?;
+        let cells = limits::elements_of::<f64>(
+            "kernel_size",
+            &[self.channels, self.kernel_size, self.kernel_size],
+        )?;
         limits::elements("n_kernels", &[self.n_kernels.div_ceil(4), 4, cells], 24)?;
         Ok(())
     }
 
+    /// Cells of one kernel: C·K².
     fn cells(&self) -> usize {
-        self.kernel_size * self.kernel_size
+        self.channels * self.kernel_size * self.kernel_size
     }
 }
 
@@ -177,7 +189,8 @@ struct RowScratch {
 /// Buffers reused across images, so learning allocates nothing per image.
 #[derive(Debug, Clone, Default)]
 struct Scratch {
-    image: SparseImage,
+    /// One indexed plane per channel.
+    image: Vec<SparseImage>,
     rows: RowScratch,
     positions: Vec<PositionBest>,
     /// Per kernel: the rank and position of its best winning position.
@@ -200,7 +213,7 @@ impl KernelLearner {
         ))
     }
 
-    /// Learner starting from a given resource tensor (N_C·K·K values); weights are
+    /// Learner starting from a given resource tensor (N_C·C·K·K values); weights are
     /// w(W).
     pub fn with_resource(params: KernelParams, seed: u64, resource: Vec<f64>) -> Result<Self> {
         params.validate()?;
@@ -208,8 +221,9 @@ impl KernelLearner {
             return Err(Error::input(
                 "initial_resource",
                 format!(
-                    "must have shape (n_kernels, kernel_size, kernel_size) = ({}, {}, {})",
-                    params.n_kernels, params.kernel_size, params.kernel_size
+                    "must have shape (n_kernels, channels, kernel_size, kernel_size) = \
+                     ({}, {}, {}, {})",
+                    params.n_kernels, params.channels, params.kernel_size, params.kernel_size
                 ),
             ));
         }
@@ -304,7 +318,8 @@ impl KernelLearner {
         self.images_seen
     }
 
-    /// Learns from one preprocessed image (row-major, `h × w`, values in [0, 1]).
+    /// Learns from one preprocessed image (C planes of `h × w`, row-major, values in
+    /// [0, 1]).
     ///
     /// The tie-breaking stream depends only on the seed and on how many images the
     /// learner has seen, so fitting in several calls equals fitting in one.
@@ -323,7 +338,7 @@ impl KernelLearner {
                 format!("{h}x{w} images: at most {} pixels per image", u32::MAX - 1),
             ));
         }
-        if g.len() != h * w {
+        if Some(g.len()) != (h * w).checked_mul(self.params.channels) {
             return Err(Error::input(
                 "images",
                 "buffer size does not match its shape",
@@ -382,7 +397,11 @@ impl KernelLearner {
             self.params.stride,
         );
         let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.image.load(g, (h, w), k);
+        let channels = self.params.channels;
+        scratch.image.resize_with(channels, SparseImage::default);
+        for (img, plane) in scratch.image.iter_mut().zip(g.chunks_exact(h * w)) {
+            img.load(plane, (h, w), k);
+        }
         let image_seed = derive_seed(self.seed, purpose::TIE_BREAK, self.images_seen);
         self.best_per_position(&mut scratch, image_seed, (p_len, q_len));
 
@@ -424,7 +443,7 @@ impl KernelLearner {
             }
             let pos = pos as usize;
             let origin = (pos / q_len) * s * w + (pos % q_len) * s;
-            load_tile(&mut scratch.tile, g, w, k, origin);
+            load_tile(&mut scratch.tile, g, (h, w), k, origin);
             if best.c < 1.0 {
                 self.forced_update(a, &scratch.tile);
                 stats.forced += 1;
@@ -491,7 +510,7 @@ impl KernelLearner {
             }
         };
         scratch.positions.resize(positions, PositionBest::NONE);
-        if n * positions * k * k >= PARALLEL_MACS {
+        if n * positions * self.params.cells() >= PARALLEL_MACS {
             let rows_per_task = 4096usize.div_ceil(q_len);
             scratch
                 .positions
@@ -650,17 +669,24 @@ fn best_of_ties(
     best
 }
 
-/// Copies the K×K tile at `origin` of an image `w` pixels wide (row-major).
+/// Copies the C×K×K tile at `origin` (of every plane) of an image of C planes of
+/// `h × w` pixels (row-major), channel by channel.
 #[inline(always)]
-fn load_tile(tile: &mut Vec<f64>, g: &[f64], w: usize, k: usize, origin: usize) {
+fn load_tile(tile: &mut Vec<f64>, g: &[f64], (h, w): (usize, usize), k: usize, origin: usize) {
+    let cells = g.len() / (h * w) * k * k;
     // Padded with NaN to whole quads: NaN is never equal to, above or below a value.
-    let padded = (k * k).next_multiple_of(4);
+    let padded = cells.next_multiple_of(4);
     if tile.len() != padded {
         tile.clear();
         tile.resize(padded, f64::NAN);
     }
-    for (i, dst) in tile[..k * k].chunks_exact_mut(k).enumerate() {
-        dst.copy_from_slice(&g[origin + i * w..][..k]);
+    for (plane, dst) in g
+        .chunks_exact(h * w)
+        .zip(tile[..cells].chunks_exact_mut(k * k))
+    {
+        for (i, dst) in dst.chunks_exact_mut(k).enumerate() {
+            dst.copy_from_slice(&plane[origin + i * w..][..k]);
+        }
     }
 }
 
@@ -703,6 +729,7 @@ mod tests {
             w_max: 1.0,
             learning_rate: l,
             brightness_threshold: b,
+            channels: 1,
         }
     }
 

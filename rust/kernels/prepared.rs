@@ -15,10 +15,13 @@ use crate::kernels::brightness::{
     level_value, levels_reference, saturate_in_place, LevelCounts, StreamQuantile,
 };
 
-/// A stack of `n` images of `h × w` pixels.
+/// A stack of `n` planes of `h × w` pixels, read as `n / channels` images of
+/// `channels` consecutive planes each (docs/algorithms.md §1.5: each plane, i.e. each
+/// image and channel, is normalised on its own).
 #[derive(Debug, Clone)]
 pub struct PreparedStack {
     n: usize,
+    channels: usize,
     h: usize,
     w: usize,
     pixels: Pixels,
@@ -88,6 +91,7 @@ impl PreparedStack {
         }
         Self {
             n,
+            channels: 1,
             h,
             w,
             pixels: Pixels::Levels {
@@ -114,28 +118,57 @@ impl PreparedStack {
         }
         Self {
             n,
+            channels: 1,
             h,
             w,
             pixels: Pixels::Values(values),
         }
     }
 
+    /// Reads the planes as images of `channels` consecutive planes (which must
+    /// divide the number of planes).
+    pub fn with_channels(mut self, channels: usize) -> Self {
+        assert!(channels >= 1 && self.n % channels == 0);
+        self.channels = channels;
+        self
+    }
+
+    /// Number of images.
     pub fn len(&self) -> usize {
-        self.n
+        self.n / self.channels
     }
 
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
 
-    /// (n, h, w).
+    /// (images, h, w).
     pub fn shape(&self) -> (usize, usize, usize) {
-        (self.n, self.h, self.w)
+        (self.len(), self.h, self.w)
     }
 
-    /// Writes preprocessed image `i` (row-major, `h × w` values) into `out`.
+    /// Planes per image.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Writes preprocessed image `i` (its planes one after the other, each
+    /// row-major, `channels × h × w` values) into `out`.
     #[inline]
     pub fn image(&self, i: usize, out: &mut [f64]) {
+        let size = self.h * self.w;
+        assert!(out.len() == self.channels * size);
+        if size == 0 {
+            return;
+        }
+        for (c, o) in out.chunks_exact_mut(size).enumerate() {
+            self.plane(i * self.channels + c, o);
+        }
+    }
+
+    /// Writes preprocessed plane `i` (row-major, `h × w` values) into `out`.
+    #[inline]
+    fn plane(&self, i: usize, out: &mut [f64]) {
         let size = self.h * self.w;
         assert!(i < self.n && out.len() == size);
         match &self.pixels {
@@ -155,11 +188,11 @@ impl PreparedStack {
         }
     }
 
-    /// Feeds every preprocessed pixel to `f`, image by image, in order.
+    /// Feeds every preprocessed pixel to `f`, plane by plane, in order.
     pub fn for_each_image(&self, mut f: impl FnMut(&[f64])) {
         let mut buf = vec![0.0; self.h * self.w];
         for i in 0..self.n {
-            self.image(i, &mut buf);
+            self.plane(i, &mut buf);
             f(&buf);
         }
     }

@@ -176,10 +176,12 @@ pub struct RowMax {
     pub ties: u32,
 }
 
-/// Responses of the positions of output row `p`:
-/// `out[q * 4·quads + a] = Σ_ij kernels[a, i, j] · g[p·s + i, q·s + j]`.
+/// Responses of the positions of output row `p` of an image of C channels (one
+/// [`SparseImage`] each):
+/// `out[q * 4·quads + a] = Σ_cij kernels[a, c, i, j] · g[c, p·s + i, q·s + j]`,
+/// summed in row-major (c, i, j) order.
 pub fn responses_row(
-    img: &SparseImage,
+    img: &[SparseImage],
     kernels_t: &[KernelQuads],
     quads: usize,
     (k, stride): (usize, usize),
@@ -202,7 +204,7 @@ pub fn responses_row(
 /// `n ≤ ROW_MAX_KERNELS` kernels and the set of kernels reaching it — all the
 /// learner needs — without writing the responses out.
 pub fn row_maxima(
-    img: &SparseImage,
+    img: &[SparseImage],
     kernels_t: &[KernelQuads],
     n: usize,
     (k, stride): (usize, usize),
@@ -221,9 +223,9 @@ pub fn row_maxima(
     row.maxima::<[f64; 4]>(n, out)
 }
 
-/// One output row of one image against one kernel table.
+/// One output row of one image (its channels) against one kernel table.
 struct Row<'a> {
-    img: &'a SparseImage,
+    img: &'a [SparseImage],
     kernels_t: &'a [KernelQuads],
     quads: usize,
     k: usize,
@@ -233,14 +235,15 @@ struct Row<'a> {
 
 impl<'a> Row<'a> {
     fn new(
-        img: &'a SparseImage,
+        img: &'a [SparseImage],
         kernels_t: &'a [KernelQuads],
         quads: usize,
         (k, stride): (usize, usize),
         p: usize,
     ) -> Self {
         // The unchecked table reads below rely on this length.
-        assert_eq!(kernels_t.len(), quads * k * k);
+        assert!(!img.is_empty());
+        assert_eq!(kernels_t.len(), quads * img.len() * k * k);
         Self {
             img,
             kernels_t,
@@ -319,10 +322,27 @@ impl<'a> Row<'a> {
     /// registers over all of the tile's non-zero pixels.
     #[inline(always)]
     fn accumulate<Q: Lanes, const V: usize>(&self, b0: usize, q: usize) -> [Q; V] {
-        let img = self.img;
+        let mut acc = [Q::zero(); V];
+        let kk_quads = self.k * self.k * self.quads;
+        for (c, img) in self.img.iter().enumerate() {
+            // Channel c's cells follow those of channels 0..c in the table.
+            self.accumulate_channel::<Q, V>(img, c * kk_quads + b0, q, &mut acc);
+        }
+        acc
+    }
+
+    /// Adds one channel's products to `acc`; `b0` is the table offset of the
+    /// channel's first cell plus the first quad of the block.
+    #[inline(always)]
+    fn accumulate_channel<Q: Lanes, const V: usize>(
+        &self,
+        img: &SparseImage,
+        b0: usize,
+        q: usize,
+        acc: &mut [Q; V],
+    ) {
         let (k, quads) = (self.k, self.quads);
         let (y0, x0) = (self.p * self.stride, q * self.stride);
-        let mut acc = [Q::zero(); V];
         debug_assert_eq!(img.k, k, "the image was indexed for another kernel size");
         if k <= MASK_KERNEL {
             // Ascending bits are row-major cells: the summation order is kept.
@@ -338,10 +358,10 @@ impl<'a> Row<'a> {
                     let line = &corner[i * w..i * w + k];
                     for (j, &v) in line.iter().enumerate() {
                         // i·k + j < k·k.
-                        self.add_unchecked::<Q, V>(&mut acc, (i * k + j) * quads + b0, v);
+                        self.add_unchecked::<Q, V>(acc, (i * k + j) * quads + b0, v);
                     }
                 }
-                return acc;
+                return;
             }
             for (base, mut bits) in [(0, first), (img.first_rows * k, rest)] {
                 while bits != 0 {
@@ -349,7 +369,7 @@ impl<'a> Row<'a> {
                     // SAFETY: the mask has bits below k·k only, and the last cell
                     // offset (the largest) is inside `corner`, checked above.
                     let v = unsafe { *corner.get_unchecked(*offsets.get_unchecked(cell) as usize) };
-                    self.add_unchecked::<Q, V>(&mut acc, cell * quads + b0, v);
+                    self.add_unchecked::<Q, V>(acc, cell * quads + b0, v);
                     bits &= bits - 1;
                 }
             }
@@ -359,11 +379,10 @@ impl<'a> Row<'a> {
                 let at = (y0 + i) * w1 + x0;
                 let (lo, hi) = (img.first[at] as usize, img.first[at + k] as usize);
                 for (&x, &v) in img.xs[lo..hi].iter().zip(&img.vs[lo..hi]) {
-                    self.add::<Q, V>(&mut acc, (i * k + x as usize - x0) * quads + b0, v);
+                    self.add::<Q, V>(acc, (i * k + x as usize - x0) * quads + b0, v);
                 }
             }
         }
-        acc
     }
 
     /// [`add`](Self::add) for a cell < k·k (then the block is inside the table).
@@ -372,8 +391,8 @@ impl<'a> Row<'a> {
         debug_assert!(at + V <= self.kernels_t.len());
         let v = Q::splat(v);
         for (b, a) in acc.iter_mut().enumerate() {
-            // SAFETY: cell < k·k and b0 + V <= quads, and the table holds k·k·quads
-            // quads (checked by the public entry points).
+            // SAFETY: cell < k·k, channel < C and b0 + V <= quads, and the table
+            // holds C·k·k·quads quads (checked by `Row::new`).
             *a = a.add_product(
                 unsafe { Q::load(self.kernels_t.as_ptr().add(at + b).cast()) },
                 v,
@@ -497,8 +516,15 @@ mod tests {
             let mut fast = vec![f64::NAN; 4 * quads * q_len];
             let mut portable = fast.clone();
             for p in 0..p_len {
-                responses_row(&img, &kt, quads, (k, stride), p, &mut fast);
-                let row = Row::new(&img, &kt, quads, (k, stride), p);
+                responses_row(
+                    std::slice::from_ref(&img),
+                    &kt,
+                    quads,
+                    (k, stride),
+                    p,
+                    &mut fast,
+                );
+                let row = Row::new(std::slice::from_ref(&img), &kt, quads, (k, stride), p);
                 row.responses::<[f64; 4]>(&mut portable);
                 for q in 0..q_len {
                     for a in 0..4 * quads {
@@ -531,8 +557,21 @@ mod tests {
             let mut fast = vec![RowMax::default(); q_len];
             let mut portable = fast.clone();
             for p in 0..p_len {
-                row_maxima(&img, &kt, n, (k, stride), p, &mut fast);
-                let row = Row::new(&img, &kt, n.div_ceil(4), (k, stride), p);
+                row_maxima(
+                    std::slice::from_ref(&img),
+                    &kt,
+                    n,
+                    (k, stride),
+                    p,
+                    &mut fast,
+                );
+                let row = Row::new(
+                    std::slice::from_ref(&img),
+                    &kt,
+                    n.div_ceil(4),
+                    (k, stride),
+                    p,
+                );
                 row.maxima::<[f64; 4]>(n, &mut portable);
                 assert_eq!(fast, portable);
                 for (q, m) in fast.iter().enumerate() {
@@ -547,5 +586,73 @@ mod tests {
             }
         }
         assert!(tied > 10, "the cases must exercise ties, got {tied}");
+    }
+
+    #[test]
+    fn channels_sum_in_row_major_channel_cell_order() {
+        // C channels: the response is Σ over (c, i, j) in row-major order, exactly.
+        let mut s = 21;
+        for &(h, w, k, stride, n, channels, dark) in &[
+            (13, 17, 3, 1, 5, 2, 0.5),
+            (28, 28, 9, 2, 28, 2, 0.6),
+            (20, 21, 8, 2, 9, 3, 0.0),
+            (30, 40, 13, 2, 6, 2, 0.5),
+        ] {
+            let planes: Vec<(Vec<f64>, Vec<f64>, Vec<KernelQuads>)> = (0..channels)
+                .map(|_| case(&mut s, (h, w, k, n), dark))
+                .collect();
+            let quads = n.div_ceil(4);
+            let kk = k * k;
+            // The table of the C·K² cells: channel c's cells after those of 0..c.
+            let mut kt = vec![KernelQuads::default(); quads * channels * kk];
+            for (c, (_, ker, _)) in planes.iter().enumerate() {
+                for a in 0..n {
+                    for cell in 0..kk {
+                        kt[(c * kk + cell) * quads + a / 4].0[a % 4] = ker[a * kk + cell];
+                    }
+                }
+            }
+            let imgs: Vec<SparseImage> = planes
+                .iter()
+                .map(|(g, _, _)| {
+                    let mut img = SparseImage::default();
+                    img.load(g, (h, w), k);
+                    img
+                })
+                .collect();
+            let (p_len, q_len) = (out_len(h, k, stride), out_len(w, k, stride));
+            let mut fast = vec![f64::NAN; 4 * quads * q_len];
+            let mut maxima = vec![RowMax::default(); q_len];
+            for p in 0..p_len {
+                responses_row(&imgs, &kt, quads, (k, stride), p, &mut fast);
+                if n <= ROW_MAX_KERNELS {
+                    row_maxima(&imgs, &kt, n, (k, stride), p, &mut maxima);
+                }
+                for q in 0..q_len {
+                    let mut top = f64::NEG_INFINITY;
+                    let plain: Vec<f64> = (0..n)
+                        .map(|a| {
+                            let mut sum = 0.0;
+                            for (g, ker, _) in &planes {
+                                for i in 0..k {
+                                    for j in 0..k {
+                                        sum += ker[a * kk + i * k + j]
+                                            * g[(p * stride + i) * w + q * stride + j];
+                                    }
+                                }
+                            }
+                            top = top.max(sum);
+                            sum
+                        })
+                        .collect();
+                    for a in 0..n {
+                        assert_eq!(fast[q * 4 * quads + a].to_bits(), plain[a].to_bits());
+                    }
+                    if n <= ROW_MAX_KERNELS {
+                        assert_eq!(maxima[q].top, top);
+                    }
+                }
+            }
+        }
     }
 }

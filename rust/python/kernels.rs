@@ -1,9 +1,9 @@
 //! Bindings for the brightness normalisation, the kernel learner (docs/algorithms.md §1) and feature maps.
 
-use ndarray::{Array1, Array2, Array3, Array4};
+use ndarray::{Array1, Array2, Array3, Array4, ArrayD, IxDyn};
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyReadonlyArray1, PyReadonlyArray3,
-    PyUntypedArrayMethods,
+    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyArrayDyn, PyReadonlyArray1,
+    PyReadonlyArray3, PyReadonlyArrayDyn, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -49,6 +49,57 @@ fn brightness_stack(images: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, [usize; 3]
     Err(PyTypeError::new_err(
         "images: expected a 3-D numpy array of uint8 or float64 (N, H, W)",
     ))
+}
+
+/// (N, C, H, W) of a stack given as (N, H, W) (one channel) or (N, C, H, W).
+fn stack_dims(shape: &[usize]) -> PyResult<[usize; 4]> {
+    match *shape {
+        [n, h, w] => Ok([n, 1, h, w]),
+        [n, c, h, w] if c >= 1 => Ok([n, c, h, w]),
+        _ => Err(Error::input(
+            "images",
+            format!("expected shape (N, H, W) or (N, C, H, W) with C >= 1, got {shape:?}"),
+        )
+        .into()),
+    }
+}
+
+/// An owned copy of a stack of uint8 levels or float64 brightness, (N, H, W) or
+/// (N, C, H, W), as its planes (N·C, H, W) and the channel count.
+enum Planes {
+    Levels(Vec<u8>),
+    Values(Vec<f64>),
+}
+
+fn planes_of(images: &Bound<'_, PyAny>) -> PyResult<(Planes, [usize; 4])> {
+    if let Ok(a) = images.extract::<PyReadonlyArrayDyn<'_, u8>>() {
+        let dims = stack_dims(a.shape())?;
+        stack_fits([dims[0] * dims[1], 1, 1])?;
+        let v = match a.as_slice() {
+            Ok(s) => s.to_vec(),
+            Err(_) => a.as_array().iter().copied().collect(),
+        };
+        return Ok((Planes::Levels(v), dims));
+    }
+    if let Ok(a) = images.extract::<PyReadonlyArrayDyn<'_, f64>>() {
+        let dims = stack_dims(a.shape())?;
+        stack_fits([dims[0] * dims[1], dims[2], dims[3]])?;
+        let v: Vec<f64> = a.as_array().iter().copied().collect();
+        check_unit_range(&v, "images")?;
+        return Ok((Planes::Values(v), dims));
+    }
+    Err(PyTypeError::new_err(
+        "images: expected a numpy array of uint8 or float64, (N, H, W) or (N, C, H, W)",
+    ))
+}
+
+/// A kernel-shaped array: (n, K, K) for one channel, (n, C, K, K) for several.
+fn kernel_dims(p: &KernelParams) -> Vec<usize> {
+    if p.channels == 1 {
+        vec![p.n_kernels, p.kernel_size, p.kernel_size]
+    } else {
+        vec![p.n_kernels, p.channels, p.kernel_size, p.kernel_size]
+    }
 }
 
 /// The per-image and per-pixel buffers of an (N, H, W) stack fit the budget: f64
@@ -194,8 +245,9 @@ struct PyPreparedStack(PreparedStack);
 
 #[pymethods]
 impl PyPreparedStack {
-    /// `images`: (N, H, W) uint8, or float64 brightness in [0, 1]. With
-    /// `count_into`, also counts every brightness-normalised pixel into that quantile.
+    /// `images`: uint8, or float64 brightness in [0, 1], (N, H, W) or (N, C, H, W)
+    /// (each channel of each image normalised on its own). With `count_into`,
+    /// also counts every brightness-normalised pixel into that quantile.
     #[new]
     #[pyo3(signature = (images, saturation_quantile=None, n_threads=None, count_into=None))]
     fn new(
@@ -206,36 +258,39 @@ impl PyPreparedStack {
         count_into: Option<PyRefMut<'_, PyStreamQuantile>>,
     ) -> PyResult<Self> {
         check_saturation_quantile(saturation_quantile)?;
-        let stack = if let Ok(a) = images.extract::<PyReadonlyArray3<'_, u8>>() {
-            let shape = (a.shape()[0], a.shape()[1], a.shape()[2]);
-            stack_fits([shape.0, 1, 1])?;
-            let levels: Vec<u8> = match a.as_slice() {
-                Ok(s) => s.to_vec(),
-                Err(_) => a.as_array().iter().copied().collect(),
-            };
-            let mut counts = count_into.as_ref().map(|_| LevelCounts::default());
-            let stack = py.detach(|| {
-                with_threads(n_threads, || {
-                    PreparedStack::from_levels(levels, shape, saturation_quantile, counts.as_mut())
-                })
-            })?;
-            if let (Some(mut q), Some(counts)) = (count_into, counts) {
-                counts.count_into(&mut q.0);
+        let (planes, [n, c, h, w]) = planes_of(images)?;
+        let shape = (n * c, h, w);
+        let stack = match planes {
+            Planes::Levels(levels) => {
+                let mut counts = count_into.as_ref().map(|_| LevelCounts::default());
+                let stack = py.detach(|| {
+                    with_threads(n_threads, || {
+                        PreparedStack::from_levels(
+                            levels,
+                            shape,
+                            saturation_quantile,
+                            counts.as_mut(),
+                        )
+                    })
+                })?;
+                if let (Some(mut q), Some(counts)) = (count_into, counts) {
+                    counts.count_into(&mut q.0);
+                }
+                stack
             }
-            stack
-        } else {
-            let (values, [n, h, w]) = brightness_stack(images)?;
-            let stack = py.detach(|| {
-                with_threads(n_threads, || {
-                    PreparedStack::from_values(values, (n, h, w), saturation_quantile)
-                })
-            })?;
-            if let Some(mut q) = count_into {
-                stack.count_into(&mut q.0);
+            Planes::Values(values) => {
+                let stack = py.detach(|| {
+                    with_threads(n_threads, || {
+                        PreparedStack::from_values(values, shape, saturation_quantile)
+                    })
+                })?;
+                if let Some(mut q) = count_into {
+                    stack.count_into(&mut q.0);
+                }
+                stack
             }
-            stack
         };
-        Ok(Self(stack))
+        Ok(Self(stack.with_channels(c)))
     }
 
     /// (N, H, W).
@@ -244,31 +299,44 @@ impl PyPreparedStack {
         self.0.shape()
     }
 
+    /// Channels per image.
+    #[getter]
+    fn channels(&self) -> usize {
+        self.0.channels()
+    }
+
     fn __len__(&self) -> usize {
         self.0.len()
     }
 
-    /// The brightness-normalised images `idx` as a new float64 array (len(idx), H, W).
+    /// The brightness-normalised images `idx` as a new float64 array (len(idx), H, W),
+    /// or (len(idx), C, H, W) for several channels.
     fn take<'py>(
         &self,
         py: Python<'py>,
         idx: PyReadonlyArray1<'py, u64>,
-    ) -> PyResult<Bound<'py, PyArray3<f64>>> {
+    ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
         let (n, h, w) = self.0.shape();
+        let c = self.0.channels();
         let idx: Vec<usize> = idx.as_array().iter().map(|&i| i as usize).collect();
         if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
             return Err(
                 Error::input("idx", format!("index {bad} out of range for {n} images")).into(),
             );
         }
-        let size = limits::elements_of::<f64>("idx", &[idx.len(), h, w])?;
+        let size = limits::elements_of::<f64>("idx", &[idx.len(), c, h, w])?;
         let mut out = crate::pages::zeroed::<f64>(size);
         if h * w > 0 {
-            for (o, &i) in out.chunks_exact_mut(h * w).zip(&idx) {
+            for (o, &i) in out.chunks_exact_mut(c * h * w).zip(&idx) {
                 self.0.image(i, o);
             }
         }
-        let arr = Array3::from_shape_vec((idx.len(), h, w), out).map_err(shape_error)?;
+        let dims = if c == 1 {
+            vec![idx.len(), h, w]
+        } else {
+            vec![idx.len(), c, h, w]
+        };
+        let arr = ArrayD::from_shape_vec(IxDyn(&dims), out).map_err(shape_error)?;
         Ok(arr.into_pyarray(py))
     }
 
@@ -303,6 +371,8 @@ struct KernelArgs {
     w_max: f64,
     learning_rate: f64,
     brightness_threshold: f64,
+    #[pyo3(default = 1)]
+    channels: usize,
 }
 
 impl From<KernelArgs> for KernelParams {
@@ -315,6 +385,7 @@ impl From<KernelArgs> for KernelParams {
             w_max: a.w_max,
             learning_rate: a.learning_rate,
             brightness_threshold: a.brightness_threshold,
+            channels: a.channels,
         }
     }
 }
@@ -327,20 +398,18 @@ impl PyKernelLearner {
     fn new(
         params: KernelArgs,
         seed: u64,
-        initial_resource: Option<PyReadonlyArray3<'_, f64>>,
+        initial_resource: Option<PyReadonlyArrayDyn<'_, f64>>,
     ) -> PyResult<Self> {
         let params = KernelParams::from(params);
-        let (n_kernels, kernel_size) = (params.n_kernels, params.kernel_size);
+        let want = kernel_dims(&params);
         let learner = match initial_resource {
             None => KernelLearner::new(params, seed),
             Some(r) => {
                 let s = r.shape();
-                if s != [n_kernels, kernel_size, kernel_size] {
+                if s != want.as_slice() {
                     return Err(Error::input(
                         "initial_resource",
-                        format!(
-                            "must have shape ({n_kernels}, {kernel_size}, {kernel_size}), got {s:?}"
-                        ),
+                        format!("must have shape {want:?}, got {s:?}"),
                     )
                     .into());
                 }
@@ -355,14 +424,14 @@ impl PyKernelLearner {
     fn restore(
         params: KernelArgs,
         seed: u64,
-        resource: PyReadonlyArray3<'_, f64>,
-        weights: PyReadonlyArray3<'_, f64>,
+        resource: PyReadonlyArrayDyn<'_, f64>,
+        weights: PyReadonlyArrayDyn<'_, f64>,
         fired: Vec<bool>,
         images_seen: u64,
     ) -> PyResult<Self> {
         let params = KernelParams::from(params);
-        let shape = [params.n_kernels, params.kernel_size, params.kernel_size];
-        if resource.shape() != shape || weights.shape() != shape {
+        let shape = kernel_dims(&params);
+        if resource.shape() != shape.as_slice() || weights.shape() != shape.as_slice() {
             return Err(Error::corrupt("state", "kernel arrays have the wrong shape").into());
         }
         let learner = KernelLearner::restore(
@@ -376,9 +445,10 @@ impl PyKernelLearner {
         Ok(Self(learner?))
     }
 
-    /// Learns from a `PreparedStack`, or from brightness-normalised images (N, H, W) as a
-    /// float64 array, in the given order (all of them in index order when `order`
-    /// is None). Returns per-image counts (forced, spontaneous, picks) as (N, 3).
+    /// Learns from a `PreparedStack`, or from brightness-normalised images as a
+    /// float64 array, (N, H, W) for one channel or (N, C, H, W), in the given order
+    /// (all of them in index order when `order` is None). Returns per-image counts
+    /// (forced, spontaneous, picks) as (N, 3).
     #[pyo3(signature = (images, order=None, n_threads=None))]
     fn learn<'py>(
         &mut self,
@@ -392,19 +462,34 @@ impl PyKernelLearner {
             Some(_) => None,
             None => Some(
                 images
-                    .extract::<PyReadonlyArray3<'py, f64>>()
+                    .extract::<PyReadonlyArrayDyn<'py, f64>>()
                     .map_err(|_| {
                         PyTypeError::new_err(
-                            "images: expected a PreparedStack or a 3-D float64 array (N, H, W)",
+                            "images: expected a PreparedStack or a float64 array (N, H, W) \
+                             or (N, C, H, W)",
                         )
                     })?,
             ),
         };
-        let (n, h, w) = match (&prepared, &array) {
-            (Some(p), _) => p.get().0.shape(),
-            (None, Some(a)) => (a.shape()[0], a.shape()[1], a.shape()[2]),
+        let (n, c, h, w) = match (&prepared, &array) {
+            (Some(p), _) => {
+                let (n, h, w) = p.get().0.shape();
+                (n, p.get().0.channels(), h, w)
+            }
+            (None, Some(a)) => {
+                let [n, c, h, w] = stack_dims(a.shape())?;
+                (n, c, h, w)
+            }
             (None, None) => unreachable!(),
         };
+        let channels = self.0.params().channels;
+        if c != channels {
+            return Err(Error::input(
+                "images",
+                format!("have {c} channels, the learner {channels}"),
+            )
+            .into());
+        }
         let order: Vec<usize> = match order {
             None => (0..n).collect(),
             Some(o) => o.as_array().iter().map(|&i| i as usize).collect(),
@@ -417,7 +502,7 @@ impl PyKernelLearner {
         if h * w == 0 {
             return Err(Error::input("images", "images have no pixels").into());
         }
-        limits::elements_of::<f64>("images", &[BATCH.min(order.len()), h, w])?;
+        limits::elements_of::<f64>("images", &[BATCH.min(order.len()), c, h, w])?;
         let mut stats = Vec::with_capacity(limits::elements_of::<u32>("order", &[order.len(), 3])?);
         let learner = &mut self.0;
         if let Some(p) = &prepared {
@@ -426,7 +511,7 @@ impl PyKernelLearner {
             let (stack, stats) = (&p.get().0, &mut stats);
             py.detach(|| {
                 with_threads(n_threads, || {
-                    let mut img = vec![0.0; h * w];
+                    let mut img = vec![0.0; c * h * w];
                     for &i in &order {
                         stack.image(i, &mut img);
                         let st = learner.learn_image(&img, (h, w))?;
@@ -440,19 +525,20 @@ impl PyKernelLearner {
             // only read with the GIL held), and learn each batch without the GIL.
             let all = images.as_array();
             let contiguous = images.as_slice().ok();
-            let mut data = Vec::with_capacity(BATCH.min(order.len()) * h * w);
+            let size = c * h * w;
+            let mut data = Vec::with_capacity(BATCH.min(order.len()) * size);
             for batch in order.chunks(BATCH) {
                 data.clear();
                 for &i in batch {
                     match contiguous {
-                        Some(c) => data.extend_from_slice(&c[i * h * w..(i + 1) * h * w]),
+                        Some(s) => data.extend_from_slice(&s[i * size..(i + 1) * size]),
                         None => data.extend(all.index_axis(ndarray::Axis(0), i).iter().copied()),
                     }
                 }
                 let (data, stats, learner) = (&data, &mut stats, &mut *learner);
                 py.detach(|| {
                     with_threads(n_threads, || {
-                        for img in data.chunks_exact(h * w) {
+                        for img in data.chunks_exact(size) {
                             let st = learner.learn_image(img, (h, w))?;
                             stats.extend([st.forced, st.spontaneous, st.picks]);
                         }
@@ -466,12 +552,13 @@ impl PyKernelLearner {
             .into_pyarray(py))
     }
 
+    /// (n, K, K) for one channel, (n, C, K, K) for several.
     #[getter]
-    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f64>>> {
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
         self.kernel_array(py, self.0.weights())
     }
     #[getter]
-    fn resource<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f64>>> {
+    fn resource<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
         self.kernel_array(py, self.0.resource())
     }
     #[getter]
@@ -485,12 +572,14 @@ impl PyKernelLearner {
 }
 
 impl PyKernelLearner {
-    fn kernel_array<'py>(&self, py: Python<'py>, v: &[f64]) -> PyResult<Bound<'py, PyArray3<f64>>> {
-        let p = self.0.params();
-        Ok(
-            Array3::from_shape_vec((p.n_kernels, p.kernel_size, p.kernel_size), v.to_vec())
-                .map_err(shape_error)?
-                .into_pyarray(py),
-        )
+    fn kernel_array<'py>(
+        &self,
+        py: Python<'py>,
+        v: &[f64],
+    ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        let dims = kernel_dims(self.0.params());
+        Ok(ArrayD::from_shape_vec(IxDyn(&dims), v.to_vec())
+            .map_err(shape_error)?
+            .into_pyarray(py))
     }
 }

@@ -15,6 +15,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The source commit at build time (build.rs; "" outside a git checkout).
+    m.add("__git_commit__", env!("SNNCONV_GIT_COMMIT"))?;
     kernels::register(m)?;
     preprocess::register(m)?;
     snn::register(m)?;

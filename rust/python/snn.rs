@@ -1,9 +1,9 @@
 //! Bindings for the spiking front-end ConvSNN (docs/algorithms.md §2).
 
-use ndarray::{Array1, Array2, Array3, Array4};
+use ndarray::{Array1, Array2, Array3, Array4, ArrayD, IxDyn};
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyReadonlyArray1, PyReadonlyArray2,
-    PyReadonlyArray3, PyReadonlyArray4, PyUntypedArrayMethods,
+    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyArrayDyn, PyReadonlyArray1,
+    PyReadonlyArray4, PyReadonlyArrayDyn, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -13,7 +13,8 @@ use crate::error::Error;
 use crate::kernels::brightness::check_unit_range;
 use crate::limits;
 use crate::snn::{
-    pool_raster, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding, FrameOut, Raster, Reset,
+    calibrate, pool_raster, BatchOut, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding,
+    FrameOut, Raster, Reset,
 };
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -116,11 +117,12 @@ impl ConvSnnArgs {
 
 #[pymethods]
 impl PyConvSnn {
-    /// `kernels` (n_kernels, K, K), `scales` α per kernel, images of height × width;
+    /// `kernels` (n_kernels, K, K), or (n_kernels, C, K, K) for C input channels,
+    /// `scales` α per kernel, images of height × width (per channel);
     /// `params`: dict of the `ConvSnnArgs` fields.
     #[new]
     fn new(
-        kernels: PyReadonlyArray3<'_, f64>,
+        kernels: PyReadonlyArrayDyn<'_, f64>,
         scales: PyReadonlyArray1<'_, f64>,
         height: usize,
         width: usize,
@@ -128,18 +130,32 @@ impl PyConvSnn {
         seed: u64,
     ) -> PyResult<Self> {
         let s = kernels.shape();
-        if s[1] != s[2] || s[0] == 0 || s[1] == 0 {
+        let (n, c, k, k2) = match *s {
+            [n, k, k2] => (n, 1, k, k2),
+            [n, c, k, k2] => (n, c, k, k2),
+            _ => (0, 0, 0, 0),
+        };
+        if k != k2 || n == 0 || c == 0 || k == 0 {
             return Err(Error::input(
                 "kernels",
-                format!("must have shape (n_kernels, K, K) with n_kernels, K >= 1, got {s:?}"),
+                format!(
+                    "must have shape (n_kernels, K, K) or (n_kernels, C, K, K) with \
+                     n_kernels, C, K >= 1, got {s:?}"
+                ),
             )
             .into());
         }
         let params = params.into_params(seed)?;
-        let k: Vec<f64> = kernels.as_array().iter().copied().collect();
+        let kv: Vec<f64> = kernels.as_array().iter().copied().collect();
         let scales: Vec<f64> = scales.as_array().iter().copied().collect();
-        let net = ConvSnn::new(params, &k, s[1], &scales, (height, width))?;
+        let net = ConvSnn::with_channels(params, &kv, (c, k), &scales, (height, width))?;
         Ok(Self { net, scales })
+    }
+
+    /// Input channels C.
+    #[getter]
+    fn channels(&self) -> usize {
+        self.net.conv.channels
     }
 
     /// (n_kernels, P, Q) of the convolution layer.
@@ -161,18 +177,19 @@ impl PyConvSnn {
         Array1::from(self.scales.clone()).into_pyarray(py)
     }
 
-    /// Simulates a batch (N, H, W) of brightness images. `carry` (H, W) is the
-    /// accumulator state before the first image (zeros when None). Returns pooled
-    /// counts and backlogs (N, n_kernels, P', Q') uint16, conv spikes per kernel
-    /// (N, n_kernels) uint32, per-image stats (N, 4) uint64 [input spikes, conv
-    /// spikes, pool spikes, synaptic events], and the carry after the last image.
+    /// Simulates a batch (N, H, W) of brightness images, or (N, C, H, W) for C
+    /// channels. `carry` (H, W) or (C, H, W) is the accumulator state before the
+    /// first image (zeros when None). Returns pooled counts and backlogs
+    /// (N, n_kernels, P', Q') uint16, conv spikes per kernel (N, n_kernels) uint32,
+    /// per-image stats (N, 4) uint64 [input spikes, conv spikes, pool spikes,
+    /// synaptic events], and the carry after the last image.
     #[pyo3(signature = (images, carry=None, first_index=0, n_threads=None))]
     #[allow(clippy::type_complexity)]
     fn run<'py>(
         &self,
         py: Python<'py>,
-        images: PyReadonlyArray3<'py, f64>,
-        carry: Option<PyReadonlyArray2<'py, u64>>,
+        images: PyReadonlyArrayDyn<'py, f64>,
+        carry: Option<PyReadonlyArrayDyn<'py, u64>>,
         first_index: u64,
         n_threads: Option<usize>,
     ) -> PyResult<(
@@ -180,7 +197,7 @@ impl PyConvSnn {
         Bound<'py, PyArray4<u16>>,
         Bound<'py, PyArray2<u32>>,
         Bound<'py, PyArray2<u64>>,
-        Bound<'py, PyArray2<u64>>,
+        Bound<'py, PyArrayDyn<u64>>,
     )> {
         let (n, data) = self.images(&images)?;
         self.batch_fits(n)?;
@@ -188,36 +205,73 @@ impl PyConvSnn {
         let net = &self.net;
         let out =
             py.detach(|| with_threads(n_threads, || net.run_batch(&data, &mut c, first_index)))?;
-        let (nk, pp, pq) = self.output_shape();
-        let stats: Vec<u64> = out
-            .stats
-            .iter()
-            .flat_map(|s| {
-                [
-                    s.input_spikes,
-                    s.conv_spikes,
-                    s.pool_spikes,
-                    s.synaptic_events,
-                ]
+        let (pooled, backlog, conv, stats) = self.batch_arrays(py, n, out)?;
+        let carry = ArrayD::from_shape_vec(IxDyn(&self.plane_dims(&[])), c)
+            .map_err(shape_error)?
+            .into_pyarray(py);
+        Ok((pooled, backlog, conv, stats, carry))
+    }
+
+    /// Simulates a batch of frames whose input spikes are given instead of
+    /// encoded: `rasters` uint16 (N, T, H, W), or (N, T, C, H, W) for C channels,
+    /// holds each frame's spike counts per step and input node for its first
+    /// T <= frame_steps steps. Returns pooled counts, backlogs, conv spikes per
+    /// kernel and per-frame stats as `run` does.
+    #[pyo3(signature = (rasters, n_threads=None))]
+    #[allow(clippy::type_complexity)]
+    fn run_rasters<'py>(
+        &self,
+        py: Python<'py>,
+        rasters: PyReadonlyArrayDyn<'py, u16>,
+        n_threads: Option<usize>,
+    ) -> PyResult<(
+        Bound<'py, PyArray4<u16>>,
+        Bound<'py, PyArray4<u16>>,
+        Bound<'py, PyArray2<u32>>,
+        Bound<'py, PyArray2<u64>>,
+    )> {
+        let (n, steps, data) = self.rasters(&rasters)?;
+        self.batch_fits(n)?;
+        let net = &self.net;
+        let out = py.detach(|| with_threads(n_threads, || net.run_batch_rasters(&data, steps)))?;
+        self.batch_arrays(py, n, out)
+    }
+
+    /// Bisection on α over given input rasters (as `run_rasters` takes them); keeps
+    /// the result. Returns (scales, per-kernel rates, mean rate, evaluations). Every
+    /// evaluation runs the whole front-end on the sample.
+    #[pyo3(signature = (rasters, target_rate, per_kernel=false, n_threads=None))]
+    fn calibrate_rasters<'py>(
+        &mut self,
+        py: Python<'py>,
+        rasters: PyReadonlyArrayDyn<'py, u16>,
+        target_rate: f64,
+        per_kernel: bool,
+        n_threads: Option<usize>,
+    ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
+        let (n, steps, data) = self.rasters(&rasters)?;
+        self.batch_fits(n)?;
+        self.check_target(target_rate)?;
+        let mut net = self.net.clone();
+        let opts = CalibrationOptions::new(target_rate, per_kernel);
+        let nk = net.conv.n_kernels;
+        let cal = py.detach(|| {
+            with_threads(n_threads, || {
+                let mut r = net.clone();
+                calibrate(nk, &opts, |s| {
+                    r.conv.set_scales(s)?;
+                    Ok(r.kernel_rates_rasters(&data, steps))
+                })
             })
-            .collect();
-        let (h, w) = (net.conv.height, net.conv.width);
+        })??;
+        net.conv.set_scales(&cal.scales)?;
+        self.net = net;
+        self.scales = cal.scales.clone();
         Ok((
-            Array4::from_shape_vec((n, nk, pp, pq), out.pooled)
-                .map_err(shape_error)?
-                .into_pyarray(py),
-            Array4::from_shape_vec((n, nk, pp, pq), out.backlog)
-                .map_err(shape_error)?
-                .into_pyarray(py),
-            Array2::from_shape_vec((n, nk), out.conv_counts)
-                .map_err(shape_error)?
-                .into_pyarray(py),
-            Array2::from_shape_vec((n, 4), stats)
-                .map_err(shape_error)?
-                .into_pyarray(py),
-            Array2::from_shape_vec((h, w), c)
-                .map_err(shape_error)?
-                .into_pyarray(py),
+            Array1::from(cal.scales).into_pyarray(py),
+            Array1::from(cal.kernel_rates).into_pyarray(py),
+            cal.rate,
+            cal.evaluations,
         ))
     }
 
@@ -227,24 +281,14 @@ impl PyConvSnn {
     fn calibrate<'py>(
         &mut self,
         py: Python<'py>,
-        images: PyReadonlyArray3<'py, f64>,
+        images: PyReadonlyArrayDyn<'py, f64>,
         target_rate: f64,
         per_kernel: bool,
         n_threads: Option<usize>,
     ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
         let (n, data) = self.images(&images)?;
         self.batch_fits(n)?;
-        let max_rate = self.net.params.frame_steps as f64;
-        if !(target_rate > 0.0 && target_rate < max_rate) {
-            return Err(Error::param(
-                "target_rate",
-                format!(
-                    "must be in (0, frame_steps={max_rate}) spikes per neuron per frame, \
-                     got {target_rate}"
-                ),
-            )
-            .into());
-        }
+        self.check_target(target_rate)?;
         let mut net = self.net.clone();
         let opts = CalibrationOptions::new(target_rate, per_kernel);
         let cal = py.detach(|| with_threads(n_threads, || net.calibrate(&data, &opts)))??;
@@ -259,21 +303,22 @@ impl PyConvSnn {
         ))
     }
 
-    /// One frame of one image (H, W) with full recordings; a dict of arrays.
+    /// One frame of one image (H, W), or (C, H, W) for C channels, with full
+    /// recordings; a dict of arrays.
     #[pyo3(signature = (image, carry=None, image_index=0))]
     fn simulate<'py>(
         &self,
         py: Python<'py>,
-        image: PyReadonlyArray2<'py, f64>,
-        carry: Option<PyReadonlyArray2<'py, u64>>,
+        image: PyReadonlyArrayDyn<'py, f64>,
+        carry: Option<PyReadonlyArrayDyn<'py, u64>>,
         image_index: u64,
     ) -> PyResult<Bound<'py, PyDict>> {
         let net = &self.net;
-        let (h, w) = (net.conv.height, net.conv.width);
-        if image.shape() != [h, w] {
+        let want = self.plane_dims(&[]);
+        if image.shape() != want.as_slice() {
             return Err(Error::input(
                 "image",
-                format!("must have shape ({h}, {w}), got {:?}", image.shape()),
+                format!("must have shape {want:?}, got {:?}", image.shape()),
             )
             .into());
         }
@@ -283,10 +328,10 @@ impl PyConvSnn {
         let steps = net.params.frame_steps;
         // The recordings: input (bool), conv spikes (bool) and potentials (f32) per
         // neuron, pool spikes (bool) and charges (f64), for every step.
-        limits::elements_of::<bool>("frame_steps", &[steps, h, w])?;
+        limits::elements_of::<bool>("frame_steps", &[steps, net.n_pixels()])?;
         limits::elements_of::<f32>("frame_steps", &[steps, net.conv.state_len()])?;
         limits::elements_of::<f64>("frame_steps", &[steps, net.pool.len()])?;
-        let mut rec = Raster::new(steps, h * w, &net.conv, &net.pool);
+        let mut rec = Raster::new(steps, net.n_pixels(), &net.conv, &net.pool);
         let (nk, pp, pq) = self.output_shape();
         let (_, cp, cq) = self.conv_shape();
         let (mut pooled, mut backlog, mut cc) =
@@ -309,7 +354,7 @@ impl PyConvSnn {
         let pool4 = (steps, nk, pp, pq);
         d.set_item(
             "input",
-            Array3::from_shape_vec((steps, h, w), rec.input)
+            ArrayD::from_shape_vec(IxDyn(&self.plane_dims(&[steps])), rec.input)
                 .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
@@ -351,7 +396,7 @@ impl PyConvSnn {
         )?;
         d.set_item(
             "carry",
-            Array2::from_shape_vec((h, w), c)
+            ArrayD::from_shape_vec(IxDyn(&want), c)
                 .map_err(shape_error)?
                 .into_pyarray(py),
         )?;
@@ -371,14 +416,83 @@ impl PyConvSnn {
         Ok(())
     }
 
-    /// Owned copy of a (N, H, W) brightness stack of this network's image size.
-    fn images(&self, images: &PyReadonlyArray3<'_, f64>) -> PyResult<(usize, Vec<f64>)> {
+    /// `lead` followed by (H, W) for one channel, (C, H, W) for several.
+    fn plane_dims(&self, lead: &[usize]) -> Vec<usize> {
+        let c = &self.net.conv;
+        let mut d = lead.to_vec();
+        if c.channels > 1 {
+            d.push(c.channels);
+        }
+        d.extend([c.height, c.width]);
+        d
+    }
+
+    fn check_target(&self, target_rate: f64) -> PyResult<()> {
+        let max_rate = self.net.params.frame_steps as f64;
+        if !(target_rate > 0.0 && target_rate < max_rate) {
+            return Err(Error::param(
+                "target_rate",
+                format!(
+                    "must be in (0, frame_steps={max_rate}) spikes per neuron per frame, \
+                     got {target_rate}"
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The arrays `run` returns, from a batch's output.
+    #[allow(clippy::type_complexity)]
+    fn batch_arrays<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        out: BatchOut,
+    ) -> PyResult<(
+        Bound<'py, PyArray4<u16>>,
+        Bound<'py, PyArray4<u16>>,
+        Bound<'py, PyArray2<u32>>,
+        Bound<'py, PyArray2<u64>>,
+    )> {
+        let (nk, pp, pq) = self.output_shape();
+        let stats: Vec<u64> = out
+            .stats
+            .iter()
+            .flat_map(|s| {
+                [
+                    s.input_spikes,
+                    s.conv_spikes,
+                    s.pool_spikes,
+                    s.synaptic_events,
+                ]
+            })
+            .collect();
+        Ok((
+            Array4::from_shape_vec((n, nk, pp, pq), out.pooled)
+                .map_err(shape_error)?
+                .into_pyarray(py),
+            Array4::from_shape_vec((n, nk, pp, pq), out.backlog)
+                .map_err(shape_error)?
+                .into_pyarray(py),
+            Array2::from_shape_vec((n, nk), out.conv_counts)
+                .map_err(shape_error)?
+                .into_pyarray(py),
+            Array2::from_shape_vec((n, 4), stats)
+                .map_err(shape_error)?
+                .into_pyarray(py),
+        ))
+    }
+
+    /// Owned copy of a (N, H, W) (or (N, C, H, W)) brightness stack of this
+    /// network's image size and channels.
+    fn images(&self, images: &PyReadonlyArrayDyn<'_, f64>) -> PyResult<(usize, Vec<f64>)> {
         let s = images.shape();
-        let (h, w) = (self.net.conv.height, self.net.conv.width);
-        if s[1] != h || s[2] != w {
+        let want = self.plane_dims(&[]);
+        if s.len() != want.len() + 1 || s[1..] != want[..] {
             return Err(Error::input(
                 "images",
-                format!("must be {h}x{w} for this network, got {}x{}", s[1], s[2]),
+                format!("must be (N, {want:?}) for this network, got {s:?}"),
             )
             .into());
         }
@@ -387,15 +501,35 @@ impl PyConvSnn {
         Ok((s[0], data))
     }
 
-    fn carry(&self, carry: Option<PyReadonlyArray2<'_, u64>>) -> PyResult<Vec<u64>> {
-        let (h, w) = (self.net.conv.height, self.net.conv.width);
+    /// Owned copy of input rasters (N, T, [C,] H, W) of this network's input; (N, T,
+    /// data).
+    fn rasters(&self, rasters: &PyReadonlyArrayDyn<'_, u16>) -> PyResult<(usize, usize, Vec<u16>)> {
+        let s = rasters.shape();
+        let want = self.plane_dims(&[]);
+        let steps = self.net.params.frame_steps;
+        if s.len() != want.len() + 2 || s[2..] != want[..] || s[1] > steps {
+            return Err(Error::input(
+                "rasters",
+                format!(
+                    "must be (N, T, {want:?}) spike counts with T <= frame_steps={steps}, \
+                     got {s:?}"
+                ),
+            )
+            .into());
+        }
+        limits::elements_of::<u16>("rasters", s)?;
+        Ok((s[0], s[1], rasters.as_array().iter().copied().collect()))
+    }
+
+    fn carry(&self, carry: Option<PyReadonlyArrayDyn<'_, u64>>) -> PyResult<Vec<u64>> {
+        let want = self.plane_dims(&[]);
         match carry {
-            None => Ok(vec![0; h * w]),
+            None => Ok(vec![0; self.net.n_pixels()]),
             Some(c) => {
-                if c.shape() != [h, w] {
+                if c.shape() != want.as_slice() {
                     return Err(Error::input(
                         "carry",
-                        format!("must have shape ({h}, {w}), got {:?}", c.shape()),
+                        format!("must have shape {want:?}, got {:?}", c.shape()),
                     )
                     .into());
                 }

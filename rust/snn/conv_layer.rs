@@ -1,5 +1,6 @@
 //! The convolution layer of docs/algorithms.md §2: one LIF neuron per (kernel a, position p, q),
-//! synapses α_a·w[a, i, j] from its K×K receptive field (negative cells inhibit).
+//! synapses α_a·w[a, c, i, j] from its C×K×K receptive field (negative cells inhibit;
+//! C input channels as in §1.5, one input node per channel and pixel).
 //!
 //! Membrane potentials are f32 laid out position-major, `u[(p·Q + q)·lanes + a]`,
 //! with the kernel count padded to `lanes` (a multiple of 8). The covering
@@ -34,6 +35,8 @@ pub(super) const LANE_GRANULE: usize = 8;
 pub struct ConvLayer {
     pub n_kernels: usize,
     pub lanes: usize,
+    /// Input channels C.
+    pub channels: usize,
     pub k: usize,
     pub stride: usize,
     pub height: usize,
@@ -41,10 +44,10 @@ pub struct ConvLayer {
     pub p_len: usize,
     pub q_len: usize,
     kernels: Vec<f64>,
-    /// α·w as f32, `weights[(i·K + j)·lanes + a]`.
+    /// α·w as f32, `weights[(c·K² + i·K + j)·lanes + a]`.
     weights: Vec<f32>,
     /// The same weights, columns regrouped for delivery:
-    /// `by_col[i·K·lanes + col_slot[j]·lanes + a]`.
+    /// `by_col[(c·K + i)·K·lanes + col_slot[j]·lanes + a]`.
     by_col: Vec<f32>,
     /// Per kernel column j: its slot in a regrouped row (groups j mod s, each in
     /// descending j).
@@ -64,8 +67,9 @@ pub struct ConvLayer {
     /// Per image column x: its covering conv columns as a bit mask of `row_words`
     /// words.
     col_bits: Vec<u64>,
-    /// Per pixel y·W + x: (y, x), so a spike's pixel needs no division.
-    pixel_yx: Vec<(u32, u32)>,
+    /// Per input node (c·H + y)·W + x: (c, y, x), so a spike's node needs no
+    /// division.
+    pixel_yx: Vec<(u32, u32, u32)>,
 }
 
 /// `d += w` on one register's worth of lanes (fixed-size arrays, so the adds
@@ -189,15 +193,35 @@ impl ConvLayer {
         k: usize,
         scales: &[f64],
         stride: usize,
+        size: (usize, usize),
+        threshold: f64,
+        tau: Option<f64>,
+        reset: Reset,
+    ) -> Result<Self> {
+        Self::with_channels(kernels, (1, k), scales, stride, size, threshold, tau, reset)
+    }
+
+    /// `kernels` is (n_kernels, channels, k, k) row-major; `scales` holds α per
+    /// kernel. Input node (c, y, x) is pixel (y, x) of channel c.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_channels(
+        kernels: &[f64],
+        (channels, k): (usize, usize),
+        scales: &[f64],
+        stride: usize,
         (height, width): (usize, usize),
         threshold: f64,
         tau: Option<f64>,
         reset: Reset,
     ) -> Result<Self> {
-        if k == 0 || kernels.is_empty() || kernels.len() % (k * k) != 0 {
+        if channels == 0 {
+            return Err(Error::param("channels", "must be >= 1, got 0"));
+        }
+        let cells = channels.checked_mul(k * k).unwrap_or(0);
+        if k == 0 || cells == 0 || kernels.is_empty() || kernels.len() % cells != 0 {
             return Err(Error::input(
                 "kernels",
-                "must have shape (n_kernels, K, K) with n_kernels >= 1 and K >= 1",
+                "must have shape (n_kernels, C, K, K) with n_kernels >= 1 and K >= 1",
             ));
         }
         if kernels.iter().any(|v| !v.is_finite()) {
@@ -226,15 +250,15 @@ impl ConvLayer {
                 ));
             }
         }
-        let n_kernels = kernels.len() / (k * k);
+        let n_kernels = kernels.len() / cells;
         let lanes = n_kernels.div_ceil(LANE_GRANULE) * LANE_GRANULE;
         let p_len = (height - k) / stride + 1;
         let q_len = (width - k) / stride + 1;
         // Pixels and neurons are indexed with u32; every per-network buffer (carry,
         // potentials, spike lists, weights) must fit the allocation budget.
-        let pixels = limits::elements_of::<u64>("images", &[height, width])?;
+        let pixels = limits::elements_of::<(u32, u32, u32)>("images", &[channels, height, width])?;
         let neurons = limits::elements_of::<(u32, u32)>("kernels", &[p_len, q_len, lanes])?;
-        limits::elements_of::<f32>("kernel_size", &[k, k, lanes])?;
+        limits::elements_of::<f32>("kernel_size", &[channels, k, k, lanes])?;
         if pixels > u32::MAX as usize || neurons > u32::MAX as usize {
             return Err(Error::too_large(
                 "images",
@@ -269,6 +293,7 @@ impl ConvLayer {
         let mut layer = Self {
             n_kernels,
             lanes,
+            channels,
             k,
             stride,
             height,
@@ -276,8 +301,8 @@ impl ConvLayer {
             p_len,
             q_len,
             kernels: kernels.to_vec(),
-            weights: vec![0.0; k * k * lanes],
-            by_col: vec![0.0; k * k * lanes],
+            weights: vec![0.0; cells * lanes],
+            by_col: vec![0.0; cells * lanes],
             col_slot,
             col_run,
             threshold: threshold as f32,
@@ -287,8 +312,11 @@ impl ConvLayer {
             cols,
             row_words,
             col_bits,
-            pixel_yx: (0..height * width)
-                .map(|px| ((px / width) as u32, (px % width) as u32))
+            pixel_yx: (0..channels * height * width)
+                .map(|px| {
+                    let (c, yx) = (px / (height * width), px % (height * width));
+                    (c as u32, (yx / width) as u32, (yx % width) as u32)
+                })
                 .collect(),
         };
         layer.set_scales(scales)?;
@@ -314,9 +342,10 @@ impl ConvLayer {
             ));
         }
         let kk = self.k * self.k;
+        let cells = self.channels * kk;
         for (a, &alpha) in scales.iter().enumerate() {
-            for c in 0..kk {
-                let w = (alpha * self.kernels[a * kk + c]) as f32;
+            for c in 0..cells {
+                let w = (alpha * self.kernels[a * cells + c]) as f32;
                 if !w.is_finite() {
                     return Err(Error::param(
                         "scale",
@@ -324,14 +353,15 @@ impl ConvLayer {
                     ));
                 }
                 self.weights[c * self.lanes + a] = w;
-                let (i, j) = (c / self.k, c % self.k);
-                self.by_col[(i * self.k + self.col_slot[j]) * self.lanes + a] = w;
+                // Row (channel, i) of the regrouped table: ch·K + i = c / K.
+                let (row, j) = (c / self.k, c % self.k);
+                self.by_col[(row * self.k + self.col_slot[j]) * self.lanes + a] = w;
             }
         }
         Ok(())
     }
 
-    /// The f32 weight α_a·w[a, c] of kernel `a`, cell `c` = i·K + j.
+    /// The f32 weight α_a·w[a, c] of kernel `a`, cell `c` = ch·K² + i·K + j.
     #[inline]
     pub fn weight(&self, a: usize, c: usize) -> f32 {
         self.weights[c * self.lanes + a]
@@ -374,25 +404,31 @@ impl ConvLayer {
         }
     }
 
-    /// Event-driven delivery of one input spike at pixel (y, x): per covering conv
-    /// row, one contiguous run of weights added to the contiguous potentials of the
-    /// covering positions, `LANE_GRANULE` lanes at a time.
+    /// Event-driven delivery of one input spike at pixel (y, x) of channel `c`: per
+    /// covering conv row, one contiguous run of weights added to the contiguous
+    /// potentials of the covering positions, `LANE_GRANULE` lanes at a time.
     #[inline(always)]
-    pub fn deliver(&self, u: &mut [f32], y: usize, x: usize) {
+    pub fn deliver(&self, u: &mut [f32], c: usize, y: usize, x: usize) {
         let (p0, p1) = self.rows[y];
         let (w_off, u_off, len) = self.col_run[x];
         let (kl, s, row) = (self.k * self.lanes, self.stride, self.q_len * self.lanes);
+        let w_off = w_off + c * self.k * kl;
         for p in p0..p1 {
             let wrun = &self.by_col[(y - p * s) * kl + w_off..][..len];
             add_run(&mut u[p * row + u_off..][..len], wrun);
         }
     }
 
-    /// (y, x) of pixel y·W + x.
+    /// (c, y, x) of input node (c·H + y)·W + x.
     #[inline(always)]
-    pub fn pixel(&self, px: usize) -> (usize, usize) {
-        let (y, x) = self.pixel_yx[px];
-        (y as usize, x as usize)
+    pub fn pixel(&self, px: usize) -> (usize, usize, usize) {
+        let (c, y, x) = self.pixel_yx[px];
+        (c as usize, y as usize, x as usize)
+    }
+
+    /// Input nodes: C·H·W.
+    pub fn n_inputs(&self) -> usize {
+        self.channels * self.height * self.width
     }
 
     /// Words of a bit set over conv positions: `row_words` per conv row, bit q of
@@ -530,7 +566,7 @@ mod tests {
         let mut u = vec![0f32; layer.state_len()];
         for y in 0..7 {
             for x in 0..8 {
-                layer.deliver(&mut u, y, x);
+                layer.deliver(&mut u, 0, y, x);
             }
         }
         let s0: f64 = kernels[..9].iter().sum();
@@ -571,7 +607,7 @@ mod tests {
                 for x in 0..w {
                     let mut u = vec![0f32; layer.state_len()];
                     let mut marked = vec![0; layer.position_words()];
-                    layer.deliver(&mut u, y, x);
+                    layer.deliver(&mut u, 0, y, x);
                     layer.mark(&mut marked, y, x);
                     for p in 0..layer.p_len {
                         for q in 0..layer.q_len {
@@ -605,7 +641,7 @@ mod tests {
         for (reset, expect) in [(Reset::Subtract, 0.7f32), (Reset::Zero, 0.0)] {
             let layer = mk(reset);
             let mut u = vec![0f32; layer.state_len()];
-            layer.deliver(&mut u, 0, 0);
+            layer.deliver(&mut u, 0, 0, 0);
             let mut spikes = Vec::with_capacity(layer.state_len());
             let mut marked = vec![0; layer.position_words()];
             layer.mark(&mut marked, 0, 0);
@@ -652,5 +688,61 @@ mod tests {
             Reset::Subtract,
         );
         assert!(matches!(e, Err(Error::InvalidInput { name: "scale", .. })));
+    }
+
+    #[test]
+    fn channels_deliver_their_own_kernel_planes() {
+        // Two channels: a spike of channel c at (y, x) adds α·w[a, c, y − p·s, x − q·s]
+        // to every covering position, and one channel reproduces `new`.
+        let (k, stride, (h, w)) = (3, 2, (7, 9));
+        let kernels: Vec<f64> = (0..2 * 2 * k * k).map(|v| v as f64 * 0.25 - 2.0).collect();
+        let layer = ConvLayer::with_channels(
+            &kernels,
+            (2, k),
+            &[1.0, 0.5],
+            stride,
+            (h, w),
+            1.0,
+            None,
+            Reset::Subtract,
+        )
+        .unwrap();
+        assert_eq!(layer.n_inputs(), 2 * h * w);
+        for px in 0..layer.n_inputs() {
+            let (c, y, x) = layer.pixel(px);
+            assert_eq!(px, (c * h + y) * w + x);
+            let mut u = vec![0f32; layer.state_len()];
+            layer.deliver(&mut u, c, y, x);
+            for p in 0..layer.p_len {
+                for q in 0..layer.q_len {
+                    let inside = (p * stride..p * stride + k).contains(&y)
+                        && (q * stride..q * stride + k).contains(&x);
+                    for (a, alpha) in [(0, 1.0), (1, 0.5)] {
+                        let want = if inside {
+                            let cell = (y - p * stride) * k + (x - q * stride);
+                            (alpha * kernels[(a * 2 + c) * k * k + cell]) as f32
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(layer.potential(&u, a, p, q), want, "px={px} a={a}");
+                    }
+                }
+            }
+        }
+        let one =
+            ConvLayer::new(&kernels[..9], k, &[1.0], 1, (h, w), 1.0, None, Reset::Zero).unwrap();
+        let same = ConvLayer::with_channels(
+            &kernels[..9],
+            (1, k),
+            &[1.0],
+            1,
+            (h, w),
+            1.0,
+            None,
+            Reset::Zero,
+        )
+        .unwrap();
+        assert_eq!(one.by_col, same.by_col);
+        assert_eq!(one.pixel_yx, same.pixel_yx);
     }
 }

@@ -18,7 +18,10 @@ pub mod sample;
 pub use calibrate::{calibrate, calibrate_with, Calibration, CalibrationOptions, Request};
 pub use conv_layer::{ConvLayer, Reset};
 pub use encoder::{Encoding, InputEncoder};
-pub use network::{BatchOut, ConvSnn, ConvSnnParams, FrameOut, FrameStats, NoRecord, Recorder};
+pub use network::{
+    BatchOut, ConvSnn, ConvSnnParams, CountRaster, FrameOut, FrameStats, InputSpikes, NoRecord,
+    Recorder,
+};
 pub use pool::{pool_raster, PoolLayer};
 pub use raster::Raster;
 pub use sample::CalibrationSample;

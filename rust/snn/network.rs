@@ -11,6 +11,10 @@
 //! 4. those spikes reach the pooling neurons in the same step (no synaptic delay),
 //!    which then fire and reset.
 //!
+//! The input spikes come from an [`InputSpikes`] source: the encoder of an image (the
+//! usual case), or a given raster of spike counts per step and input node (for
+//! input that already is spikes, such as the events of an event camera).
+//!
 //! The network state (conv potentials, pool charges) starts at zero in every frame —
 //! only the encoder carry runs from frame to frame, as docs/algorithms.md §2 says — so frames can be
 //! simulated on any thread once each frame's starting carry is known (it is, in
@@ -104,12 +108,63 @@ pub trait Recorder {
 pub struct NoRecord;
 impl Recorder for NoRecord {}
 
+/// Where the input spikes of a frame come from.
+pub trait InputSpikes {
+    /// Steps at the start of the frame during which input arrives.
+    fn active_steps(&self) -> usize;
+    /// Replaces the contents of `spikes` with the input nodes (c·H + y)·W + x
+    /// spiking at step `t` (< `active_steps`), in ascending order; a node that
+    /// spikes n times in the step appears n times in a row.
+    fn step(&mut self, t: usize, spikes: &mut Vec<u32>);
+}
+
+/// The encoder of one image as an input source.
+struct Encoded<'a>(&'a mut InputEncoder, usize);
+
+impl InputSpikes for Encoded<'_> {
+    #[inline(always)]
+    fn active_steps(&self) -> usize {
+        self.1
+    }
+    #[inline(always)]
+    fn step(&mut self, _t: usize, spikes: &mut Vec<u32>) {
+        self.0.step(spikes)
+    }
+}
+
+/// A given input raster: spike counts per step and input node,
+/// `counts[t·nodes + node]` for the first `counts.len() / nodes` steps.
+pub struct CountRaster<'a> {
+    pub counts: &'a [u16],
+    pub nodes: usize,
+}
+
+impl InputSpikes for CountRaster<'_> {
+    fn active_steps(&self) -> usize {
+        self.counts.len().checked_div(self.nodes).unwrap_or(0)
+    }
+    fn step(&mut self, t: usize, spikes: &mut Vec<u32>) {
+        spikes.clear();
+        let row = &self.counts[t * self.nodes..(t + 1) * self.nodes];
+        for (px, &n) in row.iter().enumerate() {
+            for _ in 0..n {
+                spikes.push(px as u32);
+            }
+        }
+    }
+}
+
 /// Per-thread buffers, allocated once and reused for every frame.
 pub struct Scratch {
+    encoder: InputEncoder,
+    buffers: Buffers,
+}
+
+/// The network's buffers (all but the encoder).
+struct Buffers {
     u: Vec<f32>,
     v: Vec<u64>,
-    encoder: InputEncoder,
-    /// Spiking pixels / conv neurons of the current step.
+    /// Spiking input nodes / conv neurons of the current step.
     input_spikes: Vec<u32>,
     conv_spikes: Vec<(u32, u32)>,
     /// Conv positions whose neurons must be tested this step (bit set).
@@ -154,10 +209,22 @@ impl ConvSnn {
         scales: &[f64],
         size: (usize, usize),
     ) -> Result<Self> {
+        Self::with_channels(params, kernels, (1, k), scales, size)
+    }
+
+    /// `kernels` (n, channels, k, k) row-major, `scales` α per kernel, images of
+    /// `channels` planes of `size`.
+    pub fn with_channels(
+        params: ConvSnnParams,
+        kernels: &[f64],
+        (channels, k): (usize, usize),
+        scales: &[f64],
+        size: (usize, usize),
+    ) -> Result<Self> {
         params.validate()?;
-        let conv = ConvLayer::new(
+        let conv = ConvLayer::with_channels(
             kernels,
-            k,
+            (channels, k),
             scales,
             params.stride,
             size,
@@ -174,22 +241,39 @@ impl ConvSnn {
         Ok(Self { params, conv, pool })
     }
 
+    /// Input nodes: one per channel and pixel.
     pub fn n_pixels(&self) -> usize {
-        self.conv.height * self.conv.width
+        self.conv.n_inputs()
     }
 
     pub fn scratch(&self) -> Scratch {
         let encoder =
             InputEncoder::new(self.params.encoding, self.params.max_rate, self.n_pixels());
         Scratch {
-            u: vec![0.0; self.conv.state_len()],
-            v: vec![0; self.pool.len()],
-            input_spikes: encoder.spike_buffer(),
-            conv_spikes: Vec::with_capacity(self.conv.state_len()),
-            marked: vec![0; self.conv.position_words()],
-            owed: vec![0; self.pool.len().div_ceil(64)],
+            buffers: Buffers {
+                u: vec![0.0; self.conv.state_len()],
+                v: vec![0; self.pool.len()],
+                input_spikes: encoder.spike_buffer(),
+                conv_spikes: Vec::with_capacity(self.conv.state_len()),
+                marked: vec![0; self.conv.position_words()],
+                owed: vec![0; self.pool.len().div_ceil(64)],
+            },
             encoder,
         }
+    }
+
+    /// Simulates one frame whose input spikes are given (`raster.counts`: steps ×
+    /// input nodes, at most `frame_steps` steps) instead of encoded from an image;
+    /// otherwise as [`ConvSnn::run_frame`]. Outputs are added to `out`.
+    pub fn run_frame_raster<R: Recorder>(
+        &self,
+        raster: CountRaster<'_>,
+        scratch: &mut Scratch,
+        out: FrameOut<'_>,
+        rec: &mut R,
+    ) -> FrameStats {
+        let mut input = raster;
+        self.frame_loop::<false, _, R>(&mut input, &mut scratch.buffers, out, rec)
     }
 
     /// Simulates one frame of image `g` starting from encoder state `carry`
@@ -230,8 +314,9 @@ impl ConvSnn {
         self.run_frame_generic::<true, R>(g, carry, image_index, scratch, out, rec)
     }
 
-    /// The step loop. No allocation: all state lives in `scratch` and `out`.
-    /// `AVX2` selects intrinsics: only true when compiled for and run on AVX2.
+    /// One frame of an encoded image. No allocation: all state lives in `scratch`
+    /// and `out`. `AVX2` selects intrinsics: only true when compiled for and run on
+    /// AVX2.
     #[inline(always)]
     fn run_frame_generic<const AVX2: bool, R: Recorder>(
         &self,
@@ -242,32 +327,48 @@ impl ConvSnn {
         out: FrameOut<'_>,
         rec: &mut R,
     ) -> FrameStats {
-        let Scratch {
+        let Scratch { encoder, buffers } = scratch;
+        encoder.begin_frame(g, carry, image_index);
+        let mut input = Encoded(encoder, self.params.active_steps);
+        let st = self.frame_loop::<AVX2, _, R>(&mut input, buffers, out, rec);
+        encoder.end_frame(carry);
+        st
+    }
+
+    /// The step loop over the input of `input`.
+    #[inline(always)]
+    fn frame_loop<const AVX2: bool, I: InputSpikes, R: Recorder>(
+        &self,
+        input: &mut I,
+        buffers: &mut Buffers,
+        out: FrameOut<'_>,
+        rec: &mut R,
+    ) -> FrameStats {
+        let Buffers {
             u,
             v,
-            encoder,
             input_spikes,
             conv_spikes,
             marked,
             owed,
-        } = scratch;
+        } = buffers;
         let (conv, pool) = (&self.conv, &self.pool);
         u.fill(0.0);
         v.fill(0);
         marked.fill(0);
         owed.fill(0);
-        encoder.begin_frame(g, carry, image_index);
+        let active_steps = input.active_steps();
         let mut st = FrameStats::default();
         let mut fan_out = 0u64;
         let mut pooled_events = 0u64;
         for t in 0..self.params.frame_steps {
             conv.leak(u);
-            if t < self.params.active_steps {
-                encoder.step(input_spikes);
+            if t < active_steps {
+                input.step(t, input_spikes);
                 for &px in input_spikes.iter() {
                     let px = px as usize;
-                    let (y, x) = conv.pixel(px);
-                    conv.deliver(u, y, x);
+                    let (c, y, x) = conv.pixel(px);
+                    conv.deliver(u, c, y, x);
                     conv.mark(marked, y, x);
                     fan_out += conv.fan_out(y, x) as u64;
                     rec.input(t, px);
@@ -310,9 +411,53 @@ impl ConvSnn {
         for (b, &c) in out.backlog.iter_mut().zip(v.iter()) {
             *b = PoolLayer::backlog(c) as u16;
         }
-        encoder.end_frame(carry);
         st.synaptic_events = fan_out + pooled_events;
         st
+    }
+
+    /// Simulates a batch of frames whose input spikes are given: `rasters` holds
+    /// `n` rasters of `steps` × input nodes spike counts, image-major. Results are
+    /// the same for any number of threads.
+    pub fn run_batch_rasters(&self, rasters: &[u16], steps: usize) -> BatchOut {
+        let per_frame = steps * self.n_pixels();
+        let n = rasters.len().checked_div(per_frame).unwrap_or(0);
+        let per = self.pool.len();
+        let nk = self.conv.n_kernels;
+        let mut out = BatchOut {
+            pooled: vec![0; n * per],
+            backlog: vec![0; n * per],
+            conv_counts: vec![0; n * nk],
+            stats: vec![FrameStats::default(); n],
+        };
+        out.pooled
+            .par_chunks_mut(per.max(1))
+            .zip(out.backlog.par_chunks_mut(per.max(1)))
+            .zip(out.conv_counts.par_chunks_mut(nk))
+            .zip(out.stats.par_iter_mut())
+            .enumerate()
+            .for_each_init(
+                || self.scratch(),
+                |scratch, (i, (((pooled, backlog), conv_counts), stats))| {
+                    let raster = CountRaster {
+                        counts: &rasters[i * per_frame..(i + 1) * per_frame],
+                        nodes: self.n_pixels(),
+                    };
+                    let frame = FrameOut {
+                        pooled,
+                        backlog,
+                        conv_counts,
+                    };
+                    *stats = self.run_frame_raster(raster, scratch, frame, &mut NoRecord);
+                },
+            );
+        out
+    }
+
+    /// Mean conv spikes per neuron per frame for each kernel over a batch of given
+    /// input rasters (see [`ConvSnn::run_batch_rasters`]).
+    pub fn kernel_rates_rasters(&self, rasters: &[u16], steps: usize) -> Vec<f64> {
+        let out = self.run_batch_rasters(rasters, steps);
+        self.rates_of(&out)
     }
 
     /// Simulates a batch of images `(n, h, w)` in parallel (rayon, current pool).
@@ -380,6 +525,11 @@ impl ConvSnn {
     pub fn kernel_rates(&self, images: &[f64], carry: &[u64]) -> Vec<f64> {
         let mut c = carry.to_vec();
         let out = self.run_batch(images, &mut c, 0);
+        self.rates_of(&out)
+    }
+
+    /// Mean conv spikes per neuron per frame for each kernel of a batch's output.
+    fn rates_of(&self, out: &BatchOut) -> Vec<f64> {
         let nk = self.conv.n_kernels;
         let n = out.stats.len();
         let mut totals = vec![0u64; nk];
@@ -542,12 +692,14 @@ mod tests {
             if t < net.params.active_steps {
                 enc.step(&mut spikes);
                 for &px in &spikes {
-                    let (y, x) = (px as usize / c.width, px as usize % c.width);
+                    let (hw, px) = (c.height * c.width, px as usize);
+                    let (ch, y, x) = (px / hw, px % hw / c.width, px % c.width);
                     for p in 0..c.p_len {
                         for q in 0..c.q_len {
                             if (p * s..p * s + k).contains(&y) && (q * s..q * s + k).contains(&x) {
                                 for a in 0..nk {
-                                    let w = c.weight(a, (y - p * s) * k + x - q * s);
+                                    let cell = ch * k * k + (y - p * s) * k + x - q * s;
+                                    let w = c.weight(a, cell);
                                     u[(a * c.p_len + p) * c.q_len + q] += w;
                                 }
                             }
@@ -580,14 +732,20 @@ mod tests {
             state = crate::rng::mix64(state);
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        for (k, stride, (h, w), tau) in [(3, 1, (7, 150), Some(4.0)), (4, 3, (10, 200), None)] {
+        for (k, stride, (h, w), tau, ch) in [
+            (3, 1, (7, 150), Some(4.0), 1),
+            (4, 3, (10, 200), None, 1),
+            (3, 2, (9, 70), Some(6.0), 2),
+            (4, 1, (8, 9), None, 3),
+        ] {
             let nk = 3;
-            let kernels: Vec<f64> = (0..nk * k * k).map(|_| rnd() - 0.25).collect();
-            let g: Vec<f64> = (0..h * w).map(|_| rnd()).collect();
+            let kernels: Vec<f64> = (0..nk * ch * k * k).map(|_| rnd() - 0.25).collect();
+            let g: Vec<f64> = (0..ch * h * w).map(|_| rnd()).collect();
             let mut p = params(tau);
             p.stride = stride;
             p.pool = 2;
-            let net = ConvSnn::new(p, &kernels, k, &[0.9, 0.6, 2.5], (h, w)).unwrap();
+            let net =
+                ConvSnn::with_channels(p, &kernels, (ch, k), &[0.9, 0.6, 2.5], (h, w)).unwrap();
             let mut s = net.scratch();
             let per = net.pool.len();
             let (mut pooled, mut backlog, mut cc) = (vec![0; per], vec![0; per], vec![0; nk]);
@@ -598,7 +756,7 @@ mod tests {
             );
             net.run_frame(
                 &g,
-                &mut vec![0; h * w],
+                &mut vec![0; ch * h * w],
                 0,
                 &mut s,
                 FrameOut {
@@ -664,5 +822,73 @@ mod tests {
             assert_eq!(st, one.3[i]);
         }
         assert_eq!(c, one.4);
+    }
+
+    #[test]
+    fn a_given_raster_runs_exactly_as_its_encoded_image() {
+        // The input spikes the encoder produced, handed back as a count raster, give
+        // the same frame; a raster with several spikes per node and step delivers
+        // each of them.
+        let (h, w, ch, k, nk) = (9, 10, 2, 3, 4);
+        let mut state = 7u64;
+        let mut rnd = || {
+            state = crate::rng::mix64(state);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let kernels: Vec<f64> = (0..nk * ch * k * k).map(|_| rnd() - 0.3).collect();
+        let images: Vec<f64> = (0..3 * ch * h * w).map(|_| rnd()).collect();
+        let mut p = params(Some(8.0));
+        p.pool = 2;
+        p.encoding = Encoding::Bernoulli { seed: 4 };
+        let net = ConvSnn::with_channels(p, &kernels, (ch, k), &[0.6; 4], (h, w)).unwrap();
+        let nodes = net.n_pixels();
+        let per = net.pool.len();
+        let mut s = net.scratch();
+        let mut rasters = Vec::new();
+        let mut want = Vec::new();
+        for (i, g) in images.chunks_exact(nodes).enumerate() {
+            let mut rec = crate::snn::Raster::new(p.frame_steps, nodes, &net.conv, &net.pool);
+            let (mut pooled, mut backlog, mut cc) = (vec![0; per], vec![0; per], vec![0; nk]);
+            let st = net.run_frame(
+                g,
+                &mut vec![0; nodes],
+                i as u64,
+                &mut s,
+                FrameOut {
+                    pooled: &mut pooled,
+                    backlog: &mut backlog,
+                    conv_counts: &mut cc,
+                },
+                &mut rec,
+            );
+            rasters.extend(
+                rec.input[..p.active_steps * nodes]
+                    .iter()
+                    .map(|&b| u16::from(b)),
+            );
+            want.push((pooled, backlog, cc, st));
+        }
+        let out = net.run_batch_rasters(&rasters, p.active_steps);
+        for (i, (pooled, backlog, cc, st)) in want.iter().enumerate() {
+            assert!(st.conv_spikes > 0);
+            assert_eq!(&out.pooled[i * per..(i + 1) * per], &pooled[..]);
+            assert_eq!(&out.backlog[i * per..(i + 1) * per], &backlog[..]);
+            assert_eq!(&out.conv_counts[i * nk..(i + 1) * nk], &cc[..]);
+            assert_eq!(out.stats[i], *st);
+        }
+        // Doubling every count doubles the input; spikes in a step follow node order.
+        let doubled: Vec<u16> = rasters[..p.active_steps * nodes]
+            .iter()
+            .map(|&c| 2 * c)
+            .collect();
+        let two = net.run_batch_rasters(&doubled, p.active_steps);
+        assert_eq!(two.stats[0].input_spikes, 2 * want[0].3.input_spikes);
+        let mut spikes = Vec::new();
+        CountRaster {
+            counts: &[0, 2, 1, 0, 3, 0],
+            nodes: 3,
+        }
+        .step(1, &mut spikes);
+        assert_eq!(spikes, vec![1, 1, 1]);
     }
 }

@@ -44,7 +44,8 @@ pub struct CalibrationSample<'a> {
     n: usize,
     /// u64 words per image row of a raster.
     words: usize,
-    /// Words of one image's raster: `active_steps` bit planes.
+    /// Words of one image's raster: `active_steps` bit planes, each of C·H rows
+    /// (channel-major).
     raster_len: usize,
     /// Every image's raster, or empty when they are encoded in each evaluation.
     rasters: Vec<u64>,
@@ -74,8 +75,12 @@ struct Geometry<'a> {
     p_len: usize,
     q_len: usize,
     words: usize,
-    /// Words of one bit plane (height × words).
+    /// Words of one bit plane (channels × height × words).
     plane: usize,
+    /// Image rows per channel.
+    height: usize,
+    /// Cells of one kernel channel (K²).
+    kk: usize,
     active_steps: usize,
     frame_steps: usize,
     threshold: f32,
@@ -99,10 +104,10 @@ impl<'a> CalibrationSample<'a> {
     /// evaluation even when the rasters would fit.
     pub fn with_cache(net: &'a ConvSnn, images: &'a [f64], cache: bool) -> Result<Self> {
         let (h, w) = (net.conv.height, net.conv.width);
-        let hw = h * w;
+        let hw = net.n_pixels();
         let n = images.len().checked_div(hw).unwrap_or(0);
         let words = w.div_ceil(64);
-        let raster_len = net.params.active_steps * h * words;
+        let raster_len = net.params.active_steps * net.conv.channels * h * words;
         let cache = cache
             && limits::elements_of::<u64>("images", &[n, raster_len])
                 .is_ok_and(|e| e.saturating_mul(8) <= limits::alloc_budget() / CACHE_SHARE);
@@ -164,19 +169,19 @@ impl<'a> CalibrationSample<'a> {
     /// Encodes image i's input spikes into `out` (zeroed, `raster_len` words).
     fn encode(&self, i: usize, s: &mut Scratch, out: &mut [u64]) {
         let hw = self.net.n_pixels();
-        let w = self.net.conv.width;
+        let h = self.net.conv.height;
         let g = &self.images[i * hw..(i + 1) * hw];
         if !self.starts.is_empty() {
             s.carry.copy_from_slice(&self.starts[i * hw..(i + 1) * hw]);
         }
         s.encoder.begin_frame(g, &s.carry, i as u64);
-        let plane = self.net.conv.height * self.words;
+        let plane = self.net.conv.channels * h * self.words;
         for t in 0..self.net.params.active_steps {
             s.encoder.step(&mut s.spikes);
             let p = &mut out[t * plane..(t + 1) * plane];
             for &px in &s.spikes {
-                let (y, x) = (px as usize / w, px as usize % w);
-                p[y * self.words + x / 64] |= 1u64 << (x % 64);
+                let (c, y, x) = self.net.conv.pixel(px as usize);
+                p[(c * h + y) * self.words + x / 64] |= 1u64 << (x % 64);
             }
         }
     }
@@ -189,7 +194,9 @@ impl<'a> CalibrationSample<'a> {
             p_len: c.p_len,
             q_len: c.q_len,
             words: self.words,
-            plane: c.height * self.words,
+            plane: c.channels * c.height * self.words,
+            height: c.height,
+            kk: c.k * c.k,
             active_steps: self.net.params.active_steps,
             frame_steps: self.net.params.frame_steps,
             threshold: c.threshold(),
@@ -216,7 +223,7 @@ impl<'a> CalibrationSample<'a> {
     pub fn rates(&mut self, req: &Request<'_>) -> Result<Vec<f64>> {
         self.layer.set_scales(req.scales)?;
         let nk = self.layer.n_kernels;
-        let kk = self.layer.k * self.layer.k;
+        let kk = self.layer.channels * self.layer.k * self.layer.k;
         // Needed kernels in groups of at most MAX_CHUNKS·LANE_GRANULE lanes, each with its
         // weights packed as rows of `chunks` registers per kernel cell.
         let kernels: Vec<usize> = (0..nk).filter(|&a| req.needed[a]).collect();
@@ -504,7 +511,11 @@ fn count_events<L: Lanes, const C: usize>(
         }
         if t < geo.active_steps {
             let plane = &raster[t * geo.plane..(t + 1) * geo.plane];
-            for (y, row) in plane.chunks_exact(geo.words).enumerate() {
+            for (r, row) in plane.chunks_exact(geo.words).enumerate() {
+                // Row r of the plane is row y of channel c; that channel's cells
+                // start at c·K² in the weights.
+                let (c, y) = (r / geo.height, r % geo.height);
+                let base = c * geo.kk;
                 let (p0, p1) = geo.rows[y];
                 if p0 == p1 {
                     continue;
@@ -529,18 +540,18 @@ fn count_events<L: Lanes, const C: usize>(
                                 && y < p0 * s + k
                                 && x >= (q1 - 1) * s
                                 && x < q0 * s + k
-                                && wl.len() == k * k
+                                && base + k * k <= wl.len()
                                 && u.len() == n_pos
                         );
                         let nq = q1 - q0;
                         // SAFETY: position (p, q) for p in [p0, p1), q in [q0, q1) lies in
-                        // [0, P·Q) = u's range, and the cell it sees, (y − p·s)·K + x − q·s,
-                        // in [0, K²) = wl's range (both asserted above). Each next q is one
-                        // position on and s cells back; each next p, Q positions on and
-                        // s·K cells back.
+                        // [0, P·Q) = u's range, and the cell it sees, base + (y − p·s)·K +
+                        // x − q·s, in [base, base + K²) ⊆ wl's range (both asserted above).
+                        // Each next q is one position on and s cells back; each next p, Q
+                        // positions on and s·K cells back.
                         unsafe {
                             let mut up_row = u.as_mut_ptr().add(p0 * geo.q_len + q0);
-                            let mut wp_row = wl.as_ptr().add((y - p0 * s) * k + x - q0 * s);
+                            let mut wp_row = wl.as_ptr().add(base + (y - p0 * s) * k + x - q0 * s);
                             for _ in p0..p1 {
                                 let (mut up, mut wp) = (up_row, wp_row);
                                 for _ in 0..nq {
@@ -822,5 +833,37 @@ mod tests {
             .unwrap()
         };
         assert_eq!(run(1), run(3));
+    }
+
+    #[test]
+    fn channels_calibrate_as_the_full_front_end() {
+        // Several input channels: the counts-only simulation reads channel-major bit
+        // planes and each channel's weights, and gives the reference's α.
+        let mut r = Rnd(23);
+        let mut cases = 0;
+        for (h, w, k, nk, stride, ch, encoding) in [
+            (
+                10,
+                11,
+                3,
+                5,
+                1,
+                2,
+                Encoding::Accumulator { reset_carry: false },
+            ),
+            (9, 70, 4, 9, 2, 3, Encoding::Bernoulli { seed: 3 }),
+        ] {
+            let kernels: Vec<f64> = (0..nk * ch * k * k).map(|_| r.next() * 1.3 - 0.3).collect();
+            let imgs = images(&mut r, 11 * ch, h, w);
+            let p = params(stride, encoding, Some(6.0), Reset::Subtract);
+            let net = ConvSnn::with_channels(p, &kernels, (ch, k), &vec![1.0; nk], (h, w)).unwrap();
+            for per_kernel in [false, true] {
+                let o = CalibrationOptions::new(1.0, per_kernel);
+                let want = reference(&net, &imgs, &o).unwrap();
+                assert_eq!(net.calibrate(&imgs, &o).unwrap(), want);
+                cases += 1;
+            }
+        }
+        assert_eq!(cases, 4);
     }
 }

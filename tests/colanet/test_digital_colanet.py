@@ -7,7 +7,7 @@ import pytest
 
 import snnconv
 from snnconv import DigitalCoLaNET
-from snnconv.exceptions import NotFittedError
+from snnconv.exceptions import DataError, NotFittedError
 
 
 def _weight(W: np.ndarray, w_min: float, w_max: float) -> np.ndarray:
@@ -185,12 +185,12 @@ def test_bad_inputs_are_named():
         m.fit(np.full((2, 3), np.nan), [0, 1])
     with pytest.raises(ValueError, match="2 classes"):
         m.fit(np.ones((2, 3)), [0, 0])
-    with pytest.raises(ValueError, match="classes"):
-        DigitalCoLaNET().partial_fit(np.ones((2, 3)), [0, 1])
+    with pytest.raises(DataError, match="2 classes"):
+        DigitalCoLaNET().partial_fit(np.ones((2, 3)), [0, 0])  # no classes=: the batch's
     m.fit(np.ones((2, 3)), [0, 1])
     with pytest.raises(ValueError, match="3 features"):
         m.predict(np.ones((2, 4)))
-    with pytest.raises(ValueError, match="not among classes_"):
+    with pytest.raises(DataError, match="not among classes_"):
         m.partial_fit(np.ones((1, 3)), [7])
     with pytest.raises(NotFittedError, match="not fitted"):
         DigitalCoLaNET().predict(np.ones((1, 3)))

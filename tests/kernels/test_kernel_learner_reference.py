@@ -160,3 +160,86 @@ def test_default_pipeline_matches_reference_on_dense_and_random_images(kind):
     np.testing.assert_allclose(learner.all_kernels_, w, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(learner.fired_, fired)
     assert learner.stats_[:, :2].sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("n", "c", "h", "w", "k", "nk", "s", "sq"),
+    [(10, 2, 14, 14, 3, 5, 1, None), (8, 3, 20, 17, 5, 6, 2, 0.03), (6, 2, 28, 28, 9, 4, 2, 0.03)],
+)
+def test_several_channels_match_numpy_reference(n, c, h, w, k, nk, s, sq):
+    """C channels: C×K×K kernels, one tile of C·K² cells, each channel of each image
+    saturated on its own (docs/algorithms.md §1.5)."""
+    rng = np.random.default_rng(2000 + 10 * k + c)
+    images = rng.random((n, c, h, w)) ** 2
+    shape = (nk, c, k, k)
+    strong = np.where(rng.random(shape) < 0.3, 3.0, -0.5) + rng.uniform(0, 0.1, shape)
+    weak = ref.zero_weight_resource(-0.3, 1.0) + rng.uniform(-0.1, 0.3, shape) * 9 / (c * k**2)
+    init = np.where((np.arange(nk) % 2 == 0)[:, None, None, None], strong, weak)
+    lr, b = 0.05, 0.3
+    learner = snnconv.KernelLearner(
+        kernel_size=k,
+        n_kernels=nk,
+        stride=s,
+        learning_rate=lr,
+        brightness_threshold=b,
+        saturation_quantile=sq,
+        shuffle=False,
+        keep_only_fired=False,
+        initial_resource=init,
+    ).fit(images)
+    pre = np.stack([np.stack([ref.saturate(p, sq) for p in g]) for g in images])
+    wts, r, fired = ref.fit(pre, k, nk, s, -0.3, 1.0, lr, b, init)
+    assert learner.all_kernels_.shape == shape and learner.n_channels_ == c
+    np.testing.assert_allclose(learner.resource_, r, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(learner.all_kernels_, wts, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(learner.fired_, fired)
+    forced, spontaneous = learner.stats_[:, 0].sum(), learner.stats_[:, 1].sum()
+    assert forced > 0 and spontaneous > 0, "both branches must be exercised"
+    # Resource is conserved per kernel by both branches.
+    np.testing.assert_allclose(r.sum(axis=(1, 2, 3)), init.sum(axis=(1, 2, 3)), atol=1e-9)
+    # transform sums the channels' cross-correlations.
+    maps = learner.transform(images)
+    expected = np.stack([ref.conv(g, learner.kernels_, s) for g in pre])
+    np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_several_channels_threshold_pools_channels_and_saves():
+    """One B over the normalised values of every channel; uint8, float, list and a
+    one-shot stream of (C, H, W) frames learn the same kernels; the model file keeps
+    the (n, C, K, K) arrays."""
+    rng = np.random.default_rng(4)
+    raw = (rng.random((12, 2, 13, 11)) ** 2 * 255).astype(np.uint8)
+    raw[rng.random(raw.shape) < 0.4] = 0
+    pre = np.stack([np.stack([ref.saturate(p / 255.0, 0.03) for p in g]) for g in raw])
+    fits = [
+        snnconv.KernelLearner(kernel_size=3, n_kernels=4, keep_only_fired=False).fit(x)
+        for x in (raw, raw / 255.0, list(raw))
+    ]
+    assert fits[0].brightness_threshold_ == np.quantile(pre, 0.75, method="inverted_cdf")
+    for f in fits[1:]:
+        np.testing.assert_array_equal(f.all_kernels_, fits[0].all_kernels_)
+    stream = snnconv.KernelLearner(
+        kernel_size=3,
+        n_kernels=4,
+        keep_only_fired=False,
+        shuffle=False,
+        learning_rate=fits[0].learning_rate_,
+        brightness_threshold=fits[0].brightness_threshold_,
+    )
+    stream.fit(iter(list(raw)))
+    ordered = snnconv.KernelLearner(**stream.get_params()).fit(raw)
+    np.testing.assert_array_equal(stream.all_kernels_, ordered.all_kernels_)
+    with pytest.raises(ValueError, match="channels"):
+        fits[0].transform(raw[:, :1])
+    with pytest.raises(ValueError, match="channels"):
+        fits[0].partial_fit(raw[:, :1])
+
+
+def test_several_channels_save_and_load(tmp_path):
+    rng = np.random.default_rng(6)
+    raw = (rng.random((10, 2, 12, 12)) * 255).astype(np.uint8)
+    kl = snnconv.KernelLearner(kernel_size=3, n_kernels=3, keep_only_fired=False).fit(raw)
+    path = kl.save(tmp_path / "kl.npz")
+    back = snnconv.KernelLearner.load(path)
+    assert back.n_channels_ == 2 and back.kernels_.shape == (3, 2, 3, 3)
+    np.testing.assert_array_equal(back.transform(raw), kl.transform(raw))

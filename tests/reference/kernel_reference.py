@@ -2,6 +2,9 @@
 
 Written for clarity, not speed: it is the yardstick the Rust learner must match.
 Tie-breaking is not reproduced (tests that use it avoid exact ties).
+
+Images are (H, W) for one channel or (C, H, W) for several (§1.5); kernels and
+resources are then (n, K, K) or (n, C, K, K), and one tile is all C·K² cells.
 """
 
 from __future__ import annotations
@@ -34,21 +37,26 @@ def saturate(g: np.ndarray, saturation_quantile: float | None) -> np.ndarray:
 
 
 def conv(g: np.ndarray, w: np.ndarray, stride: int) -> np.ndarray:
-    k = w.shape[1]
+    """Valid cross-correlation; with channels, summed over them too."""
+    k = w.shape[-1]
+    if g.ndim == 3:
+        windows = sliding_window_view(g, (k, k), axis=(1, 2))[:, ::stride, ::stride]
+        return np.einsum("acij,cpqij->apq", w, windows)
     windows = sliding_window_view(g, (k, k))[::stride, ::stride]
     return np.einsum("aij,pqij->apq", w, windows)
 
 
 def fit(images, k, n_kernels, stride, w_min, w_max, lr, b, initial_resource=None):
     """Returns (weights, resource, fired) after one pass over ``images`` in order."""
+    channels = () if np.ndim(images[0]) == 2 else (np.shape(images[0])[0],)
     if initial_resource is None:
-        resource = np.full((n_kernels, k, k), zero_weight_resource(w_min, w_max))
+        resource = np.full((n_kernels, *channels, k, k), zero_weight_resource(w_min, w_max))
         w = np.zeros_like(resource)
     else:
         resource = np.array(initial_resource, dtype=float)
         w = weight(resource, w_min, w_max)
     fired = np.zeros(n_kernels, dtype=bool)
-    cells = k * k
+    cells = int(np.prod(channels, dtype=int)) * k * k
     for g in images:
         c = conv(g, w, stride)
         free = c.copy()
@@ -63,7 +71,7 @@ def fit(images, k, n_kernels, stride, w_min, w_max, lr, b, initial_resource=None
             a, p, q = np.unravel_index(idx, free.shape)
             if a not in updated:
                 updated.add(a)
-                tile = g[p * stride : p * stride + k, q * stride : q * stride + k].ravel()
+                tile = g[..., p * stride : p * stride + k, q * stride : q * stride + k].ravel()
                 res = resource[a].reshape(-1)
                 if best < 1:
                     bright = tile > b

@@ -5,6 +5,10 @@ core except three documented conventions that make spike-for-spike agreement
 possible: the accumulator counts in integer units of 1/(255·2²³) spike, conv
 potentials are float32 with each input spike's weights added in raster order of
 the pixels, and pooling charge is an integer in units of u_THR / 2²⁰.
+
+Several input channels (docs/algorithms.md §1.5): an input raster (P, C, H, W) and
+kernels (n, C, K, K); raster order is then channel by channel. A raster of counts
+delivers a node's n spikes of one step one after the other.
 """
 
 from __future__ import annotations
@@ -45,12 +49,14 @@ def simulate(
     threshold: float = 1.0,
     reset: str = "subtract",
 ) -> dict[str, np.ndarray]:
-    """Conv LIF layer + sum pooling driven by an input raster (P, H, W)."""
-    steps, h, w = inputs.shape
-    nk, k, _ = kernels.shape
+    """Conv LIF layer + sum pooling driven by an input raster (P, H, W) or (P, C, H, W)."""
+    if inputs.ndim == 3:
+        inputs, kernels = inputs[:, None], kernels[:, None]
+    steps, _, h, w = inputs.shape
+    nk, _, k, _ = kernels.shape
     pc, qc = (h - k) // stride + 1, (w - k) // stride + 1
     pp, qp = pc // pool, qc // pool
-    aw = (np.asarray(scales, np.float64)[:, None, None] * kernels).astype(np.float32)
+    aw = (np.asarray(scales, np.float64)[:, None, None, None] * kernels).astype(np.float32)
     decay = None if tau is None or math.isinf(tau) else np.float32(1.0 - 1.0 / tau)
     th = np.float32(threshold)
     u = np.zeros((nk, pc, qc), np.float32)
@@ -62,12 +68,13 @@ def simulate(
     for t in range(steps):
         if decay is not None:
             u *= decay
-        for y, x in zip(*np.nonzero(inputs[t]), strict=True):  # raster order
+        for c, y, x in zip(*np.nonzero(inputs[t]), strict=True):  # raster order
             ps = np.nonzero((rows <= y) & (y < rows + k))[0]
             qs = np.nonzero((cols <= x) & (x < cols + k))[0]
             if len(ps) and len(qs):
                 ii, jj = (y - ps * stride)[:, None], (x - qs * stride)[None, :]
-                u[:, ps[:, None], qs[None, :]] += aw[:, ii, jj]
+                for _ in range(int(inputs[t, c, y, x])):
+                    u[:, ps[:, None], qs[None, :]] += aw[:, c, ii, jj]
         spikes = u >= th
         if reset == "subtract":
             u[spikes] -= th

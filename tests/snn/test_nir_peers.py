@@ -46,10 +46,8 @@ def _frames(learner, images, n=12, **kw):
 def _conv_only(graph):
     """The exported graph cut after the conv neurons (same nodes): input → conv → lif."""
     nodes = {k: graph.nodes[k] for k in ("input", "conv", "lif")}
-    shape = (
-        np.asarray(graph.nodes["conv"].weight).shape[0],
-        *graph.nodes["lif"].v_threshold.shape[1:],
-    )
+    n = np.asarray(graph.nodes["conv"].weight).shape[0]
+    shape = (n, *np.asarray(graph.nodes["lif"].v_threshold).shape[1:])
     nodes["output"] = nir.Output(output_type={"output": np.array(shape)})
     edges = [("input", "conv"), ("conv", "lif"), ("lif", "output")]
     return snir._graph(nir, nodes, edges, {})
@@ -112,18 +110,40 @@ def test_snntorch_runs_the_portable_export(digits):
     snn, frames = _frames(learner, images, n=4, reset="zero")
     graph = snir.to_nir(snn, images.shape[1:], dt=1e-4)
     conv_net = import_from_nir(_conv_only(graph))
+    full_net = import_from_nir(graph)  # SumPool2d through nirtorch's default mapping
+
+    def run(net, x):
+        for m in net.modules():  # a fresh frame: zero potentials
+            if hasattr(m, "reset_hidden"):
+                m.reset_hidden()
+        out = [_first(_first(net(x[t : t + 1])))[0].detach().numpy() for t in range(len(x))]
+        return np.stack(out)
+
     total = 0
     for frame in frames:
         x = _raster(frame)
-        for m in conv_net.modules():  # a fresh frame: zero potentials
-            if hasattr(m, "reset_hidden"):
-                m.reset_hidden()
-        conv = np.stack([_first(conv_net(x[t : t + 1]))[0].detach().numpy() for t in range(len(x))])
+        conv = run(conv_net, x)
         np.testing.assert_array_equal(conv.astype(bool), frame["conv"])
+        # snnTorch imports NIR's IF as its Leaky neuron with beta = 0.9 (reset by
+        # subtraction, reset_delay=False), so the pooling neurons leak their backlog.
+        pooled = run(full_net, x).sum(axis=0)
+        np.testing.assert_array_equal(pooled, _snntorch_if(_block_sum(conv, snn.pool)))
         total += int(frame["conv"].sum())
     assert total > 30
-    # The whole graph imports too (SumPool2d through nirtorch's default mapping).
-    assert import_from_nir(graph) is not None
+
+
+def _snntorch_if(drive, beta=0.9, threshold=snir.POOL_THRESHOLD):
+    """Spike counts of snnTorch's Leaky(beta, reset by subtraction, reset_delay=False),
+    the neuron its importer makes of an IF node, driven by ``drive`` (T, ...)."""
+    mem = np.zeros(drive.shape[1:])
+    count = np.zeros(drive.shape[1:], dtype=np.int64)
+    for x in drive.astype(np.float64):
+        reset = mem > threshold
+        mem = beta * mem + x - reset * threshold
+        spike = mem > threshold
+        mem = mem - (spike.astype(float) - reset) * threshold
+        count += spike
+    return count
 
 
 def test_sinabs_runs_the_exponential_export(digits):
@@ -163,3 +183,28 @@ def test_sinabs_runs_the_exponential_export(digits):
         pooled = run(full_net, x).sum(axis=0)
         np.testing.assert_array_equal(pooled, _block_sum(conv, snn.pool).sum(axis=0))
     assert total > 100 and multi < total
+
+
+def test_from_nir_reads_sinabs_export_of_the_front_end():
+    """Sinabs' own export of Conv2d → IAF → SumPool2d → IAF (NIR's standard IF, r = 1 and
+    threshold 1, and nir 1.0.4's subtractive reset) loads as a front-end without leak."""
+    sinabs = pytest.importorskip(
+        "sinabs",
+        reason="Sinabs is not installed: it pins nir <= 1.0.4, so CI runs this test in "
+        "its own venv (.ci/nir-sinabs)",
+    )
+    import sinabs.layers as sl
+    import torch
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(1, 4, 9, stride=2, bias=False)
+    net = torch.nn.Sequential(
+        conv, sl.IAFSqueeze(batch_size=1), sl.SumPool2d(2), sl.IAFSqueeze(batch_size=1)
+    )
+    graph = sinabs.to_nir(net, torch.zeros(1, 1, 24, 24))
+    snn = snir.from_nir(graph)
+    assert (snn.tau, snn.stride, snn.pool, snn.threshold) == (None, 2, 2, 1.0)
+    assert snn.get_params()["reset"] == "subtract"
+    np.testing.assert_array_equal(snn.kernels_, conv.weight.detach().numpy()[:, 0])
+    np.testing.assert_array_equal(snn.scale_, 1.0)
+    assert snn.transform(np.zeros((1, 24, 24), np.uint8)).shape == (1, 4, 4, 4)

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import DataError, DataTypeError
+
 #: Bytes of a mapped input read between two releases of its pages.
 RELEASE_BYTES = 64 << 20
 
@@ -139,21 +141,21 @@ def spool(
                 try:
                     xb, yb = item
                 except (TypeError, ValueError):
-                    raise TypeError(
+                    raise DataTypeError(
                         f"{name}: a stream must yield (X, y) pairs; item {i} is "
                         f"{type(item).__name__}"
                     ) from None
                 xb = np.asarray(xb) if check is None else check(np.asarray(xb))
                 yb = np.asarray(yb).reshape(-1)
                 if xb.ndim < 1 or xb.shape[0] != yb.shape[0]:
-                    raise ValueError(
+                    raise DataError(
                         f"{name}: batch {i} has {xb.shape[0] if xb.ndim else 0} inputs "
                         f"and {yb.shape[0]} labels"
                     )
                 if dtype is None:
                     dtype, shape = xb.dtype, xb.shape[1:]
                 elif xb.dtype != dtype or xb.shape[1:] != shape:
-                    raise ValueError(
+                    raise DataError(
                         f"{name}: batch {i} is {xb.dtype} {xb.shape[1:]}, the first was "
                         f"{dtype} {shape}; every batch must match the first"
                     )
@@ -161,7 +163,7 @@ def spool(
                 labels.append(yb)
                 n += xb.shape[0]
         if n == 0 or dtype is None or shape is None:
-            raise ValueError(f"{name}: the stream of batches is empty")
+            raise DataError(f"{name}: the stream of batches is empty")
         X = np.memmap(path, dtype=dtype, mode="r", shape=(n, *shape))
         if os.name == "posix":  # the open map keeps the data; nothing is left on disk
             os.unlink(path)

@@ -9,13 +9,16 @@ import numpy as np
 from .._util.estimator import check_random_state_param
 from .._util.images import as_stack
 from .._util.validation import check_int, check_n_threads, check_real  # noqa: F401 - re-exported
+from ..exceptions import DataTypeError
 
 
 def brightness(images: Any, name: str = "images") -> np.ndarray:
     """A validated (N, H, W) stack as float64 brightness in [0, 1]."""
     stack = as_stack(images if not isinstance(images, (list, tuple)) else np.asarray(images), name)
     if stack is None:
-        raise TypeError(f"{name}: expected a numpy array (N, H, W) of uint8 or floats in [0, 1]")
+        raise DataTypeError(
+            f"{name}: expected a numpy array (N, H, W) of uint8 or floats in [0, 1]"
+        )
     if stack.dtype == np.uint8:
         return stack.astype(np.float64) / 255.0
     return stack
@@ -32,7 +35,7 @@ class BrightnessRows:
         arg = images if not isinstance(images, (list, tuple)) else np.asarray(images)
         stack = as_stack(arg, name)
         if stack is None:
-            raise TypeError(
+            raise DataTypeError(
                 f"{name}: expected a numpy array (N, H, W) of uint8 or floats in [0, 1]"
             )
         self.stack, self.image_shape = stack, tuple(int(s) for s in stack.shape[1:])

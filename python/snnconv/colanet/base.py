@@ -46,14 +46,24 @@ from .._util.estimator import (
     seed_from,
 )
 from .._util.fitted import check_fitted
-from .._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from .._util.persistence import (
+    LABELS,
+    check_classes,
+    check_schema,
+    field_float,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from .._util.progress import progress_bar
 from .._util.rows import map_rows
 from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
-from ..exceptions import ModelFileError
+from ..exceptions import DataError, ModelFileError, ParameterError
 from .chunked import Features, encoded, maximum, quantiles
 from .input import MATCH_SAMPLE, as_features, choose_encoding, drive, match_scale
-from .population import SAMPLE, PopulationCode, check_encoding
+from .population import SAMPLE, PopulationCode, check_encoding, widths_for
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
@@ -221,7 +231,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         real("renorm_threshold", lambda v: v >= 0, ">= 0")
         if isinstance(self.input_max, str):
             if self.input_max not in ("max", "match"):
-                raise ValueError(
+                raise ParameterError(
                     f"input_max: must be a number > 0, 'max' or 'match', got {self.input_max!r}"
                 )
         else:
@@ -332,19 +342,20 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> ColanetBase:
         """One online pass over (X, y) continuing from the current state.
 
-        The first call needs ``classes`` (all labels that will ever occur) and fixes
-        ``input_max_`` (from this batch unless ``input_max`` is given).
+        As in scikit-learn, the first call fixes the classes: ``classes`` lists every
+        label that will ever occur (one column each); without it the labels of this
+        first batch are the classes. A later batch with a label outside ``classes_``
+        raises :class:`~snnconv.exceptions.DataError`. The first call also fixes
+        ``input_max_`` (from this batch unless ``input_max`` is a number).
         """
         a = self._source(X, getattr(self, "n_features_in_", None))
         yy = _labels(y, len(a))
         if not hasattr(self, "_core"):
             self._check_params()
-            if classes is None:
-                raise ValueError("classes: required on the first call to partial_fit")
-            classes = np.asarray(classes)
-            self._start(a, classification_targets(classes, classes.shape[0])[0])
+            known = np.asarray(yy if classes is None else classes)
+            self._start(a, classification_targets(known, known.shape[0])[0])
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
+            raise ParameterError(
                 f"classes: must equal classes_ = {self.classes_!r} after the first call"
             )
         self._learn(a, yy)
@@ -373,6 +384,16 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 int(self.presentation_steps),
                 target,
             )
+        self.n_features_in_ = feats.shape[1]
+        # The core checks its sizes (synapses per copy against the budget) as it is
+        # built: before the scale bisection below, so an oversized network is refused
+        # at once rather than after the bisection's passes over the data.
+        core = _core.ColanetCore(
+            self._kind,
+            self._core_params(self._n_inputs(), classes.size),
+            int(self.n_copies),
+            self.seed_,
+        )
         if isinstance(self.input_max, str):
             # "match" reads the first MATCH_SAMPLE examples (their responses for the
             # population code, whose maximum is then also taken over them alone),
@@ -384,7 +405,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             else:
                 top = maximum(feats, None if code is None else code.transform)
             if top <= 0:
-                raise ValueError("X: all features are 0; cannot derive input_max")
+                raise DataError("X: all features are 0; cannot derive input_max")
             if self.input_max == "max":
                 self.input_max_ = top
             else:
@@ -394,15 +415,9 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         else:
             self.input_max_ = float(self.input_max)
         self.classes_ = classes
-        self.n_features_in_ = feats.shape[1]
         self.class_counts_ = np.zeros(classes.size, np.int64)
         self.epochs_done_ = 0
-        self._core = _core.ColanetCore(
-            self._kind,
-            self._core_params(self._n_inputs(), classes.size),
-            int(self.n_copies),
-            self.seed_,
-        )
+        self._core = core
 
     def _learn(
         self, feats: Features, y: np.ndarray, checkpoints: Any = (), callback: Any = None
@@ -411,8 +426,9 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         idx = np.clip(idx, 0, self.classes_.size - 1)
         unknown = self.classes_[idx] != y
         if unknown.any():
-            raise ValueError(
-                f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}"
+            raise DataError(
+                f"y: label {_plain(y[unknown][0])!r} is not among "
+                f"classes_ = {self.classes_.tolist()!r} (fixed at the first fit or partial_fit)"
             )
         n = len(feats)
         order = _core.permutation(n, self.seed_, self.epochs_done_) if self.shuffle else None
@@ -559,6 +575,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         classes = self.classes_
         if classes.dtype == object:
             classes = classes.astype(str)
+        meta["classes_dtype"] = classes.dtype.str  # so a changed dtype is refused
         arrays = {
             "classes": classes,
             "class_counts": self.class_counts_,
@@ -581,10 +598,40 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     @classmethod
     def _from_export(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -> Any:
         with reading(path, cls.__name__):
-            self = cls(**field_params(meta))
+            pop = {"population_centres", "population_widths", "population_repeats"}
+            check_schema(
+                meta,
+                arrays,
+                {"params", "input_max_", "n_features_in_", "epochs_done_", "seen", "classes_dtype"},
+                {
+                    "classes": LABELS,
+                    "class_counts": "int64",
+                    "resource": "float64",
+                    "free": "float64",
+                    "stability": "float64",
+                    "counters": "uint64",
+                    "population_centres": "float64",
+                    "population_widths": "float64",
+                    "population_repeats": "int64",
+                },
+                optional_arrays=pop,
+            )
+            self = cls(**field_params(meta, like=cls))
             self._check_params()
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
+            if (self.encoding == "population") != (pop <= set(arrays)) or (
+                pop & set(arrays) and not pop <= set(arrays)
+            ):
+                raise ModelFileError(
+                    "population_centres: present exactly with encoding='population'"
+                )
             self.seed_ = seed_from(self.random_state)
-            self.classes_ = arrays["classes"]
+            self.classes_ = check_classes(arrays["classes"])
+            if meta["classes_dtype"] != self.classes_.dtype.str:
+                raise ModelFileError(
+                    f"classes: dtype {self.classes_.dtype.str}, recorded {meta['classes_dtype']!r}"
+                )
             counts = np.asarray(arrays["class_counts"])
             if counts.dtype.kind not in "iu" or (counts < 0).any():
                 raise ModelFileError("class_counts: must be non-negative integers")
@@ -593,6 +640,22 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self.n_features_in_ = field_int(meta, "n_features_in_", 1, 2**40)
             self.epochs_done_ = field_int(meta, "epochs_done_")
             seen = field_int(meta, "seen")
+            # Every training example is counted once in its class and in `seen`.
+            if int(counts.sum()) != seen:
+                raise ModelFileError(
+                    f"class_counts: sum to {int(counts.sum())}, the model has seen {seen}"
+                )
+            if not isinstance(self.input_max, str) and self.input_max_ != float(self.input_max):
+                raise ModelFileError("input_max_: differs from the input_max parameter")
+            # A neuron's free pool is spread over its synapses once |F| reaches
+            # renorm_threshold, and stays 0 without silent synapses.
+            free = np.asarray(arrays["free"])
+            bound = float(self.renorm_threshold) if int(self.silent_synapses) >= 0 else 0.0
+            if free.size and not bool(np.all((np.abs(free) < bound) | (free == 0))):
+                raise ModelFileError(f"free: pools must lie in (-{bound}, {bound})")
+            counters = np.asarray(arrays["counters"])
+            if counters.size and int(counters.max()) > seen:
+                raise ModelFileError(f"counters: exceed the {seen} examples seen")
             self.population_ = None
             # Files written before "auto" existed name the code in ``encoding``.
             self.encoding_ = meta.get("encoding_", self.encoding)
@@ -637,6 +700,10 @@ def _population(arrays: dict[str, np.ndarray], n_features: int) -> PopulationCod
     if repeats.shape != () or repeats.dtype.kind not in "iu" or not 1 <= repeats <= 1 << 20:
         raise ModelFileError("population_repeats: must be one integer in [1, 2**20]")
     code = PopulationCode.from_arrays(arrays)
+    if code.centres.size and not bool(np.all(np.diff(code.centres, axis=1) >= 0)):
+        raise ModelFileError("population_centres: must be quantiles, increasing per feature")
+    if code.centres.shape[1] < 2 or not np.array_equal(code.widths, widths_for(code.centres)):
+        raise ModelFileError("population_widths: do not follow from the centres")
     if code.n_features != n_features or code.n_outputs > 1 << 26:
         raise ModelFileError(
             f"population_centres: shape {code.centres.shape} does not fit {n_features} features"
@@ -649,7 +716,7 @@ def _labels(y: Any, n: int) -> np.ndarray:
     if yy.ndim == 2 and yy.shape[1] == 1:  # classification_targets warned
         yy = yy.ravel()
     if yy.ndim != 1 or yy.shape[0] != n:
-        raise ValueError(f"y: expected a 1-D array of {n} labels, got shape {yy.shape}")
+        raise DataError(f"y: expected a 1-D array of {n} labels, got shape {yy.shape}")
     return yy
 
 
@@ -677,3 +744,8 @@ _INT_PARAMS = (
     "label_step",
 )
 _RUST_PARAMS = frozenset(_FLOAT_PARAMS + _INT_PARAMS)
+
+
+def _plain(v: object) -> object:
+    """A numpy scalar as the Python value it holds (for messages: 2, not np.int64(2))."""
+    return v.item() if isinstance(v, np.generic) else v

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._util.rows import map_rows, row_threads
 from .._util.validation import check_alloc
-from ..exceptions import DataError
+from ..exceptions import DataError, DataTypeError
 
 
 def as_features(
@@ -28,7 +28,7 @@ def as_features(
     complex, NaN, no samples or features), then non-negativity and the feature count;
     ``name`` (the estimator) appears in the messages as scikit-learn words them."""
     if isinstance(X, (str, bytes)):
-        raise TypeError("X: expected a numeric array of shape (N, F) or (N, ...)")
+        raise DataTypeError("X: expected a numeric array of shape (N, F) or (N, ...)")
     if _plain(X):
         # What check_array would return unchanged; its first call in a process also
         # costs tens of milliseconds of imports, as much as fitting 100 images.
@@ -36,9 +36,15 @@ def as_features(
     else:
         from sklearn.utils.validation import check_array
 
-        a = check_array(X, dtype="numeric", allow_nd=True, input_name="X", estimator=name)
+        try:
+            a = check_array(X, dtype="numeric", allow_nd=True, input_name="X", estimator=name)
+        except (TypeError, ValueError) as e:  # scikit-learn's plain errors, our kinds
+            if isinstance(e, DataError):
+                raise
+            kind = DataTypeError if isinstance(e, TypeError) else DataError
+            raise kind(f"X: {e}") from None
     if a.dtype == np.bool_:
-        raise TypeError("X: dtype bool is not supported; use integer or float features")
+        raise DataTypeError("X: dtype bool is not supported; use integer or float features")
     check_alloc("X", a.shape, 8)  # the float64 copy made below
     a = np.ascontiguousarray(a.reshape(a.shape[0], -1), dtype=np.float64)
     if a.shape[1] == 0:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import ParameterError, ParameterTypeError
 from .base import ColanetBase
 
 
@@ -81,10 +82,10 @@ class CoLaNET(ColanetBase):
         if label is not None:
             hits = np.flatnonzero(self.classes_ == label)
             if hits.size != 1:
-                raise ValueError(f"label: {label!r} is not among classes_ = {self.classes_!r}")
+                raise ParameterError(f"label: {label!r} is not among classes_ = {self.classes_!r}")
             idx = int(hits[0])
         if isinstance(copy, bool) or not isinstance(copy, (int, np.integer)):
-            raise TypeError(f"copy: must be an integer, got {type(copy).__name__}")
+            raise ParameterTypeError(f"copy: must be an integer, got {type(copy).__name__}")
         if not 0 <= copy < self.n_copies:
-            raise ValueError(f"copy: must be in [0, {self.n_copies}), got {copy}")
+            raise ParameterError(f"copy: must be in [0, {self.n_copies}), got {copy}")
         return self._core.trace(int(copy), counts, idx, self.seed_)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -17,6 +18,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..exceptions import DataError, DataFileNotFoundError, DataTypeError, ResourceLimitError
 
 #: IDX type code → numpy big-endian dtype.
 _DTYPES: dict[int, np.dtype] = {
@@ -32,13 +35,31 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _read_bytes(path: Path) -> bytes:
+    from .._util.validation import alloc_budget
+
+    budget = alloc_budget()
+    if path.stat().st_size > budget:
+        raise ResourceLimitError(
+            f"{path}: {path.stat().st_size} bytes, above the per-allocation budget of "
+            f"{budget} bytes (SNNCONV_MAX_ALLOC_BYTES)"
+        )
     with open(path, "rb") as fh:
         raw = fh.read()
     if raw[:2] == _GZIP_MAGIC:  # by content, not by file name
+        # Decompressed in one bounded step: a small file may expand to any size.
         try:
-            return gzip.decompress(raw)
+            d = zlib.decompressobj(wbits=31)
+            out = d.decompress(raw, budget + 1)
         except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: corrupt gzip stream ({exc})") from exc
+            raise DataError(f"{path}: corrupt gzip stream ({exc})") from exc
+        if len(out) > budget:
+            raise ResourceLimitError(
+                f"{path}: decompresses to more than the per-allocation budget of {budget} "
+                "bytes (SNNCONV_MAX_ALLOC_BYTES)"
+            )
+        if not d.eof:
+            raise DataError(f"{path}: corrupt gzip stream (truncated)")
+        return out
     return raw
 
 
@@ -53,6 +74,10 @@ def read_idx(path: str | os.PathLike[str], mmap: bool = False) -> np.ndarray:
     mapped as stored (big-endian); numpy reads them correctly.
     """
     path = Path(path)
+    if not path.is_file():
+        if not path.exists():
+            raise DataFileNotFoundError(f"{path}: IDX file not found")
+        raise DataError(f"{path}: not a regular file")
     if mmap:
         return _map_idx(path)
     raw = _read_bytes(path)
@@ -64,25 +89,25 @@ def read_idx(path: str | os.PathLike[str], mmap: bool = False) -> np.ndarray:
 def _header(path: Path, head: bytes, size: int) -> tuple[tuple[int, ...], np.dtype, int]:
     """(shape, dtype, data offset) from the first bytes of a raw IDX file of ``size``."""
     if len(head) < 4:
-        raise ValueError(f"{path}: too short for an IDX header ({len(head)} bytes)")
+        raise DataError(f"{path}: too short for an IDX header ({len(head)} bytes)")
     if head[0] != 0 or head[1] != 0:
-        raise ValueError(
+        raise DataError(
             f"{path}: not an IDX file (magic must start with two zero bytes, got {head[:4].hex()})"
         )
     code, ndim = head[2], head[3]
     if code not in _DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in _DTYPES)
-        raise ValueError(f"{path}: unknown IDX type code 0x{code:02X} (known: {known})")
+        raise DataError(f"{path}: unknown IDX type code 0x{code:02X} (known: {known})")
     if ndim == 0:
-        raise ValueError(f"{path}: IDX header declares 0 dimensions")
+        raise DataError(f"{path}: IDX header declares 0 dimensions")
     offset = 4 + 4 * ndim
     if len(head) < offset:
-        raise ValueError(f"{path}: header truncated ({len(head)} bytes, need {offset})")
+        raise DataError(f"{path}: header truncated ({len(head)} bytes, need {offset})")
     shape = tuple(int(v) for v in np.frombuffer(head, dtype=">u4", count=ndim, offset=4))
     dtype = _DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # exact: a forged header may not fit 64 bits
     if size - offset != expected:
-        raise ValueError(
+        raise DataError(
             f"{path}: sizes {shape} of type {dtype.name} need {expected} data bytes, file has "
             f"{size - offset} ({'truncated' if size - offset < expected else 'trailing data'})"
         )
@@ -116,7 +141,7 @@ def _raw_copy(path: Path) -> Path:
         os.replace(tmp, target)
     except (OSError, EOFError, zlib.error) as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise ValueError(f"{path}: corrupt gzip stream ({exc})") from exc
+        raise DataError(f"{path}: corrupt gzip stream ({exc})") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -142,9 +167,9 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray, compress: bool = 
     a = np.asarray(array)
     native = a.dtype.newbyteorder("=")
     if native not in _CODES:
-        raise TypeError(f"array: dtype {a.dtype} has no IDX type code")
+        raise DataTypeError(f"array: dtype {a.dtype} has no IDX type code")
     if a.ndim == 0 or a.ndim > 255:
-        raise ValueError(f"array: IDX needs 1..255 dimensions, got {a.ndim}")
+        raise DataError(f"array: IDX needs 1..255 dimensions, got {a.ndim}")
     code = _CODES[native]
     head = bytes([0, 0, code, a.ndim]) + np.asarray(a.shape, dtype=">u4").tobytes()
     blob = head + np.ascontiguousarray(a, dtype=_DTYPES[code]).tobytes()
@@ -165,15 +190,15 @@ def load_idx(
     labels are read into memory."""
     images, labels = read_idx(images_path, mmap=mmap), read_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(
+        raise DataError(
             f"{images_path}: expected 3-D unsigned-byte images, got {images.ndim}-D {images.dtype}"
         )
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
+        raise DataError(
             f"{labels_path}: expected 1-D integer labels, got {labels.ndim}-D {labels.dtype}"
         )
     if len(labels) != len(images):
-        raise ValueError(
+        raise DataError(
             f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path}"
         )
     return images, labels.astype(np.int64)

@@ -75,7 +75,7 @@ def _fashion(args: Sequence[str], seed: int) -> Dataset:
 
 def _idx(args: Sequence[str], seed: int) -> Dataset:
     if len(args) != 2:
-        raise ValueError("dataset_args: idx needs [images_path, labels_path]")
+        raise ParameterError("dataset_args: idx needs [images_path, labels_path]")
     # Mapped, not read: a run's workers share the file instead of a copy each.
     images, labels = load_idx(*args, mmap=True)
     return Dataset(images, labels, [str(c) for c in np.unique(labels)], None, "idx")
@@ -85,7 +85,7 @@ def _objects(args: Sequence[str], seed: int) -> Dataset:
     from ..preprocess.object_array import ObjectArray
 
     if len(args) != 1:
-        raise ValueError("dataset_args: objects needs [path/to/objects.npz]")
+        raise ParameterError("dataset_args: objects needs [path/to/objects.npz]")
     return _from_objects(ObjectArray.load(args[0]), "objects")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._util.blocks import MappedFile
+from ..exceptions import ParameterError
 from .config import ExperimentConfig
 from .data import ExperimentData
 from .methods import METHODS, MethodResult, Split, unavailable_reason, unsupported_reason
@@ -70,21 +71,24 @@ def make_folds(
     from .._util.extras import require
 
     if protocol not in ("auto", "folds", "split"):
-        raise ValueError(f"run.protocol: must be auto, folds or split, got {protocol!r}")
+        raise ParameterError(f"run.protocol: must be auto, folds or split, got {protocol!r}")
     if protocol == "split" or (protocol == "auto" and data.test_mask is not None):
         if data.test_mask is None:
-            raise ValueError(f"run.protocol: dataset {data.name!r} has no own test split")
+            raise ParameterError(f"run.protocol: dataset {data.name!r} has no own test split")
         if n_folds < 1:
-            raise ValueError(f"run.folds: must be >= 1, got {n_folds}")
+            raise ParameterError(f"run.folds: must be >= 1, got {n_folds}")
         train, test = np.flatnonzero(~data.test_mask), np.flatnonzero(data.test_mask)
         return [(train, test) for _ in range(n_folds)]
     ms = require("sklearn.model_selection", "stratified folds")
     if n_folds < 2:
-        raise ValueError(f"run.folds: must be >= 2, got {n_folds}")
+        raise ParameterError(
+            f"run.folds: must be an integer in [2, 1000] for stratified folds (dataset "
+            f"{data.name!r} has no own train/test split to repeat), got {n_folds}"
+        )
     if data.groups is not None:
         n_groups = len(np.unique(data.groups))
         if n_groups < n_folds:
-            raise ValueError(
+            raise ParameterError(
                 f"run.folds: {n_folds} folds need at least as many clips, the data has {n_groups}"
             )
         splitter = ms.StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
@@ -196,7 +200,7 @@ def run_experiment(
                 collect(outcome)
                 bar.update(1)
         else:
-            raise ValueError(f"run.backend: must be local, dask or serial, got {backend!r}")
+            raise ParameterError(f"run.backend: must be local, dask or serial, got {backend!r}")
     order = {m: i for i, m in enumerate(methods)}
     results.tasks = sorted(finished, key=lambda t: (order[t.method], t.fold))
     results.failed.sort(key=lambda t: (order[t.method], t.fold))
