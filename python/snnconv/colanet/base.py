@@ -602,7 +602,15 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             check_schema(
                 meta,
                 arrays,
-                {"params", "input_max_", "n_features_in_", "epochs_done_", "seen", "classes_dtype"},
+                {
+                    "params",
+                    "input_max_",
+                    "n_features_in_",
+                    "epochs_done_",
+                    "seen",
+                    "classes_dtype",
+                    "encoding_",
+                },
                 {
                     "classes": LABELS,
                     "class_counts": "int64",
@@ -620,12 +628,6 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self._check_params()
             if not isinstance(self.random_state, int):
                 raise ModelFileError("params.random_state: must be the integer seed in use")
-            if (self.encoding == "population") != (pop <= set(arrays)) or (
-                pop & set(arrays) and not pop <= set(arrays)
-            ):
-                raise ModelFileError(
-                    "population_centres: present exactly with encoding='population'"
-                )
             self.seed_ = seed_from(self.random_state)
             self.classes_ = check_classes(arrays["classes"])
             if meta["classes_dtype"] != self.classes_.dtype.str:
@@ -659,9 +661,18 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self.population_ = None
             # Files written before "auto" existed name the code in ``encoding``.
             self.encoding_ = meta.get("encoding_", self.encoding)
-            if self.encoding_ not in ("rate", "population"):
+            if self.encoding_ not in ("rate", "population") or (
+                self.encoding != "auto" and self.encoding_ != self.encoding
+            ):
                 raise ModelFileError(
-                    f"encoding_: must be 'rate' or 'population', got {self.encoding_!r}"
+                    f"encoding_: must be 'rate' or 'population' (the encoding parameter "
+                    f"unless it is 'auto'), got {self.encoding_!r}"
+                )
+            if (self.encoding_ == "population") != (pop <= set(arrays)) or (
+                pop & set(arrays) and not pop <= set(arrays)
+            ):
+                raise ModelFileError(
+                    "population_centres: present exactly with encoding_='population'"
                 )
             if self.encoding_ == "population":
                 self.population_ = _population(arrays, self.n_features_in_)
