@@ -602,7 +602,15 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             check_schema(
                 meta,
                 arrays,
-                {"params", "input_max_", "n_features_in_", "epochs_done_", "seen", "classes_dtype"},
+                {
+                    "params",
+                    "input_max_",
+                    "n_features_in_",
+                    "epochs_done_",
+                    "seen",
+                    "classes_dtype",
+                    "encoding_",
+                },
                 {
                     "classes": LABELS,
                     "class_counts": "int64",
