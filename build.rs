@@ -25,4 +25,38 @@ fn main() {
     if minor.is_some_and(|m| m >= 89) {
         println!("cargo:rustc-cfg=snnconv_avx512");
     }
+    git_commit();
+}
+
+/// The commit the core is built from (`SNNCONV_GIT_COMMIT`, empty outside a git
+/// checkout, e.g. from an sdist), with "+dirty" when tracked files differ from it:
+/// results record it even when the package is installed from a wheel, where no
+/// checkout is left to ask at run time.
+fn git_commit() {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git").args(args).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "HEAD"])
+        .filter(|c| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_default();
+    let dirty = !commit.is_empty()
+        && git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let value = if dirty {
+        format!("{commit}+dirty")
+    } else {
+        commit
+    };
+    println!("cargo:rustc-env=SNNCONV_GIT_COMMIT={value}");
+    // Rebuilt when HEAD moves (a commit, a checkout).
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        for file in ["HEAD", "logs/HEAD"] {
+            let p = std::path::Path::new(&dir).join(file);
+            if p.exists() {
+                println!("cargo:rerun-if-changed={}", p.display());
+            }
+        }
+    }
 }

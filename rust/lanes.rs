@@ -103,31 +103,38 @@ mod avx2 {
     impl Lanes for __m256d {
         #[inline(always)]
         fn zero() -> Self {
+            // SAFETY: AVX2 intrinsic; every caller has AVX2 enabled (see the impl note).
             unsafe { _mm256_setzero_pd() }
         }
         #[inline(always)]
         fn splat(v: f64) -> Self {
+            // SAFETY: AVX2 intrinsic in an AVX2 caller (see the impl note).
             unsafe { _mm256_set1_pd(v) }
         }
         #[inline(always)]
         unsafe fn load(p: *const f64) -> Self {
+            // SAFETY: `p` points to four f64 (the contract of `Lanes::load`); AVX2 caller.
             unsafe { _mm256_loadu_pd(p) }
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
+            // SAFETY: AVX2 intrinsic in an AVX2 caller (see the impl note).
             unsafe { _mm256_add_pd(self, o) }
         }
         #[inline(always)]
         fn add_product(self, w: Self, v: Self) -> Self {
+            // SAFETY: AVX2 intrinsic in an AVX2 caller (see the impl note).
             unsafe { _mm256_add_pd(self, _mm256_mul_pd(w, v)) }
         }
         #[inline(always)]
         fn max(self, o: Self) -> Self {
             // maxpd(a, b) = a > b ? a : b, lane-wise.
+            // SAFETY: AVX2 intrinsic in an AVX2 caller (see the impl note).
             unsafe { _mm256_max_pd(self, o) }
         }
         #[inline(always)]
         fn max_lane(self) -> f64 {
+            // SAFETY: AVX/SSE2 intrinsics on registers only, in an AVX2 caller.
             unsafe {
                 let half = _mm_max_pd(_mm256_castpd256_pd128(self), _mm256_extractf128_pd(self, 1));
                 _mm_cvtsd_f64(_mm_max_sd(half, _mm_unpackhi_pd(half, half)))
@@ -135,6 +142,7 @@ mod avx2 {
         }
         #[inline(always)]
         fn keep_lanes_below(self, tail: usize) -> Self {
+            // SAFETY: AVX2 intrinsics on registers only, in an AVX2 caller.
             unsafe {
                 let keep = _mm256_cmpgt_epi64(
                     _mm256_set1_epi64x(tail as i64),
@@ -149,6 +157,7 @@ mod avx2 {
         }
         #[inline(always)]
         fn below(self, upper: f64) -> Self {
+            // SAFETY: AVX intrinsics on registers only, in an AVX2 caller.
             unsafe {
                 let keep = _mm256_cmp_pd::<_CMP_LT_OQ>(self, _mm256_set1_pd(upper));
                 _mm256_blendv_pd(_mm256_set1_pd(f64::NEG_INFINITY), self, keep)
@@ -156,6 +165,7 @@ mod avx2 {
         }
         #[inline(always)]
         fn eq_bits(self, v: f64) -> u32 {
+            // SAFETY: AVX intrinsics on registers only, in an AVX2 caller.
             unsafe {
                 _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(self, _mm256_set1_pd(v))) as u32
             }
@@ -163,6 +173,7 @@ mod avx2 {
         #[inline(always)]
         fn to_array(self) -> [f64; 4] {
             let mut a = [0.0; 4];
+            // SAFETY: `a` holds four f64; AVX2 caller.
             unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self) };
             a
         }
@@ -183,6 +194,7 @@ mod tests {
         }
         #[target_feature(enable = "avx2")]
         unsafe fn check(a: [f64; 4], b: [f64; 4], v: f64) {
+            // SAFETY: `a` and `b` hold four f64 each; AVX2 was detected above.
             let (x, y) = unsafe { (__m256d::load(a.as_ptr()), __m256d::load(b.as_ptr())) };
             let bits = |q: [f64; 4]| q.map(f64::to_bits);
             assert_eq!(bits(x.add(y).to_array()), bits(a.add(b)));

@@ -10,9 +10,13 @@
 //!
 //! A budget applies to one allocation, or to the arrays of one state allocated
 //! together (a learner's resource and weights, a CoLaNET's synapses). It is the
-//! smaller of 16 GiB and half the machine's physical memory;
-//! the environment variable `SNNCONV_MAX_ALLOC_BYTES` (bytes) replaces it.
-//! See docs/robustness.md.
+//! smallest of 16 GiB, half the memory the process may really use (the machine's
+//! physical memory, or the container's cgroup limit — v2 `memory.max`, v1
+//! `memory.limit_in_bytes` — when that is lower) and a quarter of the address-space
+//! limit (`RLIMIT_AS`, `ulimit -v`: the address space also holds the libraries,
+//! thread stacks and the other buffers of the call); the environment variable
+//! `SNNCONV_MAX_ALLOC_BYTES` (bytes) replaces it. Python reads the same value
+//! (`_core.alloc_budget()`). See docs/robustness.md.
 
 use std::sync::OnceLock;
 
@@ -35,8 +39,96 @@ pub fn alloc_budget() -> usize {
     {
         return b;
     }
-    *MACHINE
-        .get_or_init(|| MAX_ALLOC_BYTES.min(physical_memory().map_or(MAX_ALLOC_BYTES, |m| m / 2)))
+    *MACHINE.get_or_init(machine_budget)
+}
+
+/// The budget from the process's limits (see the module docs), read once.
+fn machine_budget() -> usize {
+    let memory = [physical_memory(), cgroup_memory_limit()]
+        .into_iter()
+        .flatten()
+        .min();
+    let mut budget = MAX_ALLOC_BYTES;
+    if let Some(m) = memory {
+        budget = budget.min(m / 2);
+    }
+    if let Some(a) = address_space_limit() {
+        budget = budget.min(a / 4);
+    }
+    budget
+}
+
+/// The lowest memory limit of the cgroups this process is in (v2 `memory.max` of its
+/// cgroup and every ancestor; v1 `memory.limit_in_bytes`), None without one.
+#[cfg(target_os = "linux")]
+fn cgroup_memory_limit() -> Option<usize> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    cgroup_limit_from(&own, |p| std::fs::read_to_string(p).ok())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cgroup_memory_limit() -> Option<usize> {
+    None
+}
+
+/// `cgroup_memory_limit` over a `/proc/self/cgroup` text and a file reader (tested
+/// with made-up trees).
+fn cgroup_limit_from(own: &str, read: impl Fn(&str) -> Option<String>) -> Option<usize> {
+    let parse = |text: Option<String>| -> Option<usize> {
+        // "max" (v2) or a huge page-rounded number (v1) mean no limit.
+        text?
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|&v| v > 0 && v < (1u64 << 60))
+            .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+    };
+    let mut limits: Vec<usize> = Vec::new();
+    for line in own.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let path = path.trim_end_matches('/');
+        if controllers.is_empty() {
+            // v2: the process's cgroup and each ancestor up to the mount root.
+            let mut dir = path.to_string();
+            loop {
+                limits.extend(parse(read(&format!("/sys/fs/cgroup{dir}/memory.max"))));
+                match dir.rfind('/') {
+                    Some(i) => dir.truncate(i),
+                    None => break,
+                }
+            }
+        } else if controllers.split(',').any(|c| c == "memory") {
+            limits.extend(parse(read(&format!(
+                "/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"
+            ))));
+            limits.extend(parse(read("/sys/fs/cgroup/memory/memory.limit_in_bytes")));
+        }
+    }
+    limits.into_iter().min()
+}
+
+/// `RLIMIT_AS` (`ulimit -v`) in bytes, None when unlimited.
+#[cfg(target_os = "linux")]
+fn address_space_limit() -> Option<usize> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only the struct it is given, which lives on this stack.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) };
+    if rc != 0 || lim.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    Some(usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn address_space_limit() -> Option<usize> {
+    None
 }
 
 #[cfg(target_os = "linux")]
@@ -156,6 +248,28 @@ mod tests {
         let e = check_threads(max_threads() + 1).unwrap_err();
         assert_eq!(e.name(), "n_threads");
         assert!(check_threads(usize::MAX).is_err());
+    }
+
+    #[test]
+    fn cgroup_limits_are_read_from_v2_ancestors_and_v1() {
+        let files = |p: &str| -> Option<String> {
+            match p {
+                "/sys/fs/cgroup/a/b/memory.max" => Some("max\n".into()),
+                "/sys/fs/cgroup/a/memory.max" => Some("1073741824\n".into()),
+                "/sys/fs/cgroup/memory.max" => None,
+                "/sys/fs/cgroup/memory/x/memory.limit_in_bytes" => Some("536870912".into()),
+                "/sys/fs/cgroup/memory/memory.limit_in_bytes" => Some("9223372036854771712".into()),
+                _ => None,
+            }
+        };
+        assert_eq!(cgroup_limit_from("0::/a/b\n", files), Some(1 << 30));
+        assert_eq!(cgroup_limit_from("0::/\n", files), None);
+        assert_eq!(
+            cgroup_limit_from("4:cpu,memory:/x\n0::/a/b\n", files),
+            Some(512 << 20)
+        );
+        assert_eq!(cgroup_limit_from("", files), None);
+        assert_eq!(cgroup_limit_from("garbage", files), None);
     }
 
     #[test]

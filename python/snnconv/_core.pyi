@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+__git_commit__: str
 
 # The core classes take their hyperparameters as one dict (extra keys are ignored):
 # KernelLearnerCore: kernel_size, n_kernels, stride, w_min, w_max, learning_rate,
@@ -18,6 +19,7 @@ __version__: str
 _Params = dict[str, Any]
 
 def default_params() -> dict[str, dict[str, Any]]: ...
+def alloc_budget() -> int: ...
 def normalise_brightness(
     images: npt.NDArray[np.uint8] | npt.NDArray[np.float64],
     saturation_quantile: float | None = None,

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 
 from . import _core
+from ._util.blocks import Reader
 from ._util.estimator import (
     SnnconvEstimator,
     check_random_state_param,
@@ -27,11 +28,20 @@ from ._util.images import (
     n_channels,
     normalise_brightness,
 )
-from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from ._util.persistence import (
+    check_finite_range,
+    check_schema,
+    field_float,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from ._util.progress import progress_bar
 from ._util.validation import check_alloc, check_int, check_n_threads, check_real
 from .contrast import check_channels
-from .exceptions import DataError, ModelFileError
+from .exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
@@ -272,7 +282,7 @@ default=None
         steps = integer("frame_steps", 1, 65535)
         integer("active_steps", 1, steps)
         if pool * pool * steps > 65535:
-            raise ValueError(
+            raise ParameterError(
                 f"pool: pool² · frame_steps must be <= 65535 (uint16 counts, exact pooling), "
                 f"got {pool}² · {steps}"
             )
@@ -286,13 +296,15 @@ default=None
         )
         real("max_rate", lambda v: 0 < v <= 1, "in (0, 1] spikes per step")
         if self.encoding not in ("accumulator", "poisson"):
-            raise ValueError(f"encoding: must be 'accumulator' or 'poisson', got {self.encoding!r}")
+            raise ParameterError(
+                f"encoding: must be 'accumulator' or 'poisson', got {self.encoding!r}"
+            )
         if self.on_backlog not in ("warn", "ignore", "raise"):
-            raise ValueError(
+            raise ParameterError(
                 f"on_backlog: must be 'warn', 'ignore' or 'raise', got {self.on_backlog!r}"
             )
         if self.reset not in ("subtract", "zero"):
-            raise ValueError(f"reset: must be 'subtract' or 'zero', got {self.reset!r}")
+            raise ParameterError(f"reset: must be 'subtract' or 'zero', got {self.reset!r}")
         sq = self.saturation_quantile
         if sq is not None and sq != "auto":
             real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1), None or 'auto'")
@@ -334,7 +346,7 @@ default=None
                 learner = k
             arr = learner.kernels_
             if arr.shape[0] == 0:
-                raise ValueError(
+                raise ParameterError(
                     "kernels: the KernelLearner kept no kernel (none fired); learn on more "
                     "images or use keep_only_fired=False"
                 )
@@ -356,12 +368,12 @@ default=None
         if s.ndim == 0:
             s = np.full(n_kernels, float(s))
         if s.shape != (n_kernels,):
-            raise ValueError(
+            raise ParameterError(
                 f"scale: must be a number or an array of one value per kernel ({n_kernels}), "
                 f"got shape {s.shape}"
             )
         if not np.isfinite(s).all() or (s < 0).any():
-            raise ValueError("scale: values must be finite and >= 0")
+            raise ParameterError("scale: values must be finite and >= 0")
         return s
 
     # ------------------------------------------------------------------ fitting
@@ -391,6 +403,7 @@ default=None
             scales, evaluations = self._scales(n), 0
         else:
             core = self._new_core(kernels, *image_size(stack), np.ones(n))
+            check_alloc("images", stack.shape, 8)  # the sample's brightness, float64
             g = np.concatenate(
                 [normalise_brightness(stack[i], sq, self.n_threads) for i in chunks(stack)]
             )
@@ -468,16 +481,18 @@ default=None
         sq = self.saturation_quantile_
         carry = _carry(carry)
         if isinstance(first_index, bool) or not isinstance(first_index, (int, np.integer)):
-            raise TypeError("first_index: must be an integer")
+            raise ParameterTypeError("first_index: must be an integer")
         if first_index < 0 or first_index >= 2**64:
-            raise ValueError(f"first_index: must be in [0, 2**64), got {first_index}")
+            raise ParameterError(f"first_index: must be in [0, 2**64), got {first_index}")
         # The counts and backlogs (uint16) of every image, concatenated here.
         check_alloc("images", (stack.shape[0], *core.output_shape), 2)
         parts: list[tuple[np.ndarray, ...]] = []
         first = int(first_index)
+        reader = Reader(stack)  # a memory map's pages are released as they are read
         with progress_bar(self.progress, stack.shape[0], "spiking front-end") as bar:
             for idx in chunks(stack):
                 g = normalise_brightness(stack[idx], sq, self.n_threads)
+                reader.read(len(idx), True, stack.strides[0])
                 pooled, backlog, conv, stats, carry = core.run(g, carry, first, self.n_threads)
                 parts.append((pooled, backlog, conv, stats))
                 first += len(idx)
@@ -544,15 +559,15 @@ default=None
         channels = self.kernels_.shape[1] if self.kernels_.ndim == 4 else 1
         if a.ndim != (2 if channels == 1 else 3):
             want = "(H, W)" if channels == 1 else f"({channels}, H, W)"
-            raise ValueError(f"image: must be one image {want}, got shape {a.shape}")
+            raise DataError(f"image: must be one image {want}, got shape {a.shape}")
         stack = _stack(a[None], "image")
         _check_channels(stack, self.kernels_)
         core = self._core_for(*image_size(stack))
         g = normalise_brightness(stack, self.saturation_quantile_, self.n_threads)[0]
         if isinstance(image_index, bool) or not isinstance(image_index, (int, np.integer)):
-            raise TypeError("image_index: must be an integer")
+            raise ParameterTypeError("image_index: must be an integer")
         if image_index < 0 or image_index >= 2**64:
-            raise ValueError(f"image_index: must be in [0, 2**64), got {image_index}")
+            raise ParameterError(f"image_index: must be in [0, 2**64), got {image_index}")
         carry = _carry(carry)
         out = core.simulate(g, carry, int(image_index))
         out["image"] = g
@@ -570,7 +585,8 @@ default=None
 
     def output_shape(self, height: int, width: int) -> tuple[int, int, int]:
         """(n_kernels, P', Q') of ``transform`` for images of ``height``×``width``."""
-        return tuple(self._core_for(int(height), int(width)).output_shape)
+        h, w = check_int("height", height, 1), check_int("width", width, 1)
+        return tuple(self._core_for(h, w).output_shape)
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled networks are caches; dropping them lets joblib / multiprocessing
@@ -614,7 +630,20 @@ default=None
         """Reads a front-end written by :meth:`save` (``kernels`` becomes the array)."""
         meta, arrays = load_npz(path, _FORMAT, _FORMAT_VERSION)
         with reading(path, "ConvSNN"):
-            params = field_params(meta)
+            check_schema(
+                meta,
+                arrays,
+                {
+                    "params",
+                    "saturation_quantile_",
+                    "calibration_rate_",
+                    "n_calibration_evaluations_",
+                },
+                {"kernels": "float64", "scale": "float64", "calibration_rates": "float64"},
+                optional_keys={"channels_", "contrast_size_"},  # absent: grey images
+                optional_arrays={"calibration_rates"},
+            )
+            params = field_params(meta, like=cls, exclude=("kernels",))
             kernels = _check_kernels(arrays["kernels"])
             self = cls(kernels=kernels, **params)
             self._check_params()
@@ -625,7 +654,27 @@ default=None
                     f"scale: expected {kernels.shape[0]} non-negative values, "
                     f"got shape {scale.shape}"
                 )
+            # The core weighs inputs by α·w in float32: both must stay far inside it.
+            peak = float(np.abs(kernels).max()) * float(scale.max()) if scale.size else 0.0
+            if not peak <= 1e30:
+                raise ModelFileError(f"scale: α·w reaches {peak:.3g}, beyond float32 range")
+            if self.scale is not None and not np.array_equal(scale, self._scales(len(scale))):
+                raise ModelFileError("scale: differs from the scale parameter it was set from")
+            steps = float(self.frame_steps)
+            calibrated = self.scale is None
+            if calibrated != ("calibration_rates" in arrays) or calibrated != (
+                meta["calibration_rate_"] is not None
+            ):
+                raise ModelFileError(
+                    "calibration_rate_: present exactly when the scale was calibrated"
+                )
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
             sq = field_float(meta, "saturation_quantile_", lambda v: 0 <= v <= 1, "in [0, 1]", True)
+            if self.saturation_quantile != "auto" and sq != self.saturation_quantile:
+                raise ModelFileError(
+                    "saturation_quantile_: differs from the saturation_quantile parameter"
+                )
             self.kernels_ = kernels
             self.image_shape_ = None
             self.scale_ = scale
@@ -635,23 +684,38 @@ default=None
                 meta.get("contrast_size_", _learner_defaults()["contrast_size"])
             )
             check_channels(self.channels_, self.contrast_size_)
-            self.n_calibration_evaluations_ = field_int(meta, "n_calibration_evaluations_")
-            if meta.get("calibration_rate_") is not None:
-                self.calibration_rate_ = field_float(meta, "calibration_rate_")
-            if "calibration_rates" in arrays:
-                self.calibration_rates_ = np.asarray(arrays["calibration_rates"], np.float64)
+            self.n_calibration_evaluations_ = (
+                field_int(meta, "n_calibration_evaluations_", 0, 1_000_000)
+                if "n_calibration_evaluations_" in meta
+                else 0
+            )
+            if calibrated:
+                # Mean spikes per conv neuron and frame: in [0, frame_steps].
+                self.calibration_rate_ = field_float(
+                    meta, "calibration_rate_", lambda v: 0 <= v <= steps, f"in [0, {steps:g}]"
+                )
+                rates = np.asarray(arrays["calibration_rates"], np.float64)
+                if rates.shape != (kernels.shape[0],):
+                    raise ModelFileError(
+                        f"calibration_rates: shape {rates.shape}, expected ({kernels.shape[0]},)"
+                    )
+                check_finite_range("calibration_rates", rates, 0.0, steps)
+                self.calibration_rates_ = rates
         return self
 
 
 def _carry(carry: Any) -> np.ndarray | None:
-    """The accumulator state as uint64 (H, W), or None; junk is a DataError."""
+    """The accumulator state as uint64 (H, W), or (C, H, W) for C channels, or None;
+    junk is a DataError (the core checks the shape against the network)."""
     if carry is None:
         return None
     try:
         with np.errstate(all="raise"):
             a = np.asarray(carry)
+            if a.ndim not in (2, 3):
+                raise DataError(f"must be a 2-D array (H, W) or (C, H, W), got shape {a.shape}")
             if a.dtype.kind not in "iuf" or (a.size and not (a.min() >= 0 and a.max() < 2**64)):
-                raise ValueError("values must be in [0, 2**64)")
+                raise DataError("values must be in [0, 2**64)")
             return np.ascontiguousarray(a, dtype=np.uint64)
     except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
         raise DataError(f"carry: not a uint64 array (H, W) of accumulator states: {e}") from None
@@ -659,7 +723,7 @@ def _carry(carry: Any) -> np.ndarray | None:
 
 def _check_kernels(k: Any) -> np.ndarray:
     if not isinstance(k, np.ndarray):
-        raise TypeError(
+        raise ParameterTypeError(
             f"kernels: expected a numpy array (n_kernels, K, K) or a KernelLearner, "
             f"got {type(k).__name__}"
         )
@@ -673,15 +737,15 @@ def _check_kernels(k: Any) -> np.ndarray:
         or (k.ndim == 4 and k.shape[1] == 0)
     ):
         hint = "; for one kernel use kernels[None]" if k.ndim == 2 else ""
-        raise ValueError(
+        raise ParameterError(
             f"kernels: must have shape (n_kernels, K, K), or (n_kernels, C, K, K) for C "
             f"channels, with n_kernels, C, K >= 1, got {k.shape}{hint}"
         )
     if not np.issubdtype(k.dtype, np.number) or np.issubdtype(k.dtype, np.complexfloating):
-        raise TypeError(f"kernels: dtype {k.dtype} is not a real number type")
+        raise ParameterTypeError(f"kernels: dtype {k.dtype} is not a real number type")
     out = np.ascontiguousarray(k, dtype=np.float64)
     if not np.isfinite(out).all():
-        raise ValueError("kernels: contains NaN or infinity")
+        raise ParameterError("kernels: contains NaN or infinity")
     return out
 
 
@@ -689,7 +753,7 @@ def _check_channels(stack: np.ndarray, kernels: np.ndarray) -> None:
     """The images have the kernels' channels."""
     want = kernels.shape[1] if kernels.ndim == 4 else 1
     if n_channels(stack) != want:
-        raise ValueError(
+        raise DataError(
             f"images: {n_channels(stack)} channels, but the kernels have {want} "
             f"(kernels of shape {kernels.shape})"
         )
@@ -714,7 +778,7 @@ def _stack(images: Any, name: str = "images") -> np.ndarray:
     parts = list(frames(images, name, multichannel=True))
     shapes = {p.shape[1:] for p in parts}
     if len(shapes) > 1:
-        raise ValueError(f"{name}: frames must all have the same size, got {sorted(shapes)}")
+        raise DataError(f"{name}: frames must all have the same size, got {sorted(shapes)}")
     if len({p.dtype for p in parts}) > 1:
         parts = [p.astype(np.float64) / 255.0 if p.dtype == np.uint8 else p for p in parts]
     return np.concatenate(parts)
@@ -723,4 +787,4 @@ def _stack(images: Any, name: str = "images") -> np.ndarray:
 def _check_size(hw: tuple[int, ...], k: int) -> None:
     h, w = hw
     if h < k or w < k:
-        raise ValueError(f"images: {h}x{w} images are smaller than the {k}x{k} kernels")
+        raise DataError(f"images: {h}x{w} images are smaller than the {k}x{k} kernels")

@@ -2,7 +2,10 @@
 
 Every kind is also a ``ValueError``, so code written against plain ``ValueError``
 keeps working, except ``ResourceLimitError``, a ``MemoryError`` (docs/robustness.md);
-catch ``SnnconvError`` for anything the package itself reports. Errors from the Rust
+catch ``SnnconvError`` for anything the package itself reports. Where Python's own
+convention names another builtin (a wrong type, a missing file, an index out of
+range), the error is a subclass that is that builtin too (``ParameterTypeError`` is a
+``ParameterError`` and a ``TypeError``). Errors from the Rust
 core arrive as these same classes. ``NotFittedError`` is also scikit-learn's
 ``sklearn.exceptions.NotFittedError`` (a ``ValueError`` and an ``AttributeError``),
 so scikit-learn's own "not fitted" handling recognises it.
@@ -17,10 +20,15 @@ _LOCK = threading.Lock()
 
 __all__ = [
     "DataError",
+    "DataFileNotFoundError",
+    "DataTypeError",
     "DivergenceError",
     "ModelFileError",
+    "ModelFileNotFoundError",
     "NotFittedError",
     "ParameterError",
+    "ParameterIndexError",
+    "ParameterTypeError",
     "ResourceLimitError",
     "SnnconvError",
 ]
@@ -43,6 +51,31 @@ class DataError(SnnconvError, ValueError):
 class ModelFileError(SnnconvError, ValueError):
     """A saved model is missing, corrupt, of another kind or of an unknown format
     version. The message names the file and the field."""
+
+
+class ParameterTypeError(ParameterError, TypeError):
+    """A parameter or argument of the wrong type (a string where a number belongs, ...).
+    Also a ``TypeError``, as Python's own convention has it."""
+
+
+class ParameterIndexError(ParameterError, IndexError):
+    """An index argument (a frame number, a curve point) beyond what the data holds.
+    Also an ``IndexError``."""
+
+
+class DataTypeError(DataError, TypeError):
+    """Input data of a type snnconv does not read (not an array, an unsupported dtype).
+    Also a ``TypeError``."""
+
+
+class DataFileNotFoundError(DataError, FileNotFoundError):
+    """A data file or folder (IDX, CSV, frames, video) does not exist. Also a
+    ``FileNotFoundError``."""
+
+
+class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
+    """The model file or folder given to ``load`` does not exist (or is a dangling
+    link). Also a ``FileNotFoundError``."""
 
 
 class DivergenceError(SnnconvError, ValueError):

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 
 from . import _core
+from ._util.blocks import Reader, mapping
 from ._util.estimator import (
     CoreStateMixin,
     SnnconvEstimator,
@@ -28,11 +29,19 @@ from ._util.images import (
     n_channels,
     normalise_brightness,
 )
-from ._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from ._util.persistence import (
+    check_schema,
+    field_float,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from ._util.progress import progress_bar
 from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
 from .contrast import check_channels, contrast_channels
-from .exceptions import ModelFileError
+from .exceptions import DataError, ModelFileError, ParameterError
 
 _FORMAT = "snnconv.KernelLearner"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
@@ -232,7 +241,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         if not hasattr(self, "_core"):
             self._check_params()
             if self.learning_rate is None:
-                raise ValueError(
+                raise ParameterError(
                     "learning_rate: partial_fit cannot use the default 3 / number of images "
                     "because the total is unknown; pass learning_rate explicitly"
                 )
@@ -250,7 +259,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             and isinstance(images, Iterator)
             and (fresh and (self.brightness_threshold is None or self.learning_rate is None))
         ):
-            raise ValueError(
+            raise DataError(
                 "images: a one-shot iterator can be read only once, but the brightness "
                 "threshold (brightness_threshold=None) and/or learning_rate=None need a first "
                 "pass; pass both explicitly, or a re-iterable such as a list"
@@ -259,14 +268,14 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             k = self.kernel_size
             h, w = image_size(stack)
             if h < k or w < k:
-                raise ValueError(f"kernel_size: {k} is larger than the {h}x{w} images")
+                raise ParameterError(f"kernel_size: {k} is larger than the {h}x{w} images")
             if not fresh:
                 self._check_channels(n_channels(stack))
         if stack is None and fresh and isinstance(images, Iterator):
             # The channel count comes from the first frame: keep it for learning.
             first = next(images, None)
             if first is None:
-                raise ValueError("images: empty input (0 images)")
+                raise DataError("images: empty input (0 images)")
             images = _Peeked(first, images)
         # The threshold's first pass is counted while preparing the stack, if needed.
         count = fresh and stack is not None and self.brightness_threshold is None
@@ -324,13 +333,13 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         k = self.kernel_size
         h, w = image_size(frame)
         if h < k or w < k:
-            raise ValueError(f"kernel_size: {k} is larger than a {h}x{w} frame")
+            raise ParameterError(f"kernel_size: {k} is larger than a {h}x{w} frame")
         self._check_channels(n_channels(frame))
 
     def _check_channels(self, c: int) -> None:
         have = getattr(self, "n_channels_", None)
         if have is not None and c != have:
-            raise ValueError(f"images: {c} channels, but the kernels were learned on {have}")
+            raise DataError(f"images: {c} channels, but the kernels were learned on {have}")
 
     def _start(self, images: Any, prepared: _Prepared | None) -> None:
         """Fixes B and l for this fit and creates the core state."""
@@ -343,12 +352,12 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         else:
             n = prepared.stack.shape[0] if prepared is not None else _len_or_none(images)
             if n is None:
-                raise ValueError(
+                raise ParameterError(
                     "learning_rate: None means 3 / number of images, but the input has no "
                     "len(); pass learning_rate explicitly"
                 )
             if n == 0:
-                raise ValueError("images: empty input (0 images)")
+                raise DataError("images: empty input (0 images)")
             lr = 3.0 / n
         c = n_channels(prepared.stack) if prepared is not None else _stream_channels(images)
         init = self.initial_resource
@@ -356,7 +365,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             init = np.ascontiguousarray(init, dtype=np.float64)
             want = _kernel_shape(int(self.n_kernels), c, int(self.kernel_size))
             if init.shape != want:
-                raise ValueError(f"initial_resource: must have shape {want}, got {init.shape}")
+                raise ParameterError(f"initial_resource: must have shape {want}, got {init.shape}")
         self._core = _core.KernelLearnerCore(
             {
                 "kernel_size": int(self.kernel_size),
@@ -402,7 +411,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 for v in passes():
                     q.count(v)
         if not q.locate():
-            raise ValueError("images: empty input (0 pixels)")
+            raise DataError("images: empty input (0 pixels)")
         if q.needs_second_pass():
             if cache is not None:
                 cache.collect_into(q)
@@ -411,7 +420,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                     q.collect(v)
         b = q.finish()
         if b is None:
-            raise ValueError("images: the input changed between the two threshold passes")
+            raise DataError("images: the input changed between the two threshold passes")
         return float(b)
 
     def _sync(self, stats: list[np.ndarray]) -> None:
@@ -449,13 +458,14 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             self._check_channels(n_channels(stack))
             h, w = image_size(stack)
             if h < k or w < k:
-                raise ValueError(f"images: {h}x{w} images are smaller than kernel_size={k}")
+                raise DataError(f"images: {h}x{w} images are smaller than kernel_size={k}")
             out_shape = (stack.shape[0], kern.shape[0], (h - k) // s + 1, (w - k) // s + 1)
             check_alloc("images", out_shape, 4)  # the float32 maps, concatenated here
-            parts = [
-                _conv(normalise_brightness(stack[idx], sq, self.n_threads), kern, s, self.n_threads)
-                for idx in chunks(stack)
-            ]
+            reader, parts = Reader(stack), []
+            for idx in chunks(stack):
+                g = normalise_brightness(stack[idx], sq, self.n_threads)
+                parts.append(_conv(g, kern, s, self.n_threads))
+                reader.read(len(idx), True, stack.strides[0])
             return np.concatenate(parts)
         out = []
         for frame in frames(images, multichannel=True):
@@ -514,14 +524,33 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str
     ) -> KernelLearner:
         with reading(path, "KernelLearner"):
-            params = field_params(meta)
+            check_schema(
+                meta,
+                arrays,
+                {
+                    "params",
+                    "brightness_threshold_",
+                    "learning_rate_",
+                    "n_images_seen_",
+                    "epochs_done_",
+                },
+                {"weights": "float64", "resource": "float64", "fired": "bool"},
+            )
+            params = field_params(meta, like=cls, exclude=("initial_resource",))
             self = cls(**params)
             self._check_params()
             self.seed_ = seed_from(self.random_state)
             lr = field_float(meta, "learning_rate_", lambda v: 0 < v <= 1e6, "in (0, 1e6]")
-            bt = field_float(meta, "brightness_threshold_")
+            # The given threshold, or a quantile of brightness values (in [0, 1]).
+            fixed = self.brightness_threshold
+            bt = field_float(
+                meta,
+                "brightness_threshold_",
+                (lambda v: 0 <= v <= 1) if fixed is None else (lambda v: v == float(fixed)),
+                "in [0, 1]" if fixed is None else f"equal to brightness_threshold = {fixed}",
+            )
             seen = field_int(meta, "n_images_seen_")
-            epochs_done = field_int(meta, "epochs_done_") if "epochs_done_" in meta else 0
+            epochs_done = field_int(meta, "epochs_done_", 0, 2**62) if "epochs_done_" in meta else 0
             k, n = int(self.kernel_size), int(self.n_kernels)
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             r = np.ascontiguousarray(arrays["resource"], dtype=np.float64)
@@ -537,8 +566,17 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 raise ModelFileError(
                     f"fired: expected {n} booleans, got {fired_arr.dtype} {fired_arr.shape}"
                 )
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
+            if self.learning_rate is not None and lr != float(self.learning_rate):
+                raise ModelFileError("learning_rate_: differs from the learning_rate parameter")
             span = float(self.w_max) - float(self.w_min)
             tol = 1e-9 * max(1.0, abs(span))
+            # The weights are w(resource) (docs/algorithms.md §1), exactly as computed here.
+            pos = np.maximum(r, 0.0)
+            law = float(self.w_min) + span * pos / (span + pos)
+            if not np.all(np.abs(law - w) <= tol):
+                raise ModelFileError("resource: the weights are not w(resource)")
             if w.min() < float(self.w_min) - tol or w.max() > float(self.w_max) + tol:
                 raise ModelFileError(
                     f"weights: outside [w_min, w_max] = [{self.w_min}, {self.w_max}]"
@@ -582,7 +620,10 @@ class _Prepared:
         self, stack: np.ndarray, sq: float | None, n_threads: int | None, count_into: Any = None
     ) -> None:
         self.stack, self.sq, self.n_threads = stack, sq, n_threads
-        small = stack.size * stack.dtype.itemsize <= self.LIMIT
+        # A memory-mapped stack stays on disk: it is read batch by batch, its pages
+        # released as it goes (_util.blocks), rather than copied into the core.
+        self._reader = Reader(stack)
+        small = stack.size * stack.dtype.itemsize <= self.LIMIT and mapping(stack) is None
         self.cache = _core.PreparedStack(stack, sq, n_threads, count_into) if small else None
         #: ``count_into`` once it holds the first-pass counts of every preprocessed pixel
         self.counted = count_into if small else None
@@ -590,7 +631,9 @@ class _Prepared:
     def batch(self, idx: np.ndarray) -> np.ndarray:
         if self.cache is not None:
             return self.cache.take(np.ascontiguousarray(idx, dtype=np.uint64))
-        return normalise_brightness(self.stack[idx], self.sq, self.n_threads)
+        out = normalise_brightness(self.stack[idx], self.sq, self.n_threads)
+        self._reader.read(len(idx), contiguous=False)
+        return out
 
 
 def with_channels(images: Any, channels: str, size: int) -> Any:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ._util.extras import require
+from .exceptions import ParameterError
 
 
 def kernel_grid(
@@ -27,7 +28,7 @@ def kernel_grid(
     plt = _pyplot()
     kernels = np.asarray(kernels, dtype=float)
     if kernels.ndim != 3:
-        raise ValueError(f"kernels: expected shape (n, K, K), got {kernels.shape}")
+        raise ParameterError(f"kernels: expected shape (n, K, K), got {kernels.shape}")
     n = max(1, kernels.shape[0])
     cols = min(n, 8)
     rows = math.ceil(n / cols)
@@ -145,30 +146,51 @@ def class_accuracies(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     )
 
 
+def _error_bars(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, ±1 std over folds (ddof = 1) clipped to [0, 100] %, and the std, of
+    (n_folds, n_classes) accuracies in %."""
+    mean = np.nanmean(a, axis=0)
+    std = np.nanstd(a, axis=0, ddof=1) if a.shape[0] > 1 else np.zeros(a.shape[1])
+    err = np.vstack([np.minimum(std, mean), np.minimum(std, 100 - mean)])
+    return mean, err, std
+
+
+def accuracy_axis_bottom(accuracies: dict[str, np.ndarray]) -> float:
+    """Where :func:`per_class_accuracy_grouped`'s y axis starts for these methods: just
+    below the lowest error bar, a multiple of 10 %. Pass it to every per-class figure
+    of a run so they share one axis."""
+    lows = []
+    for a in accuracies.values():
+        mean, err, _ = _error_bars(100 * np.atleast_2d(np.asarray(a, dtype=float)))
+        lows.append(np.nanmin(mean - err[0]))
+    low = float(np.nanmin(lows)) if lows else 0.0
+    return max(0.0, 10 * math.floor((low - 2) / 10))
+
+
 def per_class_accuracy_grouped(
     accuracies: dict[str, np.ndarray],
     class_names: list[str],
     path: str | os.PathLike[str] | None = None,
     title: str = "",
+    bottom: float | None = None,
 ):
     """Grouped bars: per class, one bar per method at its mean accuracy over folds, with
     error bars of ±1 std over folds (ddof = 1; clipped to [0, 100] %, as the title then
     says). ``accuracies`` maps a method's label to (n_folds, n_classes) accuracies in
-    [0, 1]. The y-axis starts just below the lowest error bar (a multiple of 10 %), so
-    differences stay visible; the axis label says where it starts."""
+    [0, 1]. The y-axis starts at ``bottom`` (%), by default just below the lowest error
+    bar (a multiple of 10 %, :func:`accuracy_axis_bottom`), so differences stay visible;
+    the axis label says where it starts."""
     plt = _pyplot()
     k = len(class_names)
     labels = list(accuracies)
     data = {m: 100 * np.atleast_2d(np.asarray(a, dtype=float)) for m, a in accuracies.items()}
     width = 0.8 / max(1, len(labels))
     fig, ax = plt.subplots(figsize=(2.0 + 0.22 * k * max(2, len(labels)), 3.8))
-    lows, clipped = [], False
+    clipped = False
     folds = sorted({a.shape[0] for a in data.values()})
     for i, m in enumerate(labels):
         a = data[m]
-        mean = np.nanmean(a, axis=0)
-        std = np.nanstd(a, axis=0, ddof=1) if a.shape[0] > 1 else np.zeros(k)
-        err = np.vstack([np.minimum(std, mean), np.minimum(std, 100 - mean)])
+        mean, err, std = _error_bars(a)
         clipped |= bool(np.any(err < std - 1e-9))
         x = np.arange(k) - 0.4 + width * (i + 0.5)
         ax.bar(
@@ -181,9 +203,8 @@ def per_class_accuracy_grouped(
             color=f"C{i % 10}",
             error_kw={"elinewidth": 0.8},
         )
-        lows.append(np.nanmin(mean - err[0]))
-    low = float(np.nanmin(lows)) if lows else 0.0
-    bottom = max(0.0, 10 * math.floor((low - 2) / 10))
+    if bottom is None:
+        bottom = accuracy_axis_bottom(accuracies)
     ax.set_ylim(bottom, 100)
     long_names = max((len(str(c)) for c in class_names), default=0) > 3
     ax.set_xticks(

@@ -184,16 +184,19 @@ pub fn sum_schedule(
     // SAFETY (all arms): rows and `out` were checked above; a schedule's offsets are
     // ordered and end inside its inputs.
     match kernel {
+        // SAFETY: AVX-512F is present (checked in the guard); rows and `out` were checked above.
         #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
         Kernel::Avx512 if stride % 8 == 0 && avx512_available() => unsafe {
             // AVX-512F is present.
             sum_steps_avx512(weights, stride, offsets, inputs, out)
         },
+        // SAFETY: AVX2 is present (checked in the guard); rows and `out` were checked above.
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 | Kernel::Avx512 if avx2_available() => unsafe {
             // AVX2 is present.
             sum_steps_avx2(weights, stride, offsets, inputs, out)
         },
+        // SAFETY: rows and `out` were checked above; portable lanes.
         _ => unsafe { sum_steps_lanes::<[f64; 4]>(weights, stride, offsets, inputs, out) },
     }
 }
@@ -229,7 +232,7 @@ unsafe fn sum_steps_avx512(
     prefetch_first_step(weights, stride, offsets, inputs);
     let n_chunks = stride / 8;
     let mut q = 0;
-    // SAFETY (all calls): forwarded; chunks q..q + G of eight lie inside the stride.
+    // SAFETY: (all calls) forwarded; chunks q..q + G of eight lie inside the stride.
     unsafe {
         while q + 3 <= n_chunks {
             block8::<3>(weights, stride, offsets, inputs, q, out);
@@ -258,15 +261,17 @@ unsafe fn block8<const G: usize>(
     out: &mut [f64],
 ) {
     use std::arch::x86_64::*;
+    // SAFETY: q0 + G chunks of eight lie inside the stride, so `8 * q0` is inside `weights`.
     let base = unsafe { weights.as_ptr().add(8 * q0) };
     for (s, w) in offsets.windows(2).enumerate() {
-        // SAFETY (intrinsics): AVX-512F is present (the caller's contract).
+        // SAFETY: (intrinsics) AVX-512F is present (the caller's contract).
         let mut acc = [unsafe { _mm512_setzero_pd() }; G];
         // SAFETY: offsets were checked to lie inside `inputs`.
         for &i in unsafe { inputs.get_unchecked(w[0]..w[1]) } {
             // SAFETY: row i exists and chunks q0..q0 + G lie inside it.
             let row = unsafe { base.add(i as usize * stride) };
             for (g, a) in acc.iter_mut().enumerate() {
+                // SAFETY: AVX-512F is present; row i exists and chunk q0 + g lies inside it.
                 *a = unsafe { _mm512_add_pd(*a, _mm512_loadu_pd(row.add(8 * g))) };
             }
         }
@@ -311,7 +316,7 @@ unsafe fn sum_steps_lanes<L: Lanes>(
     let n_chunks = stride / 4;
     prefetch_first_step(weights, stride, offsets, inputs);
     let mut q = 0;
-    // SAFETY (all calls): forwarded; chunks q..q + G lie inside the stride.
+    // SAFETY: (all calls) forwarded; chunks q..q + G lie inside the stride.
     unsafe {
         while q + 4 <= n_chunks {
             block::<L, 4>(weights, stride, offsets, inputs, q, out);
@@ -340,6 +345,7 @@ unsafe fn block<L: Lanes, const G: usize>(
     q0: usize,
     out: &mut [f64],
 ) {
+    // SAFETY: q0 + G ≤ stride / 4, so `4 * q0` is inside `weights`.
     let base = unsafe { weights.as_ptr().add(4 * q0) };
     for (s, w) in offsets.windows(2).enumerate() {
         let mut acc = [L::zero(); G];
@@ -348,6 +354,7 @@ unsafe fn block<L: Lanes, const G: usize>(
             // SAFETY: row i exists and chunks q0..q0 + G lie inside it.
             let row = unsafe { base.add(i as usize * stride) };
             for (g, a) in acc.iter_mut().enumerate() {
+                // SAFETY: row i exists and chunk q0 + g lies inside it (the caller's contract).
                 *a = a.add(unsafe { L::load(row.add(4 * g)) });
             }
         }
@@ -369,7 +376,7 @@ unsafe fn sum_rows_lanes<L: Lanes>(
     out: &mut [f64],
 ) {
     let mut rest = chunks;
-    // SAFETY (all calls): forwarded.
+    // SAFETY: (all calls) forwarded.
     unsafe {
         while rest.len() >= 8 {
             group::<L, 8>(weights, stride, inputs, &rest[..8], out);
@@ -408,6 +415,7 @@ unsafe fn group<L: Lanes, const G: usize>(
         // SAFETY: the caller guarantees the row and its chunks lie in `weights`.
         let row = unsafe { base.add(i as usize * stride) };
         for g in 0..G {
+            // SAFETY: row i exists and chunk offset[g] lies inside it (the caller's contract).
             acc[g] = acc[g].add(unsafe { L::load(row.add(offset[g])) });
         }
     }

@@ -294,6 +294,9 @@ fn avx512_step_available() -> bool {
 /// The fast step compiled for AVX-512: the same IEEE operations, lanes eight wide
 /// where the compiler chooses so, and exact vector u64 → f64 conversions of the
 /// stimulation draws (values below 2^53), so the results are unchanged.
+///
+/// # Safety
+/// The CPU supports every feature enabled above (checked by the dispatch).
 #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
 #[allow(clippy::incompatible_msrv)] // only built by Rust ≥ 1.89 (see build.rs)
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,bmi2")]
@@ -313,6 +316,9 @@ unsafe fn step_fast_avx512(
 
 /// The fast step compiled for AVX2: its loops over neurons run four lanes wide, with
 /// the same IEEE operations (no fused multiply-add), so the results are unchanged.
+///
+/// # Safety
+/// The CPU supports AVX2 and BMI2 (checked by the dispatch).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,bmi2")]
 #[allow(clippy::too_many_arguments)]

@@ -340,6 +340,7 @@ pub unsafe fn leak_and_add_uniforms_avx512(
             unsafe { leak_round(values, r, a, leak) };
             let with_b = half + r < rounds;
             if with_b {
+                // SAFETY: round half + r < rounds of `values` (checked on the line above).
                 unsafe { leak_round(values, half + r, b, leak) };
             }
             if r + 1 < half {

@@ -213,6 +213,8 @@ fn mark(last_arrival: &[i64], since: i64, row: &mut [bool], list: &mut [u32], n:
     n
 }
 
+/// # Safety
+/// The CPU supports AVX2, BMI1 and BMI2 (checked by the caller).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,bmi1,bmi2")]
 unsafe fn mark_avx2(

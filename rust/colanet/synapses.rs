@@ -220,6 +220,9 @@ impl Synapses {
     }
 
     /// The spread and the refresh of [`Synapses::settle_with`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU supports AVX2 and BMI2 (checked by the caller).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,bmi2")]
     unsafe fn settle_avx2(&mut self, post: usize) {

@@ -70,6 +70,7 @@ pub fn conv_stack_f32(
 struct RowsPtr(*mut f32);
 // SAFETY: tasks write disjoint regions only (see `conv_f32`).
 unsafe impl Send for RowsPtr {}
+// SAFETY: as for `Send`: the pointer is only written through at disjoint rows.
 unsafe impl Sync for RowsPtr {}
 
 /// Fast f32 valid cross-correlation, output (a, p, q).
@@ -159,9 +160,12 @@ unsafe fn conv_rows(
             return;
         }
     }
+    // SAFETY: no AVX2: the portable build of the same body; `conv_rows`' contract is forwarded.
     unsafe { conv_rows_generic(phases, kernels, geom, grp, p, out) }
 }
 
+/// # Safety
+/// As [`conv_rows`], and the CPU supports AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn conv_rows_avx2(
@@ -172,9 +176,13 @@ unsafe fn conv_rows_avx2(
     p: usize,
     out: RowsPtr,
 ) {
+    // SAFETY: `conv_rows`' contract is forwarded; the AVX2 feature was checked by `conv_rows`.
     unsafe { conv_rows_generic(phases, kernels, geom, grp, p, out) }
 }
 
+/// # Safety
+/// As [`conv_rows`]: `out` points to `n * p_len * q_len` floats that live while the call
+/// runs, and no other task writes rows (a, p) of this group and this p at the same time.
 #[inline(always)]
 unsafe fn conv_rows_generic(
     phases: &[f32],

@@ -369,6 +369,9 @@ impl KernelLearner {
 
     /// [`learn`](Self::learn) compiled for AVX2: its per-cell and per-kernel loops
     /// vectorise four f64 wide.
+    ///
+    /// # Safety
+    /// The CPU supports AVX2 (checked by the caller).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn learn_avx2(

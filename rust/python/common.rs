@@ -31,3 +31,27 @@ pub fn with_threads<T: Send>(
         ))
     })
 }
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    Ok(())
+}
+
+/// Test hook, not part of the API: panics inside a parallel loop on `n_threads`
+/// threads, so a test can check that the guard of [`with_threads`] turns a panic on
+/// a worker thread into the RuntimeError the user sees (no code path of the core
+/// panics on purpose, so nothing else can exercise the guard).
+#[pyfunction]
+#[pyo3(signature = (n_threads=None))]
+fn _panic_for_test(py: Python<'_>, n_threads: Option<usize>) -> PyResult<()> {
+    use rayon::prelude::*;
+    py.detach(|| {
+        with_threads(n_threads, || {
+            (0..64usize).into_par_iter().for_each(|i| {
+                if i == 63 {
+                    panic!("deliberate panic of the test hook");
+                }
+            })
+        })
+    })
+}

@@ -9,7 +9,15 @@ use crate::ulsnn::UlsnnParams;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_params, m)?)?;
+    m.add_function(wrap_pyfunction!(alloc_budget, m)?)?;
     Ok(())
+}
+
+/// The per-allocation budget in bytes (`crate::limits::alloc_budget`): the one source
+/// Python's own checks of the arrays numpy allocates read too.
+#[pyfunction]
+fn alloc_budget() -> usize {
+    crate::limits::alloc_budget()
 }
 
 /// {"colanet": {...}, "ulsnn": {...}}: field name → default value of each core params

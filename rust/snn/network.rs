@@ -298,6 +298,8 @@ impl ConvSnn {
         self.run_frame_generic::<false, R>(g, carry, image_index, scratch, out, rec)
     }
 
+    /// # Safety
+    /// The CPU supports AVX2 (checked by the caller).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn run_frame_avx2<R: Recorder>(
@@ -555,6 +557,7 @@ mod tests {
         static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
     }
 
+    // SAFETY: forwards each call unchanged to the system allocator; counting never allocates.
     unsafe impl GlobalAlloc for Counting {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             ALLOCATIONS.with(|c| c.set(c.get() + 1));

@@ -410,6 +410,8 @@ mod avx2 {
     #[derive(Clone, Copy)]
     pub(super) struct Avx(__m256);
 
+    /// # Safety
+    /// The CPU supports AVX2 (checked by the caller).
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn count_image(
         geo: &Geometry,
@@ -428,26 +430,32 @@ mod avx2 {
         type Count = __m256i;
         #[inline(always)]
         fn zero() -> Self {
+            // SAFETY: AVX intrinsic; `Avx` runs only under `count_image` (AVX2 checked).
             unsafe { Self(_mm256_setzero_ps()) }
         }
         #[inline(always)]
         fn zero_count() -> __m256i {
+            // SAFETY: AVX intrinsic; `Avx` runs only under `count_image` (AVX2 checked).
             unsafe { _mm256_setzero_si256() }
         }
         #[inline(always)]
         fn leak(self, d: f32) -> Self {
+            // SAFETY: AVX intrinsic; `Avx` runs only under `count_image` (AVX2 checked).
             unsafe { Self(_mm256_mul_ps(self.0, _mm256_set1_ps(d))) }
         }
         #[inline(always)]
         fn load(w: &[f32; LANE_GRANULE]) -> Self {
+            // SAFETY: `w` is a reference to exactly eight f32; AVX caller (`count_image`).
             unsafe { Self(_mm256_loadu_ps(w.as_ptr())) }
         }
         #[inline(always)]
         fn add(self, w: Self) -> Self {
+            // SAFETY: AVX intrinsic; `Avx` runs only under `count_image` (AVX2 checked).
             unsafe { Self(_mm256_add_ps(self.0, w.0)) }
         }
         #[inline(always)]
         fn fire(self, th: f32, reset: Reset, count: &mut __m256i) -> (Self, bool) {
+            // SAFETY: AVX2 intrinsics on registers only; `Avx` is used only under `count_image`.
             unsafe {
                 let t = _mm256_set1_ps(th);
                 let fire = _mm256_cmp_ps::<_CMP_GE_OQ>(self.0, t);
@@ -465,6 +473,7 @@ mod avx2 {
         #[inline(always)]
         fn counts(count: __m256i) -> [u32; LANE_GRANULE] {
             let mut out = [0u32; LANE_GRANULE];
+            // SAFETY: `out` holds eight u32 (256 bits); AVX caller (`count_image`).
             unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), count) };
             out
         }

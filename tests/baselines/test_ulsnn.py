@@ -12,7 +12,7 @@ import pytest
 from snnconv import _core
 from snnconv.baselines import ULSNN, _readout
 from snnconv.baselines import ulsnn as ulsnn_mod
-from snnconv.exceptions import NotFittedError
+from snnconv.exceptions import ModelFileError, NotFittedError
 
 import ulsnn_reference as ref
 
@@ -187,8 +187,8 @@ def test_save_load_identical_predictions(mnist5k, tmp_path):
     save_npz(tmp_path / "other.npz", "snnconv.KernelLearner", 1, {}, {})
     with pytest.raises(ValueError, match="holds a"):
         ULSNN.load(tmp_path / "other.npz")
-    save_npz(tmp_path / "cut.npz", "snnconv.ULSNN", 1, {"params": m.get_params()}, {})
-    with pytest.raises(ValueError, match="corrupt ULSNN"):
+    save_npz(tmp_path / "cut.npz", "snnconv.ULSNN", 2, {"params": m.get_params()}, {})
+    with pytest.raises(ModelFileError, match="metadata: missing"):
         ULSNN.load(tmp_path / "cut.npz")
 
 

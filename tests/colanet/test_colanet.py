@@ -26,7 +26,7 @@ def _prototypes(n: int, seed: int = 0, per_class: int = 100, classes: int = 2):
     return X, y
 
 
-FAST = dict(microcolumns=4, n_copies=3, input_max=10)
+FAST = dict(microcolumns=4, n_copies=3, input_max=10, encoding="rate")
 
 
 def test_learns_prototypes_with_default_dynamics():
@@ -159,6 +159,7 @@ def test_one_frame_timeline_of_a_hand_built_network():
         silent_synapses=-1,
         stochastic=2.0,
         input_max=10,
+        encoding="rate",
     )
     m = CoLaNET(**p).fit(np.zeros((2, 2)), [0, 1])
     w0 = m.resource_[0, 0, 0, 0]

@@ -52,6 +52,7 @@ def test_fast_and_portable_steps_equal_the_reference(
         threshold=3.0,
         random_state=seed,
         n_threads=1,
+        encoding="rate",
     )
     Xtr, ytr, Xte = X[:100], y[:100], X[100:]
     ref = _fit("reference", monkeypatch, Xtr, ytr, **params)

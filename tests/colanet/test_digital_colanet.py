@@ -7,7 +7,7 @@ import pytest
 
 import snnconv
 from snnconv import DigitalCoLaNET
-from snnconv.exceptions import NotFittedError
+from snnconv.exceptions import DataError, NotFittedError
 
 
 def _weight(W: np.ndarray, w_min: float, w_max: float) -> np.ndarray:
@@ -74,6 +74,7 @@ def test_matches_numpy_reference_of_the_spec():
         silent_synapses=5,
         renorm_threshold=0.5,
         input_max=10,
+        encoding="rate",
     )
     m = DigitalCoLaNET(shuffle=False, **kw).fit(X, y)
     W, F, s = _reference(X.astype(np.uint8), y, {**m.get_params()}, 2)
@@ -103,14 +104,17 @@ def test_learns_two_prototypes_and_conserves_resource():
 
 
 def test_encoding_is_explicit():
-    m = DigitalCoLaNET(input_max=255).fit(np.array([[0, 255], [255, 128]]), [0, 1])
+    m = DigitalCoLaNET(input_max=255, encoding="rate")
+    m.fit(np.array([[0, 255], [255, 128]]), [0, 1])
     X = np.array([[255, 128], [25, 300]])
     np.testing.assert_array_equal(m.encode(X), [[10, 5], [0, 10]])
-    auto = DigitalCoLaNET(input_max="max").fit(np.array([[0.0, 0.5], [0.25, 0.1]]), [0, 1])
+    auto = DigitalCoLaNET(input_max="max", encoding="rate")
+    auto.fit(np.array([[0.0, 0.5], [0.25, 0.1]]), [0, 1])
     assert auto.input_max_ == 0.5
     np.testing.assert_array_equal(auto.encode([[0.5, 0.25]]), [[10, 5]])
     # (N, C, P, Q) front-end counts are flattened.
-    four_d = DigitalCoLaNET(input_max=10).fit(np.ones((4, 2, 3, 3), np.uint16), [0, 1, 0, 1])
+    four_d = DigitalCoLaNET(input_max=10, encoding="rate")
+    four_d.fit(np.ones((4, 2, 3, 3), np.uint16), [0, 1, 0, 1])
     assert four_d.n_features_in_ == 18
 
 
@@ -123,13 +127,18 @@ def test_match_scale_hits_the_target_spike_count():
     m = DigitalCoLaNET().fit(X, rng.integers(0, 2, 300))
     assert abs(m.encode(X).sum(axis=1).mean() - 937) < 5
     # Data too sparse to reach the target saturate every non-zero feature.
-    sparse = DigitalCoLaNET().fit(np.eye(4) * 3.0, [0, 1, 0, 1])
-    np.testing.assert_array_equal(sparse.encode(np.eye(4) * 3.0), np.eye(4) * 10)
+    X = np.eye(4) * 3.0
+    sparse = DigitalCoLaNET(encoding="rate").fit(X, [0, 1, 0, 1])
+    np.testing.assert_array_equal(sparse.encode(X), np.eye(4) * 10)
+    # The "auto" code takes the population code for such data (4 features cannot
+    # send 937 spikes), and the rate code for data that can.
+    assert DigitalCoLaNET().fit(X, [0, 1, 0, 1]).encoding_ == "population"
+    assert m.encoding_ == "rate"
 
 
 def test_partial_fit_in_chunks_equals_fit():
     X, y = _two_prototypes(200, seed=3)
-    kw = dict(microcolumns=3, threshold=2.0, input_max=10, shuffle=False)
+    kw = dict(microcolumns=3, threshold=2.0, input_max=10, shuffle=False, encoding="rate")
     a = DigitalCoLaNET(**kw).fit(X, y)
     b = DigitalCoLaNET(**kw)
     for s in range(0, 200, 37):
@@ -171,17 +180,17 @@ def test_bad_parameters_are_named(kw, match):
 def test_bad_inputs_are_named():
     m = DigitalCoLaNET()
     with pytest.raises(ValueError, match="non-negative"):
-        m.fit(-np.ones((2, 3)), [0, 1])
+        DigitalCoLaNET(encoding="rate").fit(-np.ones((2, 3)), [0, 1])
     with pytest.raises(ValueError, match="NaN"):
         m.fit(np.full((2, 3), np.nan), [0, 1])
     with pytest.raises(ValueError, match="2 classes"):
         m.fit(np.ones((2, 3)), [0, 0])
-    with pytest.raises(ValueError, match="classes"):
-        DigitalCoLaNET().partial_fit(np.ones((2, 3)), [0, 1])
+    with pytest.raises(DataError, match="2 classes"):
+        DigitalCoLaNET().partial_fit(np.ones((2, 3)), [0, 0])  # no classes=: the batch's
     m.fit(np.ones((2, 3)), [0, 1])
     with pytest.raises(ValueError, match="3 features"):
         m.predict(np.ones((2, 4)))
-    with pytest.raises(ValueError, match="not among classes_"):
+    with pytest.raises(DataError, match="not among classes_"):
         m.partial_fit(np.ones((1, 3)), [7])
     with pytest.raises(NotFittedError, match="not fitted"):
         DigitalCoLaNET().predict(np.ones((1, 3)))

@@ -57,7 +57,7 @@ def test_rate_code_stays_at_chance_on_blobs():
     """Why the option exists: two rate-coded features cannot make an L neuron fire."""
     X, y = make_blobs(300, n_features=2, centers=3, random_state=0)
     X = X - X.min(axis=0)
-    model = CoLaNET(n_copies=3, n_threads=1).fit(X[:200], y[:200])
+    model = CoLaNET(encoding="rate", n_copies=3, n_threads=1).fit(X[:200], y[:200])
     assert model.score(X[200:], y[200:]) < 0.5
 
 
@@ -106,7 +106,7 @@ def test_population_model_accepts_signed_input_and_round_trips(cls, tmp_path):
 
 def test_rate_code_still_rejects_negative_input():
     with pytest.raises(ValueError, match="non-negative"):
-        CoLaNET(n_copies=1).fit(-np.ones((4, 2)), [0, 1, 0, 1])
+        CoLaNET(encoding="rate", n_copies=1).fit(-np.ones((4, 2)), [0, 1, 0, 1])
 
 
 @pytest.mark.parametrize(

@@ -149,3 +149,27 @@ def test_fashion_mnist_from_debian(split, n):
     # Balanced classes: 6,000 / 1,000 of each.
     np.testing.assert_array_equal(np.bincount(y), np.full(10, n // 10))
     assert 0 < x.mean() < 255
+
+
+def test_idx_memory_map_raw_and_gzip(tmp_path, monkeypatch):
+    """mmap=True maps the data (a gzip file through one decompressed copy in the
+    cache, reused while the compressed file is unchanged) and checks it as strictly."""
+    from snnconv.datasets.idx import idx_cache_dir, read_idx, write_idx
+
+    monkeypatch.setenv("SNNCONV_CACHE_DIR", str(tmp_path / "cache"))
+    images = np.random.default_rng(0).integers(0, 256, (7, 5, 4), dtype=np.uint8)
+    floats = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+    for i, a in enumerate((images, floats)):
+        for compress in (False, True):
+            path = write_idx(tmp_path / f"a{i}{int(compress)}", a, compress=compress)
+            mapped = read_idx(path, mmap=True)
+            assert isinstance(mapped, np.memmap) and mapped.shape == a.shape
+            np.testing.assert_array_equal(mapped, a)
+    cached = sorted(idx_cache_dir().iterdir())
+    assert len(cached) == 2 and not any(p.name.endswith(".part") for p in cached)
+    read_idx(tmp_path / "a01", mmap=True)
+    assert sorted(idx_cache_dir().iterdir()) == cached  # decompressed once
+    short = tmp_path / "short"
+    short.write_bytes((tmp_path / "a00").read_bytes()[:-3])
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(short, mmap=True)

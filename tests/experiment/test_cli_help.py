@@ -1,6 +1,7 @@
 """Every option of every ``snnconv`` subcommand has help text; ``--version`` works."""
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -47,9 +48,21 @@ def test_every_option_has_help(path):
 
 
 @pytest.mark.parametrize("path", sorted(PARSERS), ids=" ".join)
-def test_help_renders(path):
-    text = PARSERS[path].format_help()
-    assert text.startswith("usage: " + " ".join(path))
+def test_help_shows_our_description_and_every_option_help(path):
+    parser = PARSERS[path]
+    # argparse re-wraps text (and may break lines at hyphens): compare without spaces.
+    text = "".join(parser.format_help().split())
+    formatter = parser._get_formatter()
+    wanted = [parser.description or ""]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            wanted += [a.help for a in action._choices_actions]
+            wanted += list(action.choices)
+        elif action.help is not argparse.SUPPRESS:
+            wanted.append(formatter._expand_help(action))
+            wanted += action.option_strings
+    missing = [w for w in wanted if "".join(w.split()) not in text]
+    assert not missing, f"{' '.join(path)} --help lacks: {missing}"
 
 
 def test_version(capsys):
@@ -82,15 +95,36 @@ def test_version_from_the_console_entry_point():
     assert out.strip() == f"snnconv {snnconv.__version__}"
 
 
-def test_status_lines_are_logged_and_quiet_keeps_the_results_table(tmp_path, capsys):
-    from snnconv.cli import main
-
+def test_status_lines_quiet_and_verbose(tmp_path, capsys):
     run = ["run", "--dataset", "digits", "--folds", "2", "--methods", "csnn", "--no-figures"]
     assert main([*run, "--quiet", "--out", str(tmp_path / "a")]) == 0
-    loud = capsys.readouterr().out
-    assert main(["-q", *run, "--quiet", "--out", str(tmp_path / "b")]) == 0
+    plain = capsys.readouterr().out
+    # -q: status lines gone, the results table kept
+    assert main(["-q", *run, "--quiet", "--out", str(tmp_path / "q")]) == 0
     quiet = capsys.readouterr().out
-    assert "dataset digits: 1797 images" in loud
+    assert "dataset digits: 1797 images" in plain
     assert "dataset digits" not in quiet
-    for out in (loud, quiet):
+    for out in (plain, quiet):
         assert "| CSNN (kernels + spiking front-end + CoLaNET) |" in out
+    # --verbose: one debug line per task, the rest unchanged
+    assert main(["--verbose", *run, "--quiet", "--out", str(tmp_path / "b")]) == 0
+    verbose = capsys.readouterr().out
+    debug = re.findall(
+        r"^csnn fold (\d) \(seed \d+\): accuracy (0\.\d{4}), training [\d.]+ s, [\d.]+ s in all$",
+        verbose,
+        flags=re.M,
+    )
+    assert [fold for fold, _ in debug] == ["0", "1"]
+    assert not re.search(r"^csnn fold", plain, flags=re.M)
+    # the same results, and the rest of the output line for line (timings aside)
+    results = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert [f"{r['accuracy']:.4f}" for r in results["runs"]] == [acc for _, acc in debug]
+    a = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert [r["accuracy"] for r in a["runs"]] == [r["accuracy"] for r in results["runs"]]
+
+    def lines(out):  # the table rows up to the timing columns, other lines' first word
+        rows = [x for x in out.splitlines() if not x.startswith("csnn fold")]
+        return [x.split("|")[:4] if x.startswith("|") else x.split()[:1] for x in rows]
+
+    assert len(verbose.splitlines()) == len(plain.splitlines()) + 2
+    assert lines(verbose) == lines(plain)

@@ -122,10 +122,26 @@ def test_cli_run_writes_results_and_figures(tmp_path, capsys):
         assert (out / name).stat().st_size > 100
 
 
-def test_cli_config_prints_defaults(capsys):
+def test_cli_config_prints_the_defaults_as_toml(capsys):
+    import dataclasses
+
+    import snnconv
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
     assert main(["config", "--print-defaults"]) == 0
-    text = capsys.readouterr().out
-    assert "[run]" in text and 'dataset = "mnist5k"' in text and "[kernels]" in text
+    parsed = tomllib.loads(capsys.readouterr().out)
+    assert parsed == dataclasses.asdict(ExperimentConfig())
+    assert ExperimentConfig.from_dict(parsed) == ExperimentConfig()
+    assert parsed["run"]["dataset"] == "mnist5k"
+    # The estimator tables hold the estimators' own defaults.
+    for table, est in (("kernels", snnconv.KernelLearner()), ("conv_snn", snnconv.ConvSNN())):
+        params = est.get_params(deep=False)
+        for key, value in parsed[table].items():
+            assert value == params[key], f"{table}.{key}"
 
 
 def test_split_protocol_repeats_the_datasets_own_split():

@@ -121,3 +121,93 @@ def test_raster_subsets_keep_true_indices():
     ys = sorted(set(ax.collections[0].get_offsets()[:, 1].tolist()))
     assert ys == [10, 900]
     assert "2 most active of 1,000" in ax.get_title()
+
+
+# ------------------------------------------------------------- the values drawn
+def _task(res, method, fold=0):
+    return next(t for t in res.tasks if t.method == method and t.fold == fold)
+
+
+def _pooled(res, data, method):
+    runs = [t for t in res.tasks if t.method == method]
+    truth = np.concatenate([data.labels[res.folds[t.fold][1]] for t in runs])
+    pred = np.concatenate([t.result.predictions for t in runs])
+    return truth, pred, runs
+
+
+def _per_class(res, data, method, k=4):
+    _, _, runs = _pooled(res, data, method)
+    acc = []
+    for t in runs:
+        truth = data.labels[res.folds[t.fold][1]]
+        acc.append([np.mean(t.result.predictions[truth == c] == c) for c in range(k)])
+    return 100 * np.array(acc)
+
+
+def test_confusion_matrix_draws_the_pooled_counts(figures):
+    saved, res, data = figures
+    truth, pred, _ = _pooled(res, data, "csnn")
+    cm = np.zeros((4, 4), int)
+    for t, p in zip(truth, pred, strict=True):
+        cm[t, p] += 1
+    ax = saved["confusion_csnn.png"].axes[0]
+    np.testing.assert_allclose(ax.images[0].get_array(), cm / cm.sum(axis=1, keepdims=True))
+    cells = {
+        (round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts
+    }
+    assert cells == {(i, j): str(cm[i, j]) for i in range(4) for j in range(4) if cm[i, j]}
+    assert f"accuracy {100 * np.trace(cm) / cm.sum():.1f} %" in ax.get_title()
+
+
+def test_kernel_grid_draws_each_kernel_on_one_symmetric_scale(figures):
+    saved, res, _ = figures
+    kernels = _task(res, "csnn").result.artifacts["kernels"]
+    images = [ax.images[0] for ax in saved["kernels_csnn.png"].axes if ax.images]
+    assert len(images) == len(kernels)
+    lim = np.abs(kernels).max()
+    for image, kernel in zip(images, kernels, strict=True):
+        np.testing.assert_array_equal(image.get_array(), kernel)
+        assert image.get_clim() == (-lim, lim)
+
+
+def test_per_class_bars_are_the_fold_means_with_their_spread(figures):
+    saved, res, data = figures
+    ax = saved["per_class_accuracy.png"].axes[0]
+    bars = [c for c in ax.containers if hasattr(c, "patches")]
+    errors = [c for c in ax.containers if not hasattr(c, "patches")]
+    for method, bar, err in zip(("csnn", "probe"), bars, errors, strict=True):
+        acc = _per_class(res, data, method)
+        mean, std = acc.mean(axis=0), acc.std(axis=0, ddof=1)
+        np.testing.assert_allclose([p.get_height() for p in bar.patches], mean)
+        # each error bar runs from mean - std to mean + std, clipped to [0, 100] %
+        segments = err.lines[2][0].get_segments()
+        np.testing.assert_allclose([s[0][1] for s in segments], np.maximum(mean - std, 0))
+        np.testing.assert_allclose([s[1][1] for s in segments], np.minimum(mean + std, 100))
+
+
+def test_learning_curve_draws_the_mean_over_folds_and_its_band(figures):
+    saved, res, _ = figures
+    ax = saved["learning_curve_csnn.png"].axes[0]
+    curves = [_task(res, "csnn", f).result.artifacts["learning_curve"] for f in range(3)]
+    sizes = curves[0][0]
+    acc = 100 * np.array([c[1] for c in curves])  # (folds, sizes)
+    mean, std = acc.mean(axis=0), acc.std(axis=0, ddof=1)
+    line = ax.get_lines()[0]
+    np.testing.assert_array_equal(line.get_xdata(), sizes)
+    np.testing.assert_allclose(line.get_ydata(), mean)
+    band = ax.collections[0].get_paths()[0].vertices
+    for x, m, s in zip(sizes, mean, std, strict=True):
+        ys = band[np.isclose(band[:, 0], x), 1]
+        np.testing.assert_allclose([ys.min(), ys.max()], [m - s, m + s])
+
+
+def test_rasters_draw_every_spike_at_its_step_and_neuron(figures):
+    saved, res, _ = figures
+    rasters = _task(res, "csnn").result.artifacts["rasters"]
+    axes = {ax.get_title().split(":")[0]: ax for ax in saved["rasters_csnn.png"].axes}
+    for name, r in rasters.items():
+        steps, neurons = np.nonzero(r.reshape(r.shape[0], -1))
+        drawn = axes[name].collections[0].get_offsets()
+        assert sorted(map(tuple, np.asarray(drawn).tolist())) == sorted(
+            zip(steps.tolist(), neurons.tolist(), strict=True)
+        ), name

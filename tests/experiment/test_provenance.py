@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import stat
 import subprocess
@@ -53,7 +54,26 @@ def test_git_commit_is_the_checkout_head_or_none(monkeypatch):
         assert commit == head and len(commit) == 40
     monkeypatch.setattr(provenance, "source_root", lambda: None)
     assert provenance.git_commit() is None
-    assert to_json(fake_results()[0])["git_commit"] is None
+    # Installed from a wheel: the commit the core was built from, said to be so.
+    built, dirty = provenance.build_commit()
+    record = to_json(fake_results()[0])
+    assert record["git_commit"] == built
+    assert record["git_commit_source"] == (None if built is None else "build")
+    assert record["git_dirty"] == dirty
+
+
+def test_results_json_records_command_os_and_cpu(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["snnconv", "run", "--folds", "3"])
+    record = to_json(fake_results()[0])
+    assert record["command"] == ["snnconv", "run", "--folds", "3"]
+    assert record["os"] == platform.platform()
+    assert record["cpu"] == provenance.cpu_model()
+    from snnconv import _core
+
+    text = _core.__git_commit__
+    assert text == "" or re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", text)
 
 
 def test_learning_curves_with_one_fold_have_zero_spread():

@@ -1,20 +1,28 @@
-"""The fuzz harness: strategies for hostile inputs and the classification of outcomes.
+"""The fuzz harness: strategies for hostile and for valid inputs, and the
+classification of outcomes.
 
 Every call runs in-process and ends in one of:
 
-* a clean error: a ``snnconv.exceptions.SnnconvError``, ``ValueError``, ``TypeError``
-  or ``MemoryError`` (``ResourceLimitError``) — OK;
-* a result — OK if every float it holds is finite;
+* an error snnconv reports on purpose: a ``snnconv.exceptions.SnnconvError`` (which
+  includes ``ResourceLimitError``, a ``MemoryError``) — OK;
+* a result — OK if every float it holds is finite and the test's own check of it
+  passes (shapes, dtypes, ranges);
 * ``RuntimeError("internal error ...")`` (a Rust panic caught by the binding), an
-  exception of any other class (``KeyError``, ``OverflowError``, ...), or a
-  non-finite output — FAIL (another ``RuntimeError`` is documented behaviour, e.g.
-  ``ConvSNN(on_backlog="raise")``);
+  exception of any other class (a plain ``ValueError``, ``TypeError``,
+  ``OverflowError``, a numpy ``MemoryError``, ...), or a non-finite output — FAIL
+  (the one other ``RuntimeError`` allowed is ``ConvSNN(on_backlog="raise")``'s);
 * a hang — the watchdog (``faulthandler.dump_traceback_later``) kills the process
   after ``SNNCONV_FUZZ_TIMEOUT`` seconds with every thread's traceback (FAIL);
 * an abort or a segfault kills the process (FAIL, seen by the runner).
 
-The number of examples per entry point is ``SNNCONV_FUZZ_EXAMPLES`` (default 30, so the
-whole suite stays well under a minute); see docs/robustness.md.
+Hostile examples check that nothing but those outcomes occurs. Valid examples (the
+``valid_*`` strategies) must also *succeed*: each such test asserts a minimum share
+of results (``Tally.require``) and checks every result, so a change that made every
+call raise would fail.
+
+Profiles: the number of examples per test is ``SNNCONV_FUZZ_EXAMPLES`` (default 30,
+derandomised, so the whole suite stays well under a minute in CI); the long campaign
+sets it higher (docs/robustness.md).
 """
 
 from __future__ import annotations
@@ -47,7 +55,15 @@ FUZZ = settings(
     database=None,
 )
 
-CLEAN = (ValueError, TypeError, MemoryError)
+
+def _clean() -> tuple[type[BaseException], ...]:
+    from snnconv.exceptions import SnnconvError
+
+    return (SnnconvError,)
+
+
+#: The allowed RuntimeError: ConvSNN's documented ``on_backlog="raise"``.
+BACKLOG_MESSAGE = "backlog"
 
 
 class Outcome:
@@ -109,9 +125,33 @@ HANG_LOG = os.environ.get(
 _hang_file: Any = None
 
 
-def run(entry: str, call: Callable[[], Any]) -> Any:
+class Tally:
+    """Outcomes of one valid-input test, for its minimum share of successes."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+        self.ok: dict[str, int] = {}
+
+    def add(self, entry: str, ok: bool) -> None:
+        self.calls[entry] = self.calls.get(entry, 0) + 1
+        self.ok[entry] = self.ok.get(entry, 0) + int(ok)
+
+    def require(self, entry: str, share: float) -> None:
+        """At least ``share`` of the calls of ``entry`` returned a checked result."""
+        n, ok = self.calls.get(entry, 0), self.ok.get(entry, 0)
+        assert n > 0, f"{entry}: never called"
+        assert ok >= share * n, f"{entry}: only {ok} of {n} valid calls succeeded"
+
+
+def run(
+    entry: str,
+    call: Callable[[], Any],
+    check: Callable[[Any], None] | None = None,
+    tally: Tally | None = None,
+) -> Any:
     """Runs ``call`` under the watchdog; returns its result, or None after a clean
-    error. Fails on a caught panic, another exception, or a non-finite output."""
+    error. Fails on a caught panic, another exception, a non-finite output or a
+    result ``check`` rejects (an AssertionError)."""
     global _hang_file
     if _hang_file is None:
         _hang_file = open(HANG_LOG, "a", encoding="utf-8")
@@ -120,26 +160,40 @@ def run(entry: str, call: Callable[[], Any]) -> Any:
     faulthandler.dump_traceback_later(TIMEOUT, exit=True, file=_hang_file)
     try:
         out = call()
-    except CLEAN as e:
+    except _clean() as e:
         Outcome.add(entry, type(e).__name__)
+        if tally is not None:
+            tally.add(entry, False)
         return None
     except RuntimeError as e:
         if "internal error" in str(e):  # a Rust panic caught by the binding
             _fail(entry, f"panic: {e}", e)
-        else:  # a documented RuntimeError, e.g. ConvSNN on_backlog="raise"
+        elif BACKLOG_MESSAGE in str(e):  # ConvSNN on_backlog="raise"
             Outcome.add(entry, "RuntimeError")
+        else:
+            _fail(entry, f"RuntimeError: {e}", e)
+        if tally is not None:
+            tally.add(entry, False)
         return None
-    except Exception as e:  # a caught panic (RuntimeError) or anything unexpected
-        _fail(entry, f"{type(e).__name__}: {e}", e)
+    except Exception as e:  # anything not reported on purpose
+        _fail(entry, f"{type(e).__name__} (not an SnnconvError): {e}", e)
+        if tally is not None:
+            tally.add(entry, False)
         return None
     finally:
         faulthandler.cancel_dump_traceback_later()
     try:
         _finite(out, entry)
+        if check is not None:
+            check(out)
     except AssertionError as e:
         _fail(entry, str(e))
+        if tally is not None:
+            tally.add(entry, False)
         return None
     Outcome.add(entry, "ok")
+    if tally is not None:
+        tally.add(entry, True)
     return out
 
 
@@ -279,4 +333,24 @@ def digit_like(n: int = 8, side: int = 12, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     a = (rng.random((n, side, side)) ** 4 * 255).astype(np.uint8)
     a[:, side // 3 : side // 3 + 2, 2:-2] = 230
+    return a
+
+
+# ------------------------------------------------------------------ valid inputs
+#: The share of valid-input calls that must return a checked result (CI and long
+#: profiles alike). Valid inputs may still be refused where the package says so
+#: (a kernel-learning run in which no kernel fires, ...), hence not 100 %.
+MIN_SHARE = 0.9
+
+
+@st.composite
+def valid_images(
+    draw: Any, min_side: int = 6, max_side: int = 14, n_min: int = 1, n_max: int = 6
+) -> Any:
+    """(N, H, W) uint8 or float64-in-[0, 1] images with bright strokes."""
+    n = draw(st.integers(n_min, n_max))
+    side = draw(st.integers(min_side, max_side))
+    a = digit_like(n, side, draw(st.integers(0, 2**16)))
+    if draw(st.booleans()):
+        return a.astype(np.float64) / 255.0
     return a

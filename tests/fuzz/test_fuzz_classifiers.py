@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from fuzzing import (
     DTYPES,
     FUZZ,
+    MIN_SHARE,
     N_THREADS,
+    Tally,
     fitted_attrs,
     image_stacks,
     inject,
     ints,
     reals,
     run,
+    valid_images,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -207,3 +211,119 @@ def test_fitted_predict(kind, x, n_threads):
         run(f"{kind}.{scores}", lambda: getattr(est, scores)(x))
     finally:
         est.set_params(n_threads=None)
+
+
+@st.composite
+def valid_task(draw, max_rows: int = 12, max_cols: int = 10):
+    """Non-negative features (N, F) with 2-3 classes, each present."""
+    classes = draw(st.integers(2, 3))
+    n = draw(st.integers(classes, max_rows))
+    d = draw(st.integers(1, max_cols))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    y = np.arange(n) % classes
+    x = rng.random((n, d)) * draw(st.sampled_from([1.0, 10.0, 255.0]))
+    x[:, 0] += y  # something to learn
+    if draw(st.booleans()):
+        x = np.clip(x, 0, 255).astype(np.uint8)
+    return x, y
+
+
+@st.composite
+def valid_colanet_params(draw, digital: bool):
+    p = dict(
+        microcolumns=draw(st.integers(1, 4)),
+        n_copies=draw(st.integers(1, 3)),
+        presentation_steps=draw(st.integers(1, 12)),
+        input_max=draw(st.one_of(st.just("match"), st.just("max"), st.floats(0.5, 300.0))),
+        target_spikes=draw(st.floats(1.0, 2000.0)),
+        encoding=draw(st.sampled_from(["rate", "rate", "population"])),
+        epochs=draw(st.integers(1, 2)),
+        shuffle=draw(st.booleans()),
+        random_state=draw(st.integers(0, 2**32)),
+        n_threads=draw(N_THREADS),
+    )
+    if not digital:
+        p.update(frame_steps=draw(st.integers(12, 30)))
+    return p
+
+
+def _check_classifier(entry: str, est, x, y, tally) -> None:
+    classes = np.unique(y)
+
+    def fitted(est):
+        np.testing.assert_array_equal(est.classes_, classes)
+
+    if run(f"{entry}.fit", lambda: est.fit(x, y), fitted, tally) is None:
+        return
+
+    def labels(p):
+        assert p.shape == (len(x),) and set(p.tolist()) <= set(classes.tolist())
+
+    def proba(p):
+        assert p.shape == (len(x), len(classes))
+        assert (p >= 0).all() and np.allclose(p.sum(axis=1), 1.0)
+
+    pred = run(f"{entry}.predict", lambda: est.predict(x), labels, tally)
+    p = run(f"{entry}.predict_proba", lambda: est.predict_proba(x), proba, tally)
+    if pred is not None and p is not None:  # the label of the largest probability
+        best = classes[np.argmax(p, axis=1)]
+        answered = p.max(axis=1) > p.min(axis=1)
+        np.testing.assert_array_equal(pred[answered], best[answered])
+
+
+@pytest.mark.parametrize("cls", [CoLaNET, DigitalCoLaNET])
+def test_valid_colanet_succeeds(cls):
+    """Valid parameters and features: fit, predict and predict_proba succeed, predict a
+    training label and agree with each other."""
+    tally = Tally()
+    name = cls.__name__
+
+    @FUZZ
+    @given(params=valid_colanet_params(cls is DigitalCoLaNET), task=valid_task())
+    def check(params, task):
+        _check_classifier(name, cls(**params), *task, tally)
+
+    check()
+    for entry in ("fit", "predict", "predict_proba"):
+        tally.require(f"{name}.{entry}", MIN_SHARE)
+
+
+def test_valid_ulsnn_succeeds():
+    from snnconv.baselines import ULSNN
+
+    tally = Tally()
+
+    @FUZZ
+    @given(
+        n_neurons=st.integers(1, 6),
+        time=st.integers(5, 40),
+        images=valid_images(min_side=3, max_side=8, n_min=3, n_max=8),
+        seed=st.integers(0, 2**32),
+        readout=st.sampled_from(["all_activity", "proportion_weighting"]),
+        n_threads=N_THREADS,
+    )
+    def check(n_neurons, time, images, seed, readout, n_threads):
+        y = np.arange(len(images)) % 2
+        est = ULSNN(
+            n_neurons=n_neurons,
+            time=time,
+            readout=readout,
+            random_state=seed,
+            n_threads=n_threads,
+        )
+        classes = np.unique(y)
+        if run("ULSNN.fit", lambda: est.fit(images, y), None, tally) is None:
+            return
+
+        def scores(s):
+            assert s.shape == (len(images), len(classes)) and (s >= 0).all()
+
+        def labels(p):
+            assert p.shape == (len(images),) and set(p.tolist()) <= set(classes.tolist())
+
+        run("ULSNN.decision_function", lambda: est.decision_function(images), scores, tally)
+        run("ULSNN.predict", lambda: est.predict(images), labels, tally)
+
+    check()
+    for entry in ("fit", "decision_function", "predict"):
+        tally.require(f"ULSNN.{entry}", MIN_SHARE)

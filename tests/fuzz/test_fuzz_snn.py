@@ -6,7 +6,9 @@ import numpy as np
 from fuzzing import (
     FUZZ,
     HOSTILE,
+    MIN_SHARE,
     N_THREADS,
+    Tally,
     digit_like,
     fitted_attrs,
     image_stacks,
@@ -14,6 +16,7 @@ from fuzzing import (
     ints,
     reals,
     run,
+    valid_images,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -226,3 +229,121 @@ def test_fitted_csnn_predict(kind, images, n_threads):
         run("CSNNClassifier.predict_proba", lambda: est.predict_proba(images))
     finally:
         est.set_params(n_threads=None)
+
+
+@st.composite
+def valid_snn(draw):
+    """Valid kernels, parameters (no injected faults) and images at least as large as
+    the kernels."""
+    n, k = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    # Positive weights, so every kernel can reach a rate (a kernel without positive
+    # weights never fires, which fit refuses by name).
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    kernels = np.abs(rng.normal(size=(n, k, k))) + 0.05
+    steps = draw(st.integers(2, 20))
+    pool = draw(st.integers(1, 3))
+    active = draw(st.integers(1, steps))
+    # At least one input spike per bright pixel in the active steps (fewer can leave a
+    # frame silent, which fit refuses: no scale reaches the target).
+    max_rate = draw(st.floats(min(1.0, max(0.2, 1.5 / active)), 1.0))
+    stride = draw(st.integers(1, 3))
+    params = dict(
+        stride=stride,
+        pool=pool,
+        tau=draw(st.one_of(st.none(), st.floats(1.0, 50.0))),
+        threshold=draw(st.floats(0.05, 5.0)),
+        # Below what the input can drive: a few of the active steps' input spikes.
+        target_rate=draw(st.floats(0.01, 0.1)) * active * max_rate,
+        frame_steps=steps,
+        active_steps=active,
+        encoding=draw(st.sampled_from(["accumulator", "poisson"])),
+        max_rate=max_rate,
+        reset=draw(st.sampled_from(["subtract", "zero"])),
+        scale=draw(st.one_of(st.none(), st.floats(0.0, 10.0))),
+        scale_per_kernel=draw(st.booleans()),
+        on_backlog="ignore",
+        random_state=draw(st.integers(0, 2**32)),
+        n_threads=draw(N_THREADS),
+    )
+    # Large enough for at least one pooling block of the convolution map.
+    images = draw(valid_images(min_side=k + stride * pool, max_side=k + stride * pool + 8))
+    return kernels, params, images
+
+
+def test_valid_front_end_succeeds():
+    """Valid kernels, parameters and images: fit, transform, run and simulate return
+    counts of the documented shapes that agree with each other."""
+    tally = Tally()
+
+    @FUZZ
+    @given(case=valid_snn())
+    def check(case):
+        kernels, params, images = case
+        est = ConvSNN(kernels, **params)
+
+        def fitted(est):
+            assert est.scale_.shape == (len(kernels),) and (est.scale_ >= 0).all()
+
+        if run("ConvSNN.fit", lambda: est.fit(images), fitted, tally) is None:
+            return
+        shape = (len(images), *est.output_shape(*images.shape[1:]))
+        limit = params["pool"] ** 2 * params["frame_steps"]
+
+        def counts(out):
+            assert out.shape == shape and out.dtype == np.uint16, (out.shape, shape)
+            assert int(out.max(initial=0)) <= limit
+
+        t = run("ConvSNN.transform", lambda: est.transform(images), counts, tally)
+        r = run("ConvSNN.run", lambda: est.run(images), lambda o: counts(o.pooled), tally)
+        if t is not None and r is not None:
+            np.testing.assert_array_equal(t, r.pooled)  # the same counts both ways
+        i = len(images) - 1
+
+        def record(out):
+            assert out["pool"].shape[0] == params["frame_steps"]
+            if r is not None:  # simulate(x[i], i, carry) reproduces image i of run(x)
+                np.testing.assert_array_equal(out["pooled"], r.pooled[i])
+
+        # Each frame of `run` starts from the carry the previous frames left.
+        carry = None if r is None or i == 0 else est.run(images[:i]).carry
+        run("ConvSNN.simulate", lambda: est.simulate(images[i], i, carry), record, tally)
+
+    check()
+    for entry in ("fit", "transform", "run", "simulate"):
+        tally.require(f"ConvSNN.{entry}", MIN_SHARE)
+
+
+def test_valid_csnn_succeeds():
+    """A small valid CSNNClassifier fits and predicts labels it was trained on."""
+    tally = Tally()
+
+    @FUZZ
+    @given(
+        k=st.integers(2, 4),
+        n_kernels=st.integers(1, 4),
+        images=valid_images(min_side=8, n_min=3, n_max=8),
+        classes=st.integers(2, 3),
+    )
+    def check(k, n_kernels, images, classes):
+        from snnconv import DigitalCoLaNET
+
+        y = np.arange(len(images)) % classes
+        est = CSNNClassifier(
+            kernel_learner=KernelLearner(
+                kernel_size=k, n_kernels=n_kernels, stride=1, keep_only_fired=False
+            ),
+            front_end=ConvSNN(None, pool=2, frame_steps=8, active_steps=6, on_backlog="ignore"),
+            classifier=DigitalCoLaNET(microcolumns=2, n_copies=1),
+            calibration_size=4,
+        )
+        if run("CSNNClassifier.fit", lambda: est.fit(images, y), None, tally) is None:
+            return
+
+        def labels(p):
+            assert p.shape == (len(images),) and set(p.tolist()) <= set(y.tolist())
+
+        run("CSNNClassifier.predict", lambda: est.predict(images), labels, tally)
+
+    check()
+    tally.require("CSNNClassifier.fit", MIN_SHARE)
+    tally.require("CSNNClassifier.predict", MIN_SHARE)

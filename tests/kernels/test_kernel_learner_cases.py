@@ -145,10 +145,24 @@ def test_first_pass_runs_even_when_every_response_is_negative():
 
 
 def test_one_kernel_update_per_image_and_position_winner():
-    # Three kernels, two positions: at most two kernels can be updated per image.
+    # Three kernels, two positions: each image picks both positions (one winner each)
+    # and updates one or two kernels, each at most once (a forced update of a tile with
+    # every pixel on one side of B counts but changes nothing). Fed one image at a time
+    # (the resource carried over), the result is the whole fit.
     rng = np.random.default_rng(0)
-    kl = learner(2, 3, lr=0.1).fit(rng.random((4, 2, 3)))
-    assert (kl.stats_[:, 0] + kl.stats_[:, 1] <= 2).all()
+    images = rng.random((4, 2, 3))
+    whole = learner(2, 3, lr=0.1).fit(images)
+    resource = np.full((3, 2, 2), R0)
+    for i, g in enumerate(images):
+        one = learner(2, 3, lr=0.1, init=resource).fit(g[None])
+        changed = sum(not np.array_equal(one.resource_[a], resource[a]) for a in range(3))
+        forced, spontaneous, picks = one.stats_[0]
+        assert picks == 2
+        assert 1 <= changed <= forced + spontaneous <= picks
+        np.testing.assert_array_equal(whole.stats_[i], one.stats_[0])
+        resource = one.resource_
+    np.testing.assert_array_equal(whole.resource_, resource)
+    assert whole.stats_[:, :2].sum() == 6  # 1 + 2 + 1 + 2 kernels updated
 
 
 def test_keep_only_fired_selects_fired_kernels():

@@ -21,6 +21,16 @@ def data(mnist5k):
     return images, learner
 
 
+#: What NIR's own neurons do on a spike: reset to v_reset = 0 from nir 1.0.6 on, before
+#: subtract the threshold.
+NIR_RESET = "subtract" if snir._older_than(nir.version, (1, 0, 6)) else "zero"
+
+
+def _graph(nodes, edges):
+    """A NIRGraph without nir's type check (a keyword nir < 1.0.5 does not have)."""
+    return snir._graph(nir, nodes, edges, {})
+
+
 def _front_end(learner, images, **kw):
     kw.setdefault("on_backlog", "ignore")
     return snnconv.ConvSNN(learner, **kw).fit(images[:200])
@@ -98,7 +108,7 @@ def _simulate_graph(graph: nir.NIRGraph, raster: np.ndarray) -> np.ndarray:
 def test_numpy_simulation_of_the_graph_matches_snnconv(data):
     images, learner = data
     snn = _front_end(learner, images)
-    graph = snir.to_nir(snn, (28, 28))
+    graph = snir.to_nir(snn, (28, 28), form="exact")
     test = images[2000:2020]
     expected = snn.transform(test)
     carry = None
@@ -114,7 +124,7 @@ def test_numpy_simulation_of_the_graph_matches_snnconv(data):
 def test_parameter_mapping(data):
     images, learner = data
     snn = _front_end(learner, images, tau=8.0, threshold=2.0)
-    graph = snir.to_nir(snn, (28, 28), dt=1e-3)
+    graph = snir.to_nir(snn, (28, 28), form="exact", dt=1e-3)
     lif = graph.nodes["lif"]
     np.testing.assert_allclose(lif.tau, 8.0e-3)
     np.testing.assert_allclose(lif.r, 8.0)
@@ -139,14 +149,14 @@ def test_refuses_other_graphs(data):
     nodes["pool"] = nir.AvgPool2d(
         kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
     )
-    bad = nir.NIRGraph(nodes=nodes, edges=graph.edges, type_check=False)
+    bad = _graph(nodes, graph.edges)
     with pytest.raises(ModelFileError, match="unsupported node 'pool' \\(AvgPool2d\\)"):
         snir.from_nir(bad)
     nodes = dict(graph.nodes)
     nodes["extra"] = nir.Scale(scale=np.array([2.0]))
     edges = [*graph.edges[:-1], ("pool_neurons", "extra"), ("extra", "output")]
     with pytest.raises(ValueError, match="'extra' \\(Scale\\)"):
-        snir.from_nir(nir.NIRGraph(nodes=nodes, edges=edges, type_check=False))
+        snir.from_nir(_graph(nodes, edges))
     with pytest.raises(TypeError, match="NIRGraph"):
         snir.from_nir(42)
 
@@ -177,26 +187,85 @@ def test_foreign_graphs_follow_nir_semantics(data, tmp_path):
     brightness = pixel / 255, and an input gain r·dt/tau folded into the weights."""
     images, learner = data
     snn = _front_end(learner, images)
-    graph = snir.to_nir(snn, (28, 28))
+    graph = snir.to_nir(snn, (28, 28), form="exact")
     lif = graph.nodes["lif"]
-    foreign = nir.NIRGraph(
-        nodes={
+    foreign = _graph(
+        {
             **graph.nodes,
             "lif": nir.LIF(
                 tau=lif.tau, r=2 * lif.r, v_leak=lif.v_leak, v_threshold=lif.v_threshold
             ),
         },
-        edges=graph.edges,
-        type_check=False,
+        graph.edges,
     )
     back = snir.from_nir(foreign, frame_steps=20)
-    assert back.get_params()["reset"] == "zero"
+    assert back.get_params()["reset"] == NIR_RESET
     assert back.saturation_quantile_ is None and back.frame_steps == 20
     np.testing.assert_array_equal(back.scale_, 1.0)
     np.testing.assert_allclose(back.kernels_, 2 * graph.nodes["conv"].weight[:, 0])
     # snnconv.nir.write is to_nir + nir.write.
     path = snir.write(snn, tmp_path / "g.nir", (28, 28))
     assert isinstance(nir.read(path).nodes["lif"], nir.LIF)
+
+
+@pytest.mark.parametrize("form", ["portable", "exponential"])
+def test_portable_forms_round_trip_through_a_file(data, tmp_path, form):
+    images, learner = data
+    snn = _front_end(learner, images)
+    path = tmp_path / f"{form}.nir"
+    snir.write(snn, path, (28, 28), form=form)
+    back = snir.from_nir(path)
+    np.testing.assert_array_equal(back.kernels_, snn.kernels_)
+    np.testing.assert_array_equal(back.scale_, snn.scale_)
+    assert back.tau == pytest.approx(snn.tau, rel=1e-12)
+    test = images[1000:1100]
+    np.testing.assert_array_equal(back.transform(test), snn.transform(test))
+
+
+def test_portable_parameter_mapping(data):
+    """r = 1 everywhere, the Euler gain dt/tau = 1/τ folded into the weights, pooling
+    neurons with the standard r = 1 and a threshold just below one spike's charge."""
+    images, learner = data
+    snn = _front_end(learner, images, tau=8.0)
+    graph = snir.to_nir(snn, (28, 28), dt=1e-3)  # the default form
+    lif, pool = graph.nodes["lif"], graph.nodes["pool_neurons"]
+    assert lif.tau.shape == lif.r.shape == (snn.kernels_.shape[0], 10, 10)
+    np.testing.assert_array_equal(lif.r, 1.0)
+    np.testing.assert_allclose(lif.tau, 8e-3)
+    np.testing.assert_array_equal(
+        graph.nodes["conv"].weight[:, 0],
+        (8.0 * snn.scale_[:, None, None] * snn.kernels_).astype(np.float32),
+    )
+    np.testing.assert_array_equal(pool.r, 1.0)
+    np.testing.assert_array_equal(pool.v_threshold, 1 - 2.0**-20)  # whatever dt
+    expo = snir.to_nir(snn, (28, 28), form="exponential").nodes["lif"]
+    assert expo.tau.shape == (snn.kernels_.shape[0], 1, 1)
+    np.testing.assert_allclose(np.exp(-1 / expo.tau), 1 - 1 / 8.0)  # e^(-dt/tau) = 1 - 1/τ
+    np.testing.assert_allclose(expo.r, expo.tau)  # unit input gain
+    with pytest.raises(ValueError, match="form: must be one of"):
+        snir.to_nir(snn, (28, 28), form="lossy")
+
+
+def test_standard_if_pooling_and_old_nir_reset_rule(data, monkeypatch):
+    """A foreign graph with NIR's standard pooling IF (r = 1, threshold 1) loads; its
+    neurons reset to zero under nir >= 1.0.6 and by subtraction before (NIR_RESET)."""
+    images, learner = data
+    graph = snir.to_nir(_front_end(learner, images, tau=None), (28, 28))
+    pool = graph.nodes["pool_neurons"]
+    nodes = {
+        **graph.nodes,
+        "lif": nir.IF(r=graph.nodes["lif"].r, v_threshold=graph.nodes["lif"].v_threshold),
+        "pool_neurons": nir.IF(r=np.ones_like(pool.r), v_threshold=np.ones_like(pool.r)),
+    }
+    foreign = _graph(nodes, graph.edges)
+    back = snir.from_nir(foreign)
+    assert back.tau is None and back.get_params()["reset"] == NIR_RESET
+    np.testing.assert_array_equal(back.kernels_, graph.nodes["conv"].weight[:, 0])
+    monkeypatch.setattr(nir, "version", "1.0.4", raising=False)
+    assert snir.from_nir(foreign).get_params()["reset"] == "subtract"
+    nodes["pool_neurons"] = nir.IF(r=np.ones_like(pool.r), v_threshold=np.full(pool.r.shape, 0.5))
+    with pytest.raises(ModelFileError, match="fire once per input spike"):
+        snir.from_nir(_graph(nodes, graph.edges))
 
 
 def test_several_channels_export_as_a_multichannel_conv2d(data, tmp_path):

@@ -89,15 +89,19 @@ def test_profile_width_of_a_gaussian_is_its_sigma():
 
 def test_most_probable_microcolumn_count_is_predicted_n(sim):
     n = n_microcolumns(P)  # 4.22
-    assert abs(sim.mode_recruited() - n) <= 1
+    # the nearest count (seeds 0-11, 12-23 and 24-35 all have mode 4)
+    assert sim.mode_recruited() == round(n)
     # and not a degenerate network: every run recruits more than one
     assert sim.n_recruited.min() >= 2
 
 
 def test_t0_is_the_derived_form_not_the_printed_one(sim):
     m = report.measure(sim, HORIZON)
-    # mean W_c reaches W_t0 after ~t_0 = 28.7 class examples; printed: 1.7
-    assert 0.5 * t_0(P) <= m["crossing_time"] <= 2 * t_0(P)
+    # mean W_c reaches W_t0 after ~t_0 = 28.7 class examples; printed: 1.7. Crossings
+    # of 12 seeds: 23 (seeds 0-11, these), 26 (12-23), 20 (24-35), i.e. 0.70-0.91 t_0.
+    # The window holds all three with about two examples to spare and rejects a
+    # factor-2 slip either way (t_0 / 2 = 14.4, 2 t_0 = 57) as well as the printed form.
+    assert 0.65 * t_0(P) <= m["crossing_time"] <= 1.1 * t_0(P)
     assert m["crossing_time"] > 5 * t_0_printed(P)
     # before t_0 the growth is the phase-1 line: at t_0/2 half-way (± the band)
     _grid, mean = report.mean_curve(sim, HORIZON)

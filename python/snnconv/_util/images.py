@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ..exceptions import DataError
+from ..exceptions import DataError, DataTypeError
 
 #: Pixels handed to the core per call: large enough to amortise the call, small
 #: enough that Ctrl-C and the progress bar respond within a fraction of a second.
@@ -67,7 +67,7 @@ def as_stack(images: Any, name: str = "images", multichannel: bool = False) -> n
         images = _squeeze_channel(arr, name, 3, multichannel)
         if images.ndim == 4:
             if images.shape[0] == 0:
-                raise ValueError(f"{name}: empty input (0 images)")
+                raise DataError(f"{name}: empty input (0 images)")
             if images.shape[2] == 0 or images.shape[3] == 0:
                 raise DataError(f"{name}: images have no pixels, shape {images.shape}")
             return _as_core_dtype(images, name)
@@ -77,12 +77,12 @@ def as_stack(images: Any, name: str = "images", multichannel: bool = False) -> n
                 f"{images.ndim}-D shape {images.shape}; for one image use images[None]"
             )
         if images.shape[0] == 0:
-            raise ValueError(f"{name}: empty input (0 images)")
+            raise DataError(f"{name}: empty input (0 images)")
         if images.shape[1] == 0 or images.shape[2] == 0:
             raise DataError(f"{name}: images have no pixels, shape {images.shape}")
         return _as_core_dtype(images, name)
     if isinstance(images, (str, bytes)) or not isinstance(images, Iterable):
-        raise TypeError(
+        raise DataTypeError(
             f"{name}: expected an array (N, H, W) (numpy, torch, ...) or an iterable of "
             f"2-D arrays, got {type(images).__name__}"
         )
@@ -90,22 +90,47 @@ def as_stack(images: Any, name: str = "images", multichannel: bool = False) -> n
 
 
 def _as_core_dtype(a: np.ndarray, name: str) -> np.ndarray:
+    from .validation import check_alloc
+
     if a.dtype == np.uint8:
+        if not a.flags.c_contiguous:
+            check_alloc(name, a.shape, 1)  # the contiguous copy
         return np.ascontiguousarray(a)
     if np.issubdtype(a.dtype, np.floating):
+        # float64 stays the caller's array (a memory map is not copied); other float
+        # dtypes are converted whole, as the core reads float64 or uint8.
+        if a.dtype != np.float64 or not a.flags.c_contiguous:
+            check_alloc(name, a.shape, 8)  # the float64 copy
         out = np.ascontiguousarray(a, dtype=np.float64)
-        if not np.isfinite(out).all():
-            raise ValueError(f"{name}: contains NaN or infinity")
-        lo, hi = float(out.min()), float(out.max())
+        finite, lo, hi = _float_range(out)
+        if not finite:
+            raise DataError(f"{name}: contains NaN or infinity")
         if lo < 0.0 or hi > 1.0:
-            raise ValueError(
+            raise DataError(
                 f"{name}: float brightness must lie in [0, 1], found range [{lo}, {hi}]; "
                 "pass uint8 (0..255) or scale floats to [0, 1]"
             )
         return out
-    raise TypeError(
+    raise DataTypeError(
         f"{name}: dtype {a.dtype} is not supported; use uint8 (0..255) or float in [0, 1]"
     )
+
+
+def _float_range(a: np.ndarray) -> tuple[bool, float, float]:
+    """(all finite, min, max) of ``a``, a block of images at a time: no temporary of
+    the input's size, and the pages of a memory map are released as they are read."""
+    from .blocks import BLOCK_BYTES, Reader, block_rows
+
+    reader = Reader(a)
+    step = block_rows(a[0].nbytes, BLOCK_BYTES)
+    lo, hi = np.inf, -np.inf
+    for s in range(0, a.shape[0], step):
+        part = a[s : s + step]
+        if not np.isfinite(part).all():
+            return False, 0.0, 0.0
+        lo, hi = min(lo, float(part.min())), max(hi, float(part.max()))
+        reader.read(part.shape[0], True, a.strides[0])
+    return True, lo, hi
 
 
 def frames(
@@ -118,11 +143,11 @@ def frames(
         a = as_array(f)
         a = _squeeze_channel(np.asarray(f) if a is None else a, f"{name}[{n}]", 2, multichannel)
         if a.ndim != 2 and not (multichannel and a.ndim == 3):
-            raise ValueError(f"{name}: frame {n} must be 2-D (H, W), got shape {a.shape}")
+            raise DataError(f"{name}: frame {n} must be 2-D (H, W), got shape {a.shape}")
         n += 1
         yield _as_core_dtype(a[None], f"{name}[{n - 1}]")
     if n == 0:
-        raise ValueError(f"{name}: empty input (0 images)")
+        raise DataError(f"{name}: empty input (0 images)")
 
 
 def chunks(stack: np.ndarray, order: np.ndarray | None = None) -> Iterator[np.ndarray]:

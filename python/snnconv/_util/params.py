@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from ..exceptions import ParameterError
+
 
 class ParamsMixin:
     """Parameters are exactly the keyword arguments of ``__init__``, stored as-is."""
@@ -29,7 +31,7 @@ class ParamsMixin:
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in valid:
-                raise ValueError(
+                raise ParameterError(
                     f"{type(self).__name__} has no parameter {name!r}; valid: {sorted(valid)}"
                 )
             if sub:

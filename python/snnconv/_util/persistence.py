@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import ModelFileError
+from ..exceptions import ModelFileError, ModelFileNotFoundError, ParameterTypeError
 
 _META_KEY = "__metadata__"
 
@@ -283,7 +283,7 @@ def save_npz(
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     for k, a in arrays.items():
         if a.dtype.hasobject:
-            raise TypeError(f"{k}: object arrays cannot be saved without pickle")
+            raise ParameterTypeError(f"{k}: object arrays cannot be saved without pickle")
     record = {
         "format": kind,
         "format_version": version,
@@ -318,6 +318,13 @@ def load_npz(
     Checks the format, the version and (version >= 2) every array's dtype, shape and
     SHA-256 against the metadata; float arrays must be finite."""
     path = Path(path)
+    # A path given by the user may be a symlink to a model file (followed, as any
+    # open does); one that leads nowhere, or to a folder, is not a model file.
+    if not path.exists():
+        what = "a dangling symlink" if path.is_symlink() else "no such file"
+        raise ModelFileNotFoundError(f"{path}: {what}; expected a {kind} model file")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: not a regular file; expected a {kind} model file")
     try:
         _check_declared_sizes(path)
         data = np.load(path, allow_pickle=False)
@@ -325,7 +332,9 @@ def load_npz(
             raise ModelFileError(f"{path}: a single .npy array, not an snnconv model file")
         with data:
             arrays = {k: data[k] for k in data.files}
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
+    except FileNotFoundError as exc:  # removed meanwhile
+        raise ModelFileNotFoundError(f"{path}: {exc}") from exc
+    except PermissionError:
         raise
     except ModelFileError:
         raise
@@ -354,6 +363,13 @@ def load_npz(
         )
     if version >= CHECKSUM_VERSION:
         _verify_arrays(path, meta.get("arrays"), arrays)
+    elif "arrays" in meta:
+        # Only files of version >= 2 carry the record: a lowered version would skip
+        # the checksum comparison.
+        raise ModelFileError(
+            f"{path}: format_version {version} files carry no checksum record, this one "
+            "does (the version was changed)"
+        )
     for k, a in arrays.items():
         if a.dtype.kind in "fc" and not np.isfinite(a).all():
             raise ModelFileError(f"{path}: {k}: holds NaN or infinity")
@@ -472,14 +488,32 @@ def field_image_shape(meta: dict[str, Any], key: str = "image_shape_") -> tuple[
     return h, w
 
 
-def field_params(meta: dict[str, Any], key: str = "params") -> dict[str, Any]:
+def field_params(
+    meta: dict[str, Any], key: str = "params", like: Any = None, exclude: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The saved hyperparameters: a flat JSON object of plain values; ints must fit
-    64 bits, floats must not be NaN, ``n_threads`` must be None or in 1..MAX_THREADS."""
+    64 bits, floats must not be NaN, ``n_threads`` must be None or in 1..MAX_THREADS.
+
+    With ``like`` (the estimator class), the names must be exactly its constructor's
+    parameters (less ``exclude``): a deleted key would silently take the default, an
+    added one is not a parameter. A parameter whose default is a bool must be a bool."""
     params = meta[key]
     if not isinstance(params, dict):
         raise ModelFileError(f"{key}: must be a JSON object, got {type(params).__name__}")
     for name, v in params.items():
         _check_plain(f"{key}.{name}", v)
+    if like is not None:
+        import inspect
+
+        sig = {
+            k: p.default
+            for k, p in inspect.signature(like.__init__).parameters.items()
+            if k != "self" and p.kind is p.POSITIONAL_OR_KEYWORD and k not in exclude
+        }
+        _exact_keys(key, params, set(sig))
+        for name, default in sig.items():
+            if isinstance(default, bool) and not isinstance(params[name], bool):
+                raise ModelFileError(f"{key}.{name}: must be true or false, got {params[name]!r}")
     n = params.get("n_threads")
     if n is not None and (
         isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_THREADS
@@ -506,3 +540,73 @@ def _check_plain(name: str, v: Any) -> None:
             _check_plain(name, x)
         return
     raise ModelFileError(f"{name}: unexpected value of type {type(v).__name__}")
+
+
+# ---------------------------------------------------------------- schemas
+#: Metadata keys every model file has (written by save_npz itself).
+_FRAME_KEYS = frozenset({"format", "format_version", "arrays"})
+_VERSION_TEXT = re.compile(r"^[0-9][0-9A-Za-z.+!_-]{0,63}$")
+
+
+def _exact_keys(
+    where: str, found: Any, expected: set[str], optional: frozenset[str] | set[str] = frozenset()
+) -> None:
+    keys = set(found)
+    missing = sorted(expected - keys)
+    if missing:
+        raise ModelFileError(f"{where}: missing {', '.join(missing)}")
+    extra = sorted(keys - expected - optional)
+    if extra:
+        raise ModelFileError(f"{where}: unexpected {', '.join(map(str, extra))}")
+
+
+#: An array's accepted dtype in a schema: a numpy dtype name, or LABELS (class labels:
+#: integers, floats, bools or strings, never objects).
+LABELS = "labels"
+
+
+def check_schema(
+    meta: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    keys: set[str],
+    array_dtypes: dict[str, str],
+    optional_keys: frozenset[str] | set[str] = frozenset(),
+    optional_arrays: frozenset[str] | set[str] = frozenset(),
+    versioned: bool = True,
+) -> None:
+    """The file holds exactly the metadata ``keys`` (plus any of ``optional_keys``, and
+    ``snnconv_version`` if ``versioned``) and exactly the arrays of ``array_dtypes``
+    (those in ``optional_arrays`` may be absent), each of its dtype. (``format``,
+    ``format_version`` and the checksum record are checked by :func:`load_npz`; the
+    in-memory state of a pickle has none of them.)"""
+    keys = keys | ({"snnconv_version"} if versioned else set())
+    _exact_keys("metadata", meta, keys, optional_keys | _FRAME_KEYS)
+    present = set(array_dtypes) - set(optional_arrays)
+    _exact_keys("arrays", arrays, present, set(optional_arrays))
+    for name, a in arrays.items():
+        want = array_dtypes[name]
+        if want == LABELS:
+            ok = a.dtype.kind in "biufU"
+        else:
+            ok = a.dtype == np.dtype(want)
+        if not ok:
+            raise ModelFileError(f"{name}: dtype {a.dtype}, expected {want}")
+    v = meta.get("snnconv_version")
+    if "snnconv_version" in meta and not (isinstance(v, str) and _VERSION_TEXT.match(v)):
+        raise ModelFileError(f"snnconv_version: must be a version string, got {v!r}")
+
+
+def check_finite_range(name: str, a: np.ndarray, lo: float, hi: float) -> None:
+    """Every value of ``a`` lies in [lo, hi]."""
+    if a.size and not (float(a.min()) >= lo and float(a.max()) <= hi):
+        raise ModelFileError(f"{name}: values must lie in [{lo}, {hi}]")
+
+
+def check_classes(a: np.ndarray) -> np.ndarray:
+    """Saved ``classes_``: a non-empty 1-D array of distinct labels in increasing
+    order, as ``np.unique`` gives them (so a changed label cannot pass)."""
+    if a.ndim != 1 or a.size < 1:
+        raise ModelFileError(f"classes: must be a non-empty 1-D array, got shape {a.shape}")
+    if a.size > 1 and not bool(np.all(a[1:] > a[:-1])):
+        raise ModelFileError("classes: must be distinct and in increasing order")
+    return a

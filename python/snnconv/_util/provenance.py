@@ -99,12 +99,62 @@ def git_dirty() -> bool | None:
     return bool(out.strip())
 
 
+def build_commit() -> tuple[str | None, bool | None]:
+    """The commit the compiled core was built from (recorded at build time, so an
+    installed wheel knows it too) and whether that checkout had uncommitted changes;
+    (None, None) when it was built outside a git checkout."""
+    from .. import _core
+
+    text = str(getattr(_core, "__git_commit__", "") or "")
+    commit, _, flag = text.partition("+")
+    if len(commit) != 40:
+        return None, None
+    return commit, flag == "dirty"
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, else the platform's word)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def machine() -> dict[str, Any]:
+    """The command line, operating system and CPU a result was produced with."""
+    import os
+    import sys
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count()
+    return {
+        "command": list(sys.argv),
+        "os": platform.platform(),
+        "cpu": cpu_model(),
+        "cores": cores,
+    }
+
+
 def provenance() -> dict[str, Any]:
-    """Everything above in one record."""
-    commit = git_commit()
+    """Everything above in one record. The commit is the checkout's when snnconv runs
+    from one, else the one the core was built from (``git_commit_source`` says which)."""
+    commit, source, dirty = git_commit(), "checkout", None
+    if commit is None:
+        commit, dirty = build_commit()
+        source = "build" if commit is not None else None
+    elif commit is not None:
+        dirty = git_dirty()
     return {
         "created_utc": utc_now(),
         "versions": versions(),
         "git_commit": commit,
-        "git_dirty": None if commit is None else git_dirty(),
+        "git_commit_source": source,
+        "git_dirty": dirty,
+        **machine(),
     }

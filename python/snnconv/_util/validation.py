@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import ParameterError, ResourceLimitError
+from ..exceptions import ParameterError, ParameterTypeError, ResourceLimitError
 
 #: The largest integer parameter: sizes and counts are 64-bit in the core.
 INT_MAX = 2**63 - 1
@@ -45,7 +45,7 @@ def check_int(name: str, v: Any, lo: int, hi: int | None = None) -> int:
     """``v`` as an int in [lo, hi] (hi None: up to 2**63 - 1, the largest size the
     core takes; larger sizes are refused by its allocation budget anyway)."""
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name}: must be an integer, got {type(v).__name__} {v!r}")
+        raise ParameterTypeError(f"{name}: must be an integer, got {type(v).__name__} {v!r}")
     if v < lo or (hi is not None and v > hi) or v > INT_MAX:
         rng = f"in [{lo}, 2**63 - 1]" if hi is None else f"in [{lo}, {hi}]"
         raise ParameterError(f"{name}: must be an integer {rng}, got {v!r}")
@@ -65,35 +65,27 @@ def check_real(
     if v is None and allow_none:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name}: must be a number, got {type(v).__name__}")
+        raise ParameterTypeError(f"{name}: must be a number, got {type(v).__name__}")
     f = float(v)
     if math.isnan(f) or (math.isinf(f) and not allow_inf) or not ok(f):
         raise ParameterError(f"{name}: must be {rng}, got {v!r}")
     return f
 
 
-#: The core's fixed per-allocation ceiling (``crate::limits::MAX_ALLOC_BYTES``).
-MAX_ALLOC_BYTES = 16 << 30
-
-
 def alloc_budget() -> int:
-    """The per-allocation budget in bytes, as the core computes it: the
-    ``SNNCONV_MAX_ALLOC_BYTES`` environment variable, else the smaller of 16 GiB and
-    half the machine's physical memory (docs/robustness.md)."""
-    env = os.environ.get("SNNCONV_MAX_ALLOC_BYTES", "").strip()
-    if env.isdigit():
-        return int(env)
-    try:
-        phys = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        phys = MAX_ALLOC_BYTES
-    return min(MAX_ALLOC_BYTES, phys // 2) if phys > 0 else MAX_ALLOC_BYTES
+    """The per-allocation budget in bytes, from its one source, the core
+    (``crate::limits::alloc_budget``): ``SNNCONV_MAX_ALLOC_BYTES`` if set, else the
+    smallest of 16 GiB, half the memory the process may use (physical memory or the
+    cgroup limit) and a quarter of ``RLIMIT_AS`` (docs/robustness.md)."""
+    from .. import _core
+
+    return int(_core.alloc_budget())
 
 
 def check_alloc(name: str, shape: tuple[int, ...], itemsize: int) -> None:
     """Raises ResourceLimitError naming ``name`` if an array of ``shape`` and
     ``itemsize`` would exceed the allocation budget (for arrays numpy allocates)."""
-    need = math.prod(int(d) for d in shape) * int(itemsize)
+    need = math.prod(max(int(d), 0) for d in shape) * int(itemsize)
     budget = alloc_budget()
     if need > budget:
         raise ResourceLimitError(

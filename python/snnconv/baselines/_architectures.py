@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..exceptions import DataError
+
 
 @dataclass(frozen=True)
 class Conv:
@@ -37,7 +39,7 @@ def feature_shape(arch: str, h: int, w: int) -> tuple[int, int, int]:
     for layer in ARCHITECTURES[arch]:
         if isinstance(layer, Conv):
             if h < layer.kernel or w < layer.kernel:
-                raise ValueError(
+                raise DataError(
                     f"images: {h}x{w} maps are too small for the {layer.kernel}x{layer.kernel} "
                     f"convolution of {arch.upper()}"
                 )
@@ -47,5 +49,5 @@ def feature_shape(arch: str, h: int, w: int) -> tuple[int, int, int]:
         else:
             h, w = h // layer.size, w // layer.size
             if h < 1 or w < 1:
-                raise ValueError(f"images: too small for the pooling of {arch.upper()}")
+                raise DataError(f"images: too small for the pooling of {arch.upper()}")
     return h, w, c

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..exceptions import ModelFileError
 from ._architectures import ARCHITECTURES, Conv, feature_shape
 
 F32 = np.float32
@@ -179,13 +180,15 @@ class NumpyCNN:
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         if set(state) != set(self.params):
-            raise ValueError(f"parameters {sorted(state)} do not match {sorted(self.params)}")
+            raise ModelFileError(f"parameters {sorted(state)} do not match {sorted(self.params)}")
         for k, v in state.items():
             if v.shape != self.params[k].shape:
-                raise ValueError(f"parameter {k}: shape {v.shape}, expected {self.params[k].shape}")
+                raise ModelFileError(
+                    f"parameter {k}: shape {v.shape}, expected {self.params[k].shape}"
+                )
             a = np.asarray(v, dtype=self.params[k].dtype).copy()
             if not np.isfinite(a).all():
-                raise ValueError(f"parameter {k}: holds NaN or infinity")
+                raise ModelFileError(f"parameter {k}: holds NaN or infinity")
             self.params[k] = a
 
     def predict_proba(self, x: np.ndarray, batch: int = 500) -> np.ndarray:

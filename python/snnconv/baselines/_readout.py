@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..exceptions import ParameterError
+
 READOUTS = ("all_activity", "proportion_weighting")
 
 
@@ -50,7 +52,7 @@ def scores(
     proportion of response to that class.
     """
     if method not in READOUTS:
-        raise ValueError(f"readout: must be one of {READOUTS}, got {method!r}")
+        raise ParameterError(f"readout: must be one of {READOUTS}, got {method!r}")
     counts = np.asarray(counts, dtype=np.float64)
     n_classes = rates.shape[0]
     prop = proportions(rates)

@@ -26,6 +26,9 @@ from .._util.estimator import SnnconvEstimator, classification_targets, image_in
 from .._util.extras import require
 from .._util.fitted import check_fitted
 from .._util.persistence import (
+    LABELS,
+    check_classes,
+    check_schema,
     field_image_shape,
     field_params,
     load_npz,
@@ -33,7 +36,14 @@ from .._util.persistence import (
     save_npz,
 )
 from .._util.progress import progress_bar
-from ..exceptions import DivergenceError, ModelFileError
+from .._util.validation import MAX_EPOCHS
+from ..exceptions import (
+    DataError,
+    DivergenceError,
+    ModelFileError,
+    ParameterError,
+    ResourceLimitError,
+)
 from ._architectures import ARCHITECTURES, Conv, feature_shape
 from ._common import brightness, check_common, check_int, check_real
 
@@ -45,6 +55,21 @@ _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 
 def _torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
+
+
+def _class_indices(classes: np.ndarray, y: Any, n: int) -> np.ndarray:
+    """Index of each label in ``classes``; a label outside them is a DataError."""
+    yy = np.asarray(y).reshape(-1)
+    if yy.shape[0] != n:
+        raise DataError(f"y: expected {n} labels, got {yy.shape[0]}")
+    idx = np.clip(np.searchsorted(classes, yy), 0, classes.size - 1)
+    unknown = classes[idx] != yy
+    if unknown.any():
+        raise DataError(
+            f"y: label {_plain(yy[unknown][0])!r} is not among "
+            f"classes_ = {classes.tolist()!r} (fixed at the first fit or partial_fit)"
+        )
+    return idx.astype(np.int64)
 
 
 class _CNN(ClassifierMixin, SnnconvEstimator):
@@ -73,12 +98,12 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
 
     def _check_params(self) -> None:
         if self.epochs is not None:
-            check_int("epochs", self.epochs, 1)
+            check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         check_int("batch_size", self.batch_size, 1)
         check_real("learning_rate", self.learning_rate, lambda v: v > 0, "> 0")
         check_real("dropout", self.dropout, lambda v: 0 <= v < 1, "in [0, 1)")
         if self.backend not in BACKENDS:
-            raise ValueError(f"backend: must be one of {BACKENDS}, got {self.backend!r}")
+            raise ParameterError(f"backend: must be one of {BACKENDS}, got {self.backend!r}")
         check_common(self)
 
     def _resolve_backend(self) -> str:
@@ -122,6 +147,31 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         self._check_params()
         x = self._inputs(images)
         classes, y_idx = classification_targets(y, x.shape[0])
+        self._build(x, classes)
+        self.loss_curve_: list[float] = []
+        self._train(x, y_idx, drop_on_error=True)
+        return self
+
+    def partial_fit(self, images: Any, y: Any, classes: Any = None) -> _CNN:
+        """``epochs`` passes over this batch, continuing from the current weights and
+        the optimiser's state: naive fine-tuning, as in a continual-learning stream.
+
+        The first call builds the network with one output per class of ``classes``
+        (default: the classes of this batch); later batches may only hold those
+        classes (a :class:`~snnconv.exceptions.DataError` otherwise).
+        """
+        x = self._inputs(images)
+        if not hasattr(self, "net_"):
+            self._check_params()
+            given = np.unique(np.asarray(y) if classes is None else np.asarray(classes))
+            known, _ = classification_targets(given, given.shape[0], min_classes=1)
+            self._build(x, known)
+            self.loss_curve_ = []
+        y_idx = _class_indices(self.classes_, y, x.shape[0])
+        self._train(x, y_idx, drop_on_error=False)
+        return self
+
+    def _build(self, x: np.ndarray, classes: np.ndarray) -> None:
         self.image_shape_ = (int(x.shape[1]), int(x.shape[2]))
         feature_shape(self._ARCH, *self.image_shape_)
         self._check_budget(x.shape[0], int(self.batch_size))
@@ -131,7 +181,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         h, w, c = feature_shape(self._ARCH, *self.image_shape_)
         dense = h * w * c * len(self.classes_) * 4 * 3  # weights + two Adam moments, float32
         if dense > MAX_BATCH_BYTES:
-            raise MemoryError(
+            raise ResourceLimitError(
                 f"y: {len(self.classes_)} classes make a dense layer of "
                 f"{dense / 2**30:.1f} GiB with Adam state (limit "
                 f"{MAX_BATCH_BYTES / 2**30:.0f} GiB)"
@@ -147,12 +197,17 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
             self._ARCH, self.image_shape_, len(self.classes_), float(self.dropout), seed
         )
         self.backend_ = backend
-        self.loss_curve_: list[float] = []
+
+    def _train(self, x: np.ndarray, y_idx: np.ndarray, drop_on_error: bool) -> None:
         n = x.shape[0]
+        self._check_budget(n, int(self.batch_size))
         epochs = self._EPOCHS if self.epochs is None else int(self.epochs)
-        desc = f"training {self._ARCH.upper()} ({backend})"
+        desc = f"training {self._ARCH.upper()} ({self.backend_})"
         try:
-            with self._threads(backend), progress_bar(self.progress, epochs * n, desc) as bar:
+            with (
+                self._threads(self.backend_),
+                progress_bar(self.progress, epochs * n, desc) as bar,
+            ):
                 for epoch in range(epochs):
                     loss = self.net_.train_epoch(
                         x, y_idx, int(self.batch_size), float(self.learning_rate), bar.update
@@ -160,9 +215,9 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
                     self.loss_curve_.append(float(loss))
                     self._check_finite(epoch + 1, float(loss))
         except BaseException:
-            del self.net_
+            if drop_on_error:
+                del self.net_
             raise
-        return self
 
     def _check_finite(self, epoch: int, loss: float) -> None:
         """Stops a diverged fit: the loss and every weight must stay finite."""
@@ -198,7 +253,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         b = max(1, min(int(batch), int(n)))
         need = b * self._bytes_per_image()
         if need > MAX_BATCH_BYTES:
-            raise MemoryError(
+            raise ResourceLimitError(
                 f"images: {self._ARCH.upper()} on {self.image_shape_[0]}x"
                 f"{self.image_shape_[1]} images needs about {need / 2**30:.1f} GiB per batch of "
                 f"{b} (limit {MAX_BATCH_BYTES / 2**30:.0f} GiB); use smaller images or batch_size"
@@ -218,6 +273,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
             "loss_curve_": self.loss_curve_,
         }
         classes = self.classes_.astype(str) if self.classes_.dtype == object else self.classes_
+        meta["classes_dtype"] = classes.dtype.str  # so a changed dtype is refused
         arrays = {"classes": classes}
         arrays.update({f"w__{k}": v for k, v in self.net_.state().items()})
         return str(
@@ -231,18 +287,40 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         """Reads a model written by :meth:`save`; it predicts exactly as before."""
         meta, arrays = load_npz(path, f"snnconv.{cls.__name__}", _FORMAT_VERSION)
         with reading(path, cls.__name__):
-            self = cls(**field_params(meta))
+            check_schema(
+                meta,
+                arrays,
+                {"params", "backend_", "image_shape_", "loss_curve_", "classes_dtype"},
+                {"classes": LABELS, **{k: "float32" for k in arrays if k.startswith("w__")}},
+                versioned=False,
+            )
+            self = cls(**field_params(meta, like=cls))
             self._check_params()
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
             self.seed_ = seed_from(self.random_state)
-            self.classes_ = arrays.pop("classes")
-            if self.classes_.ndim != 1 or self.classes_.size < 1:
-                raise ModelFileError("classes: must be a non-empty 1-D array")
+            self.classes_ = check_classes(arrays.pop("classes"))
+            if meta["classes_dtype"] != self.classes_.dtype.str:
+                raise ModelFileError(
+                    f"classes: dtype {self.classes_.dtype.str}, recorded {meta['classes_dtype']!r}"
+                )
+            for k, v in arrays.items():
+                # Trained weights stay far inside float32: larger ones overflow the
+                # activations to infinity.
+                if v.size and float(np.abs(v).max()) > 1e10:
+                    raise ModelFileError(f"{k}: weights beyond 1e10 in magnitude")
             self.image_shape_ = field_image_shape(meta)
             feature_shape(self._ARCH, *self.image_shape_)
             self.n_features_in_ = self.image_shape_[0] * self.image_shape_[1]
             curve = meta["loss_curve_"]
             if not isinstance(curve, list):
                 raise ModelFileError("loss_curve_: must be a list of numbers")
+            epochs = self._EPOCHS if self.epochs is None else int(self.epochs)
+            if len(curve) != epochs or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6
+                for v in curve
+            ):
+                raise ModelFileError("loss_curve_: must be a list of losses >= 0, one per epoch")
             self.loss_curve_ = [float(v) for v in curve]
             backend = meta["backend_"]
             if backend not in ("torch", "numpy"):
@@ -274,7 +352,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         self._check_fitted()
         x = self._inputs(images)
         if (x.shape[1], x.shape[2]) != self.image_shape_:
-            raise ValueError(
+            raise DataError(
                 f"images: expected images of shape {self.image_shape_} (as in fit), "
                 f"got {(x.shape[1], x.shape[2])}"
             )
@@ -389,3 +467,8 @@ class CNN2(_CNN):
 
     _ARCH = "cnn2"
     _EPOCHS = 20
+
+
+def _plain(v: object) -> object:
+    """A numpy scalar as the Python value it holds (for messages: 2, not np.int64(2))."""
+    return v.item() if isinstance(v, np.generic) else v

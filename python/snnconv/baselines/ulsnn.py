@@ -18,6 +18,10 @@ from .._util.estimator import (
 )
 from .._util.fitted import check_fitted
 from .._util.persistence import (
+    LABELS,
+    check_classes,
+    check_finite_range,
+    check_schema,
     field_float,
     field_image_shape,
     field_int,
@@ -28,18 +32,26 @@ from .._util.persistence import (
 )
 from .._util.progress import progress_bar
 from .._util.validation import MAX_EPOCHS
-from ..exceptions import ModelFileError
+from ..exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 from . import _readout
-from ._common import brightness, check_common, check_int, check_real
+from ._common import BrightnessRows, brightness, check_common, check_int, check_real
 
 _FORMAT = "snnconv.ULSNN"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 
-#: Images per call into the core while training (≈ 0.1–0.5 s with 100 neurons), so
-#: the progress bar moves and Ctrl-C is honoured between calls.
+#: Images per call into the core while training at the default ``time`` = 250 steps
+#: (≈ 0.1–0.5 s with 100 neurons), so the progress bar moves and Ctrl-C is honoured
+#: between calls; longer presentations get proportionally fewer images per call
+#: (``_per_call``), at least one.
 _TRAIN_CHUNK = 64
-#: Images per call while responding (parallel inside the call).
+#: Images per call while responding (parallel inside the call), at ``time`` = 250.
 _RESPOND_CHUNK = 512
+_CHUNK_TIME = 250
+
+
+def _per_call(chunk: int, time: int) -> int:
+    """Images per core call: ``chunk`` at 250 steps each, fewer for longer ``time``."""
+    return max(1, chunk * _CHUNK_TIME // max(int(time), 1))
 
 
 class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
@@ -200,7 +212,7 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         check_real("intensity_step", self.intensity_step, lambda v: v >= 0, ">= 0 Hz")
         top = self.intensity + self.max_retries * self.intensity_step
         if top > 1000:
-            raise ValueError(
+            raise ParameterError(
                 "intensity: intensity + max_retries * intensity_step must be <= 1000 Hz "
                 f"(at most one spike per 1 ms step), got {top}"
             )
@@ -208,7 +220,7 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         check_real("inh", self.inh, lambda v: v >= 0, ">= 0")
         nu = self.nu
         if not isinstance(nu, (tuple, list)) or len(nu) != 2:
-            raise ValueError(f"nu: must be a pair (pre, post) of rates >= 0, got {nu!r}")
+            raise ParameterError(f"nu: must be a pair (pre, post) of rates >= 0, got {nu!r}")
         check_real("nu", nu[0], lambda v: v >= 0, "a pair of rates >= 0")
         check_real("nu", nu[1], lambda v: v >= 0, "a pair of rates >= 0")
         if self.norm is not None:
@@ -216,9 +228,11 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         check_real("theta_plus", self.theta_plus, lambda v: v >= 0, ">= 0")
         check_real("tc_theta_decay", self.tc_theta_decay, lambda v: v > 0, "> 0 ms")
         if not isinstance(self.one_spike, (bool, np.bool_)):
-            raise TypeError(f"one_spike: must be True or False, got {self.one_spike!r}")
+            raise ParameterTypeError(f"one_spike: must be True or False, got {self.one_spike!r}")
         if self.readout not in _readout.READOUTS:
-            raise ValueError(f"readout: must be one of {_readout.READOUTS}, got {self.readout!r}")
+            raise ParameterError(
+                f"readout: must be one of {_readout.READOUTS}, got {self.readout!r}"
+            )
         check_common(self)
 
     def _new_core(self, n_inputs: int, state: dict[str, Any] | None = None) -> Any:
@@ -252,15 +266,14 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         """Learns the weights without labels for ``epochs`` passes, then assigns each
         neuron a class from its frozen responses to the same training images."""
         self._check_params()
-        g = brightness(images)
+        x = BrightnessRows(images)  # converted chunk by chunk, never whole
         # Learning ignores the labels, so one class is a valid (if trivial) fit.
-        classes, y_idx = classification_targets(y, g.shape[0], min_classes=1)
+        classes, y_idx = classification_targets(y, x.shape[0], min_classes=1)
         self.seed_ = seed_from(self.random_state)
-        self.image_shape_ = tuple(int(s) for s in g.shape[1:])
+        self.image_shape_ = x.image_shape
         self.n_features_in_ = int(np.prod(self.image_shape_))
-        n_inputs = g.shape[1] * g.shape[2]
+        n_inputs = x.shape[1]
         self.norm_ = 0.1 * n_inputs if self.norm is None else float(self.norm)
-        x = g.reshape(g.shape[0], n_inputs)
         self._core = self._new_core(n_inputs)
         n = x.shape[0]
         stats: list[np.ndarray] = []
@@ -273,8 +286,9 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                         if self.shuffle
                         else np.arange(n)
                     )
-                    for start in range(0, n, _TRAIN_CHUNK):
-                        idx = order[start : start + _TRAIN_CHUNK]
+                    per = _per_call(_TRAIN_CHUNK, self.time)
+                    for start in range(0, n, per):
+                        idx = order[start : start + per]
                         stats.append(self._core.train(np.ascontiguousarray(x[idx])))
                         bar.update(len(idx))
         finally:
@@ -291,11 +305,12 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self.n_images_seen_ = int(core.images_seen)
         self.train_stats_ = np.concatenate(stats) if stats else np.zeros((0, 2), np.uint32)
 
-    def _respond(self, x: np.ndarray, desc: str) -> np.ndarray:
+    def _respond(self, x: BrightnessRows, desc: str) -> np.ndarray:
         out = []
         with progress_bar(self.progress, x.shape[0], desc) as bar:
-            for start in range(0, x.shape[0], _RESPOND_CHUNK):
-                part = np.ascontiguousarray(x[start : start + _RESPOND_CHUNK])
+            per = _per_call(_RESPOND_CHUNK, self.time)
+            for start in range(0, x.shape[0], per):
+                part = np.ascontiguousarray(x[start : start + per])
                 counts, _ = self._core.respond(part, start, self.n_threads)
                 out.append(counts)
                 bar.update(part.shape[0])
@@ -313,13 +328,13 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         image k's input spikes come from its own seeded stream, so the result does not
         depend on the thread count or on how the call is chunked."""
         self._check_fitted()
-        g = brightness(images)
-        if tuple(g.shape[1:]) != self.image_shape_:
-            raise ValueError(
+        x = BrightnessRows(images)
+        if x.image_shape != self.image_shape_:
+            raise DataError(
                 f"images: expected images of shape {self.image_shape_} (as in fit), "
-                f"got {tuple(g.shape[1:])}"
+                f"got {x.image_shape}"
             )
-        return self._respond(g.reshape(g.shape[0], -1), "ULSNN responses")
+        return self._respond(x, "ULSNN responses")
 
     def decision_function(self, images: Any) -> np.ndarray:
         """Class scores (N, n_classes) of the configured ``readout``."""
@@ -337,7 +352,7 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self._check_fitted()
         g = brightness(np.asarray(image)[None])
         if tuple(g.shape[1:]) != self.image_shape_:
-            raise ValueError(f"image: expected shape {self.image_shape_}, got {g.shape[1:]}")
+            raise DataError(f"image: expected shape {self.image_shape_}, got {g.shape[1:]}")
         r, _ = self._core.raster(np.ascontiguousarray(g.ravel()), int(index))
         return r
 
@@ -381,21 +396,49 @@ class ULSNN(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     @classmethod
     def _from_export(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -> ULSNN:
         with reading(path, "ULSNN"):
-            params = field_params(meta)
+            check_schema(
+                meta,
+                arrays,
+                {"params", "image_shape_", "norm_", "n_images_seen_", "classes_dtype"},
+                {
+                    "weights": "float64",
+                    "theta": "float64",
+                    "assignments": "int64",
+                    "rates": "float64",
+                    "classes": LABELS,
+                },
+            )
+            params = field_params(meta, like=cls)
+            if not isinstance(params["nu"], list):
+                raise ModelFileError(f"params.nu: must be a pair, got {params['nu']!r}")
             params["nu"] = tuple(params["nu"])
             self = cls(**params)
             self._check_params()
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
             self.seed_ = seed_from(self.random_state)
             self.image_shape_ = field_image_shape(meta)
             self.n_features_in_ = int(np.prod(self.image_shape_))
-            self.norm_ = field_float(meta, "norm_", lambda v: v > 0, "finite and > 0")
+            # norm_ is the given norm, or 0.1 per input (as fit sets it).
+            norm = 0.1 * self.n_features_in_ if self.norm is None else float(self.norm)
+            self.norm_ = field_float(meta, "norm_", lambda v: v == norm, f"{norm}")
+            if meta["classes_dtype"] != arrays["classes"].dtype.str:
+                raise ModelFileError(
+                    f"classes: dtype {arrays['classes'].dtype.str}, recorded "
+                    f"{meta['classes_dtype']!r}"
+                )
             w = np.ascontiguousarray(arrays["weights"], dtype=np.float64)
             theta = np.ascontiguousarray(arrays["theta"], dtype=np.float64)
+            # Weights are non-negative (STDP clips them) and sum to norm_ per neuron at
+            # most; θ only grows by theta_plus and decays, so it is never negative.
+            check_finite_range("weights", w, 0.0, self.norm_)
+            check_finite_range("theta", theta, 0.0, 1e12)
+            check_finite_range("rates", np.asarray(arrays["rates"]), 0.0, float(self.time))
             self._core = self._new_core(
                 int(np.prod(self.image_shape_)),
                 {"weights": w, "theta": theta, "images_seen": field_int(meta, "n_images_seen_")},
             )
-            self.classes_ = np.asarray(arrays["classes"])
+            self.classes_ = check_classes(np.asarray(arrays["classes"]))
             self.rates_ = np.asarray(arrays["rates"], dtype=np.float64)
             assignments = np.asarray(arrays["assignments"])
             k = len(self.classes_)

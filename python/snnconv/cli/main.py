@@ -154,13 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--no-probe", action="store_true", help="skip the feature probe")
     k.add_argument("--quiet", action="store_true", help="no progress bar")
     k.set_defaults(func=_kernels)
+    from .continual import add_continual_parser
+    from .events import add_events_parser
     from .neovision2 import add_neovision2_parser
     from .run import add_run_parsers
     from .theory import add_theory_parser
 
     add_run_parsers(sub)
+    add_continual_parser(sub)
     add_neovision2_parser(sub)
     add_theory_parser(sub)
+    add_events_parser(sub)
     return parser
 
 

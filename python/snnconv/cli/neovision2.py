@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import numpy as np
 
+from ..exceptions import ParameterError
 from .log import log
 
 
@@ -61,6 +63,7 @@ def _prepare(args: argparse.Namespace) -> int:
             skip_occluded=args.skip_occluded,
             **common,
         )
+        _check_classes_found(clips, objs)
     path = objs.save(args.out)
     print(_summary(objs))
     skipped = objs.info.get("skipped", {})
@@ -93,6 +96,23 @@ def _synth(args: argparse.Namespace) -> int:
         per = ", ".join(f"{k} {n}" for k, n in zip(kinds, counts, strict=True))
         print(f"{c.csv_path}: {c.n_frames} frames {c.frame_size[1]}x{c.frame_size[0]}; {per}")
     return 0
+
+
+def _check_classes_found(clips: list, objs: Any) -> None:
+    """A requested class with no object in the clips is named (all of them missing is
+    an error: nothing would be prepared), with the types the annotations do hold."""
+    counts = objs.class_counts()
+    missing = [c for c in objs.classes if counts.get(c, 0) == 0]
+    if not missing:
+        return
+    present = sorted({str(t) for c in clips for t in c.annotations.objects().object_type})
+    msg = (
+        f"--classes: no object of {', '.join(missing)} in the clips; their annotations "
+        f"hold {', '.join(present) or 'no objects'}"
+    )
+    if len(missing) == len(objs.classes):
+        raise ParameterError(msg)
+    log.warning(msg)
 
 
 def add_neovision2_parser(sub: argparse._SubParsersAction) -> None:

@@ -44,7 +44,12 @@ def add_run_parsers(sub: Any) -> None:
     r.add_argument(
         "--dataset",
         help="mnist5k | fashion-mnist | digits | idx | objects | "
-        "synthetic-neovision2 (shortcut for --set run.dataset=...)",
+        "synthetic-neovision2 | nmnist (shortcut for --set run.dataset=...)",
+    )
+    r.add_argument(
+        "--data-dir",
+        help="the dataset's folder (nmnist: ROOT with Train/ and Test/); "
+        "same as giving it as the dataset argument",
     )
     r.add_argument(
         "dataset_args",
@@ -135,6 +140,8 @@ def config_from_args(args: argparse.Namespace):
             cfg.set(f"run.{name}", value)
     if args.dataset_args:
         cfg.run.dataset_args = list(args.dataset_args)
+    if getattr(args, "data_dir", None):
+        cfg.run.dataset_args = [args.data_dir, *(args.dataset_args or [])]
     if args.scheduler:
         cfg.run.backend = "dask"
     if args.no_figures:
@@ -169,6 +176,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.resume:
         log.info(f"resuming: {len(reused)} finished tasks reused from {store.folder}")
     results = run_experiment(cfg, data, store=store, done=reused)
+    for t in results.tasks:
+        log.debug(
+            f"{t.method} fold {t.fold} (seed {t.seed}): accuracy {t.result.accuracy:.4f}, "
+            f"training {t.result.train_time:.2f} s, {t.wall_time:.2f} s in all"
+        )
     for method, reason in results.skipped.items():
         log.warning(f"skipped {method}: {reason}")
     for f in results.failed:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import ParameterError
 from .log import log
 
 
@@ -79,9 +80,9 @@ def run_theory(args: argparse.Namespace) -> int:
 
     for name in ("seeds", "examples", "microcolumns"):
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name}: must be >= 1, got {getattr(args, name)}")
+            raise ParameterError(f"--{name}: must be >= 1, got {getattr(args, name)}")
     if args.spiking_seeds < 0:
-        raise ValueError(f"--spiking-seeds: must be >= 0, got {args.spiking_seeds}")
+        raise ParameterError(f"--spiking-seeds: must be >= 0, got {args.spiking_seeds}")
     p = _params(args)
     from ..experiment.validate import check_out_dir
 

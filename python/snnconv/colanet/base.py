@@ -6,13 +6,20 @@ becomes a spike count per frame n = ⌊T_p · min(x / input_max_, 1)⌋ (T_p =
 than one spike per step, so values above ``input_max_`` saturate at T_p spikes: that is
 the encoder's range, not a clipping of the data.
 
+Values below 0 send no spike and values above ``input_max_`` send T_p: at predict
+time (and in ``partial_fit`` calls after the first) such values never raise. Signed,
+real-valued features go through the population code instead (``encoding``, chosen by
+``"auto"``: ``snnconv.colanet.input.choose_encoding``), whose fields clip a value to the
+range [min, max] each feature had in the first training batch.
+
 ``input_max`` fixes the scale (``input_max_``) at the first ``fit`` / ``partial_fit``:
 
 - a number: that feature value gives the full T_p spikes. Raw pixels: 255; counts
   from the spiking front-end that are already per-frame spikes: ``presentation_steps``.
 - ``"max"``: the largest value of the batch.
 - ``"match"`` (default): the scale at which the batch's mean number of input spikes per
-  example equals ``target_spikes``. The defaults (threshold, weight range,
+  example equals ``target_spikes`` (None: ``input.DRIVE``, 937 for the rate code and
+  2,000 for the population code). The defaults (threshold, weight range,
   rewards) were tuned for raw MNIST, which sends 937 spikes per example on average;
   matching that drive transfers the defaults to other features. On raw MNIST it gives
   input_max_ ≈ 254; on pooled kernel features "max" leaves about half of the test
@@ -23,7 +30,6 @@ the encoder's range, not a clipping of the data.
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 import os
 from typing import Any, ClassVar, NamedTuple
@@ -40,13 +46,24 @@ from .._util.estimator import (
     seed_from,
 )
 from .._util.fitted import check_fitted
-from .._util.persistence import field_float, field_int, field_params, load_npz, reading, save_npz
+from .._util.persistence import (
+    LABELS,
+    check_classes,
+    check_schema,
+    field_float,
+    field_int,
+    field_params,
+    load_npz,
+    reading,
+    save_npz,
+)
 from .._util.progress import progress_bar
 from .._util.rows import map_rows
 from .._util.validation import MAX_EPOCHS, check_int, check_n_threads, check_real
-from ..exceptions import ModelFileError
-from .input import MATCH_SAMPLE, as_features, match_scale
-from .population import PopulationCode, check_encoding
+from ..exceptions import DataError, ModelFileError, ParameterError
+from .chunked import Features, encoded, maximum, quantiles
+from .input import MATCH_SAMPLE, as_features, choose_encoding, drive, match_scale
+from .population import SAMPLE, PopulationCode, check_encoding, widths_for
 
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
@@ -95,8 +112,20 @@ PARAMS: tuple[Param, ...] = (
     Param("label_step", 9, "int", "step at which the Target node fires", True),
     Param("stochastic", 2.212, "float", "σ, the uniform stimulation per step"),
     Param("input_max", "match", "float | str", "feature scale: a number, 'max' or 'match'"),
-    Param("target_spikes", 937.0, "float", "mean input spikes per example for 'match'"),
-    Param("encoding", "rate", "str", "'rate' (one input per feature) or 'population'"),
+    Param(
+        "target_spikes",
+        None,
+        "float | None",
+        "mean input spikes per example ('match' scale, population repeats); "
+        "None: 937 with the rate code, 2000 with the population code",
+    ),
+    Param(
+        "encoding",
+        "auto",
+        "str",
+        "'rate' (one input per feature), 'population' (Gaussian fields) or 'auto' "
+        "(population for signed features or too few to drive the network)",
+    ),
     Param("population_size", 10, "int", "Gaussian fields per feature for 'population'"),
     Param("epochs", 1, "int", "online passes made by fit"),
     Param("shuffle", True, "bool", "seeded shuffled order in each pass"),
@@ -161,9 +190,9 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
 
     def __sklearn_tags__(self) -> Any:
         """A classifier of 2-D features (N, F), non-negative unless
-        ``encoding="population"``; N-D inputs are flattened."""
+        ``encoding="rate"``; N-D inputs are flattened."""
         tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = self.encoding != "population"
+        tags.input_tags.positive_only = self.encoding == "rate"
         # Features become spike counts of at most presentation_steps per input, and the
         # defaults are tuned for hundreds of sparse inputs (MNIST pixels): on
         # scikit-learn's 2-feature blobs the columns barely separate (accuracy < 0.83).
@@ -202,12 +231,12 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         real("renorm_threshold", lambda v: v >= 0, ">= 0")
         if isinstance(self.input_max, str):
             if self.input_max not in ("max", "match"):
-                raise ValueError(
+                raise ParameterError(
                     f"input_max: must be a number > 0, 'max' or 'match', got {self.input_max!r}"
                 )
         else:
             real("input_max", lambda v: v > 0, "> 0, 'max' or 'match'")
-        real("target_spikes", lambda v: v > 0, "> 0")
+        real("target_spikes", lambda v: v > 0, "> 0 or None", allow_none=True)
         check_encoding(self.encoding, self.population_size)
         if "tau_v" in p:
             real(
@@ -249,9 +278,15 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         return self._encode(self._features(X, self.n_features_in_))
 
     def _features(self, X: Any, n_features: int | None = None) -> np.ndarray:
-        return as_features(
-            X, n_features, signed=self.encoding == "population", name=type(self).__name__
-        )
+        # Only the first training batch of an explicit rate code must be non-negative;
+        # later (n_features known) the encoders clip values outside their range.
+        signed = n_features is not None or self.encoding != "rate"
+        return as_features(X, n_features, signed=signed, name=type(self).__name__)
+
+    def _source(self, X: Any, n_features: int | None = None) -> Features:
+        """X as validated features read a block at a time (``colanet.chunked``)."""
+        signed = n_features is not None or self.encoding != "rate"  # as in _features
+        return Features(X, n_features, signed=signed, name=type(self).__name__)
 
     def _n_inputs(self) -> int:
         code = getattr(self, "population_", None)
@@ -271,12 +306,23 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         x = np.multiply(a, t_p)
         np.divide(x, self.input_max_, out=x)
         np.minimum(x, t_p, out=x)
+        np.maximum(x, 0, out=x)  # a value below 0 sends no spike (identity on x >= 0)
         np.floor(x, out=x)
         return x.astype(np.uint8)
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any) -> ColanetBase:
-        """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked."""
+    def fit(self, X: Any, y: Any = None) -> ColanetBase:
+        """Learns from scratch: ``epochs`` online passes over (X, y), shuffled if asked.
+
+        X may be a ``numpy.memmap`` (read a block at a time, never copied whole) or,
+        with ``y`` omitted, an iterable of ``(X, y)`` batches or a callable returning
+        one: the stream is read once into a temporary file and fitted exactly as the
+        concatenated batches (docs/memory.md)."""
+        from .._util.blocks import is_batches, spool
+
+        if is_batches(X, y):
+            with spool(X) as sp:
+                return self._fit(sp.X, sp.y)
         return self._fit(X, y)
 
     def _fit(self, X: Any, y: Any, checkpoints: Any = (), callback: Any = None) -> ColanetBase:
@@ -285,9 +331,9 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         exactly that of ``fit``: the core numbers its per-example streams globally, so
         splitting the chunks at the checkpoints changes nothing."""
         self._check_params()
-        a = self._features(X)
-        classes, _ = classification_targets(y, a.shape[0])
-        yy = _labels(y, a.shape[0])
+        a = self._source(X)
+        classes, _ = classification_targets(y, len(a))
+        yy = _labels(y, len(a))
         self._start(a, classes)
         for _ in range(int(self.epochs)):
             self._learn(a, yy, checkpoints, callback)
@@ -296,86 +342,108 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> ColanetBase:
         """One online pass over (X, y) continuing from the current state.
 
-        The first call needs ``classes`` (all labels that will ever occur) and fixes
-        ``input_max_`` (from this batch unless ``input_max`` is given).
+        As in scikit-learn, the first call fixes the classes: ``classes`` lists every
+        label that will ever occur (one column each); without it the labels of this
+        first batch are the classes. A later batch with a label outside ``classes_``
+        raises :class:`~snnconv.exceptions.DataError`. The first call also fixes
+        ``input_max_`` (from this batch unless ``input_max`` is a number).
         """
-        a = self._features(X, getattr(self, "n_features_in_", None))
-        yy = _labels(y, a.shape[0])
+        a = self._source(X, getattr(self, "n_features_in_", None))
+        yy = _labels(y, len(a))
         if not hasattr(self, "_core"):
             self._check_params()
-            if classes is None:
-                raise ValueError("classes: required on the first call to partial_fit")
-            classes = np.asarray(classes)
-            self._start(a, classification_targets(classes, classes.shape[0])[0])
+            known = np.asarray(yy if classes is None else classes)
+            self._start(a, classification_targets(known, known.shape[0])[0])
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
+            raise ParameterError(
                 f"classes: must equal classes_ = {self.classes_!r} after the first call"
             )
         self._learn(a, yy)
         return self
 
-    def _start(self, a: np.ndarray, classes: np.ndarray) -> None:
+    def _start(self, feats: Features, classes: np.ndarray) -> None:
+        # Statistics of the whole training set, taken a block (or a few features) at
+        # a time: exactly the values of the whole-array expressions (colanet.chunked).
         self.seed_ = seed_from(self.random_state)
         self.population_ = None
-        if self.encoding == "population":
-            self.population_ = PopulationCode.fit(
-                a, int(self.population_size), int(self.presentation_steps), self.target_spikes
+        if self.encoding == "auto":  # its statistics cost a pass, read only for it
+            self.encoding_ = choose_encoding(
+                -maximum(feats, np.negative),
+                feats.rows(slice(0, MATCH_SAMPLE)),
+                int(self.presentation_steps),
+                self.target_spikes,
             )
-        raw = a
-        if self.population_ is not None and isinstance(self.input_max, str):
-            # Only the scale rules read the responses: "match" those of the first
-            # MATCH_SAMPLE examples, "max" all of them.
-            n = a.shape[0] if self.input_max == "max" else MATCH_SAMPLE
-            a = map_rows(self.population_.transform, a[:n], self.n_threads)
-        if isinstance(self.input_max, str):
-            top = float(a.max())
-            if top <= 0:
-                raise ValueError("X: all features are 0; cannot derive input_max")
-            if self.input_max == "max":
-                self.input_max_ = top
-            else:
-                self.input_max_ = match_scale(
-                    a, int(self.presentation_steps), float(self.target_spikes), self.n_threads
-                )
         else:
-            self.input_max_ = float(self.input_max)
-        self.classes_ = classes
-        self.n_features_in_ = int(raw.shape[1])
-        self.class_counts_ = np.zeros(classes.size, np.int64)
-        self.epochs_done_ = 0
-        self._core = _core.ColanetCore(
+            self.encoding_ = self.encoding
+        target = drive(self.target_spikes, self.encoding_)
+        code = None
+        if self.encoding_ == "population":
+            code = self.population_ = PopulationCode.from_centres(
+                quantiles(feats, np.linspace(0.0, 1.0, int(self.population_size))),
+                feats.rows(slice(0, SAMPLE)),
+                int(self.presentation_steps),
+                target,
+            )
+        self.n_features_in_ = feats.shape[1]
+        # The core checks its sizes (synapses per copy against the budget) as it is
+        # built: before the scale bisection below, so an oversized network is refused
+        # at once rather than after the bisection's passes over the data.
+        core = _core.ColanetCore(
             self._kind,
             self._core_params(self._n_inputs(), classes.size),
             int(self.n_copies),
             self.seed_,
         )
+        if isinstance(self.input_max, str):
+            # "match" reads the first MATCH_SAMPLE examples (their responses for the
+            # population code, whose maximum is then also taken over them alone),
+            # "max" every example.
+            a = feats.rows(slice(0, MATCH_SAMPLE))
+            if code is not None and self.input_max == "match":
+                a = map_rows(code.transform, a, self.n_threads)
+                top = float(a.max())
+            else:
+                top = maximum(feats, None if code is None else code.transform)
+            if top <= 0:
+                raise DataError("X: all features are 0; cannot derive input_max")
+            if self.input_max == "max":
+                self.input_max_ = top
+            else:
+                self.input_max_ = match_scale(
+                    a, int(self.presentation_steps), target, self.n_threads
+                )
+        else:
+            self.input_max_ = float(self.input_max)
+        self.classes_ = classes
+        self.class_counts_ = np.zeros(classes.size, np.int64)
+        self.epochs_done_ = 0
+        self._core = core
 
     def _learn(
-        self, a: np.ndarray, y: np.ndarray, checkpoints: Any = (), callback: Any = None
+        self, feats: Features, y: np.ndarray, checkpoints: Any = (), callback: Any = None
     ) -> None:
         idx = np.searchsorted(self.classes_, y)
         idx = np.clip(idx, 0, self.classes_.size - 1)
         unknown = self.classes_[idx] != y
         if unknown.any():
-            raise ValueError(
-                f"y: label {y[unknown][0]!r} is not among classes_ = {self.classes_!r}"
+            raise DataError(
+                f"y: label {_plain(y[unknown][0])!r} is not among "
+                f"classes_ = {self.classes_.tolist()!r} (fixed at the first fit or partial_fit)"
             )
-        order = (
-            _core.permutation(a.shape[0], self.seed_, self.epochs_done_)
-            if self.shuffle
-            else np.arange(a.shape[0])
-        )
-        counts = self._encode(a)
+        n = len(feats)
+        order = _core.permutation(n, self.seed_, self.epochs_done_) if self.shuffle else None
         core = self._core
         # Checkpoints within this pass (examples seen before it: epochs_done_ * n).
-        before = self.epochs_done_ * a.shape[0]
-        stops = sorted({int(c) - before for c in checkpoints} & set(range(1, a.shape[0] + 1)))
-        bounds = sorted(set(range(0, a.shape[0], CHUNK_EXAMPLES)) | set(stops) | {a.shape[0]})
-        with progress_bar(self.progress, a.shape[0], f"training {type(self).__name__}") as bar:
-            for s, e in itertools.pairwise(bounds):
-                part = order[s:e]
+        before = self.epochs_done_ * n
+        stops = sorted({int(c) - before for c in checkpoints} & set(range(1, n + 1)))
+        bounds = sorted(set(range(0, n, CHUNK_EXAMPLES)) | set(stops) | {n})
+        # Each block of examples is encoded when the copies reach it (colanet.chunked).
+        blocks = encoded(feats, self._encode_rows, self._n_inputs(), bounds, order, self.n_threads)
+        with progress_bar(self.progress, n, f"training {type(self).__name__}") as bar:
+            for s, e, counts in blocks:
+                part = order[s:e] if order is not None else np.arange(s, e)
                 labels = idx[part].astype(np.int64)
-                core.train(np.ascontiguousarray(counts[part]), labels, self.n_threads)
+                core.train(counts, labels, self.n_threads)
                 np.add.at(self.class_counts_, labels, 1)
                 bar.update(part.size)
                 if callback is not None and e in stops:
@@ -386,11 +454,14 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     def votes(self, X: Any) -> np.ndarray:
         """Summed relative votes of the copies, (N, n_classes); a zero row = no answer."""
         self._check_fitted()
-        counts = self._encode(self._features(X, self.n_features_in_))
+        feats = self._source(X, self.n_features_in_)
+        n = len(feats)
+        bounds = [*range(0, n, 4 * CHUNK_EXAMPLES), n]
         parts = []
-        with progress_bar(self.progress, counts.shape[0], "predicting") as bar:
-            for s in range(0, counts.shape[0], 4 * CHUNK_EXAMPLES):
-                part = counts[s : s + 4 * CHUNK_EXAMPLES]
+        with progress_bar(self.progress, n, "predicting") as bar:
+            for _, _, part in encoded(
+                feats, self._encode_rows, self._n_inputs(), bounds, None, self.n_threads
+            ):
                 parts.append(self._core.votes(part, self.n_threads))
                 bar.update(part.shape[0])
         return np.concatenate(parts)
@@ -495,6 +566,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         meta = {
             "params": {**self.get_params(), "random_state": self.seed_},
             "input_max_": self.input_max_,
+            "encoding_": self.encoding_,
             "n_features_in_": self.n_features_in_,
             "epochs_done_": self.epochs_done_,
             "seen": int(self._core.seen),
@@ -503,6 +575,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         classes = self.classes_
         if classes.dtype == object:
             classes = classes.astype(str)
+        meta["classes_dtype"] = classes.dtype.str  # so a changed dtype is refused
         arrays = {
             "classes": classes,
             "class_counts": self.class_counts_,
@@ -525,10 +598,40 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
     @classmethod
     def _from_export(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -> Any:
         with reading(path, cls.__name__):
-            self = cls(**field_params(meta))
+            pop = {"population_centres", "population_widths", "population_repeats"}
+            check_schema(
+                meta,
+                arrays,
+                {"params", "input_max_", "n_features_in_", "epochs_done_", "seen", "classes_dtype"},
+                {
+                    "classes": LABELS,
+                    "class_counts": "int64",
+                    "resource": "float64",
+                    "free": "float64",
+                    "stability": "float64",
+                    "counters": "uint64",
+                    "population_centres": "float64",
+                    "population_widths": "float64",
+                    "population_repeats": "int64",
+                },
+                optional_arrays=pop,
+            )
+            self = cls(**field_params(meta, like=cls))
             self._check_params()
+            if not isinstance(self.random_state, int):
+                raise ModelFileError("params.random_state: must be the integer seed in use")
+            if (self.encoding == "population") != (pop <= set(arrays)) or (
+                pop & set(arrays) and not pop <= set(arrays)
+            ):
+                raise ModelFileError(
+                    "population_centres: present exactly with encoding='population'"
+                )
             self.seed_ = seed_from(self.random_state)
-            self.classes_ = arrays["classes"]
+            self.classes_ = check_classes(arrays["classes"])
+            if meta["classes_dtype"] != self.classes_.dtype.str:
+                raise ModelFileError(
+                    f"classes: dtype {self.classes_.dtype.str}, recorded {meta['classes_dtype']!r}"
+                )
             counts = np.asarray(arrays["class_counts"])
             if counts.dtype.kind not in "iu" or (counts < 0).any():
                 raise ModelFileError("class_counts: must be non-negative integers")
@@ -537,8 +640,30 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self.n_features_in_ = field_int(meta, "n_features_in_", 1, 2**40)
             self.epochs_done_ = field_int(meta, "epochs_done_")
             seen = field_int(meta, "seen")
+            # Every training example is counted once in its class and in `seen`.
+            if int(counts.sum()) != seen:
+                raise ModelFileError(
+                    f"class_counts: sum to {int(counts.sum())}, the model has seen {seen}"
+                )
+            if not isinstance(self.input_max, str) and self.input_max_ != float(self.input_max):
+                raise ModelFileError("input_max_: differs from the input_max parameter")
+            # A neuron's free pool is spread over its synapses once |F| reaches
+            # renorm_threshold, and stays 0 without silent synapses.
+            free = np.asarray(arrays["free"])
+            bound = float(self.renorm_threshold) if int(self.silent_synapses) >= 0 else 0.0
+            if free.size and not bool(np.all((np.abs(free) < bound) | (free == 0))):
+                raise ModelFileError(f"free: pools must lie in (-{bound}, {bound})")
+            counters = np.asarray(arrays["counters"])
+            if counters.size and int(counters.max()) > seen:
+                raise ModelFileError(f"counters: exceed the {seen} examples seen")
             self.population_ = None
-            if self.encoding == "population":
+            # Files written before "auto" existed name the code in ``encoding``.
+            self.encoding_ = meta.get("encoding_", self.encoding)
+            if self.encoding_ not in ("rate", "population"):
+                raise ModelFileError(
+                    f"encoding_: must be 'rate' or 'population', got {self.encoding_!r}"
+                )
+            if self.encoding_ == "population":
                 self.population_ = _population(arrays, self.n_features_in_)
             if (
                 self.classes_.ndim != 1
@@ -575,6 +700,10 @@ def _population(arrays: dict[str, np.ndarray], n_features: int) -> PopulationCod
     if repeats.shape != () or repeats.dtype.kind not in "iu" or not 1 <= repeats <= 1 << 20:
         raise ModelFileError("population_repeats: must be one integer in [1, 2**20]")
     code = PopulationCode.from_arrays(arrays)
+    if code.centres.size and not bool(np.all(np.diff(code.centres, axis=1) >= 0)):
+        raise ModelFileError("population_centres: must be quantiles, increasing per feature")
+    if code.centres.shape[1] < 2 or not np.array_equal(code.widths, widths_for(code.centres)):
+        raise ModelFileError("population_widths: do not follow from the centres")
     if code.n_features != n_features or code.n_outputs > 1 << 26:
         raise ModelFileError(
             f"population_centres: shape {code.centres.shape} does not fit {n_features} features"
@@ -587,7 +716,7 @@ def _labels(y: Any, n: int) -> np.ndarray:
     if yy.ndim == 2 and yy.shape[1] == 1:  # classification_targets warned
         yy = yy.ravel()
     if yy.ndim != 1 or yy.shape[0] != n:
-        raise ValueError(f"y: expected a 1-D array of {n} labels, got shape {yy.shape}")
+        raise DataError(f"y: expected a 1-D array of {n} labels, got shape {yy.shape}")
     return yy
 
 
@@ -615,3 +744,8 @@ _INT_PARAMS = (
     "label_step",
 )
 _RUST_PARAMS = frozenset(_FLOAT_PARAMS + _INT_PARAMS)
+
+
+def _plain(v: object) -> object:
+    """A numpy scalar as the Python value it holds (for messages: 2, not np.int64(2))."""
+    return v.item() if isinstance(v, np.generic) else v

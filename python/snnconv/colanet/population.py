@@ -14,10 +14,11 @@ non-negative inputs whose *pattern* carries the value:
 - response: exp(−z²/2), z = (clip(x, first centre, last centre) − centre) / width, in
   [0, 1]; values outside the training range answer like its ends;
 - drive: the L-neuron threshold and weight range were tuned for the input drive of raw
-  MNIST (``target_spikes`` ≈ 937 spikes per example). A handful of features cannot
-  send that many spikes, so the whole code is repeated ``repeats`` times, the smallest
-  number at which its mean spike count at full scale (a peak giving
-  ``presentation_steps`` spikes) reaches ``target_spikes``. Repeated inputs spike
+  MNIST (937 spikes per example). A handful of features cannot send that many
+  spikes, so the whole code is repeated ``repeats`` times, the smallest number at
+  which its mean spike count at full scale (a peak giving ``presentation_steps``
+  spikes) reaches ``target_spikes`` (by default 2,000 for this code:
+  ``input.DRIVE``). Repeated inputs spike
   identically, so this amounts to giving each field a larger weight range. The usual
   ``input_max`` rule then sets the scale on the repeated code.
 
@@ -31,12 +32,17 @@ from typing import Any
 
 import numpy as np
 
+from .._util.validation import check_alloc
 from ..exceptions import ParameterError
 
 #: Field width in units of the spacing between neighbouring centres.
 WIDTH = 0.75
 
-ENCODINGS = ("rate", "population")
+#: "auto" is resolved at the first fit (``snnconv.colanet.input.choose_encoding``).
+ENCODINGS = ("auto", "rate", "population")
+
+#: Training examples whose mean spike count sets ``repeats``.
+SAMPLE = 2000
 
 
 class PopulationCode:
@@ -47,25 +53,29 @@ class PopulationCode:
         self.widths = np.ascontiguousarray(widths, dtype=np.float64)
         self.repeats = int(repeats)
         if self.centres.ndim != 2 or self.centres.shape != self.widths.shape:
-            raise ValueError("population code: centres and widths must be (F, K) alike")
+            raise ParameterError("population code: centres and widths must be (F, K) alike")
         if self.repeats < 1 or not (self.widths > 0).all():
-            raise ValueError("population code: repeats must be >= 1 and widths > 0")
+            raise ParameterError("population code: repeats must be >= 1 and widths > 0")
 
     @classmethod
     def fit(cls, a: np.ndarray, size: int, t_p: int, target_spikes: float) -> PopulationCode:
         """Fields of ``size`` per feature of the (N, F) training batch ``a``."""
         centres = np.quantile(a, np.linspace(0.0, 1.0, size), axis=0).T  # (F, K)
-        gaps = np.diff(centres, axis=1)
-        spacing = np.empty_like(centres)
-        spacing[:, 0] = gaps[:, 0]
-        spacing[:, -1] = gaps[:, -1]
-        spacing[:, 1:-1] = 0.5 * (gaps[:, 1:] + gaps[:, :-1])
-        span = (centres[:, -1] - centres[:, 0]) / (size - 1)
-        span = np.where(span > 0, span, 1.0)
-        spacing = np.where(spacing > 0, spacing, span[:, None])
-        code = cls(centres, WIDTH * spacing, 1)
-        spikes = float(np.floor(code.transform(a[:2000]) * t_p).sum(axis=1).mean())
+        return cls.from_centres(centres, a[:SAMPLE], t_p, target_spikes)
+
+    @classmethod
+    def from_centres(
+        cls, centres: np.ndarray, sample: np.ndarray, t_p: int, target_spikes: float
+    ) -> PopulationCode:
+        """The code with these (F, K) centres; ``sample`` (the first ``SAMPLE``
+        training examples) sets ``repeats``. :meth:`fit` in two steps, so that the
+        quantiles can be taken a few features at a time (``colanet.chunked``)."""
+        code = cls(centres, widths_for(centres), 1)
+        spikes = float(np.floor(code.transform(sample) * t_p).sum(axis=1).mean())
         code.repeats = max(1, math.ceil(target_spikes / spikes)) if spikes > 0 else 1
+        # One example's repeated code must fit the budget (the classifier's synapses,
+        # checked by the core, grow with it too): a huge target_spikes is refused here.
+        check_alloc("target_spikes", (code.n_outputs,), 8)
         return code
 
     @property
@@ -79,6 +89,9 @@ class PopulationCode:
 
     def transform(self, a: np.ndarray) -> np.ndarray:
         """(N, F) features → (N, F·K·repeats) responses in [0, 1]."""
+        check_alloc("X", (a.shape[0], self.centres.size), 8)  # the responses
+        if self.repeats > 1:
+            check_alloc("X", (a.shape[0], self.n_outputs), 8)  # and their repeats
         x = np.clip(a, self.centres[:, 0], self.centres[:, -1])
         z = (x[:, :, None] - self.centres[None]) / self.widths[None]
         r = np.exp(-0.5 * z * z).reshape(a.shape[0], -1)
@@ -104,10 +117,25 @@ class PopulationCode:
 def check_encoding(encoding: Any, population_size: Any) -> None:
     """Validates the two encoding parameters."""
     if not isinstance(encoding, str) or encoding not in ENCODINGS:
-        raise ParameterError(f"encoding: must be 'rate' or 'population', got {encoding!r}")
+        raise ParameterError(f"encoding: must be 'auto', 'rate' or 'population', got {encoding!r}")
     if (
         isinstance(population_size, bool)
         or not isinstance(population_size, (int, np.integer))
         or population_size < 2
     ):
         raise ParameterError(f"population_size: must be an integer >= 2, got {population_size!r}")
+
+
+def widths_for(centres: np.ndarray) -> np.ndarray:
+    """Field widths (F, K) from the centres (see the module doc): ``WIDTH`` × the mean
+    gap to the neighbouring centres, the feature's range / (K−1) where centres
+    coincide, 1 for a constant feature. Load recomputes them to check a file."""
+    gaps = np.diff(centres, axis=1)
+    spacing = np.empty_like(centres)
+    spacing[:, 0] = gaps[:, 0]
+    spacing[:, -1] = gaps[:, -1]
+    spacing[:, 1:-1] = 0.5 * (gaps[:, 1:] + gaps[:, :-1])
+    span = (centres[:, -1] - centres[:, 0]) / (centres.shape[1] - 1)
+    span = np.where(span > 0, span, 1.0)
+    spacing = np.where(spacing > 0, spacing, span[:, None])
+    return WIDTH * spacing

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import ParameterError, ParameterTypeError
 from .base import ColanetBase
 
 
@@ -28,21 +29,30 @@ class CoLaNET(ColanetBase):
     σ = ``stochastic`` (uniform stimulation per step; it is also what makes
     the copies of an ensemble differ — with σ = 0 they are identical).
 
-    X: non-negative features (N, F), or (N, C, P, Q) spike counts (flattened). Feature
-    x sends ⌊T_p·min(x / input_max_, 1)⌋ spikes; ``input_max`` is a number, ``"max"``
-    (largest training value) or ``"match"`` (default: the scale giving
-    ``target_spikes`` input spikes per example on average, the drive of raw MNIST the
-    defaults were tuned for); see ``snnconv.colanet.base``. ``encode(X)`` shows the
+    X: features (N, F), or (N, C, P, Q) spike counts (flattened). With the rate code
+    feature x sends ⌊T_p·min(max(x, 0) / input_max_, 1)⌋ spikes; ``input_max`` is a
+    number, ``"max"`` (largest training value) or ``"match"`` (default: the scale
+    giving ``target_spikes`` input spikes per example on average; by default 937, the
+    drive of raw MNIST the defaults were tuned for, and 2,000 with the population
+    code); see ``snnconv.colanet.base``. ``encode(X)`` shows the
     counts. Learning is online: ``fit`` makes ``epochs`` passes in a seeded shuffled
     order (``shuffle``).
 
-    ``encoding="population"`` (default ``"rate"``) sees each feature through
-    ``population_size`` Gaussian receptive fields centred on its training quantiles,
-    the whole code repeated until it can send ``target_spikes`` spikes per example
-    (docs/algorithms.md §3.2.1, ``snnconv.colanet.population``). It accepts signed
-    features and lets CoLaNET learn low-dimensional data (2-D blobs, iris, wine,
-    breast cancer: within 10 % of a logistic regression, where the rate code stays
-    near chance). The fitted code is ``population_`` (``None`` with the rate code).
+    ``encoding="population"`` sees each feature through ``population_size`` Gaussian
+    receptive fields centred on its training quantiles, the whole code repeated until
+    it can send ``target_spikes`` (2,000) spikes per example (docs/algorithms.md §3.2.1,
+    ``snnconv.colanet.population``). It accepts signed features and lets CoLaNET learn
+    low-dimensional data (2-D blobs, iris, wine, breast cancer, digits), where the rate
+    code stays near chance. The default ``encoding="auto"`` takes it when a training
+    feature is negative or the features are too few to send ``target_spikes`` spikes
+    with the rate code (tabular data), and the rate code otherwise (raw pixels);
+    ``encoding_`` says which. The fitted code is ``population_`` (``None`` with the
+    rate code).
+
+    Out-of-range values at predict time never raise: the rate code sends 0 spikes
+    below 0 and T_p above ``input_max_``; the population code answers a value outside
+    the range a feature had in the first training batch as it answers that range's
+    nearest end.
 
     Learned state: ``resource_``, ``weights_``, ``stability_``, ``free_resource_``,
     ``firing_counts_``, ``usage_`` (microcolumns recruited per copy and column).
@@ -72,10 +82,10 @@ class CoLaNET(ColanetBase):
         if label is not None:
             hits = np.flatnonzero(self.classes_ == label)
             if hits.size != 1:
-                raise ValueError(f"label: {label!r} is not among classes_ = {self.classes_!r}")
+                raise ParameterError(f"label: {label!r} is not among classes_ = {self.classes_!r}")
             idx = int(hits[0])
         if isinstance(copy, bool) or not isinstance(copy, (int, np.integer)):
-            raise TypeError(f"copy: must be an integer, got {type(copy).__name__}")
+            raise ParameterTypeError(f"copy: must be an integer, got {type(copy).__name__}")
         if not 0 <= copy < self.n_copies:
-            raise ValueError(f"copy: must be in [0, {self.n_copies}), got {copy}")
+            raise ParameterError(f"copy: must be in [0, {self.n_copies}), got {copy}")
         return self._core.trace(int(copy), counts, idx, self.seed_)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._util.extras import require
+from ..exceptions import DataError, DataFileNotFoundError, DataTypeError, ParameterIndexError
 
 NETPBM_SUFFIXES = (".pgm", ".ppm", ".pnm")
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -50,18 +51,18 @@ def read_netpbm(path: str | os.PathLike[str], size_only: bool = False):
         for _ in range(4):
             m = _NETPBM_TOKEN.match(head, pos)
             if m is None:
-                raise ValueError(f"{path}: truncated PGM/PPM header")
+                raise DataError(f"{path}: truncated PGM/PPM header")
             fields.append(m.group(1))
             pos = m.end()
         magic = fields[0]
         if magic not in (b"P5", b"P6"):
-            raise ValueError(f"{path}: not a binary PGM/PPM file (magic {magic!r})")
+            raise DataError(f"{path}: not a binary PGM/PPM file (magic {magic!r})")
         try:
             width, height, maxval = (int(f) for f in fields[1:])
         except ValueError:
-            raise ValueError(f"{path}: corrupt PGM/PPM header {fields!r}") from None
+            raise DataError(f"{path}: corrupt PGM/PPM header {fields!r}") from None
         if width < 1 or height < 1 or not 1 <= maxval <= 255:
-            raise ValueError(
+            raise DataError(
                 f"{path}: unsupported PGM/PPM size {width}x{height} or maxval {maxval} (8-bit only)"
             )
         if size_only:
@@ -71,7 +72,7 @@ def read_netpbm(path: str | os.PathLike[str], size_only: bool = False):
         n = width * height * channels
         data = np.fromfile(fh, dtype=np.uint8, count=n)
     if data.size != n:
-        raise ValueError(f"{path}: pixel data truncated ({data.size} of {n} bytes)")
+        raise DataError(f"{path}: pixel data truncated ({data.size} of {n} bytes)")
     img = data.reshape(height, width, channels) if channels == 3 else data.reshape(height, width)
     if maxval != 255:
         img = np.rint(img.astype(np.float64) * (255.0 / maxval)).astype(np.uint8)
@@ -83,7 +84,7 @@ def write_pgm(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     path = Path(path)
     a = np.ascontiguousarray(image)
     if a.dtype != np.uint8 or a.ndim != 2:
-        raise ValueError(f"image: expected a uint8 (H, W) array, got {a.dtype} {a.shape}")
+        raise DataError(f"image: expected a uint8 (H, W) array, got {a.dtype} {a.shape}")
     with open(path, "wb") as fh:
         fh.write(f"P5\n{a.shape[1]} {a.shape[0]}\n255\n".encode())
         fh.write(a.tobytes())
@@ -101,7 +102,7 @@ def read_image(path: Path, size_only: bool = False):
                 return im.height, im.width
             return np.asarray(im.convert("L"), dtype=np.uint8)
     except OSError as exc:
-        raise ValueError(f"{path}: unreadable image ({exc})") from exc
+        raise DataError(f"{path}: unreadable image ({exc})") from exc
 
 
 def _frame_number(p: Path) -> int | None:
@@ -121,24 +122,24 @@ class FrameFolder:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.path = Path(folder)
         if not self.path.is_dir():
-            raise FileNotFoundError(f"{self.path}: frame folder not found")
+            raise DataFileNotFoundError(f"{self.path}: frame folder not found")
         files = [
             p
             for p in self.path.iterdir()
             if p.suffix.lower() in NETPBM_SUFFIXES + PILLOW_SUFFIXES and not p.name.startswith(".")
         ]
         if not files:
-            raise ValueError(f"{self.path}: no image frames in the folder")
+            raise DataError(f"{self.path}: no image frames in the folder")
         numbered = [(_frame_number(p), p) for p in files]
         bad = [p.name for n, p in numbered if n is None]
         if bad:
-            raise ValueError(f"{self.path}: frame file names must end in a number: {bad[:3]}")
+            raise DataError(f"{self.path}: frame file names must end in a number: {bad[:3]}")
         numbered.sort(key=lambda t: (t[0], t[1].name))
         nums = [n for n, _ in numbered]
         expected = list(range(nums[0], nums[0] + len(nums)))
         if nums != expected:
             missing = sorted(set(expected) - set(nums))
-            raise ValueError(
+            raise DataError(
                 f"{self.path}: frame numbers are not contiguous from {nums[0]} "
                 f"(missing {missing[:5]}, or duplicates)"
             )
@@ -157,10 +158,10 @@ class FrameFolder:
 
     def read(self, index: int) -> np.ndarray:
         if not 0 <= index < len(self.files):
-            raise IndexError(f"frame {index} out of range 0..{len(self.files) - 1}")
+            raise ParameterIndexError(f"frame {index} out of range 0..{len(self.files) - 1}")
         img = read_image(self.files[index])
         if img.shape != self.frame_size:
-            raise ValueError(
+            raise DataError(
                 f"{self.files[index]}: frame size {img.shape} differs from the clip's "
                 f"{self.frame_size}"
             )
@@ -180,7 +181,7 @@ class VideoFrames:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: video file not found")
+            raise DataFileNotFoundError(f"{self.path}: video file not found")
         self._iio = require("imageio.v3", f"reading {self.path.suffix} video")
         self._size: tuple[int, int] | None = None
         self._len: int | None = None
@@ -201,7 +202,7 @@ class VideoFrames:
         if self._size is None:
             self._props()
         if self._len is None:
-            raise TypeError(f"{self.path}: the container does not state its frame count")
+            raise DataTypeError(f"{self.path}: the container does not state its frame count")
         return self._len
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -212,7 +213,7 @@ class VideoFrames:
         for i, f in enumerate(self):
             if i == index:
                 return f
-        raise IndexError(f"frame {index} beyond the end of {self.path}")
+        raise ParameterIndexError(f"frame {index} beyond the end of {self.path}")
 
 
 def open_frames(path: str | os.PathLike[str]) -> FrameFolder | VideoFrames:
@@ -222,6 +223,6 @@ def open_frames(path: str | os.PathLike[str]) -> FrameFolder | VideoFrames:
         return FrameFolder(p)
     if p.suffix.lower() in VIDEO_SUFFIXES:
         return VideoFrames(p)
-    raise ValueError(
+    raise DataError(
         f"{p}: expected a folder of frames or a video file ({', '.join(VIDEO_SUFFIXES)})"
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import DataFileNotFoundError
 from .frames import VIDEO_SUFFIXES, FrameFolder, VideoFrames, open_frames
 from .neovision2_csv import (
     DCR,
@@ -98,14 +99,14 @@ def open_clip(path: str | os.PathLike[str], frames: str | os.PathLike[str] | Non
     else:
         csv_path = p.with_name(p.name + ".csv")
     if not csv_path.is_file():
-        raise FileNotFoundError(f"{csv_path}: annotation CSV not found")
+        raise DataFileNotFoundError(f"{csv_path}: annotation CSV not found")
     annotations = read_annotations(csv_path)  # CSV errors first: they name file and line
     if frames is None:
         stem = csv_path.with_suffix("")
         candidates = [stem] + [stem.with_suffix(s) for s in VIDEO_SUFFIXES]
         found = [c for c in candidates if c.exists()]
         if not found:
-            raise FileNotFoundError(
+            raise DataFileNotFoundError(
                 f"{csv_path}: no frames found (looked for the folder {stem} and "
                 f"{stem}{{{','.join(VIDEO_SUFFIXES)}}})"
             )

@@ -139,7 +139,7 @@ def _bool(value: str, column: str, where: str) -> bool:
         return True
     if v in _FALSE:
         return False
-    raise ValueError(f"{where}: {column} must be TRUE or FALSE, got {value!r}")
+    raise DataError(f"{where}: {column} must be TRUE or FALSE, got {value!r}")
 
 
 def read_annotations(path: str | os.PathLike[str]) -> Annotations:
@@ -185,11 +185,11 @@ def _read_annotations(path: Path) -> Annotations:
         try:
             header = next(reader, None)
         except csv.Error as exc:
-            raise ValueError(f"{path}:1: unreadable CSV ({exc})") from exc
+            raise DataError(f"{path}:1: unreadable CSV ({exc})") from exc
         if header is None:
-            raise ValueError(f"{path}: empty file, expected the NEOVISION2 header")
+            raise DataError(f"{path}: empty file, expected the NEOVISION2 header")
         if [h.strip() for h in header] != list(COLUMNS):
-            raise ValueError(
+            raise DataError(
                 f"{path}:1: not a NEOVISION2 annotation header; expected {HEADER!r}, "
                 f"got {','.join(header)!r}"
             )
@@ -199,12 +199,12 @@ def _read_annotations(path: Path) -> Annotations:
             except StopIteration:
                 break
             except csv.Error as exc:
-                raise ValueError(f"{path}:{reader.line_num}: unreadable CSV ({exc})") from exc
+                raise DataError(f"{path}:{reader.line_num}: unreadable CSV ({exc})") from exc
             where = f"{path}:{reader.line_num}"
             if not row or all(not f.strip() for f in row):
                 continue  # blank line
             if len(row) != len(COLUMNS):
-                raise ValueError(f"{where}: expected {len(COLUMNS)} fields, got {len(row)}")
+                raise DataError(f"{where}: expected {len(COLUMNS)} fields, got {len(row)}")
             kind = canonical_type(row[9])
             if not kind:
                 skipped += 1
@@ -212,23 +212,23 @@ def _read_annotations(path: Path) -> Annotations:
             try:
                 frame = int(row[0].strip())
             except ValueError:
-                raise ValueError(f"{where}: Frame must be an integer, got {row[0]!r}") from None
+                raise DataError(f"{where}: Frame must be an integer, got {row[0]!r}") from None
             if frame < 0:
-                raise ValueError(f"{where}: Frame must be >= 0 (0-based), got {frame}")
+                raise DataError(f"{where}: Frame must be >= 0 (0-based), got {frame}")
             quad = []
             for col, text in zip(COLUMNS[1:9], row[1:9], strict=False):
                 try:
                     v = float(text)
                 except ValueError:
-                    raise ValueError(f"{where}: {col} must be a number, got {text!r}") from None
+                    raise DataError(f"{where}: {col} must be a number, got {text!r}") from None
                 if not math.isfinite(v):
-                    raise ValueError(f"{where}: {col} must be finite, got {text!r}")
+                    raise DataError(f"{where}: {col} must be finite, got {text!r}")
                 quad.append(v)
             c = row[12].strip()
             try:
                 confidence = float(c) if c else math.nan
             except ValueError:
-                raise ValueError(f"{where}: Confidence must be a number, got {c!r}") from None
+                raise DataError(f"{where}: Confidence must be a number, got {c!r}") from None
             frames.append(frame)
             quads.append(quad)
             types.append(kind)

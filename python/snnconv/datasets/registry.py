@@ -4,7 +4,9 @@
 folds must respect, the dataset's own test split); :func:`load` only the images and
 labels. Names: ``mnist5k``, ``fashion-mnist``, ``digits``, ``idx`` (args: images path,
 labels path), ``objects`` (args: path of an object array ``.npz``) and
-``synthetic-neovision2`` (args: optionally the number of clips, default 10).
+``synthetic-neovision2`` (args: optionally the number of clips, default 10) and
+``nmnist`` (args: the root of an N-MNIST-layout event tree, ``Train|Test/<label>/*.bin``;
+its samples become event-count images, its Test folder the test split).
 """
 
 from __future__ import annotations
@@ -72,8 +74,9 @@ def _fashion(args: Sequence[str], seed: int) -> Dataset:
 
 def _idx(args: Sequence[str], seed: int) -> Dataset:
     if len(args) != 2:
-        raise ValueError("dataset_args: idx needs [images_path, labels_path]")
-    images, labels = load_idx(*args)
+        raise ParameterError("dataset_args: idx needs [images_path, labels_path]")
+    # Mapped, not read: a run's workers share the file instead of a copy each.
+    images, labels = load_idx(*args, mmap=True)
     return Dataset(images, labels, [str(c) for c in np.unique(labels)], None, "idx")
 
 
@@ -81,7 +84,7 @@ def _objects(args: Sequence[str], seed: int) -> Dataset:
     from ..preprocess.object_array import ObjectArray
 
     if len(args) != 1:
-        raise ValueError("dataset_args: objects needs [path/to/objects.npz]")
+        raise ParameterError("dataset_args: objects needs [path/to/objects.npz]")
     return _from_objects(ObjectArray.load(args[0]), "objects")
 
 
@@ -124,16 +127,22 @@ def check_dataset(name: str, args: Sequence[str] = (), field: str = "name") -> N
     if name not in _DATASETS:
         raise ParameterError(f"{field}: unknown dataset {name!r}; known: {', '.join(names())}")
     args = [str(a) for a in args]
-    wanted = {"idx": (2, 2), "objects": (1, 1), "synthetic-neovision2": (0, 1)}.get(name, (0, 0))
+    wanted = {"idx": (2, 2), "objects": (1, 1), "synthetic-neovision2": (0, 1), "nmnist": (1, 1)}
+    wanted = wanted.get(name, (0, 0))
     usage = {
         "idx": "IMAGES LABELS (two IDX files)",
         "objects": "FILE.npz (an object array)",
         "synthetic-neovision2": "an optional number of clips",
+        "nmnist": "ROOT (a folder with Train/<label>/*.bin and Test/<label>/*.bin)",
     }.get(name, "no arguments")
     if not wanted[0] <= len(args) <= wanted[1]:
         raise ParameterError(f"dataset_args: {name} takes {usage}, got {args}")
     if name == "synthetic-neovision2":
         _n_clips(args)
+    elif name == "nmnist":
+        for split in ("Train", "Test"):
+            if not (Path(args[0]) / split).is_dir():
+                raise ParameterError(f"dataset_args: {args[0]}: no {split} folder (nmnist ROOT)")
     elif name in ("idx", "objects"):
         for a in args:
             p = Path(a)
@@ -141,6 +150,26 @@ def check_dataset(name: str, args: Sequence[str] = (), field: str = "name") -> N
                 raise ParameterError(f"dataset_args: {a}: no such file")
             if p.is_dir():
                 raise ParameterError(f"dataset_args: {a} is a folder, not a file")
+
+
+def _nmnist(args: Sequence[str], seed: int) -> Dataset:
+    """An N-MNIST tree as event-count images (both polarities summed, scaled on the
+    training split only) with its own Train/Test split."""
+    from ..events.binning import count_frames, count_scale, to_images
+    from ..events.nmnist import load_nmnist
+    from ..events.stream import NMNIST_SENSOR
+
+    root = args[0]
+    train_ev, train_y = load_nmnist(root, "train")
+    test_ev, test_y = load_nmnist(root, "test")
+    train_f = count_frames(train_ev, NMNIST_SENSOR)
+    test_f = count_frames(test_ev, NMNIST_SENSOR)
+    scale = count_scale(train_f)
+    images = np.concatenate([to_images(train_f, scale), to_images(test_f, scale)])
+    labels = np.concatenate([train_y, test_y])
+    test_mask = np.arange(len(labels)) >= len(train_y)
+    classes = [str(c) for c in np.unique(labels)]
+    return Dataset(images, labels, classes, None, "nmnist", test_mask)
 
 
 def _from_objects(objects: Any, name: str) -> Dataset:
@@ -154,6 +183,7 @@ _DATASETS: dict[str, Callable[[Sequence[str], int], Dataset]] = {
     "idx": _idx,
     "objects": _objects,
     "synthetic-neovision2": _synthetic_neovision2,
+    "nmnist": _nmnist,
 }
 
 

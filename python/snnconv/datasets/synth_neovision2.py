@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._util.validation import check_alloc
+from ..exceptions import ParameterError
 from .frames import write_pgm
 from .neovision2_csv import COLUMNS, DCR, TOWER_CLASSES, format_row
 
@@ -185,7 +187,7 @@ def _sprite(rng: np.random.Generator, kind: str, w: int, h: int) -> tuple[np.nda
         mask = ring | rider | head | frame_bar
         img[ring] = 20
     else:  # pragma: no cover - guarded by the caller
-        raise ValueError(f"kind: unknown class {kind!r}")
+        raise ParameterError(f"kind: unknown class {kind!r}")
     return np.clip(img, 0, 255).astype(np.uint8), mask
 
 
@@ -232,15 +234,17 @@ def generate_clip(
     """
     height, width = (int(v) for v in frame_size)
     if height < 48 or width < 64:
-        raise ValueError(f"frame_size: must be at least (48, 64), got {frame_size}")
+        raise ParameterError(f"frame_size: must be at least (48, 64), got {frame_size}")
     if n_frames < 1:
-        raise ValueError(f"n_frames: must be >= 1, got {n_frames}")
+        raise ParameterError(f"n_frames: must be >= 1, got {n_frames}")
     if not 0 <= noise < 64:
-        raise ValueError(f"noise: must lie in [0, 64) grey levels, got {noise}")
+        raise ParameterError(f"noise: must lie in [0, 64) grey levels, got {noise}")
     if not 0 <= arrival_rate <= 1:
-        raise ValueError(f"arrival_rate: must lie in [0, 1], got {arrival_rate}")
+        raise ParameterError(f"arrival_rate: must lie in [0, 1], got {arrival_rate}")
     if image_format not in ("pgm", "png"):
-        raise ValueError(f"image_format: must be 'pgm' or 'png', got {image_format!r}")
+        raise ParameterError(f"image_format: must be 'pgm' or 'png', got {image_format!r}")
+    # A few full-frame float64/int64 buffers are held at once (background, frame, owner).
+    check_alloc("frame_size", (4, height, width), 8)
     rng = np.random.default_rng([int(seed), int(index), 0x5E0])
     name = f"Neovision2-Synth-Tower-{index + 1:03d}"
     out = Path(out_dir)
@@ -392,7 +396,7 @@ def generate_clips(
 ) -> list[SynthClip]:
     """Clips 0 … n_clips − 1 of the synthetic set (arguments as :func:`generate_clip`)."""
     if n_clips < 1:
-        raise ValueError(f"n_clips: must be >= 1, got {n_clips}")
+        raise ParameterError(f"n_clips: must be >= 1, got {n_clips}")
     return [generate_clip(out_dir, i, seed, **kwargs) for i in range(n_clips)]  # type: ignore[arg-type]
 
 

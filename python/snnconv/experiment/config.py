@@ -28,7 +28,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 from ..conv_snn import ConvSNN
-from ..exceptions import ParameterError
+from ..exceptions import ParameterError, ParameterTypeError
 from ..kernel_learner import KernelLearner
 
 
@@ -150,7 +150,7 @@ class ExperimentConfig:
         cfg = cls()
         for table, values in data.items():
             if not isinstance(values, dict):
-                raise ValueError(f"config: top-level key {table!r} must be a table")
+                raise ParameterError(f"config: top-level key {table!r} must be a table")
             for key, value in values.items():
                 cfg.set(f"{table}.{key}", value)
         return cfg
@@ -188,15 +188,15 @@ class ExperimentConfig:
         table = TABLE_ALIASES.get(table, table)
         tables = {f.name for f in dataclasses.fields(self)}
         if table not in tables or not name:
-            raise ValueError(f"config: unknown key {dotted!r}; tables: {sorted(tables)}")
+            raise ParameterError(f"config: unknown key {dotted!r}; tables: {sorted(tables)}")
         section = getattr(self, table)
         names = {f.name: f for f in dataclasses.fields(section)}
         if name not in names:
-            raise ValueError(f"config: {table} has no field {name!r}; fields: {sorted(names)}")
+            raise ParameterError(f"config: {table} has no field {name!r}; fields: {sorted(names)}")
         current = getattr(section, name)
         if subkey:
             if not isinstance(current, dict):
-                raise ValueError(f"config: {table}.{name} is not a table")
+                raise ParameterError(f"config: {table}.{name} is not a table")
             current[subkey] = value
             return
         setattr(section, name, _coerce(dotted, current, value))
@@ -219,7 +219,7 @@ class ExperimentConfig:
         """Applies ``table.field=value`` (value in TOML syntax; bare words are strings)."""
         key, sep, raw = assignment.partition("=")
         if not sep:
-            raise ValueError(f"--set: expected table.field=value, got {assignment!r}")
+            raise ParameterError(f"--set: expected table.field=value, got {assignment!r}")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
@@ -247,29 +247,29 @@ class ExperimentConfig:
 def _coerce(key: str, current: Any, value: Any) -> Any:
     if isinstance(current, bool):
         if not isinstance(value, bool):
-            raise ValueError(f"{key}: expected true or false, got {value!r}")
+            raise ParameterError(f"{key}: expected true or false, got {value!r}")
         return value
     if isinstance(current, int):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{key}: expected an integer, got {value!r}")
+            raise ParameterError(f"{key}: expected an integer, got {value!r}")
         return value
     if isinstance(current, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{key}: expected a number, got {value!r}")
+            raise ParameterError(f"{key}: expected a number, got {value!r}")
         return float(value)
     if isinstance(current, str):
         if not isinstance(value, str):
-            raise ValueError(f"{key}: expected a string, got {value!r}")
+            raise ParameterError(f"{key}: expected a string, got {value!r}")
         return value
     if isinstance(current, list):
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]
         if not isinstance(value, list):
-            raise ValueError(f"{key}: expected a list, got {value!r}")
+            raise ParameterError(f"{key}: expected a list, got {value!r}")
         return [str(v) for v in value]
     if isinstance(current, dict):
         if not isinstance(value, dict):
-            raise ValueError(f"{key}: expected a table, got {value!r}")
+            raise ParameterError(f"{key}: expected a table, got {value!r}")
         return dict(value)
     return value
 
@@ -283,4 +283,4 @@ def _toml_value(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
+    raise ParameterTypeError(f"cannot write {value!r} as TOML")

@@ -58,12 +58,22 @@ def write_figures(results: ExperimentResults, data: ExperimentData, out: Path) -
         per_class[label] = np.array(
             [plots.class_accuracies(t, q, k) for t, q in zip(truths, preds, strict=True)]
         )
+    # One y axis for every per-class figure of the run, so methods compare by eye.
+    bottom = plots.accuracy_axis_bottom(per_class)
+    for method in methods:
+        label = method_label(method)
+        if label not in per_class:
+            continue
         p = out / f"per_class_{method}.png"
-        plots.per_class_accuracy_grouped({label: per_class[label]}, names, p, title=label)
+        plots.per_class_accuracy_grouped(
+            {label: per_class[label]}, names, p, title=label, bottom=bottom
+        )
         written.append(p)
     if len(per_class) > 1:
         p = out / "per_class_accuracy.png"
-        plots.per_class_accuracy_grouped(per_class, names, p, title="Per-class test accuracy")
+        plots.per_class_accuracy_grouped(
+            per_class, names, p, title="Per-class test accuracy", bottom=bottom
+        )
         written.append(p)
     for t in results.tasks:
         art = t.result.artifacts

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .._util.blocks import MappedFile
+from ..exceptions import ParameterError
 from .config import ExperimentConfig
 from .data import ExperimentData
 from .methods import METHODS, MethodResult, Split, unavailable_reason, unsupported_reason
@@ -69,21 +71,24 @@ def make_folds(
     from .._util.extras import require
 
     if protocol not in ("auto", "folds", "split"):
-        raise ValueError(f"run.protocol: must be auto, folds or split, got {protocol!r}")
+        raise ParameterError(f"run.protocol: must be auto, folds or split, got {protocol!r}")
     if protocol == "split" or (protocol == "auto" and data.test_mask is not None):
         if data.test_mask is None:
-            raise ValueError(f"run.protocol: dataset {data.name!r} has no own test split")
+            raise ParameterError(f"run.protocol: dataset {data.name!r} has no own test split")
         if n_folds < 1:
-            raise ValueError(f"run.folds: must be >= 1, got {n_folds}")
+            raise ParameterError(f"run.folds: must be >= 1, got {n_folds}")
         train, test = np.flatnonzero(~data.test_mask), np.flatnonzero(data.test_mask)
         return [(train, test) for _ in range(n_folds)]
     ms = require("sklearn.model_selection", "stratified folds")
     if n_folds < 2:
-        raise ValueError(f"run.folds: must be >= 2, got {n_folds}")
+        raise ParameterError(
+            f"run.folds: must be an integer in [2, 1000] for stratified folds (dataset "
+            f"{data.name!r} has no own train/test split to repeat), got {n_folds}"
+        )
     if data.groups is not None:
         n_groups = len(np.unique(data.groups))
         if n_groups < n_folds:
-            raise ValueError(
+            raise ParameterError(
                 f"run.folds: {n_folds} folds need at least as many clips, the data has {n_groups}"
             )
         splitter = ms.StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
@@ -118,13 +123,24 @@ def run_task(
     threads: int,
 ) -> TaskResult:
     """One (method, fold) run; a top-level function so process and Dask workers can
-    import it. BLAS is limited to the task's thread budget as well."""
+    import it. BLAS is limited to the task's thread budget as well.
+
+    Images mapped from a file (the ``idx`` dataset) are not loaded: each part of the
+    split is a view or a temporary map (``_util.blocks.take``). The peak resident
+    memory of the process during the task goes to ``extra["peak_rss_mb"]``
+    (``_util.memory``)."""
+    from .._util.blocks import take
+    from .._util.memory import peak_rss_bytes, reset_peak
+
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - comes with scikit-learn
         threadpool_limits = None
+    reset_peak()
+    if isinstance(images, MappedFile):
+        images = images.open()
     seed = task_seed(cfg.run.seed, fold)
-    split = Split(images[train], labels[train], images[test], labels[test])
+    split = Split(take(images, train), labels[train], take(images, test), labels[test])
     runner = METHODS[method][1]
     t0 = time.perf_counter()
     if threadpool_limits is not None:
@@ -132,7 +148,11 @@ def run_task(
             result = runner(cfg, split, seed, threads)
     else:
         result = runner(cfg, split, seed, threads)
-    return TaskResult(method, fold, seed, result, time.perf_counter() - t0)
+    wall = time.perf_counter() - t0
+    peak = peak_rss_bytes()
+    if peak is not None:
+        result.extra["peak_rss_mb"] = round(peak / 2**20, 1)
+    return TaskResult(method, fold, seed, result, wall)
 
 
 def run_experiment(
@@ -180,7 +200,7 @@ def run_experiment(
                 collect(outcome)
                 bar.update(1)
         else:
-            raise ValueError(f"run.backend: must be local, dask or serial, got {backend!r}")
+            raise ParameterError(f"run.backend: must be local, dask or serial, got {backend!r}")
     order = {m: i for i, m in enumerate(methods)}
     results.tasks = sorted(finished, key=lambda t: (order[t.method], t.fold))
     results.failed.sort(key=lambda t: (order[t.method], t.fold))
@@ -223,7 +243,7 @@ class Terminated(BaseException):
     """SIGTERM arrived while tasks were running (the workers have been stopped)."""
 
 
-def _worker_init(parent: int, images: np.ndarray, labels: np.ndarray) -> None:
+def _worker_init(parent: int, images: Any, labels: np.ndarray) -> None:
     global _WORKER_DATA
     import signal
 
@@ -232,6 +252,8 @@ def _worker_init(parent: int, images: np.ndarray, labels: np.ndarray) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     die_with_parent(parent)
+    if isinstance(images, MappedFile):  # the run's memory map, opened again here
+        images = images.open()
     _WORKER_DATA = (images, labels)
 
 
@@ -315,7 +337,8 @@ def _run_local(
             max_workers=min(n_jobs, len(jobs)),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
-            initargs=(os.getpid(), data.images, data.labels),
+            # A memory-mapped image set travels as its file's name, not as a copy.
+            initargs=(os.getpid(), MappedFile.of(data.images) or data.images, data.labels),
         )
         clean = False
         try:
@@ -424,7 +447,9 @@ def _run_dask(
         )
         client = distributed.Client(cluster)
     try:
-        images, labels = client.scatter([data.images, data.labels], broadcast=True)
+        # Workers of a local cluster share the file of a memory-mapped image set.
+        local = None if cfg.run.scheduler else MappedFile.of(data.images)
+        images, labels = client.scatter([local or data.images, data.labels], broadcast=True)
         futures = [
             client.submit(attempt_task, cfg, m, f, images, labels, *folds[f], threads, pure=False)
             for m, f in jobs

@@ -165,8 +165,9 @@ class TaskStore:
                     )
                 done = store._load_all(finished)
             elif state.get("state") != "finished":
+                n_tasks = sum(p.suffix == ".json" for p in finished)  # one record per task
                 raise ResumeError(
-                    f"--out: {folder} holds {len(finished)} finished tasks of an interrupted "
+                    f"--out: {folder} holds {n_tasks} finished tasks of an interrupted "
                     "run; continue it with --resume, or delete that folder to start over"
                 )
             else:

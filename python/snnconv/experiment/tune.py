@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import ParameterError
 from .config import ExperimentConfig
 from .data import ExperimentData
 from .methods import Split, run_csnn
@@ -48,7 +49,7 @@ def _suggest(trial: Any, name: str, spec: tuple[Any, ...]) -> Any:
         return trial.suggest_int(name, spec[1], spec[2])
     if kind == "choice":
         return trial.suggest_categorical(name, list(spec[1]))
-    raise ValueError(f"space: unknown kind {kind!r} for {name}")
+    raise ParameterError(f"space: unknown kind {kind!r} for {name}")
 
 
 def apply_params(cfg: ExperimentConfig, params: dict[str, Any]) -> ExperimentConfig:
@@ -76,9 +77,9 @@ def tune(
     optuna = require("optuna", "snnconv tune")
     ms = require("sklearn.model_selection", "snnconv tune")
     if n_trials < 1:
-        raise ValueError(f"n_trials: must be >= 1, got {n_trials}")
+        raise ParameterError(f"n_trials: must be >= 1, got {n_trials}")
     if n_jobs < 1:
-        raise ValueError(f"n_jobs: must be >= 1, got {n_jobs}")
+        raise ParameterError(f"n_jobs: must be >= 1, got {n_jobs}")
     space = DEFAULT_SPACE if space is None else space
     if data.test_mask is not None:
         # Never tune on a dataset's own test split.

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ParameterError
+from ..exceptions import ParameterError, ParameterTypeError, ResourceLimitError
 
 #: At most this many folds (or repeats): task seeds are ``seed * 1000 + fold``.
 MAX_FOLDS = 1000
@@ -33,14 +33,6 @@ def _int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     return check_int(name, value, lo, hi)
 
 
-def memory_bytes() -> int | None:
-    """This machine's physical memory, or None when unknown."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return None
-
-
 def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if n < 1024 or unit == "PB":
@@ -50,12 +42,16 @@ def _size(n: float) -> str:
 
 
 def check_budget(name: str, nbytes: int, what: str) -> None:
-    """Refuses a size that needs more than this machine's memory."""
-    total = memory_bytes()
-    if total is not None and nbytes > total:
-        raise ParameterError(
-            f"{name}: {what} would need {_size(nbytes)}, more than this machine's memory "
-            f"({_size(total)})"
+    """Refuses, before any work starts, a size above the per-allocation budget (the one
+    the estimators apply: the process's memory and address-space limits, or
+    ``SNNCONV_MAX_ALLOC_BYTES``)."""
+    from .._util.validation import alloc_budget
+
+    budget = alloc_budget()
+    if nbytes > budget:
+        raise ResourceLimitError(
+            f"{name}: {what} would need {_size(nbytes)}, above the per-allocation budget "
+            f"of {_size(budget)} (SNNCONV_MAX_ALLOC_BYTES)"
         )
 
 
@@ -84,7 +80,15 @@ def check_config(cfg: Any) -> None:
     _int("run.limit", run.limit, 0)
     if run.protocol not in ("auto", "folds", "split"):
         raise ParameterError(f"run.protocol: must be auto, folds or split, got {run.protocol!r}")
-    _int("run.folds", run.folds, 2 if run.protocol == "folds" else 1, MAX_FOLDS)
+    if run.protocol == "folds" or isinstance(run.folds, bool) or not isinstance(run.folds, int):
+        _int("run.folds", run.folds, 2, MAX_FOLDS)
+    elif not 1 <= run.folds <= MAX_FOLDS:
+        # "auto" runs a dataset's own split `folds` times (1 is fine), stratified folds
+        # otherwise (at least 2): say both, so 0 and 1 do not get different stories.
+        raise ParameterError(
+            f"run.folds: must be an integer in [2, {MAX_FOLDS}] for stratified folds, or in "
+            f"[1, {MAX_FOLDS}] repeats of a dataset's own train/test split, got {run.folds!r}"
+        )
     if run.limit and run.folds > run.limit:
         raise ParameterError(f"run.folds: {run.folds} folds need more than run.limit={run.limit}")
     _int("run.seed", run.seed, 0, MAX_SEED)
@@ -154,7 +158,7 @@ def check_estimators(cfg: Any, seed: int, threads: int) -> None:
             try:
                 est = cls(**{**common, **c.params})
             except TypeError as exc:
-                raise TypeError(f"params: {exc}") from None
+                raise ParameterTypeError(f"params: {exc}") from None
             est._check_params()
 
         _prefixed("classifier", colanet)
@@ -164,6 +168,14 @@ def check_estimators(cfg: Any, seed: int, threads: int) -> None:
         CNN1(epochs=b.cnn_epochs or None, backend=b.cnn_backend, **common)._check_params()
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"baselines.cnn_{exc}") from None
+    if b.cnn_backend == "torch" and {"cnn1", "cnn2"} & set(cfg.run.methods):
+        from ..baselines.cnn import _torch_available
+
+        if not _torch_available():  # refused now, not as a failed method at the end
+            raise ParameterError(
+                "baselines.cnn_backend: 'torch' needs PyTorch, which is not installed "
+                "(pip install 'snnconv[baselines]'); use 'numpy' or 'auto'"
+            )
     _int("baselines.ulsnn_time", b.ulsnn_time, 1)
     _int("baselines.ulsnn_epochs", b.ulsnn_epochs, 1)
     ULSNN(time=b.ulsnn_time, epochs=b.ulsnn_epochs, **common)._check_params()

@@ -16,15 +16,17 @@ import math
 
 import numpy as np
 
+from ..exceptions import DataError, ParameterError
+
 
 def square_crop(image: np.ndarray, box: tuple[int, int, int, int], margin: float = 1.2):
     """The edge-padded square (S, S) crop around the half-open box (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = (int(v) for v in box)
     w, h = x1 - x0, y1 - y0
     if w <= 0 or h <= 0:
-        raise ValueError(f"box: must have positive width and height, got {tuple(box)}")
+        raise ParameterError(f"box: must have positive width and height, got {tuple(box)}")
     if not margin > 0:
-        raise ValueError(f"margin: must be > 0, got {margin!r}")
+        raise ParameterError(f"margin: must be > 0, got {margin!r}")
     side = max(1, math.ceil(max(w, h) * margin - 1e-9))
     left = math.floor((x0 + x1 - side) / 2)
     top = math.floor((y0 + y1 - side) / 2)
@@ -36,7 +38,7 @@ def square_crop(image: np.ndarray, box: tuple[int, int, int, int], margin: float
 def max_pool_shrink(crop: np.ndarray, raster: int = 31) -> np.ndarray:
     """(S, S) → (raster, raster) by max over the bins described in the module doc."""
     if raster < 1:
-        raise ValueError(f"raster: must be >= 1, got {raster}")
+        raise ParameterError(f"raster: must be >= 1, got {raster}")
     s_rows, s_cols = crop.shape
     r_starts = (np.arange(raster) * s_rows) // raster
     c_starts = (np.arange(raster) * s_cols) // raster
@@ -50,7 +52,7 @@ def to_uint8(values: np.ndarray) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     top = float(v.max()) if v.size else 0.0
     if v.size and float(v.min()) < 0:
-        raise ValueError("values: must be >= 0 (heat maps and frames are non-negative)")
+        raise DataError("values: must be >= 0 (heat maps and frames are non-negative)")
     if top <= 0:
         return np.zeros(v.shape, dtype=np.uint8)
     return np.rint(v * (255.0 / top)).astype(np.uint8)

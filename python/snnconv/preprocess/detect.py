@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
+from ..exceptions import DataError, ParameterError
 
 
 def merge_boxes(boxes: np.ndarray, distance: int) -> np.ndarray:
@@ -52,14 +53,14 @@ def detect_boxes(
     by (y0, x0).
     """
     if not np.isfinite(threshold) or threshold < 0:
-        raise ValueError(f"threshold: must be a finite number >= 0, got {threshold!r}")
+        raise ParameterError(f"threshold: must be a finite number >= 0, got {threshold!r}")
     if merge_distance < 0:
-        raise ValueError(f"merge_distance: must be >= 0, got {merge_distance}")
+        raise ParameterError(f"merge_distance: must be >= 0, got {merge_distance}")
     if min_area < 1:
-        raise ValueError(f"min_area: must be >= 1, got {min_area}")
+        raise ParameterError(f"min_area: must be >= 1, got {min_area}")
     h = np.ascontiguousarray(heat, dtype=np.float32)
     if h.ndim != 2:
-        raise ValueError(f"heat: expected a 2-D map, got shape {h.shape}")
+        raise DataError(f"heat: expected a 2-D map, got shape {h.shape}")
     mask = None if ignore is None else np.ascontiguousarray(ignore, dtype=bool)
     comps = _core.components(h, float(threshold), int(min_area), int(connectivity), mask)
     boxes = merge_boxes(comps[:, :4], int(merge_distance))

@@ -26,6 +26,7 @@ import numpy as np
 from .._util.progress import progress_bar
 from ..datasets.frames import FrameFolder
 from ..datasets.neovision2 import TOWER_CLASSES, Clip
+from ..exceptions import DataError, ParameterError
 from .crops import object_raster
 from .detect import detect_boxes
 from .heatmap import DifferenceHeatMap
@@ -37,15 +38,15 @@ _SOURCES = ("heat", "frame")
 
 def _check(source: str, margin: float, raster: int, every: int, min_size: int) -> None:
     if source not in _SOURCES:
-        raise ValueError(f"source: must be one of {_SOURCES}, got {source!r}")
+        raise ParameterError(f"source: must be one of {_SOURCES}, got {source!r}")
     if not (isinstance(margin, (int, float)) and 0 < margin < np.inf):
-        raise ValueError(f"margin: must be a finite number > 0, got {margin!r}")
+        raise ParameterError(f"margin: must be a finite number > 0, got {margin!r}")
     if not (isinstance(raster, (int, np.integer)) and raster >= 1):
-        raise ValueError(f"raster: must be an integer >= 1, got {raster!r}")
+        raise ParameterError(f"raster: must be an integer >= 1, got {raster!r}")
     if not (isinstance(every, (int, np.integer)) and every >= 1):
-        raise ValueError(f"every: must be an integer >= 1, got {every!r}")
+        raise ParameterError(f"every: must be an integer >= 1, got {every!r}")
     if not (isinstance(min_size, (int, np.integer)) and min_size >= 1):
-        raise ValueError(f"min_size: must be an integer >= 1, got {min_size!r}")
+        raise ParameterError(f"min_size: must be an integer >= 1, got {min_size!r}")
 
 
 def _images(
@@ -57,7 +58,7 @@ def _images(
     if last < 0:
         return
     if last >= len(clip):
-        raise ValueError(
+        raise DataError(
             f"{clip.csv_path}: annotations reach frame {last}, the clip has {len(clip)} frames"
         )
     if heat is None and isinstance(clip.frames, FrameFolder):
@@ -134,7 +135,7 @@ def extract_objects(
     _check(source, margin, raster, every, min_size)
     classes = tuple(classes)
     if not classes or len(set(classes)) != len(classes):
-        raise ValueError(f"classes: must be a non-empty list of distinct names, got {classes}")
+        raise ParameterError(f"classes: must be a non-empty list of distinct names, got {classes}")
     skipped: dict[str, int] = defaultdict(int)
     rows_per_clip: list[dict[str, np.ndarray]] = []
     next_track = 0

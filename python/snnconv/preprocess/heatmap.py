@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import _core
 from .._util.params import ParamsMixin
+from ..exceptions import DataError, DataTypeError, ParameterError
 
 Align = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -64,21 +65,21 @@ class DifferenceHeatMap(ParamsMixin):
     def _frame(self, frame: np.ndarray) -> np.ndarray:
         a = np.asarray(frame)
         if a.ndim != 2:
-            raise ValueError(f"frame: expected a greyscale 2-D array (H, W), got shape {a.shape}")
+            raise DataError(f"frame: expected a greyscale 2-D array (H, W), got shape {a.shape}")
         if a.dtype == np.uint8:
             return np.ascontiguousarray(a)
         if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
-            raise TypeError(f"frame: dtype {a.dtype} is not supported; use uint8 or float")
+            raise DataTypeError(f"frame: dtype {a.dtype} is not supported; use uint8 or float")
         f = np.ascontiguousarray(a, dtype=np.float32)
         if not np.isfinite(f).all():
-            raise ValueError("frame: contains NaN or infinity")
+            raise DataError("frame: contains NaN or infinity")
         return f
 
     def update(self, frame: np.ndarray) -> np.ndarray:
         """Adds ``frame`` and returns the heat map H_t (zeros for the first frame)."""
         n = self.n_frames
         if isinstance(n, bool) or not isinstance(n, (int, float)) or not 1.0 <= n < np.inf:
-            raise ValueError(f"n_frames: must be a number >= 1, got {n!r}")
+            raise ParameterError(f"n_frames: must be a number >= 1, got {n!r}")
         current = self._frame(frame)
         if self._core is None:
             self._core = _core.HeatMapCore(
@@ -87,7 +88,7 @@ class DifferenceHeatMap(ParamsMixin):
         elif self._previous is not None and (
             current.shape != self._previous.shape or current.dtype != self._previous.dtype
         ):
-            raise ValueError(
+            raise DataError(
                 f"frame: {current.dtype} {current.shape} differs from the previous frame's "
                 f"{self._previous.dtype} {self._previous.shape}; call reset() between clips"
             )

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._util.persistence import load_npz, reading, save_npz
+from ..exceptions import DataError
 
 _FORMAT = "snnconv.ObjectArray"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
@@ -46,19 +47,19 @@ class ObjectArray:
     def __post_init__(self) -> None:
         n = len(self.labels)
         if self.images.ndim != 3 or self.images.dtype != np.uint8 or len(self.images) != n:
-            raise ValueError(
+            raise DataError(
                 f"images: expected uint8 (N, R, R) with N = {n}, got "
                 f"{self.images.dtype} {self.images.shape}"
             )
         for name in ("clip", "track", "frame"):
             if getattr(self, name).shape != (n,):
-                raise ValueError(f"{name}: expected shape ({n},)")
+                raise DataError(f"{name}: expected shape ({n},)")
         if self.boxes.shape != (n, 4):
-            raise ValueError(f"boxes: expected shape ({n}, 4), got {self.boxes.shape}")
+            raise DataError(f"boxes: expected shape ({n}, 4), got {self.boxes.shape}")
         if n and (self.labels.min() < -1 or self.labels.max() >= len(self.classes)):
-            raise ValueError(f"labels: must lie in -1..{len(self.classes) - 1}")
+            raise DataError(f"labels: must lie in -1..{len(self.classes) - 1}")
         if n and (self.clip.min() < 0 or self.clip.max() >= len(self.clip_names)):
-            raise ValueError(f"clip: must lie in 0..{len(self.clip_names) - 1}")
+            raise DataError(f"clip: must lie in 0..{len(self.clip_names) - 1}")
 
     def class_counts(self) -> dict[str, int]:
         """Number of objects per class name (all classes listed, "?" for unlabelled)."""
@@ -94,15 +95,15 @@ class ObjectArray:
         with reading(path, "ObjectArray"):
             missing = {"images", "labels", "clip", "track", "frame", "boxes"} - set(arrays)
             if missing:
-                raise ValueError(f"object array lacks {sorted(missing)}")
+                raise DataError(f"object array lacks {sorted(missing)}")
             for key in ("classes", "clip_names"):
                 if not isinstance(meta[key], list) or not all(
                     isinstance(c, str) for c in meta[key]
                 ):
-                    raise ValueError(f"{key}: must be a list of names")
+                    raise DataError(f"{key}: must be a list of names")
             info = meta.get("info", {})
             if not isinstance(info, dict):
-                raise ValueError("info: must be a JSON object")
+                raise DataError("info: must be a JSON object")
             return cls(
                 images=arrays["images"],
                 labels=arrays["labels"].astype(np.int64),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..exceptions import ParameterError
+
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU matrix of half-open boxes a (n, 4) and b (m, 4)."""
@@ -34,9 +36,9 @@ def assign_tracks(
 ) -> np.ndarray:
     """Track id (0, 1, … in order of first appearance) of every row."""
     if not 0 < iou_min <= 1:
-        raise ValueError(f"iou_min: must lie in (0, 1], got {iou_min!r}")
+        raise ParameterError(f"iou_min: must lie in (0, 1], got {iou_min!r}")
     if max_gap < 1:
-        raise ValueError(f"max_gap: must be >= 1, got {max_gap}")
+        raise ParameterError(f"max_gap: must be >= 1, got {max_gap}")
     frame = np.asarray(frame, dtype=np.int64)
     boxes = np.asarray(boxes).reshape(-1, 4)
     labels = np.asarray(labels)

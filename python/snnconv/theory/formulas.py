@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..colanet.spiking import CoLaNET
+from ..exceptions import DataError, ParameterError
 
 #: CoLaNET's signature defaults: the theory's learner constants that are estimator
 #: parameters (T_p, d, w_min, w_max) start from them.
@@ -80,9 +81,9 @@ class TheoryParams:
         }
         for name, ok in checks.items():
             if not ok:
-                raise ValueError(f"{name}: out of range ({getattr(self, name)!r})")
+                raise DataError(f"{name}: out of range ({getattr(self, name)!r})")
         if self.f_max * self.t_p <= 1:
-            raise ValueError(
+            raise ParameterError(
                 f"f_max: f_max·t_p must exceed 1 for a non-empty activity region, got "
                 f"{self.f_max * self.t_p}"
             )
@@ -99,7 +100,7 @@ def resource_from_weight(weight: float | np.ndarray, w_min: float, w_max: float)
     """The inverse W(w) = (w_max − w_min)(w − w_min)/(w_max − w), for w in [w_min, w_max)."""
     weight = np.asarray(weight, dtype=float)
     if np.any(weight < w_min) or np.any(weight >= w_max):
-        raise ValueError(f"weight: must lie in [w_min, w_max) = [{w_min}, {w_max})")
+        raise ParameterError(f"weight: must lie in [w_min, w_max) = [{w_min}, {w_max})")
     out = (w_max - w_min) * (weight - w_min) / (w_max - weight)
     return float(out) if out.ndim == 0 else out
 
@@ -193,11 +194,11 @@ def resource_trajectory(
     ``printed``: t_0 and t_1 as printed; ``centre_limited``: the fixed point w_1c and
     time constant t_1c of the centre-limited rate (module doc)."""
     if printed and centre_limited:
-        raise ValueError("printed: the printed forms have no centre-limited variant")
+        raise ParameterError("printed: the printed forms have no centre-limited variant")
     t = np.asarray(t, dtype=float)
     w0, w1 = w_t0(p), (w_1_centre(p) if centre_limited else w_1(p))
     if w1 >= p.w_max:
-        raise ValueError(
+        raise ParameterError(
             f"w_1 = {w1:.4g} is not below w_max = {p.w_max}: the fixed point is unreachable "
             "in this regime (raise theta's reach: more density, larger chi, or smaller l)"
         )

@@ -55,6 +55,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._util.validation import check_alloc
+from ..exceptions import ParameterError
 from .formulas import TheoryParams, weight_from_resource
 from .task import BinaryTask
 
@@ -80,7 +82,7 @@ def learner_params(p: TheoryParams, kind: str = "digital", microcolumns: int = 2
     """Hyperparameters of :class:`snnconv.DigitalCoLaNET` / :class:`snnconv.CoLaNET` that
     realise the theory's assumptions (module table)."""
     if kind not in KINDS:
-        raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
+        raise ParameterError(f"kind: must be one of {KINDS}, got {kind!r}")
     common = {
         "microcolumns": microcolumns,
         "n_copies": 1,
@@ -182,16 +184,19 @@ def simulate_run(
 ) -> Run:
     """Trains one learner on the task, recording after every class-1 example."""
     if kind not in KINDS:
-        raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
+        raise ParameterError(f"kind: must be one of {KINDS}, got {kind!r}")
     if n_class_examples < 1:
-        raise ValueError(f"n_class_examples: must be >= 1, got {n_class_examples}")
+        raise ParameterError(f"n_class_examples: must be >= 1, got {n_class_examples}")
     task = BinaryTask(p, seed=seed)
     # Enough examples for n_class_examples of the class (x in [a, b] has probability b − a):
     # 6σ above the mean, doubled (still seeded) in the unlikely case it falls short.
     span = min(p.b, 1.0) - max(p.a, 0.0)
     if span <= 0:
-        raise ValueError(f"a, b: the class interval [{p.a}, {p.b}] misses x in [0, 1)")
+        raise ParameterError(f"a, b: the class interval [{p.a}, {p.b}] misses x in [0, 1)")
     n_total = int(n_class_examples / span + 6 * math.sqrt(n_class_examples / span) + 50)
+    # The records below (weights per microcolumn and example) and the sampled task.
+    check_alloc("microcolumns", (n_class_examples + 1, microcolumns), 8)
+    check_alloc("n_class_examples", (2 * n_total, task.centres.size), 8)
     while True:
         _, counts, labels = task.sample(n_total, stream=0)
         cls_idx = np.flatnonzero(labels == 1)

@@ -1,0 +1,224 @@
+"""Peak memory (and time) of each stage against the number of training images.
+
+    python benchmarks/bench_memory.py                      # n = 10k, 30k, 60k
+    python benchmarks/bench_memory.py --n 60000 --stages csnn_fit csnn_score
+    python benchmarks/bench_memory.py --n 600000 --memmap  # Fashion-MNIST x10 on disk
+    python benchmarks/bench_memory.py --reference /work/main/python   # both, alternating
+
+Every (stage, n) runs in a fresh interpreter that loads the data, records the peak RSS
+(``resource.getrusage(...).ru_maxrss``) after loading, runs the stage, and records the
+peak again; the table shows both and what the stage added. Peak RSS counts the pages of
+a memory-mapped file the process has touched, so ``--memmap`` (the training images as
+a memory-mapped IDX file replicated to n images in /tmp, deleted afterwards) measures
+what a fit over a file larger than the memory it may use keeps resident.
+
+Stages: ``kernels`` (KernelLearner.fit), ``front_end`` (ConvSNN calibrate + run),
+``colanet`` (the CSNN's CoLaNET on the pooled counts of the training images, read from
+a cache file), ``csnn_fit`` (CSNNClassifier.fit) and ``csnn_score`` (the model of
+``csnn_fit`` loaded in a fresh process that scores it on the 10,000 test images:
+"data" is the peak with the model and the test images loaded). With
+``--reference PATH`` each case also runs with ``PYTHONPATH=PATH`` (another checkout of
+snnconv), alternating the two in every round, and the time ratio new / reference is
+printed (best of ``--rounds``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STAGES = ("kernels", "front_end", "colanet", "csnn_fit", "csnn_score")
+CACHE = Path(tempfile.gettempdir()) / "snnconv-bench-memory"
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
+
+
+def _train(n: int, memmap: bool):
+    """The first n training images (replicated if n > 60,000) and their labels."""
+    import numpy as np
+
+    from snnconv.datasets import load_fashion_mnist
+
+    if not memmap:
+        x, y = load_fashion_mnist(split="train")
+        reps = -(-n // len(x))
+        if reps > 1:
+            x, y = np.concatenate([x] * reps), np.concatenate([y] * reps)
+        return x[:n], y[:n]
+    path = CACHE / f"train-{n}.u8"
+    x = np.memmap(path, dtype=np.uint8, mode="r").reshape(n, 28, 28)
+    y = np.load(CACHE / f"train-{n}-labels.npy")
+    return x, y
+
+
+def _write_memmap(n: int) -> None:
+    """Fashion-MNIST's training images replicated to n, as a raw file in /tmp."""
+    import numpy as np
+
+    from snnconv.datasets import load_fashion_mnist
+
+    x, y = load_fashion_mnist(split="train")
+    CACHE.mkdir(exist_ok=True)
+    with open(CACHE / f"train-{n}.u8", "wb") as fh:
+        for s in range(0, n, len(x)):
+            fh.write(x[: n - s].tobytes())
+    reps = -(-n // len(x))
+    np.save(CACHE / f"train-{n}-labels.npy", np.concatenate([y] * reps)[:n])
+
+
+def _child(stage: str, n: int, memmap: bool) -> dict:
+    """Runs one stage in this (fresh) process and returns its figures."""
+    import numpy as np
+
+    import snnconv
+    from snnconv.datasets import load_fashion_mnist
+
+    if stage == "write_memmap":
+        _write_memmap(n)
+        return {}
+    if stage == "counts":
+        _counts_cache(n, memmap)
+        return {}
+    x, y = _train(n, memmap) if stage != "csnn_score" else (None, None)
+    out = {"loaded_gb": _peak_gb(), "snnconv": os.path.dirname(snnconv.__file__)}
+    t0 = time.perf_counter()
+    if stage == "kernels":
+        snnconv.KernelLearner().fit(x)
+    elif stage == "front_end":
+        learner = snnconv.KernelLearner().fit(x[:1000])
+        out["loaded_gb"] = _peak_gb()
+        t0 = time.perf_counter()
+        front = snnconv.ConvSNN(learner, on_backlog="ignore")
+        front.fit(x[:100])
+        front.run(x)
+    elif stage == "colanet":
+        from snnconv.csnn import CLASSIFIER_DEFAULTS
+
+        counts = np.load(CACHE / f"counts-{n}.npy", mmap_mode="r" if memmap else None)
+        out["loaded_gb"] = _peak_gb()
+        t0 = time.perf_counter()
+        snnconv.CoLaNET(**CLASSIFIER_DEFAULTS).fit(counts, y)
+    elif stage == "csnn_fit":
+        model = snnconv.CSNNClassifier().fit(x, y)
+        out["seconds"] = time.perf_counter() - t0
+        model.save(CACHE / f"model-{n}-{os.getpid()}")
+        out["model"] = str(CACHE / f"model-{n}-{os.getpid()}")
+    elif stage == "csnn_score":
+        # A fresh process with the model fitted by the csnn_fit stage: what scoring adds.
+        xt, yt = load_fashion_mnist(split="test")
+        model = snnconv.CSNNClassifier.load(os.environ["BENCH_MEMORY_MODEL"])
+        out["loaded_gb"] = _peak_gb()
+        t0 = time.perf_counter()
+        out["accuracy"] = model.score(xt, yt)
+    else:
+        raise SystemExit(f"unknown stage {stage!r}")
+    out.setdefault("seconds", time.perf_counter() - t0)
+    out["peak_gb"] = _peak_gb()
+    return out
+
+
+def _counts_cache(n: int, memmap: bool) -> None:
+    """Pooled counts of the CSNN's front-end for the colanet stage (computed once)."""
+    import numpy as np
+
+    import snnconv
+
+    path = CACHE / f"counts-{n}.npy"
+    if path.exists():
+        return
+    CACHE.mkdir(exist_ok=True)
+    x, _ = _train(n, memmap)
+    model = snnconv.CSNNClassifier()
+    learner = snnconv.KernelLearner(random_state=0).fit(x[: min(n, 60000)])
+    front = snnconv.ConvSNN(learner, on_backlog="ignore", random_state=0)
+    rng = np.random.default_rng(0)
+    front.fit(x[np.sort(rng.choice(n, model.calibration_size, replace=False))])
+    np.save(path, front.run(x).pooled)
+
+
+def _run(
+    stage: str, n: int, memmap: bool, pythonpath: str | None, model: str | None = None
+) -> dict:
+    env = dict(os.environ)
+    if model is not None:
+        env["BENCH_MEMORY_MODEL"] = model
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    cmd = [sys.executable, __file__, "--child", stage, "--n", str(n)]
+    if memmap:
+        cmd.append("--memmap")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{stage} n={n} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[10_000, 30_000, 60_000])
+    ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
+    ap.add_argument("--memmap", action="store_true", help="images from a raw file in /tmp")
+    ap.add_argument("--reference", help="PYTHONPATH of a reference checkout of snnconv")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, args.n[0], args.memmap)))
+        return
+    sides = {"new": os.environ.get("PYTHONPATH")}
+    if args.reference:
+        sides["reference"] = args.reference
+    written = []
+    models: dict[tuple[int, str], str] = {}
+    try:
+        for n in args.n:
+            # Setup runs in children too: a child inherits the parent's peak RSS (Linux
+            # keeps ru_maxrss across exec), so the parent never loads any data.
+            if args.memmap and not (CACHE / f"train-{n}.u8").exists():
+                _run("write_memmap", n, args.memmap, None)
+                written.append(n)
+            if "colanet" in args.stages:
+                _run("counts", n, args.memmap, None)
+            for stage in args.stages:
+                best: dict[str, dict] = {}
+                for _ in range(args.rounds):
+                    for side, path in sides.items():
+                        model = models.get((n, side))
+                        if stage == "csnn_score" and model is None:
+                            model = _run("csnn_fit", n, args.memmap, path)["model"]
+                            models[(n, side)] = model
+                        r = _run(stage, n, args.memmap, path, model)
+                        if "model" in r:
+                            models[(n, side)] = r["model"]
+                        if side not in best or r["seconds"] < best[side]["seconds"]:
+                            best[side] = r
+                for side, r in best.items():
+                    extra = f"  accuracy {r['accuracy']:.4f}" if "accuracy" in r else ""
+                    print(
+                        f"{stage:10s} n={n:7d} {side:9s} peak {r['peak_gb']:.3f} GB "
+                        f"(data {r['loaded_gb']:.3f}, added {r['peak_gb'] - r['loaded_gb']:.3f})"
+                        f"  {r['seconds']:7.2f} s{extra}",
+                        flush=True,
+                    )
+                if len(best) == 2:
+                    ratio = best["new"]["seconds"] / best["reference"]["seconds"]
+                    print(f"{stage:10s} n={n:7d} time new / reference: {ratio:.3f}", flush=True)
+    finally:
+        for path in models.values():
+            shutil.rmtree(path, ignore_errors=True)
+        for n in written:
+            (CACHE / f"train-{n}.u8").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Event streams: the one in-memory form every event reader, filter and binner uses.
+
+An event stream is a numpy structured array with tonic's field names: ``x``, ``y``
+(pixel column and row), ``t`` (microseconds) and ``p`` (polarity). Any structured
+array with those fields is accepted, whatever the integer widths, so streams from
+tonic datasets and transforms plug in unchanged. Polarity 1 (or any positive value,
+or ``True``) is ON, a brightness increase; 0, -1 or ``False`` is OFF. Channel
+indices follow tonic's ``ToFrame``: channel 0 holds OFF events, channel 1 ON events.
+
+``sensor_size`` is tonic's ``(width, height, polarities)``, e.g. ``(34, 34, 2)`` for
+N-MNIST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..exceptions import DataError, ParameterError
+
+#: The dtype this package produces: 2-byte coordinates, 8-byte microseconds, 1-byte polarity.
+EVENT_DTYPE = np.dtype([("x", "<u2"), ("y", "<u2"), ("t", "<i8"), ("p", "<u1")])
+
+#: N-MNIST's sensor, (width, height, polarities).
+NMNIST_SENSOR = (34, 34, 2)
+
+_FIELDS = ("x", "y", "t", "p")
+
+
+def make_events(x, y, t, p) -> np.ndarray:
+    """A stream of :data:`EVENT_DTYPE` from four equally long sequences."""
+    cols = [np.asarray(v).ravel() for v in (x, y, t, p)]
+    n = len(cols[0])
+    if any(len(c) != n for c in cols):
+        raise DataError(f"events: x, y, t, p lengths differ ({[len(c) for c in cols]})")
+    ev = np.empty(n, EVENT_DTYPE)
+    for name, col in zip(_FIELDS, cols, strict=True):
+        ev[name] = col
+    return ev
+
+
+def check_sensor_size(
+    sensor_size: Sequence[int], name: str = "sensor_size"
+) -> tuple[int, int, int]:
+    """``(width, height, polarities)`` as ints, width and height in [1, 65535],
+    polarities 1 or 2."""
+    try:
+        w, h, c = (int(v) for v in sensor_size)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{name}: must be (width, height, polarities), got {sensor_size!r}"
+        ) from None
+    if not (1 <= w <= 65535 and 1 <= h <= 65535 and c in (1, 2)):
+        raise ParameterError(
+            f"{name}: width and height in [1, 65535] and polarities 1 or 2, got {sensor_size!r}"
+        )
+    return w, h, c
+
+
+def check_events(
+    events: np.ndarray, sensor_size: Sequence[int] | None = None, name: str = "events"
+) -> np.ndarray:
+    """``events`` validated as a stream: a 1-D structured array with fields x, y, t, p,
+    integer (or boolean polarity), coordinates inside ``sensor_size`` when given.
+    Returned unchanged (no copy)."""
+    if not isinstance(events, np.ndarray) or events.dtype.names is None:
+        raise DataError(
+            f"{name}: expected a numpy structured array with fields x, y, t, p, "
+            f"got {type(events).__name__}"
+        )
+    missing = [f for f in _FIELDS if f not in events.dtype.names]
+    if missing:
+        raise DataError(f"{name}: missing field(s) {missing}; has {list(events.dtype.names)}")
+    if events.ndim != 1:
+        raise DataError(f"{name}: expected a 1-D array of events, got shape {events.shape}")
+    for f in _FIELDS:
+        kind = events.dtype[f].kind
+        if kind not in "iu" and not (f == "p" and kind == "b"):
+            raise DataError(f"{name}: field {f} must be integer, got {events.dtype[f]}")
+    if sensor_size is not None and len(events):
+        w, h, _ = check_sensor_size(sensor_size)
+        for f, lim in (("x", w), ("y", h)):
+            col = events[f]
+            lo, hi = int(col.min()), int(col.max())
+            if lo < 0 or hi >= lim:
+                bad = int(np.flatnonzero((col < 0) | (col >= lim))[0])
+                raise DataError(
+                    f"{name}: event {bad} has {f} = {int(col[bad])}, outside the sensor's "
+                    f"[0, {lim - 1}] (sensor_size {tuple(sensor_size)})"
+                )
+    return events
+
+
+def polarity_channel(events: np.ndarray, n_channels: int) -> np.ndarray:
+    """Each event's channel: 1 for ON (p > 0), 0 for OFF; all 0 with one channel."""
+    if n_channels == 1:
+        return np.zeros(len(events), np.intp)
+    return (events["p"] > 0).astype(np.intp)
