@@ -614,13 +614,14 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                     "population_widths": "float64",
                     "population_repeats": "int64",
                 },
+                optional_keys={"encoding_"},  # absent from files written before it existed
                 optional_arrays=pop,
             )
             self = cls(**field_params(meta, like=cls))
             self._check_params()
             if not isinstance(self.random_state, int):
                 raise ModelFileError("params.random_state: must be the integer seed in use")
-            if (self.encoding == "population") != (pop <= set(arrays)) or (
+            if (meta.get("encoding_", self.encoding) == "population") != (pop <= set(arrays)) or (
                 pop & set(arrays) and not pop <= set(arrays)
             ):
                 raise ModelFileError(
