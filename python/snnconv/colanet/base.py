@@ -622,16 +622,13 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                     "population_widths": "float64",
                     "population_repeats": "int64",
                 },
-                # encoding_ (the code "auto" chose) is absent in files written before it.
-                optional_keys={"encoding_"},
                 optional_arrays=pop,
             )
             self = cls(**field_params(meta, like=cls))
             self._check_params()
             if not isinstance(self.random_state, int):
                 raise ModelFileError("params.random_state: must be the integer seed in use")
-            # Files written before "auto" existed name the code in ``encoding``.
-            self.encoding_ = meta.get("encoding_", self.encoding)
+            self.encoding_ = meta["encoding_"]  # the code "auto" chose
             if self.encoding_ not in ("rate", "population") or (
                 self.encoding != "auto" and self.encoding_ != self.encoding
             ):
