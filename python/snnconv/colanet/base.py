@@ -603,7 +603,15 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             check_schema(
                 meta,
                 arrays,
-                {"params", "input_max_", "n_features_in_", "epochs_done_", "seen", "classes_dtype"},
+                {
+                    "params",
+                    "input_max_",
+                    "n_features_in_",
+                    "epochs_done_",
+                    "seen",
+                    "classes_dtype",
+                    "encoding_",
+                },
                 {
                     "classes": LABELS,
                     "class_counts": "int64",
@@ -615,8 +623,6 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                     "population_widths": "float64",
                     "population_repeats": "int64",
                 },
-                # encoding_ (the code "auto" chose) is absent in files written before it.
-                optional_keys={"encoding_"},
                 optional_arrays=pop,
             )
             self = cls(**field_params(meta, like=cls))
@@ -626,7 +632,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             # Files written before "auto" existed (format 1, 2) name the code in ``encoding``.
             if meta.get("format_version", 1) >= 3 and "encoding_" not in meta:
                 raise ModelFileError("encoding_: missing")
-            self.encoding_ = meta.get("encoding_", self.encoding)
+            self.encoding_ = meta.get("encoding_", self.encoding)  # the code "auto" chose
             if self.encoding_ not in ("rate", "population") or (
                 self.encoding != "auto" and self.encoding_ != self.encoding
             ):
