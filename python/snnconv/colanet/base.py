@@ -68,7 +68,8 @@ from .population import SAMPLE, PopulationCode, check_encoding, widths_for
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
 
-_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
+_FORMAT_VERSION = 3  # 3: meta names the input code (encoding_); 2: arrays carry SHA-256
+# checksums; 1 and 2 still load
 
 
 class Param(NamedTuple):
@@ -628,7 +629,10 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self._check_params()
             if not isinstance(self.random_state, int):
                 raise ModelFileError("params.random_state: must be the integer seed in use")
-            self.encoding_ = meta["encoding_"]  # the code "auto" chose
+            # Files written before "auto" existed (format 1, 2) name the code in ``encoding``.
+            if meta.get("format_version", 1) >= 3 and "encoding_" not in meta:
+                raise ModelFileError("encoding_: missing")
+            self.encoding_ = meta.get("encoding_", self.encoding)  # the code "auto" chose
             if self.encoding_ not in ("rate", "population") or (
                 self.encoding != "auto" and self.encoding_ != self.encoding
             ):
