@@ -69,7 +69,7 @@ from .population import SAMPLE, PopulationCode, check_encoding, widths_for
 CHUNK_EXAMPLES = 256
 
 _FORMAT_VERSION = 3  # 3: meta names the input code (encoding_); 2: arrays carry SHA-256
-# checksums; 1 and 2 still load
+# checksums; 1 and 2 load when they hold every key of the current schema
 
 
 class Param(NamedTuple):
