@@ -602,7 +602,15 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             check_schema(
                 meta,
                 arrays,
-                {"params", "input_max_", "n_features_in_", "epochs_done_", "seen", "classes_dtype"},
+                {
+                    "params",
+                    "input_max_",
+                    "encoding_",
+                    "n_features_in_",
+                    "epochs_done_",
+                    "seen",
+                    "classes_dtype",
+                },
                 {
                     "classes": LABELS,
                     "class_counts": "int64",
@@ -614,14 +622,13 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                     "population_widths": "float64",
                     "population_repeats": "int64",
                 },
-                optional_keys={"encoding_"},  # absent from files written before it existed
                 optional_arrays=pop,
             )
             self = cls(**field_params(meta, like=cls))
             self._check_params()
             if not isinstance(self.random_state, int):
                 raise ModelFileError("params.random_state: must be the integer seed in use")
-            if (meta.get("encoding_", self.encoding) == "population") != (pop <= set(arrays)) or (
+            if (meta["encoding_"] == "population") != (pop <= set(arrays)) or (
                 pop & set(arrays) and not pop <= set(arrays)
             ):
                 raise ModelFileError(
