@@ -40,6 +40,7 @@ from ._util.persistence import (
 )
 from ._util.progress import progress_bar
 from ._util.validation import check_alloc, check_int, check_n_threads, check_real
+from .contrast import check_channels
 from .exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 
 _FORMAT = "snnconv.ConvSNN"
@@ -57,6 +58,8 @@ _FITTED = (
     "kernel_learner_",
     "seed_",
     "image_shape_",
+    "channels_",
+    "contrast_size_",
 )
 #: Parameters baked into a compiled network.
 _CORE_PARAMS = (
@@ -165,6 +168,13 @@ default=None
         brightness the kernels were learned on. "auto": the KernelLearner's own
         setting when ``kernels`` is one, else the docs/algorithms.md §1 default 0.03. ``None``:
         plain g = pixel / 255.
+    channels : "auto" or {"image", "on_off", "on_off_image"}, default="auto"
+        The input channels (docs/algorithms.md §1.6), as ``KernelLearner``'s option of
+        the same name: the network sees what the kernels were learned on. "auto": the
+        KernelLearner's own setting when ``kernels`` is one, else ``KernelLearner``'s
+        default.
+    contrast_size : "auto" or int, default="auto"
+        Window side of the contrast channels; "auto" as for ``channels``.
     flatten : bool, default=False
         ``transform`` returns (N, n_kernels·P'·Q') instead of (N, n_kernels, P', Q').
     on_backlog : {"warn", "ignore", "raise"}, default="warn"
@@ -199,6 +209,8 @@ default=None
         The brightness normalisation's saturation quantile in use.
     kernel_learner_ : KernelLearner
         Only when a KernelLearner was fitted here.
+    channels_, contrast_size_ : str, int
+        The channel option in use (``channels`` resolved).
     seed_ : int
         The seed in use: ``random_state`` itself when an int, else drawn from it in fit.
     image_shape_ : tuple or None
@@ -223,6 +235,8 @@ default=None
         scale: Any = None,
         scale_per_kernel: bool = False,
         saturation_quantile: float | str | None = "auto",
+        channels: str = "auto",
+        contrast_size: int | str = "auto",
         flatten: bool = False,
         on_backlog: str = "warn",
         random_state: Any = 0,
@@ -244,6 +258,8 @@ default=None
         self.scale = scale
         self.scale_per_kernel = scale_per_kernel
         self.saturation_quantile = saturation_quantile
+        self.channels = channels
+        self.contrast_size = contrast_size
         self.flatten = flatten
         self.on_backlog = on_backlog
         self.random_state = random_state
@@ -294,6 +310,12 @@ default=None
             real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1), None or 'auto'")
         check_random_state_param(self.random_state)
         check_n_threads(self.n_threads)
+        if self.channels != "auto" or self.contrast_size != "auto":
+            defaults = _learner_defaults()
+            check_channels(
+                defaults["channels"] if self.channels == "auto" else self.channels,
+                defaults["contrast_size"] if self.contrast_size == "auto" else self.contrast_size,
+            )
 
     # ------------------------------------------------------------------ kernels
     def _resolve(self, images: Any, fitting: bool) -> tuple[np.ndarray, float | None]:
@@ -302,12 +324,15 @@ default=None
 
         k = self.kernels
         sq = self.saturation_quantile
+        ch, size = self.channels, self.contrast_size
         if k is None:
+            own = {"channels": ch, "contrast_size": size}
             k = KernelLearner(
                 stride=self.stride,
                 random_state=self.seed_,
                 n_threads=self.n_threads,
                 progress=self.progress,
+                **{name: v for name, v in own.items() if v != "auto"},
             )
         if isinstance(k, KernelLearner):
             if hasattr(k, "kernels_"):
@@ -327,14 +352,25 @@ default=None
                 )
             if sq == "auto":
                 sq = learner.saturation_quantile
+            ch = learner.channels if ch == "auto" else ch
+            size = learner.contrast_size if size == "auto" else size
         else:
             arr = k
             if sq == "auto":
                 sq = _DEFAULT_SATURATION
+        defaults = _learner_defaults()
+        self.channels_ = str(defaults["channels"] if ch == "auto" else ch)
+        self.contrast_size_ = int(defaults["contrast_size"] if size == "auto" else size)
         return _check_kernels(arr), (None if sq is None else float(sq))
 
     def _scales(self, n_kernels: int) -> np.ndarray:
-        s = np.asarray(self.scale, dtype=np.float64)
+        try:
+            s = np.asarray(self.scale, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise ParameterTypeError(
+                f"scale: must be a number or an array of one value per kernel, got "
+                f"{type(self.scale).__name__}"
+            ) from None
         if s.ndim == 0:
             s = np.full(n_kernels, float(s))
         if s.shape != (n_kernels,):
@@ -363,8 +399,9 @@ default=None
             self.__dict__.pop(attr, None)
         self._backlog_warned = False
         self.seed_ = seed_from(self.random_state)
-        stack = _stack(images)
-        kernels, sq = self._resolve(stack, fitting=True)
+        raw = _stack(images)
+        kernels, sq = self._resolve(raw, fitting=True)
+        stack = _stack(self._channels_of(raw))
         _check_size(image_size(stack), kernels.shape[-1])
         _check_channels(stack, kernels)
         n = kernels.shape[0]
@@ -444,7 +481,7 @@ default=None
         ``first_index`` (Poisson streams are numbered by image index).
         """
         self._check_fitted()
-        stack = _stack(images)
+        stack = _stack(self._channels_of(images))
         _check_channels(stack, self.kernels_)
         core = self._core_for(*image_size(stack))
         sq = self.saturation_quantile_
@@ -523,6 +560,8 @@ default=None
         """
         self._check_fitted()
         a = np.asarray(image)
+        if self._channel_option()[0] != "image" and a.ndim == 2:
+            a = self._channels_of(a[None])[0]
         channels = self.kernels_.shape[1] if self.kernels_.ndim == 4 else 1
         if a.ndim != (2 if channels == 1 else 3):
             want = "(H, W)" if channels == 1 else f"({channels}, H, W)"
@@ -540,6 +579,15 @@ default=None
         out["image"] = g
         out["active_steps"] = int(self.active_steps)
         return out
+
+    def _channel_option(self) -> tuple[str, int]:
+        """(channels, contrast_size) in use; files written before the option: images."""
+        return getattr(self, "channels_", "image"), getattr(self, "contrast_size_", 5)
+
+    def _channels_of(self, images: Any) -> Any:
+        from .kernel_learner import with_channels
+
+        return with_channels(images, *self._channel_option())
 
     def output_shape(self, height: int, width: int) -> tuple[int, int, int]:
         """(n_kernels, P', Q') of ``transform`` for images of ``height``×``width``."""
@@ -572,6 +620,8 @@ default=None
         meta = {
             "params": params,
             "saturation_quantile_": self.saturation_quantile_,
+            "channels_": self._channel_option()[0],
+            "contrast_size_": self._channel_option()[1],
             "calibration_rate_": getattr(self, "calibration_rate_", None),
             "n_calibration_evaluations_": self.n_calibration_evaluations_,
             "snnconv_version": _core.__version__,
@@ -596,6 +646,7 @@ default=None
                     "n_calibration_evaluations_",
                 },
                 {"kernels": "float64", "scale": "float64", "calibration_rates": "float64"},
+                optional_keys={"channels_", "contrast_size_"},  # absent: grey images
                 optional_arrays={"calibration_rates"},
             )
             params = field_params(meta, like=cls, exclude=("kernels",))
@@ -634,6 +685,11 @@ default=None
             self.image_shape_ = None
             self.scale_ = scale
             self.saturation_quantile_ = sq
+            self.channels_ = str(meta.get("channels_", "image"))
+            self.contrast_size_ = int(
+                meta.get("contrast_size_", _learner_defaults()["contrast_size"])
+            )
+            check_channels(self.channels_, self.contrast_size_)
             self.n_calibration_evaluations_ = (
                 field_int(meta, "n_calibration_evaluations_", 0, 1_000_000)
                 if "n_calibration_evaluations_" in meta
@@ -655,14 +711,15 @@ default=None
 
 
 def _carry(carry: Any) -> np.ndarray | None:
-    """The accumulator state as uint64 (H, W), or None; junk is a DataError."""
+    """The accumulator state as uint64 (H, W), or (C, H, W) for C channels, or None;
+    junk is a DataError (the core checks the shape against the network)."""
     if carry is None:
         return None
     try:
         with np.errstate(all="raise"):
             a = np.asarray(carry)
-            if a.ndim != 2:
-                raise DataError(f"must be a 2-D array (H, W), got shape {a.shape}")
+            if a.ndim not in (2, 3):
+                raise DataError(f"must be a 2-D array (H, W) or (C, H, W), got shape {a.shape}")
             if a.dtype.kind not in "iuf" or (a.size and not (a.min() >= 0 and a.max() < 2**64)):
                 raise DataError("values must be in [0, 2**64)")
             return np.ascontiguousarray(a, dtype=np.uint64)
@@ -706,6 +763,16 @@ def _check_channels(stack: np.ndarray, kernels: np.ndarray) -> None:
             f"images: {n_channels(stack)} channels, but the kernels have {want} "
             f"(kernels of shape {kernels.shape})"
         )
+
+
+def _learner_defaults() -> dict[str, Any]:
+    """KernelLearner's defaults (the one source of "auto")."""
+    import inspect
+
+    from .kernel_learner import KernelLearner
+
+    params = inspect.signature(KernelLearner).parameters
+    return {n: params[n].default for n in ("channels", "contrast_size")}
 
 
 def _stack(images: Any, name: str = "images") -> np.ndarray:

@@ -40,6 +40,7 @@ from ._util.persistence import (
 )
 from ._util.progress import progress_bar
 from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
+from .contrast import check_channels, contrast_channels
 from .exceptions import DataError, ModelFileError, ParameterError
 
 _FORMAT = "snnconv.KernelLearner"
@@ -58,7 +59,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     (N, C, H, W), such as event counts of two polarities, learn C × K × K kernels
     (docs/algorithms.md §1.5): each channel of each image is normalised on its own, one
     brightness threshold covers all channels, and the rule runs over all C·K² cells of
-    a tile at once.
+    a tile at once. ``channels="on_off"`` (or ``"on_off_image"``) derives such channels
+    from grey images itself (docs/algorithms.md §1.6).
 
     There is no ``n_features_in_``: any image size works. Fitted learners pickle (the
     state of the model file, see :meth:`save`).
@@ -107,6 +109,16 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         Threads of the Rust core (None: all cores).
     progress : bool, default=False
         Show a progress bar (needs the ``progress`` extra).
+    channels : {"image", "on_off", "on_off_image"}, default="image"
+        The input channels the kernels see (docs/algorithms.md §1.6). ``"image"``: the
+        images as given (grey, or several channels of their own). ``"on_off"``: two
+        contrast channels derived from grey images, ON = max(d, 0) and
+        OFF = max(−d, 0) with d = g − the mean of g over a ``contrast_size`` window;
+        ``"on_off_image"``: those two and the image. Applied in ``fit`` and
+        ``transform`` alike (see :func:`snnconv.contrast.contrast_channels`).
+    contrast_size : int, default=5
+        Side of the centred window of the local mean (odd, in [1, 255]); used only
+        with the contrast channels.
 
     Attributes
     ----------
@@ -155,6 +167,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         random_state: Any = 0,
         n_threads: int | None = None,
         progress: bool = False,
+        channels: str = "image",
+        contrast_size: int = 5,
     ) -> None:
         self.kernel_size = kernel_size
         self.n_kernels = n_kernels
@@ -172,6 +186,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.random_state = random_state
         self.n_threads = n_threads
         self.progress = progress
+        self.channels = channels
+        self.contrast_size = contrast_size
 
     # ------------------------------------------------------------------ checks
     # Ranges the core also checks are checked here first on purpose: this runs before any
@@ -202,6 +218,11 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         real("saturation_quantile", lambda v: 0 <= v < 1, "in [0, 1) or None", True)
         check_random_state_param(self.random_state)
         check_n_threads(self.n_threads)
+        check_channels(self.channels, self.contrast_size)
+
+    def _channels_of(self, images: Any) -> Any:
+        """The input as the kernels see it: the images, or their contrast channels."""
+        return with_channels(images, self.channels, self.contrast_size)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, images: Any, y: Any = None) -> KernelLearner:
@@ -229,6 +250,9 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         return self._learn(images, 1, fresh=False)
 
     def _learn(self, images: Any, epochs: int, fresh: bool) -> KernelLearner:
+        if not fresh:
+            self._check_params()
+        images = self._channels_of(images)
         stack = as_stack(images, multichannel=True)
         if (
             stack is None
@@ -425,6 +449,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                 UserWarning,
                 stacklevel=2,
             )
+        images = self._channels_of(images)
         stack = as_stack(images, multichannel=True)
         k, s = self.kernel_size, self.stride
         kern = np.ascontiguousarray(self.kernels_, dtype=np.float64)
@@ -609,6 +634,36 @@ class _Prepared:
         out = normalise_brightness(self.stack[idx], self.sq, self.n_threads)
         self._reader.read(len(idx), contiguous=False)
         return out
+
+
+def with_channels(images: Any, channels: str, size: int) -> Any:
+    """``images`` with the channels of the ``channels`` option: unchanged for
+    ``"image"``; else their contrast channels (an array for an array, a stream for a
+    stream, read lazily)."""
+    if channels == "image":
+        return images
+    stack = as_stack(images)
+    if stack is not None:
+        return contrast_channels(stack, channels, size)
+    if isinstance(images, Iterator):
+        return (contrast_channels(f, channels, size)[0] for f in frames(images))
+    if isinstance(images, (list, tuple)):
+        return [contrast_channels(f, channels, size)[0] for f in frames(images)]
+    return _ContrastFrames(images, channels, size)
+
+
+class _ContrastFrames:
+    """A re-iterable stream of frames read as their contrast channels."""
+
+    def __init__(self, images: Any, channels: str, size: int) -> None:
+        self.images, self.channels, self.size = images, channels, size
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for f in frames(self.images):
+            yield contrast_channels(f, self.channels, self.size)[0]
+
+    def __len__(self) -> int:
+        return len(self.images)
 
 
 def _kernel_shape(n: int, c: int, k: int) -> tuple[int, ...]:

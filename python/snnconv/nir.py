@@ -302,6 +302,8 @@ def to_nir(
         "form": form,
         "params": params,
         "saturation_quantile_": snn.saturation_quantile_,
+        "channels_": snn._channel_option()[0],
+        "contrast_size_": snn._channel_option()[1],
         "kernels": kernels.tolist(),
         "scale": scale.tolist(),
         "image_shape": [h, w],
@@ -580,6 +582,10 @@ def from_nir(graph: Any, **params: Any) -> Any:
     settings.update({k: v for k, v in record.get("params", {}).items() if k in names})
     if "saturation_quantile_" in record:
         settings["saturation_quantile"] = record["saturation_quantile_"]
+    # The contrast channels are preprocessing outside the graph, kept in its record.
+    for name in ("channels", "contrast_size"):
+        if f"{name}_" in record:
+            settings[name] = record[f"{name}_"]
     settings.update(
         stride=stride, pool=pool_k, tau=tau, threshold=threshold, reset=reset, scale=scale
     )
@@ -589,7 +595,10 @@ def from_nir(graph: Any, **params: Any) -> Any:
     settings.update(params)
     snn = ConvSNN(kernels, **{k: v for k, v in settings.items() if k in names})
     # With ``scale`` given, fitting only resolves the kernels (no calibration).
-    snn.fit(np.zeros((1, h, w) if shape[0] == 1 else (1, shape[0], h, w), dtype=np.uint8))
+    # Contrast channels are derived from grey images; other channels are given.
+    derived = settings.get("channels", "auto") not in ("auto", "image")
+    grey = shape[0] == 1 or derived
+    snn.fit(np.zeros((1, h, w) if grey else (1, shape[0], h, w), dtype=np.uint8))
     expect = tuple(int(v) for v in np.asarray(order[-1][1].output_type["output"]).ravel())
     got = snn.output_shape(h, w)
     if expect and expect != tuple(got):

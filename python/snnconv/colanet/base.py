@@ -605,11 +605,11 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 {
                     "params",
                     "input_max_",
-                    "encoding_",
                     "n_features_in_",
                     "epochs_done_",
                     "seen",
                     "classes_dtype",
+                    "encoding_",
                 },
                 {
                     "classes": LABELS,
@@ -628,7 +628,15 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self._check_params()
             if not isinstance(self.random_state, int):
                 raise ModelFileError("params.random_state: must be the integer seed in use")
-            if (meta["encoding_"] == "population") != (pop <= set(arrays)) or (
+            self.encoding_ = meta["encoding_"]  # the code "auto" chose
+            if self.encoding_ not in ("rate", "population") or (
+                self.encoding != "auto" and self.encoding_ != self.encoding
+            ):
+                raise ModelFileError(
+                    f"encoding_: must be 'rate' or 'population' (the encoding parameter's "
+                    f"code unless it is 'auto'), got {self.encoding_!r}"
+                )
+            if (self.encoding_ == "population") != (pop <= set(arrays)) or (
                 pop & set(arrays) and not pop <= set(arrays)
             ):
                 raise ModelFileError(
@@ -665,12 +673,6 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             if counters.size and int(counters.max()) > seen:
                 raise ModelFileError(f"counters: exceed the {seen} examples seen")
             self.population_ = None
-            # Files written before "auto" existed name the code in ``encoding``.
-            self.encoding_ = meta.get("encoding_", self.encoding)
-            if self.encoding_ not in ("rate", "population"):
-                raise ModelFileError(
-                    f"encoding_: must be 'rate' or 'population', got {self.encoding_!r}"
-                )
             if self.encoding_ == "population":
                 self.population_ = _population(arrays, self.n_features_in_)
             if (

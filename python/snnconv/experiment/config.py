@@ -93,6 +93,8 @@ KernelConfig = _table(
         "brightness_quantile",
         "saturation_quantile",
         "epochs",
+        "channels",
+        "contrast_size",
     ),
     "KernelLearner parameters (docs/algorithms.md §1).",
 )
