@@ -759,6 +759,21 @@ mod tests {
     }
 
     #[test]
+    fn a_pixel_equal_to_b_is_dark_in_the_forced_branch() {
+        // B = 0.5 exactly: the 0.5 pixel is depressed like the darker ones (brighter
+        // means strictly above B), so the total stays the same.
+        let mut kl = KernelLearner::new(params(2, 1, 1, 0.5, 0.3), 0).unwrap();
+        let g = [1.0, 0.5, 0.2, 0.4];
+        let r0 = zero_weight_resource(-0.3, 1.0);
+        let st = kl.learn_image(&g, (2, 2)).unwrap();
+        assert_eq!(st.forced, 1);
+        assert!((kl.resource()[0] - (r0 + 0.3)).abs() < 1e-15);
+        assert!((kl.resource()[1] - (r0 - 0.1)).abs() < 1e-15);
+        let total: f64 = kl.resource().iter().sum();
+        assert!((total - 4.0 * r0).abs() < 1e-12);
+    }
+
+    #[test]
     fn no_update_when_all_or_no_pixels_bright() {
         for g in [[0.9; 4], [0.1; 4]] {
             let mut kl = KernelLearner::new(params(2, 1, 1, 0.5, 0.3), 0).unwrap();

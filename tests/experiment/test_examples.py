@@ -17,7 +17,8 @@ def test_tutorial_runs(tmp_path, capsys):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     result = module.main(tmp_path)
-    assert result["accuracy"] > 0.6
+    # Holds 0.910 (the tutorial's fixed seeds); floor 0.02 below.
+    assert result["accuracy"] >= 0.89
     for name in ("kernels.png", "rasters.png", "csnn-model/csnn.json"):
         assert (tmp_path / name).stat().st_size > 0, name
     has_nir = importlib.util.find_spec("nir") is not None
