@@ -268,3 +268,10 @@ def test_the_kinds_are_the_builtins_they_name():
 
     e = pickle.loads(pickle.dumps(E.DataFileNotFoundError("x: not found")))
     assert type(e) is E.DataFileNotFoundError and str(e) == "x: not found"
+    # Also with the generic exception reducers dask installs (tblib), which could not
+    # rebuild a class with both ValueError and OSError as bases.
+    tblib = pytest.importorskip("tblib.pickling_support")
+    tblib.install()
+    for kind in (E.DataFileNotFoundError, E.ModelFileNotFoundError):
+        e = pickle.loads(pickle.dumps(kind("x: not found")))
+        assert type(e) is kind and str(e) == "x: not found"

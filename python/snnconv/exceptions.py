@@ -68,12 +68,23 @@ class DataTypeError(DataError, TypeError):
     Also a ``TypeError``."""
 
 
-class DataFileNotFoundError(DataError, FileNotFoundError):
+class _ByArgs:
+    """Pickles as ``(class, args)``. The not-found kinds have two builtin bases
+    (ValueError and OSError), which generic exception reducers that other libraries
+    register (tblib, through dask) cannot rebuild."""
+
+    args: tuple
+
+    def __reduce__(self) -> tuple[type, tuple]:
+        return type(self), self.args
+
+
+class DataFileNotFoundError(_ByArgs, DataError, FileNotFoundError):
     """A data file or folder (IDX, CSV, frames, video) does not exist. Also a
     ``FileNotFoundError``."""
 
 
-class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
+class ModelFileNotFoundError(_ByArgs, ModelFileError, FileNotFoundError):
     """The model file or folder given to ``load`` does not exist (or is a dangling
     link). Also a ``FileNotFoundError``."""
 
