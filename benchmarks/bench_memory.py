@@ -198,6 +198,7 @@ def main() -> None:
                             model = _run("csnn_fit", n, args.memmap, path)["model"]
                             models[(n, side)] = model
                         r = _run(stage, n, args.memmap, path, model)
+                        print(f"  ({stage} n={n} {side}: {json.dumps(r)})", flush=True)
                         if "model" in r:
                             models[(n, side)] = r["model"]
                         if side not in best or r["seconds"] < best[side]["seconds"]:

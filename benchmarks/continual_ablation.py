@@ -5,8 +5,8 @@ training images, both tested on the same 1,000.
 
 Usage::
 
-    python benchmarks/continual_ablation.py [--seeds 0 1 2] [--dataset fashion-mnist]
-        ["" "threshold_excess=0.7,reward=1.0" ...]
+    python benchmarks/continual_ablation.py "" "threshold_excess=0.7,reward=1.0" ...
+        [--seeds 0 1 2] [--dataset fashion-mnist]
 
 Each argument is one setting (CoLaNET parameters, comma-separated; "" = defaults).
 Prints one line per setting: joint and class-incremental accuracy, mean ± std over

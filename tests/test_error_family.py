@@ -67,9 +67,13 @@ CASES = {
         E.DataError,
         ValueError,
     ),
-    "partial_fit without classes": (
-        lambda t: snnconv.CoLaNET().partial_fit(np.ones((4, 3)), [0, 1, 0, 1]),
-        E.ParameterError,
+    "partial_fit with a label outside classes_": (
+        lambda t: (
+            snnconv.DigitalCoLaNET(microcolumns=1, n_copies=1)
+            .partial_fit(np.ones((4, 3)), [0, 1, 0, 1])
+            .partial_fit(np.ones((2, 3)), [0, 7])
+        ),
+        E.DataError,
         ValueError,
     ),
     "n_kernels a string": (

@@ -364,7 +364,13 @@ default=None
         return _check_kernels(arr), (None if sq is None else float(sq))
 
     def _scales(self, n_kernels: int) -> np.ndarray:
-        s = np.asarray(self.scale, dtype=np.float64)
+        try:
+            s = np.asarray(self.scale, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise ParameterTypeError(
+                f"scale: must be a number or an array of one value per kernel, got "
+                f"{type(self.scale).__name__}"
+            ) from None
         if s.ndim == 0:
             s = np.full(n_kernels, float(s))
         if s.shape != (n_kernels,):

@@ -450,7 +450,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
 
         images = self._from_events(images, fitting=False)
         self._check_shape(images)
-        stack = as_stack(images)
+        stack = as_stack(images, multichannel=True)
         if stack is None:  # a stream of frames: run as before
             return fn(self.front_end_.run(images).pooled)
         return np.concatenate([fn(part.pooled) for part in blocks(self.front_end_, stack)])
@@ -794,7 +794,7 @@ def _check_eval_set(eval_set: Any) -> tuple[Any, np.ndarray]:
 
     if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
         raise ParameterTypeError("eval_set: must be a pair (images, labels)")
-    stack = as_stack(eval_set[0], "eval_set[0]")
+    stack = as_stack(eval_set[0], "eval_set[0]", multichannel=True)
     if stack is None:
         raise DataTypeError("eval_set[0]: expected an array of images (N, H, W)")
     labels = np.asarray(eval_set[1])

@@ -48,7 +48,7 @@ def pooled_counts(front: Any, stack: np.ndarray) -> tuple[np.ndarray, float, flo
     """(pooled counts (N, n_kernels, P', Q') uint16, their total, the backlog's total),
     the counts in memory or, above ``SPILL_BYTES``, in a temporary memory map."""
     n = stack.shape[0]
-    shape = (n, *front.output_shape(stack.shape[1], stack.shape[2]))
+    shape = (n, *front.output_shape(stack.shape[-2], stack.shape[-1]))
     size = int(np.prod(shape, dtype=np.int64)) * 2
     out = np.empty(shape, np.uint16) if size <= SPILL_BYTES else scratch(shape, np.uint16)
     writer = Reader(out)

@@ -44,6 +44,10 @@ def test_dataset_is_count_images_with_the_folder_split(tree):
     frames = count_frames(train, NMNIST_SENSOR)
     np.testing.assert_array_equal(d.images[:40], to_images(frames, count_scale(frames)))
     np.testing.assert_array_equal(d.labels[:40], y)
+    on = load_dataset("nmnist", [str(tree), "on"])
+    np.testing.assert_array_equal(
+        on.images[:40], to_images(frames[:, 1:], count_scale(frames[:, 1:]))
+    )
 
 
 def test_dataset_arguments_are_checked(tmp_path):
@@ -51,6 +55,10 @@ def test_dataset_arguments_are_checked(tmp_path):
         check_dataset("nmnist", [])
     with pytest.raises(ParameterError, match="no Train folder"):
         check_dataset("nmnist", [str(tmp_path)])
+    (tmp_path / "Train").mkdir()
+    (tmp_path / "Test").mkdir()
+    with pytest.raises(ParameterError, match="both, on or off"):
+        check_dataset("nmnist", [str(tmp_path), "up"])
 
 
 def test_run_uses_the_train_test_split(tree, tmp_path):

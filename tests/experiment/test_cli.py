@@ -43,8 +43,9 @@ def test_kernels_command_reads_every_registered_dataset(tmp_path, capsys):
     from snnconv.datasets import load_dataset, names
     from snnconv.preprocess import ObjectArray
 
+    # nmnist (event trees) is read by tests/events/test_nmnist_dataset.py.
     assert names() == sorted(
-        ["digits", "fashion-mnist", "idx", "mnist5k", "objects", "synthetic-neovision2"]
+        ["digits", "fashion-mnist", "idx", "mnist5k", "nmnist", "objects", "synthetic-neovision2"]
     )
     rng = np.random.default_rng(0)
     n = 40

@@ -43,5 +43,7 @@ def test_digits_runs_with_defaults(tmp_path, capsys):
     res = json.loads((out / "results.json").read_text())
     assert res["config"]["kernels"]["kernel_size"] == 3
     assert [row["method"] for row in res["summary"]] == ["csnn"]
-    assert res["summary"][0]["accuracy_mean"] > 0.5
+    # Holds 0.8609 (folds 0.859 / 0.862); floors 0.02 below.
+    assert res["summary"][0]["accuracy_mean"] >= 0.84
+    assert all(r["accuracy"] >= 0.84 for r in res["runs"] if r["method"] == "csnn")
     assert "too small" in res["skipped"]["cnn2"]

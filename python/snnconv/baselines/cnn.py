@@ -142,10 +142,18 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         x[np.abs(x) < np.finfo(np.float32).tiny] = 0
         return x[..., None]
 
+    def _sized_inputs(self, images: Any) -> np.ndarray:
+        """``_inputs`` after the per-batch budget is checked on the images' shape, so
+        oversized images are refused before their float copies are made."""
+        shape = getattr(images, "shape", None)
+        if shape is not None and len(shape) == 3 and all(int(v) > 0 for v in shape):
+            self._check_budget(int(shape[0]), int(self.batch_size), (int(shape[1]), int(shape[2])))
+        return self._inputs(images)
+
     def fit(self, images: Any, y: Any) -> _CNN:
         """Trains from scratch for ``epochs`` passes (minibatches in a seeded order)."""
         self._check_params()
-        x = self._inputs(images)
+        x = self._sized_inputs(images)
         classes, y_idx = classification_targets(y, x.shape[0])
         self._build(x, classes)
         self.loss_curve_: list[float] = []
@@ -160,9 +168,10 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         (default: the classes of this batch); later batches may only hold those
         classes (a :class:`~snnconv.exceptions.DataError` otherwise).
         """
-        x = self._inputs(images)
         if not hasattr(self, "net_"):
             self._check_params()
+        x = self._sized_inputs(images)
+        if not hasattr(self, "net_"):
             given = np.unique(np.asarray(y) if classes is None else np.asarray(classes))
             known, _ = classification_targets(given, given.shape[0], min_classes=1)
             self._build(x, known)
@@ -233,9 +242,10 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
                 f"learning_rate={self.learning_rate!r}; lower learning_rate"
             )
 
-    def _bytes_per_image(self) -> int:
-        """Largest activation memory (im2col patches and outputs) of one image."""
-        h, w = self.image_shape_
+    def _bytes_per_image(self, shape: tuple[int, int] | None = None) -> int:
+        """Largest activation memory (im2col patches and outputs) of one image of
+        ``shape`` (default: the fitted image shape)."""
+        h, w = self.image_shape_ if shape is None else shape
         c, need = 1, 0
         for layer in ARCHITECTURES[self._ARCH]:
             if isinstance(layer, Conv):
@@ -247,15 +257,16 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
                 h, w = h // layer.size, w // layer.size
         return need
 
-    def _check_budget(self, n: int, batch: int) -> None:
+    def _check_budget(self, n: int, batch: int, shape: tuple[int, int] | None = None) -> None:
         """Refuses, before allocating, image sizes whose per-batch activations would
         exceed ``MAX_BATCH_BYTES``."""
+        shape = self.image_shape_ if shape is None else shape
         b = max(1, min(int(batch), int(n)))
-        need = b * self._bytes_per_image()
+        need = b * self._bytes_per_image(shape)
         if need > MAX_BATCH_BYTES:
             raise ResourceLimitError(
-                f"images: {self._ARCH.upper()} on {self.image_shape_[0]}x"
-                f"{self.image_shape_[1]} images needs about {need / 2**30:.1f} GiB per batch of "
+                f"images: {self._ARCH.upper()} on {shape[0]}x"
+                f"{shape[1]} images needs about {need / 2**30:.1f} GiB per batch of "
                 f"{b} (limit {MAX_BATCH_BYTES / 2**30:.0f} GiB); use smaller images or batch_size"
             )
 

@@ -68,7 +68,8 @@ from .population import SAMPLE, PopulationCode, check_encoding, widths_for
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
 
-_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
+_FORMAT_VERSION = 3  # 3: meta names the input code (encoding_); 2: arrays carry SHA-256
+# checksums; 1 and 2 still load
 
 
 class Param(NamedTuple):
@@ -602,7 +603,15 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             check_schema(
                 meta,
                 arrays,
-                {"params", "input_max_", "n_features_in_", "epochs_done_", "seen", "classes_dtype"},
+                {
+                    "params",
+                    "input_max_",
+                    "n_features_in_",
+                    "epochs_done_",
+                    "seen",
+                    "classes_dtype",
+                    "encoding_",
+                },
                 {
                     "classes": LABELS,
                     "class_counts": "int64",
@@ -620,7 +629,18 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             self._check_params()
             if not isinstance(self.random_state, int):
                 raise ModelFileError("params.random_state: must be the integer seed in use")
-            if (self.encoding == "population") != (pop <= set(arrays)) or (
+            # Files written before "auto" existed (format 1, 2) name the code in ``encoding``.
+            if meta.get("format_version", 1) >= 3 and "encoding_" not in meta:
+                raise ModelFileError("encoding_: missing")
+            self.encoding_ = meta.get("encoding_", self.encoding)  # the code "auto" chose
+            if self.encoding_ not in ("rate", "population") or (
+                self.encoding != "auto" and self.encoding_ != self.encoding
+            ):
+                raise ModelFileError(
+                    f"encoding_: must be 'rate' or 'population' (the encoding parameter's "
+                    f"code unless it is 'auto'), got {self.encoding_!r}"
+                )
+            if (self.encoding_ == "population") != (pop <= set(arrays)) or (
                 pop & set(arrays) and not pop <= set(arrays)
             ):
                 raise ModelFileError(
@@ -657,12 +677,6 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
             if counters.size and int(counters.max()) > seen:
                 raise ModelFileError(f"counters: exceed the {seen} examples seen")
             self.population_ = None
-            # Files written before "auto" existed name the code in ``encoding``.
-            self.encoding_ = meta.get("encoding_", self.encoding)
-            if self.encoding_ not in ("rate", "population"):
-                raise ModelFileError(
-                    f"encoding_: must be 'rate' or 'population', got {self.encoding_!r}"
-                )
             if self.encoding_ == "population":
                 self.population_ = _population(arrays, self.n_features_in_)
             if (

@@ -111,6 +111,9 @@ def _header(path: Path, head: bytes, size: int) -> tuple[tuple[int, ...], np.dty
             f"{path}: sizes {shape} of type {dtype.name} need {expected} data bytes, file has "
             f"{size - offset} ({'truncated' if size - offset < expected else 'trailing data'})"
         )
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize >= 2**62:
+        # An empty array whose other sizes numpy cannot index (a forged header).
+        raise DataError(f"{path}: sizes {shape} exceed what an array can index")
     return shape, dtype, offset
 
 

@@ -5,8 +5,9 @@ folds must respect, the dataset's own test split); :func:`load` only the images 
 labels. Names: ``mnist5k``, ``fashion-mnist``, ``digits``, ``idx`` (args: images path,
 labels path), ``objects`` (args: path of an object array ``.npz``) and
 ``synthetic-neovision2`` (args: optionally the number of clips, default 10) and
-``nmnist`` (args: the root of an N-MNIST-layout event tree, ``Train|Test/<label>/*.bin``;
-its samples become event-count images, its Test folder the test split).
+``nmnist`` (args: the root of an N-MNIST-layout event tree, ``Train|Test/<label>/*.bin``,
+and optionally which polarities count: ``both`` (default), ``on`` or ``off``; its
+samples become event-count images, its Test folder the test split).
 """
 
 from __future__ import annotations
@@ -127,13 +128,13 @@ def check_dataset(name: str, args: Sequence[str] = (), field: str = "name") -> N
     if name not in _DATASETS:
         raise ParameterError(f"{field}: unknown dataset {name!r}; known: {', '.join(names())}")
     args = [str(a) for a in args]
-    wanted = {"idx": (2, 2), "objects": (1, 1), "synthetic-neovision2": (0, 1), "nmnist": (1, 1)}
+    wanted = {"idx": (2, 2), "objects": (1, 1), "synthetic-neovision2": (0, 1), "nmnist": (1, 2)}
     wanted = wanted.get(name, (0, 0))
     usage = {
         "idx": "IMAGES LABELS (two IDX files)",
         "objects": "FILE.npz (an object array)",
         "synthetic-neovision2": "an optional number of clips",
-        "nmnist": "ROOT (a folder with Train/<label>/*.bin and Test/<label>/*.bin)",
+        "nmnist": "ROOT [both|on|off] (a folder with Train/<label>/*.bin and Test/...)",
     }.get(name, "no arguments")
     if not wanted[0] <= len(args) <= wanted[1]:
         raise ParameterError(f"dataset_args: {name} takes {usage}, got {args}")
@@ -143,6 +144,10 @@ def check_dataset(name: str, args: Sequence[str] = (), field: str = "name") -> N
         for split in ("Train", "Test"):
             if not (Path(args[0]) / split).is_dir():
                 raise ParameterError(f"dataset_args: {args[0]}: no {split} folder (nmnist ROOT)")
+        if len(args) > 1 and args[1] not in _POLARITIES:
+            raise ParameterError(
+                f"dataset_args: nmnist polarities must be both, on or off, got {args[1]!r}"
+            )
     elif name in ("idx", "objects"):
         for a in args:
             p = Path(a)
@@ -150,6 +155,10 @@ def check_dataset(name: str, args: Sequence[str] = (), field: str = "name") -> N
                 raise ParameterError(f"dataset_args: {a}: no such file")
             if p.is_dir():
                 raise ParameterError(f"dataset_args: {a} is a folder, not a file")
+
+
+#: nmnist's second argument: the polarity channels (0 OFF, 1 ON) an image counts.
+_POLARITIES = {"both": slice(0, 2), "on": slice(1, 2), "off": slice(0, 1)}
 
 
 def _nmnist(args: Sequence[str], seed: int) -> Dataset:
@@ -160,10 +169,11 @@ def _nmnist(args: Sequence[str], seed: int) -> Dataset:
     from ..events.stream import NMNIST_SENSOR
 
     root = args[0]
+    keep = _POLARITIES[args[1] if len(args) > 1 else "both"]
     train_ev, train_y = load_nmnist(root, "train")
     test_ev, test_y = load_nmnist(root, "test")
-    train_f = count_frames(train_ev, NMNIST_SENSOR)
-    test_f = count_frames(test_ev, NMNIST_SENSOR)
+    train_f = count_frames(train_ev, NMNIST_SENSOR)[:, keep]
+    test_f = count_frames(test_ev, NMNIST_SENSOR)[:, keep]
     scale = count_scale(train_f)
     images = np.concatenate([to_images(train_f, scale), to_images(test_f, scale)])
     labels = np.concatenate([train_y, test_y])

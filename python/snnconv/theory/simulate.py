@@ -97,6 +97,8 @@ def learner_params(p: TheoryParams, kind: str = "digital", microcolumns: int = 2
         "silent_synapses": -1,
         "stochastic": 0.0,
         "shuffle": False,
+        # the theory's inputs are rate-coded counts, one synapse per input node
+        "encoding": "rate",
     }
     if kind == "digital":
         return {**common, "tau_v": None, "presentation_steps": 15, "input_max": 15.0}
