@@ -92,8 +92,10 @@ def test_colanet_sizes_and_ranges(cls, monkeypatch):
     monkeypatch.setenv("SNNCONV_MAX_ALLOC_BYTES", str(1 << 30))
     with pytest.raises(ResourceLimitError, match="microcolumns"):
         cls(microcolumns=2**40).fit(x, y)
+    # The rate code (6 inputs) keeps one copy inside the budget, so the copies' product
+    # is what is refused ("auto" would pick the population code's 240 inputs here).
     with pytest.raises(ResourceLimitError, match="n_copies"):
-        cls(microcolumns=10**6, n_copies=1000).fit(x, y)
+        cls(microcolumns=10**6, n_copies=1000, encoding="rate").fit(x, y)
     with pytest.raises(ParameterError, match=r"^hebbian"):
         cls(hebbian=-1e300).fit(x, y)
 

@@ -40,7 +40,7 @@ from ._util.persistence import (
 )
 from ._util.progress import progress_bar
 from ._util.validation import check_alloc, check_int, check_n_threads, check_real
-from .contrast import check_channels
+from .contrast import check_channels, n_channels_of
 from .exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 
 _FORMAT = "snnconv.ConvSNN"
@@ -582,7 +582,11 @@ default=None
 
     def _channel_option(self) -> tuple[str, int]:
         """(channels, contrast_size) in use; files written before the option: images."""
-        return getattr(self, "channels_", "image"), getattr(self, "contrast_size_", 5)
+        default = _learner_defaults()
+        return (
+            getattr(self, "channels_", default["channels"]),
+            getattr(self, "contrast_size_", default["contrast_size"]),
+        )
 
     def _channels_of(self, images: Any) -> Any:
         from .kernel_learner import with_channels
@@ -644,9 +648,10 @@ default=None
                     "saturation_quantile_",
                     "calibration_rate_",
                     "n_calibration_evaluations_",
+                    "channels_",
+                    "contrast_size_",
                 },
                 {"kernels": "float64", "scale": "float64", "calibration_rates": "float64"},
-                optional_keys={"channels_", "contrast_size_"},  # absent: grey images
                 optional_arrays={"calibration_rates"},
             )
             params = field_params(meta, like=cls, exclude=("kernels",))
@@ -685,11 +690,20 @@ default=None
             self.image_shape_ = None
             self.scale_ = scale
             self.saturation_quantile_ = sq
-            self.channels_ = str(meta.get("channels_", "image"))
-            self.contrast_size_ = int(
-                meta.get("contrast_size_", _learner_defaults()["contrast_size"])
-            )
-            check_channels(self.channels_, self.contrast_size_)
+            if not isinstance(meta["channels_"], str):
+                raise ModelFileError(f"channels_: must be a string, got {meta['channels_']!r}")
+            self.channels_ = meta["channels_"]
+            self.contrast_size_ = field_int(meta, "contrast_size_", 1, 2**31 - 1)
+            try:
+                check_channels(self.channels_, self.contrast_size_)
+            except ParameterError as exc:
+                raise ModelFileError(f"{exc}") from None
+            held = kernels.shape[1] if kernels.ndim == 4 else 1
+            if self.channels_ != "image" and held != n_channels_of(self.channels_):
+                raise ModelFileError(
+                    f"channels_: {self.channels_!r} makes {n_channels_of(self.channels_)} "
+                    f"channels, but the kernels read {held}"
+                )
             self.n_calibration_evaluations_ = (
                 field_int(meta, "n_calibration_evaluations_", 0, 1_000_000)
                 if "n_calibration_evaluations_" in meta
