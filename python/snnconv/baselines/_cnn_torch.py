@@ -61,7 +61,7 @@ class TorchCNN:
             loss = loss_fn(self.model(xt[idx]), yt[idx])
             loss.backward()
             self.opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)  # a plain number: no autograd warning
             tick(len(idx))
             if not math.isfinite(total):
                 return math.nan  # diverged: the caller stops the fit
