@@ -191,6 +191,18 @@ pub struct BatchOut {
     pub stats: Vec<FrameStats>,
 }
 
+impl BatchOut {
+    /// Zeroed outputs of `n` frames: `per` pooled neurons and `nk` kernels each.
+    fn zeroed(n: usize, per: usize, nk: usize) -> Self {
+        BatchOut {
+            pooled: vec![0; n * per],
+            backlog: vec![0; n * per],
+            conv_counts: vec![0; n * nk],
+            stats: vec![FrameStats::default(); n],
+        }
+    }
+}
+
 /// The convolutional spiking front-end (Python: `snnconv.ConvSNN`) for images of one
 /// size.
 #[derive(Clone, Debug)]
@@ -421,14 +433,8 @@ impl ConvSnn {
     pub fn run_batch_rasters(&self, rasters: &[u16], steps: usize) -> BatchOut {
         let per_frame = steps * self.n_pixels();
         let n = rasters.len().checked_div(per_frame).unwrap_or(0);
-        let per = self.pool.len();
-        let nk = self.conv.n_kernels;
-        let mut out = BatchOut {
-            pooled: vec![0; n * per],
-            backlog: vec![0; n * per],
-            conv_counts: vec![0; n * nk],
-            stats: vec![FrameStats::default(); n],
-        };
+        let (per, nk) = (self.pool.len(), self.conv.n_kernels);
+        let mut out = BatchOut::zeroed(n, per, nk);
         out.pooled
             .par_chunks_mut(per.max(1))
             .zip(out.backlog.par_chunks_mut(per.max(1)))
@@ -467,14 +473,8 @@ impl ConvSnn {
     pub fn run_batch(&self, images: &[f64], carry: &mut [u64], first_index: u64) -> BatchOut {
         let hw = self.n_pixels();
         let n = images.len().checked_div(hw).unwrap_or(0);
-        let per = self.pool.len();
-        let nk = self.conv.n_kernels;
-        let mut out = BatchOut {
-            pooled: vec![0; n * per],
-            backlog: vec![0; n * per],
-            conv_counts: vec![0; n * nk],
-            stats: vec![FrameStats::default(); n],
-        };
+        let (per, nk) = (self.pool.len(), self.conv.n_kernels);
+        let mut out = BatchOut::zeroed(n, per, nk);
         // Starting carry of every image, in closed form, sequentially (cheap).
         let starts: Vec<u64> = if self.params.encoding.carries() {
             let mut s = Vec::with_capacity(n * hw);
