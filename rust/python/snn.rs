@@ -13,8 +13,8 @@ use crate::error::Error;
 use crate::kernels::brightness::check_unit_range;
 use crate::limits;
 use crate::snn::{
-    calibrate, pool_raster, BatchOut, CalibrationOptions, ConvSnn, ConvSnnParams, Encoding,
-    FrameOut, Raster, Reset,
+    calibrate, pool_raster, BatchOut, Calibration, CalibrationOptions, ConvSnn, ConvSnnParams,
+    Encoding, FrameOut, Raster, Reset,
 };
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -252,7 +252,7 @@ impl PyConvSnn {
         let (n, steps, data) = self.rasters(&rasters)?;
         self.batch_fits(n)?;
         self.check_target(target_rate)?;
-        let mut net = self.net.clone();
+        let net = self.net.clone();
         let opts = CalibrationOptions::new(target_rate, per_kernel);
         let nk = net.conv.n_kernels;
         let cal = py.detach(|| {
@@ -264,15 +264,7 @@ impl PyConvSnn {
                 })
             })
         })??;
-        net.conv.set_scales(&cal.scales)?;
-        self.net = net;
-        self.scales = cal.scales.clone();
-        Ok((
-            Array1::from(cal.scales).into_pyarray(py),
-            Array1::from(cal.kernel_rates).into_pyarray(py),
-            cal.rate,
-            cal.evaluations,
-        ))
+        self.keep(py, net, cal)
     }
 
     /// Bisection on α over the sample `images` (encoder carry starting at zero);
@@ -289,18 +281,10 @@ impl PyConvSnn {
         let (n, data) = self.images(&images)?;
         self.batch_fits(n)?;
         self.check_target(target_rate)?;
-        let mut net = self.net.clone();
+        let net = self.net.clone();
         let opts = CalibrationOptions::new(target_rate, per_kernel);
         let cal = py.detach(|| with_threads(n_threads, || net.calibrate(&data, &opts)))??;
-        net.conv.set_scales(&cal.scales)?;
-        self.net = net;
-        self.scales = cal.scales.clone();
-        Ok((
-            Array1::from(cal.scales).into_pyarray(py),
-            Array1::from(cal.kernel_rates).into_pyarray(py),
-            cal.rate,
-            cal.evaluations,
-        ))
+        self.keep(py, net, cal)
     }
 
     /// One frame of one image (H, W), or (C, H, W) for C channels, with full
@@ -406,6 +390,25 @@ impl PyConvSnn {
 }
 
 impl PyConvSnn {
+    /// Keeps a calibration's scales in `net` and returns (scales, per-kernel rates,
+    /// mean rate, evaluations), as both calibration entry points report them.
+    fn keep<'py>(
+        &mut self,
+        py: Python<'py>,
+        mut net: ConvSnn,
+        cal: Calibration,
+    ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
+        net.conv.set_scales(&cal.scales)?;
+        self.net = net;
+        self.scales = cal.scales.clone();
+        Ok((
+            Array1::from(cal.scales).into_pyarray(py),
+            Array1::from(cal.kernel_rates).into_pyarray(py),
+            cal.rate,
+            cal.evaluations,
+        ))
+    }
+
     /// The outputs of a batch of `n` images fit the budget: pooled counts and backlogs
     /// (u16), conv counts (u32) and the starting carry of every image (u64).
     fn batch_fits(&self, n: usize) -> PyResult<()> {
