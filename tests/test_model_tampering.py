@@ -90,7 +90,7 @@ IMPOSSIBLE = {
     "image_shape_": [None, [], {}, [12], [0, 12], [2**20, 12]],
     "n_calibration_evaluations_": [-1, 2**63],
     "brightness_threshold_": [1e308, -5.0],
-    "loss_curve_": [[], [1.0, 2.0], [-1.0], ["x"]],
+    "loss_curve_": [[], [1.0, 1e7], [-1.0], ["x"]],
     "backend_": ["cuda", 1],
     "classes_dtype": ["<f4", "", 1],
     "snnconv_version": ["", "bogus version", 1, None, ["0.1"]],
