@@ -346,9 +346,13 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
                 raise ModelFileError("loss_curve_: must be a list of numbers")
             epochs = self._EPOCHS if self.epochs is None else int(self.epochs)
             # one loss per epoch: `epochs` per fit or partial_fit call
-            if not curve or len(curve) % epochs or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6
-                for v in curve
+            if (
+                not curve
+                or len(curve) % epochs
+                or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6
+                    for v in curve
+                )
             ):
                 raise ModelFileError(
                     f"loss_curve_: must be a list of losses >= 0, {epochs} per fit or "
@@ -376,9 +380,7 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
                     raise ModelFileError(
                         "train_state: only a numpy-backend file holds it, with its Adam moments"
                     )
-                self.net_.load_train_state(
-                    meta["train_state"], {k: arrays[k] for k in moments}
-                )
+                self.net_.load_train_state(meta["train_state"], {k: arrays[k] for k in moments})
             self.backend_ = backend
         return self
 
