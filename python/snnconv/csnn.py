@@ -467,15 +467,20 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     def transform(self, images: np.ndarray) -> np.ndarray:
         """Pooled spike counts (N, n_kernels, P', Q') the classifier sees."""
         self._check_fitted()
-        return self._features(images)
-
-    def _features(self, images: Any) -> np.ndarray:
         events = self._event_streams(images)
         if events is not None:
             return self._event_counts(events)[0]
         images = self._from_events(images, fitting=False)
         self._check_shape(images)
         return self.front_end_.run(images).pooled
+
+    def _features(self, images: Any) -> np.ndarray:
+        """The front-end's pooled counts of ``images`` (or streams) during ``fit``,
+        before the classifier exists."""
+        events = self._event_streams(images)
+        if events is not None:
+            return self._event_counts(events)[0]
+        return self.front_end_.run(self._from_events(images, fitting=False)).pooled
 
     def _check_shape(self, images: Any) -> None:
         self._check_fitted()

@@ -54,13 +54,26 @@ def test_events_enter_as_polarity_channels_and_input_spikes(digits, tmp_path):
     assert np.mean(pred == yte) >= 0.42
 
 
-def test_given_bin_width_is_used(digits):
-    tr, ytr, te, _ = digits
+def test_given_bin_width_is_used_and_streams_score_a_learning_curve(digits):
+    tr, ytr, te, yte = digits
     clf = CSNNClassifier(sensor_size=NMNIST_SENSOR, bin_width_us=20_000, n_threads=1)
-    clf.fit(tr[:60], ytr[:60])
+    clf.fit(tr[:60], ytr[:60], eval_set=(te[:20], yte[:20]), curve_points=2)
     assert clf.bin_width_us_ == 20_000
-    counts = clf.front_end_.run_events(te[:10], NMNIST_SENSOR, 20_000).pooled
-    np.testing.assert_array_equal(clf.transform(te[:10]), counts)
+    counts = clf.front_end_.run_events(te[:20], NMNIST_SENSOR, 20_000).pooled
+    np.testing.assert_array_equal(clf.transform(te[:20]), counts)
+    # the curve's last point is the fitted model on the whole eval set
+    assert clf.learning_curve_[-1] == (60, float(np.mean(clf.predict(te[:20]) == yte[:20])))
+
+
+def test_partial_fit_on_streams_keeps_the_first_batch_settings(digits):
+    tr, ytr, te, _ = digits
+    clf = CSNNClassifier(sensor_size=NMNIST_SENSOR, n_threads=1)
+    clf.partial_fit(tr[:40], ytr[:40], classes=np.arange(10))
+    scale, width = clf.event_scale_, clf.bin_width_us_
+    assert width == default_bin_width(tr[:40], clf.front_end_.active_steps)
+    clf.partial_fit(tr[40:80], ytr[40:80])
+    assert (clf.event_scale_, clf.bin_width_us_) == (scale, width)
+    assert clf.predict(te[:10]).shape == (10,)
 
 
 def test_summed_count_images_option_and_save_load(digits, tmp_path):
