@@ -114,8 +114,11 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     an iterable of equal-size 2-D frames; not a 2-D feature matrix. Images of C > 1
     channels (N, C, H, W) need kernels (n_kernels, C, K, K): there is one input node
     per channel and pixel, each channel encoded as an image is, and each conv neuron
-    has synapses from its C×K×K receptive field (docs/algorithms.md §1.5). A fitted
-    front-end pickles; ``sklearn.base.clone`` gives an unfitted one.
+    has synapses from its C×K×K receptive field (docs/algorithms.md §1.5). Input that
+    already is spikes skips the encoder: :meth:`run_events` takes event-camera streams
+    (one input channel per polarity), :meth:`run_rasters` spike-count rasters, each
+    with its own calibration. A fitted front-end pickles; ``sklearn.base.clone`` gives
+    an unfitted one.
 
     Parameters
     ----------
