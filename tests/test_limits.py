@@ -105,3 +105,23 @@ def test_colanet_tiny_features_scale(monkeypatch):
     x = np.array([[6e-301], [2.7e-301]])
     est = CoLaNET(microcolumns=1, n_copies=1).fit(x, [0, 1])
     assert np.isfinite(est.predict_proba(x)).all()
+
+
+@pytest.mark.parametrize("cls", [CoLaNET, DigitalCoLaNET])
+def test_population_code_of_a_target_beyond_the_float_range(cls, monkeypatch):
+    """target_spikes near 1e308 once made the repeat count infinite or the needed
+    bytes too large for a float (OverflowError); now a ResourceLimitError naming it."""
+    monkeypatch.setenv("SNNCONV_MAX_ALLOC_BYTES", str(1 << 30))
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    sparse = np.zeros((20, 3))
+    sparse[0, 0] = 1.0  # the sample sends less than one spike per example
+    for data in (x, sparse):
+        with pytest.raises(ResourceLimitError, match=r"^target_spikes: would need \d+\.\d GB"):
+            cls(encoding="population", target_spikes=1e308, n_copies=1).fit(data, y)
+
+
+def test_check_alloc_writes_sizes_beyond_the_float_range():
+    from snnconv._util.validation import check_alloc
+
+    with pytest.raises(ResourceLimitError, match=r"^x: would need 1(0{390})\.0 GB "):
+        check_alloc("x", (10**399,), 1)

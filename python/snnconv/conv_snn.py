@@ -46,6 +46,14 @@ from .exceptions import DataError, ModelFileError, ParameterError, ParameterType
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 _DEFAULT_SATURATION = 0.03
+
+
+def _normal_float32(v: float) -> bool:
+    """Whether ``v`` rounds to a normal float32 (the core's test of the threshold)."""
+    with np.errstate(over="ignore"):
+        f = np.float32(v)
+    return bool(np.isfinite(f) and abs(f) >= np.finfo(np.float32).tiny)
+
 #: Learned state, cleared at the start of every fit.
 _FITTED = (
     "_cores",
@@ -288,7 +296,13 @@ default=None
             )
         if self.tau is not None:
             real("tau", lambda v: v >= 1, ">= 1 step, or None / math.inf for no leak")
-        real("threshold", lambda v: math.isfinite(v) and v > 0, "finite and > 0")
+        # The core keeps potentials in float32: the threshold must be a normal float32
+        # (a model file cannot bring in one that a fit would refuse).
+        real(
+            "threshold",
+            lambda v: v > 0 and _normal_float32(v),
+            "> 0 and representable as a normal float32 (about 1.2e-38 to 3.4e38)",
+        )
         real(
             "target_rate",
             lambda v: 0 < v < steps,
