@@ -61,7 +61,9 @@ def saved(tmp_path_factory):
     signed = np.random.default_rng(2).normal(size=(30, 3))
     models = {
         "KernelLearner": _learner().fit(x),
-        "KernelLearner-colour": _learner().fit(np.stack([x, x[::-1], x.transpose(0, 2, 1)], axis=-1)),
+        "KernelLearner-colour": _learner().fit(
+            np.stack([x, x[::-1], x.transpose(0, 2, 1)], axis=-1)
+        ),
         "ConvSNN": snnconv.ConvSNN(_learner().fit(x)).fit(x[:10]),
         "ConvSNN-fixed-scale": snnconv.ConvSNN(np.ones((2, 3, 3)), scale=0.5).fit(x[:4]),
         "CoLaNET": snnconv.CoLaNET(n_copies=2, microcolumns=2).fit(feats, y),

@@ -54,6 +54,7 @@ def _normal_float32(v: float) -> bool:
         f = np.float32(v)
     return bool(np.isfinite(f) and abs(f) >= np.finfo(np.float32).tiny)
 
+
 #: Learned state, cleared at the start of every fit.
 _FITTED = (
     "_cores",

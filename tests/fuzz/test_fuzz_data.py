@@ -133,7 +133,9 @@ def _empty_confidence_checked(path):
     if nan.any():
         with open(path, newline="", encoding="utf-8-sig") as fh:  # as the reader does
             reader = csv.reader(fh)
-            fields = {reader.line_num: row for row in reader}
+            fields = {}
+            for row in reader:
+                fields[reader.line_num] = row
         for line in a.line[nan]:
             assert fields[int(line)][12].strip() == "", f"NaN confidence on line {line}"
     return dataclasses.replace(a, confidence=np.where(nan, 0.0, a.confidence))
