@@ -155,6 +155,12 @@ def test_torch_backend_missing_gives_install_hint():
     assert CNN2()._resolve_backend() == "numpy"
 
 
+def test_auto_backend_is_numpy_with_or_without_torch():
+    # torch has no GPU path here and is the slower CPU backend: only asked for.
+    assert CNN1()._resolve_backend() == CNN2()._resolve_backend() == "numpy"
+    assert CNN2(backend="torch")._resolve_backend() == "torch"
+
+
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed (extra 'baselines')")
 def test_torch_backend_same_architecture_and_learns(mnist5k):
     x, y = mnist5k
