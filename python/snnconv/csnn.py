@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 
 from ._util import persistence
+from ._util.blocks import Reader
 from ._util.estimator import (
     SnnconvEstimator,
     check_random_state_param,
@@ -308,7 +309,8 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         rng = np.random.default_rng(self.seed_)
         n_cal = min(int(self.calibration_size), stack.shape[0])
         sample = np.sort(rng.choice(stack.shape[0], n_cal, replace=False))
-        self.front_end_.fit(stack[sample])
+        # A memory map's rows are gathered a few 2 MiB regions at a time (_util.blocks).
+        self.front_end_.fit(Reader(stack).gather(stack, sample))
         return t1
 
     def partial_fit(self, images: np.ndarray, y: Any, classes: Any = None) -> CSNNClassifier:
