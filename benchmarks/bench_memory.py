@@ -20,8 +20,10 @@ a cache file), ``csnn_fit`` (CSNNClassifier.fit) and ``csnn_score`` (the model o
 "data" is the peak with the model and the test images loaded). With
 ``--reference PATH`` each case also runs with ``PYTHONPATH=PATH`` (another checkout of
 snnconv), alternating the two in every round, and the time ratio new / reference is
-printed (best of ``--rounds``). ``--threads N`` passes ``n_threads=N`` to every estimator
-(and sets ``RAYON_NUM_THREADS``/``OMP_NUM_THREADS``); by default they use every core.
+printed, of the wall time and of the process's CPU time (best of ``--rounds``, and
+round by round; on a loaded machine the CPU time is the steadier figure).
+``--threads N`` passes ``n_threads=N`` to every estimator (and sets
+``RAYON_NUM_THREADS``/``OMP_NUM_THREADS``); by default they use every core.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ CACHE = Path(tempfile.gettempdir()) / "snnconv-bench-memory"
 
 def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
+
+
+def _cpu() -> float:
+    """CPU seconds of this process so far (all its threads, user + system)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _train(n: int, memmap: bool):
@@ -95,13 +103,13 @@ def _child(stage: str, n: int, memmap: bool) -> dict:
     out = {"loaded_gb": _peak_gb(), "snnconv": os.path.dirname(snnconv.__file__)}
     threads = os.environ.get("BENCH_MEMORY_THREADS")
     nt = {"n_threads": int(threads)} if threads else {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     if stage == "kernels":
         snnconv.KernelLearner(**nt).fit(x)
     elif stage == "front_end":
         learner = snnconv.KernelLearner(**nt).fit(x[:1000])
         out["loaded_gb"] = _peak_gb()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         front = snnconv.ConvSNN(learner, on_backlog="ignore", **nt)
         front.fit(x[:100])
         front.run(x)
@@ -110,11 +118,11 @@ def _child(stage: str, n: int, memmap: bool) -> dict:
 
         counts = np.load(CACHE / f"counts-{n}.npy", mmap_mode="r" if memmap else None)
         out["loaded_gb"] = _peak_gb()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         snnconv.CoLaNET(**CLASSIFIER_DEFAULTS, **nt).fit(counts, y)
     elif stage == "csnn_fit":
         model = snnconv.CSNNClassifier(**nt).fit(x, y)
-        out["seconds"] = time.perf_counter() - t0
+        out["seconds"], out["cpu_seconds"] = time.perf_counter() - t0, _cpu() - c0
         model.save(CACHE / f"model-{n}-{os.getpid()}")
         out["model"] = str(CACHE / f"model-{n}-{os.getpid()}")
     elif stage == "csnn_score":
@@ -124,11 +132,12 @@ def _child(stage: str, n: int, memmap: bool) -> dict:
         if threads:
             model.set_params(n_threads=int(threads))
         out["loaded_gb"] = _peak_gb()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         out["accuracy"] = model.score(xt, yt)
     else:
         raise SystemExit(f"unknown stage {stage!r}")
     out.setdefault("seconds", time.perf_counter() - t0)
+    out.setdefault("cpu_seconds", _cpu() - c0)
     out["peak_gb"] = _peak_gb()
     return out
 
@@ -204,10 +213,10 @@ def main() -> None:
                 written.append(n)
             if "colanet" in args.stages:
                 _run("counts", n, args.memmap, None)
-            per_stage: dict[str, dict[str, list[float]]] = {}
+            per_stage: dict[str, dict[str, list[dict]]] = {}
             for stage in args.stages:
                 best: dict[str, dict] = {}
-                secs: dict[str, list[float]] = per_stage.setdefault(stage, {})
+                runs: dict[str, list[dict]] = per_stage.setdefault(stage, {})
                 for rnd in range(args.rounds):
                     # Alternate which side goes first, so drift favours neither.
                     order = list(sides.items())
@@ -224,7 +233,7 @@ def main() -> None:
                             if (n, side) in models:
                                 shutil.rmtree(models[(n, side)], ignore_errors=True)
                             models[(n, side)] = r["model"]
-                        secs.setdefault(side, []).append(r["seconds"])
+                        runs.setdefault(side, []).append(r)
                         if side not in best or r["seconds"] < best[side]["seconds"]:
                             best[side] = r
                 for side, r in best.items():
@@ -232,22 +241,25 @@ def main() -> None:
                     print(
                         f"{stage:10s} n={n:7d} {side:9s} peak {r['peak_gb']:.3f} GB "
                         f"(data {r['loaded_gb']:.3f}, added {r['peak_gb'] - r['loaded_gb']:.3f})"
-                        f"  {r['seconds']:7.2f} s{extra}",
+                        f"  {r['seconds']:7.2f} s ({r['cpu_seconds']:.2f} s CPU){extra}",
                         flush=True,
                     )
-                if len(best) == 2:
-                    ratio = best["new"]["seconds"] / best["reference"]["seconds"]
-                    rounds = [a / b for a, b in zip(secs["new"], secs["reference"], strict=True)]
-                    print(
-                        f"{stage:10s} n={n:7d} time new / reference: {ratio:.3f} (best of each); "
-                        f"per round {' '.join(f'{x:.3f}' for x in rounds)}",
-                        flush=True,
-                    )
+                if len(runs) == 2:
+                    for clock in ("seconds", "cpu_seconds"):
+                        new, ref = ([r[clock] for r in runs[k]] for k in ("new", "reference"))
+                        rounds = " ".join(f"{a / b:.3f}" for a, b in zip(new, ref, strict=True))
+                        print(
+                            f"{stage:10s} n={n:7d} {clock} new / reference: "
+                            f"{min(new) / min(ref):.3f} (best of each); per round {rounds}",
+                            flush=True,
+                        )
             both = [per_stage.get(k, {}) for k in ("csnn_fit", "csnn_score")]
             if all(len(b) == 2 for b in both):
-                new = sum(min(b["new"]) for b in both)
-                ref = sum(min(b["reference"]) for b in both)
-                print(f"fit + score n={n:7d} time new / reference: {new / ref:.3f}", flush=True)
+                for clock in ("seconds", "cpu_seconds"):
+                    new, ref = (
+                        sum(min(r[clock] for r in b[k]) for b in both) for k in ("new", "reference")
+                    )
+                    print(f"fit + score n={n:7d} {clock} new / reference: {new / ref:.3f}")
     finally:
         for path in models.values():
             shutil.rmtree(path, ignore_errors=True)
