@@ -194,6 +194,9 @@ def main() -> None:
     ap.add_argument("--reference", help="PYTHONPATH of a reference checkout of snnconv")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--threads", type=int, help="n_threads of every estimator (default: all)")
+    ap.add_argument(
+        "--reference-first", action="store_true", help="the reference runs first in round 1"
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -220,7 +223,9 @@ def main() -> None:
                 for rnd in range(args.rounds):
                     # Alternate which side goes first, so drift favours neither.
                     order = list(sides.items())
-                    for side, path in order if rnd % 2 == 0 else order[::-1]:
+                    for side, path in (
+                        order if (rnd + args.reference_first) % 2 == 0 else order[::-1]
+                    ):
                         model = models.get((n, side))
                         if stage == "csnn_score" and model is None:
                             model = _run("csnn_fit", n, args.memmap, path, None, args.threads)[
