@@ -169,6 +169,27 @@ class ConvSNNCore:
         per_kernel: bool = False,
         n_threads: int | None = None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int]: ...
+    def run_events(
+        self,
+        index: npt.NDArray[np.uint32],
+        offsets: npt.NDArray[np.uint64],
+        steps: int,
+        n_threads: int | None = None,
+    ) -> tuple[
+        npt.NDArray[np.uint16],
+        npt.NDArray[np.uint16],
+        npt.NDArray[np.uint32],
+        npt.NDArray[np.uint64],
+    ]: ...
+    def calibrate_events(
+        self,
+        index: npt.NDArray[np.uint32],
+        offsets: npt.NDArray[np.uint64],
+        steps: int,
+        target_rate: float,
+        per_kernel: bool = False,
+        n_threads: int | None = None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int]: ...
     def simulate(
         self,
         image: npt.NDArray[np.float64],

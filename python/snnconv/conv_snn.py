@@ -114,8 +114,11 @@ class ConvSNN(TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
     an iterable of equal-size 2-D frames; not a 2-D feature matrix. Images of C > 1
     channels (N, C, H, W) need kernels (n_kernels, C, K, K): there is one input node
     per channel and pixel, each channel encoded as an image is, and each conv neuron
-    has synapses from its C×K×K receptive field (docs/algorithms.md §1.5). A fitted
-    front-end pickles; ``sklearn.base.clone`` gives an unfitted one.
+    has synapses from its C×K×K receptive field (docs/algorithms.md §1.5). Input that
+    already is spikes skips the encoder: :meth:`run_events` takes event-camera streams
+    (one input channel per polarity), :meth:`run_rasters` spike-count rasters, each
+    with its own calibration. A fitted front-end pickles; ``sklearn.base.clone`` gives
+    an unfitted one.
 
     Parameters
     ----------
@@ -515,6 +518,147 @@ default=None
             carry=carry if self.encoding == "accumulator" else None,
         )
 
+    # ------------------------------------------------------------------ given input spikes
+    def calibrate_rasters(self, rasters: Any) -> ConvSNN:
+        """Sets ``scale_`` as :meth:`calibrate` does, on input that already is spikes.
+
+        ``rasters`` holds each frame's input spike counts per step and input node:
+        (N, T, H, W) for one channel, (N, T, C, H, W) for C channels, with
+        1 <= T <= ``frame_steps`` (the first T steps of the frame get the counts; the
+        encoder, brightness normalisation and contrast channels are not used). Event
+        streams become such rasters with :func:`snnconv.events.to_frames`. The kernels
+        must be an array or a fitted ``KernelLearner`` (a raster is not an image to
+        learn kernels on).
+        """
+        return self._calibrate_given(lambda k: (_rasters(rasters, k, int(self.frame_steps)),))
+
+    def run_rasters(self, rasters: Any) -> SpikeCounts:
+        """Simulates one frame per raster of given input spike counts (as
+        :meth:`calibrate_rasters` takes them) and returns all counts, as :meth:`run`
+        does (``carry`` is None: there is no encoder). A node with n > 1 spikes in a
+        step delivers them at once: each neuron it reaches gets n·α·w (the product
+        rounded to float32). Frames are independent, so a set may be cut into
+        batches anywhere."""
+        self._check_fitted()
+        self._check_given_channels(self._channel_option()[0])
+        counts = _rasters(rasters, self.kernels_, int(self.frame_steps))
+        core = self._core_for(*counts.shape[-2:])
+        check_alloc("rasters", (counts.shape[0], *core.output_shape), 2)
+        return _counts(*core.run_rasters(counts, self.n_threads))
+
+    def calibrate_events(
+        self,
+        events: Any,
+        sensor_size: Any,
+        bin_width_us: float,
+        start_us: float = 0.0,
+    ) -> ConvSNN:
+        """Sets ``scale_`` as :meth:`calibrate` does, on event streams: each stream
+        (a structured array with fields ``x``, ``y``, ``t`` µs, ``p``) is one frame
+        whose events are its input spikes, time binned into the ``active_steps``
+        steps (step k gets the events with ``start_us + k·bin_width_us <= t <
+        start_us + (k + 1)·bin_width_us``; later ones are dropped), each polarity an
+        input channel (channel 0 OFF, 1 ON; one channel when ``sensor_size`` says one
+        polarity). The same as :meth:`calibrate_rasters` on
+        ``snnconv.events.to_frames(events, sensor_size, active_steps, bin_width_us,
+        start_us)``, without building those rasters. Kernels as for
+        :meth:`calibrate_rasters`.
+        """
+        return self._calibrate_given(
+            lambda k: self._event_index(events, sensor_size, bin_width_us, start_us, k)
+        )
+
+    def run_events(
+        self,
+        events: Any,
+        sensor_size: Any,
+        bin_width_us: float,
+        start_us: float = 0.0,
+    ) -> SpikeCounts:
+        """Simulates one frame per event stream (binned as :meth:`calibrate_events`
+        says) and returns all counts, as :meth:`run_rasters` does on the rasters
+        the events fill."""
+        self._check_fitted()
+        self._check_given_channels(self._channel_option()[0])
+        index, offsets, (h, w) = self._event_index(
+            events, sensor_size, bin_width_us, start_us, self.kernels_
+        )
+        core = self._core_for(h, w)
+        check_alloc("events", (len(offsets) - 1, *core.output_shape), 2)
+        out = core.run_events(index, offsets, int(self.active_steps), self.n_threads)
+        return _counts(*out)
+
+    def _event_index(
+        self, events: Any, sensor_size: Any, bin_width_us: float, start_us: float, kernels: Any
+    ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+        from .events.binning import raster_index
+        from .events.input import as_streams
+        from .events.stream import check_sensor_size
+
+        w, h, c = check_sensor_size(sensor_size)
+        want = kernels.shape[1] if kernels.ndim == 4 else 1
+        if c != want:
+            raise DataError(
+                f"sensor_size: {c} polarity channel(s), but the kernels have {want} "
+                f"(kernels of shape {kernels.shape})"
+            )
+        _check_size((h, w), kernels.shape[-1])
+        streams = as_streams(events)
+        index, offsets = raster_index(
+            streams, sensor_size, int(self.active_steps), bin_width_us, start_us
+        )
+        return index, offsets, (h, w)
+
+    def _check_given_channels(self, channels: str) -> None:
+        if channels != "image":
+            raise ParameterError(
+                f"channels: given input spikes are the network's input as they are; the "
+                f"contrast channels {channels!r} cannot be derived from them"
+            )
+
+    def _calibrate_given(self, prepare: Any) -> ConvSNN:
+        """Calibration on given input spikes: ``prepare(kernels)`` gives the core's
+        input, (counts,) for rasters or (index, offsets, (H, W)) for events."""
+        from .kernel_learner import KernelLearner
+
+        self._check_params()
+        for attr in _FITTED:  # a failed calibration leaves the estimator unfitted
+            self.__dict__.pop(attr, None)
+        self._backlog_warned = False
+        self.seed_ = seed_from(self.random_state)
+        if self.kernels is None or (
+            isinstance(self.kernels, KernelLearner) and not hasattr(self.kernels, "kernels_")
+        ):
+            raise ParameterError(
+                "kernels: calibration on given input spikes needs kernels (an array or a "
+                "fitted KernelLearner); learn them first, e.g. on the streams' event-count "
+                "frames (snnconv.events.count_frames)"
+            )
+        kernels, sq = self._resolve(None, fitting=False)
+        self._check_given_channels(self.channels_)
+        given = prepare(kernels)
+        h, w = given[-1] if len(given) == 3 else given[0].shape[-2:]
+        n = kernels.shape[0]
+        if self.scale is not None:
+            scales, evaluations = self._scales(n), 0
+        else:
+            core = self._new_core(kernels, h, w, np.ones(n))
+            args = (float(self.target_rate), bool(self.scale_per_kernel), self.n_threads)
+            if len(given) == 3:
+                index, offsets, _ = given
+                out = core.calibrate_events(index, offsets, int(self.active_steps), *args)
+            else:
+                out = core.calibrate_rasters(given[0], *args)
+            scales, rates, rate, evaluations = out
+            self.calibration_rates_ = rates
+            self.calibration_rate_ = float(rate)
+        self.kernels_ = kernels
+        self.saturation_quantile_ = sq
+        self.image_shape_ = (int(h), int(w))
+        self.n_calibration_evaluations_ = int(evaluations)
+        self.scale_ = scales
+        return self
+
     def transform(self, images: Any) -> np.ndarray:
         """Pooled spike counts, uint16 (N, n_kernels, P', Q') (flattened if ``flatten``).
 
@@ -739,6 +883,56 @@ def _carry(carry: Any) -> np.ndarray | None:
             return np.ascontiguousarray(a, dtype=np.uint64)
     except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
         raise DataError(f"carry: not a uint64 array (H, W) of accumulator states: {e}") from None
+
+
+def _counts(pooled: Any, backlog: Any, conv: Any, stats: Any) -> SpikeCounts:
+    """The core's outputs on given input spikes (no encoder, so no carry)."""
+    return SpikeCounts(
+        pooled=pooled,
+        backlog=backlog,
+        conv_counts=conv,
+        input_spikes=stats[:, 0],
+        conv_spikes=stats[:, 1],
+        pool_spikes=stats[:, 2],
+        synaptic_events=stats[:, 3],
+        carry=None,
+    )
+
+
+def _rasters(rasters: Any, kernels: np.ndarray, frame_steps: int) -> np.ndarray:
+    """Input spike counts as the core takes them: uint16 (N, T, H, W) for one-channel
+    kernels, (N, T, C, H, W) for C channels, 1 <= T <= frame_steps, images no smaller
+    than the kernels; anything else is a DataError naming the accepted shape."""
+    c = kernels.shape[1] if kernels.ndim == 4 else 1
+    want = "(N, T, H, W)" if c == 1 else f"(N, T, {c}, H, W)"
+    if not isinstance(rasters, np.ndarray):
+        raise DataError(
+            f"rasters: expected a numpy array {want} of spike counts, got {type(rasters).__name__}"
+        )
+    a = rasters
+    if c == 1 and a.ndim == 5 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim != (4 if c == 1 else 5) or (c > 1 and a.shape[2] != c):
+        raise DataError(
+            f"rasters: expected {want} spike counts for kernels of {c} channel(s), got "
+            f"shape {rasters.shape}"
+        )
+    if a.shape[0] == 0:
+        raise DataError("rasters: empty input (0 frames)")
+    if not 1 <= a.shape[1] <= frame_steps:
+        raise DataError(
+            f"rasters: T = {a.shape[1]} steps; must be in [1, frame_steps={frame_steps}]"
+        )
+    _check_size((int(a.shape[-2]), int(a.shape[-1])), kernels.shape[-1])
+    if a.dtype != np.uint16:
+        if a.dtype.kind not in "iu" and a.dtype != np.bool_:
+            raise DataError(f"rasters: spike counts must be integers, got dtype {a.dtype}")
+        if a.size and (int(a.min()) < 0 or int(a.max()) > 65535):
+            raise DataError(
+                f"rasters: spike counts must be in [0, 65535], got [{int(a.min())}, {int(a.max())}]"
+            )
+        a = a.astype(np.uint16)
+    return np.ascontiguousarray(a)
 
 
 def _check_kernels(k: Any) -> np.ndarray:

@@ -105,9 +105,19 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     sensor_size : tuple or None, default=None
         ``(width, height, polarities)`` of an event camera, e.g. ``(34, 34, 2)``:
         needed to pass event streams (a list of structured arrays with fields ``x``,
-        ``y``, ``t``, ``p``, as tonic gives) instead of images. Each stream enters as
-        its event-count image (``snnconv.events.input``), scaled on the training
-        streams (``event_scale_``).
+        ``y``, ``t``, ``p``, as tonic gives) instead of images (docs/events.md).
+    event_input : {"events", "image"}, default="events"
+        How event streams enter. ``"events"``: each polarity is an input channel
+        (``sensor_size[2]`` of them); the kernels are learned on the streams'
+        event-count frames (uint8, ``event_scale_`` events mapped to 255, the scale
+        taken on the training streams) and the front-end receives the events
+        themselves as input spikes, time binned into its ``active_steps``
+        (``ConvSNN.run_events``). ``"image"``: each stream is its event-count image,
+        polarities summed, scaled on the training streams, rate-coded like any image.
+    bin_width_us : float or None, default=None
+        ``event_input="events"`` only: the time bin (µs) of one front-end step,
+        counted from t = 0. None: the longest training stream fills the active steps
+        (``bin_width_us_``).
 
     Attributes
     ----------
@@ -144,6 +154,8 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         n_threads: int | None = None,
         progress: bool = False,
         sensor_size: tuple[int, int, int] | None = None,
+        event_input: str = "events",
+        bin_width_us: float | None = None,
     ) -> None:
         self.kernel_learner = kernel_learner
         self.front_end = front_end
@@ -153,6 +165,8 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self.n_threads = n_threads
         self.progress = progress
         self.sensor_size = sensor_size
+        self.event_input = event_input
+        self.bin_width_us = bin_width_us
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -249,7 +263,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         from ._util.blocks import is_batches, spool
         from ._util.images import as_stack, image_size, n_channels
 
-        images = self._from_events(images, fitting=True)
+        events = self._event_streams(images)
+        if events is not None:
+            images = self._event_frames(events, fitting=True)
+        else:
+            images = self._from_events(images, fitting=True)
         if is_batches(images, y):
             with spool(images, "images", lambda b: as_stack(b, "images", multichannel=True)) as sp:
                 return self.fit(sp.X, sp.y, eval_set, curve_points, curve_sample)
@@ -269,8 +287,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self.seed_ = seed_from(self.random_state)
         learner, front, clf = self._templates()
         t0 = time.perf_counter()
-        t1 = self._learn_front(stack, learner, front)
-        pooled, pooled_sum, backlog_sum = pooled_counts(self.front_end_, stack)
+        t1 = self._learn_front(stack, learner, front, events)
+        if events is None:
+            pooled, pooled_sum, backlog_sum = pooled_counts(self.front_end_, stack)
+        else:
+            pooled, pooled_sum, backlog_sum = self._event_counts(events)
         t2 = time.perf_counter()
         if eval_set is None:
             self.classifier_ = _clone(clf).fit(pooled, y)
@@ -295,9 +316,12 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self.n_neurons_ = self._count_neurons(*self.image_shape_, n_channels(stack))
         return self
 
-    def _learn_front(self, stack: np.ndarray, learner: Any, front: Any) -> float:
+    def _learn_front(
+        self, stack: np.ndarray, learner: Any, front: Any, events: list[np.ndarray] | None = None
+    ) -> float:
         """Fits the kernels (unless the learner is fitted) and calibrates the front-end
-        on ``stack``; returns the time the kernels were done."""
+        on ``stack`` (on ``events``, the streams ``stack`` holds the count frames of,
+        when given); returns the time the kernels were done."""
         if hasattr(learner, "kernels_"):
             self.kernel_learner_ = learner
         else:
@@ -309,8 +333,13 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         rng = np.random.default_rng(self.seed_)
         n_cal = min(int(self.calibration_size), stack.shape[0])
         sample = np.sort(rng.choice(stack.shape[0], n_cal, replace=False))
-        # A memory map's rows are gathered a few 2 MiB regions at a time (_util.blocks).
-        self.front_end_.fit(Reader(stack).gather(stack, sample))
+        if events is None:
+            # A memory map's rows are gathered a few 2 MiB regions at a time (_util.blocks).
+            self.front_end_.fit(Reader(stack).gather(stack, sample))
+        else:
+            self.front_end_.calibrate_events(
+                [events[i] for i in sample], self.sensor_size, self.bin_width_us_
+            )
         return t1
 
     def partial_fit(self, images: np.ndarray, y: Any, classes: Any = None) -> CSNNClassifier:
@@ -325,6 +354,12 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         """
         from ._util.images import as_stack, image_size, n_channels
 
+        first = not hasattr(self, "classifier_")
+        events = self._event_streams(images)
+        if events is not None:
+            images = self._event_frames(events, fitting=first)
+        else:
+            images = self._from_events(images, fitting=first)
         stack = as_stack(images, multichannel=True)
         if stack is None:
             raise DataTypeError("images: CSNNClassifier needs an array (N, H, W) or (N, C, H, W)")
@@ -332,7 +367,6 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         if y.shape[0] != stack.shape[0]:
             raise DataError(f"y: expected {stack.shape[0]} labels, got {y.shape[0]}")
         t0 = time.perf_counter()
-        first = not hasattr(self, "classifier_")
         if first:
             known = y if classes is None else np.asarray(classes).reshape(-1)
             classification_targets(known, known.shape[0])  # before the costly stages
@@ -346,13 +380,16 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
                 )
             self.seed_ = seed_from(self.random_state)
             learner, front, clf = self._templates()
-            t1 = self._learn_front(stack, learner, front)
+            t1 = self._learn_front(stack, learner, front, events)
             self.image_shape_ = image_size(stack)
             self.n_features_in_ = n_channels(stack) * self.image_shape_[0] * self.image_shape_[1]
         else:
             t1 = t0
             self._check_shape(stack)
-        counts, pooled_sum, backlog_sum = pooled_counts(self.front_end_, stack)
+        if events is None:
+            counts, pooled_sum, backlog_sum = pooled_counts(self.front_end_, stack)
+        else:
+            counts, pooled_sum, backlog_sum = self._event_counts(events)
         t2 = time.perf_counter()
         if first:
             self.classifier_ = _clone(clf).partial_fit(counts, y, classes=known)
@@ -381,7 +418,7 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         if sample is not None and (not isinstance(sample, (int, np.integer)) or sample < 1):
             raise ParameterError(f"curve_sample: must be None or an integer >= 1, got {sample!r}")
         t0 = time.perf_counter()
-        eval_features = self.front_end_.run(self._from_events(eval_set[0], False)).pooled
+        eval_features = self._features(eval_set[0])
         eval_labels = np.asarray(eval_set[1])
         front_time = time.perf_counter() - t0
         n_eval = len(eval_labels)
@@ -431,9 +468,21 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     # ------------------------------------------------------------------ inference
     def transform(self, images: np.ndarray) -> np.ndarray:
         """Pooled spike counts (N, n_kernels, P', Q') the classifier sees."""
+        self._check_fitted()
+        events = self._event_streams(images)
+        if events is not None:
+            return self._event_counts(events)[0]
         images = self._from_events(images, fitting=False)
         self._check_shape(images)
         return self.front_end_.run(images).pooled
+
+    def _features(self, images: Any) -> np.ndarray:
+        """The front-end's pooled counts of ``images`` (or streams) during ``fit``,
+        before the classifier exists."""
+        events = self._event_streams(images)
+        if events is not None:
+            return self._event_counts(events)[0]
+        return self.front_end_.run(self._from_events(images, fitting=False)).pooled
 
     def _check_shape(self, images: Any) -> None:
         self._check_fitted()
@@ -450,6 +499,15 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         counts of a large set are never held at once (the same values as one run)."""
         from ._util.images import as_stack
 
+        events = self._event_streams(images)
+        if events is not None:
+            step = 4096  # streams per block: their counts and raster indices stay small
+            return np.concatenate(
+                [
+                    fn(self._event_counts(events[i : i + step])[0])
+                    for i in range(0, len(events), step)
+                ]
+            )
         images = self._from_events(images, fitting=False)
         self._check_shape(images)
         stack = as_stack(images, multichannel=True)
@@ -465,9 +523,77 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         self._check_fitted()
         return self._by_blocks(images, self.classifier_.predict_proba)
 
+    def _event_mode(self) -> str:
+        from .events.input import EVENT_INPUTS
+
+        if self.event_input not in EVENT_INPUTS:
+            raise ParameterError(
+                f"event_input: must be one of {', '.join(map(repr, EVENT_INPUTS))}, "
+                f"got {self.event_input!r}"
+            )
+        return str(self.event_input)
+
+    def _event_streams(self, x: Any) -> list[np.ndarray] | None:
+        """``x`` as a list of event streams when it is event input and the events
+        enter the front-end as spikes (``event_input="events"``); else None."""
+        from .events.input import as_streams, is_event_input
+
+        if not is_event_input(x) or self._event_mode() != "events":
+            return None
+        if self.sensor_size is None:
+            raise ParameterError(
+                "sensor_size: event streams need the sensor's (width, height, polarities), "
+                "e.g. (34, 34, 2) for N-MNIST"
+            )
+        return as_streams(x)
+
+    def _event_frames(self, events: list[np.ndarray], fitting: bool) -> np.ndarray:
+        """The streams' uint8 event-count frames (N, P, H, W) the kernels are learned
+        on; when fitting, also sets ``event_scale_`` and ``bin_width_us_``."""
+        from .events.input import default_bin_width, event_frames
+
+        frames, scale = event_frames(
+            events, self.sensor_size, None if fitting else self.event_scale_
+        )
+        if fitting:
+            self.event_scale_ = scale
+            bw = self.bin_width_us
+            if bw is None:
+                steps = self._templates_front_steps()
+                bw = default_bin_width(events, steps)
+            elif (
+                isinstance(bw, bool)
+                or not isinstance(bw, (int, float, np.number))
+                or not (np.isfinite(bw) and bw > 0)
+            ):
+                raise ParameterError(f"bin_width_us: must be None or a number > 0, got {bw!r}")
+            self.bin_width_us_ = float(bw)
+        return frames
+
+    def _templates_front_steps(self) -> int:
+        """``active_steps`` of the front-end that will run (its template's)."""
+        from .conv_snn import ConvSNN
+
+        front = self.front_end if self.front_end is not None else ConvSNN
+        if front is ConvSNN:
+            import inspect
+
+            return int(inspect.signature(ConvSNN).parameters["active_steps"].default)
+        return int(front.get_params(deep=False)["active_steps"])
+
+    def _event_counts(self, events: list[np.ndarray]) -> tuple[np.ndarray, float, float]:
+        """(pooled counts, their total, the backlog's total) of event streams run as
+        input spikes."""
+        out = self.front_end_.run_events(events, self.sensor_size, self.bin_width_us_)
+        return (
+            out.pooled,
+            float(out.pooled.sum(dtype=np.uint64)),
+            float(out.backlog.sum(dtype=np.uint64)),
+        )
+
     def _from_events(self, x: Any, fitting: bool) -> Any:
-        """Event streams → their count images (the training scale kept); other input
-        unchanged."""
+        """Event streams → their count images (the training scale kept), for
+        ``event_input="image"``; other input unchanged."""
         from .events.input import event_images, is_event_input
 
         if not is_event_input(x):
@@ -525,6 +651,9 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
             "image_shape_": list(getattr(self, "image_shape_", ())) or None,
             "sensor_size": None if self.sensor_size is None else list(self.sensor_size),
             "event_scale_": getattr(self, "event_scale_", None),
+            "event_input": self.event_input,
+            "bin_width_us_": getattr(self, "bin_width_us_", None),
+            "bin_width_us": self.bin_width_us,
             "stages": stages,
             "files": files,
         }
@@ -652,8 +781,19 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
             required |= {"random_state", "n_neurons_", "backlog_fraction_"}
             if version >= 2:  # image_shape_, stages and files came with version 2
                 required |= {"image_shape_", "stages", "files"}
-            # sensor_size and event_scale_ came with event input; older folders lack them.
-            optional = frozenset({"image_shape_", "sensor_size", "event_scale_"})
+            # sensor_size and event_scale_ came with event input, event_input and the
+            # bin widths with events as input spikes; older folders lack them (and
+            # their event input was the count image).
+            optional = frozenset(
+                {
+                    "image_shape_",
+                    "sensor_size",
+                    "event_scale_",
+                    "event_input",
+                    "bin_width_us_",
+                    "bin_width_us",
+                }
+            )
             persistence._exact_keys("metadata", meta, required, optional)
             calibration_size = persistence.field_int(meta, "calibration_size", 1, 2**62)
             random_state = persistence.field_int(meta, "random_state", 0, 2**63 - 1)
@@ -662,11 +802,18 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
                 meta, "backlog_fraction_", lambda v: 0 <= v <= 1, "in [0, 1]"
             )
             sensor_size, event_scale = _event_fields(meta)
+            event_input, bin_width, bin_width_fitted = _event_input_fields(meta)
         self = cls(
-            calibration_size=calibration_size, random_state=random_state, sensor_size=sensor_size
+            calibration_size=calibration_size,
+            random_state=random_state,
+            sensor_size=sensor_size,
+            event_input=event_input,
+            bin_width_us=bin_width,
         )
         if event_scale is not None:
             self.event_scale_ = event_scale
+        if bin_width_fitted is not None:
+            self.bin_width_us_ = bin_width_fitted
         self.kernel_learner_ = KernelLearner.load(folder / "kernel_learner.npz")
         self.front_end_ = ConvSNN.load(folder / "front_end.npz")
         self.classifier_ = kinds[meta["classifier"]].load(folder / "classifier.npz")
@@ -707,6 +854,25 @@ def _event_fields(meta: dict[str, Any]) -> tuple[tuple[int, int, int] | None, fl
             raise ModelFileError(f"event_scale_: must be a number > 0, got {scale!r}")
         scale = float(scale)
     return size, scale
+
+
+def _event_input_fields(meta: dict[str, Any]) -> tuple[str, float | None, float | None]:
+    """``event_input``, ``bin_width_us`` and ``bin_width_us_`` of csnn.json; folders
+    written before events entered as spikes used the count image."""
+    from .events.input import EVENT_INPUTS
+
+    mode = meta.get("event_input", "image")
+    if mode not in EVENT_INPUTS:
+        raise ModelFileError(f"event_input: must be one of {list(EVENT_INPUTS)}, got {mode!r}")
+    widths = []
+    for key in ("bin_width_us", "bin_width_us_"):
+        v = meta.get(key)
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < float("inf"))
+        ):
+            raise ModelFileError(f"{key}: must be null or a number > 0, got {v!r}")
+        widths.append(None if v is None else float(v))
+    return str(mode), widths[0], widths[1]
 
 
 _JSON = "csnn.json"
@@ -793,16 +959,22 @@ def _check_stages(folder: Path, learner: Any, front: Any, clf: Any) -> None:
 def _check_eval_set(eval_set: Any) -> tuple[Any, np.ndarray]:
     """``eval_set`` as (images, labels) with one label per image."""
     from ._util.images import as_stack
+    from .events.input import as_streams, is_event_input
 
     if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
         raise ParameterTypeError("eval_set: must be a pair (images, labels)")
-    stack = as_stack(eval_set[0], "eval_set[0]", multichannel=True)
-    if stack is None:
-        raise DataTypeError("eval_set[0]: expected an array of images (N, H, W)")
+
+    if is_event_input(eval_set[0]):
+        stack = as_streams(eval_set[0])
+        n = len(stack)
+    else:
+        stack = as_stack(eval_set[0], "eval_set[0]", multichannel=True)
+        if stack is None:
+            raise DataTypeError("eval_set[0]: expected an array of images (N, H, W)")
+        n = stack.shape[0]
     labels = np.asarray(eval_set[1])
-    if labels.ndim != 1 or len(labels) != stack.shape[0]:
+    if labels.ndim != 1 or len(labels) != n:
         raise DataError(
-            f"eval_set[1]: expected {stack.shape[0]} labels (one per image), got shape "
-            f"{labels.shape}"
+            f"eval_set[1]: expected {n} labels (one per image), got shape {labels.shape}"
         )
     return stack, labels

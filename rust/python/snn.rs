@@ -14,7 +14,7 @@ use crate::kernels::brightness::check_unit_range;
 use crate::limits;
 use crate::snn::{
     calibrate, pool_raster, BatchOut, Calibration, CalibrationOptions, ConvSnn, ConvSnnParams,
-    Encoding, FrameOut, Raster, Reset,
+    Encoding, FrameOut, GivenInput, Raster, Reset,
 };
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -261,6 +261,75 @@ impl PyConvSnn {
                 calibrate(nk, &opts, |s| {
                     r.conv.set_scales(s)?;
                     Ok(r.kernel_rates_rasters(&data, steps))
+                })
+            })
+        })??;
+        self.keep(py, net, cal)
+    }
+
+    /// Simulates a batch of frames whose input spikes are events: frame i's are
+    /// `index[offsets[i]:offsets[i+1]]`, each the flat raster entry t·nodes + node
+    /// (t < `steps` <= frame_steps, node = (c·H + y)·W + x) it adds one spike to.
+    /// The same results as `run_rasters` on the rasters they fill.
+    #[pyo3(signature = (index, offsets, steps, n_threads=None))]
+    #[allow(clippy::type_complexity)]
+    fn run_events<'py>(
+        &self,
+        py: Python<'py>,
+        index: PyReadonlyArray1<'py, u32>,
+        offsets: PyReadonlyArray1<'py, u64>,
+        steps: usize,
+        n_threads: Option<usize>,
+    ) -> PyResult<(
+        Bound<'py, PyArray4<u16>>,
+        Bound<'py, PyArray4<u16>>,
+        Bound<'py, PyArray2<u32>>,
+        Bound<'py, PyArray2<u64>>,
+    )> {
+        let (index, offsets) = self.events(&index, &offsets, steps)?;
+        let n = offsets.len() - 1;
+        self.batch_fits(n)?;
+        let net = &self.net;
+        let input = GivenInput::Events {
+            index: &index,
+            offsets: &offsets,
+            steps,
+        };
+        let out = py.detach(|| with_threads(n_threads, || net.run_batch_given(&input)))?;
+        self.batch_arrays(py, n, out)
+    }
+
+    /// Bisection on α over events (as `run_events` takes them); keeps the result.
+    /// Returns (scales, per-kernel rates, mean rate, evaluations).
+    #[pyo3(signature = (index, offsets, steps, target_rate, per_kernel=false, n_threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn calibrate_events<'py>(
+        &mut self,
+        py: Python<'py>,
+        index: PyReadonlyArray1<'py, u32>,
+        offsets: PyReadonlyArray1<'py, u64>,
+        steps: usize,
+        target_rate: f64,
+        per_kernel: bool,
+        n_threads: Option<usize>,
+    ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
+        let (index, offsets) = self.events(&index, &offsets, steps)?;
+        self.batch_fits(offsets.len() - 1)?;
+        self.check_target(target_rate)?;
+        let net = self.net.clone();
+        let opts = CalibrationOptions::new(target_rate, per_kernel);
+        let nk = net.conv.n_kernels;
+        let cal = py.detach(|| {
+            with_threads(n_threads, || {
+                let mut r = net.clone();
+                let input = GivenInput::Events {
+                    index: &index,
+                    offsets: &offsets,
+                    steps,
+                };
+                calibrate(nk, &opts, |s| {
+                    r.conv.set_scales(s)?;
+                    Ok(r.kernel_rates_given(&input))
                 })
             })
         })??;
@@ -522,6 +591,56 @@ impl PyConvSnn {
         }
         limits::elements_of::<u16>("rasters", s)?;
         Ok((s[0], s[1], rasters.as_array().iter().copied().collect()))
+    }
+
+    /// Event indices and frame offsets checked: 1 <= steps <= frame_steps, offsets
+    /// non-decreasing from 0 to the number of events (at least one frame), every
+    /// index below steps · input nodes.
+    fn events(
+        &self,
+        index: &PyReadonlyArray1<'_, u32>,
+        offsets: &PyReadonlyArray1<'_, u64>,
+        steps: usize,
+    ) -> PyResult<(Vec<u32>, Vec<usize>)> {
+        let frame_steps = self.net.params.frame_steps;
+        if steps == 0 || steps > frame_steps {
+            return Err(Error::param(
+                "steps",
+                format!("must be in [1, frame_steps={frame_steps}], got {steps}"),
+            )
+            .into());
+        }
+        let index: Vec<u32> = index.as_array().iter().copied().collect();
+        let per_frame = (steps as u64).saturating_mul(self.net.n_pixels() as u64);
+        if let Some(bad) = index.iter().position(|&e| u64::from(e) >= per_frame) {
+            return Err(Error::input(
+                "index",
+                format!(
+                    "event {bad} has raster entry {}, beyond the {per_frame} entries of \
+                     {steps} steps x {} input nodes",
+                    index[bad],
+                    self.net.n_pixels()
+                ),
+            )
+            .into());
+        }
+        let offsets: Vec<u64> = offsets.as_array().iter().copied().collect();
+        let ok = offsets.len() >= 2
+            && offsets[0] == 0
+            && offsets[offsets.len() - 1] == index.len() as u64
+            && offsets.windows(2).all(|w| w[0] <= w[1]);
+        if !ok {
+            return Err(Error::input(
+                "offsets",
+                format!(
+                    "must be non-decreasing from 0 to the {} events, one more than the \
+                     frames (at least 2 entries)",
+                    index.len()
+                ),
+            )
+            .into());
+        }
+        Ok((index, offsets.iter().map(|&o| o as usize).collect()))
     }
 
     fn carry(&self, carry: Option<PyReadonlyArrayDyn<'_, u64>>) -> PyResult<Vec<u64>> {

@@ -110,6 +110,24 @@ fn add_run(d: &mut [f32], w: &[f32]) {
     }
 }
 
+/// `d += n·w` elementwise (n·w rounded to f32 first), as [`add_run`].
+#[inline(always)]
+fn add_run_times(d: &mut [f32], w: &[f32], n: f32) {
+    for (d, w) in d
+        .chunks_exact_mut(LANE_GRANULE)
+        .zip(w.chunks_exact(LANE_GRANULE))
+    {
+        let (d, w): (&mut [f32; LANE_GRANULE], &[f32; LANE_GRANULE]) =
+            (d.try_into().unwrap(), w.try_into().unwrap());
+        // on local copies, so the lanes become one vector multiply and add
+        let (mut acc, add) = (*d, *w);
+        for c in 0..LANE_GRANULE {
+            acc[c] += n * add[c];
+        }
+        *d = acc;
+    }
+}
+
 /// Bit i set where `v[i] >= th`. With `AVX2` one vector compare and a move-mask
 /// (the caller guarantees AVX2 and is compiled for it); otherwise lane by lane.
 #[inline(always)]
@@ -416,6 +434,21 @@ impl ConvLayer {
         for p in p0..p1 {
             let wrun = &self.by_col[(y - p * s) * kl + w_off..][..len];
             add_run(&mut u[p * row + u_off..][..len], wrun);
+        }
+    }
+
+    /// `n` input spikes at once at pixel (y, x) of channel `c`: each covered
+    /// potential gets n·w (the product rounded to f32, then added), as
+    /// [`ConvLayer::deliver`] otherwise.
+    #[inline(always)]
+    pub fn deliver_times(&self, u: &mut [f32], c: usize, y: usize, x: usize, n: f32) {
+        let (p0, p1) = self.rows[y];
+        let (w_off, u_off, len) = self.col_run[x];
+        let (kl, s, row) = (self.k * self.lanes, self.stride, self.q_len * self.lanes);
+        let w_off = w_off + c * self.k * kl;
+        for p in p0..p1 {
+            let wrun = &self.by_col[(y - p * s) * kl + w_off..][..len];
+            add_run_times(&mut u[p * row + u_off..][..len], wrun, n);
         }
     }
 

@@ -19,8 +19,8 @@ pub use calibrate::{calibrate, calibrate_with, Calibration, CalibrationOptions, 
 pub use conv_layer::{ConvLayer, Reset};
 pub use encoder::{Encoding, InputEncoder};
 pub use network::{
-    BatchOut, ConvSnn, ConvSnnParams, CountRaster, FrameOut, FrameStats, InputSpikes, NoRecord,
-    Recorder,
+    BatchOut, ConvSnn, ConvSnnParams, CountRaster, FrameOut, FrameStats, GivenInput, InputSpikes,
+    NoRecord, Recorder,
 };
 pub use pool::{pool_raster, PoolLayer};
 pub use raster::Raster;

@@ -110,6 +110,9 @@ impl Recorder for NoRecord {}
 
 /// Where the input spikes of a frame come from.
 pub trait InputSpikes {
+    /// Whether a node can spike several times in one step (its spikes then lie in
+    /// a row in `spikes` and are delivered at once, as n·α·w).
+    const REPEATS: bool = false;
     /// Steps at the start of the frame during which input arrives.
     fn active_steps(&self) -> usize;
     /// Replaces the contents of `spikes` with the input nodes (c·H + y)·W + x
@@ -140,16 +143,59 @@ pub struct CountRaster<'a> {
 }
 
 impl InputSpikes for CountRaster<'_> {
+    const REPEATS: bool = true;
     fn active_steps(&self) -> usize {
         self.counts.len().checked_div(self.nodes).unwrap_or(0)
     }
     fn step(&mut self, t: usize, spikes: &mut Vec<u32>) {
         spikes.clear();
         let row = &self.counts[t * self.nodes..(t + 1) * self.nodes];
-        for (px, &n) in row.iter().enumerate() {
-            for _ in 0..n {
-                spikes.push(px as u32);
+        // Rasters of events are mostly zeros: four counts are skipped at a time.
+        let mut base = 0;
+        for quad in row.chunks(4) {
+            if quad.iter().any(|&n| n != 0) {
+                for (j, &n) in quad.iter().enumerate() {
+                    for _ in 0..n {
+                        spikes.push((base + j) as u32);
+                    }
+                }
             }
+            base += quad.len();
+        }
+    }
+}
+
+/// The input spikes of a batch of frames, given rather than encoded from images.
+#[derive(Clone, Copy, Debug)]
+pub enum GivenInput<'a> {
+    /// Frame-major rasters of `steps` × input nodes spike counts.
+    Rasters { counts: &'a [u16], steps: usize },
+    /// Events: frame i's are `index[offsets[i]..offsets[i + 1]]`, each the raster
+    /// entry `t·nodes + node` (t < `steps`) it adds one spike to; entries repeat
+    /// (counts saturate at 65535). `offsets` is non-decreasing, from 0 to
+    /// `index.len()`, and every entry is below `steps · nodes` (the caller checks).
+    Events {
+        index: &'a [u32],
+        offsets: &'a [usize],
+        steps: usize,
+    },
+}
+
+impl GivenInput<'_> {
+    /// Steps per frame that get input.
+    pub fn steps(&self) -> usize {
+        match *self {
+            GivenInput::Rasters { steps, .. } | GivenInput::Events { steps, .. } => steps,
+        }
+    }
+
+    /// Frames in the batch.
+    pub fn frames(&self, nodes: usize) -> usize {
+        match *self {
+            GivenInput::Rasters { counts, steps } => {
+                counts.len().checked_div(steps * nodes).unwrap_or(0)
+            }
+            GivenInput::Events { offsets, .. } => offsets.len().saturating_sub(1),
         }
     }
 }
@@ -284,8 +330,30 @@ impl ConvSnn {
         out: FrameOut<'_>,
         rec: &mut R,
     ) -> FrameStats {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.run_frame_raster_avx2(raster, scratch, out, rec) };
+            }
+        }
         let mut input = raster;
         self.frame_loop::<false, _, R>(&mut input, &mut scratch.buffers, out, rec)
+    }
+
+    /// # Safety
+    /// The CPU supports AVX2 (checked by the caller).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_frame_raster_avx2<R: Recorder>(
+        &self,
+        raster: CountRaster<'_>,
+        scratch: &mut Scratch,
+        out: FrameOut<'_>,
+        rec: &mut R,
+    ) -> FrameStats {
+        let mut input = raster;
+        self.frame_loop::<true, _, R>(&mut input, &mut scratch.buffers, out, rec)
     }
 
     /// Simulates one frame of image `g` starting from encoder state `carry`
@@ -377,13 +445,29 @@ impl ConvSnn {
             conv.leak(u);
             if t < active_steps {
                 input.step(t, input_spikes);
-                for &px in input_spikes.iter() {
-                    let px = px as usize;
+                let spikes = &input_spikes[..];
+                let mut i = 0;
+                while i < spikes.len() {
+                    let px = spikes[i] as usize;
+                    // n spikes of one node in this step (only given input repeats)
+                    let mut n = 1;
+                    if I::REPEATS {
+                        while i + n < spikes.len() && spikes[i + n] as usize == px {
+                            n += 1;
+                        }
+                    }
                     let (c, y, x) = conv.pixel(px);
-                    conv.deliver(u, c, y, x);
+                    if n == 1 {
+                        conv.deliver(u, c, y, x);
+                    } else {
+                        conv.deliver_times(u, c, y, x, n as f32);
+                    }
                     conv.mark(marked, y, x);
-                    fan_out += conv.fan_out(y, x) as u64;
-                    rec.input(t, px);
+                    fan_out += (n * conv.fan_out(y, x)) as u64;
+                    for _ in 0..n {
+                        rec.input(t, px);
+                    }
+                    i += n;
                 }
                 st.input_spikes += input_spikes.len() as u64;
             }
@@ -431,8 +515,19 @@ impl ConvSnn {
     /// `n` rasters of `steps` × input nodes spike counts, image-major. Results are
     /// the same for any number of threads.
     pub fn run_batch_rasters(&self, rasters: &[u16], steps: usize) -> BatchOut {
-        let per_frame = steps * self.n_pixels();
-        let n = rasters.len().checked_div(per_frame).unwrap_or(0);
+        self.run_batch_given(&GivenInput::Rasters {
+            counts: rasters,
+            steps,
+        })
+    }
+
+    /// Simulates a batch of frames whose input spikes are given (rasters or
+    /// events, see [`GivenInput`]). Results are the same for any number of threads.
+    pub fn run_batch_given(&self, input: &GivenInput<'_>) -> BatchOut {
+        let nodes = self.n_pixels();
+        let steps = input.steps();
+        let per_frame = steps * nodes;
+        let n = input.frames(nodes);
         let (per, nk) = (self.pool.len(), self.conv.n_kernels);
         let mut out = BatchOut::zeroed(n, per, nk);
         out.pooled
@@ -442,18 +537,40 @@ impl ConvSnn {
             .zip(out.stats.par_iter_mut())
             .enumerate()
             .for_each_init(
-                || self.scratch(),
-                |scratch, (i, (((pooled, backlog), conv_counts), stats))| {
-                    let raster = CountRaster {
-                        counts: &rasters[i * per_frame..(i + 1) * per_frame],
-                        nodes: self.n_pixels(),
-                    };
+                || (self.scratch(), Vec::<u16>::new()),
+                |(scratch, dense), (i, (((pooled, backlog), conv_counts), stats))| {
                     let frame = FrameOut {
                         pooled,
                         backlog,
                         conv_counts,
                     };
-                    *stats = self.run_frame_raster(raster, scratch, frame, &mut NoRecord);
+                    match *input {
+                        GivenInput::Rasters { counts, .. } => {
+                            let raster = CountRaster {
+                                counts: &counts[i * per_frame..(i + 1) * per_frame],
+                                nodes,
+                            };
+                            *stats = self.run_frame_raster(raster, scratch, frame, &mut NoRecord);
+                        }
+                        GivenInput::Events { index, offsets, .. } => {
+                            // The frame's raster is built in a reused buffer, and
+                            // only the entries its events touched are cleared after.
+                            dense.resize(per_frame, 0);
+                            let events = &index[offsets[i]..offsets[i + 1]];
+                            for &e in events {
+                                let c = &mut dense[e as usize];
+                                *c = c.saturating_add(1);
+                            }
+                            let raster = CountRaster {
+                                counts: dense,
+                                nodes,
+                            };
+                            *stats = self.run_frame_raster(raster, scratch, frame, &mut NoRecord);
+                            for &e in events {
+                                dense[e as usize] = 0;
+                            }
+                        }
+                    }
                 },
             );
         out
@@ -463,6 +580,12 @@ impl ConvSnn {
     /// input rasters (see [`ConvSnn::run_batch_rasters`]).
     pub fn kernel_rates_rasters(&self, rasters: &[u16], steps: usize) -> Vec<f64> {
         let out = self.run_batch_rasters(rasters, steps);
+        self.rates_of(&out)
+    }
+
+    /// The same over any given input (see [`ConvSnn::run_batch_given`]).
+    pub fn kernel_rates_given(&self, input: &GivenInput<'_>) -> Vec<f64> {
+        let out = self.run_batch_given(input);
         self.rates_of(&out)
     }
 
@@ -890,5 +1013,61 @@ mod tests {
         }
         .step(1, &mut spikes);
         assert_eq!(spikes, vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn events_run_exactly_as_the_rasters_they_fill() {
+        // Events given as raster entries (repeats, any order within a frame, an empty
+        // frame) give the frames of the dense rasters they count into; n spikes of a
+        // node in one step add n·w at once.
+        let (h, w, ch, k, nk, steps) = (11, 9, 2, 3, 3, 6);
+        let mut state = 3u64;
+        let mut rnd = || {
+            state = crate::rng::mix64(state);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let kernels: Vec<f64> = (0..nk * ch * k * k).map(|_| rnd() - 0.2).collect();
+        let mut p = params(Some(6.0));
+        p.pool = 2;
+        let net = ConvSnn::with_channels(p, &kernels, (ch, k), &[0.5; 3], (h, w)).unwrap();
+        let per_frame = steps * net.n_pixels();
+        let (mut index, mut offsets, mut dense) = (Vec::new(), vec![0usize], Vec::new());
+        for frame in 0..4 {
+            let mut counts = vec![0u16; per_frame];
+            let n_events = if frame == 2 { 0 } else { 150 + 40 * frame };
+            for _ in 0..n_events {
+                let e = ((rnd() * per_frame as f64) as usize).min(per_frame - 1);
+                let repeat = if rnd() < 0.3 { 3 } else { 1 };
+                for _ in 0..repeat {
+                    index.push(e as u32);
+                    counts[e] += 1;
+                }
+            }
+            offsets.push(index.len());
+            dense.extend(counts);
+        }
+        let given = net.run_batch_given(&GivenInput::Events {
+            index: &index,
+            offsets: &offsets,
+            steps,
+        });
+        let rasters = net.run_batch_rasters(&dense, steps);
+        assert_eq!(given.pooled, rasters.pooled);
+        assert_eq!(given.backlog, rasters.backlog);
+        assert_eq!(given.conv_counts, rasters.conv_counts);
+        assert_eq!(given.stats, rasters.stats);
+        assert_eq!(given.stats[2], FrameStats::default());
+        assert!(given.stats.iter().map(|s| s.conv_spikes).sum::<u64>() > 0);
+        assert_eq!(given.stats[0].input_spikes, offsets[1] as u64);
+        // one node, three spikes in step 0: every covered potential gets 3·w
+        let mut u = vec![0.0f32; net.conv.state_len()];
+        let (c, y, x) = net.conv.pixel(net.n_pixels() - 1);
+        net.conv.deliver_times(&mut u, c, y, x, 3.0);
+        let mut once = vec![0.0f32; net.conv.state_len()];
+        net.conv.deliver(&mut once, c, y, x);
+        for (a, b) in u.iter().zip(&once) {
+            assert_eq!(*a, 3.0 * *b);
+        }
+        assert!(once.iter().any(|&v| v != 0.0));
     }
 }

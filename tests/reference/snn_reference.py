@@ -73,8 +73,10 @@ def simulate(
             qs = np.nonzero((cols <= x) & (x < cols + k))[0]
             if len(ps) and len(qs):
                 ii, jj = (y - ps * stride)[:, None], (x - qs * stride)[None, :]
-                for _ in range(int(inputs[t, c, y, x])):
-                    u[:, ps[:, None], qs[None, :]] += aw[:, c, ii, jj]
+                # n spikes of a node in one step add n·w at once (n·w rounded to
+                # float32 first); an encoder never gives more than one
+                n = np.float32(inputs[t, c, y, x])
+                u[:, ps[:, None], qs[None, :]] += n * aw[:, c, ii, jj]
         spikes = u >= th
         if reset == "subtract":
             u[spikes] -= th

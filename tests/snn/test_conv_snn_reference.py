@@ -141,8 +141,8 @@ def test_single_channel_axis_is_the_plain_network(digits):
 
 def test_given_input_rasters_match_reference(digits):
     """Spike counts handed to the core per step and input node (the seam for input
-    that already is spikes) run through the same network; counts above one deliver
-    every spike."""
+    that already is spikes) run through the same network; a count n above one adds
+    n·w at once."""
     kernels = np.stack([random_kernels(3, 9, seed=5), random_kernels(3, 9, seed=6)], axis=1)
     snn = snnconv.ConvSNN(kernels, scale=0.4).fit(np.zeros((1, 2, 28, 28)))
     core = snn._core_for(28, 28)

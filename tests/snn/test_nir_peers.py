@@ -103,6 +103,8 @@ def test_norse_runs_the_portable_export(digits):
 
 def test_snntorch_runs_the_portable_export(digits):
     pytest.importorskip("snntorch", reason=f"snnTorch is not installed ({PEERS})")
+    # snnTorch's NIR import needs nirtorch, which snnTorch itself does not require
+    pytest.importorskip("nirtorch", reason=f"nirtorch is not installed ({PEERS})")
     from snntorch.import_nir import import_from_nir
 
     images, learner = digits

@@ -4,7 +4,7 @@ a synthetic N-MNIST generator."""
 
 from __future__ import annotations
 
-from .binning import count_frames, count_scale, to_frames, to_images
+from .binning import count_frames, count_scale, raster_index, to_frames, to_images
 from .dvs import emulate, log_intensity
 from .filters import denoise, refractory
 from .nmnist import (
@@ -30,6 +30,7 @@ __all__ = [
     "load_nmnist",
     "log_intensity",
     "make_events",
+    "raster_index",
     "read_nmnist_bin",
     "refractory",
     "saccade_events",

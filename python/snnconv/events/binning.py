@@ -24,26 +24,37 @@ from ..exceptions import DataError, ParameterError
 from .stream import check_events, check_sensor_size, polarity_channel
 
 
+def _concat(streams: Sequence[np.ndarray], lengths: np.ndarray) -> np.ndarray:
+    """All streams' events one after the other, as one structured array."""
+    if not streams:
+        return np.zeros(0, [("x", "u2"), ("y", "u2"), ("t", "i8"), ("p", "u1")])
+    if len(streams) == 1:
+        return streams[0]
+    dt = streams[0].dtype
+    if all(e.dtype == dt and e.flags.c_contiguous for e in streams):
+        # the records' bytes joined (a plain copy; numpy's concatenate of structured
+        # arrays promotes field by field, which is several times slower)
+        return np.concatenate([e.view(np.uint8) for e in streams]).view(dt)
+    big = np.empty(int(lengths.sum()), [(f, streams[0].dtype[f]) for f in "xytp"])
+    for f in "xytp":
+        big[f] = np.concatenate([e[f] for e in streams])
+    return big
+
+
 def _columns(streams: Sequence[np.ndarray], sensor_size) -> tuple[np.ndarray, ...]:
-    """The x, y, t and channel of every event of all streams in order, and the
-    streams' lengths; coordinates checked against the sensor in one pass."""
+    """The x, y, t and channel (uint8) of every event of all streams in order, and
+    the streams' lengths; coordinates checked against the sensor in one pass."""
     w, h, c = check_sensor_size(sensor_size)
     for i, ev in enumerate(streams):
         check_events(ev, None, name=f"events[{i}]")  # fields and types only
     lengths = np.fromiter((len(e) for e in streams), np.int64, len(streams))
-    if not streams:
-        big = np.zeros(0, [("x", "u2"), ("y", "u2"), ("t", "i8"), ("p", "u1")])
-    elif len(streams) == 1:
-        big = streams[0]
-    elif all(e.dtype == streams[0].dtype for e in streams):
-        big = np.concatenate(streams)  # one copy of whole records
-    else:
-        big = np.empty(int(lengths.sum()), [(f, streams[0].dtype[f]) for f in "xytp"])
-        for f in "xytp":
-            big[f] = np.concatenate([e[f] for e in streams])
+    big = _concat(streams, lengths)
     x, y, t = big["x"], big["y"], big["t"]
     if len(big) and (
-        int(x.max()) >= w or int(y.max()) >= h or int(x.min()) < 0 or int(y.min()) < 0
+        int(x.max()) >= w
+        or int(y.max()) >= h
+        or (x.dtype.kind != "u" and int(x.min()) < 0)
+        or (y.dtype.kind != "u" and int(y.min()) < 0)
     ):
         bad = int(np.flatnonzero((x < 0) | (x >= w) | (y < 0) | (y >= h))[0])
         k = int(np.searchsorted(np.cumsum(lengths), bad, side="right"))
@@ -115,11 +126,38 @@ def to_frames(
     (result ``(N, n_steps, P, H, W)``); ``sensor_size`` is ``(W, H, P)``. Counts
     saturate at the largest value of ``dtype`` rather than wrapping.
     """
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise ParameterError(f"n_steps: must be an integer >= 1, got {n_steps!r}")
-    if not np.isfinite(bin_width_us) or bin_width_us <= 0:
-        raise ParameterError(f"bin_width_us: must be > 0, got {bin_width_us!r}")
     streams, single = _as_list(events)
+    w, h, c = check_sensor_size(sensor_size)
+    local, outside, lengths = _raster_entries(streams, sensor_size, n_steps, bin_width_us, start_us)
+    per = n_steps * c * h * w
+    if outside.any():
+        local[outside] = per  # dropped by _scatter
+    out = _scatter(local, lengths, per, np.dtype(dtype))
+    out = out.reshape(len(streams), n_steps, c, h, w)
+    return out[0] if single else out
+
+
+def _check_bins(n_steps: int, bin_width_us: float, start_us: float) -> None:
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise ParameterError(f"n_steps: must be an integer >= 1, got {n_steps!r}")
+    try:
+        width, start = float(bin_width_us), float(start_us)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"bin_width_us, start_us: must be numbers, got {bin_width_us!r} and {start_us!r}"
+        ) from None
+    if not (np.isfinite(width) and width > 0):
+        raise ParameterError(f"bin_width_us: must be finite and > 0, got {bin_width_us!r}")
+    if not np.isfinite(start):
+        raise ParameterError(f"start_us: must be finite, got {start_us!r}")
+
+
+def _raster_entries(
+    streams: list[np.ndarray], sensor_size, n_steps: int, bin_width_us: float, start_us: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every event's entry ``(step·P + channel)·H·W + y·W + x`` in its sample's raster
+    (int64), whether it lies outside the ``n_steps`` bins, and the streams' lengths."""
+    _check_bins(n_steps, bin_width_us, start_us)
     w, h, c = check_sensor_size(sensor_size)
     x, y, t, ch, lengths = _columns(streams, sensor_size)
     if float(bin_width_us).is_integer() and float(start_us).is_integer():
@@ -130,13 +168,61 @@ def to_frames(
     else:
         step = np.floor((t - start_us) / bin_width_us).astype(np.int64)
     outside = (step < 0) | (step >= n_steps)
-    per = n_steps * c * h * w
-    local = _pixel_index(step, ch, y, x, c, h, w)
-    if outside.any():
-        local[outside] = per  # dropped by _scatter
-    out = _scatter(local, lengths, per, np.dtype(dtype))
-    out = out.reshape(len(streams), n_steps, c, h, w)
-    return out[0] if single else out
+    return _pixel_index(step, ch, y, x, c, h, w), outside, lengths
+
+
+def raster_index(
+    events: np.ndarray | Sequence[np.ndarray],
+    sensor_size: Sequence[int],
+    n_steps: int,
+    bin_width_us: float,
+    start_us: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rasters of :func:`to_frames` as a list of events instead of counts: each
+    kept event's flat entry ``(step·P + channel)·H·W + y·W + x`` in its sample's
+    ``(n_steps, P, H, W)`` raster (uint32, events in their streams' order) and the
+    samples' offsets (uint64, N + 1): sample i's entries are
+    ``index[offsets[i]:offsets[i + 1]]``, and ``np.bincount`` of them, reshaped, is
+    ``to_frames(...)[i]``. Events outside the ``n_steps`` bins are dropped. This is the
+    input :meth:`snnconv.ConvSNN.run_events` hands to the core, which builds each
+    raster itself (a raster holds P·H·W entries per step, a sample far fewer events).
+    """
+    streams, _ = _as_list(events)
+    _check_bins(n_steps, bin_width_us, start_us)
+    w, h, c = check_sensor_size(sensor_size)
+    nodes = c * h * w
+    if n_steps * nodes > 2**32:
+        raise ParameterError(
+            f"n_steps: {n_steps} steps of {c}x{h}x{w} input nodes exceed 2**32 raster entries"
+        )
+    x, y, t, ch, lengths = _columns(streams, sensor_size)
+    if float(bin_width_us).is_integer() and float(start_us).is_integer():
+        step = t.astype(np.int64)
+        if int(start_us):
+            step -= int(start_us)
+        step //= int(bin_width_us)
+    else:
+        step = np.floor((t - start_us) / bin_width_us).astype(np.int64)
+    # one unsigned compare finds both sides: a negative step wraps to a huge one
+    inside = step.view(np.uint64) < n_steps
+    ends = np.cumsum(lengths)
+    if not inside.all():
+        ends = np.concatenate([[0], np.cumsum(inside)])[ends]
+    # uint32 arithmetic: entries of kept events are < 2**32 (checked above); those of
+    # dropped events may wrap and are discarded
+    index = step.astype(np.uint32)
+    index *= np.uint32(nodes)
+    node = ch.astype(np.uint32)
+    node *= np.uint32(h)
+    node += y
+    node *= np.uint32(w)
+    node += x
+    index += node
+    if not inside.all():
+        index = index[inside]
+    offsets = np.zeros(len(streams) + 1, np.uint64)
+    offsets[1:] = ends
+    return index, offsets
 
 
 def count_frames(

@@ -93,7 +93,8 @@ def check_events(
 
 
 def polarity_channel(events: np.ndarray, n_channels: int) -> np.ndarray:
-    """Each event's channel: 1 for ON (p > 0), 0 for OFF; all 0 with one channel."""
+    """Each event's channel (uint8): 1 for ON (p > 0), 0 for OFF; all 0 with one
+    channel."""
     if n_channels == 1:
-        return np.zeros(len(events), np.intp)
-    return (events["p"] > 0).astype(np.intp)
+        return np.zeros(len(events), np.uint8)
+    return (events["p"] > 0).view(np.uint8)

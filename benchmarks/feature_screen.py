@@ -1,0 +1,169 @@
+"""Screening of richer CSNN front-ends: the CSNN's accuracy and a linear read-out of the
+same pooled counts, one seeded split, one thread.
+
+Usage::
+
+    python benchmarks/feature_screen.py SET CONFIG [--seed S] [--out results.jsonl]
+
+``SET``: ``mnist5k`` (a seeded 4,000 / 1,000 split of the MNIST 5k sample),
+``fashion10k`` (10,000 training and 5,000 test images drawn, seeded, from Fashion-MNIST's
+official training and test sets) or ``fashion`` (the official 60,000 / 10,000 split).
+``CONFIG``: one of :data:`CONFIGS` (changes to the shipped defaults), or ``layer2``:
+a second convolutional layer learned by the same local rule (docs/algorithms.md §1.5) on
+the first layer's pooled count maps (first layer pooled 1 × 1, its counts scaled to
+[0, 1] by their largest training value), run as a second spiking front-end (3 × 3
+kernels, stride 1, sum pooling 2 × 2), the classifier reading the first layer's counts
+pooled 2 × 2 and the second layer's counts side by side. The second layer re-encodes
+the first layer's counts with the accumulator code (a screen of the features, not of
+a spike-exact link between the layers).
+
+The read-out is scikit-learn's ``LogisticRegression(C=0.05)`` on standardised counts: an
+upper bound of what a trained linear classifier takes from the same features (the
+classifier the CSNN ships, CoLaNET, learns locally and online). Each line printed (and
+appended to ``--out``) is one JSON record: accuracies, kept kernels, feature count, fit
+time and inference time per image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import numpy as np
+
+import snnconv
+from snnconv.csnn import CLASSIFIER_DEFAULTS
+from snnconv.streaming import pooled_counts
+
+#: Changes to the shipped defaults: learner / front-end / classifier parameters.
+CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
+    "default": {},
+    "on_off": {"learner": {"channels": "on_off"}},
+    "on_off_image": {"learner": {"channels": "on_off_image"}},
+    "stride1_pool4": {"learner": {"stride": 1}, "front": {"pool": 4}},
+    "pool1": {"front": {"pool": 1}},
+    "k7": {"learner": {"kernel_size": 7}},
+    "n56": {"learner": {"n_kernels": 56}},
+    "epochs2": {"clf": {"epochs": 2}},
+}
+
+
+def load(name: str, seed: int) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    if name == "mnist5k":
+        from snnconv.datasets import load_mnist5k
+
+        x, y = load_mnist5k()
+        o = rng.permutation(len(x))
+        x, y = x[o], y[o]
+        return x[:4000], y[:4000], x[4000:], y[4000:]
+    from snnconv.datasets import load_fashion_mnist
+
+    xtr, ytr = load_fashion_mnist(split="train")
+    xte, yte = load_fashion_mnist(split="test")
+    if name == "fashion":
+        return np.asarray(xtr), ytr, np.asarray(xte), yte
+    if name == "fashion10k":
+        i = rng.choice(len(xtr), 10000, replace=False)
+        j = rng.choice(len(xte), 5000, replace=False)
+        return np.asarray(xtr[i]), ytr[i], np.asarray(xte[j]), yte[j]
+    raise SystemExit(f"unknown set {name!r}")
+
+
+def linear_readout(ftr: np.ndarray, ytr: np.ndarray, fte: np.ndarray, yte: np.ndarray) -> float:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    ftr = ftr.reshape(len(ftr), -1).astype(np.float64)
+    fte = fte.reshape(len(fte), -1).astype(np.float64)
+    sc = StandardScaler().fit(ftr)
+    lr = LogisticRegression(C=0.05, max_iter=1000).fit(sc.transform(ftr), ytr)
+    return float(lr.score(sc.transform(fte), yte))
+
+
+def screen_config(cfg: dict[str, dict[str, Any]], data: tuple, seed: int) -> dict[str, Any]:
+    xtr, ytr, xte, yte = data
+    t0 = time.perf_counter()
+    model = snnconv.CSNNClassifier(
+        kernel_learner=snnconv.KernelLearner(random_state=seed, **cfg.get("learner", {})),
+        front_end=snnconv.ConvSNN(None, on_backlog="ignore", **cfg.get("front", {})),
+        classifier=snnconv.CoLaNET(
+            **{**CLASSIFIER_DEFAULTS, "random_state": seed, **cfg.get("clf", {})}
+        ),
+        random_state=seed,
+    ).fit(xtr, ytr)
+    fit_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    acc = model.score(xte, yte)
+    pred_ms = 1000 * (time.perf_counter() - t1) / len(xte)
+    ftr = pooled_counts(model.front_end_, xtr)[0]
+    fte = pooled_counts(model.front_end_, xte)[0]
+    return {
+        "csnn": acc,
+        "linear": linear_readout(ftr, ytr, fte, yte),
+        "kept_kernels": int(model.kernel_learner_.kernels_.shape[0]),
+        "features": int(ftr[0].size),
+        "fit_s": fit_s,
+        "pred_ms": pred_ms,
+    }
+
+
+def _pool(c: np.ndarray, p: int) -> np.ndarray:
+    n, ch, h, w = c.shape
+    c = c[:, :, : h // p * p, : w // p * p]
+    return c.reshape(n, ch, h // p, p, w // p, p).sum(axis=(3, 5))
+
+
+def screen_layer2(data: tuple, seed: int) -> dict[str, Any]:
+    xtr, ytr, xte, yte = data
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    l1 = snnconv.KernelLearner(random_state=seed).fit(xtr)
+    cal = np.sort(rng.choice(len(xtr), 100, replace=False))
+    s1 = snnconv.ConvSNN(l1, pool=1, on_backlog="ignore").fit(xtr[cal])
+    c1tr, c1te = s1.run(xtr).pooled.astype(np.float64), s1.run(xte).pooled.astype(np.float64)
+    top = max(float(c1tr.max()), 1.0)
+    mtr, mte = np.clip(c1tr / top, 0, 1), np.clip(c1te / top, 0, 1)
+    l2 = snnconv.KernelLearner(
+        kernel_size=3, stride=1, random_state=seed, saturation_quantile=None
+    ).fit(mtr)
+    s2 = snnconv.ConvSNN(l2, stride=1, pool=2, on_backlog="ignore", saturation_quantile=None)
+    s2.fit(mtr[np.sort(rng.choice(len(xtr), 100, replace=False))])
+    c2tr, c2te = s2.run(mtr).pooled, s2.run(mte).pooled
+    ftr = np.concatenate([_pool(c1tr, 2).reshape(len(xtr), -1), c2tr.reshape(len(xtr), -1)], 1)
+    fte = np.concatenate([_pool(c1te, 2).reshape(len(xte), -1), c2te.reshape(len(xte), -1)], 1)
+    clf = snnconv.CoLaNET(**{**CLASSIFIER_DEFAULTS, "random_state": seed})
+    clf.fit(ftr.astype(np.uint16), ytr)
+    fit_s = time.perf_counter() - t0
+    return {
+        "csnn": float(clf.score(fte.astype(np.uint16), yte)),
+        "linear": linear_readout(ftr, ytr, fte, yte),
+        "kept_kernels": [int(l1.kernels_.shape[0]), int(l2.kernels_.shape[0])],
+        "features": int(ftr.shape[1]),
+        "fit_s": fit_s,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("set", choices=["mnist5k", "fashion10k", "fashion"])
+    ap.add_argument("config", choices=[*CONFIGS, "layer2"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    data = load(a.set, a.seed)
+    if a.config == "layer2":
+        res = screen_layer2(data, a.seed)
+    else:
+        res = screen_config(CONFIGS[a.config], data, a.seed)
+    rec = {"set": a.set, "config": a.config, "seed": a.seed, **res}
+    print(json.dumps(rec), flush=True)
+    if a.out:
+        with open(a.out, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+
+if __name__ == "__main__":
+    main()
