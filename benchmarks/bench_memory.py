@@ -5,6 +5,7 @@
     python benchmarks/bench_memory.py --n 600000 --memmap  # Fashion-MNIST x10 on disk
     python benchmarks/bench_memory.py --reference /work/main/python   # both, alternating
     python benchmarks/bench_memory.py --threads 1 ...      # every stage on one thread
+    python benchmarks/bench_memory.py --reference ... --reference-first   # it goes first
 
 Every (stage, n) runs in a fresh interpreter that loads the data, records the peak RSS
 (``resource.getrusage(...).ru_maxrss``) after loading, runs the stage, and records the
