@@ -2,8 +2,9 @@
 
 Run: ``python -m pytest benchmarks/bench_continual.py --benchmark-only -s``
 
-Two streams: CoLaNET's default 20 microcolumns per column, and the 40 that keep the
-first task (docs/continual.md). One stream = 10 tasks of 4,000 training images (one
+Two streams: CoLaNET's default 20 microcolumns per column, and the 40 of the
+``permuted`` preset, which keep the first task (docs/continual.md); ``-k 40`` runs the
+preset's alone. One stream = 10 tasks of 4,000 training images (one
 online pass each) and, after every task, a test of all 10 tasks (1,000 images each):
 40,000 training frames and 100,000 inference frames, what ``snnconv continual
 --scenario permuted --methods colanet`` does. The target is 3 minutes on 2 cores.

@@ -46,6 +46,7 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
     "pool1": {"front": {"pool": 1}},
     "k7": {"learner": {"kernel_size": 7}},
     "n56": {"learner": {"n_kernels": 56}},
+    "keep_all": {"learner": {"keep_only_fired": False}},
     "epochs2": {"clf": {"epochs": 2}},
 }
 

@@ -4,7 +4,8 @@ Usage::
 
     python benchmarks/nir_peers.py norse [--images 50]
     python benchmarks/nir_peers.py snntorch
-    python benchmarks/nir_peers.py sinabs      # in a venv with sinabs (nir <= 1.0.4)
+    python benchmarks/nir_peers.py sinabs             # in a venv with sinabs (nir <= 1.0.4)
+    python benchmarks/nir_peers.py sinabs-multispike  # Sinabs with its default spike rule
 
 Fits the default front-end on the MNIST 5k sample (KernelLearner(random_state=0) on
 1,000 images, ConvSNN calibrated on 200) with the tool's reset rule, exports it in the
@@ -12,7 +13,8 @@ form that tool reads (Norse: "portable", dt=1; snnTorch: "portable", dt=1e-4, it
 step; Sinabs: "exponential"), feeds it snnconv's own input spike rasters of ``--images``
 test images, and prints: conv raster entries equal (step × neuron), conv spikes of both,
 and pooled counts of both with snnconv's pooling backlog (conv spikes still waiting when
-a frame ends).
+a frame ends). ``sinabs`` loads the graph with the settings docs/nir.md gives (one spike
+per step, no potential floor); ``sinabs-multispike`` as ``sinabs.from_nir`` leaves it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,20 @@ SETUP = {
     "norse": ("zero", {"form": "portable", "dt": 1.0}),
     "snntorch": ("zero", {"form": "portable", "dt": 1e-4}),
     "sinabs": ("subtract", {"form": "exponential"}),
+    "sinabs-multispike": ("subtract", {"form": "exponential"}),
 }
+
+
+def sinabs_like_snnconv(net):
+    """docs/nir.md's settings for Sinabs: at most one spike per step, no floor."""
+    import sinabs
+    from sinabs.activation import SingleSpike
+
+    for layer in net.modules():
+        if isinstance(layer, sinabs.layers.LIF):  # LIF, IAF and their Squeeze forms
+            layer.spike_fn = SingleSpike
+            layer.min_v_mem = None
+    return net
 
 
 def _conv_only(nir, graph):
@@ -76,6 +91,8 @@ def runner(tool, graph):
         import sinabs
 
         net = sinabs.from_nir(graph, batch_size=1)
+        if tool == "sinabs":
+            net = sinabs_like_snnconv(net)
 
         def run(x):
             for m in net.modules():
@@ -94,6 +111,7 @@ def main() -> None:
     import nir
     import torch
 
+    torch.set_num_threads(1)
     images, _ = load_mnist5k()
     images = images[np.random.default_rng(0).permutation(len(images))]
     learner = snnconv.KernelLearner(random_state=0).fit(images[:1000])
@@ -116,7 +134,7 @@ def main() -> None:
         pool_peer += int(full_run(x).sum())
         pool_ours += int(frame["pooled"].sum())
         backlog += int(np.asarray(frame["backlog"]).sum())
-    versions = {m: __import__(m).__version__ for m in ("nir", args.tool)}
+    versions = {m: __import__(m).__version__ for m in ("nir", args.tool.split("-")[0])}
     print(
         f"{args.tool} {versions} export {export}, snnconv reset={reset!r}, "
         f"{args.images} images ({time.perf_counter() - t0:.1f} s)\n"

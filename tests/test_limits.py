@@ -105,3 +105,47 @@ def test_colanet_tiny_features_scale(monkeypatch):
     x = np.array([[6e-301], [2.7e-301]])
     est = CoLaNET(microcolumns=1, n_copies=1).fit(x, [0, 1])
     assert np.isfinite(est.predict_proba(x)).all()
+
+
+@pytest.mark.parametrize("cls", [CoLaNET, DigitalCoLaNET])
+def test_population_code_of_a_target_beyond_the_float_range(cls, monkeypatch):
+    """target_spikes near 1e308 once made the repeat count infinite or the needed
+    bytes too large for a float (OverflowError); now a ResourceLimitError naming it."""
+    monkeypatch.setenv("SNNCONV_MAX_ALLOC_BYTES", str(1 << 30))
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    sparse = np.zeros((20, 3))
+    sparse[0, 0] = 1.0  # the sample sends less than one spike per example
+    for data in (x, sparse):
+        with pytest.raises(ResourceLimitError, match=r"^target_spikes: would need \d+\.\d GB"):
+            cls(encoding="population", target_spikes=1e308, n_copies=1).fit(data, y)
+
+
+def test_check_alloc_writes_sizes_beyond_the_float_range():
+    from snnconv._util.validation import check_alloc
+
+    with pytest.raises(ResourceLimitError, match=r"^x: would need 1(0{390})\.0 GB "):
+        check_alloc("x", (10**399,), 1)
+
+
+def test_wide_images_are_refused_before_the_column_masks(images, monkeypatch):
+    """The network keeps, per image column, a bit mask over the conv columns (width ×
+    ⌈Q/64⌉ words): 3 × 10⁶ images once aborted on a 125 GB allocation."""
+    monkeypatch.setenv("SNNCONV_MAX_ALLOC_BYTES", str(1 << 30))
+    est = ConvSNN(np.ones((2, 3, 3)), stride=1, pool=1, on_backlog="ignore").fit(images)
+    with pytest.raises(ResourceLimitError, match=r"^images: would need 125\.0 GB"):
+        est.output_shape(3, 1_000_000)
+    assert est.output_shape(3, 20_000) == (2, 1, 19_998)  # 50 MB of masks: allowed
+
+
+def test_compiled_networks_kept_stay_within_one_budget(images, monkeypatch):
+    """Networks for several huge (allowed) image sizes are not all kept: together they
+    could pass the process's address-space limit."""
+    monkeypatch.setenv("SNNCONV_MAX_ALLOC_BYTES", str(64 << 20))
+    est = ConvSNN(np.ones((2, 3, 3)), stride=1, pool=1, on_backlog="ignore").fit(images)
+    for h in range(1000, 1006):
+        assert est.output_shape(h, 1000) == (2, h - 2, 998)
+        assert sum(size for _, size in est._cores.values()) <= 2 * (64 << 20)
+    assert len(est._cores) < 6
+    est.output_shape(12, 12)
+    est.output_shape(13, 13)
+    assert len(est._cores) >= 2  # small networks are still kept side by side

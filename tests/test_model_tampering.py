@@ -19,7 +19,7 @@ import pytest
 
 import snnconv
 from snnconv._util import persistence
-from snnconv.baselines import CNN2, ULSNN
+from snnconv.baselines import CNN1, CNN2, ULSNN
 from snnconv.exceptions import ModelFileError, ModelFileNotFoundError
 
 META = persistence._META_KEY
@@ -61,6 +61,9 @@ def saved(tmp_path_factory):
     signed = np.random.default_rng(2).normal(size=(30, 3))
     models = {
         "KernelLearner": _learner().fit(x),
+        "KernelLearner-colour": _learner().fit(
+            np.stack([x, x[::-1], x.transpose(0, 2, 1)], axis=-1)
+        ),
         "ConvSNN": snnconv.ConvSNN(_learner().fit(x)).fit(x[:10]),
         "ConvSNN-fixed-scale": snnconv.ConvSNN(np.ones((2, 3, 3)), scale=0.5).fit(x[:4]),
         "CoLaNET": snnconv.CoLaNET(n_copies=2, microcolumns=2).fit(feats, y),
@@ -69,6 +72,7 @@ def saved(tmp_path_factory):
             signed, y
         ),
         "ULSNN": ULSNN(n_neurons=4, time=20).fit(x[:10], y[:10]),
+        "CNN1": CNN1(epochs=1, backend="numpy").fit(x[:10], y[:10]),
         "CNN2": CNN2(epochs=1, backend="numpy").fit(x[:10], y[:10]),
     }
     root = tmp_path_factory.mktemp("models")
@@ -90,13 +94,18 @@ IMPOSSIBLE = {
     "image_shape_": [None, [], {}, [12], [0, 12], [2**20, 12]],
     "n_calibration_evaluations_": [-1, 2**63],
     "brightness_threshold_": [1e308, -5.0],
-    "loss_curve_": [[], [1.0, 2.0], [-1.0], ["x"]],
+    "loss_curve_": [[], [1.0, 1e7], [-1.0], ["x"]],
     "backend_": ["cuda", 1],
     "classes_dtype": ["<f4", "", 1],
     "snnconv_version": ["", "bogus version", 1, None, ["0.1"]],
     "random_state": [None, "x", -1, 1.5],
 }
 JUNK = ["bogus", [[1]], {"a": 1}, float("nan")]
+#: Parameter values the estimator's constructor takes but its fit refuses, per format.
+IMPOSSIBLE_PARAMS = {
+    # The core keeps potentials in float32: a threshold must be a normal float32.
+    ("snnconv.ConvSNN", "threshold"): [1e308, 1e39, 1e-300],
+}
 
 
 def _meta_edits(meta):
@@ -115,6 +124,7 @@ def _meta_edits(meta):
         if isinstance(v, bool):
             bad += [-1, 1, 0, "true"]
         bad += IMPOSSIBLE.get(k, []) if k in ("keep_only_fired", "random_state") else []
+        bad += IMPOSSIBLE_PARAMS.get((meta.get("format"), k), [])
         for b in bad:
             yield f"params.{k}={b!r}", lambda m, a, k=k, b=b: m["params"].__setitem__(k, b)
     for k in meta:
@@ -177,12 +187,14 @@ def _array_edits(arrays):
     "name",
     [
         "KernelLearner",
+        "KernelLearner-colour",
         "ConvSNN",
         "ConvSNN-fixed-scale",
         "CoLaNET",
         "DigitalCoLaNET",
         "population",
         "ULSNN",
+        "CNN1",
         "CNN2",
     ],
 )

@@ -39,13 +39,28 @@ from ._util.persistence import (
     save_npz,
 )
 from ._util.progress import progress_bar
-from ._util.validation import check_alloc, check_int, check_n_threads, check_real
+from ._util.validation import (
+    alloc_budget,
+    check_alloc,
+    check_int,
+    check_n_threads,
+    check_real,
+)
 from .contrast import check_channels, n_channels_of
 from .exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 
 _FORMAT = "snnconv.ConvSNN"
 _FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
 _DEFAULT_SATURATION = 0.03
+
+
+def _normal_float32(v: float) -> bool:
+    """Whether ``v`` rounds to a normal float32 (the core's test of the threshold)."""
+    with np.errstate(over="ignore"):
+        f = np.float32(v)
+    return bool(np.isfinite(f) and abs(f) >= np.finfo(np.float32).tiny)
+
+
 #: Learned state, cleared at the start of every fit.
 _FITTED = (
     "_cores",
@@ -291,7 +306,13 @@ default=None
             )
         if self.tau is not None:
             real("tau", lambda v: v >= 1, ">= 1 step, or None / math.inf for no leak")
-        real("threshold", lambda v: math.isfinite(v) and v > 0, "finite and > 0")
+        # The core keeps potentials in float32: the threshold must be a normal float32
+        # (a model file cannot bring in one that a fit would refuse).
+        real(
+            "threshold",
+            lambda v: v > 0 and _normal_float32(v),
+            "> 0 and representable as a normal float32 (about 1.2e-38 to 3.4e38)",
+        )
         real(
             "target_rate",
             lambda v: 0 < v < steps,
@@ -469,10 +490,24 @@ default=None
         )
         cores = self.__dict__.setdefault("_cores", {})
         if key not in cores:
-            if len(cores) >= 8:
+            # At most 8 networks, and together no more memory than one allocation
+            # budget beside the new one: each is sized for its image size, so a few
+            # calls on huge (allowed) sizes must not pile up beyond the process's limit.
+            size = self._core_bytes(h, w)
+            if len(cores) >= 8 or size + sum(b for _, b in cores.values()) > alloc_budget():
                 cores.clear()
-            cores[key] = self._new_core(self.kernels_, h, w, self.scale_)
-        return cores[key]
+            cores[key] = (self._new_core(self.kernels_, h, w, self.scale_), size)
+        return cores[key][0]
+
+    def _core_bytes(self, h: int, w: int) -> int:
+        """A generous estimate of what the compiled network for h×w images keeps:
+        index tables per input pixel, per image row and column (one a bit mask over
+        the conv columns, which grows with the square of the width) and per neuron."""
+        k, s = self.kernels_.shape[-1], int(self.stride)
+        c = self.kernels_.shape[1] if self.kernels_.ndim == 4 else 1
+        p, q = (h - k) // s + 1, (w - k) // s + 1
+        lanes = -(-self.kernels_.shape[0] // 8) * 8
+        return 12 * c * h * w + 8 * w * -(-q // 64) + 40 * w + 16 * h + 8 * p * q * lanes
 
     def run(
         self, images: Any, carry: np.ndarray | None = None, first_index: int = 0

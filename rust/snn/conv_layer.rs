@@ -277,6 +277,9 @@ impl ConvLayer {
         let pixels = limits::elements_of::<(u32, u32, u32)>("images", &[channels, height, width])?;
         let neurons = limits::elements_of::<(u32, u32)>("kernels", &[p_len, q_len, lanes])?;
         limits::elements_of::<f32>("kernel_size", &[channels, k, k, lanes])?;
+        // Per image column, a bit mask over the conv columns (`col_bits`): width ×
+        // ⌈Q/64⌉ words, which grows with the square of the width.
+        limits::elements_of::<u64>("images", &[width, q_len.div_ceil(64)])?;
         if pixels > u32::MAX as usize || neurons > u32::MAX as usize {
             return Err(Error::too_large(
                 "images",

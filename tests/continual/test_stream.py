@@ -20,7 +20,7 @@ def stream(mnist5k):
 
 
 def test_rows_are_the_model_after_each_task(stream):
-    r = run_method(stream, "colanet", FAST, seed=0)
+    r = run_method(stream, "colanet", FAST, seed=0, preset=False)
     assert r.accuracy_matrix.shape == (5, 5) and len(r.train_time_s) == 5
     # a class-incremental model cannot answer a task whose classes it has not met
     assert np.all(r.accuracy_matrix[np.triu_indices(5, 1)] == 0)
@@ -29,7 +29,7 @@ def test_rows_are_the_model_after_each_task(stream):
     # all-seen accuracy of the last row: the test-size-weighted mean of the row
     n = np.array([t.n_test for t in stream.tasks])
     assert r.seen_accuracy[-1] == pytest.approx(np.dot(r.accuracy_matrix[-1], n) / n.sum())
-    again = run_method(stream, "colanet", FAST, seed=0)
+    again = run_method(stream, "colanet", FAST, seed=0, preset=False)
     np.testing.assert_array_equal(again.accuracy_matrix, r.accuracy_matrix)
 
 
@@ -60,11 +60,37 @@ def test_cli_writes_json_markdown_and_figures(tmp_path, capsys):
     col = d["methods"]["colanet"]
     assert np.asarray(col["accuracy_matrix"]).shape == (2, 2)
     assert set(col["metrics"]) >= {"average_accuracy", "forgetting", "backward_transfer"}
-    assert col["params"] == {"n_copies": 3} and len(col["train_time_s"]) == 2
+    # the permuted preset under the --set values: what ran is recorded
+    assert col["params"] == {"microcolumns": 40, "n_copies": 3} and len(col["train_time_s"]) == 2
     assert (out / "continual-colanet.png").stat().st_size > 0
     assert "| colanet |" in capsys.readouterr().out
     assert main([*args, "--quiet", "--resume", "--no-figures"]) == 0
     assert main([*args, "--quiet"]) == 2  # finished results there, no --resume
+    # other parameters: --resume refuses the saved stream
+    assert main([*args, "--quiet", "--resume", "--no-preset"]) == 2
+    assert "other parameters" in capsys.readouterr().err
+    plain = tmp_path / "plain"
+    no_preset = [*args[:-1], str(plain), "--quiet", "--no-preset", "--no-figures"]
+    assert main(no_preset) == 0
+    d = json.loads((plain / "continual.json").read_text())
+    assert d["methods"]["colanet"]["params"] == {"n_copies": 3}
+
+
+def test_presets_per_scenario_and_user_values_win(stream):
+    from snnconv.continual import DOMAIN, INCREMENTAL, preset
+    from snnconv.continual.presets import with_preset
+
+    assert preset("permuted") == DOMAIN == {"microcolumns": 40}
+    assert preset("split") == INCREMENTAL and preset("rotated") == {}
+    assert preset("permuted", "cnn2") == {}  # only colanet has presets
+    assert with_preset("permuted", "colanet", {"microcolumns": 25}) == {"microcolumns": 25}
+    preset("split")["reward"] = 5.0  # a copy: the preset itself is unchanged
+    assert INCREMENTAL["reward"] == 1.0
+    # run_method merges the preset into what it records, run_stream too
+    r = run_method(stream, "colanet", {**FAST, "threshold_excess": 0.5}, seed=0)
+    assert r.params == {"reward": 1.0, "threshold_excess": 0.5, **FAST}
+    res = run_stream(stream, ["colanet"], {"colanet": FAST}, 0, preset=False)
+    assert res["colanet"].params == FAST
 
 
 def test_cli_bad_values_are_one_line_errors(capsys):
@@ -83,8 +109,9 @@ def test_incremental_settings_keep_the_old_classes(mnist5k):
     images, labels = mnist5k
     s = make_stream("split", images[:1000], labels[:1000], class_order="natural")
     small = {"n_copies": 5, "microcolumns": 10}
-    plain = run_method(s, "colanet", small, seed=0)
-    kept = run_method(s, "colanet", {**INCREMENTAL, **small}, seed=0)
+    plain = run_method(s, "colanet", small, seed=0, preset=False)
+    kept = run_method(s, "colanet", small, seed=0)  # the split preset is INCREMENTAL
+    assert kept.params == {**INCREMENTAL, **small}
     assert plain.seen_accuracy[-1] <= 0.65
     assert kept.seen_accuracy[-1] >= 0.75
     assert kept.metrics()["forgetting"] < plain.metrics()["forgetting"] - 0.2

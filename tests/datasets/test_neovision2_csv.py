@@ -9,6 +9,7 @@ import pytest
 
 from snnconv.datasets.neovision2 import HEADER, canonical_type, read_annotations
 from snnconv.datasets.neovision2_csv import format_row
+from snnconv.exceptions import DataError
 
 
 def _write(tmp_path, lines, header=HEADER, name="clip.csv", bom=False):
@@ -117,12 +118,15 @@ def test_dcr_regions_are_kept_as_ignore_masks(tmp_path):
         ("1,2,3,4,5,6,7,8,9,Car,maybe,FALSE,1,,1.4", "Occlusion must be TRUE or FALSE"),
         ("1,2,3,4,5,6,7,8,9,Car,FALSE,yes,1,,1.4", "Ambiguous must be TRUE or FALSE"),
         ("1,2,3,4,5,6,7,8,9,Car,FALSE,FALSE,high,,1.4", "Confidence must be a number"),
+        ("1,2,3,4,5,6,7,8,9,Car,FALSE,FALSE,nan,,1.4", "Confidence must be finite or empty"),
+        ("1,2,3,4,5,6,7,8,9,Car,FALSE,FALSE,-inf,,1.4", "Confidence must be finite or empty"),
+        ("1,2,3,4,5,6,7,8,9,Car,FALSE,FALSE,1e400,,1.4", "Confidence must be finite or empty"),
     ],
 )
 def test_malformed_rows_name_file_and_line(tmp_path, row, message):
     good = "0,1,1,2,1,2,2,1,2,Car,FALSE,FALSE,1,,1.4"
     path = _write(tmp_path, [good, good, row])
-    with pytest.raises(ValueError, match=message) as err:
+    with pytest.raises(DataError, match=message) as err:
         read_annotations(path)
     assert f"{path}:4:" in str(err.value)
 

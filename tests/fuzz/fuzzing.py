@@ -11,8 +11,11 @@ Every call runs in-process and ends in one of:
   exception of any other class (a plain ``ValueError``, ``TypeError``,
   ``OverflowError``, a numpy ``MemoryError``, ...), or a non-finite output — FAIL
   (the one other ``RuntimeError`` allowed is ``ConvSNN(on_backlog="raise")``'s);
-* a hang — the watchdog (``faulthandler.dump_traceback_later``) kills the process
-  after ``SNNCONV_FUZZ_TIMEOUT`` seconds with every thread's traceback (FAIL);
+* a hang — a watchdog kills the process with every thread's traceback when one call
+  has used ``SNNCONV_FUZZ_TIMEOUT`` seconds of CPU time (all threads), or ten times
+  as many seconds of wall-clock time (``SNNCONV_FUZZ_WALL_TIMEOUT``; a deadlock uses
+  no CPU) (FAIL). CPU time, because on a loaded machine a call that is merely starved
+  of CPU can stand still for minutes of wall-clock time;
 * an abort or a segfault kills the process (FAIL, seen by the runner).
 
 Hostile examples check that nothing but those outcomes occurs. Valid examples (the
@@ -31,6 +34,8 @@ import faulthandler
 import math
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -43,6 +48,7 @@ EXAMPLES = int(os.environ.get("SNNCONV_FUZZ_EXAMPLES", "30"))
 #: instead of stopping the test, so a long run keeps going.
 RECORD = os.environ.get("SNNCONV_FUZZ_RECORD")
 TIMEOUT = float(os.environ.get("SNNCONV_FUZZ_TIMEOUT", "120"))
+WALL_TIMEOUT = float(os.environ.get("SNNCONV_FUZZ_WALL_TIMEOUT", str(10 * TIMEOUT)))
 #: The allocation budget the fuzz tests run under (bytes): large enough for every
 #: legitimate tiny case, small enough that "large but allowed" sizes stay cheap.
 BUDGET = os.environ.get("SNNCONV_FUZZ_BUDGET", str(256 << 20))
@@ -125,6 +131,40 @@ HANG_LOG = os.environ.get(
 _hang_file: Any = None
 
 
+class _CpuWatchdog:
+    """Ends the process, with every thread's traceback in the hang log, once the
+    armed call has used ``TIMEOUT`` seconds of the process's CPU time. A daemon
+    thread polls ``time.process_time()`` once a second; the core releases the GIL
+    while it computes, so the thread runs during a long native call too (a call
+    holding the GIL is caught by the wall-clock limit of ``faulthandler``)."""
+
+    def __init__(self) -> None:
+        self.start: float | None = None
+        self.thread: threading.Thread | None = None
+
+    def arm(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._watch, daemon=True, name="fuzz-cpu")
+            self.thread.start()
+        self.start = time.process_time()
+
+    def disarm(self) -> None:
+        self.start = None
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(1.0)
+            start = self.start
+            if start is not None and time.process_time() - start > TIMEOUT:
+                _hang_file.write(f"CPU time of one call above {TIMEOUT} s\n")
+                faulthandler.dump_traceback(_hang_file, all_threads=True)
+                _hang_file.flush()
+                os._exit(1)
+
+
+_cpu_watchdog = _CpuWatchdog()
+
+
 class Tally:
     """Outcomes of one valid-input test, for its minimum share of successes."""
 
@@ -157,7 +197,8 @@ def run(
         _hang_file = open(HANG_LOG, "a", encoding="utf-8")
     _hang_file.write(f"--- {entry}\n")
     _hang_file.flush()
-    faulthandler.dump_traceback_later(TIMEOUT, exit=True, file=_hang_file)
+    faulthandler.dump_traceback_later(WALL_TIMEOUT, exit=True, file=_hang_file)
+    _cpu_watchdog.arm()
     try:
         out = call()
     except _clean() as e:
@@ -181,6 +222,7 @@ def run(
             tally.add(entry, False)
         return None
     finally:
+        _cpu_watchdog.disarm()
         faulthandler.cancel_dump_traceback_later()
     try:
         _finite(out, entry)

@@ -89,7 +89,14 @@ def check_alloc(name: str, shape: tuple[int, ...], itemsize: int) -> None:
     budget = alloc_budget()
     if need > budget:
         raise ResourceLimitError(
-            f"{name}: would need {need / 1e9:.1f} GB ({need} bytes) for an array of shape "
+            f"{name}: would need {_gigabytes(need)} ({need} bytes) for an array of shape "
             f"{tuple(int(d) for d in shape)}, above the per-allocation budget of "
-            f"{budget / 1e9:.1f} GB (SNNCONV_MAX_ALLOC_BYTES)"
+            f"{_gigabytes(budget)} (SNNCONV_MAX_ALLOC_BYTES)"
         )
+
+
+def _gigabytes(n: int) -> str:
+    """``n`` bytes in GB with one decimal; exact integer arithmetic, so a size beyond
+    the float range (a product of huge dimensions) is written out too."""
+    tenths = (n + 50_000_000) // 100_000_000
+    return f"{tenths // 10}.{tenths % 10} GB"

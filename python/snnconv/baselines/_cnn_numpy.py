@@ -191,6 +191,38 @@ class NumpyCNN:
                 raise ModelFileError(f"parameter {k}: holds NaN or infinity")
             self.params[k] = a
 
+    def train_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What training continues from besides the weights: Adam's step count and the
+        state of the random stream (shuffles, dropout) as JSON-ready values, and
+        Adam's moments as arrays (``m__``/``v__`` + parameter name)."""
+        meta = {"adam_steps": self._t, "rng": self.rng.bit_generator.state}
+        arrays = {f"m__{k}": v.copy() for k, v in self._m.items()}
+        arrays.update({f"v__{k}": v.copy() for k, v in self._v.items()})
+        return meta, arrays
+
+    def load_train_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Restores :meth:`train_state` (raises ModelFileError on a malformed one)."""
+        steps = meta.get("adam_steps") if isinstance(meta, dict) else None
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ModelFileError(f"train_state.adam_steps: must be an integer >= 0, got {steps!r}")
+        want = {f"{p}__{k}" for k in self.params for p in ("m", "v")}
+        if set(arrays) != want:
+            raise ModelFileError(f"train_state: Adam moments {sorted(arrays)} do not match")
+        moments: dict[str, dict[str, np.ndarray]] = {"m": {}, "v": {}}
+        for name, a in arrays.items():
+            part, _, k = name.partition("__")
+            if a.shape != self.params[k].shape or not np.isfinite(a).all():
+                raise ModelFileError(f"train_state.{name}: shape {a.shape} or values invalid")
+            if part == "v" and (a < 0).any():
+                raise ModelFileError(f"train_state.{name}: a second moment below 0")
+            moments[part][k] = np.asarray(a, dtype=self.params[k].dtype).copy()
+        rng = np.random.default_rng()
+        try:
+            rng.bit_generator.state = meta.get("rng")
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ModelFileError(f"train_state.rng: not a PCG64 state ({exc})") from None
+        self._t, self._m, self._v, self.rng = steps, moments["m"], moments["v"], rng
+
     def predict_proba(self, x: np.ndarray, batch: int = 500) -> np.ndarray:
         out = [
             softmax(self.forward(x[s : s + batch], train=False)[0]) for s in range(0, len(x), batch)

@@ -274,7 +274,14 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
     def save(self, path: str | os.PathLike[str], overwrite: bool = False) -> str:
         """Writes parameters and weights to an ``.npz`` (no pickle; atomic). An
         existing file at ``path`` is replaced only if it is a model of the same class;
-        anything else raises FileExistsError unless ``overwrite=True``."""
+        anything else raises FileExistsError unless ``overwrite=True``.
+
+        With the numpy backend the file also holds what training continues from
+        (Adam's moments and step count, the random stream of shuffles and dropout):
+        ``partial_fit`` on the loaded model gives bit-identically the weights the
+        saved one would have. The torch backend saves the weights only (its dropout
+        draws from torch's global generator): a loaded torch model predicts the same,
+        but further training starts a fresh Adam."""
         self._check_fitted()
         meta = {
             # the seed in use, whatever its source
@@ -287,6 +294,11 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         meta["classes_dtype"] = classes.dtype.str  # so a changed dtype is refused
         arrays = {"classes": classes}
         arrays.update({f"w__{k}": v for k, v in self.net_.state().items()})
+        if hasattr(self.net_, "train_state"):
+            # numpy backend: Adam's state and the random stream too, so a model saved
+            # between two partial_fit calls continues exactly as the one kept in memory
+            meta["train_state"], moments = self.net_.train_state()
+            arrays.update(moments)
         return str(
             save_npz(
                 path, f"snnconv.{type(self).__name__}", _FORMAT_VERSION, meta, arrays, overwrite
@@ -298,11 +310,17 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
         """Reads a model written by :meth:`save`; it predicts exactly as before."""
         meta, arrays = load_npz(path, f"snnconv.{cls.__name__}", _FORMAT_VERSION)
         with reading(path, cls.__name__):
+            moments = {k for k in arrays if k.startswith(("m__", "v__"))}
             check_schema(
                 meta,
                 arrays,
                 {"params", "backend_", "image_shape_", "loss_curve_", "classes_dtype"},
-                {"classes": LABELS, **{k: "float32" for k in arrays if k.startswith("w__")}},
+                {
+                    "classes": LABELS,
+                    **{k: "float32" for k in arrays if k.startswith(("w__", "m__", "v__"))},
+                },
+                optional_keys={"train_state"},
+                optional_arrays=moments,
                 versioned=False,
             )
             self = cls(**field_params(meta, like=cls))
@@ -327,11 +345,19 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
             if not isinstance(curve, list):
                 raise ModelFileError("loss_curve_: must be a list of numbers")
             epochs = self._EPOCHS if self.epochs is None else int(self.epochs)
-            if len(curve) != epochs or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6
-                for v in curve
+            # one loss per epoch: `epochs` per fit or partial_fit call
+            if (
+                not curve
+                or len(curve) % epochs
+                or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6
+                    for v in curve
+                )
             ):
-                raise ModelFileError("loss_curve_: must be a list of losses >= 0, one per epoch")
+                raise ModelFileError(
+                    f"loss_curve_: must be a list of losses >= 0, {epochs} per fit or "
+                    "partial_fit call"
+                )
             self.loss_curve_ = [float(v) for v in curve]
             backend = meta["backend_"]
             if backend not in ("torch", "numpy"):
@@ -349,6 +375,12 @@ class _CNN(ClassifierMixin, SnnconvEstimator):
                 self.seed_,
             )
             self.net_.load_state({k[3:]: v for k, v in arrays.items() if k.startswith("w__")})
+            if "train_state" in meta or moments:
+                if backend != "numpy" or "train_state" not in meta:
+                    raise ModelFileError(
+                        "train_state: only a numpy-backend file holds it, with its Adam moments"
+                    )
+                self.net_.load_train_state(meta["train_state"], {k: arrays[k] for k in moments})
             self.backend_ = backend
         return self
 

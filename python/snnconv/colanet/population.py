@@ -72,7 +72,10 @@ class PopulationCode:
         quantiles can be taken a few features at a time (``colanet.chunked``)."""
         code = cls(centres, widths_for(centres), 1)
         spikes = float(np.floor(code.transform(sample) * t_p).sum(axis=1).mean())
-        code.repeats = max(1, math.ceil(target_spikes / spikes)) if spikes > 0 else 1
+        ratio = target_spikes / spikes if spikes > 0 else 1.0
+        # A ratio beyond the float range (target_spikes near 1e308, a sparse sample) is
+        # as impossible as any other huge one: the size check below refuses it.
+        code.repeats = max(1, math.ceil(ratio)) if math.isfinite(ratio) else 2**64
         # One example's repeated code must fit the budget (the classifier's synapses,
         # checked by the core, grow with it too): a huge target_spikes is refused here.
         check_alloc("target_spikes", (code.n_outputs,), 8)

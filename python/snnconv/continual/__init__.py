@@ -3,6 +3,7 @@
 A stream is a sequence of tasks (:mod:`.scenarios`); a method learns them one after the
 other without going back to earlier tasks' data, and is tested on every task after each
 one (:mod:`.runner`), which fills the accuracy matrix the metrics read (:mod:`.metrics`).
+``colanet`` starts from its scenario's preset (:mod:`.presets`).
 docs/continual.md describes the protocol.
 """
 
@@ -13,11 +14,13 @@ from .metrics import (
     learning_accuracy,
     summarise,
 )
-from .presets import INCREMENTAL
+from .presets import DOMAIN, INCREMENTAL, PRESETS, preset
 from .scenarios import SCENARIOS, Stream, Task, make_stream
 
 __all__ = [
+    "DOMAIN",
     "INCREMENTAL",
+    "PRESETS",
     "SCENARIOS",
     "Stream",
     "Task",
@@ -26,5 +29,6 @@ __all__ = [
     "forgetting",
     "learning_accuracy",
     "make_stream",
+    "preset",
     "summarise",
 ]

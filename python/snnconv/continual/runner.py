@@ -1,5 +1,8 @@
 """Runs methods over a stream: after each task, every task's test set is scored.
 
+``colanet`` gets its scenario's preset (:mod:`.presets`) under the parameters given,
+unless ``preset=False``; the parameters recorded are those it ran with.
+
 Each method's results are written to ``OUT/continual-runs/<method>.json`` as soon as
 its stream ends (atomically), with the stream's and the method's fingerprint; with
 ``resume=True`` a method whose file matches is not run again, and a file that does not
@@ -21,6 +24,7 @@ from ..experiment.report import write_atomic
 from ..experiment.taskstore import ResumeError
 from .methods import METHODS
 from .metrics import summarise
+from .presets import with_preset
 from .scenarios import Stream
 
 RUNS = "continual-runs"
@@ -74,8 +78,14 @@ def run_method(
     seed: int,
     threads: int | None = None,
     progress: bool = False,
+    preset: bool = True,
 ) -> MethodStream:
-    """Trains method ``name`` task after task and scores every task after each one."""
+    """Trains method ``name`` task after task and scores every task after each one.
+
+    With ``preset`` (default) ``colanet`` starts from its scenario's preset
+    (:data:`~snnconv.continual.presets.PRESETS`), ``params`` over it."""
+    if preset:
+        params = with_preset(stream.scenario, name, params)
     method = METHODS[name](stream.classes, seed, threads, params)
     t = len(stream)
     r = np.zeros((t, t))
@@ -118,8 +128,10 @@ def run_stream(
     threads: int | None = None,
     progress: bool = False,
     log: Any = None,
+    preset: bool = True,
 ) -> dict[str, MethodStream]:
-    """Every method over the stream, in order; saved per method under ``out``."""
+    """Every method over the stream, in order; saved per method under ``out``.
+    ``preset``: as in :func:`run_method`."""
     results: dict[str, MethodStream] = {}
     folder = None if out is None else Path(out) / RUNS
     if folder is not None and folder.is_dir() and not resume:
@@ -130,7 +142,9 @@ def run_stream(
                 "use --resume to continue it or another --out"
             )
     for name in methods:
-        fp = fingerprint(stream, name, params.get(name, {}), seed)
+        given = params.get(name, {})
+        used = with_preset(stream.scenario, name, given) if preset else dict(given)
+        fp = fingerprint(stream, name, used, seed)
         path = None if folder is None else folder / f"{name}.json"
         if resume and path is not None and path.is_file():
             saved = json.loads(path.read_text(encoding="utf-8"))
@@ -143,7 +157,7 @@ def run_stream(
             if log is not None:
                 log.info(f"{name}: reused from {path}")
             continue
-        res = run_method(stream, name, params.get(name, {}), seed, threads, progress)
+        res = run_method(stream, name, used, seed, threads, progress, preset=False)
         results[name] = res
         if path is not None:
             write_atomic(path, json.dumps({"fingerprint": fp, "result": res.to_json()}, indent=1))

@@ -229,6 +229,8 @@ def _read_annotations(path: Path) -> Annotations:
                 confidence = float(c) if c else math.nan
             except ValueError:
                 raise DataError(f"{where}: Confidence must be a number, got {c!r}") from None
+            if c and not math.isfinite(confidence):  # empty is NaN; "nan" or "inf" is not
+                raise DataError(f"{where}: Confidence must be finite or empty, got {c!r}")
             frames.append(frame)
             quads.append(quad)
             types.append(kind)
