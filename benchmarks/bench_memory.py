@@ -4,6 +4,8 @@
     python benchmarks/bench_memory.py --n 60000 --stages csnn_fit csnn_score
     python benchmarks/bench_memory.py --n 600000 --memmap  # Fashion-MNIST x10 on disk
     python benchmarks/bench_memory.py --reference /work/main/python   # both, alternating
+    python benchmarks/bench_memory.py --threads 1 ...      # every stage on one thread
+    python benchmarks/bench_memory.py --reference ... --reference-first   # it goes first
 
 Every (stage, n) runs in a fresh interpreter that loads the data, records the peak RSS
 (``resource.getrusage(...).ru_maxrss``) after loading, runs the stage, and records the
@@ -19,7 +21,10 @@ a cache file), ``csnn_fit`` (CSNNClassifier.fit) and ``csnn_score`` (the model o
 "data" is the peak with the model and the test images loaded). With
 ``--reference PATH`` each case also runs with ``PYTHONPATH=PATH`` (another checkout of
 snnconv), alternating the two in every round, and the time ratio new / reference is
-printed (best of ``--rounds``).
+printed, of the wall time and of the process's CPU time (best of ``--rounds``, and
+round by round; on a loaded machine the CPU time is the steadier figure).
+``--threads N`` passes ``n_threads=N`` to every estimator (and sets
+``RAYON_NUM_THREADS``/``OMP_NUM_THREADS``); by default they use every core.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ CACHE = Path(tempfile.gettempdir()) / "snnconv-bench-memory"
 
 def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
+
+
+def _cpu() -> float:
+    """CPU seconds of this process so far (all its threads, user + system)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _train(n: int, memmap: bool):
@@ -91,14 +102,16 @@ def _child(stage: str, n: int, memmap: bool) -> dict:
         return {}
     x, y = _train(n, memmap) if stage != "csnn_score" else (None, None)
     out = {"loaded_gb": _peak_gb(), "snnconv": os.path.dirname(snnconv.__file__)}
-    t0 = time.perf_counter()
+    threads = os.environ.get("BENCH_MEMORY_THREADS")
+    nt = {"n_threads": int(threads)} if threads else {}
+    t0, c0 = time.perf_counter(), _cpu()
     if stage == "kernels":
-        snnconv.KernelLearner().fit(x)
+        snnconv.KernelLearner(**nt).fit(x)
     elif stage == "front_end":
-        learner = snnconv.KernelLearner().fit(x[:1000])
+        learner = snnconv.KernelLearner(**nt).fit(x[:1000])
         out["loaded_gb"] = _peak_gb()
-        t0 = time.perf_counter()
-        front = snnconv.ConvSNN(learner, on_backlog="ignore")
+        t0, c0 = time.perf_counter(), _cpu()
+        front = snnconv.ConvSNN(learner, on_backlog="ignore", **nt)
         front.fit(x[:100])
         front.run(x)
     elif stage == "colanet":
@@ -106,23 +119,26 @@ def _child(stage: str, n: int, memmap: bool) -> dict:
 
         counts = np.load(CACHE / f"counts-{n}.npy", mmap_mode="r" if memmap else None)
         out["loaded_gb"] = _peak_gb()
-        t0 = time.perf_counter()
-        snnconv.CoLaNET(**CLASSIFIER_DEFAULTS).fit(counts, y)
+        t0, c0 = time.perf_counter(), _cpu()
+        snnconv.CoLaNET(**CLASSIFIER_DEFAULTS, **nt).fit(counts, y)
     elif stage == "csnn_fit":
-        model = snnconv.CSNNClassifier().fit(x, y)
-        out["seconds"] = time.perf_counter() - t0
+        model = snnconv.CSNNClassifier(**nt).fit(x, y)
+        out["seconds"], out["cpu_seconds"] = time.perf_counter() - t0, _cpu() - c0
         model.save(CACHE / f"model-{n}-{os.getpid()}")
         out["model"] = str(CACHE / f"model-{n}-{os.getpid()}")
     elif stage == "csnn_score":
         # A fresh process with the model fitted by the csnn_fit stage: what scoring adds.
         xt, yt = load_fashion_mnist(split="test")
         model = snnconv.CSNNClassifier.load(os.environ["BENCH_MEMORY_MODEL"])
+        if threads:
+            model.set_params(n_threads=int(threads))
         out["loaded_gb"] = _peak_gb()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         out["accuracy"] = model.score(xt, yt)
     else:
         raise SystemExit(f"unknown stage {stage!r}")
     out.setdefault("seconds", time.perf_counter() - t0)
+    out.setdefault("cpu_seconds", _cpu() - c0)
     out["peak_gb"] = _peak_gb()
     return out
 
@@ -147,9 +163,17 @@ def _counts_cache(n: int, memmap: bool) -> None:
 
 
 def _run(
-    stage: str, n: int, memmap: bool, pythonpath: str | None, model: str | None = None
+    stage: str,
+    n: int,
+    memmap: bool,
+    pythonpath: str | None,
+    model: str | None = None,
+    threads: int | None = None,
 ) -> dict:
     env = dict(os.environ)
+    if threads is not None:
+        env["BENCH_MEMORY_THREADS"] = str(threads)
+        env["RAYON_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
     if model is not None:
         env["BENCH_MEMORY_MODEL"] = model
     if pythonpath is not None:
@@ -170,6 +194,10 @@ def main() -> None:
     ap.add_argument("--memmap", action="store_true", help="images from a raw file in /tmp")
     ap.add_argument("--reference", help="PYTHONPATH of a reference checkout of snnconv")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--threads", type=int, help="n_threads of every estimator (default: all)")
+    ap.add_argument(
+        "--reference-first", action="store_true", help="the reference runs first in round 1"
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -189,18 +217,29 @@ def main() -> None:
                 written.append(n)
             if "colanet" in args.stages:
                 _run("counts", n, args.memmap, None)
+            per_stage: dict[str, dict[str, list[dict]]] = {}
             for stage in args.stages:
                 best: dict[str, dict] = {}
-                for _ in range(args.rounds):
-                    for side, path in sides.items():
+                runs: dict[str, list[dict]] = per_stage.setdefault(stage, {})
+                for rnd in range(args.rounds):
+                    # Alternate which side goes first, so drift favours neither.
+                    order = list(sides.items())
+                    for side, path in (
+                        order if (rnd + args.reference_first) % 2 == 0 else order[::-1]
+                    ):
                         model = models.get((n, side))
                         if stage == "csnn_score" and model is None:
-                            model = _run("csnn_fit", n, args.memmap, path)["model"]
+                            model = _run("csnn_fit", n, args.memmap, path, None, args.threads)[
+                                "model"
+                            ]
                             models[(n, side)] = model
-                        r = _run(stage, n, args.memmap, path, model)
+                        r = _run(stage, n, args.memmap, path, model, args.threads)
                         print(f"  ({stage} n={n} {side}: {json.dumps(r)})", flush=True)
                         if "model" in r:
+                            if (n, side) in models:
+                                shutil.rmtree(models[(n, side)], ignore_errors=True)
                             models[(n, side)] = r["model"]
+                        runs.setdefault(side, []).append(r)
                         if side not in best or r["seconds"] < best[side]["seconds"]:
                             best[side] = r
                 for side, r in best.items():
@@ -208,12 +247,25 @@ def main() -> None:
                     print(
                         f"{stage:10s} n={n:7d} {side:9s} peak {r['peak_gb']:.3f} GB "
                         f"(data {r['loaded_gb']:.3f}, added {r['peak_gb'] - r['loaded_gb']:.3f})"
-                        f"  {r['seconds']:7.2f} s{extra}",
+                        f"  {r['seconds']:7.2f} s ({r['cpu_seconds']:.2f} s CPU){extra}",
                         flush=True,
                     )
-                if len(best) == 2:
-                    ratio = best["new"]["seconds"] / best["reference"]["seconds"]
-                    print(f"{stage:10s} n={n:7d} time new / reference: {ratio:.3f}", flush=True)
+                if len(runs) == 2:
+                    for clock in ("seconds", "cpu_seconds"):
+                        new, ref = ([r[clock] for r in runs[k]] for k in ("new", "reference"))
+                        rounds = " ".join(f"{a / b:.3f}" for a, b in zip(new, ref, strict=True))
+                        print(
+                            f"{stage:10s} n={n:7d} {clock} new / reference: "
+                            f"{min(new) / min(ref):.3f} (best of each); per round {rounds}",
+                            flush=True,
+                        )
+            both = [per_stage.get(k, {}) for k in ("csnn_fit", "csnn_score")]
+            if all(len(b) == 2 for b in both):
+                for clock in ("seconds", "cpu_seconds"):
+                    new, ref = (
+                        sum(min(r[clock] for r in b[k]) for b in both) for k in ("new", "reference")
+                    )
+                    print(f"fit + score n={n:7d} {clock} new / reference: {new / ref:.3f}")
     finally:
         for path in models.values():
             shutil.rmtree(path, ignore_errors=True)

@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 
 from ._util import persistence
+from ._util.blocks import Reader
 from ._util.estimator import (
     SnnconvEstimator,
     check_random_state_param,
@@ -333,7 +334,8 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
         n_cal = min(int(self.calibration_size), stack.shape[0])
         sample = np.sort(rng.choice(stack.shape[0], n_cal, replace=False))
         if events is None:
-            self.front_end_.fit(stack[sample])
+            # A memory map's rows are gathered a few 2 MiB regions at a time (_util.blocks).
+            self.front_end_.fit(Reader(stack).gather(stack, sample))
         else:
             self.front_end_.calibrate_events(
                 [events[i] for i in sample], self.sensor_size, self.bin_width_us_

@@ -631,9 +631,7 @@ class _Prepared:
     def batch(self, idx: np.ndarray) -> np.ndarray:
         if self.cache is not None:
             return self.cache.take(np.ascontiguousarray(idx, dtype=np.uint64))
-        out = normalise_brightness(self.stack[idx], self.sq, self.n_threads)
-        self._reader.read(len(idx), contiguous=False)
-        return out
+        return normalise_brightness(self._reader.gather(self.stack, idx), self.sq, self.n_threads)
 
 
 def with_channels(images: Any, channels: str, size: int) -> Any:

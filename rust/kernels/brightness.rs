@@ -367,13 +367,19 @@ mod tests {
 
 /// Exact quantile of a stream of values in [0, 1] in bounded memory, in two passes:
 /// the first counts values per histogram bin, the second keeps only the values of
-/// the bin that holds the wanted rank and selects among them.
+/// the bin that holds the wanted rank, as a count per distinct value, and finds the
+/// rank among them. Brightness-normalised uint8 images take at most 257 × 256
+/// distinct values, so the second pass holds a bounded number of pairs however many
+/// images it reads.
 #[derive(Debug, Clone)]
 pub struct StreamQuantile {
     q: f64,
     counts: Vec<u64>,
     target: Option<(usize, usize)>,
-    kept: Vec<f64>,
+    /// (value, occurrences) of the target bin: sorted by `total_cmp` and merged up to
+    /// `merged`, appended after it; merged again when the appended part outgrows it.
+    kept: Vec<(f64, u64)>,
+    merged: usize,
     /// Scratch of `count`.
     mid: Vec<f64>,
 }
@@ -407,6 +413,7 @@ impl StreamQuantile {
             counts: vec![0; QUANTILE_BINS],
             target: None,
             kept: Vec::new(),
+            merged: 0,
             mid: Vec::new(),
         })
     }
@@ -466,17 +473,54 @@ impl StreamQuantile {
     pub fn collect(&mut self, values: &[f64]) {
         if self.needs_second_pass() {
             let b = self.target.expect("located").0;
-            self.kept
-                .extend(values.iter().copied().filter(|&v| bin_of(v) == b));
+            for &v in values {
+                if bin_of(v) == b {
+                    self.keep(v, 1);
+                }
+            }
         }
     }
 
     /// Second pass: `times` occurrences of `value`.
     pub fn collect_repeated(&mut self, value: f64, times: u64) {
-        if self.needs_second_pass() && bin_of(value) == self.target.expect("located").0 {
-            let times = usize::try_from(times).expect("a count of pixels held in memory");
-            self.kept.extend(std::iter::repeat_n(value, times));
+        if times > 0 && self.needs_second_pass() && bin_of(value) == self.target.expect("located").0
+        {
+            self.keep(value, times);
         }
+    }
+
+    /// Appends `times` occurrences of `v`, merging the pairs when the appended ones
+    /// outnumber the merged ones (and a fixed slack): the pairs held stay within
+    /// about twice the number of distinct values, at an amortised O(log) per value.
+    #[inline]
+    fn keep(&mut self, v: f64, times: u64) {
+        self.kept.push((v, times));
+        if self.kept.len() >= 2 * self.merged + MERGE_SLACK {
+            self.merge();
+        }
+    }
+
+    /// Sorts the pairs by value (`total_cmp`) and sums the occurrences of equal values.
+    fn merge(&mut self) {
+        self.kept.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut m = 0;
+        for i in 0..self.kept.len() {
+            let (v, c) = self.kept[i];
+            if m > 0 && self.kept[m - 1].0.total_cmp(&v).is_eq() {
+                self.kept[m - 1].1 += c;
+            } else {
+                self.kept[m] = (v, c);
+                m += 1;
+            }
+        }
+        self.kept.truncate(m);
+        self.merged = m;
+    }
+
+    /// Pairs of (value, occurrences) held by the second pass (for tests).
+    #[cfg(test)]
+    fn pairs_held(&self) -> usize {
+        self.kept.len()
     }
 
     /// The quantile, or None if the passes were inconsistent (the data changed).
@@ -488,15 +532,26 @@ impl StreamQuantile {
         if b == QUANTILE_BINS - 1 {
             return Some(1.0);
         }
-        if self.kept.len() as u64 != self.counts[b] {
+        self.merge();
+        if self.kept.iter().map(|&(_, c)| c).sum::<u64>() != self.counts[b] {
             return None;
         }
-        let (_, v, _) = self
-            .kept
-            .select_nth_unstable_by(rank, |a, b| a.total_cmp(b));
-        Some(*v)
+        // The value of rank `rank` in ascending (`total_cmp`) order: the element a
+        // selection over every kept value would return (equal values have equal bits).
+        let mut below = 0u64;
+        for &(v, c) in &self.kept {
+            below += c;
+            if below > rank as u64 {
+                return Some(v);
+            }
+        }
+        None
     }
 }
+
+/// Pairs appended to a [`StreamQuantile`]'s second pass beyond twice the merged
+/// ones before they are merged again.
+const MERGE_SLACK: usize = 4096;
 
 #[cfg(test)]
 mod stream_tests {
@@ -547,6 +602,73 @@ mod stream_tests {
                 assert_eq!(by_level.finish(), Some(quantile_in_place(&mut v2, q)));
             }
         }
+    }
+
+    #[test]
+    fn second_pass_holds_a_count_per_distinct_value() {
+        // A bin crowded with few distinct values, many times over (as uint8 images
+        // give), plus distinct values that force merges: the quantile equals a
+        // selection over every value, and the pairs held stay bounded.
+        let mut s = 17u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s >> 11
+        };
+        let few = [0.5, 0.5 + 1e-9, 0.5 + 2e-9, 0.5 + 3e-9];
+        let mut vals: Vec<f64> = (0..200_000)
+            .map(|i| {
+                if i % 50 == 0 {
+                    // distinct values in the same bin as `few`
+                    0.5 + (next() % 10_000) as f64 * 1e-12
+                } else {
+                    few[(next() % 4) as usize]
+                }
+            })
+            .collect();
+        vals.extend(std::iter::repeat_n(0.0, 100_000));
+        vals.extend(std::iter::repeat_n(1.0, 50_000));
+        for q in [0.3, 0.35, 0.45, 0.6] {
+            let mut sq = StreamQuantile::new(q).unwrap();
+            for ch in vals.chunks(1000) {
+                sq.count(ch);
+            }
+            assert!(sq.locate());
+            assert!(sq.needs_second_pass(), "q = {q}");
+            let mut repeated = sq.clone();
+            for ch in vals.chunks(999) {
+                sq.collect(ch);
+                assert!(sq.pairs_held() <= 2 * (4 + 10_000) + MERGE_SLACK);
+            }
+            // The same multiset given as (value, count) pairs.
+            for &v in &few {
+                let c = vals.iter().filter(|&&x| x.to_bits() == v.to_bits()).count();
+                repeated.collect_repeated(v, c as u64);
+            }
+            for &v in vals
+                .iter()
+                .filter(|&&x| x > 0.0 && x < 1.0 && !few.contains(&x))
+            {
+                repeated.collect_repeated(v, 1);
+            }
+            repeated.collect_repeated(0.5, 0); // no occurrence: nothing held
+            let mut v2 = vals.clone();
+            let want = quantile_in_place(&mut v2, q);
+            assert_eq!(
+                sq.finish().map(f64::to_bits),
+                Some(want.to_bits()),
+                "q = {q}"
+            );
+            assert_eq!(repeated.finish().map(f64::to_bits), Some(want.to_bits()));
+            assert!(sq.pairs_held() <= 4 + 10_000);
+        }
+        // A value missing from the second pass is noticed (the data changed).
+        let mut sq = StreamQuantile::new(0.45).unwrap();
+        sq.count(&vals);
+        sq.locate();
+        sq.collect(&vals[1..]);
+        assert_eq!(sq.finish(), None);
     }
 
     #[test]

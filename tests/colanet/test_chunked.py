@@ -126,3 +126,38 @@ def test_mapping_is_found_only_for_shared_maps(tmp_path):
     m = np.memmap(path, np.uint8, "r")
     blocks.release(m)  # the data stay readable after their pages are dropped
     assert m[7] == 7
+
+
+def test_gather_equals_fancy_indexing_and_releases_as_it_goes(tmp_path, monkeypatch):
+    rows = np.random.default_rng(5).integers(0, 256, (2048, 1024), dtype=np.uint8)
+    rows.tofile(tmp_path / "x.bin")
+    m = np.memmap(tmp_path / "x.bin", np.uint8, "r", shape=rows.shape)
+    # Regions of 16 KiB (16 rows), at most 4 of them mapped between two releases.
+    monkeypatch.setattr(blocks, "FAULT_BYTES", 1 << 14)
+    monkeypatch.setattr(blocks, "RELEASE_BYTES", 1 << 16)
+    reader = blocks.Reader(m)
+    released = []
+    real = reader.release
+
+    def release():
+        released.append(reader._pending)
+        real()
+
+    monkeypatch.setattr(reader, "release", release)
+    idx = np.random.default_rng(6).permutation(2048)[:300]
+    idx[:3] = [-1, 7, 7]  # a negative index and a repeated row
+    np.testing.assert_array_equal(reader.gather(m, idx), rows[idx])
+    # Rows spread over most of the 128 regions: a release at least every 4 regions,
+    # and never more than RELEASE_BYTES counted as mapped.
+    regions = len(np.unique((idx % 2048) // 16))
+    assert regions > 100 and len(released) >= regions // 4 - 1
+    assert max(released) <= 1 << 16 and reader._pending <= 1 << 16
+    mask = np.zeros(2048, bool)
+    mask[[3, 2000]] = True
+    np.testing.assert_array_equal(reader.gather(m, mask), rows[mask])
+    back = np.array([0, 5, 1])  # a view with a negative stride
+    np.testing.assert_array_equal(reader.gather(m[::-2], back), rows[::-2][back])
+    with pytest.raises(IndexError):
+        reader.gather(m, np.array([2048]))
+    # In memory: plain indexing.
+    np.testing.assert_array_equal(blocks.Reader(rows).gather(rows, idx), rows[idx])

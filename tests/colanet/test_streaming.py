@@ -44,7 +44,8 @@ def _same(model, ref, test):
     np.testing.assert_array_equal(model.predict_proba(test), ref[1])
 
 
-def test_memmap_small_blocks_and_spilled_counts(small, reference, tmp_path, monkeypatch):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_memmap_small_blocks_and_spilled_counts(small, reference, tmp_path, monkeypatch, threads):
     images, labels, test = small
     path = tmp_path / "images.u8"
     images.tofile(path)
@@ -52,7 +53,10 @@ def test_memmap_small_blocks_and_spilled_counts(small, reference, tmp_path, monk
     monkeypatch.setattr(streaming, "BLOCK_IMAGES", 37)
     monkeypatch.setattr(streaming, "SPILL_BYTES", 0)
     monkeypatch.setattr(blocks, "RELEASE_BYTES", 1 << 14)
-    _same(_model().fit(mapped, labels), reference, test)
+    # Shuffled reads gathered a few rows at a time, and another thread count than the
+    # reference's (every core): the same model.
+    monkeypatch.setattr(blocks, "FAULT_BYTES", 1 << 12)
+    _same(_model(n_threads=threads).fit(mapped, labels), reference, test)
 
 
 def test_stream_of_batches(small, reference):

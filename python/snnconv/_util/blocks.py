@@ -8,8 +8,12 @@ memory. Two things would still make a fit's memory grow with the data:
   set until the mapping goes. :class:`Reader` drops them (``madvise(MADV_DONTNEED)``)
   every ``RELEASE_BYTES`` read: the data stay in the operating system's page cache
   (shared, reclaimable), re-read from there if touched again, and the process keeps
-  only the blocks it is working on. Copy-on-write maps (mode ``"c"``) are left alone,
-  since dropping their pages would discard the caller's changes.
+  only the blocks it is working on. Rows read in a shuffled order cost more than
+  their bytes: one page fault may map a whole large folio of the page cache (up to
+  2 MiB on ext4, XFS or tmpfs), so :meth:`Reader.gather` reads scattered rows in
+  address order, a few 2 MiB regions at a time, releasing in between. Copy-on-write
+  maps (mode ``"c"``) are left alone, since dropping their pages would discard the
+  caller's changes.
 - **Streams.** An iterable of ``(X, y)`` batches cannot be shuffled or read twice;
   :func:`spool` writes the batches once to a temporary file in the system's temporary
   folder (``tempfile``; ``TMPDIR`` chooses it) and hands back a memory map of it, so a
@@ -35,6 +39,13 @@ RELEASE_BYTES = 64 << 20
 BLOCK_BYTES = 16 << 20
 
 _PAGE = mmap.PAGESIZE
+
+#: Bytes one page fault on a mapped file may map at once. Linux maps the neighbouring
+#: pages already in the page cache too (64 KiB of "fault-around" by default), and a
+#: file system that caches files in large folios (ext4, XFS, tmpfs) may map a whole
+#: folio, up to a 2 MiB huge page, with one fault: a randomly placed row can cost that
+#: much resident memory, not one page.
+FAULT_BYTES = 2 << 20
 
 
 def block_rows(row_bytes: int, budget: int = BLOCK_BYTES) -> int:
@@ -65,8 +76,8 @@ class Reader:
         self._map = mapping(a)
         self._pending = 0
         row = a.strides[0] if getattr(a, "ndim", 0) else 1
-        #: bytes one randomly placed row touches: whole pages
-        self._row_touch = max(abs(int(row)), _PAGE) if self._map is not None else 0
+        #: bytes one randomly placed row may map: its pages and what a fault maps around
+        self._row_touch = abs(int(row)) + max(FAULT_BYTES, _PAGE) if self._map is not None else 0
 
     def read(self, n_rows: int, contiguous: bool = True, row_bytes: int = 0) -> None:
         """Notes that ``n_rows`` rows were read (in one run or scattered)."""
@@ -75,6 +86,52 @@ class Reader:
         self._pending += n_rows * (row_bytes if contiguous else self._row_touch)
         if self._pending >= RELEASE_BYTES:
             self.release()
+
+    def gather(self, a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """``a[idx]`` for an index array ``idx`` (rows in its order; ``a`` the array
+        this reader was made for).
+
+        Rows of a mapped array are gathered in ascending order, in pieces that touch at
+        most ``RELEASE_BYTES`` of the file counted in ``FAULT_BYTES`` regions, its pages
+        released before a piece would take the mapped bytes above ``RELEASE_BYTES``: a
+        scattered read of many rows never holds the pages of every row it read (one
+        fault may map a whole 2 MiB region)."""
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        n = a.shape[0] if a.ndim else 0
+        if (
+            self._map is None
+            or idx.ndim != 1
+            or idx.dtype.kind not in "iu"
+            or len(idx) == 0
+            or idx.min() < -n
+            or idx.max() >= n
+        ):
+            return a[idx]  # in memory, or raises numpy's IndexError
+        rows = np.where(idx < 0, idx.astype(np.int64) + n, idx).astype(np.int64)
+        row = int(a.strides[0])
+        extent = max(1, abs(row), a[0].nbytes if a.ndim > 1 else a.itemsize)
+        start = a.__array_interface__["data"][0] + rows * row
+        order = np.argsort(start, kind="stable")  # address order
+        rows, start = rows[order], start[order]
+        first, last = start // FAULT_BYTES, (start + extent - 1) // FAULT_BYTES
+        # Regions each row brings that the row before it did not.
+        new = (last - first + 1).astype(np.int64)
+        new[1:] -= (first[1:] <= last[:-1]).astype(np.int64)
+        cum = np.cumsum(new)
+        per = max(1, RELEASE_BYTES // FAULT_BYTES)
+        cuts = np.flatnonzero(np.diff((cum - 1) // per)) + 1
+        out = np.empty((len(rows), *a.shape[1:]), a.dtype)
+        done = 0
+        for s, e in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)], strict=True):
+            touch = int(cum[e - 1] - done) * FAULT_BYTES
+            if self._pending + touch > RELEASE_BYTES:
+                self.release()
+            out[order[s:e]] = a[rows[s:e]]
+            self._pending += touch
+            done = int(cum[e - 1])
+        return out
 
     def release(self) -> None:
         if self._map is not None and not self._map.closed:
@@ -231,8 +288,7 @@ def take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     step = block_rows(a[0].nbytes if a.shape[0] else 1, BLOCK_BYTES)
     for s in range(0, idx.size, step):
         part = idx[s : s + step]
-        out[s : s + part.size] = a[part]
-        reader.read(part.size, contiguous=False)
+        out[s : s + part.size] = reader.gather(a, part)
         writer.read(part.size, True, out.strides[0])
     writer.release()
     return out

@@ -43,9 +43,12 @@ class BrightnessRows:
         self._reader = Reader(stack)
 
     def __getitem__(self, idx: Any) -> np.ndarray:
-        part = self.stack[idx]
+        if isinstance(idx, slice):
+            part = self.stack[idx]
+            self._reader.read(part.shape[0], True, self.stack.strides[0])
+        else:
+            part = self._reader.gather(self.stack, np.asarray(idx))
         out = part.astype(np.float64) / 255.0 if part.dtype == np.uint8 else np.array(part)
-        self._reader.read(out.shape[0], isinstance(idx, slice), self.stack.strides[0])
         return out.reshape(out.shape[0], -1)
 
 

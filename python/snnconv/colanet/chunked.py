@@ -92,10 +92,12 @@ class Features:
     def rows(self, idx: slice | np.ndarray) -> np.ndarray:
         """The rows ``idx`` (a slice or an index array, in its order) as C-contiguous
         float64 (N_b, F)."""
-        part = self.a[idx]
-        out = np.ascontiguousarray(part, dtype=np.float64)
-        self._reader.read(out.shape[0], isinstance(idx, slice), part.strides[0])
-        return out
+        if isinstance(idx, slice):
+            part = self.a[idx]
+            self._reader.read(part.shape[0], True, part.strides[0])
+        else:
+            part = self._reader.gather(self.a, idx)
+        return np.ascontiguousarray(part, dtype=np.float64)
 
     def slices(self, rows: int | None = None) -> Iterator[slice]:
         n, step = len(self), rows or self.block()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._util.blocks import Reader
 from ..datasets.registry import Dataset, load_dataset
 from .config import RunConfig
 
@@ -17,7 +18,7 @@ def load_experiment_data(run: RunConfig) -> Dataset:
     data = load_dataset(run.dataset, run.dataset_args, seed=run.seed)
     if run.limit and run.limit < len(data.labels):
         keep = np.sort(np.random.default_rng(run.seed).permutation(len(data.labels))[: run.limit])
-        data.images, data.labels = data.images[keep], data.labels[keep]
+        data.images, data.labels = Reader(data.images).gather(data.images, keep), data.labels[keep]
         data.groups = None if data.groups is None else data.groups[keep]
         data.test_mask = None if data.test_mask is None else data.test_mask[keep]
     data.images = np.ascontiguousarray(data.images)
