@@ -155,6 +155,21 @@ def test_torch_backend_missing_gives_install_hint():
     assert CNN2()._resolve_backend() == "numpy"
 
 
+def test_numpy_backend_is_the_same_for_any_blas_thread_count():
+    # A threaded BLAS splits its sums by thread count; the numpy backend pins one.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (30, 12, 12), dtype=np.uint8)
+    y = np.arange(30) % 3
+    est = CNN1(epochs=1, batch_size=8, backend="numpy").fit(x, y)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        two = CNN1(epochs=1, batch_size=8, backend="numpy").fit(x, y)
+        p2 = two.predict_proba(x)
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        p1 = est.predict_proba(x)
+    np.testing.assert_array_equal(p1, p2)
+
+
 def test_auto_backend_is_numpy_with_or_without_torch():
     # torch has no GPU path here and is the slower CPU backend: only asked for.
     assert CNN1()._resolve_backend() == CNN2()._resolve_backend() == "numpy"
