@@ -542,15 +542,8 @@ default=None
                 first += len(idx)
                 bar.update(len(idx))
         pooled, backlog, conv, stats = (np.concatenate(p) for p in zip(*parts, strict=True))
-        return SpikeCounts(
-            pooled=pooled,
-            backlog=backlog,
-            conv_counts=conv,
-            input_spikes=stats[:, 0],
-            conv_spikes=stats[:, 1],
-            pool_spikes=stats[:, 2],
-            synaptic_events=stats[:, 3],
-            carry=carry if self.encoding == "accumulator" else None,
+        return _counts(
+            pooled, backlog, conv, stats, carry if self.encoding == "accumulator" else None
         )
 
     # ------------------------------------------------------------------ given input spikes
@@ -920,8 +913,9 @@ def _carry(carry: Any) -> np.ndarray | None:
         raise DataError(f"carry: not a uint64 array (H, W) of accumulator states: {e}") from None
 
 
-def _counts(pooled: Any, backlog: Any, conv: Any, stats: Any) -> SpikeCounts:
-    """The core's outputs on given input spikes (no encoder, so no carry)."""
+def _counts(pooled: Any, backlog: Any, conv: Any, stats: Any, carry: Any = None) -> SpikeCounts:
+    """The core's outputs as :class:`SpikeCounts` (``carry``: the accumulator's, None on
+    given input spikes, which have no encoder)."""
     return SpikeCounts(
         pooled=pooled,
         backlog=backlog,
@@ -930,7 +924,7 @@ def _counts(pooled: Any, backlog: Any, conv: Any, stats: Any) -> SpikeCounts:
         conv_spikes=stats[:, 1],
         pool_spikes=stats[:, 2],
         synaptic_events=stats[:, 3],
-        carry=None,
+        carry=carry,
     )
 
 
