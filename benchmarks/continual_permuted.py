@@ -29,23 +29,17 @@ task-0 neuron's positive weights now and right after task 0, averaged).
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 
 import numpy as np
+
+# the same "k=v,k=v" parser as the ablation script (run from benchmarks/, its folder)
+from continual_ablation import _params
 
 from snnconv import CoLaNET
 from snnconv.continual import make_stream
 from snnconv.continual.scenarios import train_test_indices
 from snnconv.datasets.registry import load_dataset
-
-
-def _params(text: str) -> dict:
-    out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        k, _, v = item.partition("=")
-        out[k.strip()] = ast.literal_eval(v.strip())
-    return out
 
 
 def validation_stream(data, seed: int, n_tasks: int, test: bool = False):
