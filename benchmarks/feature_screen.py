@@ -48,6 +48,16 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
     "n56": {"learner": {"n_kernels": 56}},
     "keep_all": {"learner": {"keep_only_fired": False}},
     "epochs2": {"clf": {"epochs": 2}},
+    "stride1_pool4_epochs2": {"learner": {"stride": 1}, "front": {"pool": 4}, "clf": {"epochs": 2}},
+}
+
+#: Several kernel scales, each learned with the §1 rule on the same images and run as its
+#: own front-end; the classifier reads their pooled counts side by side.
+#: Each scale: (kernel_size, stride, pool).
+SCALES: dict[str, list[tuple[int, int, int]]] = {
+    "scales_5_9": [(5, 2, 2), (9, 2, 2)],
+    "scales_5_9_13": [(5, 2, 2), (9, 2, 2), (13, 2, 2)],
+    "scales_5_9_s1p4": [(5, 1, 4), (9, 1, 4)],
 }
 
 
@@ -147,19 +157,50 @@ def screen_layer2(data: tuple, seed: int) -> dict[str, Any]:
     }
 
 
+def screen_scales(
+    scales: list[tuple[int, int, int]], data: tuple, seed: int, clf: dict[str, Any]
+) -> dict[str, Any]:
+    xtr, ytr, xte, yte = data
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    ftr, fte, kept = [], [], []
+    for k, stride, pool in scales:
+        lr = snnconv.KernelLearner(kernel_size=k, stride=stride, random_state=seed).fit(xtr)
+        cal = np.sort(rng.choice(len(xtr), 100, replace=False))
+        snn = snnconv.ConvSNN(lr, pool=pool, on_backlog="ignore").fit(xtr[cal])
+        ftr.append(snn.run(xtr).pooled.reshape(len(xtr), -1))
+        fte.append(snn.run(xte).pooled.reshape(len(xte), -1))
+        kept.append(int(lr.kernels_.shape[0]))
+    a, b = np.concatenate(ftr, 1), np.concatenate(fte, 1)
+    model = snnconv.CoLaNET(**{**CLASSIFIER_DEFAULTS, "random_state": seed, **clf}).fit(a, ytr)
+    fit_s = time.perf_counter() - t0
+    return {
+        "csnn": float(model.score(b, yte)),
+        "linear": linear_readout(a, ytr, b, yte),
+        "kept_kernels": kept,
+        "features": int(a.shape[1]),
+        "fit_s": fit_s,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("set", choices=["mnist5k", "fashion10k", "fashion"])
-    ap.add_argument("config", choices=[*CONFIGS, "layer2"])
+    ap.add_argument("config", choices=[*CONFIGS, *SCALES, "layer2"])
+    ap.add_argument("--clf", nargs="*", default=[], help="classifier overrides, name=value")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     data = load(a.set, a.seed)
-    if a.config == "layer2":
+    clf = {k: json.loads(v) for k, v in (x.split("=", 1) for x in a.clf)}
+    if a.config in SCALES:
+        res = screen_scales(SCALES[a.config], data, a.seed, clf)
+    elif a.config == "layer2":
         res = screen_layer2(data, a.seed)
     else:
-        res = screen_config(CONFIGS[a.config], data, a.seed)
-    rec = {"set": a.set, "config": a.config, "seed": a.seed, **res}
+        cfg = CONFIGS[a.config]
+        res = screen_config({**cfg, "clf": {**cfg.get("clf", {}), **clf}}, data, a.seed)
+    rec = {"set": a.set, "config": a.config, "clf": clf, "seed": a.seed, **res}
     print(json.dumps(rec), flush=True)
     if a.out:
         with open(a.out, "a") as f:
