@@ -115,3 +115,39 @@ def test_incremental_settings_keep_the_old_classes(mnist5k):
     assert plain.seen_accuracy[-1] <= 0.65
     assert kept.seen_accuracy[-1] >= 0.75
     assert kept.metrics()["forgetting"] < plain.metrics()["forgetting"] - 0.2
+
+
+def test_csnn_scores_cached_test_counts_as_it_would_the_images(mnist5k, monkeypatch):
+    # csnn runs its fixed front-end on each task's test images once, not after every
+    # task: the accuracy matrix must be the one of predicting from the images each time
+    import snnconv.csnn as csnn
+    import snnconv.streaming as streaming
+    from snnconv.continual.methods import CSNNMethod
+
+    images, labels = mnist5k
+    s = make_stream("permuted", images[:400], labels[:400], n_tasks=3)
+    made = []
+    real = streaming.pooled_counts
+
+    def counting(front, stack):
+        made.append(stack.shape[0])
+        return real(front, stack)
+
+    # every run of the front-end over a stack: partial_fit's and the test counts'
+    monkeypatch.setattr(streaming, "pooled_counts", counting)
+    monkeypatch.setattr(csnn, "pooled_counts", counting)
+    cached = run_method(s, "csnn", FAST, seed=0)
+    n_train, n_test = s.tasks[0].n_train, s.tasks[0].n_test
+    # each task's training counts, and after the first task each test set's, once:
+    # not again for the 6 tests of the later rows
+    assert made == [n_train, n_test, n_test, n_test, n_train, n_train]
+    monkeypatch.setattr(CSNNMethod, "caches_tests", False)
+    made.clear()
+    plain = run_method(s, "csnn", FAST, seed=0)
+    assert made == [n_train] * 3  # predict runs the front-end on the images itself
+    np.testing.assert_array_equal(cached.accuracy_matrix, plain.accuracy_matrix)
+    # each permutation's test images give other counts: a cache serving one task's
+    # counts for another would change the columns
+    m = plain.accuracy_matrix
+    assert not np.array_equal(m[:, 0], m[:, 1]) and not np.array_equal(m[:, 1], m[:, 2])
+    assert m[0, 0] > 0.5

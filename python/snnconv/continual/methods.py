@@ -8,7 +8,9 @@ everything seen so far.
   all classes of the stream declared at the first call.
 - ``csnn``: :class:`~snnconv.CSNNClassifier.partial_fit`: kernels learned without
   labels on the first task's images only, the front-end calibrated on them too, both
-  fixed afterwards; CoLaNET learns every task from the pooled counts.
+  fixed afterwards; CoLaNET learns every task from the pooled counts. Each task's
+  test images go through the fixed front-end once: their pooled counts are kept and
+  scored again after every later task.
 - ``cnn2``: CNN2 fine-tuned task after task (``partial_fit``: its epochs on each task,
   continuing weights and optimiser): what back-propagation does without protection.
 - ``cnn2-joint``: CNN2 trained from scratch, after each task, on all tasks so far.
@@ -34,6 +36,9 @@ class Method:
     name = ""
     #: what it keeps of earlier tasks
     memory = "no images"
+    #: whether :meth:`predict_task` keeps what it needs of each task's test images (the
+    #: runner then makes them only when asked instead of holding them all)
+    caches_tests = False
 
     def __init__(self, classes: np.ndarray, seed: int, threads: int | None, params: dict) -> None:
         self.classes = classes
@@ -46,6 +51,10 @@ class Method:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def predict_task(self, task: int, images: Callable[[], np.ndarray]) -> np.ndarray:
+        """Predictions on test set ``task`` of the stream; ``images()`` makes its images."""
+        return self.predict(images())
 
 
 class ColanetMethod(Method):
@@ -67,6 +76,7 @@ class ColanetMethod(Method):
 class CSNNMethod(Method):
     name = "csnn"
     memory = "no images (kernels and front-end from the first task)"
+    caches_tests = True
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -79,12 +89,34 @@ class CSNNMethod(Method):
             **{**CLASSIFIER_DEFAULTS, **self.params},
         )
         self.model = CSNNClassifier(classifier=clf, random_state=self.seed, n_threads=self.threads)
+        #: pooled counts of each task's test images, made by the front-end ``_front``
+        self._counts: dict[int, np.ndarray] = {}
+        self._front: Any = None
 
     def learn(self, images: np.ndarray, labels: np.ndarray) -> None:
         self.model.partial_fit(images, labels, classes=self.classes)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.model.predict(images)
+
+    def predict_task(self, task: int, images: Callable[[], np.ndarray]) -> np.ndarray:
+        """The classifier on task ``task``'s test counts, which the front-end (fixed
+        after the first task) makes once per task: the predictions of
+        :meth:`predict`, without running the front-end again."""
+        if not self.caches_tests:
+            return super().predict_task(task, images)
+        from .._util.images import as_stack
+        from ..streaming import pooled_counts
+
+        front = self.model.front_end_
+        if front is not self._front:  # a new front-end: counts of the old one are stale
+            self._counts, self._front = {}, front
+        counts = self._counts.get(task)
+        if counts is None:
+            x = images()
+            self.model._check_shape(x)
+            counts = self._counts[task] = pooled_counts(front, as_stack(x, multichannel=True))[0]
+        return self.model.classifier_.predict(counts)
 
 
 class CNN2Method(Method):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,21 +92,29 @@ def run_method(
     r = np.zeros((t, t))
     n_test = np.array([task.n_test for task in stream.tasks], dtype=np.float64)
     train_times, test_times, seen = [], [], []
-    tests = [task.test() for task in stream.tasks]
+    labels_test = [task.test_labels() for task in stream.tasks]
+    if method.caches_tests:  # the method keeps what it needs: images made when asked
+        tests = [lambda task=task: task.test()[0] for task in stream.tasks]
+    else:  # made once, held for every row
+        tests = [_held(task.test()[0]) for task in stream.tasks]
     with progress_bar(progress, t, f"{name} over {t} tasks", unit="task") as bar:
         for i, task in enumerate(stream.tasks):
             images, labels = task.train()
             t0 = time.perf_counter()
             method.learn(images, labels)
             t1 = time.perf_counter()
-            for j, (x, y) in enumerate(tests):
-                r[i, j] = float(np.mean(method.predict(x) == y))
+            for j, (x, y) in enumerate(zip(tests, labels_test, strict=True)):
+                r[i, j] = float(np.mean(method.predict_task(j, x) == y))
             test_times.append(time.perf_counter() - t1)
             train_times.append(t1 - t0)
             seen.append(float(np.dot(r[i, : i + 1], n_test[: i + 1]) / n_test[: i + 1].sum()))
             bar.update(1)
             bar.set_postfix(task=f"{i + 1}/{t}", acc=f"{100 * r[i, i]:.1f}%")
     return MethodStream(name, r, train_times, test_times, seen, params, method.memory)
+
+
+def _held(images: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: images
 
 
 def fingerprint(stream: Stream, name: str, params: dict[str, Any], seed: int) -> dict[str, Any]:

@@ -53,6 +53,10 @@ class Task:
         """Test images and labels of this task."""
         return self._view(self._images[self._test]), self._labels[self._test]
 
+    def test_labels(self) -> np.ndarray:
+        """Labels of this task's test images (without making the images)."""
+        return self._labels[self._test]
+
     @property
     def n_train(self) -> int:
         return int(self._train.size)
