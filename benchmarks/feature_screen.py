@@ -8,7 +8,11 @@ Usage::
 ``SET``: ``mnist5k`` (a seeded 4,000 / 1,000 split of the MNIST 5k sample),
 ``fashion10k`` (10,000 training and 5,000 test images drawn, seeded, from Fashion-MNIST's
 official training and test sets) or ``fashion`` (the official 60,000 / 10,000 split).
-``CONFIG``: one of :data:`CONFIGS` (changes to the shipped defaults), or ``layer2``:
+``CONFIG``: one of :data:`CONFIGS` (changes to the stages as the CSNN builds them), one
+of :data:`SCALES` (each kernel size its own front-end with its own positions, counts side
+by side), ``padded`` / ``padded_pk`` (the sizes of ``--sizes`` learned apart and centred in
+zeros at the largest, one front-end with one scale / one scale per kernel: what
+``KernelLearner(scales=...)`` builds), or ``layer2``:
 a second convolutional layer learned by the same local rule (docs/algorithms.md §1.5) on
 the first layer's pooled count maps (first layer pooled 1 × 1, its counts scaled to
 [0, 1] by their largest training value), run as a second spiking front-end (3 × 3
@@ -34,21 +38,38 @@ from typing import Any
 import numpy as np
 
 import snnconv
-from snnconv.csnn import CLASSIFIER_DEFAULTS
+from snnconv.csnn import CLASSIFIER_DEFAULTS, FRONT_DEFAULTS, LEARNER_DEFAULTS
 from snnconv.streaming import pooled_counts
 
-#: Changes to the shipped defaults: learner / front-end / classifier parameters.
+#: The CSNN before its kernels had two sizes: 9 × 9 kernels only, one scale for the layer.
+ONE_SIZE: dict[str, dict[str, Any]] = {
+    "learner": {"scales": ()},
+    "front": {"scale_per_kernel": False},
+}
+
+
+def _one_size(change: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``change`` on top of :data:`ONE_SIZE` (the screen's first rows were measured so)."""
+    return {k: {**ONE_SIZE.get(k, {}), **change.get(k, {})} for k in {*ONE_SIZE, *change}}
+
+
+#: Changes to the stages as the CSNN builds them: learner / front-end / classifier
+#: parameters. ``default`` is the CSNN as shipped; the others are changes to the one-size
+#: CSNN (the rows of docs/results.md's screen measured before the two sizes).
 CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
     "default": {},
-    "on_off": {"learner": {"channels": "on_off"}},
-    "on_off_image": {"learner": {"channels": "on_off_image"}},
-    "stride1_pool4": {"learner": {"stride": 1}, "front": {"pool": 4}},
-    "pool1": {"front": {"pool": 1}},
-    "k7": {"learner": {"kernel_size": 7}},
-    "n56": {"learner": {"n_kernels": 56}},
-    "keep_all": {"learner": {"keep_only_fired": False}},
-    "epochs2": {"clf": {"epochs": 2}},
-    "stride1_pool4_epochs2": {"learner": {"stride": 1}, "front": {"pool": 4}, "clf": {"epochs": 2}},
+    "one_size": ONE_SIZE,
+    "on_off": _one_size({"learner": {"channels": "on_off"}}),
+    "on_off_image": _one_size({"learner": {"channels": "on_off_image"}}),
+    "stride1_pool4": _one_size({"learner": {"stride": 1}, "front": {"pool": 4}}),
+    "pool1": _one_size({"front": {"pool": 1}}),
+    "k7": _one_size({"learner": {"kernel_size": 7}}),
+    "n56": _one_size({"learner": {"n_kernels": 56}}),
+    "keep_all": _one_size({"learner": {"keep_only_fired": False}}),
+    "epochs2": _one_size({"clf": {"epochs": 2}}),
+    "stride1_pool4_epochs2": _one_size(
+        {"learner": {"stride": 1}, "front": {"pool": 4}, "clf": {"epochs": 2}}
+    ),
 }
 
 #: Several kernel scales, each learned with the §1 rule on the same images and run as its
@@ -97,9 +118,11 @@ def linear_readout(ftr: np.ndarray, ytr: np.ndarray, fte: np.ndarray, yte: np.nd
 def screen_config(cfg: dict[str, dict[str, Any]], data: tuple, seed: int) -> dict[str, Any]:
     xtr, ytr, xte, yte = data
     t0 = time.perf_counter()
+    learner = {**LEARNER_DEFAULTS, "random_state": seed, **cfg.get("learner", {})}
+    front = {**FRONT_DEFAULTS, "on_backlog": "ignore", **cfg.get("front", {})}
     model = snnconv.CSNNClassifier(
-        kernel_learner=snnconv.KernelLearner(random_state=seed, **cfg.get("learner", {})),
-        front_end=snnconv.ConvSNN(None, on_backlog="ignore", **cfg.get("front", {})),
+        kernel_learner=snnconv.KernelLearner(**learner),
+        front_end=snnconv.ConvSNN(None, **front),
         classifier=snnconv.CoLaNET(
             **{**CLASSIFIER_DEFAULTS, "random_state": seed, **cfg.get("clf", {})}
         ),

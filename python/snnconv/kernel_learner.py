@@ -252,7 +252,8 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         for v in sc:
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v < k:
                 raise ParameterError(
-                    f"scales: each side must be an integer in [1, kernel_size) = [1, {k}), got {v!r}"
+                    f"scales: each side must be an integer in [1, kernel_size) = [1, {k}), "
+                    f"got {v!r}"
                 )
         if len(set(int(v) for v in sc)) != len(sc):
             raise ParameterError(f"scales: sides must be distinct, got {tuple(sc)!r}")
@@ -293,7 +294,9 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         ``learning_rate`` must be explicit: 3 / |G| needs the whole set's size.
         """
         if self.scales:
-            raise ParameterError("scales: partial_fit learns one kernel size; use fit, or scales=()")
+            raise ParameterError(
+                "scales: partial_fit learns one kernel size; use fit, or scales=()"
+            )
         if not hasattr(self, "_core"):
             self._check_params()
             if self.learning_rate is None:
@@ -500,7 +503,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         sides.append(np.full(parts[0].shape[0], k, np.int64))
         for sub in self.scale_learners_:
             side, o = int(sub.kernel_size), (k - int(sub.kernel_size)) // 2
-            pad = np.zeros(sub.kernels_.shape[:-2] + (k, k), np.float64)
+            pad = np.zeros((*sub.kernels_.shape[:-2], k, k), np.float64)
             pad[..., o : o + side, o : o + side] = sub.kernels_
             parts.append(pad)
             sides.append(np.full(pad.shape[0], side, np.int64))
@@ -606,9 +609,11 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         with reading(path, "KernelLearner"):
             meta = with_added_params(meta, 3, {"scales": []})
             raw = meta.get("params")
-            n_scales = len(raw["scales"]) if isinstance(raw, dict) and isinstance(
-                raw.get("scales"), list
-            ) else 0
+            n_scales = (
+                len(raw["scales"])
+                if isinstance(raw, dict) and isinstance(raw.get("scales"), list)
+                else 0
+            )
             names = {f"scale_{i}" for i in range(n_scales)}
             kinds = {"weights": "float64", "resource": "float64", "fired": "bool"}
             check_schema(
