@@ -54,7 +54,11 @@ def fingerprint(cfg: Any, data: Any, folds: list[tuple[np.ndarray, np.ndarray]])
     config = cfg.to_dict()
     config["run"] = {k: v for k, v in config["run"].items() if k not in RUNTIME_FIELDS}
     h = hashlib.sha256()
-    for a in (data.images, data.labels):
+    events = getattr(data, "events", None)
+    arrays = [data.images, data.labels]
+    if events is not None:  # what the CSNN gets
+        arrays += [events.events, events.offsets, np.asarray(events.sensor_size)]
+    for a in arrays:
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}{a.shape}".encode())
         h.update(a.tobytes())
