@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 
 import numpy as np
 import pytest
 
+from snnconv._util.blocks import MappedFile
 from snnconv.cli.main import main
 from snnconv.datasets.registry import check_dataset, load_dataset
 from snnconv.events import (
@@ -77,6 +80,12 @@ def test_dataset_carries_the_streams_next_to_the_images(tree):
     assert len(d.events) == 60 and d.events.sensor_size == NMNIST_SENSOR
     for i, s in enumerate(train + test):
         np.testing.assert_array_equal(d.events[i], s)
+    # on a temporary file, so worker processes map it instead of receiving a copy
+    assert isinstance(d.events.portable().events, MappedFile)
+    path = d.events.portable().events.path
+    del d
+    gc.collect()
+    assert not os.path.exists(path)  # deleted with the set
     on = load_dataset("nmnist", [str(tree), "on"])
     assert on.events.sensor_size == (34, 34, 1)
     np.testing.assert_array_equal(on.events[3], train[3][train[3]["p"] > 0])
@@ -124,3 +133,16 @@ def test_event_run_is_the_same_in_worker_processes(tree, tmp_path):
         assert a["accuracy"] == b["accuracy"]
         assert a["extra"]["scale"] == b["extra"]["scale"]
         assert a["extra"]["backlog_fraction"] == b["extra"]["backlog_fraction"]
+
+
+def test_limit_keeps_the_same_samples_of_streams_and_images(tree):
+    from snnconv.experiment.config import RunConfig
+    from snnconv.experiment.data import load_experiment_data
+
+    full = load_dataset("nmnist", [str(tree)])
+    data = load_experiment_data(RunConfig(dataset="nmnist", dataset_args=[str(tree)], limit=25))
+    keep = np.sort(np.random.default_rng(0).permutation(60)[:25])
+    assert len(data.events) == 25 and isinstance(data.events.portable().events, MappedFile)
+    np.testing.assert_array_equal(data.images, full.images[keep])
+    for i, k in enumerate(keep):
+        np.testing.assert_array_equal(data.events[i], full.events[k])

@@ -191,7 +191,9 @@ def _nmnist(args: Sequence[str], seed: int) -> Dataset:
     scale = count_scale(train_f)
     images = np.concatenate([to_images(train_f, scale), to_images(test_f, scale)])
     del train_f, test_f
-    events = EventSet.of(train_ev + test_ev, sensor)
+    # one flat array on a temporary file, mapped: the run's worker processes share it
+    events = EventSet.of(train_ev + test_ev, sensor).mapped()
+    del train_ev, test_ev
     labels = np.concatenate([train_y, test_y])
     test_mask = np.arange(len(labels)) >= len(train_y)
     classes = [str(c) for c in np.unique(labels)]

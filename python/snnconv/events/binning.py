@@ -191,9 +191,7 @@ def _fused_entries(
         and start.is_integer()
         and width < 2**62
         and abs(start) < 2**62
-        and all(
-            s.dtype == EVENT_DTYPE and s.ndim == 1 and s.flags.c_contiguous for s in streams
-        )
+        and all(s.dtype == EVENT_DTYPE and s.ndim == 1 and s.flags.c_contiguous for s in streams)
     ):
         return None
     lengths = np.fromiter((len(e) for e in streams), np.int64, len(streams))
@@ -220,6 +218,8 @@ def raster_index(
     ``to_frames(...)[i]``. Events outside the ``n_steps`` bins are dropped. This is the
     input :meth:`snnconv.ConvSNN.run_events` hands to the core, which builds each
     raster itself (a raster holds P·H·W entries per step, a sample far fewer events).
+    Streams of :data:`EVENT_DTYPE` with a whole-number bin width and start are binned
+    by the core in one pass over their records; others with numpy, to the same entries.
     """
     streams, _ = _as_list(events)
     _check_bins(n_steps, bin_width_us, start_us)

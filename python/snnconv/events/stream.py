@@ -13,6 +13,7 @@ N-MNIST.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -154,6 +155,31 @@ class EventSet:
         """A new set of streams ``idx`` (their events copied)."""
         return EventSet.of(self.streams(idx), self.sensor_size)
 
+    def mapped(self) -> EventSet:
+        """This set with its events moved to a temporary file (``tempfile``'s folder,
+        ``TMPDIR`` chooses it) and mapped read-only: worker processes then share the
+        file's pages instead of each holding a copy (:meth:`portable`). The file is
+        deleted when the returned set is collected or the process exits (a worker that
+        mapped it keeps its pages until it unmaps them)."""
+        import tempfile
+        import weakref
+
+        fd, path = tempfile.mkstemp(prefix="snnconv-events-", suffix=".bin")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(np.ascontiguousarray(self.events).tobytes())
+            events = (
+                np.memmap(path, self.events.dtype, "r", shape=self.events.shape)
+                if len(self.events)
+                else np.zeros(0, self.events.dtype)
+            )
+        except BaseException:
+            os.unlink(path)
+            raise
+        out = EventSet(events, self.offsets, self.sensor_size)
+        weakref.finalize(out, _unlink, path)
+        return out
+
     def portable(self) -> Any:
         """What to send to another process: this set, with a memory-mapped ``events``
         replaced by a reference to its file (:meth:`open` undoes it)."""
@@ -173,3 +199,10 @@ class EventSet:
         if isinstance(self.events, MappedFile):
             return EventSet(self.events.open(), self.offsets, self.sensor_size)
         return self
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
