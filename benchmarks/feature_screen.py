@@ -167,7 +167,7 @@ def screen_scales(
     for k, stride, pool in scales:
         lr = snnconv.KernelLearner(kernel_size=k, stride=stride, random_state=seed).fit(xtr)
         cal = np.sort(rng.choice(len(xtr), 100, replace=False))
-        snn = snnconv.ConvSNN(lr, pool=pool, on_backlog="ignore").fit(xtr[cal])
+        snn = snnconv.ConvSNN(lr, stride=stride, pool=pool, on_backlog="ignore").fit(xtr[cal])
         ftr.append(snn.run(xtr).pooled.reshape(len(xtr), -1))
         fte.append(snn.run(xte).pooled.reshape(len(xte), -1))
         kept.append(int(lr.kernels_.shape[0]))
@@ -183,17 +183,58 @@ def screen_scales(
     }
 
 
+def screen_padded(
+    sizes: list[int], data: tuple, seed: int, clf: dict[str, Any], per_kernel: bool
+) -> dict[str, Any]:
+    """Kernels of several sizes learned apart (stride 2), the smaller ones centred in
+    zeros at the largest size, run as one front-end (stride 2, pool 2)."""
+    xtr, ytr, xte, yte = data
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    big = max(sizes)
+    banks, kept = [], []
+    for k in sizes:
+        kr = snnconv.KernelLearner(kernel_size=k, random_state=seed).fit(xtr).kernels_
+        o = (big - k) // 2
+        pad = np.zeros((kr.shape[0], big, big), kr.dtype)
+        pad[:, o : o + k, o : o + k] = kr
+        banks.append(pad)
+        kept.append(int(kr.shape[0]))
+    cal = np.sort(rng.choice(len(xtr), 100, replace=False))
+    snn = snnconv.ConvSNN(
+        np.concatenate(banks), on_backlog="ignore", scale_per_kernel=per_kernel
+    ).fit(xtr[cal])
+    a = snn.run(xtr).pooled.reshape(len(xtr), -1)
+    b = snn.run(xte).pooled.reshape(len(xte), -1)
+    model = snnconv.CoLaNET(**{**CLASSIFIER_DEFAULTS, "random_state": seed, **clf}).fit(a, ytr)
+    fit_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    acc = float(model.score(b, yte))
+    return {
+        "csnn": acc,
+        "linear": linear_readout(a, ytr, b, yte),
+        "kept_kernels": kept,
+        "features": int(a.shape[1]),
+        "fit_s": fit_s,
+        "pred_clf_ms": 1000 * (time.perf_counter() - t1) / len(xte),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("set", choices=["mnist5k", "fashion10k", "fashion"])
-    ap.add_argument("config", choices=[*CONFIGS, *SCALES, "layer2"])
+    ap.add_argument("config", choices=[*CONFIGS, *SCALES, "padded", "padded_pk", "layer2"])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[5, 9])
     ap.add_argument("--clf", nargs="*", default=[], help="classifier overrides, name=value")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     data = load(a.set, a.seed)
     clf = {k: json.loads(v) for k, v in (x.split("=", 1) for x in a.clf)}
-    if a.config in SCALES:
+    if a.config.startswith("padded"):
+        res = screen_padded(a.sizes, data, a.seed, clf, a.config == "padded_pk")
+        res["sizes"] = a.sizes
+    elif a.config in SCALES:
         res = screen_scales(SCALES[a.config], data, a.seed, clf)
     elif a.config == "layer2":
         res = screen_layer2(data, a.seed)

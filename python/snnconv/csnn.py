@@ -55,10 +55,15 @@ _FORMAT_VERSION = 2  # 2: versioned stages-* folder with SHA-256 per file; 1 sti
 #: CSNN (``classifier=None`` or ``from_config``), not to a template passed in. The
 #: drive stays that of raw MNIST (937 input spikes per example), with which those
 #: gains were measured; CoLaNET's own population default (2,000) was set on tabular data.
+#: A wider front-end (more kernels, several scales) raises it to 1.78 spikes per pooled
+#: count, the drive per count of the default front-end on Fashion-MNIST (937 / 525
+#: counts): spread over more counts, 937 spikes left each too weak to vote (docs/results.md,
+#: "Richer features").
 CLASSIFIER_DEFAULTS: dict[str, Any] = {
     "encoding": "population",
     "population_size": 3,
     "target_spikes": 937.0,
+    "drive_per_feature": 1.78,
 }
 
 

@@ -95,6 +95,7 @@ KernelConfig = _table(
         "epochs",
         "channels",
         "contrast_size",
+        "scales",
     ),
     "KernelLearner parameters (docs/algorithms.md §1).",
 )
@@ -102,7 +103,16 @@ KernelConfig = _table(
 ConvSNNConfig = _table(
     "ConvSNNConfig",
     ConvSNN,
-    ("pool", "tau", "threshold", "target_rate", "frame_steps", "active_steps", "encoding"),
+    (
+        "pool",
+        "tau",
+        "threshold",
+        "target_rate",
+        "frame_steps",
+        "active_steps",
+        "encoding",
+        "scale_per_kernel",
+    ),
     "ConvSNN parameters (docs/algorithms.md §2); its stride is ``kernels.stride``.",
 )
 
@@ -268,6 +278,15 @@ def _coerce(key: str, current: Any, value: Any) -> Any:
         if not isinstance(value, str):
             raise ParameterError(f"{key}: expected a string, got {value!r}")
         return value
+    if isinstance(current, tuple):  # a tuple of integers (kernels.scales)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        try:
+            return tuple(int(v) for v in value if not isinstance(v, bool))
+        except (TypeError, ValueError):
+            raise ParameterError(f"{key}: expected a list of integers, got {value!r}") from None
     if isinstance(current, list):
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]
@@ -288,6 +307,6 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise ParameterTypeError(f"cannot write {value!r} as TOML")
