@@ -73,12 +73,18 @@ fn event_entries<'py>(
 ) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<u64>>, i64)> {
     use crate::snn::events::{EventBins, RECORD_BYTES};
     let nodes = (channels as u64) * (height as u64) * (width as u64);
-    if !(1..=2).contains(&channels) || bin < 1 || (steps as u64).saturating_mul(nodes) > 1 << 32 {
+    let limit = 1i64 << 62;
+    if !(1..=2).contains(&channels)
+        || !(1..limit).contains(&bin)
+        || !(-limit + 1..limit).contains(&start)
+        || (steps as u64).saturating_mul(nodes) > 1 << 32
+    {
         return Err(Error::param(
             "bins",
             format!(
-                "channels 1 or 2, bin >= 1 and steps x nodes <= 2**32, got channels \
-                 {channels}, bin {bin}, {steps} x {nodes}"
+                "channels 1 or 2, bin in [1, 2**62), |start| < 2**62 and steps x nodes \
+                 <= 2**32, got channels {channels}, bin {bin}, start {start}, \
+                 {steps} x {nodes}"
             ),
         )
         .into());

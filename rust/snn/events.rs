@@ -20,6 +20,7 @@ pub struct EventBins {
     pub steps: usize,
     /// bin width, µs (> 0)
     pub bin: i64,
+    /// the start of step 0, µs
     pub start: i64,
 }
 
