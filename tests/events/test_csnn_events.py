@@ -12,6 +12,7 @@ import pytest
 from snnconv import CSNNClassifier, KernelLearner
 from snnconv.csnn import LEARNER_DEFAULTS
 from snnconv.datasets import load_mnist5k
+from snnconv.datasets.registry import PRESETS
 from snnconv.events import NMNIST_SENSOR, count_frames, count_scale, saccade_events, to_images
 from snnconv.events.input import default_bin_width, event_frames
 from snnconv.exceptions import ParameterError
@@ -133,6 +134,7 @@ def test_synthetic_tree_accuracy_floor(tmp_path_factory):
     assert clf.score(te, yte) >= FLOOR
 
 
-#: The chosen CoLaNET passes and the floor of the slow test (docs/events.md).
-EPOCHS = 5
+#: The chosen CoLaNET passes (the nmnist dataset's preset) and the floor of the slow
+#: test (docs/events.md).
+EPOCHS = PRESETS["nmnist"]["classifier.params.epochs"]
 FLOOR = 0.90

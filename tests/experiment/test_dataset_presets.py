@@ -27,6 +27,20 @@ def test_digits_presets_apply_only_to_fields_left_at_their_defaults():
     assert cfg.kernels.kernel_size == 9
 
 
+def test_nmnist_preset_sets_one_classifier_parameter_unless_given():
+    cfg = ExperimentConfig()
+    cfg.set("run.dataset", "nmnist")
+    cfg.set("classifier.params.n_copies", 2)
+    assert cfg.apply_dataset_presets() == {"classifier.params.epochs": 5}
+    assert cfg.classifier.params == {"n_copies": 2, "epochs": 5}
+
+    cfg = ExperimentConfig()
+    cfg.set("run.dataset", "nmnist")
+    cfg.override("classifier.params.epochs=1")
+    assert cfg.apply_dataset_presets() == {}
+    assert cfg.classifier.params == {"epochs": 1}
+
+
 def test_cnn_size_limits():
     assert (
         unsupported_reason("cnn2", 8, 8) == "8x8 maps are too small for the 9x9 convolution of CNN2"

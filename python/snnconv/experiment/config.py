@@ -126,6 +126,8 @@ ConvSNNConfig = _table(
     FRONT_DEFAULTS,
 )
 
+_UNSET = object()
+
 #: Old table names still accepted in TOML files and ``--set``.
 TABLE_ALIASES = {"front_end": "conv_snn"}
 
@@ -230,7 +232,12 @@ class ExperimentConfig:
         default, applied = type(self)(), {}
         for dotted, value in presets(self.run.dataset).items():
             table, _, name = dotted.partition(".")
-            if getattr(getattr(self, table), name) == getattr(getattr(default, table), name):
+            name, _, key = name.partition(".")
+            mine, theirs = (
+                getattr(getattr(self, table), name),
+                getattr(getattr(default, table), name),
+            )
+            if (mine.get(key, _UNSET) == theirs.get(key, _UNSET)) if key else mine == theirs:
                 self.set(dotted, value)
                 applied[dotted] = value
         return applied
