@@ -253,7 +253,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v < k:
                 raise ParameterError(
                     f"scales: each side must be an integer in [1, kernel_size) = [1, {k}), "
-                    f"got {v!r}"
+                    f"got {v!r} (scales=() learns the main size alone)"
                 )
         if len(set(int(v) for v in sc)) != len(sc):
             raise ParameterError(f"scales: sides must be distinct, got {tuple(sc)!r}")
