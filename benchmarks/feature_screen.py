@@ -8,7 +8,11 @@ Usage::
 ``SET``: ``mnist5k`` (a seeded 4,000 / 1,000 split of the MNIST 5k sample),
 ``fashion10k`` (10,000 training and 5,000 test images drawn, seeded, from Fashion-MNIST's
 official training and test sets) or ``fashion`` (the official 60,000 / 10,000 split).
-``CONFIG``: one of :data:`CONFIGS` (changes to the shipped defaults), or ``layer2``:
+``CONFIG``: one of :data:`CONFIGS` (changes to the stages as the CSNN builds them), one
+of :data:`SCALES` (each kernel size its own front-end with its own positions, counts side
+by side), ``padded`` / ``padded_pk`` (the sizes of ``--sizes`` learned apart and centred in
+zeros at the largest, one front-end with one scale / one scale per kernel: what
+``KernelLearner(scales=...)`` builds), or ``layer2``:
 a second convolutional layer learned by the same local rule (docs/algorithms.md §1.5) on
 the first layer's pooled count maps (first layer pooled 1 × 1, its counts scaled to
 [0, 1] by their largest training value), run as a second spiking front-end (3 × 3
@@ -34,21 +38,38 @@ from typing import Any
 import numpy as np
 
 import snnconv
-from snnconv.csnn import CLASSIFIER_DEFAULTS
+from snnconv.csnn import CLASSIFIER_DEFAULTS, FRONT_DEFAULTS, LEARNER_DEFAULTS
 from snnconv.streaming import pooled_counts
 
-#: Changes to the shipped defaults: learner / front-end / classifier parameters.
+#: The CSNN before its kernels had two sizes: 9 × 9 kernels only, one scale for the layer.
+ONE_SIZE: dict[str, dict[str, Any]] = {
+    "learner": {"scales": ()},
+    "front": {"scale_per_kernel": False},
+}
+
+
+def _one_size(change: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``change`` on top of :data:`ONE_SIZE` (the screen's first rows were measured so)."""
+    return {k: {**ONE_SIZE.get(k, {}), **change.get(k, {})} for k in {*ONE_SIZE, *change}}
+
+
+#: Changes to the stages as the CSNN builds them: learner / front-end / classifier
+#: parameters. ``default`` is the CSNN as shipped; the others are changes to the one-size
+#: CSNN (the rows of docs/results.md's screen measured before the two sizes).
 CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
     "default": {},
-    "on_off": {"learner": {"channels": "on_off"}},
-    "on_off_image": {"learner": {"channels": "on_off_image"}},
-    "stride1_pool4": {"learner": {"stride": 1}, "front": {"pool": 4}},
-    "pool1": {"front": {"pool": 1}},
-    "k7": {"learner": {"kernel_size": 7}},
-    "n56": {"learner": {"n_kernels": 56}},
-    "keep_all": {"learner": {"keep_only_fired": False}},
-    "epochs2": {"clf": {"epochs": 2}},
-    "stride1_pool4_epochs2": {"learner": {"stride": 1}, "front": {"pool": 4}, "clf": {"epochs": 2}},
+    "one_size": ONE_SIZE,
+    "on_off": _one_size({"learner": {"channels": "on_off"}}),
+    "on_off_image": _one_size({"learner": {"channels": "on_off_image"}}),
+    "stride1_pool4": _one_size({"learner": {"stride": 1}, "front": {"pool": 4}}),
+    "pool1": _one_size({"front": {"pool": 1}}),
+    "k7": _one_size({"learner": {"kernel_size": 7}}),
+    "n56": _one_size({"learner": {"n_kernels": 56}}),
+    "keep_all": _one_size({"learner": {"keep_only_fired": False}}),
+    "epochs2": _one_size({"clf": {"epochs": 2}}),
+    "stride1_pool4_epochs2": _one_size(
+        {"learner": {"stride": 1}, "front": {"pool": 4}, "clf": {"epochs": 2}}
+    ),
 }
 
 #: Several kernel scales, each learned with the §1 rule on the same images and run as its
@@ -97,9 +118,11 @@ def linear_readout(ftr: np.ndarray, ytr: np.ndarray, fte: np.ndarray, yte: np.nd
 def screen_config(cfg: dict[str, dict[str, Any]], data: tuple, seed: int) -> dict[str, Any]:
     xtr, ytr, xte, yte = data
     t0 = time.perf_counter()
+    learner = {**LEARNER_DEFAULTS, "random_state": seed, **cfg.get("learner", {})}
+    front = {**FRONT_DEFAULTS, "on_backlog": "ignore", **cfg.get("front", {})}
     model = snnconv.CSNNClassifier(
-        kernel_learner=snnconv.KernelLearner(random_state=seed, **cfg.get("learner", {})),
-        front_end=snnconv.ConvSNN(None, on_backlog="ignore", **cfg.get("front", {})),
+        kernel_learner=snnconv.KernelLearner(**learner),
+        front_end=snnconv.ConvSNN(None, **front),
         classifier=snnconv.CoLaNET(
             **{**CLASSIFIER_DEFAULTS, "random_state": seed, **cfg.get("clf", {})}
         ),
@@ -167,7 +190,7 @@ def screen_scales(
     for k, stride, pool in scales:
         lr = snnconv.KernelLearner(kernel_size=k, stride=stride, random_state=seed).fit(xtr)
         cal = np.sort(rng.choice(len(xtr), 100, replace=False))
-        snn = snnconv.ConvSNN(lr, pool=pool, on_backlog="ignore").fit(xtr[cal])
+        snn = snnconv.ConvSNN(lr, stride=stride, pool=pool, on_backlog="ignore").fit(xtr[cal])
         ftr.append(snn.run(xtr).pooled.reshape(len(xtr), -1))
         fte.append(snn.run(xte).pooled.reshape(len(xte), -1))
         kept.append(int(lr.kernels_.shape[0]))
@@ -183,17 +206,58 @@ def screen_scales(
     }
 
 
+def screen_padded(
+    sizes: list[int], data: tuple, seed: int, clf: dict[str, Any], per_kernel: bool
+) -> dict[str, Any]:
+    """Kernels of several sizes learned apart (stride 2), the smaller ones centred in
+    zeros at the largest size, run as one front-end (stride 2, pool 2)."""
+    xtr, ytr, xte, yte = data
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    big = max(sizes)
+    banks, kept = [], []
+    for k in sizes:
+        kr = snnconv.KernelLearner(kernel_size=k, random_state=seed).fit(xtr).kernels_
+        o = (big - k) // 2
+        pad = np.zeros((kr.shape[0], big, big), kr.dtype)
+        pad[:, o : o + k, o : o + k] = kr
+        banks.append(pad)
+        kept.append(int(kr.shape[0]))
+    cal = np.sort(rng.choice(len(xtr), 100, replace=False))
+    snn = snnconv.ConvSNN(
+        np.concatenate(banks), on_backlog="ignore", scale_per_kernel=per_kernel
+    ).fit(xtr[cal])
+    a = snn.run(xtr).pooled.reshape(len(xtr), -1)
+    b = snn.run(xte).pooled.reshape(len(xte), -1)
+    model = snnconv.CoLaNET(**{**CLASSIFIER_DEFAULTS, "random_state": seed, **clf}).fit(a, ytr)
+    fit_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    acc = float(model.score(b, yte))
+    return {
+        "csnn": acc,
+        "linear": linear_readout(a, ytr, b, yte),
+        "kept_kernels": kept,
+        "features": int(a.shape[1]),
+        "fit_s": fit_s,
+        "pred_clf_ms": 1000 * (time.perf_counter() - t1) / len(xte),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("set", choices=["mnist5k", "fashion10k", "fashion"])
-    ap.add_argument("config", choices=[*CONFIGS, *SCALES, "layer2"])
+    ap.add_argument("config", choices=[*CONFIGS, *SCALES, "padded", "padded_pk", "layer2"])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[5, 9])
     ap.add_argument("--clf", nargs="*", default=[], help="classifier overrides, name=value")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     data = load(a.set, a.seed)
     clf = {k: json.loads(v) for k, v in (x.split("=", 1) for x in a.clf)}
-    if a.config in SCALES:
+    if a.config.startswith("padded"):
+        res = screen_padded(a.sizes, data, a.seed, clf, a.config == "padded_pk")
+        res["sizes"] = a.sizes
+    elif a.config in SCALES:
         res = screen_scales(SCALES[a.config], data, a.seed, clf)
     elif a.config == "layer2":
         res = screen_layer2(data, a.seed)

@@ -113,6 +113,16 @@ def components(
 def sum_pool_spikes(
     spikes: npt.NDArray[np.bool_], pool: int
 ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint16]]: ...
+def event_entries(
+    records: npt.NDArray[np.uint8],
+    ends: npt.NDArray[np.uint64],
+    channels: int,
+    height: int,
+    width: int,
+    steps: int,
+    bin: int,
+    start: int,
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint64], int]: ...
 
 class ConvSNNCore:
     def __init__(

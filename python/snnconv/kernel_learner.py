@@ -37,14 +37,16 @@ from ._util.persistence import (
     load_npz,
     reading,
     save_npz,
+    with_added_params,
 )
 from ._util.progress import progress_bar
 from ._util.validation import MAX_EPOCHS, check_alloc, check_int, check_n_threads, check_real
 from .contrast import check_channels, contrast_channels
-from .exceptions import DataError, ModelFileError, ParameterError
+from .exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
 
 _FORMAT = "snnconv.KernelLearner"
-_FORMAT_VERSION = 2  # 2: arrays carry SHA-256 checksums; 1 still loads
+_FORMAT_VERSION = 3  # 3: params hold scales, each scale's state saved beside the main
+# one; 2: arrays carry SHA-256 checksums; 1 and 2 still load (scales=() there)
 
 
 class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wrap_output_keys=None):
@@ -119,6 +121,15 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
     contrast_size : int, default=5
         Side of the centred window of the local mean (odd, in [1, 255]); used only
         with the contrast channels.
+    scales : tuple of int, default=()
+        Further kernel sides, each smaller than ``kernel_size`` (docs/algorithms.md
+        §1.7): for each, ``n_kernels`` more candidates learn with the same rule, the
+        same stride and the same images, on their own. Their kept kernels follow the
+        main ones in ``kernels_``, each centred in zeros at ``kernel_size``, so one
+        front-end runs every scale at the positions of the main size; pair them with
+        ``ConvSNN(scale_per_kernel=True)`` (a small kernel gathers less input and
+        would fire less under one scale). ``fit`` only: ``partial_fit``,
+        ``initial_resource`` and one-shot streams of frames need ``scales=()``.
 
     Attributes
     ----------
@@ -147,6 +158,13 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         learner loaded from a file.
     n_channels_ : int
         Channels C of the images the kernels were learned on (1 for grey images).
+    kernel_sizes_ : ndarray
+        The side each kernel of ``kernels_`` was learned at (``kernel_size``, or one of
+        ``scales``).
+    scale_learners_ : list of KernelLearner
+        One fitted learner per entry of ``scales`` (empty without scales);
+        ``all_kernels_``, ``resource_``, ``fired_`` and ``stats_`` above are those of
+        the main size.
     """
 
     def __init__(
@@ -169,6 +187,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         progress: bool = False,
         channels: str = "image",
         contrast_size: int = 5,
+        scales: tuple[int, ...] = (),
     ) -> None:
         self.kernel_size = kernel_size
         self.n_kernels = n_kernels
@@ -188,6 +207,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.progress = progress
         self.channels = channels
         self.contrast_size = contrast_size
+        self.scales = scales
 
     # ------------------------------------------------------------------ checks
     # Ranges the core also checks are checked here first on purpose: this runs before any
@@ -219,6 +239,27 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         check_random_state_param(self.random_state)
         check_n_threads(self.n_threads)
         check_channels(self.channels, self.contrast_size)
+        self._scale_sides()
+
+    def _scale_sides(self) -> tuple[int, ...]:
+        """``scales`` checked: distinct integers in [1, kernel_size)."""
+        sc = self.scales
+        if isinstance(sc, (str, bytes)) or not isinstance(sc, (tuple, list)):
+            raise ParameterTypeError(
+                f"scales: must be a tuple of kernel sides, got {type(sc).__name__} {sc!r:.60}"
+            )
+        k = int(self.kernel_size)
+        for v in sc:
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v < k:
+                raise ParameterError(
+                    f"scales: each side must be an integer in [1, kernel_size) = [1, {k}), "
+                    f"got {v!r} (scales=() learns the main size alone)"
+                )
+        if len(set(int(v) for v in sc)) != len(sc):
+            raise ParameterError(f"scales: sides must be distinct, got {tuple(sc)!r}")
+        if sc and self.initial_resource is not None:
+            raise ParameterError("initial_resource: needs scales=() (it sets the main size only)")
+        return tuple(int(v) for v in sc)
 
     def _channels_of(self, images: Any) -> Any:
         """The input as the kernels see it: the images, or their contrast channels."""
@@ -229,8 +270,22 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         """Learns kernels from scratch on ``images`` for ``epochs`` passes."""
         self._check_params()
         self.__dict__.pop("_core", None)
+        self.scale_learners_: list[KernelLearner] = []
         self.seed_ = seed_from(self.random_state)
-        return self._learn(images, self.epochs, fresh=True)
+        sides = self._scale_sides()
+        if sides and isinstance(images, Iterator):
+            raise DataError(
+                "images: scales learn one pass per kernel size, but a one-shot iterator can "
+                "be read only once; pass a re-iterable such as a list, or scales=()"
+            )
+        self._learn(images, self.epochs, fresh=True)
+        if sides:
+            for side in sides:
+                p = self.get_params(deep=False)
+                p.update(kernel_size=side, scales=(), random_state=self.seed_)
+                self.scale_learners_.append(type(self)(**p).fit(images))
+            self._sync_scales()
+        return self
 
     def partial_fit(self, images: Any, y: Any = None) -> KernelLearner:
         """One pass over ``images``, continuing from the current state.
@@ -238,6 +293,10 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         The first call fixes the brightness threshold (from this batch unless given).
         ``learning_rate`` must be explicit: 3 / |G| needs the whole set's size.
         """
+        if self.scales:
+            raise ParameterError(
+                "scales: partial_fit learns one kernel size; use fit, or scales=()"
+            )
         if not hasattr(self, "_core"):
             self._check_params()
             if self.learning_rate is None:
@@ -432,6 +491,24 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.stats_ = np.concatenate(stats) if stats else np.zeros((0, 3), np.uint32)
         keep = self.fired_ if self.keep_only_fired else np.ones_like(self.fired_)
         self.kernels_ = self.all_kernels_[keep]
+        self.kernel_sizes_ = np.full(self.kernels_.shape[0], int(self.kernel_size), np.int64)
+        self.n_features_out_ = int(self.kernels_.shape[0])
+        if getattr(self, "scale_learners_", None):
+            self._sync_scales()
+
+    def _sync_scales(self) -> None:
+        """Appends each scale's kept kernels, centred in zeros at the main size."""
+        k = int(self.kernel_size)
+        parts, sides = [self.kernels_[: int((self.kernel_sizes_ == k).sum())]], []
+        sides.append(np.full(parts[0].shape[0], k, np.int64))
+        for sub in self.scale_learners_:
+            side, o = int(sub.kernel_size), (k - int(sub.kernel_size)) // 2
+            pad = np.zeros((*sub.kernels_.shape[:-2], k, k), np.float64)
+            pad[..., o : o + side, o : o + side] = sub.kernels_
+            parts.append(pad)
+            sides.append(np.full(pad.shape[0], side, np.int64))
+        self.kernels_ = np.concatenate(parts)
+        self.kernel_sizes_ = np.concatenate(sides)
         self.n_features_out_ = int(self.kernels_.shape[0])
 
     # ------------------------------------------------------------------ features
@@ -498,6 +575,7 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         """The metadata and arrays of the model file (also the pickled state)."""
         params = {k: v for k, v in self.get_params().items() if k != "initial_resource"}
         params["random_state"] = self.seed_  # the seed in use, whatever its source
+        params["scales"] = [int(v) for v in self.scales]  # JSON holds lists
         meta = {
             "params": params,
             "brightness_threshold_": self.brightness_threshold_,
@@ -511,6 +589,11 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
             "resource": self.resource_,
             "fired": self.fired_,
         }
+        # Each scale's own state, so a loaded learner holds exactly its kernels.
+        for i, sub in enumerate(getattr(self, "scale_learners_", [])):
+            m, a = sub._export()
+            meta[f"scale_{i}"] = {key: m[key] for key in _SCALE_META}
+            arrays.update({f"scale_{i}_{name}": v for name, v in a.items()})
         return meta, arrays
 
     @classmethod
@@ -524,6 +607,15 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str
     ) -> KernelLearner:
         with reading(path, "KernelLearner"):
+            meta = with_added_params(meta, 3, {"scales": []})
+            raw = meta.get("params")
+            n_scales = (
+                len(raw["scales"])
+                if isinstance(raw, dict) and isinstance(raw.get("scales"), list)
+                else 0
+            )
+            names = {f"scale_{i}" for i in range(n_scales)}
+            kinds = {"weights": "float64", "resource": "float64", "fired": "bool"}
             check_schema(
                 meta,
                 arrays,
@@ -533,10 +625,12 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
                     "learning_rate_",
                     "n_images_seen_",
                     "epochs_done_",
-                },
-                {"weights": "float64", "resource": "float64", "fired": "bool"},
+                }
+                | names,
+                {**kinds, **{f"{s}_{a}": t for s in names for a, t in kinds.items()}},
             )
             params = field_params(meta, like=cls, exclude=("initial_resource",))
+            params["scales"] = tuple(params["scales"])
             self = cls(**params)
             self._check_params()
             self.seed_ = seed_from(self.random_state)
@@ -603,6 +697,25 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.epochs_done_ = epochs_done
         self.n_channels_ = c
         self.image_shape_ = None
+        self.scale_learners_ = []
+        for i, side in enumerate(self.scales):
+            sub_params = {**params, "kernel_size": int(side), "scales": []}
+            sub_meta = {
+                **meta[f"scale_{i}"],
+                "params": sub_params,
+                "snnconv_version": meta.get("snnconv_version", _core.__version__),
+            }
+            if not isinstance(meta[f"scale_{i}"], dict) or set(meta[f"scale_{i}"]) != set(
+                _SCALE_META
+            ):
+                raise ModelFileError(f"scale_{i}: must hold exactly {sorted(_SCALE_META)}")
+            sub_arrays = {a: arrays[f"scale_{i}_{a}"] for a in ("weights", "resource", "fired")}
+            sub = cls._from_export(sub_meta, sub_arrays, path)
+            if sub.n_channels_ != c or sub.brightness_threshold_ != bt:
+                raise ModelFileError(
+                    f"scale_{i}: its channels and brightness threshold must be the main size's"
+                )
+            self.scale_learners_.append(sub)
         self._sync([])
         return self
 
@@ -662,6 +775,11 @@ class _ContrastFrames:
 
     def __len__(self) -> int:
         return len(self.images)
+
+
+#: What each scale's entry in a model file holds besides its arrays (its parameters are
+#: the main ones with its own side).
+_SCALE_META = ("brightness_threshold_", "learning_rate_", "n_images_seen_", "epochs_done_")
 
 
 def _kernel_shape(n: int, c: int, k: int) -> tuple[int, ...]:

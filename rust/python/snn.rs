@@ -19,6 +19,7 @@ use crate::snn::{
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sum_pool_spikes, m)?)?;
+    m.add_function(wrap_pyfunction!(event_entries, m)?)?;
     m.add_class::<PyConvSnn>()?;
     Ok(())
 }
@@ -48,6 +49,85 @@ fn sum_pool_spikes<'py>(
             .map_err(shape_error)?
             .into_pyarray(py),
     ))
+}
+
+/// Raster entries of packed event records (uint8, the bytes of N records of
+/// `x`, `y` u16, `t` i64, `p` u8, little-endian), streams ending at `ends` records:
+/// returns (entries uint32, offsets uint64 with a leading 0, -1) with entry
+/// step·nodes + (c·H + y)·W + x for each event with 0 <= ⌊(t − start) / bin⌋ < steps
+/// (c = 1 for p > 0 with two channels, else 0), or (empty, empty, i) when record i
+/// has a coordinate outside the sensor.
+#[pyfunction]
+#[pyo3(signature = (records, ends, channels, height, width, steps, bin, start))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn event_entries<'py>(
+    py: Python<'py>,
+    records: PyReadonlyArray1<'py, u8>,
+    ends: PyReadonlyArray1<'py, u64>,
+    channels: usize,
+    height: usize,
+    width: usize,
+    steps: usize,
+    bin: i64,
+    start: i64,
+) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<u64>>, i64)> {
+    use crate::snn::events::{EventBins, RECORD_BYTES};
+    let nodes = (channels as u64) * (height as u64) * (width as u64);
+    let limit = 1i64 << 62;
+    if !(1..=2).contains(&channels)
+        || !(1..limit).contains(&bin)
+        || !(-limit + 1..limit).contains(&start)
+        || (steps as u64).saturating_mul(nodes) > 1 << 32
+    {
+        return Err(Error::param(
+            "bins",
+            format!(
+                "channels 1 or 2, bin in [1, 2**62), |start| < 2**62 and steps x nodes \
+                 <= 2**32, got channels {channels}, bin {bin}, start {start}, \
+                 {steps} x {nodes}"
+            ),
+        )
+        .into());
+    }
+    let records = records.as_slice()?;
+    if records.len() % RECORD_BYTES != 0 {
+        return Err(Error::input(
+            "records",
+            format!(
+                "{} bytes are not whole {RECORD_BYTES}-byte records",
+                records.len()
+            ),
+        )
+        .into());
+    }
+    let ends: Vec<usize> = ends.as_array().iter().map(|&e| e as usize).collect();
+    if ends.windows(2).any(|w| w[0] > w[1])
+        || ends
+            .last()
+            .is_some_and(|&e| e * RECORD_BYTES != records.len())
+    {
+        return Err(Error::input("ends", "must rise to the number of records").into());
+    }
+    let bins = EventBins {
+        channels,
+        height,
+        width,
+        steps,
+        bin,
+        start,
+    };
+    let (mut index, mut offsets) = (Vec::new(), Vec::new());
+    let bad = py.detach(|| {
+        crate::snn::events::event_entries(records, &ends, &bins, &mut index, &mut offsets)
+    });
+    Ok(match bad {
+        Ok(()) => (index.into_pyarray(py), offsets.into_pyarray(py), -1),
+        Err(i) => (
+            Vec::new().into_pyarray(py),
+            Vec::new().into_pyarray(py),
+            i as i64,
+        ),
+    })
 }
 
 /// `ConvSNNCore`: the ConvSNN front-end for images of one size, built from validated

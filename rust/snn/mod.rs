@@ -5,11 +5,12 @@
 //! neurons, event-driven delivery), [`pool`] (sum pooling), [`network`] ([`ConvSnn`], the step
 //! loop and parallel batches), [`calibrate`] (bisection on α), [`sample`] (the counts-only
 //! simulation calibration runs), [`raster`] (full
-//! recordings of one frame).
+//! recordings of one frame), [`events`] (event records binned into input spikes).
 
 pub mod calibrate;
 pub mod conv_layer;
 pub mod encoder;
+pub mod events;
 pub mod network;
 pub mod pool;
 pub mod raster;

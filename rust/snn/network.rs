@@ -165,6 +165,45 @@ impl InputSpikes for CountRaster<'_> {
     }
 }
 
+/// A raster of spike counts with a bitmap of its non-zero entries: the nodes that
+/// spike in a step are read off the bitmap, not found by scanning every count.
+/// Events fill both ([`ConvSnn::run_batch_given`]).
+struct MarkedRaster<'a> {
+    counts: &'a [u16],
+    /// bit e (bit e % 64 of word e / 64) set when entry e of `counts` is non-zero
+    marks: &'a [u64],
+    nodes: usize,
+}
+
+impl InputSpikes for MarkedRaster<'_> {
+    const REPEATS: bool = true;
+    fn active_steps(&self) -> usize {
+        self.counts.len().checked_div(self.nodes).unwrap_or(0)
+    }
+    fn step(&mut self, t: usize, spikes: &mut Vec<u32>) {
+        spikes.clear();
+        let (lo, hi) = (t * self.nodes, (t + 1) * self.nodes);
+        let mut k = lo / 64;
+        while k * 64 < hi {
+            let mut bits = self.marks[k];
+            if k * 64 < lo {
+                bits &= !0u64 << (lo - k * 64);
+            }
+            if (k + 1) * 64 > hi {
+                bits &= (1u64 << (hi - k * 64)) - 1;
+            }
+            while bits != 0 {
+                let e = k * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                for _ in 0..self.counts[e] {
+                    spikes.push((e - lo) as u32);
+                }
+            }
+            k += 1;
+        }
+    }
+}
+
 /// The input spikes of a batch of frames, given rather than encoded from images.
 #[derive(Clone, Copy, Debug)]
 pub enum GivenInput<'a> {
@@ -339,6 +378,38 @@ impl ConvSnn {
         }
         let mut input = raster;
         self.frame_loop::<false, _, R>(&mut input, &mut scratch.buffers, out, rec)
+    }
+
+    /// [`ConvSnn::run_frame_raster`] on a raster with its bitmap of non-zero entries.
+    fn run_frame_marked(
+        &self,
+        raster: MarkedRaster<'_>,
+        scratch: &mut Scratch,
+        out: FrameOut<'_>,
+    ) -> FrameStats {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.run_frame_marked_avx2(raster, scratch, out) };
+            }
+        }
+        let mut input = raster;
+        self.frame_loop::<false, _, NoRecord>(&mut input, &mut scratch.buffers, out, &mut NoRecord)
+    }
+
+    /// # Safety
+    /// The CPU supports AVX2 (checked by the caller).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_frame_marked_avx2(
+        &self,
+        raster: MarkedRaster<'_>,
+        scratch: &mut Scratch,
+        out: FrameOut<'_>,
+    ) -> FrameStats {
+        let mut input = raster;
+        self.frame_loop::<true, _, NoRecord>(&mut input, &mut scratch.buffers, out, &mut NoRecord)
     }
 
     /// # Safety
@@ -537,8 +608,8 @@ impl ConvSnn {
             .zip(out.stats.par_iter_mut())
             .enumerate()
             .for_each_init(
-                || (self.scratch(), Vec::<u16>::new()),
-                |(scratch, dense), (i, (((pooled, backlog), conv_counts), stats))| {
+                || (self.scratch(), Vec::<u16>::new(), Vec::<u64>::new()),
+                |(scratch, dense, marks), (i, (((pooled, backlog), conv_counts), stats))| {
                     let frame = FrameOut {
                         pooled,
                         backlog,
@@ -553,22 +624,28 @@ impl ConvSnn {
                             *stats = self.run_frame_raster(raster, scratch, frame, &mut NoRecord);
                         }
                         GivenInput::Events { index, offsets, .. } => {
-                            // The frame's raster is built in a reused buffer, and
-                            // only the entries its events touched are cleared after.
+                            // The frame's raster and its bitmap of non-zero entries
+                            // are built in reused buffers; only the entries its
+                            // events touched are cleared after.
                             dense.resize(per_frame, 0);
+                            marks.resize(per_frame.div_ceil(64), 0);
                             let events = &index[offsets[i]..offsets[i + 1]];
                             for &e in events {
-                                let c = &mut dense[e as usize];
+                                let e = e as usize;
+                                let c = &mut dense[e];
                                 *c = c.saturating_add(1);
+                                marks[e / 64] |= 1 << (e % 64);
                             }
-                            let raster = CountRaster {
+                            let raster = MarkedRaster {
                                 counts: dense,
+                                marks,
                                 nodes,
                             };
-                            *stats = self.run_frame_raster(raster, scratch, frame, &mut NoRecord);
+                            *stats = self.run_frame_marked(raster, scratch, frame);
                             for &e in events {
                                 dense[e as usize] = 0;
                             }
+                            marks.fill(0);
                         }
                     }
                 },

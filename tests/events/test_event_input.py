@@ -51,6 +51,43 @@ def test_several_streams_offsets_and_dropped_events():
     np.testing.assert_array_equal(off, [0, 4])
 
 
+def test_core_binning_equals_the_numpy_path():
+    """Streams of the package's dtype are binned by the core in one pass; streams of
+    another dtype take the numpy path. Both give the same entries, at bin edges, for
+    negative starts, one or two channels and events before, inside and after the
+    steps."""
+    from snnconv.events.binning import _fused_entries
+
+    rng = np.random.default_rng(5)
+    streams = []
+    for n in (0, 1, 7, 300, 2000):
+        t = np.sort(rng.integers(-50, 400, n))
+        t[: n // 4] = (t[: n // 4] // 30) * 30  # many events exactly on an edge
+        streams.append(
+            make_events(rng.integers(0, 5, n), rng.integers(0, 4, n), t, rng.integers(0, 3, n))
+        )
+    wide = np.dtype([("x", "i8"), ("y", "i8"), ("t", "i8"), ("p", "i8")])
+    for sensor in ((5, 4, 2), (5, 4, 1)):
+        for bin_us, start in ((30, 0), (30, -40), (7, 13), (1, 0)):
+            fused = _fused_entries(streams, sensor[::-1], 9, bin_us, start)
+            assert fused is not None
+            index, offsets = raster_index(streams, sensor, 9, bin_us, start)
+            ref_index, ref_offsets = raster_index(
+                [s.astype(wide) for s in streams], sensor, 9, bin_us, start
+            )
+            assert index.dtype == ref_index.dtype and offsets.dtype == ref_offsets.dtype
+            np.testing.assert_array_equal(index, ref_index)
+            np.testing.assert_array_equal(offsets, ref_offsets)
+            np.testing.assert_array_equal(fused[0], ref_index)
+    # a fractional bin width stays on the numpy path
+    assert _fused_entries(streams, (2, 4, 5), 9, 7.5, 0) is None
+    # an event outside the sensor: the same error on both paths
+    bad = make_events([1, 5], [0, 0], [0, 1], [1, 1])
+    for s in (bad, bad.astype(wide)):
+        with pytest.raises(DataError, match=r"events\[1\]: event 1 has x = 5"):
+            raster_index([bad[:1], s], (5, 4, 2), 9, 30)
+
+
 def test_raster_shapes_and_event_frames():
     streams = [_small(), _small()]
     assert to_frames(streams, SENSOR, 4, 10).shape == (2, 4, 2, 2, 3)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 
 import numpy as np
 import pytest
 
+from snnconv._util.blocks import MappedFile
 from snnconv.cli.main import main
 from snnconv.datasets.registry import check_dataset, load_dataset
 from snnconv.events import (
@@ -68,3 +71,78 @@ def test_run_uses_the_train_test_split(tree, tmp_path):
     res = json.loads((out / "results.json").read_text())
     assert res["config"]["run"]["dataset_args"] == [str(tree)]
     assert [row["method"] for row in res["summary"]] == ["csnn"]
+
+
+def test_dataset_carries_the_streams_next_to_the_images(tree):
+    d = load_dataset("nmnist", [str(tree)])
+    train, _ = load_nmnist(tree, "train")
+    test, _ = load_nmnist(tree, "test")
+    assert len(d.events) == 60 and d.events.sensor_size == NMNIST_SENSOR
+    for i, s in enumerate(train + test):
+        np.testing.assert_array_equal(d.events[i], s)
+    # on a temporary file, so worker processes map it instead of receiving a copy
+    assert isinstance(d.events.portable().events, MappedFile)
+    path = d.events.portable().events.path
+    del d
+    gc.collect()
+    assert not os.path.exists(path)  # deleted with the set
+    on = load_dataset("nmnist", [str(tree), "on"])
+    assert on.events.sensor_size == (34, 34, 1)
+    np.testing.assert_array_equal(on.events[3], train[3][train[3]["p"] > 0])
+    assert len(on.events.events) == sum(int((s["p"] > 0).sum()) for s in train + test)
+
+
+def _run(tree, out, *extra):
+    args = ["run", "--dataset", "nmnist", "--data-dir", str(tree), "--no-figures", "--quiet"]
+    assert main([*args, "--out", str(out), *extra]) == 0
+    return json.loads((out / "results.json").read_text())
+
+
+def test_run_gives_the_csnn_the_event_streams(tree, tmp_path):
+    from snnconv import CSNNClassifier
+    from snnconv.experiment.config import ExperimentConfig
+    from snnconv.experiment.runner import task_seed
+
+    res = _run(tree, tmp_path / "out", "--methods", "csnn,digital", "--folds", "1")
+    # The event study's five CoLaNET passes are the dataset's preset.
+    assert res["config"]["classifier"]["params"] == {"epochs": 5}
+    runs = {r["method"]: r for r in res["runs"]}
+    extra = runs["csnn"]["extra"]
+    assert extra["input"] == "events" and extra["input_channels"] == 2
+    assert runs["digital"]["extra"]["input"] == "image"
+    # The same CSNN fitted on the streams directly scores the same.
+    cfg = ExperimentConfig()
+    cfg.set("classifier.params.epochs", 5)
+    clf = CSNNClassifier.from_config(cfg, random_state=task_seed(0, 0), n_threads=1)
+    clf.set_params(sensor_size=NMNIST_SENSOR)
+    train, y_train = load_nmnist(tree, "train")
+    test, y_test = load_nmnist(tree, "test")
+    clf.fit(train, y_train)
+    assert clf.kernel_learner_.kernels_.shape[1] == 2
+    assert extra["bin_width_us"] == clf.bin_width_us_
+    assert extra["event_scale"] == clf.event_scale_
+    assert runs["csnn"]["accuracy"] == clf.score(test, y_test)
+
+
+def test_event_run_is_the_same_in_worker_processes(tree, tmp_path):
+    common = ["--methods", "csnn", "--folds", "2", "--set", "run.learning_curve=false"]
+    serial = _run(tree, tmp_path / "serial", *common, "--backend", "serial")
+    local = _run(tree, tmp_path / "local", *common, "--backend", "local", "--jobs", "2")
+    assert [r["extra"]["input"] for r in local["runs"]] == ["events", "events"]
+    for a, b in zip(serial["runs"], local["runs"], strict=True):
+        assert a["accuracy"] == b["accuracy"]
+        assert a["extra"]["scale"] == b["extra"]["scale"]
+        assert a["extra"]["backlog_fraction"] == b["extra"]["backlog_fraction"]
+
+
+def test_limit_keeps_the_same_samples_of_streams_and_images(tree):
+    from snnconv.experiment.config import RunConfig
+    from snnconv.experiment.data import load_experiment_data
+
+    full = load_dataset("nmnist", [str(tree)])
+    data = load_experiment_data(RunConfig(dataset="nmnist", dataset_args=[str(tree)], limit=25))
+    keep = np.sort(np.random.default_rng(0).permutation(60)[:25])
+    assert len(data.events) == 25 and isinstance(data.events.portable().events, MappedFile)
+    np.testing.assert_array_equal(data.images, full.images[keep])
+    for i, k in enumerate(keep):
+        np.testing.assert_array_equal(data.events[i], full.events[k])

@@ -283,3 +283,19 @@ def test_several_channels_export_as_a_multichannel_conv2d(data, tmp_path):
     back = snir.from_nir(nir.read(path))
     np.testing.assert_array_equal(back.kernels_, snn.kernels_)
     np.testing.assert_array_equal(back.transform(pair[200:260]), snn.transform(pair[200:260]))
+
+
+def test_two_kernel_sizes_with_a_scale_per_kernel_export_as_one_conv2d(data, tmp_path):
+    """The CSNN's front-end (9 × 9 and centred 5 × 5 kernels, one α per kernel) is one
+    Conv2d of 9 × 9 weights, each kernel's α folded into its own weights."""
+    images, _ = data
+    learner = snnconv.KernelLearner(scales=(5,), random_state=0).fit(images[:1000])
+    snn = _front_end(learner, images, scale_per_kernel=True)
+    assert np.unique(snn.scale_).size > 1
+    path = tmp_path / "sizes.nir"
+    nir.write(path, snir.to_nir(snn, (28, 28)))
+    back = snir.from_nir(nir.read(path))
+    np.testing.assert_array_equal(back.kernels_, snn.kernels_)
+    np.testing.assert_array_equal(back.scale_, snn.scale_)
+    test = images[1000:1200]
+    np.testing.assert_array_equal(back.transform(test), snn.transform(test))

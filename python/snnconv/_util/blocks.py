@@ -247,7 +247,7 @@ class MappedFile:
     """A picklable reference to a C-contiguous array mapped from a file: another
     process re-opens the file with :meth:`open` instead of receiving a copy."""
 
-    def __init__(self, path: str, dtype: str, offset: int, shape: tuple[int, ...]) -> None:
+    def __init__(self, path: str, dtype: Any, offset: int, shape: tuple[int, ...]) -> None:
         self.path, self.dtype, self.offset, self.shape = path, dtype, offset, shape
 
     def open(self) -> np.ndarray:
@@ -271,7 +271,9 @@ class MappedFile:
         ):
             return None
         start = root.offset + (a.ctypes.data - root.ctypes.data)
-        return cls(str(root.filename), a.dtype.str, int(start), tuple(a.shape))
+        # a structured dtype (event records) by its fields: its .str is only "|V<size>"
+        dtype = a.dtype.descr if a.dtype.names else a.dtype.str
+        return cls(str(root.filename), dtype, int(start), tuple(a.shape))
 
 
 def take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:

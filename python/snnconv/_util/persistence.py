@@ -488,6 +488,23 @@ def field_image_shape(meta: dict[str, Any], key: str = "image_shape_") -> tuple[
     return h, w
 
 
+def with_added_params(
+    meta: dict[str, Any], since: int, added: dict[str, Any], key: str = "params"
+) -> dict[str, Any]:
+    """``meta`` with the parameters ``added`` (name → default) filled in when a file of
+    a format version before ``since`` was written without them: such a file predates
+    the parameters, and their defaults give the behaviour it was made with. A file of
+    version ``since`` or later must hold them (a deleted key is refused by
+    :func:`field_params`). In-memory states (pickles) carry no version and are current."""
+    params = meta.get(key)
+    if "format_version" not in meta or not isinstance(params, dict):
+        return meta
+    version = meta["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version >= since:
+        return meta
+    return {**meta, key: {**added, **params}}
+
+
 def field_params(
     meta: dict[str, Any], key: str = "params", like: Any = None, exclude: tuple[str, ...] = ()
 ) -> dict[str, Any]:

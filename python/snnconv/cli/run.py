@@ -48,13 +48,15 @@ def add_run_parsers(sub: Any) -> None:
     )
     r.add_argument(
         "--data-dir",
-        help="the dataset's folder (nmnist: ROOT with Train/ and Test/); "
+        help="the dataset's folder (nmnist: ROOT with Train/ and Test/; the CSNN gets "
+        "the event streams, the other methods event-count images); "
         "same as giving it as the dataset argument",
     )
     r.add_argument(
         "dataset_args",
         nargs="*",
-        help="idx: IMAGES LABELS; objects: FILE.npz; synthetic-neovision2: number of clips",
+        help="idx: IMAGES LABELS; objects: FILE.npz; synthetic-neovision2: number of clips; "
+        "nmnist: ROOT [both|on|off] (the polarities kept)",
     )
     r.add_argument(
         "--methods", help="comma-separated, e.g. csnn,cnn2,ulsnn100 (shortcut for run.methods)"

@@ -56,6 +56,7 @@ from .._util.persistence import (
     load_npz,
     reading,
     save_npz,
+    with_added_params,
 )
 from .._util.progress import progress_bar
 from .._util.rows import map_rows
@@ -68,8 +69,9 @@ from .population import SAMPLE, PopulationCode, check_encoding, widths_for
 #: Examples per call into the core: keeps progress and Ctrl-C responsive.
 CHUNK_EXAMPLES = 256
 
-_FORMAT_VERSION = 3  # 3: meta names the input code (encoding_); 2: arrays carry SHA-256
-# checksums; 1 and 2 load when they hold every key of the current schema
+_FORMAT_VERSION = 4  # 4: params hold drive_per_feature; 3: meta names the input code
+# (encoding_); 2: arrays carry SHA-256 checksums; 1–3 load when they hold every key of
+# the current schema (drive_per_feature, absent before 4, is None there)
 
 
 class Param(NamedTuple):
@@ -119,6 +121,14 @@ PARAMS: tuple[Param, ...] = (
         "float | None",
         "mean input spikes per example ('match' scale, population repeats); "
         "None: 937 with the rate code, 2000 with the population code",
+    ),
+    Param(
+        "drive_per_feature",
+        None,
+        "float | None",
+        "least mean input spikes per example and feature: the drive is raised to "
+        "drive_per_feature × n_features when that exceeds target_spikes, so wider "
+        "inputs keep each feature's drive; None: target_spikes alone",
     ),
     Param(
         "encoding",
@@ -238,6 +248,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         else:
             real("input_max", lambda v: v > 0, "> 0, 'max' or 'match'")
         real("target_spikes", lambda v: v > 0, "> 0 or None", allow_none=True)
+        real("drive_per_feature", lambda v: v > 0, "> 0 or None", allow_none=True)
         check_encoding(self.encoding, self.population_size)
         if "tau_v" in p:
             real(
@@ -362,6 +373,17 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
         self._learn(a, yy)
         return self
 
+    def _drive(self, encoding: str, n_features: int) -> float:
+        """Mean input spikes per example the scale is matched to: ``target_spikes``
+        (or the code's default), raised to ``drive_per_feature`` per feature when given.
+        Why: the L neurons' threshold and weight range were tuned for one drive; spread
+        over many more inputs, the same drive leaves each feature too few spikes to
+        carry its evidence (a 4× wider pooled map left every L neuron silent)."""
+        target = drive(self.target_spikes, encoding)
+        if self.drive_per_feature is not None:
+            target = max(target, float(self.drive_per_feature) * n_features)
+        return target
+
     def _start(self, feats: Features, classes: np.ndarray) -> None:
         # Statistics of the whole training set, taken a block (or a few features) at
         # a time: exactly the values of the whole-array expressions (colanet.chunked).
@@ -372,11 +394,11 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 -maximum(feats, np.negative),
                 feats.rows(slice(0, MATCH_SAMPLE)),
                 int(self.presentation_steps),
-                self.target_spikes,
+                self._drive("rate", feats.shape[1]),
             )
         else:
             self.encoding_ = self.encoding
-        target = drive(self.target_spikes, self.encoding_)
+        target = self._drive(self.encoding_, feats.shape[1])
         code = None
         if self.encoding_ == "population":
             code = self.population_ = PopulationCode.from_centres(
@@ -625,6 +647,7 @@ class ColanetBase(CoreStateMixin, ClassifierMixin, SnnconvEstimator):
                 },
                 optional_arrays=pop,
             )
+            meta = with_added_params(meta, 4, {"drive_per_feature": None})
             self = cls(**field_params(meta, like=cls))
             self._check_params()
             if not isinstance(self.random_state, int):

@@ -16,13 +16,16 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..exceptions import ParameterError
 from .idx import load_idx
 from .sources import load_digits, load_fashion_mnist, load_mnist5k
+
+if TYPE_CHECKING:
+    from ..events.stream import EventSet
 
 _FASHION_CLASSES = [
     "T-shirt/top",
@@ -50,6 +53,9 @@ class Dataset:
     name: str
     #: the dataset's own test split (e.g. Fashion-MNIST's 10k), or None
     test_mask: np.ndarray | None = None
+    #: event data (nmnist): sample i's event stream is ``events[i]``, ``images[i]`` its
+    #: count image; None for image sets
+    events: EventSet | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -157,29 +163,41 @@ def check_dataset(name: str, args: Sequence[str] = (), field: str = "name") -> N
                 raise ParameterError(f"dataset_args: {a} is a folder, not a file")
 
 
-#: nmnist's second argument: the polarity channels (0 OFF, 1 ON) an image counts.
-_POLARITIES = {"both": slice(0, 2), "on": slice(1, 2), "off": slice(0, 1)}
+#: nmnist's second argument: the polarities kept (both, ON events only, OFF only).
+_POLARITIES = ("both", "on", "off")
 
 
 def _nmnist(args: Sequence[str], seed: int) -> Dataset:
-    """An N-MNIST tree as event-count images (both polarities summed, scaled on the
-    training split only) with its own Train/Test split."""
+    """An N-MNIST tree with its own Train/Test split: the event streams (``events``,
+    for the CSNN) and their event-count images (both polarities summed, scaled on the
+    training split only, for the methods that take images). With the polarity
+    argument ``on`` or ``off``, only those events are kept, in one channel."""
     from ..events.binning import count_frames, count_scale, to_images
     from ..events.nmnist import load_nmnist
-    from ..events.stream import NMNIST_SENSOR
+    from ..events.stream import NMNIST_SENSOR, EventSet
 
     root = args[0]
-    keep = _POLARITIES[args[1] if len(args) > 1 else "both"]
+    polarity = args[1] if len(args) > 1 else "both"
     train_ev, train_y = load_nmnist(root, "train")
     test_ev, test_y = load_nmnist(root, "test")
-    train_f = count_frames(train_ev, NMNIST_SENSOR)[:, keep]
-    test_f = count_frames(test_ev, NMNIST_SENSOR)[:, keep]
+    sensor = NMNIST_SENSOR
+    if polarity != "both":
+        on = polarity == "on"
+        train_ev = [s[(s["p"] > 0) == on] for s in train_ev]
+        test_ev = [s[(s["p"] > 0) == on] for s in test_ev]
+        sensor = (*NMNIST_SENSOR[:2], 1)
+    train_f = count_frames(train_ev, sensor)
+    test_f = count_frames(test_ev, sensor)
     scale = count_scale(train_f)
     images = np.concatenate([to_images(train_f, scale), to_images(test_f, scale)])
+    del train_f, test_f
+    # one flat array on a temporary file, mapped: the run's worker processes share it
+    events = EventSet.of(train_ev + test_ev, sensor).mapped()
+    del train_ev, test_ev
     labels = np.concatenate([train_y, test_y])
     test_mask = np.arange(len(labels)) >= len(train_y)
     classes = [str(c) for c in np.unique(labels)]
-    return Dataset(images, labels, classes, None, "nmnist", test_mask)
+    return Dataset(images, labels, classes, None, "nmnist", test_mask, events)
 
 
 def _from_objects(objects: Any, name: str) -> Dataset:
@@ -199,9 +217,18 @@ _DATASETS: dict[str, Callable[[Sequence[str], int], Dataset]] = {
 
 #: Settings a dataset needs that differ from the defaults, as ``table.field`` values.
 #: scikit-learn's digits are 8×8: the default 9×9 kernels at stride 2 do not fit, so
-#: they get 3×3 kernels at stride 1 (6×6 maps, pooled to 3×3).
+#: they get 3×3 kernels at stride 1 (6×6 maps, pooled to 3×3), one kernel size and one
+#: scale for the layer (the CSNN's measured setting there). N-MNIST's training
+#: folder gets five CoLaNET passes, the setting chosen on a validation split of the
+#: synthetic tree's training folder (docs/events.md, "Results on the synthetic tree").
 PRESETS: dict[str, dict[str, Any]] = {
-    "digits": {"kernels.kernel_size": 3, "kernels.stride": 1},
+    "digits": {
+        "kernels.kernel_size": 3,
+        "kernels.stride": 1,
+        "kernels.scales": [],
+        "conv_snn.scale_per_kernel": False,
+    },
+    "nmnist": {"classifier.params.epochs": 5},
 }
 
 

@@ -14,12 +14,13 @@ from .nmnist import (
     read_nmnist_bin,
     write_nmnist_bin,
 )
-from .stream import EVENT_DTYPE, NMNIST_SENSOR, check_events, make_events
+from .stream import EVENT_DTYPE, NMNIST_SENSOR, EventSet, check_events, make_events
 from .synth import saccade_events, write_synthetic_nmnist
 
 __all__ = [
     "EVENT_DTYPE",
     "NMNIST_SENSOR",
+    "EventSet",
     "check_events",
     "count_frames",
     "count_scale",

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..exceptions import DataError, ParameterError
-from .stream import check_events, check_sensor_size, polarity_channel
+from .stream import EVENT_DTYPE, check_events, check_sensor_size, polarity_channel
 
 
 def _concat(streams: Sequence[np.ndarray], lengths: np.ndarray) -> np.ndarray:
@@ -171,6 +171,38 @@ def _raster_entries(
     return _pixel_index(step, ch, y, x, c, h, w), outside, lengths
 
 
+def _fused_entries(
+    streams: list[np.ndarray],
+    chw: tuple[int, int, int],
+    n_steps: int,
+    bin_width_us: float,
+    start_us: float,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`raster_index`'s result computed by the core in one pass over the
+    records, for streams of :data:`EVENT_DTYPE` (contiguous) and a whole-number bin
+    width and start; None for anything else, or when an event lies outside the sensor
+    (the numpy path then names it)."""
+    from .. import _core
+
+    width, start = float(bin_width_us), float(start_us)
+    if not (
+        streams
+        and width.is_integer()
+        and start.is_integer()
+        and width < 2**62
+        and abs(start) < 2**62
+        and all(s.dtype == EVENT_DTYPE and s.ndim == 1 and s.flags.c_contiguous for s in streams)
+    ):
+        return None
+    lengths = np.fromiter((len(e) for e in streams), np.int64, len(streams))
+    records = _concat(streams, lengths).view(np.uint8)
+    ends = np.cumsum(lengths).astype(np.uint64)
+    index, offsets, bad = _core.event_entries(
+        records, ends, *chw, int(n_steps), int(width), int(start)
+    )
+    return None if bad >= 0 else (index, offsets)
+
+
 def raster_index(
     events: np.ndarray | Sequence[np.ndarray],
     sensor_size: Sequence[int],
@@ -186,6 +218,8 @@ def raster_index(
     ``to_frames(...)[i]``. Events outside the ``n_steps`` bins are dropped. This is the
     input :meth:`snnconv.ConvSNN.run_events` hands to the core, which builds each
     raster itself (a raster holds P·H·W entries per step, a sample far fewer events).
+    Streams of :data:`EVENT_DTYPE` with a whole-number bin width and start are binned
+    by the core in one pass over their records; others with numpy, to the same entries.
     """
     streams, _ = _as_list(events)
     _check_bins(n_steps, bin_width_us, start_us)
@@ -195,6 +229,9 @@ def raster_index(
         raise ParameterError(
             f"n_steps: {n_steps} steps of {c}x{h}x{w} input nodes exceed 2**32 raster entries"
         )
+    fused = _fused_entries(streams, (c, h, w), n_steps, bin_width_us, start_us)
+    if fused is not None:
+        return fused
     x, y, t, ch, lengths = _columns(streams, sensor_size)
     if float(bin_width_us).is_integer() and float(start_us).is_integer():
         step = t.astype(np.int64)
@@ -214,9 +251,9 @@ def raster_index(
     index *= np.uint32(nodes)
     node = ch.astype(np.uint32)
     node *= np.uint32(h)
-    node += y
+    node += y.astype(np.uint32, copy=False)  # checked inside the sensor: any int type
     node *= np.uint32(w)
-    node += x
+    node += x.astype(np.uint32, copy=False)
     index += node
     if not inside.all():
         index = index[inside]

@@ -13,7 +13,9 @@ N-MNIST.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -98,3 +100,109 @@ def polarity_channel(events: np.ndarray, n_channels: int) -> np.ndarray:
     if n_channels == 1:
         return np.zeros(len(events), np.uint8)
     return (events["p"] > 0).view(np.uint8)
+
+
+class EventSet:
+    """Many event streams as one flat array: ``events`` holds every stream's events
+    back to back and stream i is ``events[offsets[i]:offsets[i + 1]]`` (a view).
+
+    One array instead of a list of arrays pickles in one piece (worker processes get
+    it once) and, when ``events`` is a memory map, travels as its file's name
+    (:meth:`portable`). ``sensor_size`` is the streams' sensor.
+    """
+
+    def __init__(self, events: np.ndarray, offsets: np.ndarray, sensor_size: Sequence[int]) -> None:
+        offsets = np.asarray(offsets, np.int64)
+        if (
+            offsets.ndim != 1
+            or len(offsets) < 1
+            or offsets[0] != 0
+            or offsets[-1] != len(events)
+            or np.any(np.diff(offsets) < 0)
+        ):
+            raise DataError(
+                f"offsets: must rise from 0 to the {len(events)} events, got {offsets!r:.80}"
+            )
+        self.events, self.offsets = events, offsets
+        self.sensor_size = check_sensor_size(sensor_size)
+
+    @classmethod
+    def of(cls, streams: Sequence[np.ndarray], sensor_size: Sequence[int]) -> EventSet:
+        """The set of ``streams`` (copied into one :data:`EVENT_DTYPE` array)."""
+        lengths = np.fromiter((len(s) for s in streams), np.int64, len(streams))
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        flat = np.empty(int(offsets[-1]), EVENT_DTYPE)
+        for s, a, b in zip(streams, offsets[:-1], offsets[1:], strict=True):
+            if s.dtype == EVENT_DTYPE:
+                flat[a:b] = s
+            else:
+                for f in _FIELDS:
+                    flat[a:b][f] = s[f]
+        return cls(flat, offsets, sensor_size)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.events[self.offsets[i] : self.offsets[i + 1]]
+
+    def streams(self, idx: Sequence[int] | np.ndarray | None = None) -> list[np.ndarray]:
+        """Streams ``idx`` (all when None), in that order, as views of the flat array."""
+        rows = range(len(self)) if idx is None else np.asarray(idx, np.int64).tolist()
+        return [self[i] for i in rows]
+
+    def subset(self, idx: Sequence[int] | np.ndarray) -> EventSet:
+        """A new set of streams ``idx`` (their events copied)."""
+        return EventSet.of(self.streams(idx), self.sensor_size)
+
+    def mapped(self) -> EventSet:
+        """This set with its events moved to a temporary file (``tempfile``'s folder,
+        ``TMPDIR`` chooses it) and mapped read-only: worker processes then share the
+        file's pages instead of each holding a copy (:meth:`portable`). The file is
+        deleted when the returned set is collected or the process exits (a worker that
+        mapped it keeps its pages until it unmaps them)."""
+        import tempfile
+        import weakref
+
+        fd, path = tempfile.mkstemp(prefix="snnconv-events-", suffix=".bin")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(np.ascontiguousarray(self.events).tobytes())
+            events = (
+                np.memmap(path, self.events.dtype, "r", shape=self.events.shape)
+                if len(self.events)
+                else np.zeros(0, self.events.dtype)
+            )
+        except BaseException:
+            os.unlink(path)
+            raise
+        out = EventSet(events, self.offsets, self.sensor_size)
+        weakref.finalize(out, _unlink, path)
+        return out
+
+    def portable(self) -> Any:
+        """What to send to another process: this set, with a memory-mapped ``events``
+        replaced by a reference to its file (:meth:`open` undoes it)."""
+        from .._util.blocks import MappedFile
+
+        ref = MappedFile.of(self.events)
+        if ref is None:
+            return self
+        out = EventSet.__new__(EventSet)
+        out.events, out.offsets, out.sensor_size = ref, self.offsets, self.sensor_size
+        return out
+
+    def open(self) -> EventSet:
+        """The set with its events mapped again in this process (after :meth:`portable`)."""
+        from .._util.blocks import MappedFile
+
+        if isinstance(self.events, MappedFile):
+            return EventSet(self.events.open(), self.offsets, self.sensor_size)
+        return self
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

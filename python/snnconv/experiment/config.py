@@ -28,6 +28,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 from ..conv_snn import ConvSNN
+from ..csnn import FRONT_DEFAULTS, LEARNER_DEFAULTS
 from ..exceptions import ParameterError, ParameterTypeError
 from ..kernel_learner import KernelLearner
 
@@ -71,11 +72,17 @@ class RunConfig:
     progress: bool = True
 
 
-def _table(name: str, estimator: type, names: tuple[str, ...], doc: str) -> type:
+def _table(
+    name: str, estimator: type, names: tuple[str, ...], doc: str, csnn: dict[str, Any]
+) -> type:
     """A config table whose fields are ``names``, with the types and defaults of
-    ``estimator``'s signature: the table cannot drift from the estimator."""
+    ``estimator``'s signature, except where the CSNN builds the stage with other values
+    (``csnn``, its ``LEARNER_DEFAULTS`` or ``FRONT_DEFAULTS``): the table cannot drift
+    from the estimator or the CSNN."""
     params = inspect.signature(estimator).parameters
-    fields = [(n, params[n].annotation, field(default=params[n].default)) for n in names]
+    fields = [
+        (n, params[n].annotation, field(default=csnn.get(n, params[n].default))) for n in names
+    ]
     return dataclasses.make_dataclass(
         name, fields, namespace={"__doc__": doc, "__module__": __name__}
     )
@@ -95,16 +102,31 @@ KernelConfig = _table(
         "epochs",
         "channels",
         "contrast_size",
+        "scales",
     ),
-    "KernelLearner parameters (docs/algorithms.md §1).",
+    "KernelLearner parameters (docs/algorithms.md §1), as the CSNN builds its learner.",
+    LEARNER_DEFAULTS,
 )
 
 ConvSNNConfig = _table(
     "ConvSNNConfig",
     ConvSNN,
-    ("pool", "tau", "threshold", "target_rate", "frame_steps", "active_steps", "encoding"),
-    "ConvSNN parameters (docs/algorithms.md §2); its stride is ``kernels.stride``.",
+    (
+        "pool",
+        "tau",
+        "threshold",
+        "target_rate",
+        "frame_steps",
+        "active_steps",
+        "encoding",
+        "scale_per_kernel",
+    ),
+    "ConvSNN parameters (docs/algorithms.md §2), as the CSNN builds its front-end; its "
+    "stride is ``kernels.stride``.",
+    FRONT_DEFAULTS,
 )
+
+_UNSET = object()
 
 #: Old table names still accepted in TOML files and ``--set``.
 TABLE_ALIASES = {"front_end": "conv_snn"}
@@ -210,7 +232,12 @@ class ExperimentConfig:
         default, applied = type(self)(), {}
         for dotted, value in presets(self.run.dataset).items():
             table, _, name = dotted.partition(".")
-            if getattr(getattr(self, table), name) == getattr(getattr(default, table), name):
+            name, _, key = name.partition(".")
+            mine, theirs = (
+                getattr(getattr(self, table), name),
+                getattr(getattr(default, table), name),
+            )
+            if (mine.get(key, _UNSET) == theirs.get(key, _UNSET)) if key else mine == theirs:
                 self.set(dotted, value)
                 applied[dotted] = value
         return applied
@@ -261,6 +288,15 @@ def _coerce(key: str, current: Any, value: Any) -> Any:
         if not isinstance(value, str):
             raise ParameterError(f"{key}: expected a string, got {value!r}")
         return value
+    if isinstance(current, tuple):  # a tuple of integers (kernels.scales)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        try:
+            return tuple(int(v) for v in value if not isinstance(v, bool))
+        except (TypeError, ValueError):
+            raise ParameterError(f"{key}: expected a list of integers, got {value!r}") from None
     if isinstance(current, list):
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]
@@ -281,6 +317,6 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise ParameterTypeError(f"cannot write {value!r} as TOML")

@@ -21,6 +21,9 @@ def load_experiment_data(run: RunConfig) -> Dataset:
         data.images, data.labels = Reader(data.images).gather(data.images, keep), data.labels[keep]
         data.groups = None if data.groups is None else data.groups[keep]
         data.test_mask = None if data.test_mask is None else data.test_mask[keep]
+        if data.events is not None:  # kept on a file when the whole set was
+            sub = data.events.subset(keep)
+            data.events = sub.mapped() if isinstance(data.events.events, np.memmap) else sub
     data.images = np.ascontiguousarray(data.images)
     data.labels = np.asarray(data.labels, np.int64)
     return data

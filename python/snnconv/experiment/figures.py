@@ -82,8 +82,14 @@ def write_figures(results: ExperimentResults, data: ExperimentData, out: Path) -
         label = method_label(t.method)
         if "kernels" in art:
             p = out / f"kernels_{t.method}.png"
-            n = np.asarray(art["kernels"]).shape[0]
-            plots.kernel_grid(art["kernels"], p, title=f"{label}: {n} learned kernels (fold 0)")
+            k = np.asarray(art["kernels"])
+            n, what = k.shape[0], ""
+            if k.ndim == 4:  # input channels (event polarities) side by side
+                k, what = (
+                    np.concatenate(list(np.moveaxis(k, 1, 0)), axis=-1),
+                    ", channels side by side",
+                )
+            plots.kernel_grid(k, p, title=f"{label}: {n} learned kernels (fold 0{what})")
             written.append(p)
         if "rasters" in art:
             p = out / f"rasters_{t.method}.png"

@@ -37,6 +37,11 @@ class Split:
     train_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
+    #: event data only: the samples' event streams (``*_images`` are their count
+    #: images) and the sensor's (width, height, polarities)
+    train_events: list[np.ndarray] | None = None
+    test_events: list[np.ndarray] | None = None
+    sensor_size: tuple[int, int, int] | None = None
 
 
 Runner = Callable[[ExperimentConfig, Split, int, int], MethodResult]
@@ -101,35 +106,46 @@ def _csnn(cfg: ExperimentConfig, seed: int, threads: int) -> Any:
 
 
 def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> MethodResult:
+    """The CSNN on the split's images, or on its event streams when it has them (each
+    polarity an input channel, the events as input spikes: ``event_input="events"``)."""
     model = _csnn(cfg, seed, threads)
+    x_train, x_test = split.train_images, split.test_images
+    events = split.train_events is not None
+    if events:
+        model.set_params(sensor_size=split.sensor_size, event_input="events")
+        x_train, x_test = split.train_events, split.test_events
     t0 = time.perf_counter()
     if cfg.run.learning_curve:
         # Snapshots of the one training pass, scored on the test split (the scoring
         # time, timings_["learning_curve"], is left out of the training time).
         model.fit(
-            split.train_images,
+            x_train,
             split.train_labels,
-            eval_set=(split.test_images, split.test_labels),
+            eval_set=(x_test, split.test_labels),
             curve_sample=cfg.run.curve_sample or None,
         )
     else:
-        model.fit(split.train_images, split.train_labels)
+        model.fit(x_train, split.train_labels)
     t1 = time.perf_counter()
     if cfg.run.learning_curve:
         # The curve's last snapshot scored the fitted model on the test split: its
         # predictions and their time (front-end pass + classifier) are the inference.
         pred, infer_time = model._eval_prediction
     else:
-        pred = model.predict(split.test_images)
+        pred = model.predict(x_test)
         infer_time = time.perf_counter() - t1
     artifacts: dict[str, Any] = {"kernels": model.kernel_learner_.kernels_}
-    frame = model.front_end_.simulate(split.test_images[0])
-    artifacts["rasters"] = {k: frame[k] for k in ("input", "conv", "pool")}
+    rasters: dict[str, Any] = {}
+    if not events:  # the front-end's recording of one frame takes an image
+        frame = model.front_end_.simulate(x_test[0])
+        rasters = {k: frame[k] for k in ("input", "conv", "pool")}
     if hasattr(model.classifier_, "trace"):
-        # CoLaNET's own frame for the same image (its input is the pooled counts).
-        trace = model.classifier_.trace(model.transform(split.test_images[:1])[0])
-        artifacts["rasters"]["CoLaNET L (copy 0)"] = trace["spike"] > 0
-        artifacts["rasters"]["CoLaNET OUT"] = trace["out"] > 0
+        # CoLaNET's own frame for the same sample (its input is the pooled counts).
+        trace = model.classifier_.trace(model.transform(x_test[:1])[0])
+        rasters["CoLaNET L (copy 0)"] = trace["spike"] > 0
+        rasters["CoLaNET OUT"] = trace["out"] > 0
+    if rasters:
+        artifacts["rasters"] = rasters
     if cfg.run.learning_curve:
         sizes, accs = zip(*model.learning_curve_, strict=True)
         artifacts["learning_curve"] = (list(sizes), list(accs))
@@ -140,6 +156,7 @@ def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> Me
         infer_time_per_image=infer_time / len(split.test_labels),
         neurons=model.n_neurons_,
         extra={
+            **_input_record(model, events),
             "kernels": int(model.kernel_learner_.kernels_.shape[0]),
             "scale": np.asarray(model.front_end_.scale_).tolist(),
             "backlog_fraction": model.backlog_fraction_,
@@ -147,6 +164,20 @@ def run_csnn(cfg: ExperimentConfig, split: Split, seed: int, threads: int) -> Me
         },
         artifacts=artifacts,
     )
+
+
+def _input_record(model: Any, events: bool) -> dict[str, Any]:
+    """What the CSNN got: ``"events"`` (with the input channels, the bin width and
+    the count scale of its kernels' frames) or ``"image"``."""
+    if not events:
+        return {"input": "image"}
+    kernels = model.kernel_learner_.kernels_
+    return {
+        "input": "events",
+        "input_channels": int(kernels.shape[1]) if kernels.ndim == 4 else 1,
+        "bin_width_us": float(model.bin_width_us_),
+        "event_scale": float(model.event_scale_),
+    }
 
 
 def _raw_colanet(kind: str) -> Runner:

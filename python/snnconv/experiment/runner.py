@@ -121,12 +121,17 @@ def run_task(
     train: np.ndarray,
     test: np.ndarray,
     threads: int,
+    events: Any = None,
 ) -> TaskResult:
     """One (method, fold) run; a top-level function so process and Dask workers can
     import it. BLAS is limited to the task's thread budget as well.
 
     Images mapped from a file (the ``idx`` dataset) are not loaded: each part of the
-    split is a view or a temporary map (``_util.blocks.take``). The peak resident
+    split is a view or a temporary map (``_util.blocks.take``). ``events`` (an
+    :class:`~snnconv.events.stream.EventSet` aligned with ``images``, or its
+    :meth:`~snnconv.events.stream.EventSet.portable` form) gives the split its event
+    streams, for the methods that take them (the CSNN); every other method gets the
+    images, and ``extra["input"]`` records which one a method got. The peak resident
     memory of the process during the task goes to ``extra["peak_rss_mb"]``
     (``_util.memory``)."""
     from .._util.blocks import take
@@ -141,6 +146,10 @@ def run_task(
         images = images.open()
     seed = task_seed(cfg.run.seed, fold)
     split = Split(take(images, train), labels[train], take(images, test), labels[test])
+    if events is not None:
+        events = events.open()
+        split.train_events, split.test_events = events.streams(train), events.streams(test)
+        split.sensor_size = events.sensor_size
     runner = METHODS[method][1]
     t0 = time.perf_counter()
     if threadpool_limits is not None:
@@ -149,6 +158,8 @@ def run_task(
     else:
         result = runner(cfg, split, seed, threads)
     wall = time.perf_counter() - t0
+    if events is not None:
+        result.extra.setdefault("input", "image")
     peak = peak_rss_bytes()
     if peak is not None:
         result.extra["peak_rss_mb"] = round(peak / 2**20, 1)
@@ -191,7 +202,11 @@ def run_experiment(
     with _progress_bar(cfg.run.progress, len(jobs)) as bar:
         if backend == "serial" or (backend == "local" and n_jobs == 1) or not jobs:
             for m, f in jobs:
-                collect(attempt_task(cfg, m, f, data.images, data.labels, *folds[f], threads))
+                collect(
+                    attempt_task(
+                        cfg, m, f, data.images, data.labels, *folds[f], threads, data.events
+                    )
+                )
                 bar.update(1)
         elif backend == "local":
             _run_local(cfg, data, folds, jobs, n_jobs, threads, collect, bar)
@@ -216,10 +231,11 @@ def attempt_task(
     train: np.ndarray,
     test: np.ndarray,
     threads: int,
+    events: Any = None,
 ) -> TaskResult | FailedTask:
     """:func:`run_task`, with an exception turned into a :class:`FailedTask`."""
     try:
-        return run_task(cfg, method, fold, images, labels, train, test, threads)
+        return run_task(cfg, method, fold, images, labels, train, test, threads, events)
     except Exception as exc:
         return FailedTask(method, fold, task_seed(cfg.run.seed, fold), _one_line(exc))
 
@@ -236,14 +252,14 @@ def _one_line(exc: BaseException) -> str:
 # fork server): they get the data once, ignore Ctrl-C (the run stops them), and die
 # with the run even when it is killed with SIGKILL (PR_SET_PDEATHSIG on Linux, and a
 # thread watching the parent process everywhere).
-_WORKER_DATA: tuple[np.ndarray, np.ndarray] | None = None
+_WORKER_DATA: tuple[np.ndarray, np.ndarray, Any] | None = None
 
 
 class Terminated(BaseException):
     """SIGTERM arrived while tasks were running (the workers have been stopped)."""
 
 
-def _worker_init(parent: int, images: Any, labels: np.ndarray) -> None:
+def _worker_init(parent: int, images: Any, labels: np.ndarray, events: Any = None) -> None:
     global _WORKER_DATA
     import signal
 
@@ -254,7 +270,9 @@ def _worker_init(parent: int, images: Any, labels: np.ndarray) -> None:
     die_with_parent(parent)
     if isinstance(images, MappedFile):  # the run's memory map, opened again here
         images = images.open()
-    _WORKER_DATA = (images, labels)
+    if events is not None:  # event streams, their memory map opened again here
+        events = events.open()
+    _WORKER_DATA = (images, labels, events)
 
 
 @contextlib.contextmanager
@@ -304,7 +322,8 @@ def _worker_task(
     cfg: ExperimentConfig, method: str, fold: int, train: Any, test: Any, threads: int
 ) -> TaskResult | FailedTask:
     assert _WORKER_DATA is not None
-    return attempt_task(cfg, method, fold, *_WORKER_DATA, train, test, threads)
+    images, labels, events = _WORKER_DATA
+    return attempt_task(cfg, method, fold, images, labels, train, test, threads, events)
 
 
 def _run_local(
@@ -337,8 +356,14 @@ def _run_local(
             max_workers=min(n_jobs, len(jobs)),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init,
-            # A memory-mapped image set travels as its file's name, not as a copy.
-            initargs=(os.getpid(), MappedFile.of(data.images) or data.images, data.labels),
+            # A memory-mapped image set (or event set) travels as its file's name, not
+            # as a copy; event streams in memory travel once per worker, in one array.
+            initargs=(
+                os.getpid(),
+                MappedFile.of(data.images) or data.images,
+                data.labels,
+                None if data.events is None else data.events.portable(),
+            ),
         )
         clean = False
         try:
@@ -450,8 +475,14 @@ def _run_dask(
         # Workers of a local cluster share the file of a memory-mapped image set.
         local = None if cfg.run.scheduler else MappedFile.of(data.images)
         images, labels = client.scatter([local or data.images, data.labels], broadcast=True)
+        events = None
+        if data.events is not None:
+            portable = data.events if cfg.run.scheduler else data.events.portable()
+            events = client.scatter(portable, broadcast=True)
         futures = [
-            client.submit(attempt_task, cfg, m, f, images, labels, *folds[f], threads, pure=False)
+            client.submit(
+                attempt_task, cfg, m, f, images, labels, *folds[f], threads, events, pure=False
+            )
             for m, f in jobs
         ]
         with _sigterm_raises():

@@ -54,10 +54,12 @@ def fingerprint(cfg: Any, data: Any, folds: list[tuple[np.ndarray, np.ndarray]])
     config = cfg.to_dict()
     config["run"] = {k: v for k, v in config["run"].items() if k not in RUNTIME_FIELDS}
     h = hashlib.sha256()
-    for a in (data.images, data.labels):
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
+    events = getattr(data, "events", None)
+    arrays = [data.images, data.labels]
+    if events is not None:  # what the CSNN gets
+        arrays += [events.events, events.offsets, np.asarray(events.sensor_size)]
+    for a in arrays:
+        _hash_array(h, a)
     data_sha = h.hexdigest()
     h = hashlib.sha256()
     for train, test in folds:
@@ -65,6 +67,24 @@ def fingerprint(cfg: Any, data: Any, folds: list[tuple[np.ndarray, np.ndarray]])
             np.asarray(train, np.int64).tobytes() + b"|" + np.asarray(test, np.int64).tobytes()
         )
     return {"config": config, "data_sha256": data_sha, "folds_sha256": h.hexdigest()}
+
+
+def _hash_array(h: Any, a: np.ndarray) -> None:
+    """Adds ``a``'s dtype, shape and bytes to the hash ``h`` without copying it, a
+    block at a time; the pages of a memory-mapped array are released as it goes
+    (``_util.blocks.Reader``), so hashing a mapped data set does not leave it resident
+    in the run's memory."""
+    from .._util.blocks import RELEASE_BYTES, Reader
+
+    a = np.ascontiguousarray(a)
+    h.update(f"{a.dtype.str}{a.shape}".encode())
+    raw = a.reshape(-1).view(np.uint8)
+    reader = Reader(a)
+    for s in range(0, raw.size, RELEASE_BYTES):
+        part = raw[s : s + RELEASE_BYTES]
+        h.update(part.data)
+        reader.read(1, True, part.size)
+    reader.release()
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
