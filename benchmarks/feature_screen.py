@@ -8,7 +8,7 @@ Usage::
 ``SET``: ``mnist5k`` (a seeded 4,000 / 1,000 split of the MNIST 5k sample),
 ``fashion10k`` (10,000 training and 5,000 test images drawn, seeded, from Fashion-MNIST's
 official training and test sets) or ``fashion`` (the official 60,000 / 10,000 split).
-``CONFIG``: one of :data:`CONFIGS` (changes to the stages as the CSNN builds them), one
+``CONFIG``: one of :data:`CONFIGS` (changes to the CSNN's defaults), one
 of :data:`SCALES` (each kernel size its own front-end with its own positions, counts side
 by side), ``padded`` / ``padded_pk`` (the sizes of ``--sizes`` learned apart and centred in
 zeros at the largest, one front-end with one scale / one scale per kernel: what
@@ -38,38 +38,28 @@ from typing import Any
 import numpy as np
 
 import snnconv
-from snnconv.csnn import CLASSIFIER_DEFAULTS, FRONT_DEFAULTS, LEARNER_DEFAULTS
+from snnconv.csnn import CLASSIFIER_DEFAULTS
 from snnconv.streaming import pooled_counts
 
-#: The CSNN before its kernels had two sizes: 9 × 9 kernels only, one scale for the layer.
-ONE_SIZE: dict[str, dict[str, Any]] = {
-    "learner": {"scales": ()},
-    "front": {"scale_per_kernel": False},
-}
-
-
-def _one_size(change: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """``change`` on top of :data:`ONE_SIZE` (the screen's first rows were measured so)."""
-    return {k: {**ONE_SIZE.get(k, {}), **change.get(k, {})} for k in {*ONE_SIZE, *change}}
-
-
 #: Changes to the stages as the CSNN builds them: learner / front-end / classifier
-#: parameters. ``default`` is the CSNN as shipped; the others are changes to the one-size
-#: CSNN (the rows of docs/results.md's screen measured before the two sizes).
+#: parameters. ``two_sizes`` is the recipe of docs/results.md ("Richer features"):
+#: 9 × 9 and 5 × 5 kernels, one scale per kernel, the drive growing with the counts.
 CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
     "default": {},
-    "one_size": ONE_SIZE,
-    "on_off": _one_size({"learner": {"channels": "on_off"}}),
-    "on_off_image": _one_size({"learner": {"channels": "on_off_image"}}),
-    "stride1_pool4": _one_size({"learner": {"stride": 1}, "front": {"pool": 4}}),
-    "pool1": _one_size({"front": {"pool": 1}}),
-    "k7": _one_size({"learner": {"kernel_size": 7}}),
-    "n56": _one_size({"learner": {"n_kernels": 56}}),
-    "keep_all": _one_size({"learner": {"keep_only_fired": False}}),
-    "epochs2": _one_size({"clf": {"epochs": 2}}),
-    "stride1_pool4_epochs2": _one_size(
-        {"learner": {"stride": 1}, "front": {"pool": 4}, "clf": {"epochs": 2}}
-    ),
+    "two_sizes": {
+        "learner": {"scales": (5,)},
+        "front": {"scale_per_kernel": True},
+        "clf": {"drive_per_feature": 1.78},
+    },
+    "on_off": {"learner": {"channels": "on_off"}},
+    "on_off_image": {"learner": {"channels": "on_off_image"}},
+    "stride1_pool4": {"learner": {"stride": 1}, "front": {"pool": 4}},
+    "pool1": {"front": {"pool": 1}},
+    "k7": {"learner": {"kernel_size": 7}},
+    "n56": {"learner": {"n_kernels": 56}},
+    "keep_all": {"learner": {"keep_only_fired": False}},
+    "epochs2": {"clf": {"epochs": 2}},
+    "stride1_pool4_epochs2": {"learner": {"stride": 1}, "front": {"pool": 4}, "clf": {"epochs": 2}},
 }
 
 #: Several kernel scales, each learned with the §1 rule on the same images and run as its
@@ -118,8 +108,8 @@ def linear_readout(ftr: np.ndarray, ytr: np.ndarray, fte: np.ndarray, yte: np.nd
 def screen_config(cfg: dict[str, dict[str, Any]], data: tuple, seed: int) -> dict[str, Any]:
     xtr, ytr, xte, yte = data
     t0 = time.perf_counter()
-    learner = {**LEARNER_DEFAULTS, "random_state": seed, **cfg.get("learner", {})}
-    front = {**FRONT_DEFAULTS, "on_backlog": "ignore", **cfg.get("front", {})}
+    learner = {"random_state": seed, **cfg.get("learner", {})}
+    front = {"on_backlog": "ignore", **cfg.get("front", {})}
     model = snnconv.CSNNClassifier(
         kernel_learner=snnconv.KernelLearner(**learner),
         front_end=snnconv.ConvSNN(None, **front),
