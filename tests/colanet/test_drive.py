@@ -3,17 +3,14 @@ number of features when asked, and files written before the parameter still load
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import npz_files
 import numpy as np
 import pytest
 
 import snnconv
-from snnconv._util import persistence
 from snnconv.exceptions import ModelFileError, ParameterError
-
-META = persistence._META_KEY
 
 
 def _data(n=120, f=400, seed=0):
@@ -49,33 +46,18 @@ def test_bad_values_are_refused_by_name(bad):
         _clf(drive_per_feature=bad).fit(x, y)
 
 
-def _read(path):
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {n: z[n] for n in z.files}
-    return json.loads(arrays.pop(META).tobytes().decode()), arrays
-
-
-def _write(path, meta, arrays):
-    meta["arrays"] = {
-        n: {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": persistence.sha256_array(a)}
-        for n, a in arrays.items()
-    }
-    with open(path, "wb") as fh:
-        np.savez(fh, **{META: np.frombuffer(json.dumps(meta).encode(), np.uint8)}, **arrays)
-
-
 def test_files_written_before_the_parameter_load_without_it(tmp_path):
     x, y = _data()
     c = _clf().fit(x, y)
     path = Path(c.save(tmp_path / "c"))
-    meta, arrays = _read(path)
+    meta, arrays = npz_files.read(path)
     del meta["params"]["drive_per_feature"]
     meta["format_version"] = 3
-    _write(path, meta, arrays)
+    npz_files.write(path, meta, arrays)
     back = snnconv.DigitalCoLaNET.load(path)
     assert back.drive_per_feature is None
     np.testing.assert_array_equal(back.predict(x), c.predict(x))
     meta["format_version"] = 4  # a current file must hold it
-    _write(path, meta, arrays)
+    npz_files.write(path, meta, arrays)
     with pytest.raises(ModelFileError, match="drive_per_feature"):
         snnconv.DigitalCoLaNET.load(path)

@@ -8,14 +8,12 @@ import json
 import pickle
 from pathlib import Path
 
+import npz_files
 import numpy as np
 import pytest
 
 import snnconv
-from snnconv._util import persistence
 from snnconv.exceptions import DataError, ModelFileError, ParameterError, ParameterTypeError
-
-META = persistence._META_KEY
 
 
 def _images(n=40, seed=0):
@@ -91,42 +89,23 @@ def test_model_file_and_pickle_keep_every_scale(fitted, tmp_path):
     assert [s.kernel_size for s in again.scale_learners_] == [3, 5]
 
 
-def _read(path):
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {n: z[n] for n in z.files}
-    return json.loads(arrays.pop(META).tobytes().decode()), arrays
-
-
-def _write(path, meta, arrays):
-    meta["arrays"] = {
-        n: {
-            "dtype": a.dtype.str,
-            "shape": list(a.shape),
-            "sha256": persistence.sha256_array(a),
-        }
-        for n, a in arrays.items()
-    }
-    with open(path, "wb") as fh:
-        np.savez(fh, **{META: np.frombuffer(json.dumps(meta).encode(), np.uint8)}, **arrays)
-
-
 def test_a_file_missing_a_scale_or_its_arrays_is_refused(fitted, tmp_path):
     _, k = fitted
     path = Path(k.save(tmp_path / "k"))
-    meta, arrays = _read(path)
+    meta, arrays = npz_files.read(path)
     bad = dict(arrays)
     del bad["scale_1_weights"]
-    _write(path, dict(meta), bad)
+    npz_files.write(path, dict(meta), bad)
     with pytest.raises(ModelFileError, match="scale_1_weights"):
         snnconv.KernelLearner.load(path)
     m = json.loads(json.dumps(meta))
     del m["scale_0"]
-    _write(path, m, dict(arrays))
+    npz_files.write(path, m, dict(arrays))
     with pytest.raises(ModelFileError, match="scale_0"):
         snnconv.KernelLearner.load(path)
     m = json.loads(json.dumps(meta))
     m["scale_0"]["brightness_threshold_"] = 0.123
-    _write(path, m, dict(arrays))
+    npz_files.write(path, m, dict(arrays))
     with pytest.raises(ModelFileError, match="brightness threshold"):
         snnconv.KernelLearner.load(path)
 
@@ -134,15 +113,15 @@ def test_a_file_missing_a_scale_or_its_arrays_is_refused(fitted, tmp_path):
 def test_files_written_before_scales_load_without_them(tmp_path):
     k = _learner().fit(_images())
     path = Path(k.save(tmp_path / "k"))
-    meta, arrays = _read(path)
+    meta, arrays = npz_files.read(path)
     del meta["params"]["scales"]
     meta["format_version"] = 2
-    _write(path, meta, arrays)
+    npz_files.write(path, meta, arrays)
     back = snnconv.KernelLearner.load(path)
     assert back.scales == ()
     np.testing.assert_array_equal(back.kernels_, k.kernels_)
     meta["format_version"] = 3  # a current file must hold the parameter
-    _write(path, meta, arrays)
+    npz_files.write(path, meta, arrays)
     with pytest.raises(ModelFileError, match="scales"):
         snnconv.KernelLearner.load(path)
 
