@@ -699,16 +699,14 @@ class KernelLearner(CoreStateMixin, TransformerMixin, SnnconvEstimator, auto_wra
         self.image_shape_ = None
         self.scale_learners_ = []
         for i, side in enumerate(self.scales):
-            sub_params = {**params, "kernel_size": int(side), "scales": []}
+            entry = meta[f"scale_{i}"]
+            if not isinstance(entry, dict) or set(entry) != set(_SCALE_META):
+                raise ModelFileError(f"scale_{i}: must hold exactly {sorted(_SCALE_META)}")
             sub_meta = {
-                **meta[f"scale_{i}"],
-                "params": sub_params,
+                **entry,
+                "params": {**params, "kernel_size": int(side), "scales": []},
                 "snnconv_version": meta.get("snnconv_version", _core.__version__),
             }
-            if not isinstance(meta[f"scale_{i}"], dict) or set(meta[f"scale_{i}"]) != set(
-                _SCALE_META
-            ):
-                raise ModelFileError(f"scale_{i}: must hold exactly {sorted(_SCALE_META)}")
             sub_arrays = {a: arrays[f"scale_{i}_{a}"] for a in ("weights", "resource", "fired")}
             sub = cls._from_export(sub_meta, sub_arrays, path)
             if sub.n_channels_ != c or sub.brightness_threshold_ != bt:

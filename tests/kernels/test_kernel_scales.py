@@ -103,6 +103,12 @@ def test_a_file_missing_a_scale_or_its_arrays_is_refused(fitted, tmp_path):
     npz_files.write(path, m, dict(arrays))
     with pytest.raises(ModelFileError, match="scale_0"):
         snnconv.KernelLearner.load(path)
+    for bad in ([1, 2], {"brightness_threshold_": 0.5}):
+        m = json.loads(json.dumps(meta))
+        m["scale_0"] = bad
+        npz_files.write(path, m, dict(arrays))
+        with pytest.raises(ModelFileError, match="scale_0: must hold exactly"):
+            snnconv.KernelLearner.load(path)
     m = json.loads(json.dumps(meta))
     m["scale_0"]["brightness_threshold_"] = 0.123
     npz_files.write(path, m, dict(arrays))
