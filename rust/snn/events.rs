@@ -98,16 +98,21 @@ mod tests {
         r
     }
 
-    #[test]
-    fn entries_follow_the_raster_layout_and_drop_events_outside_the_steps() {
-        let bins = EventBins {
+    /// A 4 × 3 sensor with two polarity channels, two steps of 10 µs from `start`.
+    fn small_sensor(start: i64) -> EventBins {
+        EventBins {
             channels: 2,
             height: 3,
             width: 4,
             steps: 2,
             bin: 10,
-            start: 5,
-        };
+            start,
+        }
+    }
+
+    #[test]
+    fn entries_follow_the_raster_layout_and_drop_events_outside_the_steps() {
+        let bins = small_sensor(5);
         let recs: Vec<u8> = [
             record(1, 2, 5, 1),  // step 0, ON: (1·3 + 2)·4 + 1 = 21
             record(3, 0, 4, 0),  // before start: dropped
@@ -160,14 +165,7 @@ mod tests {
 
     #[test]
     fn a_coordinate_outside_the_sensor_names_its_record() {
-        let bins = EventBins {
-            channels: 2,
-            height: 3,
-            width: 4,
-            steps: 2,
-            bin: 10,
-            start: 0,
-        };
+        let bins = small_sensor(0);
         let recs: Vec<u8> = [record(0, 0, 0, 0), record(1, 3, 0, 0)].concat();
         let (mut index, mut offsets) = (Vec::new(), Vec::new());
         assert_eq!(
