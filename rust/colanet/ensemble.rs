@@ -53,6 +53,33 @@ pub trait Member: Send + Sync {
         rng: &mut Pcg64,
         out: &mut [f64],
     );
+    /// [`Member::answer`] for a block of prepared examples (rows of `x`), in order:
+    /// `rng(e)` is example e's stream, `out(e, counts)` receives its answer counts.
+    /// `buf` is working memory kept between blocks. Must equal answering them one at
+    /// a time (the default does just that).
+    fn answer_block(
+        &self,
+        x: &[u8],
+        exs: &[Self::Example],
+        s: &mut Self::Scratch,
+        buf: &mut Vec<Vec<f64>>,
+        rng: &mut dyn FnMut(usize) -> Pcg64,
+        out: &mut dyn FnMut(usize, &[f64]),
+    ) {
+        let _ = buf;
+        let f = x.len() / exs.len().max(1);
+        let mut counts = vec![0.0; self.params().n_classes];
+        for (e, ex) in exs.iter().enumerate() {
+            self.answer(
+                &x[e * f..(e + 1) * f],
+                Some(ex),
+                s,
+                &mut rng(e),
+                &mut counts,
+            );
+            out(e, &counts);
+        }
+    }
 }
 
 impl Member for Network {
@@ -105,6 +132,23 @@ impl Member for Network {
         for (o, &v) in out.iter_mut().zip(votes) {
             *o = f64::from(v);
         }
+    }
+    fn answer_block(
+        &self,
+        _: &[u8],
+        exs: &[Schedule],
+        d: &mut Dynamics,
+        buf: &mut Vec<Vec<f64>>,
+        rng: &mut dyn FnMut(usize) -> Pcg64,
+        out: &mut dyn FnMut(usize, &[f64]),
+    ) {
+        let mut counts = vec![0.0; self.params.n_classes];
+        self.infer_block(exs, d, buf, rng, &mut |e, votes| {
+            for (o, &v) in counts.iter_mut().zip(votes) {
+                *o = f64::from(v);
+            }
+            out(e, &counts);
+        });
     }
 }
 
@@ -286,9 +330,10 @@ impl<T: Member> Ensemble<T> {
                     (0..block)
                         .map(|_| T::Example::default())
                         .collect::<Vec<_>>(),
+                    Vec::new(),
                 )
             },
-            |(scratch, counts, hashes, prepared), (b, rows)| {
+            |(scratch, counts, hashes, prepared, sums), (b, rows)| {
                 let first = b * block;
                 let examples = |e: usize| &x[(first + e) * f..(first + e + 1) * f];
                 let len = rows.len() / c;
@@ -299,17 +344,30 @@ impl<T: Member> Ensemble<T> {
                         self.copies[0].prepare(examples(e), ex);
                     }
                 }
+                let add = |row: &mut [f64], counts: &[f64]| {
+                    let total: f64 = counts.iter().sum();
+                    if total > 0.0 {
+                        for (r, v) in row.iter_mut().zip(counts.iter()) {
+                            *r += v / total;
+                        }
+                    }
+                };
                 for (ci, (m, s)) in self.copies.iter().zip(scratch.iter_mut()).enumerate() {
+                    if shared {
+                        m.answer_block(
+                            &x[first * f..(first + len) * f],
+                            &prepared[..len],
+                            s,
+                            sums,
+                            &mut |e| copy_stream(seed, ci, purpose::INFERENCE, hashes[e]),
+                            &mut |e, counts| add(&mut rows[e * c..(e + 1) * c], counts),
+                        );
+                        continue;
+                    }
                     for (e, (row, &h)) in rows.chunks_mut(c).zip(hashes.iter()).enumerate() {
                         let mut rng = copy_stream(seed, ci, purpose::INFERENCE, h);
-                        let ex = shared.then(|| &prepared[e]);
-                        m.answer(examples(e), ex, s, &mut rng, counts);
-                        let total: f64 = counts.iter().sum();
-                        if total > 0.0 {
-                            for (r, v) in row.iter_mut().zip(counts.iter()) {
-                                *r += v / total;
-                            }
-                        }
+                        m.answer(examples(e), None, s, &mut rng, counts);
+                        add(row, counts);
                     }
                 }
             },

@@ -19,11 +19,17 @@ use rand_pcg::Pcg64;
 use super::encode::Schedule;
 #[cfg(all(target_arch = "x86_64", snnconv_avx512))]
 use super::lanes::avx512_available;
-use super::lanes::{avx2_available, sum_rows, sum_schedule, Kernel};
+use super::lanes::{avx2_available, sum_rows, sum_schedule, sum_schedules, Kernel};
 use super::neuron::{uniform, Lif};
 use super::params::Params;
 use super::plasticity::{Learning, NEVER};
 use super::synapses::Synapses;
+
+/// Examples whose input sums [`Network::infer_block`] makes together: their sums
+/// (10 steps × 200 neurons of f64 each, 16 KB) and a 32-neuron slice of the weights
+/// (0.6 MB at 2,475 inputs) stay in a 2 MB L2 cache together. (16 was 10 % slower on
+/// such a model, 64 no faster.)
+pub const SUM_BLOCK: usize = 32;
 
 /// Fixed link weights and delays (docs/algorithms.md §3, §12.B). Helper neurons (OUT,
 /// BIASGATE) have no memory: they fire iff this step's input reaches `helper_threshold`.
@@ -830,9 +836,57 @@ impl Network {
         d: &'a mut Dynamics,
         rng: &mut Pcg64,
     ) -> &'a [u32] {
-        let p = &self.params;
         d.reset();
         d.prepare_sums(&self.syn, sched);
+        self.run_inference(sched, d, rng)
+    }
+
+    /// [`Network::infer_scheduled`] for the examples of `scheds`, in order: `rng(e)` is
+    /// example e's stream and `out(e, votes)` receives its OUT spikes per class.
+    /// Bit-identical to one example at a time; faster because the input sums of
+    /// [`SUM_BLOCK`] examples are made together ([`sum_schedules`], into `sums`, one
+    /// buffer per example, kept for the next call) before their steps run.
+    pub fn infer_block(
+        &self,
+        scheds: &[Schedule],
+        d: &mut Dynamics,
+        sums: &mut Vec<Vec<f64>>,
+        rng: &mut dyn FnMut(usize) -> Pcg64,
+        out: &mut dyn FnMut(usize, &[u32]),
+    ) {
+        if d.kernel.is_reference() {
+            for (e, sched) in scheds.iter().enumerate() {
+                out(e, self.infer_scheduled(sched, d, &mut rng(e)));
+            }
+            return;
+        }
+        let (w, stride) = self.syn.padded_weights();
+        for (b, block) in scheds.chunks(SUM_BLOCK).enumerate() {
+            if sums.len() < block.len() {
+                sums.resize_with(block.len(), Vec::new);
+            }
+            sum_schedules(d.kernel, w, stride, block, sums);
+            for (e, (sched, frame_sums)) in block.iter().zip(sums.iter_mut()).enumerate() {
+                d.reset();
+                std::mem::swap(&mut d.sums, frame_sums);
+                d.sums_ready = true;
+                let e = b * SUM_BLOCK + e;
+                self.run_inference(sched, d, &mut rng(e));
+                std::mem::swap(&mut d.sums, frame_sums);
+                out(e, &d.votes);
+            }
+        }
+    }
+
+    /// The steps of an inference frame from rest, its sums made (or not, for the
+    /// reference kernel).
+    fn run_inference<'a>(
+        &self,
+        sched: &Schedule,
+        d: &'a mut Dynamics,
+        rng: &mut Pcg64,
+    ) -> &'a [u32] {
+        let p = &self.params;
         for k in 0..p.frame_steps {
             step_with(p, &self.links, &self.syn, d, sched, k, None, rng);
         }
