@@ -7,7 +7,8 @@ Usage::
 
 ``SET``: ``mnist5k`` (a seeded 4,000 / 1,000 split of the MNIST 5k sample),
 ``fashion10k`` (10,000 training and 5,000 test images drawn, seeded, from Fashion-MNIST's
-official training and test sets) or ``fashion`` (the official 60,000 / 10,000 split).
+official training and test sets), ``fashion-val`` (10,000 and 5,000 other images, both
+from the official training set: for choices that must not see test images) or ``fashion`` (the official 60,000 / 10,000 split).
 ``CONFIG``: one of :data:`CONFIGS` (changes to the CSNN's defaults), one
 of :data:`SCALES` (each kernel size its own front-end with its own positions, counts side
 by side), ``padded`` / ``padded_pk`` (the sizes of ``--sizes`` learned apart and centred in
@@ -91,6 +92,10 @@ def load(name: str, seed: int) -> tuple[np.ndarray, ...]:
         i = rng.choice(len(xtr), 10000, replace=False)
         j = rng.choice(len(xte), 5000, replace=False)
         return np.asarray(xtr[i]), ytr[i], np.asarray(xte[j]), yte[j]
+    if name == "fashion-val":  # training images only: 10,000 to fit, 5,000 others to score
+        o = rng.permutation(len(xtr))[:15000]
+        i, j = o[:10000], o[10000:]
+        return np.asarray(xtr[i]), ytr[i], np.asarray(xtr[j]), ytr[j]
     raise SystemExit(f"unknown set {name!r}")
 
 
@@ -235,7 +240,7 @@ def screen_padded(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("set", choices=["mnist5k", "fashion10k", "fashion"])
+    ap.add_argument("set", choices=["mnist5k", "fashion10k", "fashion-val", "fashion"])
     ap.add_argument("config", choices=[*CONFIGS, *SCALES, "padded", "padded_pk", "layer2"])
     ap.add_argument("--sizes", type=int, nargs="*", default=[5, 9])
     ap.add_argument("--clf", nargs="*", default=[], help="classifier overrides, name=value")

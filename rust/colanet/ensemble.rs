@@ -309,9 +309,9 @@ impl<T: Member> Ensemble<T> {
     /// Summed relative votes, (n, C) row-major; a row of zeros means no copy answered.
     ///
     /// Examples are taken in blocks of [`VOTE_BLOCK`], each [`Member::prepare`]d once
-    /// for all copies; each copy answers the whole block before the next copy starts,
-    /// so its weights are read from cache rather than memory for all but the first
-    /// example. Every row still sums the copies' votes in copy order, so the result
+    /// for all copies; each copy answers the whole block ([`Member::answer_block`])
+    /// before the next copy starts, so its weights are read from cache rather than
+    /// memory for all but the first example. Every row still sums the copies' votes in copy order, so the result
     /// does not depend on the blocking. (With the reference kernel, example by
     /// example as first written.)
     pub fn votes(&self, x: &[u8], n: usize) -> Result<Vec<f64>> {
