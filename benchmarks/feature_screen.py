@@ -8,7 +8,8 @@ Usage::
 ``SET``: ``mnist5k`` (a seeded 4,000 / 1,000 split of the MNIST 5k sample),
 ``fashion10k`` (10,000 training and 5,000 test images drawn, seeded, from Fashion-MNIST's
 official training and test sets), ``fashion-val`` (10,000 and 5,000 other images, both
-from the official training set: for choices that must not see test images) or ``fashion`` (the official 60,000 / 10,000 split).
+from the official training set: for choices that must not see test images) or
+``fashion`` (the official 60,000 / 10,000 split).
 ``CONFIG``: one of :data:`CONFIGS` (changes to the CSNN's defaults), one
 of :data:`SCALES` (each kernel size its own front-end with its own positions, counts side
 by side), ``padded`` / ``padded_pk`` (the sizes of ``--sizes`` learned apart and centred in
