@@ -161,7 +161,7 @@ class ConvSNNCore:
         target_rate: float,
         per_kernel: bool = False,
         n_threads: int | None = None,
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int]: ...
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int, list[int]]: ...
     def run_rasters(
         self,
         rasters: npt.NDArray[np.uint16],
@@ -178,7 +178,7 @@ class ConvSNNCore:
         target_rate: float,
         per_kernel: bool = False,
         n_threads: int | None = None,
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int]: ...
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int, list[int]]: ...
     def run_events(
         self,
         index: npt.NDArray[np.uint32],
@@ -199,7 +199,7 @@ class ConvSNNCore:
         target_rate: float,
         per_kernel: bool = False,
         n_threads: int | None = None,
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int]: ...
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, int, list[int]]: ...
     def simulate(
         self,
         image: npt.NDArray[np.float64],

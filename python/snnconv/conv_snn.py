@@ -180,7 +180,10 @@ default=None
         Fixed α instead of calibration (``fit`` then only resolves the kernels).
     scale_per_kernel : bool, default=False
         Calibrate one α per kernel (each kernel fires at ``target_rate``) instead of
-        one for the layer.
+        one for the layer. A kernel that cannot reach ``target_rate`` on the calibration
+        images (none of its positive cells meets them) gets the lower median of the
+        other kernels' α, with a warning naming it; if no kernel can, the calibration
+        fails.
     saturation_quantile : "auto", float or None, default="auto"
         Per-image brightness preprocessing of docs/algorithms.md §1, so the network sees the
         brightness the kernels were learned on. "auto": the KernelLearner's own
@@ -437,9 +440,10 @@ default=None
             g = np.concatenate(
                 [normalise_brightness(stack[i], sq, self.n_threads) for i in chunks(stack)]
             )
-            scales, rates, rate, evaluations = core.calibrate(
+            scales, rates, rate, evaluations, unreachable = core.calibrate(
                 g, float(self.target_rate), bool(self.scale_per_kernel), self.n_threads
             )
+            _warn_unreachable(unreachable, scales, rates, self.target_rate)
             self.calibration_rates_ = rates
             self.calibration_rate_ = float(rate)
         self.kernels_ = kernels
@@ -677,7 +681,8 @@ default=None
                 out = core.calibrate_events(index, offsets, int(self.active_steps), *args)
             else:
                 out = core.calibrate_rasters(given[0], *args)
-            scales, rates, rate, evaluations = out
+            scales, rates, rate, evaluations, unreachable = out
+            _warn_unreachable(unreachable, scales, rates, self.target_rate)
             self.calibration_rates_ = rates
             self.calibration_rate_ = float(rate)
         self.kernels_ = kernels
@@ -894,6 +899,26 @@ default=None
                 check_finite_range("calibration_rates", rates, 0.0, steps)
                 self.calibration_rates_ = rates
         return self
+
+
+def _warn_unreachable(
+    unreachable: list[int], scales: np.ndarray, rates: np.ndarray, target: float
+) -> None:
+    """With a scale per kernel, kernels that could not reach ``target`` on the
+    calibration sample (no positive cell meets its images) get the lower median of the
+    other kernels' scales instead of stopping the calibration: said here, by name."""
+    if not unreachable:
+        return
+    shown = ", ".join(f"{k} (rate {rates[k]:.3g})" for k in unreachable[:10])
+    more = f" and {len(unreachable) - 10} more" if len(unreachable) > 10 else ""
+    warnings.warn(
+        f"target_rate: {target} cannot be reached by kernel {shown}{more} on the "
+        f"calibration images, even at scale 1e12; they get the median scale of the other "
+        f"kernels ({float(scales[unreachable[0]]):.4g}). Calibrate on images these kernels "
+        "see, or set scale_per_kernel=False.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _carry(carry: Any) -> np.ndarray | None:

@@ -26,6 +26,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 type U16x3<'py> = Bound<'py, PyArray3<u16>>;
 type F64x1<'py> = Bound<'py, PyArray1<f64>>;
+/// A calibration as Python gets it: (scales, per-kernel rates, mean rate, evaluations,
+/// kernels whose own target was out of reach).
+type Calibrated<'py> = (F64x1<'py>, F64x1<'py>, f64, usize, Vec<usize>);
 
 /// Runs the pooling layer alone on a conv raster (steps, n_kernels, P, Q) of bools;
 /// returns pooled counts and end-of-run backlog, each (n_kernels, P // pool, Q // pool).
@@ -318,7 +321,8 @@ impl PyConvSnn {
     }
 
     /// Bisection on α over given input rasters (as `run_rasters` takes them); keeps
-    /// the result. Returns (scales, per-kernel rates, mean rate, evaluations). Every
+    /// the result. Returns (scales, per-kernel rates, mean rate, evaluations, kernels
+    /// out of reach). Every
     /// evaluation runs the whole front-end on the sample.
     #[pyo3(signature = (rasters, target_rate, per_kernel=false, n_threads=None))]
     fn calibrate_rasters<'py>(
@@ -328,7 +332,7 @@ impl PyConvSnn {
         target_rate: f64,
         per_kernel: bool,
         n_threads: Option<usize>,
-    ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
+    ) -> PyResult<Calibrated<'py>> {
         let (n, steps, data) = self.rasters(&rasters)?;
         self.batch_fits(n)?;
         self.check_target(target_rate)?;
@@ -380,7 +384,8 @@ impl PyConvSnn {
     }
 
     /// Bisection on α over events (as `run_events` takes them); keeps the result.
-    /// Returns (scales, per-kernel rates, mean rate, evaluations).
+    /// Returns (scales, per-kernel rates, mean rate, evaluations, kernels out of
+    /// reach).
     #[pyo3(signature = (index, offsets, steps, target_rate, per_kernel=false, n_threads=None))]
     #[allow(clippy::too_many_arguments)]
     fn calibrate_events<'py>(
@@ -392,7 +397,7 @@ impl PyConvSnn {
         target_rate: f64,
         per_kernel: bool,
         n_threads: Option<usize>,
-    ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
+    ) -> PyResult<Calibrated<'py>> {
         let (index, offsets) = self.events(&index, &offsets, steps)?;
         self.batch_fits(offsets.len() - 1)?;
         self.check_target(target_rate)?;
@@ -417,7 +422,8 @@ impl PyConvSnn {
     }
 
     /// Bisection on α over the sample `images` (encoder carry starting at zero);
-    /// keeps the result. Returns (scales, per-kernel rates, mean rate, evaluations).
+    /// keeps the result. Returns (scales, per-kernel rates, mean rate, evaluations,
+    /// kernels out of reach).
     #[pyo3(signature = (images, target_rate, per_kernel=false, n_threads=None))]
     fn calibrate<'py>(
         &mut self,
@@ -426,7 +432,7 @@ impl PyConvSnn {
         target_rate: f64,
         per_kernel: bool,
         n_threads: Option<usize>,
-    ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
+    ) -> PyResult<Calibrated<'py>> {
         let (n, data) = self.images(&images)?;
         self.batch_fits(n)?;
         self.check_target(target_rate)?;
@@ -540,13 +546,14 @@ impl PyConvSnn {
 
 impl PyConvSnn {
     /// Keeps a calibration's scales in `net` and returns (scales, per-kernel rates,
-    /// mean rate, evaluations), as both calibration entry points report them.
+    /// mean rate, evaluations, kernels out of reach), as every calibration entry point
+    /// reports them.
     fn keep<'py>(
         &mut self,
         py: Python<'py>,
         mut net: ConvSnn,
         cal: Calibration,
-    ) -> PyResult<(F64x1<'py>, F64x1<'py>, f64, usize)> {
+    ) -> PyResult<Calibrated<'py>> {
         net.conv.set_scales(&cal.scales)?;
         self.net = net;
         self.scales = cal.scales.clone();
@@ -555,6 +562,7 @@ impl PyConvSnn {
             Array1::from(cal.kernel_rates).into_pyarray(py),
             cal.rate,
             cal.evaluations,
+            cal.unreachable,
         ))
     }
 

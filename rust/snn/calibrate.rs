@@ -46,6 +46,9 @@ pub struct Calibration {
     /// Mean over all conv neurons at `scales`.
     pub rate: f64,
     pub evaluations: usize,
+    /// Kernels whose own target was out of reach (per-kernel calibration only): each
+    /// is given the lower median of the other kernels' scales, and its rate there.
+    pub unreachable: Vec<usize>,
 }
 
 /// Scales beyond this mean the target is out of reach (e.g. a kernel without any
@@ -192,6 +195,7 @@ pub fn calibrate_with(
     let mut kernel_rates = vec![0.0; n_kernels];
     let mut scales = vec![1.0; n_kernels];
     let mut needed = vec![true; n_kernels];
+    let mut unreachable = vec![false; groups];
     let mut evaluations = 0;
     while evaluations < o.max_evaluations && search.iter().any(|s| !s.done) {
         for (a, s) in scales.iter_mut().enumerate() {
@@ -216,21 +220,17 @@ pub fn calibrate_with(
             } else {
                 r.iter().sum::<f64>() / n_kernels as f64
             };
-            let improved = s.update(rate, o).map_err(|got| {
-                let which = if o.per_kernel {
-                    format!("kernel {g}")
-                } else {
-                    "the layer".to_string()
-                };
-                Error::param(
-                    "target_rate",
-                    format!(
-                        "{} cannot be reached by {which}: at scale {MAX_SCALE:e} its rate is \
-                         only {got} (kernels without positive cells on these images?)",
-                        o.target
-                    ),
-                )
-            })?;
+            let improved = match s.update(rate, o) {
+                Ok(improved) => improved,
+                // One kernel out of reach (no positive cell meets these images) need
+                // not sink the others' calibration: it is settled after the search.
+                Err(_) if o.per_kernel => {
+                    s.done = true;
+                    unreachable[g] = true;
+                    false
+                }
+                Err(got) => return Err(out_of_reach(o.target, "the layer", got)),
+            };
             if !o.per_kernel && improved {
                 kernel_rates.copy_from_slice(&r);
             }
@@ -244,13 +244,65 @@ pub fn calibrate_with(
             kernel_rates[a] = s.best_rate;
         }
     }
+    let unreachable: Vec<usize> = (0..groups).filter(|&g| unreachable[g]).collect();
+    if let Some(&first) = unreachable.first() {
+        // The lower median of the reachable kernels' scales: a typical drive, where
+        // the search's own last α (2^40) would make the kernel fire at full rate on
+        // any image its positive cells do meet.
+        let mut reached: Vec<f64> = (0..n_kernels)
+            .filter(|a| !unreachable.contains(a))
+            .map(|a| scales[a])
+            .collect();
+        if reached.is_empty() {
+            return Err(out_of_reach(
+                o.target,
+                &format!("any kernel (kernel {first} first)"),
+                search[first].best_rate,
+            ));
+        }
+        reached.sort_by(f64::total_cmp);
+        let median = reached[(reached.len() - 1) / 2];
+        for &a in &unreachable {
+            scales[a] = median;
+        }
+        // Their rates at that scale: one more evaluation, of those kernels only, with
+        // their searches marked undecided so the evaluator runs the whole sample.
+        let mut settle = search.clone();
+        for (a, (s, n)) in settle.iter_mut().zip(needed.iter_mut()).enumerate() {
+            *n = unreachable.contains(&a);
+            s.done = !*n;
+            s.best.0 = f64::INFINITY;
+        }
+        let r = rates(&Request {
+            scales: &scales,
+            needed: &needed,
+            searches: &settle,
+            options: o,
+        })?;
+        evaluations += 1;
+        for &a in &unreachable {
+            kernel_rates[a] = r[a];
+        }
+    }
     let rate = kernel_rates.iter().sum::<f64>() / n_kernels.max(1) as f64;
     Ok(Calibration {
         scales,
         kernel_rates,
         rate,
         evaluations,
+        unreachable,
     })
+}
+
+/// The target is out of reach of `which`: its rate at [`MAX_SCALE`] was `got`.
+fn out_of_reach(target: f64, which: &str, got: f64) -> Error {
+    Error::param(
+        "target_rate",
+        format!(
+            "{target} cannot be reached by {which}: at scale {MAX_SCALE:e} its rate is only \
+             {got} (kernels without positive cells on these images?)"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -289,9 +341,39 @@ mod tests {
 
     #[test]
     fn unreachable_target_is_an_error() {
+        let o = CalibrationOptions::new(1.0, false);
+        let e = calibrate(2, &o, fake(vec![0.0, 0.0])).unwrap_err();
+        assert!(e.to_string().contains("the layer"), "{e}");
         let o = CalibrationOptions::new(1.0, true);
-        let e = calibrate(2, &o, fake(vec![1.0, 0.0])).unwrap_err();
-        assert!(e.to_string().contains("kernel 1"), "{e}");
+        let e = calibrate(2, &o, fake(vec![0.0, 0.0])).unwrap_err();
+        assert!(e.to_string().contains("any kernel (kernel 0 first)"), "{e}");
+    }
+
+    #[test]
+    fn an_unreachable_kernel_gets_the_median_scale_of_the_others() {
+        // Kernels 1 and 3 never fire; 0, 2 and 4 reach the target as they would alone.
+        let c = vec![100.0, 0.0, 1.0, 0.0, 0.25];
+        let o = CalibrationOptions::new(2.0, true);
+        let cal = calibrate(5, &o, fake(c.clone())).unwrap();
+        assert_eq!(cal.unreachable, vec![1, 3]);
+        for a in [0, 2, 4] {
+            let alone = calibrate(1, &o, fake(vec![c[a]])).unwrap();
+            assert_eq!(cal.scales[a], alone.scales[0], "kernel {a}");
+            assert_eq!(cal.kernel_rates[a], alone.kernel_rates[0], "kernel {a}");
+        }
+        // The lower median of the three reached scales is kernel 2's.
+        assert_eq!(cal.scales[1], cal.scales[2]);
+        assert_eq!(cal.scales[3], cal.scales[2]);
+        assert_eq!((cal.kernel_rates[1], cal.kernel_rates[3]), (0.0, 0.0));
+        let mean = cal.kernel_rates.iter().sum::<f64>() / 5.0;
+        assert_eq!(cal.rate, mean);
+        // A kernel that fires a little at the median scale reports that rate.
+        let c = vec![1.0, 1e-30, 4.0];
+        let cal = calibrate(3, &o, fake(c.clone())).unwrap();
+        assert_eq!(cal.unreachable, vec![1]);
+        let s = cal.scales[1];
+        assert_eq!(s, cal.scales[0].min(cal.scales[2]));
+        assert_eq!(cal.kernel_rates[1], fake(c)(&[s, s, s]).unwrap()[1]);
     }
 
     #[test]

@@ -291,12 +291,33 @@ def test_unreachable_target_is_reported():
     negative = -np.ones((2, 5, 5))
     with pytest.raises(ValueError, match=r"target_rate.*cannot be reached"):
         snnconv.ConvSNN(negative).fit(IMAGES)
-    mixed = np.stack([np.ones((5, 5)), np.zeros((5, 5))])
-    snn = snnconv.ConvSNN(mixed).fit(IMAGES)  # the layer mean is reachable
-    snn.set_params(scale_per_kernel=True)
-    with pytest.raises(ValueError, match="kernel 1"):
+    snn = snnconv.ConvSNN(negative, scale_per_kernel=True)
+    with pytest.raises(ValueError, match=r"cannot be reached by any kernel \(kernel 0 first\)"):
         snn.fit(IMAGES)
     assert not hasattr(snn, "scale_")  # a failed fit leaves nothing stale behind
+
+
+def test_a_kernel_out_of_reach_gets_the_median_scale_of_the_others():
+    # Kernel 1 (all zero) never fires; with a scale per kernel it no longer stops the
+    # calibration: it gets the lower median of the others' scales, named in a warning.
+    rng = np.random.default_rng(3)
+    ones, zero, spot = np.ones((5, 5)), np.zeros((5, 5)), np.zeros((5, 5))
+    spot[2, 2] = 1.0
+    kernels = np.stack([ones, zero, spot, 0.5 * ones + 0.1 * rng.random((5, 5))])
+    snn = snnconv.ConvSNN(kernels, scale_per_kernel=True)
+    with pytest.warns(UserWarning, match=r"cannot be reached by kernel 1 \(rate 0\)"):
+        snn.fit(IMAGES)
+    reached = [0, 2, 3]
+    alone = [snnconv.ConvSNN(kernels[[a]], scale_per_kernel=True).fit(IMAGES) for a in reached]
+    for a, one in zip(reached, alone, strict=True):
+        assert snn.scale_[a] == one.scale_[0]
+        assert snn.calibration_rates_[a] == one.calibration_rates_[0]
+    assert snn.scale_[1] == np.sort(snn.scale_[reached])[1]
+    assert snn.calibration_rates_[1] == 0.0
+    assert snn.calibration_rate_ == pytest.approx(np.mean(snn.calibration_rates_))
+    # The layer runs: kernel 1's maps stay silent, the others fire.
+    counts = snn.transform(IMAGES)
+    assert counts[:, 1].sum() == 0 and counts[:, [0, 2, 3]].sum() > 0
 
 
 def test_repr_and_params():

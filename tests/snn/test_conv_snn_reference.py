@@ -161,5 +161,6 @@ def test_given_input_rasters_match_reference(digits):
     assert pooled.sum() > 0
     with pytest.raises(ValueError, match="rasters"):
         core.run_rasters(np.zeros((1, 16, 2, 28, 28), np.uint16))
-    scales, _, rate, _ = core.calibrate_rasters(rasters, 0.5, False, 1)
+    scales, _, rate, _, unreachable = core.calibrate_rasters(rasters, 0.5, False, 1)
+    assert unreachable == []
     assert abs(rate - 0.5) < 0.1 and scales.shape == (3,)
