@@ -16,22 +16,14 @@ the seeds (each seed its own stratified split and CoLaNET seed), and the wall ti
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 
 import numpy as np
+from setting_text import parse_settings
 
 from snnconv import CoLaNET
 from snnconv.continual import make_stream
 from snnconv.datasets.registry import load_dataset
-
-
-def _params(text: str) -> dict:
-    out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        k, _, v = item.partition("=")
-        out[k.strip()] = ast.literal_eval(v.strip())
-    return out
 
 
 def _one(data, params: dict, seed: int, limit: int | None) -> tuple[float, float]:
@@ -62,7 +54,7 @@ def main() -> None:
     data = load_dataset(args.dataset)
     for text in args.settings:
         t0 = time.perf_counter()
-        res = np.array([_one(data, _params(text), s, args.limit) for s in args.seeds]) * 100
+        res = np.array([_one(data, parse_settings(text), s, args.limit) for s in args.seeds]) * 100
         m, sd = res.mean(0), res.std(0)
         print(
             f"{text or 'defaults':45s} joint {m[0]:.1f} ± {sd[0]:.1f}  "

@@ -25,23 +25,15 @@ class-incremental accuracy, mean ± std over the seeds.
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 
 import numpy as np
+from setting_text import parse_settings
 
 import snnconv
 from snnconv.continual import make_stream
 from snnconv.csnn import CLASSIFIER_DEFAULTS
 from snnconv.datasets.registry import load_dataset
-
-
-def _params(text: str) -> dict:
-    out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        k, _, v = item.partition("=")
-        out[k.strip()] = ast.literal_eval(v.strip())
-    return out
 
 
 def _model(
@@ -102,9 +94,10 @@ def main() -> None:
     data = load_dataset("mnist5k")
     for text in args.settings:
         t0 = time.perf_counter()
+        params = parse_settings(text)
         res = np.array(
             [
-                _one(data, _params(text), args.two_sizes, s, args.test, args.first_task_kernels)
+                _one(data, params, args.two_sizes, s, args.test, args.first_task_kernels)
                 for s in args.seeds
             ]
         )

@@ -487,6 +487,16 @@ unsafe fn group<L: Lanes, const G: usize>(
 mod tests {
     use super::*;
 
+    /// A seeded stream of uniforms in [0, 1) (a 64-bit LCG's top 53 bits).
+    fn uniforms(mut s: u64) -> impl FnMut() -> f64 {
+        move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
     fn bits(v: &[f64]) -> Vec<u64> {
         v.iter().map(|x| x.to_bits()).collect()
     }
@@ -504,13 +514,7 @@ mod tests {
 
     #[test]
     fn step_sums_equal_the_scalar_sums_bit_for_bit() {
-        let mut s = 11u64;
-        let mut next = move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniforms(11);
         for &(n_in, n, steps) in &[
             (1usize, 1usize, 1usize),
             (7, 3, 4),
@@ -550,13 +554,7 @@ mod tests {
     fn block_sums_equal_one_frame_at_a_time() {
         // Frames of different lengths (one silent) against 36 neurons: blocks of four
         // chunks of eight, a single chunk, and padding lanes.
-        let mut s = 3u64;
-        let mut next = move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniforms(3);
         let (n_in, n, steps) = (57usize, 36usize, 10u32);
         let stride = n.div_ceil(8) * 8;
         let w: Vec<f64> = (0..n_in * stride).map(|_| next() - 0.6).collect();
@@ -595,13 +593,7 @@ mod tests {
 
     #[test]
     fn chunked_sums_equal_the_scalar_sums_bit_for_bit() {
-        let mut s = 7u64;
-        let mut next = move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniforms(7);
         for &(n_in, n) in &[(1usize, 1usize), (5, 3), (30, 17), (64, 150), (9, 40)] {
             let stride = n.div_ceil(4) * 4;
             let mut w = vec![0.0; n_in * stride];
