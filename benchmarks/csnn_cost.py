@@ -6,7 +6,9 @@ Usage::
     python benchmarks/csnn_cost.py [--threads 1] [--two-sizes] [--clf name=value ...]
 
 ``--two-sizes`` learns kernels at 9 × 9 and 5 × 5 (``KernelLearner(scales=(5,))``) with
-one scale per kernel; ``--clf`` overrides the CSNN's classifier parameters (e.g.
+one scale per kernel, as the CSNN's defaults do (with ``--clf drive_per_feature=1.4``,
+exactly them); without it, one kernel size and one scale for the layer (the former
+defaults); ``--clf`` overrides the CSNN's classifier parameters (e.g.
 ``drive_per_feature=1.4 n_copies=12``). To compare with another version of the package,
 run the same command with ``PYTHONPATH`` pointing at its ``python`` folder, in the same
 session: the limits of docs/results.md are ratios to the defaults measured so.

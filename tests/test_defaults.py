@@ -15,6 +15,7 @@ from snnconv.cli.main import build_parser
 from snnconv.colanet import CoLaNET, DigitalCoLaNET
 from snnconv.colanet.base import PARAMS
 from snnconv.conv_snn import ConvSNN
+from snnconv.csnn import FRONT_DEFAULTS, LEARNER_DEFAULTS
 from snnconv.experiment.config import ExperimentConfig
 from snnconv.kernel_learner import KernelLearner
 from snnconv.theory import TheoryParams
@@ -35,11 +36,30 @@ def assert_mirrors(copy: dict[str, object], estimator: type) -> None:
 
 
 @pytest.mark.parametrize(
-    ("table", "estimator"), [("kernels", KernelLearner), ("conv_snn", ConvSNN)]
+    ("table", "estimator", "csnn"),
+    [("kernels", KernelLearner, LEARNER_DEFAULTS), ("conv_snn", ConvSNN, FRONT_DEFAULTS)],
 )
-def test_config_tables_mirror_the_estimator_signatures(table, estimator):
-    section = getattr(ExperimentConfig(), table)
-    assert_mirrors(dataclasses.asdict(section), estimator)
+def test_config_tables_mirror_the_estimator_signatures(table, estimator, csnn):
+    section = dataclasses.asdict(getattr(ExperimentConfig(), table))
+    assert csnn and all(section[n] == v for n, v in csnn.items())  # the CSNN's own choices
+    assert_mirrors({n: v for n, v in section.items() if n not in csnn}, estimator)
+
+
+def test_the_csnn_builds_its_stages_with_its_defaults():
+    """The stages ``CSNNClassifier`` builds itself and those ``from_config`` builds
+    from the default tables are the same."""
+    from snnconv.csnn import CSNNClassifier
+
+    c = CSNNClassifier()
+    c.seed_ = 0
+    learner, front, _ = c._templates()
+    built = CSNNClassifier.from_config(ExperimentConfig())
+    for mine, theirs, wanted in (
+        (learner, built.kernel_learner, LEARNER_DEFAULTS),
+        (front, built.front_end, FRONT_DEFAULTS),
+    ):
+        for name, value in wanted.items():
+            assert mine.get_params()[name] == value == theirs.get_params()[name]
 
 
 def test_front_end_is_an_alias_of_conv_snn():

@@ -55,13 +55,26 @@ _FORMAT_VERSION = 2  # 2: versioned stages-* folder with SHA-256 per file; 1 sti
 #: CSNN (``classifier=None`` or ``from_config``), not to a template passed in. The
 #: drive stays that of raw MNIST (937 input spikes per example), with which those
 #: gains were measured; CoLaNET's own population default (2,000) was set on tabular data.
-#: A wider front-end (several kernel sizes, more kernels) wants the drive to grow with
-#: its counts: ``drive_per_feature=1.78``, the drive per count of the default front-end
-#: on Fashion-MNIST (docs/results.md, "Richer features"; not a default, see there).
+#: A wider front-end (more kernels, several scales) raises it to 1.4 spikes per pooled
+#: count: spread over more counts, 937 spikes left each too weak to vote. 1.78, the
+#: drive per count of the one-size front-end on Fashion-MNIST, trains 2.4 times as long
+#: as the one-size CSNN; 1.4 keeps training within twice that and inference under 1 ms
+#: per image (docs/results.md, "Richer features").
+#: Where the CSNN's kernel learner and front-end depart from their own defaults
+#: (docs/algorithms.md §1, §2): kernels at two sizes, the §1 9 × 9 ones and 5 × 5 ones
+#: learned beside them by the same rule (§1.7), each kernel on its own scale (§2.5), since
+#: a 5 × 5 kernel gathers less input than a 9 × 9 one. Measured on three domains in
+#: docs/results.md ("Richer features"); like ``CLASSIFIER_DEFAULTS`` they apply to the
+#: stages the CSNN builds itself (``None``, or ``from_config``: the ``kernels`` and
+#: ``conv_snn`` tables of ``snnconv run`` start from them), not to templates passed in.
+LEARNER_DEFAULTS: dict[str, Any] = {"scales": (5,)}
+FRONT_DEFAULTS: dict[str, Any] = {"scale_per_kernel": True}
+
 CLASSIFIER_DEFAULTS: dict[str, Any] = {
     "encoding": "population",
     "population_size": 3,
     "target_spikes": 937.0,
+    "drive_per_feature": 1.4,
 }
 
 
@@ -83,12 +96,11 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
     kernel_learner : KernelLearner or None, default=None
         A fitted one is used as it is; an unfitted one is cloned and fitted on the
         training images. None: a :class:`KernelLearner` with the docs/algorithms.md §1
-        defaults. For more accuracy at about twice the cost, give
-        ``KernelLearner(scales=(5,))`` with ``ConvSNN(scale_per_kernel=True)`` and a
-        classifier with ``drive_per_feature=1.78`` (docs/results.md, "Richer features").
+        defaults and a second kernel size, ``scales=(5,)`` (``LEARNER_DEFAULTS``, §1.7).
     front_end : ConvSNN or None, default=None
         Template of the front-end; its ``kernels`` and ``stride`` are taken from the
-        kernel learner. None: a :class:`ConvSNN` with the docs/algorithms.md §2 defaults.
+        kernel learner. None: a :class:`ConvSNN` with the docs/algorithms.md §2 defaults
+        and one scale per kernel, ``scale_per_kernel=True`` (``FRONT_DEFAULTS``).
     classifier : CoLaNET, DigitalCoLaNET or None, default=None
         Template of the classifier. None: :class:`CoLaNET` with its defaults except
         a population code of 3 fields per pooled count (``CLASSIFIER_DEFAULTS``).
@@ -229,8 +241,8 @@ class CSNNClassifier(ClassifierMixin, SnnconvEstimator):
             "n_threads": self.n_threads,
             "progress": self.progress,
         }
-        learner = self.kernel_learner or KernelLearner(**common)
-        front = self.front_end or ConvSNN(None, on_backlog="ignore", **common)
+        learner = self.kernel_learner or KernelLearner(**LEARNER_DEFAULTS, **common)
+        front = self.front_end or ConvSNN(None, on_backlog="ignore", **FRONT_DEFAULTS, **common)
         clf = self.classifier or CoLaNET(**CLASSIFIER_DEFAULTS, **common)
         return learner, front, clf
 

@@ -141,8 +141,9 @@ def test_bad_inputs(mnist5k, tmp_path):
 @pytest.mark.slow
 def test_five_fold_accuracy_floor_on_mnist5k(mnist5k):
     """CSNNClassifier (every default) on the MNIST 5k sample, 5 stratified
-    folds: mean accuracy >= 93 % (the defaults give 95.2 % on the folds of
-    `snnconv run`, 94.5-95.7 % per fold)."""
+    folds: mean accuracy >= 94 % (the defaults give 95.52 % on these folds,
+    94.9-96.0 % per fold; the one-size CSNN before them gave 95.2 % and had a floor
+    of 93 %)."""
     ms = pytest.importorskip("sklearn.model_selection")
     images, labels = mnist5k
     accs = []
@@ -150,7 +151,7 @@ def test_five_fold_accuracy_floor_on_mnist5k(mnist5k):
     for train, test in folds:
         model = snnconv.CSNNClassifier().fit(images[train], labels[train])
         accs.append(model.score(images[test], labels[test]))
-    assert np.mean(accs) >= 0.93, accs
+    assert np.mean(accs) >= 0.94, accs
 
 
 @pytest.mark.slow
@@ -162,7 +163,8 @@ def test_five_fold_accuracy_floor_on_mnist5k(mnist5k):
 def test_accuracy_floor_on_a_fashion_mnist_subset():
     """Every default on a textured domain: a seeded 3,000 of Fashion-MNIST's training
     split, scored on a seeded 1,000 of its test split, three seeds: each >= 73 % (the
-    defaults give 75.9-76.5 %; with the rate code they gave 72.9-73.3 %)."""
+    defaults give 74.8 / 77.5 / 75.9 %; the one-size CSNN gave 75.9-76.5 %: the second
+    kernel size helps with more data; with the rate code they gave 72.9-73.3 %)."""
     from snnconv.datasets import load_fashion_mnist
 
     x_train, y_train = load_fashion_mnist(split="train")

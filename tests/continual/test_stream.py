@@ -77,12 +77,14 @@ def test_cli_writes_json_markdown_and_figures(tmp_path, capsys):
 
 
 def test_presets_per_scenario_and_user_values_win(stream):
-    from snnconv.continual import DOMAIN, INCREMENTAL, preset
+    from snnconv.continual import CSNN_INCREMENTAL, DOMAIN, INCREMENTAL, preset
     from snnconv.continual.presets import with_preset
 
     assert preset("permuted") == DOMAIN == {"microcolumns": 40}
     assert preset("split") == INCREMENTAL and preset("rotated") == {}
-    assert preset("permuted", "cnn2") == {}  # only colanet has presets
+    assert preset("permuted", "cnn2") == {}  # only colanet and csnn have presets
+    assert preset("split", "csnn") == CSNN_INCREMENTAL == {"hebbian": -0.1}
+    assert preset("permuted", "csnn") == {} and preset("rotated", "csnn") == {}
     assert with_preset("permuted", "colanet", {"microcolumns": 25}) == {"microcolumns": 25}
     preset("split")["reward"] = 5.0  # a copy: the preset itself is unchanged
     assert INCREMENTAL["reward"] == 1.0

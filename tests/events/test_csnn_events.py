@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from snnconv import CSNNClassifier, KernelLearner
+from snnconv.csnn import LEARNER_DEFAULTS
 from snnconv.datasets import load_mnist5k
 from snnconv.datasets.registry import PRESETS
 from snnconv.events import NMNIST_SENSOR, count_frames, count_scale, saccade_events, to_images
@@ -36,7 +37,7 @@ def test_events_enter_as_polarity_channels_and_input_spikes(digits, tmp_path):
     frames, scale = event_frames(tr, NMNIST_SENSOR, None)
     assert clf.event_scale_ == scale
     assert clf.kernel_learner_.kernels_.shape[1:] == (2, 9, 9)
-    own = KernelLearner(random_state=0, n_threads=1).fit(frames)
+    own = KernelLearner(**LEARNER_DEFAULTS, random_state=0, n_threads=1).fit(frames)
     np.testing.assert_array_equal(clf.kernel_learner_.kernels_, own.kernels_)
     assert clf.n_features_in_ == 2 * 34 * 34
     assert clf.bin_width_us_ == default_bin_width(tr, clf.front_end_.active_steps)

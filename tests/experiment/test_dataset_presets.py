@@ -13,13 +13,22 @@ from snnconv.experiment.methods import unsupported_reason
 def test_digits_presets_apply_only_to_fields_left_at_their_defaults():
     cfg = ExperimentConfig()
     cfg.set("run.dataset", "digits")
-    assert cfg.apply_dataset_presets() == {"kernels.kernel_size": 3, "kernels.stride": 1}
-    assert (cfg.kernels.kernel_size, cfg.kernels.stride) == (3, 1)
+    assert cfg.apply_dataset_presets() == {
+        "kernels.kernel_size": 3,
+        "kernels.stride": 1,
+        "kernels.scales": [],
+        "conv_snn.scale_per_kernel": False,
+    }
+    assert (cfg.kernels.kernel_size, cfg.kernels.stride, cfg.kernels.scales) == (3, 1, ())
 
     cfg = ExperimentConfig()
     cfg.set("run.dataset", "digits")
     cfg.set("kernels.kernel_size", 5)
-    assert cfg.apply_dataset_presets() == {"kernels.stride": 1}
+    assert cfg.apply_dataset_presets() == {
+        "kernels.stride": 1,
+        "kernels.scales": [],
+        "conv_snn.scale_per_kernel": False,
+    }
     assert cfg.kernels.kernel_size == 5
 
     cfg = ExperimentConfig()

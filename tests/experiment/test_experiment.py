@@ -132,6 +132,8 @@ def test_cli_config_prints_the_defaults_as_toml(capsys):
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
 
+    from snnconv.csnn import FRONT_DEFAULTS, LEARNER_DEFAULTS
+
     def plain(d):  # as TOML holds it: tuples are arrays
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
@@ -140,8 +142,11 @@ def test_cli_config_prints_the_defaults_as_toml(capsys):
     assert parsed == {k: plain(v) for k, v in dataclasses.asdict(ExperimentConfig()).items()}
     assert ExperimentConfig.from_dict(parsed) == ExperimentConfig()
     assert parsed["run"]["dataset"] == "mnist5k"
-    # The estimator tables hold the estimators' own defaults.
-    for table, est in (("kernels", snnconv.KernelLearner()), ("conv_snn", snnconv.ConvSNN())):
+    # The estimator tables hold the defaults of the stages the CSNN builds.
+    for table, est in (
+        ("kernels", snnconv.KernelLearner(**LEARNER_DEFAULTS)),
+        ("conv_snn", snnconv.ConvSNN(**FRONT_DEFAULTS)),
+    ):
         params = plain(est.get_params(deep=False))
         for key, value in parsed[table].items():
             assert value == params[key], f"{table}.{key}"

@@ -20,7 +20,7 @@ def _config(tmp_path, **run):
     cfg.run.methods = ["probe"]
     cfg.run.folds = 2
     cfg.run.progress = False
-    cfg.kernels.kernel_size = 5
+    cfg.kernels.kernel_size, cfg.kernels.scales = 5, ()
     cfg.set("run.dataset", "idx")
     cfg.run.dataset_args = [str(tmp_path / "images"), str(tmp_path / "labels")]
     for k, v in run.items():

@@ -17,8 +17,9 @@ methods: colanet, csnn, cnn2 (naive fine-tuning), cnn2-joint (upper bound: retra
   every task so far), ulsnn. --set METHOD.PARAM=VALUE passes a parameter to a method's
   estimator, e.g. --set colanet.threshold_excess=0.6 --set cnn2.epochs=5.
 presets: colanet starts from its scenario's settings (permuted: microcolumns=40; split:
-  threshold_excess=0.7, reward=1.0; rotated: CoLaNET's defaults), --set over them;
-  --no-preset gives it CoLaNET's defaults. continual.json records what each method ran with.
+  threshold_excess=0.7, reward=1.0; rotated: CoLaNET's defaults), csnn's classifier from
+  hebbian=-0.1 in split streams, --set over them; --no-preset gives them the defaults.
+  continual.json records what each method ran with.
 output: OUT/continual.json (per method: accuracy_matrix, metrics, train time per task,
   provenance), OUT/continual.md, OUT/continual-METHOD.png. Each method's stream is saved
   in OUT/continual-runs as it ends; --resume reuses the finished ones.
@@ -84,12 +85,12 @@ def add_continual_parser(sub: Any) -> None:
         action="store_true",
         help="colanet (raw pixels) uses the class-incremental CoLaNET settings in any "
         "scenario (snnconv.continual.INCREMENTAL: threshold_excess=0.7, reward=1.0, the "
-        "split preset; --set wins); csnn needs none (docs/continual.md)",
+        "split preset; --set wins); csnn has its own split preset (docs/continual.md)",
     )
     p.add_argument(
         "--no-preset",
         action="store_true",
-        help="colanet without its scenario's preset: CoLaNET's defaults (and --set)",
+        help="colanet and csnn without their scenario's presets: the defaults (and --set)",
     )
     p.add_argument("--threads", type=int, help="threads per method (default: all cores)")
     p.add_argument("--out", default="snnconv-continual", help="output folder")

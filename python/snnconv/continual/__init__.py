@@ -3,7 +3,7 @@
 A stream is a sequence of tasks (:mod:`.scenarios`); a method learns them one after the
 other without going back to earlier tasks' data, and is tested on every task after each
 one (:mod:`.runner`), which fills the accuracy matrix the metrics read (:mod:`.metrics`).
-``colanet`` starts from its scenario's preset (:mod:`.presets`).
+``colanet`` and ``csnn`` start from their scenario's preset (:mod:`.presets`).
 docs/continual.md describes the protocol.
 """
 
@@ -14,10 +14,11 @@ from .metrics import (
     learning_accuracy,
     summarise,
 )
-from .presets import DOMAIN, INCREMENTAL, PRESETS, preset
+from .presets import CSNN_INCREMENTAL, DOMAIN, INCREMENTAL, PRESETS, preset
 from .scenarios import SCENARIOS, Stream, Task, make_stream
 
 __all__ = [
+    "CSNN_INCREMENTAL",
     "DOMAIN",
     "INCREMENTAL",
     "PRESETS",

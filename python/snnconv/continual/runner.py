@@ -1,7 +1,7 @@
 """Runs methods over a stream: after each task, every task's test set is scored.
 
-``colanet`` gets its scenario's preset (:mod:`.presets`) under the parameters given,
-unless ``preset=False``; the parameters recorded are those it ran with.
+``colanet`` and ``csnn`` get their scenario's preset (:mod:`.presets`) under the parameters
+given, unless ``preset=False``; the parameters recorded are those they ran with.
 
 Each method's results are written to ``OUT/continual-runs/<method>.json`` as soon as
 its stream ends (atomically), with the stream's and the method's fingerprint; with
@@ -83,8 +83,8 @@ def run_method(
 ) -> MethodStream:
     """Trains method ``name`` task after task and scores every task after each one.
 
-    With ``preset`` (default) ``colanet`` starts from its scenario's preset
-    (:data:`~snnconv.continual.presets.PRESETS`), ``params`` over it."""
+    With ``preset`` (default) ``colanet`` and ``csnn`` start from their scenario's
+    preset (:func:`~snnconv.continual.presets.preset`), ``params`` over it."""
     if preset:
         params = with_preset(stream.scenario, name, params)
     method = METHODS[name](stream.classes, seed, threads, params)

@@ -217,11 +217,17 @@ _DATASETS: dict[str, Callable[[Sequence[str], int], Dataset]] = {
 
 #: Settings a dataset needs that differ from the defaults, as ``table.field`` values.
 #: scikit-learn's digits are 8×8: the default 9×9 kernels at stride 2 do not fit, so
-#: they get 3×3 kernels at stride 1 (6×6 maps, pooled to 3×3). N-MNIST's training
+#: they get 3×3 kernels at stride 1 (6×6 maps, pooled to 3×3), one kernel size and one
+#: scale for the layer (the CSNN's measured setting there). N-MNIST's training
 #: folder gets five CoLaNET passes, the setting chosen on a validation split of the
 #: synthetic tree's training folder (docs/events.md, "Results on the synthetic tree").
 PRESETS: dict[str, dict[str, Any]] = {
-    "digits": {"kernels.kernel_size": 3, "kernels.stride": 1},
+    "digits": {
+        "kernels.kernel_size": 3,
+        "kernels.stride": 1,
+        "kernels.scales": [],
+        "conv_snn.scale_per_kernel": False,
+    },
     "nmnist": {"classifier.params.epochs": 5},
 }
 

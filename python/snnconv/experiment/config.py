@@ -28,6 +28,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 from ..conv_snn import ConvSNN
+from ..csnn import FRONT_DEFAULTS, LEARNER_DEFAULTS
 from ..exceptions import ParameterError, ParameterTypeError
 from ..kernel_learner import KernelLearner
 
@@ -71,11 +72,17 @@ class RunConfig:
     progress: bool = True
 
 
-def _table(name: str, estimator: type, names: tuple[str, ...], doc: str) -> type:
+def _table(
+    name: str, estimator: type, names: tuple[str, ...], doc: str, csnn: dict[str, Any]
+) -> type:
     """A config table whose fields are ``names``, with the types and defaults of
-    ``estimator``'s signature: the table cannot drift from the estimator."""
+    ``estimator``'s signature, except where the CSNN builds the stage with other values
+    (``csnn``, its ``LEARNER_DEFAULTS`` or ``FRONT_DEFAULTS``): the table cannot drift
+    from the estimator or the CSNN."""
     params = inspect.signature(estimator).parameters
-    fields = [(n, params[n].annotation, field(default=params[n].default)) for n in names]
+    fields = [
+        (n, params[n].annotation, field(default=csnn.get(n, params[n].default))) for n in names
+    ]
     return dataclasses.make_dataclass(
         name, fields, namespace={"__doc__": doc, "__module__": __name__}
     )
@@ -97,7 +104,8 @@ KernelConfig = _table(
         "contrast_size",
         "scales",
     ),
-    "KernelLearner parameters (docs/algorithms.md §1).",
+    "KernelLearner parameters (docs/algorithms.md §1), as the CSNN builds its learner.",
+    LEARNER_DEFAULTS,
 )
 
 ConvSNNConfig = _table(
@@ -113,7 +121,9 @@ ConvSNNConfig = _table(
         "encoding",
         "scale_per_kernel",
     ),
-    "ConvSNN parameters (docs/algorithms.md §2); its stride is ``kernels.stride``.",
+    "ConvSNN parameters (docs/algorithms.md §2), as the CSNN builds its front-end; its "
+    "stride is ``kernels.stride``.",
+    FRONT_DEFAULTS,
 )
 
 _UNSET = object()
