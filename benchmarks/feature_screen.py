@@ -43,9 +43,11 @@ import snnconv
 from snnconv.csnn import CLASSIFIER_DEFAULTS
 from snnconv.streaming import pooled_counts
 
-#: Changes to the stages as the CSNN builds them: learner / front-end / classifier
-#: parameters. ``two_sizes`` is the recipe of docs/results.md ("Richer features"):
-#: 9 × 9 and 5 × 5 kernels, one scale per kernel, the drive growing with the counts.
+#: Changes to one-size stages (the learner's and front-end's own defaults, the CSNN's
+#: classifier defaults): learner / front-end / classifier parameters, so the screen's
+#: rows stay those of docs/results.md. ``two_sizes`` is the recipe of "Richer features"
+#: there: 9 × 9 and 5 × 5 kernels, one scale per kernel, 1.78 spikes per count (with
+#: ``--clf drive_per_feature=1.4``, the CSNN's defaults).
 CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
     "default": {},
     "two_sizes": {
