@@ -93,6 +93,10 @@ def test_presets_per_scenario_and_user_values_win(stream):
     assert r.params == {"reward": 1.0, "threshold_excess": 0.5, **FAST}
     res = run_stream(stream, ["colanet"], {"colanet": FAST}, 0, preset=False)
     assert res["colanet"].params == FAST
+    # csnn's classifier gets its split preset the same way
+    r = run_method(stream, "csnn", FAST, seed=0)
+    assert r.params == {**CSNN_INCREMENTAL, **FAST}
+    assert run_method(stream, "csnn", FAST, seed=0, preset=False).params == FAST
 
 
 def test_cli_bad_values_are_one_line_errors(capsys):
