@@ -913,8 +913,8 @@ def _warn_unreachable(
     more = f" and {len(unreachable) - 10} more" if len(unreachable) > 10 else ""
     warnings.warn(
         f"target_rate: {target} cannot be reached by kernel {shown}{more} on the "
-        f"calibration images, even at scale 1e12; they get the median scale of the other "
-        f"kernels ({float(scales[unreachable[0]]):.4g}). Calibrate on images these kernels "
+        f"calibration images, even at scale 1e12; they get the lower median scale of the "
+        f"other kernels ({float(scales[unreachable[0]]):.4g}). Calibrate on images these kernels "
         "see, or set scale_per_kernel=False.",
         UserWarning,
         stacklevel=3,

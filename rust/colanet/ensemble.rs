@@ -62,11 +62,10 @@ pub trait Member: Send + Sync {
         x: &[u8],
         exs: &[Self::Example],
         s: &mut Self::Scratch,
-        buf: &mut Vec<Vec<f64>>,
+        _buf: &mut Vec<Vec<f64>>,
         rng: &mut dyn FnMut(usize) -> Pcg64,
         out: &mut dyn FnMut(usize, &[f64]),
     ) {
-        let _ = buf;
         let f = x.len() / exs.len().max(1);
         let mut counts = vec![0.0; self.params().n_classes];
         for (e, ex) in exs.iter().enumerate() {
@@ -311,7 +310,8 @@ impl<T: Member> Ensemble<T> {
     /// Examples are taken in blocks of [`VOTE_BLOCK`], each [`Member::prepare`]d once
     /// for all copies; each copy answers the whole block ([`Member::answer_block`])
     /// before the next copy starts, so its weights are read from cache rather than
-    /// memory for all but the first example. Every row still sums the copies' votes in copy order, so the result
+    /// memory for all but the first example. Every row still sums the copies' votes in
+    /// copy order, so the result
     /// does not depend on the blocking. (With the reference kernel, example by
     /// example as first written.)
     pub fn votes(&self, x: &[u8], n: usize) -> Result<Vec<f64>> {
